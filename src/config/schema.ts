@@ -1,0 +1,126 @@
+/**
+ * The configuration file's one definition (SPEC §1). It drives three things at once:
+ * validation of the YAML (`configSchema.safeParse`), the TypeScript types (`RawConfig`), and the
+ * published JSON Schema (`docs/portcullis.schema.json`, emitted by `emit-json-schema.ts`).
+ *
+ * The schema describes the file as written (strings for durations, listen addresses, URLs);
+ * `compile.ts` turns a validated file into the frozen runtime configuration.
+ */
+import { z } from 'zod';
+
+/** `500ms`, `30s`, `5m`, `1h`, `30d`. */
+export const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
+
+const duration = (description: string) =>
+  z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as 500ms, 30s, 5m, 1h or 30d' }).describe(description);
+
+/** `host:port`, `[v6]:port` or a bare port. */
+export const LISTEN_PATTERN = /^(?:(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?\d{1,5}$/;
+
+const listenAddress = (description: string) =>
+  z.string().regex(LISTEN_PATTERN, { message: 'expected "host:port" such as "127.0.0.1:8443" (port 0 picks a free port)' }).describe(description);
+
+const nonEmpty = (description: string) => z.string().min(1, { message: 'expected a non-empty string' }).describe(description);
+
+/** HTTP methods Portcullis knows by name; others may still appear in `methods` as tokens. */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export const SCOPES = ['read-only', 'read-write', 'admin'] as const;
+export const ROUTE_ACCESS = ['read-only', 'read-write'] as const;
+export const AUTH_MODES = ['required', 'off'] as const;
+export const CREDENTIAL_SCHEMES = ['bearer', 'basic'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const tlsSchema = z.strictObject({
+  cert: nonEmpty('PEM certificate chain file, relative to the config file.'),
+  key: nonEmpty('PEM private key file, relative to the config file.'),
+}).describe('When present the proxy listener serves HTTPS with this certificate.');
+
+const matchSchema = z.strictObject({
+  host: z.string().regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, {
+    message: 'expected a host name such as api.example.com or *.example.com',
+  }).optional().describe('Exact host (api.example.com) or one wildcard label (*.example.com). Compared without port, case-insensitively.'),
+  path: z.string().regex(/^\/[^?#\s\\]*$/, { message: 'expected a path starting with "/" without query, fragment, spaces or backslashes' })
+    .describe('Path prefix, matched on a segment boundary: /profiles matches /profiles and /profiles/x, not /profilesx.'),
+  methods: z.array(z.string().regex(METHOD_TOKEN, { message: 'expected an HTTP method token such as GET' })).min(1).optional()
+    .describe('Methods this route matches (upper case). Omitted: every method.'),
+}).describe('Which requests this route takes.');
+
+const requireSchema = z.strictObject({
+  headers: z.array(nonEmpty('Header name.')).optional().describe('Headers that must be present and non-empty (seed 004).'),
+  query: z.array(nonEmpty('Query parameter name.')).optional().describe('Query parameters that must be present and non-empty.'),
+}).describe('Parameters the route requires; a request without them gets 400 naming every missing item.');
+
+export const routeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'expected 1-64 characters of letters, digits, "_", "." or "-"' })
+    .describe('Unique route name; the label used in metrics and logs.'),
+  match: matchSchema,
+  upstream: nonEmpty('Upstream base URL. MUST be https:// (wss:// accepted for WebSocket routes); its path is kept as a prefix.'),
+  upstreamCa: nonEmpty('Extra PEM trust root for this upstream, relative to the config file. System roots are always trusted too.').optional(),
+  auth: z.enum(AUTH_MODES).default('required').describe('required: credentials are checked; off: requests pass unauthenticated.'),
+  access: z.enum(ROUTE_ACCESS).default('read-only').describe('read-only routes refuse every write method with 405.'),
+  credentials: z.array(z.enum(CREDENTIAL_SCHEMES)).min(1).default(['bearer', 'basic']).describe('Authorization schemes this route accepts.'),
+  require: requireSchema.optional(),
+  timeout: duration('Time allowed for the upstream to send response headers. Default 30s.').default('30s'),
+});
+
+const cacheSchema = z.strictObject({
+  maxEntries: z.number().int().min(1).max(10_000_000).default(100_000).describe('Maximum positive entries (credentials) kept. Default 100000.'),
+  ttl: duration('How long a positive entry is trusted, never past the credential\'s expiry. Default 60s.').default('60s'),
+  negativeTtl: duration('How long a failed credential is remembered. Default 5s.').default('5s'),
+  negativeMaxEntries: z.number().int().min(1).max(10_000_000).default(10_000).describe('Maximum negative entries, kept apart so a flood of bad tokens cannot evict good ones. Default 10000.'),
+});
+
+const externalIssuerSchema = z.strictObject({
+  issuer: nonEmpty('Expected `iss` claim.'),
+  jwksUrl: nonEmpty('https URL of the issuer\'s JWKS.'),
+  audience: nonEmpty('Expected `aud` claim.'),
+  scopeClaim: nonEmpty('Claim holding the scopes (space-separated string or array). Default "scope".').default('scope'),
+  readWriteValues: z.array(nonEmpty('Scope value.')).default(['read-write']).describe('Scope values that grant read-write.'),
+  readOnlyValues: z.array(nonEmpty('Scope value.')).default(['read-only']).describe('Scope values that grant read-only.'),
+  jwksCa: nonEmpty('Extra PEM trust root for the JWKS URL.').optional(),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+  listen: listenAddress('Proxy listener address. Default "0.0.0.0:8443".').default('0.0.0.0:8443'),
+  tls: tlsSchema.optional(),
+  trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
+    .default([]).describe('Peers whose X-Forwarded-* headers are trusted and appended to. Others\' are replaced.'),
+  limits: z.strictObject({
+    maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Largest request head accepted, in bytes. Default 16384.'),
+    headersTimeout: duration('Time allowed to receive request headers. Default 10s.').default('10s'),
+    shutdownGrace: duration('How long SIGTERM waits for in-flight requests. Default 30s.').default('30s'),
+  }).default({ maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s' }),
+  admin: z.strictObject({ listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091') })
+    .default({ listen: '127.0.0.1:9091' }),
+  metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
+    .default({ listen: '127.0.0.1:9090' }),
+  store: z.strictObject({
+    url: nonEmpty('"sqlite:PATH" (relative to the config file) or "postgres://…". Default "sqlite:data/portcullis.db".').default('sqlite:data/portcullis.db'),
+  }).default({ url: 'sqlite:data/portcullis.db' }),
+  cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000 }),
+  tokens: z.strictObject({
+    defaultExpiry: duration('Expiry given to tokens created without --expires-in. Omitted: no expiry.').optional(),
+  }).default({}),
+  oauth: z.strictObject({
+    issuer: nonEmpty('`iss` of access tokens Portcullis issues.').default('https://portcullis.local'),
+    audience: nonEmpty('`aud` of access tokens Portcullis issues.').default('portcullis'),
+    tokenTtl: duration('Lifetime of issued access tokens. Default 1h.').default('1h'),
+    leeway: duration('Clock skew tolerated on exp/nbf. Default 30s.').default('30s'),
+  }).default({ issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtl: '1h', leeway: '30s' }),
+  jwt: z.strictObject({ issuers: z.array(externalIssuerSchema).default([]) }).default({ issuers: [] })
+    .describe('External identity providers whose JWTs are accepted.'),
+  log: z.strictObject({
+    level: z.enum(LOG_LEVELS).default('info'),
+    queryValues: z.array(z.string()).default([]).describe('Query parameters whose values are logged; others are logged by name only.'),
+  }).default({ level: 'info', queryValues: [] }),
+  routes: z.array(routeSchema).min(1, { message: 'expected at least one route' }).describe('Routes, matched most-specific first.'),
+});
+
+/** The configuration file after validation and defaults, before compilation. */
+export type RawConfig = z.output<typeof configSchema>;
+export type RawRoute = z.output<typeof routeSchema>;
+export type Scope = (typeof SCOPES)[number];
+export type RouteAccess = (typeof ROUTE_ACCESS)[number];
+export type CredentialScheme = (typeof CREDENTIAL_SCHEMES)[number];

@@ -1,0 +1,92 @@
+/**
+ * The runtime configuration: what `compile.ts` produces from a validated file. Everything here
+ * is resolved (paths absolute, durations in milliseconds, files read) and frozen; nothing on the
+ * request path validates or parses configuration again.
+ */
+import type { CredentialScheme, RouteAccess, Scope } from './schema.js';
+
+export type { CredentialScheme, RouteAccess, Scope };
+
+/** A `host:port` to bind. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How a route matches the Host header. */
+export type HostMatch =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'exact'; readonly host: string }
+  /** `*.example.com`: `suffix` is `.example.com`; matches exactly one more label. */
+  | { readonly kind: 'wildcard'; readonly suffix: string };
+
+/** Where a route forwards to. Only https (and wss for upgrades) ever reaches here. */
+export interface UpstreamTarget {
+  /** `https://host:port`, the pool key. */
+  readonly origin: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** TLS server name (SNI and certificate check): the upstream's host, never the client's. */
+  readonly servername: string;
+  /** Base path without trailing slash (`''` for none); request paths are appended to it. */
+  readonly basePath: string;
+  /** Extra PEM trust roots (`upstreamCa`), added to the system roots. */
+  readonly ca: string | undefined;
+}
+
+/** A route after compilation (SPEC §1 `routes[]`). */
+export interface RoutePolicy {
+  readonly name: string;
+  /** Position in the file, for messages. */
+  readonly index: number;
+  readonly host: HostMatch;
+  /** Normalised prefix without trailing slash; `''` means the root `/`. */
+  readonly pathPrefix: string;
+  /** Upper-case methods, or undefined for every method. */
+  readonly methods: ReadonlySet<string> | undefined;
+  readonly upstream: UpstreamTarget;
+  readonly auth: 'required' | 'off';
+  readonly access: RouteAccess;
+  readonly credentials: ReadonlySet<CredentialScheme>;
+  /** Lower-case header names. */
+  readonly requiredHeaders: readonly string[];
+  readonly requiredQuery: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface CacheSettings {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+  readonly negativeTtlMs: number;
+  readonly negativeMaxEntries: number;
+}
+
+export interface ExternalIssuer {
+  readonly issuer: string;
+  readonly jwksUrl: string;
+  readonly audience: string;
+  readonly scopeClaim: string;
+  readonly readWriteValues: readonly string[];
+  readonly readOnlyValues: readonly string[];
+  readonly jwksCa: string | undefined;
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the file this came from. */
+  readonly file: string;
+  readonly listen: ListenAddress;
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** IPs / CIDRs whose X-Forwarded-* are trusted. */
+  readonly trustedProxies: readonly string[];
+  readonly limits: { readonly maxHeaderBytes: number; readonly headersTimeoutMs: number; readonly shutdownGraceMs: number };
+  readonly admin: { readonly listen: ListenAddress };
+  readonly metrics: { readonly listen: ListenAddress };
+  /** `sqlite:` URLs carry an absolute path. */
+  readonly store: { readonly url: string };
+  readonly cache: CacheSettings;
+  readonly tokens: { readonly defaultExpiryMs: number | undefined };
+  readonly oauth: { readonly issuer: string; readonly audience: string; readonly tokenTtlMs: number; readonly leewayMs: number };
+  readonly jwt: { readonly issuers: readonly ExternalIssuer[] };
+  readonly log: { readonly level: string; readonly queryValues: readonly string[] };
+  readonly routes: readonly RoutePolicy[];
+}

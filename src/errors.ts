@@ -1,0 +1,77 @@
+/**
+ * The one table of error codes Portcullis answers with (SPEC §3).
+ *
+ * Every response the gateway produces itself is `application/problem+json` carrying one of
+ * these codes. docs/errors.md is checked against this table by a test, so the two cannot drift.
+ */
+export const ERROR_CODES = {
+  'request.invalid_path': { status: 400, title: 'Invalid request path', description: 'The path is ambiguous: dot segments (raw or percent-encoded), encoded `/` or `\\`, backslashes, NUL or other control bytes, or invalid percent-encoding.' },
+  'request.malformed': { status: 400, title: 'Malformed request', description: 'Framing or headers that two HTTP parsers could read two ways (request smuggling guard): Content-Length with Transfer-Encoding, differing Content-Length values, a Transfer-Encoding other than chunked, duplicated Host.' },
+  'request.missing_header': { status: 400, title: 'Missing required header', description: 'A header listed in the route\'s `require.headers` is absent or empty; `detail` names every missing header.' },
+  'request.missing_query_param': { status: 400, title: 'Missing required query parameter', description: 'A query parameter listed in the route\'s `require.query` is absent or empty; `detail` names every missing parameter.' },
+  'request.body_too_large': { status: 413, title: 'Request body too large', description: 'A body sent to an endpoint of Portcullis itself (token endpoint, admin API) exceeds its limit. Proxied bodies are streamed and have no such limit.' },
+  'request.headers_too_large': { status: 431, title: 'Request headers too large', description: 'The request headers exceed the listener\'s limit.' },
+  'auth.malformed_credentials': { status: 400, title: 'Malformed credentials', description: 'The Authorization header cannot be parsed: several Authorization headers, an empty or over-long value, bad base64, Basic without a colon, control characters.' },
+  'auth.missing_credentials': { status: 401, title: 'Missing credentials', description: 'The route requires authentication and no credentials were sent, or only with a scheme the route does not accept.' },
+  'auth.invalid_token': { status: 401, title: 'Invalid token', description: 'The bearer token is unknown, fails its checksum, or its signature or claims do not verify.' },
+  'auth.invalid_credentials': { status: 401, title: 'Invalid credentials', description: 'The Basic credentials do not match an API token or an OAuth client.' },
+  'auth.token_expired': { status: 401, title: 'Token expired', description: 'The credential was valid but its expiry has passed.' },
+  'auth.token_revoked': { status: 401, title: 'Token revoked', description: 'The credential, its OAuth client or its account was revoked or disabled.' },
+  'auth.insufficient_scope': { status: 403, title: 'Insufficient scope', description: 'A read-only credential tried to write.' },
+  'route.not_found': { status: 404, title: 'No route', description: 'No route matches the request\'s host, path and method.' },
+  'route.read_only': { status: 405, title: 'Read-only route', description: 'A write method was sent to a route with `access: read-only`; the `Allow` header lists the read methods.' },
+  'method.not_allowed': { status: 405, title: 'Method not allowed', description: 'An endpoint of Portcullis itself (token endpoint, admin API) does not accept this method; the `Allow` header lists those it does.' },
+  'upstream.unavailable': { status: 502, title: 'Upstream unavailable', description: 'The connection to the upstream was refused, reset or could not be resolved.' },
+  'upstream.tls_error': { status: 502, title: 'Upstream TLS error', description: 'The upstream\'s certificate is not trusted or does not match its host name.' },
+  'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached.' },
+  'upstream.timeout': { status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route\'s timeout.' },
+  'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds it in the log.' },
+} as const satisfies Record<string, { status: number; title: string; description: string }>;
+
+/** A stable error code of SPEC §3. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Extra response headers a coded error may carry (challenges, Allow). */
+export type ErrorHeaders = Readonly<Record<string, string>>;
+
+/**
+ * A runtime failure with a stable code. Thrown by stages of the pipeline and turned into a
+ * problem+json response in one place. `detail` is public: it must never contain a secret.
+ */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly headers: ErrorHeaders | undefined;
+
+  constructor(code: ErrorCode, detail?: string, headers?: ErrorHeaders) {
+    super(`${code}${detail ? `: ${detail}` : ''}`);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.detail = detail;
+    this.headers = headers;
+  }
+}
+
+/** The RFC 9457 body Portcullis answers with. */
+export interface ProblemBody {
+  readonly type: string;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly title: string;
+  readonly detail?: string;
+  readonly requestId: string;
+}
+
+export function problemBody(error: GatewayError, requestId: string): ProblemBody {
+  const entry = ERROR_CODES[error.code];
+  return {
+    type: `urn:portcullis:error:${error.code}`,
+    status: entry.status,
+    code: error.code,
+    title: entry.title,
+    ...(error.detail !== undefined ? { detail: error.detail } : {}),
+    requestId,
+  };
+}
