@@ -1,0 +1,55 @@
+/**
+ * Types shared by the stages of the request pipeline (match → authenticate → authorize →
+ * require → forward). Each stage's folder owns its logic; these are the values passed between.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CredentialScheme, GatewayConfig, RoutePolicy, Scope } from './config/types.js';
+
+export type { CredentialScheme, GatewayConfig, RoutePolicy, Scope };
+
+/** What kind of credential authenticated the caller. */
+export type CredentialKind = 'api_token' | 'oauth_client' | 'access_token' | 'external_jwt';
+
+/**
+ * The authenticated caller. `credentialId` and `subject` are identifiers, never secrets: they
+ * are forwarded upstream (X-Portcullis-*) and logged.
+ */
+export interface Principal {
+  readonly kind: CredentialKind;
+  readonly scheme: CredentialScheme;
+  /** Who: the account name, the OAuth client id, or the JWT `sub`. */
+  readonly subject: string;
+  /** Effective scope: already narrowed by the owning account. */
+  readonly scope: Scope;
+  /** Which credential: token id, client id, or `jti`. */
+  readonly credentialId: string;
+}
+
+/** A credential as presented in the Authorization header, parsed but not verified. */
+export type PresentedCredential =
+  | { readonly scheme: 'bearer'; readonly token: string }
+  | { readonly scheme: 'basic'; readonly username: string; readonly password: string };
+
+/**
+ * The authenticate stage: resolves the caller for a route that requires authentication.
+ * Answers synchronously on a cache hit; throws (or rejects with) a GatewayError otherwise.
+ */
+export type Authenticate = (route: RoutePolicy, req: IncomingMessage) => Principal | Promise<Principal>;
+
+/** Per-request state the stages fill in order. */
+export interface RequestContext {
+  readonly id: string;
+  readonly startedAt: bigint;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The raw request target's path (before `?`), as the upstream will see it. */
+  path: string;
+  /** The raw query string including `?`, or `''`. */
+  search: string;
+  route: RoutePolicy | undefined;
+  principal: Principal | undefined;
+  /** The error code the request ended with, for logs and metrics. */
+  decision: string;
+  upstreamStartedAt: bigint | undefined;
+  upstreamHeadersAt: bigint | undefined;
+}
