@@ -28,6 +28,8 @@ export interface UpstreamTarget {
   readonly port: number;
   /** TLS server name (SNI and certificate check): the upstream's host, never the client's. */
   readonly servername: string;
+  /** `Host` header sent upstream: `hostname` (IPv6 in brackets), with `:port` unless 443. */
+  readonly hostHeader: string;
   /** Base path without trailing slash (`''` for none); request paths are appended to it. */
   readonly basePath: string;
   /** Extra PEM trust roots (`upstreamCa`), added to the system roots. */

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * The `portcullis` command (SPEC §6). Exit status: 0 success, 1 runtime failure, 2 invalid
+ * configuration or usage.
+ */
+import { runCli } from './run.js';
+
+runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`portcullis: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

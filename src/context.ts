@@ -1,0 +1,21 @@
+/**
+ * The per-request context: created once when a request arrives, filled by the stages in order.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from './types.js';
+
+export function createContext(id: string, req: IncomingMessage, res: ServerResponse): RequestContext {
+  return {
+    id,
+    startedAt: process.hrtime.bigint(),
+    req,
+    res,
+    path: '',
+    search: '',
+    route: undefined,
+    principal: undefined,
+    decision: 'ok',
+    upstreamStartedAt: undefined,
+    upstreamHeadersAt: undefined,
+  };
+}

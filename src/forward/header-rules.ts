@@ -1,0 +1,130 @@
+/**
+ * The one set of header rules for everything Portcullis forwards (plain HTTP through undici and
+ * WebSocket upgrades through http-proxy), SPEC §2.6:
+ *  - hop-by-hop headers (RFC 9110 §7.6.1) and every header the client names in `Connection` are
+ *    dropped;
+ *  - the `Authorization` header that carried Portcullis credentials is dropped;
+ *  - client-sent `X-Portcullis-*` are dropped, then the identity headers describe the caller;
+ *  - `X-Forwarded-For/-Proto/-Host` are set by Portcullis; a client's values are kept (and
+ *    appended to) only when the peer is a trusted proxy. Other headers a backend might read as
+ *    the client address or the original URL (`Forwarded`, `X-Real-IP`, `X-Original-URL`, …)
+ *    are dropped from untrusted peers;
+ *  - `Host` becomes the upstream's (the backend is unchanged and expects its own name).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../types.js';
+
+/** RFC 9110 §7.6.1 and the non-standard ones still seen in the wild. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+]);
+
+/** Headers that Portcullis sets itself or that only make sense to Portcullis. */
+const REPLACED: ReadonlySet<string> = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Headers a backend may trust for the client address or the original URL; only a trusted proxy may send them. */
+const PROXY_ONLY: ReadonlySet<string> = new Set([
+  'forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'x-forwarded-port', 'x-forwarded-prefix',
+  'x-forwarded-server', 'x-forwarded-ssl', 'x-forwarded-scheme', 'x-original-url', 'x-rewrite-url',
+  'x-original-host', 'x-host', 'x-original-forwarded-for',
+]);
+
+export const IDENTITY_HEADER_PREFIX = 'x-portcullis-';
+
+export interface ForwardingFacts {
+  readonly peerAddress: string;
+  readonly peerTrusted: boolean;
+  /** `https` when the proxy listener terminates TLS. */
+  readonly proto: 'http' | 'https';
+  /** Whether `Authorization` carried Portcullis credentials (route with `auth: required`). */
+  readonly stripAuthorization: boolean;
+  readonly principal: Principal | undefined;
+  /** `Host` sent upstream: the upstream's `host[:port]`. */
+  readonly upstreamHost: string;
+  readonly requestId: string;
+}
+
+function connectionTokens(req: IncomingMessage): Set<string> | undefined {
+  const connection = req.headers.connection;
+  if (connection === undefined) return undefined;
+  const names = new Set<string>();
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * The header list sent upstream, as a flat `[name, value, name, value…]` array that keeps the
+ * client's spelling and order for everything passed through.
+ */
+export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFacts): string[] {
+  const raw = req.rawHeaders;
+  const named = connectionTokens(req);
+  const out: string[] = [];
+  let clientForwardedFor: string | undefined;
+  let clientForwardedProto: string | undefined;
+  let clientForwardedHost: string | undefined;
+  let sawRequestId = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (REPLACED.has(lower)) {
+      if (facts.peerTrusted) {
+        if (lower === 'x-forwarded-for') clientForwardedFor = clientForwardedFor ? `${clientForwardedFor}, ${value}` : value;
+        else if (lower === 'x-forwarded-proto') clientForwardedProto ??= value;
+        else if (lower === 'x-forwarded-host') clientForwardedHost ??= value;
+      }
+      continue;
+    }
+    if (lower.startsWith(IDENTITY_HEADER_PREFIX)) continue;
+    if (lower === 'authorization' && facts.stripAuthorization) continue;
+    if (!facts.peerTrusted && PROXY_ONLY.has(lower)) continue;
+    if (lower === 'x-request-id') {
+      // The gateway's request id replaces whatever the client sent (it is the client's when sane).
+      if (sawRequestId) continue;
+      sawRequestId = true;
+      out.push(name, facts.requestId);
+      continue;
+    }
+    out.push(name, value);
+  }
+  if (!sawRequestId) out.push('x-request-id', facts.requestId);
+  out.push('host', facts.upstreamHost);
+  out.push('x-forwarded-for', clientForwardedFor ? `${clientForwardedFor}, ${facts.peerAddress}` : facts.peerAddress);
+  out.push('x-forwarded-proto', clientForwardedProto ?? facts.proto);
+  out.push('x-forwarded-host', clientForwardedHost ?? req.headers.host ?? '');
+  const principal = facts.principal;
+  if (principal !== undefined) {
+    out.push('x-portcullis-subject', principal.subject);
+    out.push('x-portcullis-scope', principal.scope);
+    out.push('x-portcullis-credential', principal.credentialId);
+  }
+  return out;
+}
+
+/**
+ * Upstream response headers as passed back to the client: unchanged but for hop-by-hop headers
+ * and those the upstream names in its `Connection`.
+ */
+export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[]): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (String(rawHeaders[i]).toLowerCase() === 'connection') {
+      named ??= new Set();
+      for (const token of String(rawHeaders[i + 1]).split(',')) named.add(token.trim().toLowerCase());
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = String(rawHeaders[i]);
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    out.push(name, String(rawHeaders[i + 1]));
+  }
+  return out;
+}

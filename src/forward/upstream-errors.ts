@@ -1,0 +1,52 @@
+/**
+ * Translation of upstream failures (undici, tls, net, http-proxy) into SPEC §3 codes. This is
+ * the only place these foreign errors are read.
+ */
+import { GatewayError } from '../errors.js';
+
+/** Kinds of upstream failure, as counted in metrics. */
+export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset';
+
+const TLS_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+]);
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+
+function errorCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+  // undici wraps socket failures; the TLS or errno code is on the cause.
+  const cause = (error as { cause?: unknown }).cause;
+  const causeCode = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  if (typeof causeCode === 'string') return causeCode;
+  return typeof code === 'string' ? code : '';
+}
+
+export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
+  const code = errorCode(error);
+  if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (RESET_CODES.has(code)) return 'reset';
+  return 'unavailable';
+}
+
+/** The response-level error for an upstream failure; `timeoutMs` is the route's. */
+export function upstreamGatewayError(kind: UpstreamErrorKind, routeName: string, timeoutMs: number): GatewayError {
+  switch (kind) {
+    case 'tls':
+      return new GatewayError('upstream.tls_error', `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`);
+    case 'timeout':
+      return new GatewayError('upstream.timeout', `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
+    case 'reset':
+    case 'unavailable':
+      return new GatewayError('upstream.unavailable', `The upstream of route "${routeName}" could not be reached.`);
+  }
+}

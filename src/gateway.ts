@@ -1,0 +1,186 @@
+/**
+ * The composition root: configuration → routing state, authentication, observation → listeners.
+ * No request logic lives here; see pipeline.ts for the order of stages.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig, ListenAddress } from './config/types.js';
+import { createContext } from './context.js';
+import { createUpgradeForwarder, responseForUpgrade } from './forward/forward-upgrade.js';
+import { createUpstreamPools } from './forward/upstream-pools.js';
+import { newRequestId, requestIdOf } from './listen/request-id.js';
+import { sendParserError } from './listen/send-problem.js';
+import { buildRouteTable } from './match/route-table.js';
+import type { Logger } from './observe/logger.js';
+import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
+import { admit, createRequestHandler, refuse, type RoutingState } from './pipeline.js';
+import type { Authenticate } from './types.js';
+
+export interface GatewayServices {
+  readonly authenticate: Authenticate;
+  readonly observer?: RequestObserver;
+  /** Handles every request on the metrics listener that is not /healthz or /readyz. */
+  readonly metricsHandler?: http.RequestListener;
+  /** Readiness beyond "configuration loaded": e.g. the store answers. */
+  readonly readiness?: () => Promise<string | undefined>;
+  /** The admin API, when the gateway serves one. */
+  readonly adminHandler?: http.RequestListener;
+  /** Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). */
+  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+}
+
+export interface RunningGateway {
+  readonly proxyAddress: AddressInfo;
+  readonly metricsAddress: AddressInfo;
+  readonly adminAddress: AddressInfo | undefined;
+  /** Swaps in a new configuration without dropping a request. */
+  reload(config: GatewayConfig): void;
+  /** Stops accepting, drains in-flight requests up to `graceMs`, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+  /** Requests currently being served. */
+  inFlight(): number;
+}
+
+/** Builds everything a configuration needs on the request path. Throws on conflicting routes. */
+export function createRoutingState(config: GatewayConfig): RoutingState {
+  const { table, conflicts } = buildRouteTable(config.routes);
+  if (conflicts.length > 0) {
+    const first = conflicts[0];
+    throw new TypeError(`routes "${first?.first.name}" and "${first?.second.name}" match the same requests`);
+  }
+  let trusted: BlockList | undefined;
+  if (config.trustedProxies.length > 0) {
+    trusted = new BlockList();
+    for (const entry of config.trustedProxies) {
+      const [address = '', prefix] = entry.split('/');
+      const type = address.includes(':') ? 'ipv6' : 'ipv4';
+      if (prefix === undefined) trusted.addAddress(address, type);
+      else trusted.addSubnet(address, Number(prefix), type);
+    }
+  }
+  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream)), trustedProxies: trusted };
+}
+
+function listenOn(server: http.Server, address: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startGateway(config: GatewayConfig, services: GatewayServices, logger: Logger): Promise<RunningGateway> {
+  let state = createRoutingState(config);
+  const observer = services.observer ?? NO_OBSERVER;
+  const proto = config.tls ? 'https' : 'http';
+  const deps = { state: () => state, authenticate: services.authenticate, observer, proto } as const;
+  const handleRequest = createRequestHandler(deps);
+  const upgrades = createUpgradeForwarder();
+  let inFlight = 0;
+
+  const onRequest: http.RequestListener = (req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    if (services.ownEndpoints?.(req, res)) return;
+    handleRequest(req, res);
+  };
+
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: config.limits.maxHeaderBytes,
+    headersTimeout: config.limits.headersTimeoutMs,
+    requestTimeout: 0, // bodies are streamed; a long upload is not a slow-loris
+    keepAliveTimeout: 5_000,
+    requireHostHeader: false, // checked by the framing guard, answered as problem+json
+    joinDuplicateHeaders: false,
+  };
+  const proxy = config.tls
+    ? https.createServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key }, onRequest)
+    : http.createServer(serverOptions, onRequest);
+  proxy.on('checkContinue', onRequest);
+  proxy.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    sendParserError(socket as Socket, error.code, newRequestId());
+  });
+  proxy.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const res = responseForUpgrade(req, socket);
+    const ctx = createContext(requestIdOf(req), req, res);
+    observer.requestStarted(ctx);
+    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 101));
+    admit(deps, ctx, ({ ctx: admitted, headers }) => {
+      const route = admitted.route;
+      if (route === undefined) return;
+      res.detachSocket(socket as Socket);
+      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind) => {
+        observer.upstreamFailed(admitted, kind);
+        const failed = responseForUpgrade(req, socket);
+        admitted.decision = error.code;
+        refuse({ ...admitted, res: failed }, error);
+      });
+    });
+  });
+
+  const metrics = http.createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      const problem = services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
+      res.writeHead(problem ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' }));
+      return;
+    }
+    if (services.metricsHandler) {
+      services.metricsHandler(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"status":404}');
+  });
+
+  const admin = services.adminHandler ? http.createServer(services.adminHandler) : undefined;
+
+  const proxyAddress = await listenOn(proxy, config.listen);
+  const metricsAddress = await listenOn(metrics, config.metrics.listen);
+  const adminAddress = admin ? await listenOn(admin, config.admin.listen) : undefined;
+  if (!config.tls) {
+    logger.warn({ event: 'listen.plaintext' }, 'the proxy listener serves plain HTTP: terminate TLS in front of Portcullis');
+  }
+  logger.info(
+    { event: 'gateway.started', proxy: proxyAddress, metrics: metricsAddress, admin: adminAddress, routes: config.routes.length },
+    'portcullis is serving',
+  );
+
+  return {
+    proxyAddress,
+    metricsAddress,
+    adminAddress,
+    inFlight: () => inFlight,
+    reload(next) {
+      const previous = state;
+      state = createRoutingState(next);
+      // Requests already sent keep their pool; close() waits for them before closing sockets.
+      void previous.pools.close();
+    },
+    async close(graceMs = config.limits.shutdownGraceMs) {
+      const servers = [proxy, metrics, ...(admin ? [admin] : [])];
+      for (const server of servers) server.close();
+      proxy.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        proxy.closeIdleConnections();
+      }
+      for (const server of servers) server.closeAllConnections();
+      upgrades.close();
+      await state.pools.close();
+      logger.info({ event: 'gateway.stopped', abandoned: inFlight }, 'portcullis stopped');
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Path safety (SPEC §2.1): the request target is checked and normalised once, before routing,
+ * and the normalised form is what both the router and the upstream see.
+ *
+ * Refused with 400 request.invalid_path:
+ *  - anything but origin-form (`/path?query`): absolute-form, authority-form, `*`;
+ *  - dot segments `.` / `..`, raw or percent-encoded in any case (`%2e`, `.%2E`, …);
+ *  - encoded `/` (`%2F`) or `\` (`%5C`), raw `\`;
+ *  - empty segments (`//`): many backends collapse them, which would let `//admin` skip the
+ *    policy of `/admin`;
+ *  - `;` in the path: Tomcat/Spring strip `;params` from segments (`/admin;x` → `/admin`);
+ *  - NUL and every other control byte, raw or encoded; raw bytes outside printable ASCII;
+ *  - invalid percent-encoding (`%`, `%4`, `%zz`).
+ *
+ * Normalised (RFC 3986 §6.2.2): percent-encoded unreserved characters are decoded (`%61` → `a`,
+ * so `/pro%66iles` is routed and forwarded as `/profiles`), remaining escapes are upper-cased.
+ */
+import { GatewayError } from '../errors.js';
+
+export interface RequestTarget {
+  /** Normalised path, starting with `/`. */
+  readonly path: string;
+  /** Query string including the leading `?`, or `''`. Forwarded byte for byte. */
+  readonly search: string;
+}
+
+const HEX = '0123456789ABCDEF';
+
+/** Byte classes for raw path characters (RFC 3986 pchar minus `;`, plus `/` and `%`). */
+const PATH_ALLOWED = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/%") {
+  PATH_ALLOWED[c.charCodeAt(0)] = 1;
+}
+/** Unreserved characters: decoded when percent-encoded. */
+const UNRESERVED = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') {
+  UNRESERVED[c.charCodeAt(0)] = 1;
+}
+
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x41 && code <= 0x46) return code - 0x37;
+  if (code >= 0x61 && code <= 0x66) return code - 0x57;
+  return -1;
+}
+
+function invalid(detail: string): GatewayError {
+  return new GatewayError('request.invalid_path', detail);
+}
+
+/**
+ * Checks and normalises a raw request target (`req.url`). Throws GatewayError
+ * `request.invalid_path` for every ambiguous form.
+ */
+export function parseRequestTarget(rawTarget: string): RequestTarget {
+  if (rawTarget.charCodeAt(0) !== 0x2f /* / */) {
+    throw invalid('The request target must be a path starting with "/".');
+  }
+  const queryAt = rawTarget.indexOf('?');
+  const rawPath = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt);
+  const search = queryAt === -1 ? '' : rawTarget.slice(queryAt);
+  checkQuery(search);
+  return { path: normalisePath(rawPath), search };
+}
+
+function normalisePath(rawPath: string): string {
+  let out = '';
+  let segment = '';
+  let changed = false;
+  const length = rawPath.length;
+  for (let i = 0; i < length; i++) {
+    const code = rawPath.charCodeAt(i);
+    if (code >= 0x80 || PATH_ALLOWED[code] !== 1) {
+      if (code === 0x5c) throw invalid('Backslashes are not allowed in the path.');
+      if (code === 0x3b) throw invalid('";" is not allowed in the path (path parameters are read differently by different servers).');
+      throw invalid(code < 0x20 || code === 0x7f ? 'Control characters are not allowed in the path.' : 'The path contains a character that must be percent-encoded.');
+    }
+    if (code === 0x2f /* / */) {
+      if (i > 0) {
+        if (segment.length === 0) throw invalid('Empty path segments ("//") are not allowed.');
+        checkDotSegment(segment);
+      }
+      out += '/';
+      segment = '';
+      continue;
+    }
+    if (code === 0x25 /* % */) {
+      const high = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 1)) : -1;
+      const low = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 2)) : -1;
+      if (high < 0 || low < 0) throw invalid('The path contains an invalid percent-encoding.');
+      const byte = high * 16 + low;
+      i += 2;
+      if (byte === 0x2f || byte === 0x5c) throw invalid('Encoded "/" or "\\" is not allowed in the path.');
+      if (byte < 0x20 || byte === 0x7f) throw invalid('Encoded control characters are not allowed in the path.');
+      if (byte < 0x80 && UNRESERVED[byte] === 1) {
+        const ch = String.fromCharCode(byte);
+        out += ch;
+        segment += ch;
+        changed = true;
+      } else {
+        const escape = `%${HEX[high]}${HEX[low]}`;
+        if (escape !== rawPath.slice(i - 2, i + 1)) changed = true;
+        out += escape;
+        segment += escape;
+      }
+      continue;
+    }
+    const ch = rawPath[i] as string;
+    out += ch;
+    segment += ch;
+  }
+  if (segment.length > 0) checkDotSegment(segment);
+  return changed ? out : rawPath;
+}
+
+function checkDotSegment(segment: string): void {
+  if (segment === '.' || segment === '..') {
+    throw invalid('Dot segments ("." and "..", raw or percent-encoded) are not allowed in the path.');
+  }
+}
+
+function checkQuery(search: string): void {
+  for (let i = 1; i < search.length; i++) {
+    const code = search.charCodeAt(i);
+    if (code <= 0x20 || code >= 0x7f || code === 0x23 /* # */) {
+      throw invalid('The query string contains a character that must be percent-encoded.');
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * THE order of stages a proxied request goes through (SPEC §2):
+ *
+ *   guard framing → parse target (path safety) → match route → authenticate → authorize
+ *   → require → forward
+ *
+ * Each stage either returns (the request goes on) or throws a GatewayError, which becomes the
+ * problem+json answer in one place. Authentication answers synchronously on a cache hit, so a
+ * cached request goes through without a promise.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
+import { authorize } from './authorize/index.js';
+import type { GatewayConfig } from './config/types.js';
+import { createContext } from './context.js';
+import { GatewayError } from './errors.js';
+import { forwardHttp } from './forward/forward-http.js';
+import { upstreamRequestHeaders } from './forward/header-rules.js';
+import type { UpstreamPools } from './forward/upstream-pools.js';
+import { guardFraming } from './listen/framing-guard.js';
+import { parseRequestTarget } from './listen/request-target.js';
+import { requestIdOf } from './listen/request-id.js';
+import { asGatewayError, sendProblem } from './listen/send-problem.js';
+import type { RouteTable } from './match/route-table.js';
+import type { RequestObserver } from './observe/observer.js';
+import { checkRequired } from './require/index.js';
+import type { Authenticate, Principal, RequestContext } from './types.js';
+
+/** Everything a configuration (re)load produces; swapped as one reference on SIGHUP. */
+export interface RoutingState {
+  readonly config: GatewayConfig;
+  readonly routes: RouteTable;
+  readonly pools: UpstreamPools;
+  readonly trustedProxies: BlockList | undefined;
+}
+
+export interface PipelineDeps {
+  readonly state: () => RoutingState;
+  readonly authenticate: Authenticate;
+  readonly observer: RequestObserver;
+  /** Whether the proxy listener terminates TLS. */
+  readonly proto: 'http' | 'https';
+}
+
+/** A matched, authorised request that is about to be forwarded or upgraded. */
+export interface AdmittedRequest {
+  readonly ctx: RequestContext;
+  readonly state: RoutingState;
+  readonly headers: string[];
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Runs every stage up to forwarding. Calls `admitted` with the request if it may go upstream,
+ * or answers the refusal itself.
+ */
+export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (request: AdmittedRequest) => void): void {
+  const state = deps.state();
+  const { req } = ctx;
+  try {
+    const host = guardFraming(req);
+    const target = parseRequestTarget(req.url ?? '');
+    ctx.path = target.path;
+    ctx.search = target.search;
+    const method = req.method ?? 'GET';
+    const route = state.routes.match(host, method, target.path);
+    if (route === undefined) throw new GatewayError('route.not_found', 'No route matches this host, path and method.');
+    ctx.route = route;
+    if (route.auth === 'required') {
+      const result = deps.authenticate(route, req);
+      if (result instanceof Promise) {
+        result.then(
+          (principal) => afterAuthentication(deps, state, ctx, principal, admitted),
+          (error: unknown) => refuse(ctx, asGatewayError(error)),
+        );
+        return;
+      }
+      afterAuthentication(deps, state, ctx, result, admitted);
+      return;
+    }
+    afterAuthentication(deps, state, ctx, undefined, admitted);
+  } catch (error) {
+    refuse(ctx, asGatewayError(error));
+  }
+}
+
+function afterAuthentication(
+  deps: PipelineDeps,
+  state: RoutingState,
+  ctx: RequestContext,
+  principal: Principal | undefined,
+  admitted: (request: AdmittedRequest) => void,
+): void {
+  const route = ctx.route;
+  if (route === undefined || ctx.res.destroyed) return;
+  try {
+    ctx.principal = principal;
+    const { req } = ctx;
+    authorize(route, req.method ?? 'GET', principal);
+    checkRequired(route, req, ctx.search);
+    const peerAddress = req.socket.remoteAddress ?? '';
+    const headers = upstreamRequestHeaders(req, {
+      peerAddress,
+      peerTrusted: state.trustedProxies !== undefined && isTrusted(state.trustedProxies, peerAddress),
+      proto: deps.proto,
+      stripAuthorization: route.auth === 'required',
+      principal,
+      upstreamHost: route.upstream.hostHeader,
+      requestId: ctx.id,
+    });
+    admitted({ ctx, state, headers });
+  } catch (error) {
+    refuse(ctx, asGatewayError(error));
+  }
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  return list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+}
+
+export function refuse(ctx: RequestContext, error: GatewayError): void {
+  ctx.decision = error.code;
+  sendProblem(ctx.req, ctx.res, error, ctx.id);
+}
+
+/** The proxy listener's request handler: admit, then forward through undici. */
+export function createRequestHandler(deps: PipelineDeps): RequestHandler {
+  const { observer } = deps;
+  return (req, res) => {
+    const ctx = createContext(requestIdOf(req), req, res);
+    observer.requestStarted(ctx);
+    res.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
+    admit(deps, ctx, ({ ctx: admittedCtx, state, headers }) => {
+      const route = admittedCtx.route;
+      if (route === undefined) return;
+      // With an Expect header the client waits for this before sending the body: refused
+      // requests never make it upload (RFC 9110 §10.1.1).
+      if (req.headers.expect !== undefined) res.writeContinue();
+      admittedCtx.upstreamStartedAt = process.hrtime.bigint();
+      forwardHttp(
+        state.pools,
+        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers },
+        {
+          onUpstreamHeaders: () => {
+            admittedCtx.upstreamHeadersAt = process.hrtime.bigint();
+          },
+          onFailure: (error, kind) => {
+            observer.upstreamFailed(admittedCtx, kind);
+            refuse(admittedCtx, error);
+          },
+          onBrokenResponse: (kind) => {
+            admittedCtx.decision = `upstream.${kind}`;
+            observer.upstreamFailed(admittedCtx, kind);
+          },
+        },
+      );
+    });
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Certificates generated at test time with the openssl CLI: a CA and leaf certificates it signs.
+ * Nothing private is committed; every run makes its own.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestCa {
+  readonly dir: string;
+  readonly caCert: string;
+  readonly caCertPath: string;
+  issue(name: string, altNames: readonly string[]): TestCert;
+  cleanup(): void;
+}
+
+export interface TestCert {
+  readonly cert: string;
+  readonly key: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function createTestCa(): TestCa {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-ca-'));
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Portcullis Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  const caCertPath = join(dir, 'ca.pem');
+  return {
+    dir,
+    caCert: readFileSync(caCertPath, 'utf8'),
+    caCertPath,
+    issue(name, altNames) {
+      const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
+      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      const certPath = join(dir, `${name}.pem`);
+      const keyPath = join(dir, `${name}-key.pem`);
+      return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let shared: { ca: TestCa; leaf: TestCert } | undefined;
+
+/** One CA and a localhost/127.0.0.1 certificate for the whole test process. */
+export function sharedCerts(): { ca: TestCa; leaf: TestCert } {
+  if (!shared) {
+    const ca = createTestCa();
+    shared = { ca, leaf: ca.issue('localhost', ['localhost', '127.0.0.1']) };
+    process.once('exit', () => ca.cleanup());
+  }
+  return shared;
+}
