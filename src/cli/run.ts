@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
+import { runDemo } from '../demo/run-demo.js';
 import { startFromFile } from '../main.js';
 
 export interface CliIo {
@@ -20,6 +21,7 @@ export const EXIT_USAGE = 2;
 const USAGE = `usage: portcullis <command> [options]
 
   start  [--config FILE]      run the gateway
+  demo                        run the gateway with a sample HTTPS API (config/demo.yaml)
   check  [--config FILE]      validate the configuration (exit 0 valid, 2 invalid)
 
 The configuration file is --config, else $PORTCULLIS_CONFIG, else config/portcullis.yaml.`;
@@ -42,6 +44,7 @@ function configFlag(args: string[], io: CliIo): { file: string } | undefined {
 }
 
 const builtins: Record<string, CommandRunner> = {
+  demo: runDemo,
   async check(args, io) {
     const flag = configFlag(args, io);
     if (!flag) return EXIT_USAGE;
