@@ -1,0 +1,132 @@
+/**
+ * The PEM files a configuration names: `tls.cert`, `tls.key`, `routes[].upstreamCa` and
+ * `jwt.issuers[].jwksCa`, resolved against the config file's directory. Each is read once and
+ * checked with node:crypto (certificates parse, the key parses and matches `tls.cert`); the
+ * texts are handed to compilation so nothing reads them again.
+ */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ConfigPath, Finding } from './issues.js';
+import type { PartialConfig } from './partial.js';
+
+/** What the files check found: problems, and the text of every file read (by absolute path). */
+export interface FileCheck {
+  readonly findings: readonly Finding[];
+  readonly files: ReadonlyMap<string, string>;
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+const KEY_BEGIN = /-----BEGIN (?:(RSA|EC|ENCRYPTED) )?PRIVATE KEY-----/;
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, expected a file',
+};
+
+type Read = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly message: string };
+
+function describeFile(written: string, absolute: string): string {
+  return written === absolute ? JSON.stringify(written) : `${JSON.stringify(written)} (${absolute})`;
+}
+
+function readText(absolute: string): Read {
+  try {
+    return { ok: true, text: readFileSync(absolute, 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    return { ok: false, message: READ_ERRORS[code] ?? code };
+  }
+}
+
+function certificateProblem(text: string, file: string): string | undefined {
+  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  if (blocks.length === 0) return `${file} is not a PEM certificate file; expected a "-----BEGIN CERTIFICATE-----" block`;
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      return `${file}: certificate ${i + 1} of ${blocks.length} cannot be parsed`;
+    }
+  }
+  return undefined;
+}
+
+function parseKey(text: string, file: string): { key: KeyObject } | { message: string } {
+  const begin = KEY_BEGIN.exec(text);
+  if (begin === null) return { message: `${file} is not a PEM private key file; expected a "-----BEGIN PRIVATE KEY-----" block` };
+  if (begin[1] === 'ENCRYPTED') return { message: `${file} holds an encrypted private key; Portcullis needs it unencrypted (protect the file instead)` };
+  try {
+    return { key: createPrivateKey(text) };
+  } catch {
+    return { message: `${file}: the private key cannot be parsed` };
+  }
+}
+
+/** Whether the first certificate of a chain was issued for `key`. */
+function keyMatches(certText: string, key: KeyObject): boolean {
+  try {
+    return new X509Certificate(certText.match(CERTIFICATE_BLOCK)?.[0] ?? certText).checkPrivateKey(key);
+  } catch {
+    return false; // different key types (an EC key for an RSA certificate) throw
+  }
+}
+
+interface Reference {
+  readonly path: ConfigPath;
+  readonly written: string;
+  readonly kind: 'certificate' | 'key';
+}
+
+function references(parts: PartialConfig): Reference[] {
+  const refs: Reference[] = [];
+  const add = (path: ConfigPath, written: string | undefined, kind: Reference['kind']): void => {
+    if (written !== undefined) refs.push({ path, written, kind });
+  };
+  add(['tls', 'cert'], parts.tls?.cert, 'certificate');
+  add(['tls', 'key'], parts.tls?.key, 'key');
+  parts.routes?.forEach((route, i) => add(['routes', i, 'upstreamCa'], route?.upstreamCa, 'certificate'));
+  parts.jwt?.issuers?.forEach((issuer, i) => add(['jwt', 'issuers', i, 'jwksCa'], issuer?.jwksCa, 'certificate'));
+  return refs;
+}
+
+/** Read and check every PEM file the configuration names. */
+export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
+  const findings: Finding[] = [];
+  const files = new Map<string, string>();
+  const reads = new Map<string, Read>();
+  let tlsKey: KeyObject | undefined;
+  let tlsCertOk = false;
+  for (const ref of references(parts)) {
+    const absolute = path.resolve(baseDir, ref.written);
+    const file = describeFile(ref.written, absolute);
+    const read = reads.get(absolute) ?? readText(absolute);
+    reads.set(absolute, read);
+    if (!read.ok) {
+      findings.push({ path: ref.path, message: `cannot read ${file}: ${read.message}` });
+      continue;
+    }
+    if (ref.kind === 'certificate') {
+      const problem = certificateProblem(read.text, file);
+      if (problem !== undefined) findings.push({ path: ref.path, message: problem });
+      else files.set(absolute, read.text);
+      if (ref.path[0] === 'tls') tlsCertOk = problem === undefined;
+    } else {
+      const parsed = parseKey(read.text, file);
+      if ('message' in parsed) findings.push({ path: ref.path, message: parsed.message });
+      else {
+        tlsKey = parsed.key;
+        files.set(absolute, read.text);
+      }
+    }
+  }
+  const certFile = parts.tls?.cert;
+  if (certFile !== undefined && tlsCertOk && tlsKey !== undefined) {
+    const certText = files.get(path.resolve(baseDir, certFile)) ?? '';
+    if (!keyMatches(certText, tlsKey)) {
+      findings.push({ path: ['tls', 'key'], message: `the private key does not match the certificate in tls.cert (${JSON.stringify(certFile)}); expected the key the certificate was issued for` });
+    }
+  }
+  return { findings, files };
+}

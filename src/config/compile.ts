@@ -1,0 +1,88 @@
+/**
+ * Compilation: a validated configuration → the frozen runtime `GatewayConfig`. Paths become
+ * absolute, durations milliseconds, PEM files their text, routes `RoutePolicy` objects with
+ * their host match, path prefix, method set and upstream target precomputed. Nothing on the
+ * request path parses configuration again.
+ */
+import path from 'node:path';
+import { parseDuration } from './durations.js';
+import { deepFreeze, frozenSet } from './freeze.js';
+import { methodList } from './check-routes.js';
+import type { RawRoute } from './schema.js';
+import type { GatewayConfig, RoutePolicy } from './types.js';
+import type { ValidatedConfig } from './validate.js';
+import { normalisePathPrefix, parseCidr, parseHostMatch, parseListen, parseStoreUrl, parseUpstream, storeUrlOf, type Parsed } from './values.js';
+
+/** Values were checked by `validateConfig`; a failure here is a bug, not a user error. */
+function must<T>(parsed: Parsed<T>): T {
+  if (!parsed.ok) throw new TypeError(`compileConfig: unvalidated configuration: ${parsed.message}`);
+  return parsed.value;
+}
+
+function compileRoute(route: RawRoute, index: number, config: ValidatedConfig): RoutePolicy {
+  const methods = methodList(route.match.methods);
+  const ca = route.upstreamCa === undefined ? undefined : config.files.get(path.resolve(config.baseDir, route.upstreamCa));
+  return {
+    name: route.name,
+    index,
+    host: parseHostMatch(route.match.host),
+    pathPrefix: must(normalisePathPrefix(route.match.path)),
+    methods: methods === undefined ? undefined : frozenSet(methods),
+    upstream: { ...must(parseUpstream(route.upstream)), ca },
+    auth: route.auth,
+    access: route.access,
+    credentials: frozenSet(route.credentials),
+    requiredHeaders: [...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))],
+    requiredQuery: [...new Set(route.require?.query ?? [])],
+    timeoutMs: parseDuration(route.timeout),
+  };
+}
+
+/**
+ * Build the runtime configuration from a validated one. `file` is the config file (made
+ * absolute). The result is deeply frozen.
+ */
+export function compileConfig(config: ValidatedConfig, file: string): GatewayConfig {
+  const { raw, baseDir, files } = config;
+  const fileText = (written: string): string => files.get(path.resolve(baseDir, written)) ?? '';
+  return deepFreeze<GatewayConfig>({
+    file: path.resolve(file),
+    listen: must(parseListen(raw.listen)),
+    tls: raw.tls === undefined ? undefined : { cert: fileText(raw.tls.cert), key: fileText(raw.tls.key) },
+    trustedProxies: raw.trustedProxies.map((text) => must(parseCidr(text))),
+    limits: {
+      maxHeaderBytes: raw.limits.maxHeaderBytes,
+      headersTimeoutMs: parseDuration(raw.limits.headersTimeout),
+      shutdownGraceMs: parseDuration(raw.limits.shutdownGrace),
+    },
+    admin: { listen: must(parseListen(raw.admin.listen)) },
+    metrics: { listen: must(parseListen(raw.metrics.listen)) },
+    store: { url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))) },
+    cache: {
+      maxEntries: raw.cache.maxEntries,
+      ttlMs: parseDuration(raw.cache.ttl),
+      negativeTtlMs: parseDuration(raw.cache.negativeTtl),
+      negativeMaxEntries: raw.cache.negativeMaxEntries,
+    },
+    tokens: { defaultExpiryMs: raw.tokens.defaultExpiry === undefined ? undefined : parseDuration(raw.tokens.defaultExpiry) },
+    oauth: {
+      issuer: raw.oauth.issuer,
+      audience: raw.oauth.audience,
+      tokenTtlMs: parseDuration(raw.oauth.tokenTtl),
+      leewayMs: parseDuration(raw.oauth.leeway),
+    },
+    jwt: {
+      issuers: raw.jwt.issuers.map((issuer) => ({
+        issuer: issuer.issuer,
+        jwksUrl: issuer.jwksUrl,
+        audience: issuer.audience,
+        scopeClaim: issuer.scopeClaim,
+        readWriteValues: [...issuer.readWriteValues],
+        readOnlyValues: [...issuer.readOnlyValues],
+        jwksCa: issuer.jwksCa === undefined ? undefined : fileText(issuer.jwksCa),
+      })),
+    },
+    log: { level: raw.log.level, queryValues: [...raw.log.queryValues] },
+    routes: raw.routes.map((route, index) => compileRoute(route, index, config)),
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The configuration's public entry: find the file, load it, get a frozen `GatewayConfig` or
+ * every problem located in the file (SPEC §1).
+ *
+ *   load (YAML, positions, ${VAR}) → validate (schema + semantic checks, all collected)
+ *   → compile (defaults merged, files read, frozen)
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { compileConfig } from './compile.js';
+import { formatPath, sortIssues, type ConfigIssue } from './issues.js';
+import { parseYaml } from './load.js';
+import type { GatewayConfig } from './types.js';
+import { validateConfig } from './validate.js';
+
+export { formatDuration, parseDuration } from './durations.js';
+export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
+export type * from './types.js';
+
+/** A loaded configuration, or every problem found in it, in file order. */
+export type ConfigResult =
+  | { readonly ok: true; readonly config: GatewayConfig }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/** Used when neither `--config` nor `PORTCULLIS_CONFIG` names a file; relative to the working directory. */
+export const DEFAULT_CONFIG_PATH = 'config/portcullis.yaml';
+
+/**
+ * Which configuration file to load: the `--config` flag, else `PORTCULLIS_CONFIG` (ignored
+ * when empty), else `config/portcullis.yaml`. Returned as given (relative paths stay relative
+ * to the working directory), so messages show the name the user typed.
+ * @throws TypeError when the flag is given but empty.
+ */
+export function resolveConfigPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag !== undefined) {
+    if (flag === '') throw new TypeError('--config needs a file name');
+    return flag;
+  }
+  const fromEnv = env.PORTCULLIS_CONFIG;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH;
+}
+
+/**
+ * Load configuration text as if read from `file` (relative paths inside it resolve against
+ * the file's directory; `file` also labels the issues).
+ */
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const loaded = parseYaml(text, file, env);
+  if (!loaded.ok) return { ok: false, issues: sortIssues(loaded.issues) };
+  const validated = validateConfig(loaded.yaml.value, path.dirname(path.resolve(file)));
+  if (!validated.ok) {
+    const issues = validated.findings.map((finding): ConfigIssue => {
+      const { line, column } = loaded.yaml.locate(finding.path, finding.at);
+      return { file, line, column, path: formatPath(finding.path), message: finding.message };
+    });
+    return { ok: false, issues: sortIssues(issues) };
+  }
+  return { ok: true, config: compileConfig(validated.config, file) };
+}
+
+/** Read, validate and compile the configuration file; `env` supplies `${NAME}` values. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
+    return { ok: false, issues: [{ file, line: 1, column: 1, path: '(root)', message: `cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)` }] };
+  }
+  return loadConfigText(text, file, env);
+}
