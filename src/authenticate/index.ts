@@ -1,20 +1,81 @@
 /**
- * The authenticate stage. Until a credential store is wired in, every route that requires
- * authentication is closed: no credentials → 401 auth.missing_credentials with the route's
- * challenges; anything presented → 401 auth.invalid_token.
+ * The authenticate stage (SPEC §2.3): parse the Authorization header (no I/O), check the scheme
+ * against the route's `credentials`, verify, and turn every refusal into a coded GatewayError
+ * carrying the route's WWW-Authenticate challenges (RFC 6750 §3, RFC 7617 §2).
+ *
+ *   no Authorization, or a scheme the route does not accept   401 auth.missing_credentials
+ *   unparseable Authorization                                  400 auth.malformed_credentials
+ *   verifier refusal                                            its code (401, or 503 store)
+ *
+ * A cache hit is answered synchronously: the Principal is returned, not a promise.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
-import type { Authenticate, RoutePolicy } from '../types.js';
+import type { Authenticate, Principal, PresentedCredential, RoutePolicy } from '../types.js';
 import { challengesFor } from './challenges.js';
+import { parseAuthorization, type ParsedAuthorization } from './parse-authorization.js';
 
-export function createClosedAuthenticator(): Authenticate {
+/**
+ * Anything that resolves a presented credential: the credential verifier
+ * (credentials/verify.ts), or a composition of it with JWT verifiers. Refusals are thrown (or
+ * rejected) as GatewayErrors; their headers are replaced by the route's challenges.
+ */
+export interface PresentedCredentialVerifier {
+  verify(presented: PresentedCredential): Principal | Promise<Principal>;
+}
+
+function missing(route: RoutePolicy): GatewayError {
+  return new GatewayError('auth.missing_credentials', 'This route requires credentials.', {
+    'www-authenticate': challengesFor(route.credentials),
+  });
+}
+
+/** Re-throws a refusal with the route's challenges (`error=` only on the Bearer challenge it concerns). */
+function withChallenges(route: RoutePolicy, scheme: PresentedCredential['scheme'], error: unknown): unknown {
+  if (!(error instanceof GatewayError)) return error;
+  if (error.status === 400) {
+    return new GatewayError(error.code, error.detail, { 'www-authenticate': challengesFor(route.credentials, 'invalid_request') });
+  }
+  if (error.status !== 401) return error;
+  const challenge = challengesFor(route.credentials, scheme === 'bearer' ? 'invalid_token' : undefined);
+  return new GatewayError(error.code, error.detail, { 'www-authenticate': challenge });
+}
+
+/** The authenticate stage over `verifier`. */
+export function createAuthenticator(verifier: PresentedCredentialVerifier): Authenticate {
   return (route: RoutePolicy, req: IncomingMessage) => {
-    if (req.headers.authorization === undefined) {
-      throw new GatewayError('auth.missing_credentials', 'This route requires credentials.', {
-        'www-authenticate': challengesFor(route.credentials),
+    let parsed: ParsedAuthorization;
+    try {
+      parsed = parseAuthorization(req.rawHeaders);
+    } catch (error) {
+      throw withChallenges(route, 'bearer', error);
+    }
+    if (parsed.kind !== 'credential') throw missing(route);
+    const credential = parsed.credential;
+    if (!route.credentials.has(credential.scheme)) throw missing(route);
+    let result: Principal | Promise<Principal>;
+    try {
+      result = verifier.verify(credential);
+    } catch (error) {
+      throw withChallenges(route, credential.scheme, error);
+    }
+    if (result instanceof Promise) {
+      return result.catch((error: unknown) => {
+        throw withChallenges(route, credential.scheme, error);
       });
     }
+    return result;
+  };
+}
+
+/**
+ * The stage used when no credential store is configured: every route that requires
+ * authentication is closed. No credentials → 401 auth.missing_credentials with the route's
+ * challenges; anything presented → 401 auth.invalid_token.
+ */
+export function createClosedAuthenticator(): Authenticate {
+  return (route: RoutePolicy, req: IncomingMessage) => {
+    if (req.headers.authorization === undefined) throw missing(route);
     throw new GatewayError('auth.invalid_token', 'No credential store is configured.', {
       'www-authenticate': challengesFor(route.credentials, 'invalid_token'),
     });

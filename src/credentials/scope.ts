@@ -1,0 +1,21 @@
+/**
+ * Credential scopes and their order: read-only < read-write < admin.
+ */
+import { SCOPES, type Scope } from '../config/schema.js';
+
+export { SCOPES, type Scope };
+
+const RANK: Readonly<Record<Scope, number>> = { 'read-only': 0, 'read-write': 1, admin: 2 };
+
+/** True when `value` is one of the scopes of SPEC §4. */
+export function isScope(value: unknown): value is Scope {
+  return typeof value === 'string' && Object.hasOwn(RANK, value);
+}
+
+/**
+ * The narrower of two scopes: a token can only narrow what its account may do (seed 002), so a
+ * read-write token of a read-only account is read-only.
+ */
+export function narrowerScope(a: Scope, b: Scope): Scope {
+  return RANK[a] <= RANK[b] ? a : b;
+}

@@ -1,0 +1,95 @@
+/**
+ * Versioned schema migrations of the SQLite store. Applied in order, each in the transaction
+ * that records it in `schema_migrations`, when a store is opened. Never edit a released
+ * migration: append a new one.
+ *
+ * Times are INTEGER epoch milliseconds; secret hashes are 32-byte BLOBs (SHA-256). Rows of
+ * `tokens` and `clients` are never deleted (their ids are never reused) and a revoked row can no
+ * longer change, except for its last-used time: the triggers below enforce it whatever the
+ * client code does.
+ */
+
+/** One schema step. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const SCOPE_CHECK = "IN ('read-only', 'read-write', 'admin')";
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, tokens, clients, change feed',
+    sql: `
+      CREATE TABLE accounts (
+        name        TEXT PRIMARY KEY,
+        scope       TEXT NOT NULL CHECK (scope ${SCOPE_CHECK}),
+        created_at  INTEGER NOT NULL,
+        disabled_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        id               TEXT PRIMARY KEY,
+        label            TEXT NOT NULL CHECK (length(label) BETWEEN 1 AND 200),
+        scope            TEXT NOT NULL CHECK (scope ${SCOPE_CHECK}),
+        account          TEXT REFERENCES accounts(name),
+        secret_hash      BLOB NOT NULL UNIQUE CHECK (length(secret_hash) = 32),
+        prev_secret_hash BLOB UNIQUE CHECK (prev_secret_hash IS NULL OR length(prev_secret_hash) = 32),
+        prev_valid_until INTEGER,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER,
+        last_used_at     INTEGER,
+        rotated_at       INTEGER,
+        revoked_at       INTEGER
+      ) STRICT;
+      CREATE INDEX tokens_by_account ON tokens(account);
+
+      CREATE TABLE clients (
+        id                   TEXT PRIMARY KEY,
+        name                 TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+        scope                TEXT NOT NULL CHECK (scope ${SCOPE_CHECK}),
+        org_id               TEXT,
+        technical_account_id TEXT,
+        secret_hash          BLOB NOT NULL CHECK (length(secret_hash) = 32),
+        prev_secret_hash     BLOB CHECK (prev_secret_hash IS NULL OR length(prev_secret_hash) = 32),
+        prev_valid_until     INTEGER,
+        created_at           INTEGER NOT NULL,
+        last_used_at         INTEGER,
+        rotated_at           INTEGER,
+        revoked_at           INTEGER
+      ) STRICT;
+
+      -- AUTOINCREMENT: seq values are never reused, so a reader's cursor stays meaningful.
+      CREATE TABLE changes (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind   TEXT NOT NULL,
+        target TEXT NOT NULL,
+        at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX changes_by_time ON changes(at);
+
+      CREATE TRIGGER tokens_are_never_deleted BEFORE DELETE ON tokens
+      BEGIN SELECT RAISE(ABORT, 'tokens are never deleted: revoke instead'); END;
+
+      CREATE TRIGGER clients_are_never_deleted BEFORE DELETE ON clients
+      BEGIN SELECT RAISE(ABORT, 'clients are never deleted: revoke instead'); END;
+
+      CREATE TRIGGER token_revocation_is_permanent BEFORE UPDATE ON tokens
+      WHEN OLD.revoked_at IS NOT NULL AND (
+        NEW.revoked_at IS NOT OLD.revoked_at OR NEW.id IS NOT OLD.id OR NEW.scope IS NOT OLD.scope
+        OR NEW.account IS NOT OLD.account OR NEW.secret_hash IS NOT OLD.secret_hash
+        OR NEW.prev_secret_hash IS NOT OLD.prev_secret_hash OR NEW.prev_valid_until IS NOT OLD.prev_valid_until
+        OR NEW.expires_at IS NOT OLD.expires_at)
+      BEGIN SELECT RAISE(ABORT, 'a revoked token cannot change'); END;
+
+      CREATE TRIGGER client_revocation_is_permanent BEFORE UPDATE ON clients
+      WHEN OLD.revoked_at IS NOT NULL AND (
+        NEW.revoked_at IS NOT OLD.revoked_at OR NEW.id IS NOT OLD.id OR NEW.scope IS NOT OLD.scope
+        OR NEW.secret_hash IS NOT OLD.secret_hash OR NEW.prev_secret_hash IS NOT OLD.prev_secret_hash
+        OR NEW.prev_valid_until IS NOT OLD.prev_valid_until)
+      BEGIN SELECT RAISE(ABORT, 'a revoked client cannot change'); END;
+    `,
+  },
+];

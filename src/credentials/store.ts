@@ -1,0 +1,227 @@
+/**
+ * The credential store contract (SPEC §4), shared by the request path (the verifier), the CLI
+ * and the admin API. Every operation is asynchronous so that a PostgreSQL implementation can
+ * replace the SQLite one without a change elsewhere.
+ *
+ * Public records are camelCase with ISO-8601 timestamps. Secrets appear exactly once, in the
+ * result of a create or rotate call; the store keeps only their SHA-256 (see secrets.ts).
+ * Failures are {@link CredentialStoreError}s with a `reason`.
+ */
+import type { Scope } from './scope.js';
+
+export type { Scope };
+
+/** An account: the person or service that owns tokens. Its scope caps its tokens' scope. */
+export interface AccountRecord {
+  readonly name: string;
+  /** Maximum scope of the account's tokens. */
+  readonly scope: Scope;
+  readonly disabled: boolean;
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+}
+
+/** An API token as listed (never its secret). */
+export interface TokenRecord {
+  /** `tok_…`: public, never reused. */
+  readonly id: string;
+  readonly label: string;
+  /** The token's own scope; the effective scope is also capped by its account's. */
+  readonly scope: Scope;
+  /** Owning account name, or null for a stand-alone token. */
+  readonly account: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+  /** Last rotation, or null. */
+  readonly rotatedAt: string | null;
+  /** Until when the secret replaced by the last rotation still works, or null. */
+  readonly previousSecretValidUntil: string | null;
+}
+
+/** An OAuth client as listed (never its secret). */
+export interface ClientRecord {
+  /** `cli_…`: public, never reused. */
+  readonly clientId: string;
+  readonly name: string;
+  readonly scope: Scope;
+  readonly orgId: string | null;
+  readonly technicalAccountId: string | null;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+  readonly rotatedAt: string | null;
+  readonly previousSecretValidUntil: string | null;
+}
+
+/** A token with its secret, returned once by create and rotate. */
+export interface IssuedToken {
+  readonly record: TokenRecord;
+  /** The `pcl_…` secret. Show it once; it cannot be recovered. */
+  readonly token: string;
+}
+
+/** A client with its secret, returned once by create and rotateSecret. */
+export interface IssuedClient {
+  readonly record: ClientRecord;
+  /** The `pcs_…` secret. Show it once; it cannot be recovered. */
+  readonly clientSecret: string;
+}
+
+/** Input of `tokens.create`. */
+export interface NewToken {
+  /** Required, 1-200 characters without control characters (seed 002). */
+  readonly label: string;
+  readonly scope: Scope;
+  /** Owning account (must exist and not be disabled); omitted: a stand-alone token. */
+  readonly account?: string | null;
+  /**
+   * Expiry; must be in the future. Omitted or null: no expiry. A configured default
+   * (`tokens.defaultExpiry`) is the caller's to apply.
+   */
+  readonly expiresAt?: Date | null;
+}
+
+/** Input of `clients.create`. */
+export interface NewClient {
+  /** Required, 1-200 characters without control characters. */
+  readonly name: string;
+  readonly scope: Scope;
+  readonly orgId?: string | null;
+  readonly technicalAccountId?: string | null;
+}
+
+/** Account administration. */
+export interface AccountOperations {
+  /** Creates an account; `conflict` if the name exists. Names: 1-64 of `A-Z a-z 0-9 _ . @ -`. */
+  create(name: string, scope: Scope): Promise<AccountRecord>;
+  list(): Promise<readonly AccountRecord[]>;
+  get(name: string): Promise<AccountRecord | undefined>;
+  /** Changes the maximum scope; every token of the account follows on every instance. */
+  setScope(name: string, scope: Scope): Promise<AccountRecord>;
+  /** Disables the account: all its tokens stop (auth.token_revoked). Idempotent. */
+  disable(name: string): Promise<AccountRecord>;
+}
+
+/** API token administration. */
+export interface TokenOperations {
+  create(input: NewToken): Promise<IssuedToken>;
+  /** All tokens (revoked ones included), oldest first; optionally of one account. */
+  list(filter?: { readonly account?: string }): Promise<readonly TokenRecord[]>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  /** Revokes for ever (idempotent: revoking again returns the record unchanged). */
+  revoke(id: string): Promise<TokenRecord>;
+  /**
+   * A new secret for the same id. The old secret fails at once (`graceMs` 0 or omitted) or
+   * at now + graceMs. A previous secret still in its grace period is dropped at once.
+   * `revoked` if the token is revoked.
+   */
+  rotate(id: string, graceMs?: number): Promise<IssuedToken>;
+  /** Sets or removes the expiry (a Date in the future, or null). `revoked` if revoked. */
+  setExpiry(id: string, expiresAt: Date | null): Promise<TokenRecord>;
+}
+
+/** OAuth client administration. */
+export interface ClientOperations {
+  create(input: NewClient): Promise<IssuedClient>;
+  /** All clients (revoked ones included), oldest first. */
+  list(): Promise<readonly ClientRecord[]>;
+  get(clientId: string): Promise<ClientRecord | undefined>;
+  /** Revokes for ever (idempotent). */
+  revoke(clientId: string): Promise<ClientRecord>;
+  /** As `tokens.rotate`, for the client secret. */
+  rotateSecret(clientId: string, graceMs?: number): Promise<IssuedClient>;
+}
+
+/** What the verifier needs to decide on a presented API token (found by secret hash). */
+export interface TokenVerificationRecord {
+  readonly id: string;
+  readonly scope: Scope;
+  /** SHA-256 of the current secret. */
+  readonly secretHash: Uint8Array;
+  /** SHA-256 of the secret replaced by the last rotation, while it is in grace. */
+  readonly previousSecretHash: Uint8Array | null;
+  /** Epoch ms at which `previousSecretHash` stops working. */
+  readonly previousValidUntil: number | null;
+  /** Epoch ms, or null for no expiry. */
+  readonly expiresAt: number | null;
+  /** Epoch ms, or null. */
+  readonly revokedAt: number | null;
+  /** The owning account's current state, or null for a stand-alone token. */
+  readonly account: { readonly name: string; readonly scope: Scope; readonly disabled: boolean } | null;
+}
+
+/** What the verifier needs to decide on presented client credentials (found by client id). */
+export interface ClientVerificationRecord {
+  readonly clientId: string;
+  readonly scope: Scope;
+  readonly secretHash: Uint8Array;
+  readonly previousSecretHash: Uint8Array | null;
+  readonly previousValidUntil: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** Kinds of change-feed rows about one credential (`credentialId` is a tok_ or cli_ id). */
+export const CREDENTIAL_CHANGE_KINDS = {
+  tokenRevoked: 'token.revoked',
+  tokenRotated: 'token.rotated',
+  tokenExpiryChanged: 'token.expiry_changed',
+  clientRevoked: 'client.revoked',
+  clientSecretRotated: 'client.secret_rotated',
+} as const;
+
+/** Kinds of change-feed rows about an account (`account` is its name). */
+export const ACCOUNT_CHANGE_KINDS = {
+  accountScopeChanged: 'account.scope_changed',
+  accountDisabled: 'account.disabled',
+} as const;
+
+export type CredentialChangeKind = (typeof CREDENTIAL_CHANGE_KINDS)[keyof typeof CREDENTIAL_CHANGE_KINDS];
+export type AccountChangeKind = (typeof ACCOUNT_CHANGE_KINDS)[keyof typeof ACCOUNT_CHANGE_KINDS];
+export type ChangeKind = CredentialChangeKind | AccountChangeKind;
+
+/**
+ * One row of the change feed: appended in the same transaction as every mutation that can make
+ * a cached verification wrong (revoke, rotate, expiry change, account scope change or disable).
+ * `seq` increases with commit order; `at` is the commit time in epoch ms.
+ */
+export type ChangeRow =
+  | { readonly seq: number; readonly at: number; readonly kind: CredentialChangeKind; readonly credentialId: string }
+  | { readonly seq: number; readonly at: number; readonly kind: AccountChangeKind; readonly account: string };
+
+/** Called after a mutation made through this store instance commits. */
+export type ChangeListener = (changes: readonly ChangeRow[]) => void;
+
+/** The store. One instance per process; safe to share between the CLI, admin API and gateway. */
+export interface CredentialStore {
+  readonly accounts: AccountOperations;
+  readonly tokens: TokenOperations;
+  readonly clients: ClientOperations;
+
+  /** Request path: the token whose current or in-grace previous secret hashes to `hash`. */
+  findTokenByHash(hash: Uint8Array): Promise<TokenVerificationRecord | undefined>;
+  /** Request path: the client with this id. */
+  findClientById(clientId: string): Promise<ClientVerificationRecord | undefined>;
+  /**
+   * Records last-use times in one batched write (id → epoch ms; tok_ and cli_ ids). Times only
+   * move forward. Unknown ids are ignored. Called off the request path by the verifier.
+   */
+  recordLastUsed(batch: ReadonlyMap<string, number>): Promise<void>;
+
+  /** Change-feed rows with `seq > afterSeq`, oldest first, at most `limit` (default 1000). */
+  changesSince(afterSeq: number, limit?: number): Promise<readonly ChangeRow[]>;
+  /** The highest `seq` in the feed (0 when empty): the starting point of a new reader. */
+  latestChangeSeq(): Promise<number>;
+  /**
+   * Calls `listener` synchronously after each mutation made through THIS instance commits, so
+   * the process that made a change applies it at once (other processes poll the feed).
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: ChangeListener): () => void;
+
+  /** Resolves when the store answers a trivial query (readiness); rejects `unavailable`. */
+  ping(): Promise<void>;
+  /** Closes the store; later calls reject with `unavailable`. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,379 @@
+/**
+ * Verifies presented API tokens and OAuth client credentials against the store, with the two
+ * caches of cache.ts in front (SPEC §2.3, §4).
+ *
+ *   Bearer pcl_…                       API token
+ *   Basic  <anything>:pcl_…            API token (the user name is ignored)
+ *   Basic  cli_…:pcs_…                 OAuth client
+ *
+ * Order of work for one credential:
+ *   1. shape and checksum (no store access: a typo costs nothing);
+ *   2. SHA-256 of the presented credential → positive cache: on a hit the Principal is returned
+ *      synchronously after re-checking expiry and grace against the clock;
+ *   3. negative cache: a recent refusal is repeated synchronously;
+ *   4. one store read per key, shared by concurrent requests for the same key.
+ *
+ * Unknown and wrong credentials get the same code and detail after the same work (a hash, one
+ * indexed lookup, two constant-time comparisons). Revocation, rotation and account changes made
+ * through this process's store apply at once (store.subscribe); those of other processes within
+ * one poll of the change feed (≤ 250 ms by default).
+ */
+import type { CacheSettings } from '../config/types.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import type { Principal, PresentedCredential } from '../types.js';
+import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
+import { createChangeFeedFollower } from './change-feed.js';
+import { createLastUsedRecorder } from './last-used.js';
+import { narrowerScope } from './scope.js';
+import {
+  cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
+} from './secrets.js';
+import type { ChangeRow, ClientVerificationRecord, CredentialStore, TokenVerificationRecord } from './store.js';
+
+/**
+ * What the verifier reports, for metrics. Constant objects are reused for the frequent events,
+ * so a listener must not keep or mutate them.
+ */
+export type VerifierEvent =
+  | { readonly type: 'cache_hit' }
+  | { readonly type: 'cache_miss' }
+  | { readonly type: 'negative_hit' }
+  /**
+   * `count` entries left a cache: `capacity` (LRU), `expired` (TTL, expiry or end of a rotation
+   * grace) or `change` (evicted by a change-feed row; also reported as `change_applied`).
+   */
+  | { readonly type: 'eviction'; readonly reason: 'capacity' | 'expired' | 'change'; readonly count: number }
+  | { readonly type: 'store_read'; readonly op: 'token' | 'client'; readonly durationMs: number }
+  | { readonly type: 'store_error'; readonly op: 'token' | 'client' | 'changes' | 'last_used' }
+  /** A change-feed row was applied; `delayMs` = now − commit time; `evicted` = entries removed. */
+  | { readonly type: 'change_applied'; readonly change: ChangeRow; readonly delayMs: number; readonly evicted: number };
+
+/** Counters since creation, and current sizes. */
+export interface VerifierStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly negativeHits: number;
+  readonly storeReads: number;
+  readonly storeErrors: number;
+  readonly changesApplied: number;
+  readonly positiveEntries: number;
+  readonly negativeEntries: number;
+  readonly inFlight: number;
+  /** Last change-feed seq applied; null until `start()` has read the feed's position. */
+  readonly changeCursor: number | null;
+  readonly pendingLastUsed: number;
+}
+
+/** Options of {@link createCredentialVerifier}. */
+export interface CredentialVerifierOptions {
+  readonly store: CredentialStore;
+  readonly cache: CacheSettings;
+  /** Wall clock in epoch ms (expiry, grace, cache TTLs). Default `Date.now`. */
+  readonly now?: () => number;
+  /** Event hook for metrics; exceptions it throws are ignored. */
+  readonly onEvent?: (event: VerifierEvent) => void;
+  /** Change-feed poll period in ms (10-500). Default 250. */
+  readonly pollIntervalMs?: number;
+  /** Last-used flush period in ms. Default 5000. */
+  readonly lastUsedFlushMs?: number;
+}
+
+/** The verifier of API tokens and OAuth client credentials. */
+export interface CredentialVerifier {
+  /**
+   * Resolves a presented credential. Returns the Principal synchronously on a cache hit, a
+   * promise otherwise; refusals are GatewayErrors (auth.invalid_token, auth.invalid_credentials,
+   * auth.token_expired, auth.token_revoked, auth.store_unavailable) without headers.
+   */
+  verify(presented: PresentedCredential): Principal | Promise<Principal>;
+  /**
+   * Reads the change feed's position, then polls it and flushes last-used times periodically.
+   * Never rejects (a store that is down is retried by the next poll). Nothing is cached until
+   * the position is known, so call it before serving.
+   */
+  start(): Promise<void>;
+  /** Applies pending change-feed rows now. */
+  sync(): Promise<void>;
+  /** Stops polling, flushes last-used times. Does not close the store (its owner does). */
+  close(): Promise<void>;
+  stats(): VerifierStats;
+  /** Entries in the positive cache (for a gauge read at scrape time). */
+  positiveSize(): number;
+  /** Entries in the negative cache. */
+  negativeSize(): number;
+}
+
+type Outcome =
+  | { readonly ok: true; readonly entry: PositiveEntry; readonly ttlMs: number }
+  | { readonly ok: false; readonly refusal: NegativeEntry };
+
+const HIT: VerifierEvent = Object.freeze({ type: 'cache_hit' });
+const MISS: VerifierEvent = Object.freeze({ type: 'cache_miss' });
+const NEGATIVE_HIT: VerifierEvent = Object.freeze({ type: 'negative_hit' });
+const EVICTED_CAPACITY: VerifierEvent = Object.freeze({ type: 'eviction', reason: 'capacity', count: 1 });
+const EVICTED_EXPIRED: VerifierEvent = Object.freeze({ type: 'eviction', reason: 'expired', count: 1 });
+
+const DETAIL = {
+  invalidToken: 'The token is not valid.',
+  invalidCredentials: 'The credentials are not valid.',
+  revokedToken: 'The token was revoked.',
+  disabledAccount: 'The account owning this token is disabled.',
+  revokedClient: 'The OAuth client was revoked.',
+  storeUnavailable: 'The credential store cannot be reached; try again shortly.',
+} as const;
+
+const expiredDetail = (expiresAt: number): string => `The token expired at ${new Date(expiresAt).toISOString()}.`;
+
+function refuse(code: ErrorCode, detail: string, credentialId: string | null = null, account: string | null = null): Outcome {
+  return { ok: false, refusal: { code, detail, credentialId, account } };
+}
+
+/** Which secret matched, and until when it works (Infinity for the current one). */
+function matchSecret(hash: Uint8Array, record: TokenVerificationRecord | ClientVerificationRecord | undefined): number {
+  // Both comparisons always run, against a dummy digest when there is nothing to compare.
+  const current = digestsEqual(hash, record?.secretHash ?? DUMMY_DIGEST);
+  const previous = digestsEqual(hash, record?.previousSecretHash ?? DUMMY_DIGEST);
+  if (record === undefined) return -Infinity;
+  if (current) return Infinity;
+  if (previous && record.previousSecretHash !== null) return record.previousValidUntil ?? -Infinity;
+  return -Infinity;
+}
+
+function decideToken(
+  record: TokenVerificationRecord | undefined, hash: Uint8Array, scheme: 'bearer' | 'basic', now: number, ttlMs: number,
+): Outcome {
+  const validUntil = matchSecret(hash, record);
+  if (record === undefined || now >= validUntil) {
+    return scheme === 'bearer' ? refuse('auth.invalid_token', DETAIL.invalidToken) : refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
+  }
+  const account = record.account;
+  const accountName = account?.name ?? null;
+  if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedToken, record.id, accountName);
+  if (account !== null && account.disabled) return refuse('auth.token_revoked', DETAIL.disabledAccount, record.id, accountName);
+  const expiresAt = record.expiresAt ?? Infinity;
+  if (now >= expiresAt) return refuse('auth.token_expired', expiredDetail(expiresAt), record.id, accountName);
+  const principal: Principal = Object.freeze({
+    kind: 'api_token',
+    scheme,
+    subject: accountName ?? record.id,
+    scope: account === null ? record.scope : narrowerScope(record.scope, account.scope),
+    credentialId: record.id,
+  });
+  return {
+    ok: true,
+    entry: { principal, credentialId: record.id, account: accountName, expiresAt, validUntil },
+    ttlMs: Math.min(ttlMs, expiresAt - now, validUntil - now),
+  };
+}
+
+function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8Array, now: number, ttlMs: number): Outcome {
+  const validUntil = matchSecret(hash, record);
+  if (record === undefined || now >= validUntil) return refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
+  if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
+  const principal: Principal = Object.freeze({
+    kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: record.scope, credentialId: record.clientId,
+  });
+  return {
+    ok: true,
+    entry: { principal, credentialId: record.clientId, account: null, expiresAt: Infinity, validUntil },
+    ttlMs: Math.min(ttlMs, validUntil - now),
+  };
+}
+
+/** Creates a verifier. Settings are checked here (TypeError on unsafe cache or poll values). */
+export function createCredentialVerifier(options: CredentialVerifierOptions): CredentialVerifier {
+  const { store } = options;
+  const now = options.now ?? Date.now;
+  const ttlMs = options.cache.ttlMs;
+  const listener = options.onEvent;
+  const emit = (event: VerifierEvent): void => {
+    if (listener === undefined) return;
+    try {
+      listener(event);
+    } catch {
+      // Metrics must never change an authentication decision.
+    }
+  };
+
+  const counters = { hits: 0, misses: 0, negativeHits: 0, storeReads: 0, storeErrors: 0, changesApplied: 0 };
+  const cache = createCredentialCache(options.cache, {
+    ...(options.now === undefined ? {} : { now: options.now }),
+    onEvict: (reason) => emit(reason === 'capacity' ? EVICTED_CAPACITY : EVICTED_EXPIRED),
+  });
+  const inflight = new Map<string, Promise<Principal>>();
+  /** Bumped whenever changes are applied: a read that started before must not be cached. */
+  let epoch = 0;
+  /** True once the change feed's position is known; nothing is cached before. */
+  let following = false;
+  /** Seqs already applied through the local subscription, skipped when the poll sees them. */
+  const appliedLocally = new Set<number>();
+
+  function applyChanges(changes: readonly ChangeRow[], local: boolean): void {
+    epoch++;
+    for (const change of changes) {
+      if (local) appliedLocally.add(change.seq);
+      else if (appliedLocally.delete(change.seq)) continue;
+      const evicted = 'credentialId' in change ? cache.evictCredential(change.credentialId) : cache.evictAccount(change.account);
+      counters.changesApplied++;
+      if (evicted > 0) emit({ type: 'eviction', reason: 'change', count: evicted });
+      emit({ type: 'change_applied', change, delayMs: now() - change.at, evicted });
+    }
+    if (!local) {
+      const last = changes[changes.length - 1];
+      if (last !== undefined) for (const seq of appliedLocally) if (seq <= last.seq) appliedLocally.delete(seq);
+    }
+  }
+
+  const feed = createChangeFeedFollower({
+    store,
+    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+    apply: (changes) => applyChanges(changes, false),
+    onReady: () => {
+      epoch++;
+      following = true;
+      // Local changes up to the starting position will never be polled; applying one twice
+      // would only cost a re-read.
+      appliedLocally.clear();
+    },
+    onError: () => {
+      counters.storeErrors++;
+      emit({ type: 'store_error', op: 'changes' });
+    },
+  });
+  const lastUsed = createLastUsedRecorder(store, {
+    ...(options.lastUsedFlushMs === undefined ? {} : { intervalMs: options.lastUsedFlushMs }),
+    onError: () => emit({ type: 'store_error', op: 'last_used' }),
+  });
+
+  const unsubscribe = store.subscribe((changes) => applyChanges(changes, true));
+
+  async function readStore<T>(op: 'token' | 'client', read: () => Promise<T>): Promise<T> {
+    counters.storeReads++;
+    const started = performance.now();
+    try {
+      const value = await read();
+      emit({ type: 'store_read', op, durationMs: performance.now() - started });
+      return value;
+    } catch {
+      counters.storeErrors++;
+      emit({ type: 'store_error', op });
+      throw new GatewayError('auth.store_unavailable', DETAIL.storeUnavailable);
+    }
+  }
+
+  function settle(key: string, outcome: Outcome, startedAt: number, cacheable: boolean, at: number): Principal {
+    const fresh = cacheable && startedAt === epoch;
+    if (outcome.ok) {
+      if (fresh) cache.setPositive(key, outcome.entry, outcome.ttlMs);
+      lastUsed.touch(outcome.entry.credentialId, at);
+      return outcome.entry.principal;
+    }
+    if (fresh) cache.setNegative(key, outcome.refusal);
+    throw new GatewayError(outcome.refusal.code, outcome.refusal.detail);
+  }
+
+  async function loadToken(key: string, token: string, scheme: 'bearer' | 'basic'): Promise<Principal> {
+    const startedAt = epoch;
+    const cacheable = following;
+    const hash = hashSecret(token);
+    const record = await readStore('token', () => store.findTokenByHash(hash));
+    const at = now();
+    return settle(key, decideToken(record, hash, scheme, at, ttlMs), startedAt, cacheable, at);
+  }
+
+  async function loadClient(key: string, clientId: string, secret: string): Promise<Principal> {
+    const startedAt = epoch;
+    const cacheable = following;
+    const hash = hashSecret(secret);
+    const record = await readStore('client', () => store.findClientById(clientId));
+    const at = now();
+    return settle(key, decideClient(record, hash, at, ttlMs), startedAt, cacheable, at);
+  }
+
+  /**
+   * The cached answer for `key`: the Principal, a thrown refusal, or undefined on a miss.
+   * Allocation-free on a hit.
+   */
+  function fromCache(key: string): Principal | undefined {
+    const at = now();
+    const hit = cache.getPositive(key);
+    if (hit !== undefined) {
+      if (at >= hit.expiresAt) {
+        // Expiry is enforced against the clock on every hit, whatever the entry's TTL says.
+        const detail = expiredDetail(hit.expiresAt);
+        cache.setNegative(key, { code: 'auth.token_expired', detail, credentialId: hit.credentialId, account: hit.account });
+        counters.negativeHits++;
+        emit(NEGATIVE_HIT);
+        throw new GatewayError('auth.token_expired', detail);
+      }
+      if (at < hit.validUntil) {
+        counters.hits++;
+        emit(HIT);
+        lastUsed.touch(hit.credentialId, at);
+        return hit.principal;
+      }
+      cache.delete(key);
+      emit(EVICTED_EXPIRED);
+    }
+    const refusal = cache.getNegative(key);
+    if (refusal !== undefined) {
+      counters.negativeHits++;
+      emit(NEGATIVE_HIT);
+      throw new GatewayError(refusal.code, refusal.detail);
+    }
+    counters.misses++;
+    emit(MISS);
+    return undefined;
+  }
+
+  /** One store read per key at a time: concurrent misses share the pending answer. */
+  function coalesce(key: string, load: () => Promise<Principal>): Promise<Principal> {
+    let pending = inflight.get(key);
+    if (pending === undefined) {
+      pending = load().finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  return {
+    verify(presented) {
+      if (presented.scheme === 'bearer') {
+        const { token } = presented;
+        if (!isWellFormedApiToken(token)) throw new GatewayError('auth.invalid_token', DETAIL.invalidToken);
+        const key = cacheKeyOf('bearer', token);
+        return fromCache(key) ?? coalesce(key, () => loadToken(key, token, 'bearer'));
+      }
+      const { username, password } = presented;
+      if (isWellFormedApiToken(password)) {
+        const key = cacheKeyOf('basic', username, password);
+        return fromCache(key) ?? coalesce(key, () => loadToken(key, password, 'basic'));
+      }
+      if (isClientId(username) && isWellFormedClientSecret(password)) {
+        const key = cacheKeyOf('client', username, password);
+        return fromCache(key) ?? coalesce(key, () => loadClient(key, username, password));
+      }
+      throw new GatewayError('auth.invalid_credentials', DETAIL.invalidCredentials);
+    },
+    async start() {
+      lastUsed.start();
+      await feed.start();
+    },
+    sync: () => feed.poll(),
+    async close() {
+      feed.close();
+      unsubscribe();
+      await lastUsed.close();
+    },
+    positiveSize: () => cache.positiveSize(),
+    negativeSize: () => cache.negativeSize(),
+    stats: () => ({
+      ...counters,
+      positiveEntries: cache.positiveSize(),
+      negativeEntries: cache.negativeSize(),
+      inFlight: inflight.size,
+      changeCursor: feed.cursor() ?? null,
+      pendingLastUsed: lastUsed.pending(),
+    }),
+  };
+}
