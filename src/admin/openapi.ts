@@ -1,0 +1,51 @@
+/**
+ * The admin API's OpenAPI 3.1 description, served at `GET /openapi.json` on the admin listener.
+ */
+const scope = { type: 'string', enum: ['read-only', 'read-write', 'admin'] } as const;
+const problem = { $ref: '#/components/schemas/Problem' } as const;
+const errors = {
+  '400': { description: 'Invalid input (admin.invalid_request)', content: { 'application/problem+json': { schema: problem } } },
+  '401': { description: 'No or invalid admin token', content: { 'application/problem+json': { schema: problem } } },
+  '403': { description: 'The token is not of scope admin (auth.insufficient_scope)', content: { 'application/problem+json': { schema: problem } } },
+  '404': { description: 'No such account, token or client (admin.not_found)', content: { 'application/problem+json': { schema: problem } } },
+  '409': { description: 'Conflict (admin.conflict)', content: { 'application/problem+json': { schema: problem } } },
+} as const;
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const graceBody = { required: false, ...json({ type: 'object', additionalProperties: false, properties: { grace: { type: 'string', description: 'How long the old secret keeps working, e.g. 10m. Omitted: it fails at once.' } } }) };
+
+export const ADMIN_OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'Portcullis admin API', version: '1', description: 'Accounts, API tokens and OAuth clients. Every call needs `Authorization: Bearer <token of scope admin>`. Secrets appear once, in create and rotate answers.' },
+  components: {
+    securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Problem: { type: 'object', required: ['status', 'code', 'title', 'requestId'], properties: { type: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, title: { type: 'string' }, detail: { type: 'string' }, requestId: { type: 'string' } } },
+      Account: { type: 'object', properties: { name: { type: 'string' }, scope, disabled: { type: 'boolean' }, createdAt: { type: 'string', format: 'date-time' }, disabledAt: { type: ['string', 'null'], format: 'date-time' } } },
+      Token: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string', description: 'Only in create and rotate answers.' }, label: { type: 'string' }, scope, account: { type: ['string', 'null'] }, expiresAt: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] } } },
+      Client: { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Only in create and rotate-secret answers.' }, name: { type: 'string' }, scope, orgId: { type: ['string', 'null'] }, technicalAccountId: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] } } },
+    },
+  },
+  security: [{ adminToken: [] }],
+  paths: {
+    '/v1/accounts': {
+      get: { operationId: 'accountsList', responses: { '200': json({ type: 'array', items: ref('Account') }), ...errors } },
+      post: { operationId: 'accountsCreate', requestBody: json({ type: 'object', required: ['name', 'scope'], properties: { name: { type: 'string' }, scope } }), responses: { '201': json(ref('Account')), ...errors } },
+    },
+    '/v1/accounts/{name}/scope': { post: { operationId: 'accountsSetScope', parameters: [idParam('name')], requestBody: json({ type: 'object', required: ['scope'], properties: { scope } }), responses: { '200': json(ref('Account')), ...errors } } },
+    '/v1/accounts/{name}/disable': { post: { operationId: 'accountsDisable', parameters: [idParam('name')], responses: { '200': json(ref('Account')), ...errors } } },
+    '/v1/tokens': {
+      get: { operationId: 'tokensList', parameters: [{ name: 'account', in: 'query', required: false, schema: { type: 'string' } }], responses: { '200': json({ type: 'array', items: ref('Token') }), ...errors } },
+      post: { operationId: 'tokensCreate', requestBody: json({ type: 'object', required: ['label', 'scope'], properties: { label: { type: 'string' }, scope, account: { type: 'string' }, expiresIn: { type: 'string', description: 'e.g. 30d' } } }), responses: { '201': json(ref('Token')), ...errors } },
+    },
+    '/v1/tokens/{id}/revoke': { post: { operationId: 'tokensRevoke', parameters: [idParam('id')], responses: { '200': json(ref('Token')), ...errors } } },
+    '/v1/tokens/{id}/rotate': { post: { operationId: 'tokensRotate', parameters: [idParam('id')], requestBody: graceBody, responses: { '200': json(ref('Token')), ...errors } } },
+    '/v1/clients': {
+      get: { operationId: 'clientsList', responses: { '200': json({ type: 'array', items: ref('Client') }), ...errors } },
+      post: { operationId: 'clientsCreate', requestBody: json({ type: 'object', required: ['name', 'scope'], properties: { name: { type: 'string' }, scope, orgId: { type: 'string' }, technicalAccountId: { type: 'string' } } }), responses: { '201': json(ref('Client')), ...errors } },
+    },
+    '/v1/clients/{id}/revoke': { post: { operationId: 'clientsRevoke', parameters: [idParam('id')], responses: { '200': json(ref('Client')), ...errors } } },
+    '/v1/clients/{id}/rotate-secret': { post: { operationId: 'clientsRotateSecret', parameters: [idParam('id')], requestBody: graceBody, responses: { '200': json(ref('Client')), ...errors } } },
+  },
+} as const;

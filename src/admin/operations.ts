@@ -1,0 +1,150 @@
+/**
+ * The credential administration operations of SPEC §6, written once and shared by the
+ * `portcullis accounts|tokens|clients` commands and the admin API. Each takes validated plain
+ * input and returns the JSON shape both print; the secret appears only in create/rotate results.
+ */
+import {
+  clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson,
+} from '../credentials/index.js';
+import type { AccountRecord } from '../credentials/store.js';
+import { parseDuration } from '../config/durations.js';
+
+/** An account as JSON (SPEC §6: camelCase). */
+export interface AccountJson {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly disabled: boolean;
+  readonly createdAt: string;
+  readonly disabledAt: string | null;
+}
+
+function accountJson(record: AccountRecord): AccountJson {
+  return { name: record.name, scope: record.scope, disabled: record.disabled, createdAt: record.createdAt, disabledAt: record.disabledAt };
+}
+
+/** A bad input, detected before the store is touched. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+}
+
+export function requireScope(value: unknown, what = 'scope'): Scope {
+  if (!isScope(value)) throw new InvalidInputError(`${what} must be one of read-only, read-write, admin`);
+  return value;
+}
+
+export function requireText(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidInputError(`${what} is required`);
+  return value;
+}
+
+function optionalText(value: unknown, what: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(`${what} must be a string`);
+  return value;
+}
+
+function optionalMs(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidInputError(`${what} must be a duration`);
+  return value;
+}
+
+export interface TokenCreateInput {
+  readonly label: string;
+  readonly scope: Scope;
+  readonly account?: string | undefined;
+  /** Lifetime in ms; omitted: the configured default expiry, if any. */
+  readonly expiresInMs?: number | undefined;
+}
+
+export interface ClientCreateInput {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly orgId?: string | undefined;
+  readonly technicalAccountId?: string | undefined;
+}
+
+export interface AdminOperations {
+  accountsCreate(name: string, scope: Scope): Promise<AccountJson>;
+  accountsList(): Promise<AccountJson[]>;
+  accountsSetScope(name: string, scope: Scope): Promise<AccountJson>;
+  accountsDisable(name: string): Promise<AccountJson>;
+  tokensCreate(input: TokenCreateInput): Promise<TokenJson>;
+  tokensList(account?: string): Promise<TokenJson[]>;
+  tokensRevoke(id: string): Promise<TokenJson>;
+  tokensRotate(id: string, graceMs?: number): Promise<TokenJson>;
+  clientsCreate(input: ClientCreateInput): Promise<ClientJson>;
+  clientsList(): Promise<ClientJson[]>;
+  clientsRevoke(clientId: string): Promise<ClientJson>;
+  clientsRotateSecret(clientId: string, graceMs?: number): Promise<ClientJson>;
+}
+
+export function createAdminOperations(store: CredentialStore, defaults: { tokenExpiryMs: number | undefined }): AdminOperations {
+  return {
+    accountsCreate: async (name, scope) => accountJson(await store.accounts.create(name, scope)),
+    accountsList: async () => (await store.accounts.list()).map(accountJson),
+    accountsSetScope: async (name, scope) => accountJson(await store.accounts.setScope(name, scope)),
+    accountsDisable: async (name) => accountJson(await store.accounts.disable(name)),
+    async tokensCreate(input) {
+      const lifetime = input.expiresInMs ?? defaults.tokenExpiryMs;
+      const issued = await store.tokens.create({
+        label: input.label,
+        scope: input.scope,
+        account: input.account ?? null,
+        expiresAt: lifetime === undefined ? null : new Date(Date.now() + lifetime),
+      });
+      return tokenJson(issued);
+    },
+    tokensList: async (account) => (await store.tokens.list(account === undefined ? undefined : { account })).map((r) => tokenJson(r)),
+    tokensRevoke: async (id) => tokenJson(await store.tokens.revoke(id)),
+    tokensRotate: async (id, graceMs) => tokenJson(await store.tokens.rotate(id, graceMs)),
+    clientsCreate: async (input) =>
+      clientJson(
+        await store.clients.create({
+          name: input.name,
+          scope: input.scope,
+          orgId: input.orgId ?? null,
+          technicalAccountId: input.technicalAccountId ?? null,
+        }),
+      ),
+    clientsList: async () => (await store.clients.list()).map((r) => clientJson(r)),
+    clientsRevoke: async (clientId) => clientJson(await store.clients.revoke(clientId)),
+    clientsRotateSecret: async (clientId, graceMs) => clientJson(await store.clients.rotateSecret(clientId, graceMs)),
+  };
+}
+
+/** Reads the JSON body fields of the admin API's create calls. */
+export const readInput = {
+  tokenCreate(body: Record<string, unknown>): TokenCreateInput {
+    const expiresIn = optionalText(body.expiresIn, 'expiresIn');
+    const expiresInMs = expiresIn === undefined ? undefined : durationInput(expiresIn, 'expiresIn');
+    return {
+      label: requireText(body.label, 'label'),
+      scope: requireScope(body.scope),
+      account: optionalText(body.account, 'account'),
+      expiresInMs,
+    };
+  },
+  clientCreate(body: Record<string, unknown>): ClientCreateInput {
+    return {
+      name: requireText(body.name, 'name'),
+      scope: requireScope(body.scope),
+      orgId: optionalText(body.orgId, 'orgId'),
+      technicalAccountId: optionalText(body.technicalAccountId, 'technicalAccountId'),
+    };
+  },
+  graceMs(body: Record<string, unknown>): number | undefined {
+    const grace = optionalText(body.grace, 'grace');
+    if (grace === undefined) return optionalMs(body.graceMs, 'graceMs');
+    return durationInput(grace, 'grace');
+  },
+};
+
+/** A duration given by a user (`30d`, `10m`), or InvalidInputError naming the field. */
+export function durationInput(text: string, what: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new InvalidInputError(`${what} must be a duration such as 30s, 10m, 1h or 30d`);
+  }
+}
