@@ -1,22 +1,65 @@
 /**
- * Builds the services the gateway composes around the request path: authentication, metrics,
- * readiness, the admin API. Each capability plugs in here without touching the pipeline.
+ * Builds the services the gateway composes around the request path: the credential store and
+ * its cached verifier (authentication), the admin API, readiness. Each capability plugs in here
+ * without touching the pipeline.
  */
-import { createClosedAuthenticator } from './authenticate/index.js';
+import { createAdminOperations } from './admin/operations.js';
+import { createAdminHandler } from './admin/server.js';
+import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
+import { createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import type { Logger } from './observe/logger.js';
 
 export interface ServiceBundle extends GatewayServices {
+  readonly store: CredentialStore;
+  readonly verifier: CredentialVerifier;
   /** Applies a reloaded configuration to the services that depend on it. */
   reload?(config: GatewayConfig): void;
   recordReload?(result: 'success' | 'failure'): void;
   close(): Promise<void>;
 }
 
-export async function createServices(_config: GatewayConfig, _logger: Logger): Promise<ServiceBundle> {
+export interface ServiceHooks {
+  readonly onVerifierEvent?: (event: VerifierEvent) => void;
+}
+
+export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
+  const store = await openStore(config.store.url);
+  let storeDown = false;
+  const verifier = createCredentialVerifier({
+    store,
+    cache: config.cache,
+    onEvent: (event) => {
+      hooks.onVerifierEvent?.(event);
+      if (event.type === 'store_error' && !storeDown) {
+        storeDown = true;
+        logger.error({ event: 'store.error', op: event.op }, 'the credential store failed');
+      } else if (event.type === 'store_read' && storeDown) {
+        storeDown = false;
+        logger.info({ event: 'store.recovered' }, 'the credential store answers again');
+      }
+    },
+  });
+  await verifier.start();
+  const authenticate = createAuthenticator(verifier);
+  const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
   return {
-    authenticate: createClosedAuthenticator(),
-    async close() {},
+    store,
+    verifier,
+    authenticate,
+    adminHandler: createAdminHandler(admin, authenticate),
+    async readiness() {
+      try {
+        await store.ping();
+        return undefined;
+      } catch {
+        return 'the credential store does not answer';
+      }
+    },
+    async close() {
+      await verifier.close();
+      await store.close();
+    },
   };
 }

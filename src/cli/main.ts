@@ -3,7 +3,10 @@
  * The `portcullis` command (SPEC §6). Exit status: 0 success, 1 runtime failure, 2 invalid
  * configuration or usage.
  */
+import { registerCredentialCommands } from './credential-commands.js';
 import { runCli } from './run.js';
+
+registerCredentialCommands();
 
 runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
   (code) => {

@@ -1,0 +1,294 @@
+/**
+ * Issue 3 end to end: tokens and clients made with the real CLI (child processes) on a real
+ * SQLite file, checked by a real gateway in front of a recording HTTPS upstream. Every refusal
+ * also shows that nothing reached the upstream.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { loadConfigFile } from '../../src/config/index.js';
+import { startGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { createServices } from '../../src/services.js';
+import { sharedCerts } from '../support/certs.js';
+import { runCli, runCliJson } from '../support/cli.js';
+import { send } from '../support/client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+
+interface TokenOut {
+  id: string;
+  token?: string;
+  scope: string;
+  account: string | null;
+  expiresAt: string | null;
+}
+interface ClientOut {
+  client_id: string;
+  client_secret?: string;
+  scope: string;
+}
+
+interface Harness {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly configFile: string;
+  readonly upstream: RecordingUpstream;
+  cli(args: string[]): ReturnType<typeof runCli>;
+  json<T>(args: string[]): Promise<T>;
+}
+
+async function harness(t: TestContext): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-cred-'));
+  const upstream = await startRecordingUpstream();
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:0"
+admin: { listen: "127.0.0.1:0" }
+metrics: { listen: "127.0.0.1:0" }
+store: { url: "sqlite:./portcullis.db" }
+log: { level: silent }
+routes:
+  - name: rw
+    match: { path: /rw }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    access: read-write
+  - name: ro
+    match: { path: /ro }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+  - name: bearer-only
+    match: { path: /bearer-only }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    credentials: [bearer]
+`,
+  );
+  const loaded = loadConfigFile(configFile);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+  const logger = createLogger('silent');
+  const services = await createServices(loaded.config, logger);
+  const gateway = await startGateway(loaded.config, services, logger);
+  t.after(async () => {
+    await gateway.close(500);
+    await services.close();
+    await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    url: `http://127.0.0.1:${gateway.proxyAddress.port}`,
+    adminUrl: `http://127.0.0.1:${gateway.adminAddress?.port ?? 0}`,
+    configFile,
+    upstream,
+    cli: (args) => runCli([...args, '--config', configFile]),
+    json: <T>(args: string[]) => runCliJson<T>([...args, '--config', configFile]),
+  };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+test('a token made with the CLI is shown once, works as Bearer and as Basic, and the upstream sees who called', async (t) => {
+  const h = await harness(t);
+  await h.json(['accounts', 'create', 'billing', '--scope', 'read-write']);
+  const created = await h.json<TokenOut>(['tokens', 'create', '--label', 'ci', '--scope', 'read-write', '--account', 'billing']);
+  assert.match(created.token ?? '', /^pcl_[0-9A-Za-z]{49}$/);
+  const listed = await h.json<TokenOut[]>(['tokens', 'list']);
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0]?.token, undefined, 'the secret is never listed');
+
+  const answer = await send(h.url, { method: 'POST', path: '/rw/items', headers: { ...bearer(created.token ?? ''), 'x-portcullis-scope': 'admin' }, body: 'x' });
+  assert.equal(answer.status, 200);
+  const seen = h.upstream.received[0];
+  assert.equal(seen?.headers.authorization, undefined, 'Portcullis credentials are not forwarded');
+  assert.equal(seen?.headers['x-portcullis-subject'], 'billing');
+  assert.equal(seen?.headers['x-portcullis-scope'], 'read-write');
+  assert.equal(seen?.headers['x-portcullis-credential'], created.id);
+
+  const basic = Buffer.from(`anything:${created.token ?? ''}`).toString('base64');
+  const viaBasic = await send(h.url, { path: '/rw/items', headers: { authorization: `Basic ${basic}` } });
+  assert.equal(viaBasic.status, 200);
+  assert.equal(h.upstream.received.length, 2);
+});
+
+test('a read-only credential never causes a write: 403 with an RFC 6750 challenge, nothing upstream', async (t) => {
+  const h = await harness(t);
+  const ro = await h.json<TokenOut>(['tokens', 'create', '--label', 'reader', '--scope', 'read-only']);
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND']) {
+    const answer = await send(h.url, { method, path: '/rw/x', headers: bearer(ro.token ?? '') });
+    assert.equal(answer.status, 403, method);
+    assert.equal(answer.json().code, 'auth.insufficient_scope');
+    assert.match(String(answer.headers['www-authenticate']), /Bearer realm="portcullis", error="insufficient_scope", scope="read-write"/);
+  }
+  const overridden = await send(h.url, { path: '/rw/x', headers: { ...bearer(ro.token ?? ''), 'x-http-method-override': 'DELETE' } });
+  assert.equal(overridden.status, 400, 'a read with a method override is refused, not forwarded');
+  assert.equal(h.upstream.received.length, 0);
+  const read = await send(h.url, { path: '/rw/x', headers: bearer(ro.token ?? '') });
+  assert.equal(read.status, 200);
+  const write = await send(h.url, { method: 'POST', path: '/ro/x', headers: bearer((await h.json<TokenOut>(['tokens', 'create', '--label', 'w', '--scope', 'read-write'])).token ?? '') });
+  assert.equal(write.status, 405, 'a read-only route refuses writes whatever the credential');
+  assert.equal(write.headers.allow, 'GET, HEAD, OPTIONS');
+  assert.equal(h.upstream.received.length, 1);
+});
+
+test('OAuth client credentials authenticate with Basic client_id:client_secret; a route limited to bearer refuses Basic', async (t) => {
+  const h = await harness(t);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'partner', '--scope', 'read-write', '--org-id', 'org-1', '--technical-account-id', 'ta-1']);
+  assert.match(client.client_secret ?? '', /^pcs_/);
+  const basic = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret ?? ''}`).toString('base64')}`;
+  const ok = await send(h.url, { method: 'POST', path: '/rw/orders', headers: { authorization: basic } });
+  assert.equal(ok.status, 200);
+  assert.equal(h.upstream.received[0]?.headers['x-portcullis-subject'], client.client_id);
+  const wrong = `Basic ${Buffer.from(`${client.client_id}:pcs_wrong`).toString('base64')}`;
+  const refused = await send(h.url, { path: '/rw/orders', headers: { authorization: wrong } });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.json().code, 'auth.invalid_credentials');
+  const bearerOnly = await send(h.url, { path: '/bearer-only/x', headers: { authorization: basic } });
+  assert.equal(bearerOnly.status, 401);
+  assert.equal(bearerOnly.json().code, 'auth.missing_credentials');
+  assert.equal(bearerOnly.headers['www-authenticate'], 'Bearer realm="portcullis"');
+  assert.equal(h.upstream.received.length, 1);
+});
+
+test('revoking from the CLI while the gateway serves refuses the token within 1 second', async (t) => {
+  const h = await harness(t);
+  const created = await h.json<TokenOut>(['tokens', 'create', '--label', 'soon-revoked', '--scope', 'read-only']);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(created.token ?? '') })).status, 200, 'cached as valid first');
+  const revoked = await h.cli(['tokens', 'revoke', created.id]);
+  assert.equal(revoked.code, 0);
+  const since = performance.now();
+  let status = 200;
+  while (status === 200 && performance.now() - since < 3_000) {
+    const answer = await send(h.url, { path: '/ro/x', headers: bearer(created.token ?? '') });
+    status = answer.status;
+    if (status !== 200) assert.equal(answer.json().code, 'auth.token_revoked');
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  const delay = performance.now() - since;
+  t.diagnostic(`revocation seen ${delay.toFixed(0)} ms after the CLI process exited`);
+  assert.equal(status, 401);
+  assert.ok(delay < 1_000, `revocation took ${delay} ms`);
+  assert.equal((await h.cli(['tokens', 'rotate', created.id])).code, 1, 'a revoked token can never be rotated back to life');
+});
+
+test('demoting or disabling an account narrows or stops its cached tokens within 1 second', async (t) => {
+  const h = await harness(t);
+  await h.json(['accounts', 'create', 'ops', '--scope', 'read-write']);
+  const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'deploy', '--scope', 'read-write', '--account', 'ops'])).token ?? '';
+  assert.equal((await send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) })).status, 200);
+  await h.json(['accounts', 'set-scope', 'ops', 'read-only']);
+  await waitFor(async () => (await send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) })).status === 403);
+  assert.equal((await send(h.url, { path: '/rw/x', headers: bearer(token) })).status, 200, 'reads still pass');
+  await h.json(['accounts', 'disable', 'ops']);
+  await waitFor(async () => (await send(h.url, { path: '/rw/x', headers: bearer(token) })).status === 401);
+  const answer = await send(h.url, { path: '/rw/x', headers: bearer(token) });
+  assert.equal(answer.json().code, 'auth.token_revoked');
+});
+
+test('rotation: the old secret fails at once without grace, and keeps working during a grace period', async (t) => {
+  const h = await harness(t);
+  const first = await h.json<TokenOut>(['tokens', 'create', '--label', 'r', '--scope', 'read-only']);
+  const second = await h.json<TokenOut>(['tokens', 'rotate', first.id]);
+  assert.equal(second.id, first.id);
+  assert.notEqual(second.token, first.token);
+  await waitFor(async () => (await send(h.url, { path: '/ro/x', headers: bearer(first.token ?? '') })).status === 401);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200);
+  const third = await h.json<TokenOut>(['tokens', 'rotate', first.id, '--grace', '10m']);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200, 'in grace');
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(third.token ?? '') })).status, 200);
+});
+
+test('an expired token is refused with auth.token_expired, to the second', async (t) => {
+  const h = await harness(t);
+  const created = await h.json<TokenOut>(['tokens', 'create', '--label', 'short', '--scope', 'read-only', '--expires-in', '2s']);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(created.token ?? '') })).status, 200);
+  const expiresAt = Date.parse(created.expiresAt ?? '');
+  await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 50));
+  const answer = await send(h.url, { path: '/ro/x', headers: bearer(created.token ?? '') });
+  assert.equal(answer.status, 401);
+  assert.equal(answer.json().code, 'auth.token_expired');
+  assert.match(String(answer.headers['www-authenticate']), /error="invalid_token"/);
+  assert.equal(h.upstream.received.length, 1);
+});
+
+test('malformed Authorization headers get 400 auth.malformed_credentials and nothing reaches the upstream', async (t) => {
+  const h = await harness(t);
+  const cases: Record<string, string | string[]> = {
+    'empty bearer': 'Bearer ',
+    'two credentials': 'Bearer a b',
+    'bad base64': 'Basic %%%',
+    'basic without colon': `Basic ${Buffer.from('nocolon').toString('base64')}`,
+    'control character in basic': `Basic ${Buffer.from('a:b\u0001c').toString('base64')}`,
+    'over-long': `Bearer ${'a'.repeat(5000)}`,
+    'two headers': ['Bearer pcl_a', 'Bearer pcl_b'],
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    const answer = await send(h.url, { path: '/ro/x', headers: { authorization: value } });
+    assert.equal(answer.status, 400, name);
+    assert.equal(answer.json().code, 'auth.malformed_credentials', name);
+  }
+  const typo = await send(h.url, { path: '/ro/x', headers: bearer(`pcl_${'A'.repeat(49)}`) });
+  assert.equal(typo.status, 401);
+  assert.equal(typo.json().code, 'auth.invalid_token');
+  assert.equal(h.upstream.received.length, 0);
+});
+
+test('the admin API offers the same operations to admin tokens only, in SPEC §3 errors, with its OpenAPI', async (t) => {
+  const h = await harness(t);
+  const admin = await h.json<TokenOut>(['tokens', 'create', '--label', 'bootstrap', '--scope', 'admin']);
+  const rw = await h.json<TokenOut>(['tokens', 'create', '--label', 'rw', '--scope', 'read-write']);
+  const openapi = await send(h.adminUrl, { path: '/openapi.json' });
+  assert.equal(openapi.status, 200);
+  assert.equal(openapi.json().openapi, '3.1.0');
+
+  const anonymous = await send(h.adminUrl, { path: '/v1/tokens' });
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.json().code, 'auth.missing_credentials');
+  const notAdmin = await send(h.adminUrl, { path: '/v1/tokens', headers: bearer(rw.token ?? '') });
+  assert.equal(notAdmin.status, 403);
+  assert.equal(notAdmin.json().code, 'auth.insufficient_scope');
+
+  const headers = { ...bearer(admin.token ?? ''), 'content-type': 'application/json' };
+  const made = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens', headers, body: JSON.stringify({ label: 'from-api', scope: 'read-only', expiresIn: '1h' }) });
+  assert.equal(made.status, 201);
+  const token = made.json<TokenOut>();
+  assert.match(token.token ?? '', /^pcl_/);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(token.token ?? '') })).status, 200);
+  const list = await send(h.adminUrl, { path: '/v1/tokens', headers });
+  assert.ok(!list.body.includes(token.token ?? 'x'), 'lists never carry secrets');
+  const revoke = await send(h.adminUrl, { method: 'POST', path: `/v1/tokens/${token.id}/revoke`, headers });
+  assert.equal(revoke.status, 200);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(token.token ?? '') })).status, 401, 'revoked at once on the instance that made the change');
+  const missing = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens/tok_nope/revoke', headers });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.json().code, 'admin.not_found');
+  const invalid = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens', headers, body: JSON.stringify({ label: 'x', scope: 'root' }) });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.json().code, 'admin.invalid_request');
+  const clientMade = await send(h.adminUrl, { method: 'POST', path: '/v1/clients', headers, body: JSON.stringify({ name: 'p', scope: 'read-only', orgId: 'o' }) });
+  assert.equal(clientMade.status, 201);
+  assert.match(clientMade.json<ClientOut>().client_secret ?? '', /^pcs_/);
+});
+
+test('bad CLI arguments give a usage message and a non-zero exit, never a stack trace', async (t) => {
+  const h = await harness(t);
+  for (const args of [['tokens', 'create', '--scope', 'read-only'], ['tokens', 'create', '--label', 'x', '--scope', 'root'], ['tokens', 'frobnicate'], ['tokens', 'create', '--label', 'x', '--scope', 'read-only', '--expires-in', 'soon'], ['accounts', 'create']]) {
+    const result = await h.cli(args);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, /usage:/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const unknown = await h.cli(['tokens', 'revoke', 'tok_doesnotexist']);
+  assert.equal(unknown.code, 1);
+  assert.doesNotMatch(unknown.stderr, /\n\s+at /);
+});
+
+async function waitFor(check: () => Promise<boolean>, limitMs = 1_000): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > limitMs) assert.fail(`not true within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
