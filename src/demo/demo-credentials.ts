@@ -1,6 +1,29 @@
 /**
- * The demo's credential lines. Until the credential store is wired, there is nothing to show.
+ * The demo's credential lines: a read-only and a read-write token for a demo account, created in
+ * the demo's own store (`.demo/portcullis.db`), shown once in the curl lines.
  */
-export async function demoCredentialLines(_configFile: string, _gatewayUrl: string): Promise<string[]> {
-  return [];
+import { loadConfigFile } from '../config/index.js';
+import { openStore } from '../credentials/index.js';
+
+export async function demoCredentialLines(configFile: string, gatewayUrl: string): Promise<string[]> {
+  const loaded = loadConfigFile(configFile);
+  if (!loaded.ok) return [];
+  const store = await openStore(loaded.config.store.url);
+  try {
+    if ((await store.accounts.get('demo')) === undefined) await store.accounts.create('demo', 'read-write');
+    const expiresAt = new Date(Date.now() + 24 * 3600_000);
+    const reader = await store.tokens.create({ label: 'demo reader', scope: 'read-only', account: 'demo', expiresAt });
+    const writer = await store.tokens.create({ label: 'demo writer', scope: 'read-write', account: 'demo', expiresAt });
+    return [
+      '  # passes: a read-only token may read the private route (the upstream sees X-Portcullis-*)',
+      `  curl -i -H 'Authorization: Bearer ${reader.token}' ${gatewayUrl}/api/hello`,
+      '  # refused: 403 auth.insufficient_scope (a read-only token cannot write)',
+      `  curl -i -X POST -H 'Authorization: Bearer ${reader.token}' ${gatewayUrl}/api/hello`,
+      '  # passes: a read-write token may write',
+      `  curl -i -X POST -H 'Authorization: Bearer ${writer.token}' -d '{"hello":"world"}' ${gatewayUrl}/api/hello`,
+      `  # revoke it, then the line above answers 401 auth.token_revoked:  npx portcullis tokens revoke ${writer.record.id} --config config/demo.yaml`,
+    ];
+  } finally {
+    await store.close();
+  }
 }
