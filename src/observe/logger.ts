@@ -1,17 +1,38 @@
 /**
  * The process logger: pino, JSON lines on stdout. Events (startup, reload, shutdown, store and
  * upstream problems) and access-log lines go through it; nothing logged ever carries a secret.
+ * docs/logging.md lists the events and the access-log fields.
+ *
+ * Stdout is written asynchronously (a request never waits for the terminal or the pipe); pino
+ * flushes what is pending when the process exits, and `logger.flush()` does on shutdown.
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'portcullis' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // Defence in depth: should a header object ever be logged, credentials are masked.
-    redact: { paths: ['*.authorization', '*.headers.authorization', '*.cookie', '*.headers.cookie'], censor: '[redacted]' },
-  });
+export interface LoggerOptions {
+  /** Where lines go. Default: stdout, written asynchronously. */
+  readonly destination?: DestinationStream;
+}
+
+/** `level`: `log.level` of the configuration (trace, debug, info, warn, error, fatal, silent). */
+export function createLogger(level: string, options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  return pino(
+    {
+      level,
+      base: { service: 'portcullis' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Defence in depth: should a header object ever be logged, credentials are masked.
+      redact: {
+        paths: [
+          'authorization', 'cookie', '["proxy-authorization"]', '["set-cookie"]',
+          '*.authorization', '*.cookie', '*["proxy-authorization"]', '*["set-cookie"]',
+          '*.headers.authorization', '*.headers.cookie', '*.headers["proxy-authorization"]', '*.headers["set-cookie"]',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
 }

@@ -1,0 +1,118 @@
+/**
+ * Observability of one gateway instance (SPEC §7, issue 5): its metrics registry, the request
+ * observer (metrics + access log), the /metrics handler, and the hooks through which other
+ * services report what only they see (credential cache and store, token endpoint, JWKS,
+ * configuration reloads).
+ *
+ * Wiring (src/services.ts): pass `observer` and `metricsHandler` to startGateway, call
+ * `updateRoutes` from the bundle's `reload` and `recordReload` from its `recordReload`; give
+ * `credentialEvents` to the credential verifier, `tokenIssued` to the token endpoint and
+ * `jwksRefresh` to the external-issuer verifier.
+ */
+import type http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { GatewayConfig } from '../config/types.js';
+import { createAccessLog } from './access-log.js';
+import { createCredentialEvents, type CacheSizes, type CredentialEventSink } from './credential-events.js';
+import {
+  isAuthOutcomeCode,
+  JWKS_RESULTS,
+  OTHER_ISSUER,
+  type AuthOutcomeCode,
+  type AuthScheme,
+  type JwksResult,
+  type ReloadResult,
+} from './labels.js';
+import type { Logger } from './logger.js';
+import { createMetricsHandler } from './metrics-handler.js';
+import { createMetrics } from './metrics.js';
+import type { RequestObserver } from './observer.js';
+import { createRequestObserver } from './request-observer.js';
+import { createRouteSeriesTable } from './route-series.js';
+
+export type { AuthOutcomeCode, AuthScheme, CacheSizes, CredentialEventSink, JwksResult, ReloadResult };
+export { NO_CREDENTIAL_EVENTS, verifierEventListener } from './credential-events.js';
+
+export interface ObservabilityOptions {
+  /** The configuration at startup: route names, `log.queryValues`, `jwt.issuers`. */
+  readonly config: GatewayConfig;
+  /** Where access-log lines and observation events go. */
+  readonly logger: Logger;
+  /** The Portcullis version, for `portcullis_build_info`. */
+  readonly version: string;
+}
+
+export interface Observability {
+  /** Hooks of the request pipeline: counts, times and logs every request on the proxy listener. */
+  readonly observer: RequestObserver;
+  /** Serves GET /metrics on the metrics listener (404 for other paths). */
+  readonly metricsHandler: http.RequestListener;
+  /** A SIGHUP reload succeeded (the configuration was swapped) or was refused. */
+  recordReload(result: ReloadResult): void;
+  /**
+   * An authentication decision made outside the request pipeline. The observer already counts
+   * one decision per proxied request on an `auth: required` route — do not report those again.
+   * An unknown route name is counted as `none`; a code that is neither `ok` nor an `auth.*`
+   * code of errors.ts is a programming error (TypeError).
+   */
+  authOutcome(routeName: string, scheme: AuthScheme, code: AuthOutcomeCode): void;
+  /** For the credential verifier, its cache and its change-feed follower. */
+  readonly credentialEvents: CredentialEventSink;
+  /** The token endpoint issued an access token. */
+  tokenIssued(): void;
+  /** A JWKS refresh of an external issuer finished; `issuer` is the configured `iss`. */
+  jwksRefresh(issuer: string, result: JwksResult): void;
+  /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`). */
+  updateRoutes(config: GatewayConfig): void;
+  /** This instance's registry (never prom-client's global one). */
+  readonly registry: Registry;
+}
+
+export function createObservability(options: ObservabilityOptions): Observability {
+  const { config, logger, version } = options;
+  let cacheSizes: CacheSizes | undefined;
+  // Late-bound: the observer is created after the metrics that read its in-flight count.
+  let inFlight = (): number => 0;
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes });
+  const table = createRouteSeriesTable(metrics);
+  const accessLog = createAccessLog(logger, config.log.queryValues);
+  const observer = createRequestObserver(table, accessLog, logger);
+  inFlight = observer.inFlight;
+
+  let issuers: ReadonlySet<string> = new Set();
+  const applyConfig = (next: GatewayConfig): void => {
+    table.addRoutes(next.routes.map((route) => route.name));
+    accessLog.setQueryValues(next.log.queryValues);
+    issuers = new Set(next.jwt.issuers.map((issuer) => issuer.issuer));
+    for (const issuer of issuers) for (const result of JWKS_RESULTS) metrics.jwksRefreshes.labels(issuer, result).inc(0);
+  };
+  applyConfig(config);
+
+  return {
+    observer,
+    metricsHandler: createMetricsHandler(metrics.registry, logger),
+    registry: metrics.registry,
+    credentialEvents: createCredentialEvents(metrics, (source) => {
+      cacheSizes = source;
+    }),
+    recordReload(result) {
+      if (result !== 'success' && result !== 'failure') throw new TypeError(`unknown reload result "${String(result)}"`);
+      metrics.configReloads.labels(result).inc();
+      metrics.lastReloadSuccessful.set(result === 'success' ? 1 : 0);
+      if (result === 'success') metrics.lastReloadSuccess.set(Date.now() / 1000);
+    },
+    authOutcome(routeName, scheme, code) {
+      if (!isAuthOutcomeCode(code)) throw new TypeError(`"${String(code)}" is not an authentication outcome code`);
+      if (scheme !== 'bearer' && scheme !== 'basic' && scheme !== 'none') throw new TypeError(`unknown scheme "${String(scheme)}"`);
+      table.get(table.has(routeName) ? routeName : undefined).authDecision(scheme, code).inc();
+    },
+    tokenIssued() {
+      metrics.tokensIssued.inc();
+    },
+    jwksRefresh(issuer, result) {
+      if (result !== 'ok' && result !== 'error') throw new TypeError(`unknown JWKS refresh result "${String(result)}"`);
+      metrics.jwksRefreshes.labels(issuers.has(issuer) ? issuer : OTHER_ISSUER, result).inc();
+    },
+    updateRoutes: applyConfig,
+  };
+}

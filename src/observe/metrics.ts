@@ -1,0 +1,222 @@
+/**
+ * The gateway's metrics (SPEC §7), defined once on a Registry that belongs to one gateway
+ * instance — never prom-client's global registry, so two gateways (or two tests) in one process
+ * never share a series. Every metric below is documented in docs/metrics.md; a test compares the
+ * two (names, types, labels).
+ *
+ * Label values come only from the bounded sets of labels.ts. Gauges are computed in `collect()`,
+ * at scrape time, from the sources given here.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  CACHE_KINDS,
+  CACHE_LOOKUP_RESULTS,
+  EVICTION_REASONS,
+  RELOAD_RESULTS,
+} from './labels.js';
+
+/** Prefix of every Portcullis metric. */
+export const METRIC_PREFIX = 'portcullis_';
+
+/**
+ * Request and upstream latency buckets, in seconds: from the gateway's own sub-millisecond
+ * refusals up to a minute (route timeouts default to 30 s).
+ */
+export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Credential change apply delay buckets, in seconds; SPEC §4 promises every instance within 1 s. */
+export const CHANGE_DELAY_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10];
+
+/**
+ * prom-client default metrics dropped from the registry: gauges named `_total`, which Prometheus'
+ * linter (`promtool check metrics`) refuses, and which are only the sums of the by-type gauges
+ * `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources`.
+ */
+const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** Sizes of the two credential caches, read at scrape time. */
+export interface CacheSizes {
+  positiveSize(): number;
+  negativeSize(): number;
+}
+
+/** What the gauges read at scrape time. */
+export interface GaugeSources {
+  inFlight(): number;
+  /** The credential cache, once one is attached; undefined reports 0 entries. */
+  cacheSizes(): CacheSizes | undefined;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** `portcullis_requests_total` — counter, requests; labels route, method, status. */
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  /** `portcullis_request_duration_seconds` — histogram, seconds; label route. */
+  readonly requestDuration: Histogram<'route'>;
+  /** `portcullis_upstream_duration_seconds` — histogram, seconds; label route. */
+  readonly upstreamDuration: Histogram<'route'>;
+  /** `portcullis_requests_in_flight` — gauge, requests; no labels. */
+  readonly inFlight: Gauge;
+  /** `portcullis_auth_decisions_total` — counter, decisions; labels route, scheme, result, code. */
+  readonly authDecisions: Counter<'route' | 'scheme' | 'result' | 'code'>;
+  /** `portcullis_credential_cache_lookups_total` — counter, lookups; label result. */
+  readonly cacheLookups: Counter<'result'>;
+  /** `portcullis_credential_cache_evictions_total` — counter, entries; label reason. */
+  readonly cacheEvictions: Counter<'reason'>;
+  /** `portcullis_credential_cache_entries` — gauge, entries; label cache. */
+  readonly cacheEntries: Gauge<'cache'>;
+  /** `portcullis_store_reads_total` — counter, reads; no labels. */
+  readonly storeReads: Counter;
+  /** `portcullis_store_errors_total` — counter, errors; no labels. */
+  readonly storeErrors: Counter;
+  /** `portcullis_credential_change_apply_delay_seconds` — histogram, seconds; no labels. */
+  readonly changeApplyDelay: Histogram;
+  /** `portcullis_upstream_errors_total` — counter, errors; labels route, kind. */
+  readonly upstreamErrors: Counter<'route' | 'kind'>;
+  /** `portcullis_tokens_issued_total` — counter, tokens; no labels. */
+  readonly tokensIssued: Counter;
+  /** `portcullis_jwks_refreshes_total` — counter, refreshes; labels issuer, result. */
+  readonly jwksRefreshes: Counter<'issuer' | 'result'>;
+  /** `portcullis_config_reloads_total` — counter, reloads; label result. */
+  readonly configReloads: Counter<'result'>;
+  /** `portcullis_config_last_reload_success_timestamp_seconds` — gauge, Unix seconds; no labels. */
+  readonly lastReloadSuccess: Gauge;
+  /** `portcullis_config_last_reload_successful` — gauge, 1 or 0; no labels. */
+  readonly lastReloadSuccessful: Gauge;
+  /** `portcullis_build_info` — gauge, always 1; labels version, node_version. */
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
+}
+
+/** Creates the registry, the default process metrics and every Portcullis metric. */
+export function createMetrics(version: string, sources: GaugeSources): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  const registers = [registry];
+
+  const metrics: GatewayMetrics = {
+    registry,
+    requests: new Counter({
+      name: 'portcullis_requests_total',
+      help: 'Requests on the proxy listener whose response closed, by route (none: no route), method (fixed list, OTHER) and status code (499: the client left before a response).',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'portcullis_request_duration_seconds',
+      help: 'Time from the request\'s arrival to the response\'s close, in seconds, by route. WebSocket sessions (101) are not observed.',
+      labelNames: ['route'] as const,
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'portcullis_upstream_duration_seconds',
+      help: 'Time from sending the request upstream to receiving the upstream response headers, in seconds, by route.',
+      labelNames: ['route'] as const,
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'portcullis_requests_in_flight',
+      help: 'Requests on the proxy listener currently being served.',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    }),
+    authDecisions: new Counter({
+      name: 'portcullis_auth_decisions_total',
+      help: 'Authentication decisions on routes that require credentials, by route, presented scheme (bearer, basic, none), result (success, failure) and code (ok or an auth.* error code).',
+      labelNames: ['route', 'scheme', 'result', 'code'] as const,
+      registers,
+    }),
+    cacheLookups: new Counter({
+      name: 'portcullis_credential_cache_lookups_total',
+      help: 'Credential cache lookups by result: hit (verified credential cached), negative_hit (refusal cached), miss (the store is asked).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    cacheEvictions: new Counter({
+      name: 'portcullis_credential_cache_evictions_total',
+      help: 'Entries removed from the credential caches, by reason: capacity (LRU), expired (TTL), change (revoke, rotate or account change read from the store).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    cacheEntries: new Gauge({
+      name: 'portcullis_credential_cache_entries',
+      help: 'Entries currently held by the credential caches, by cache (positive, negative).',
+      labelNames: ['cache'] as const,
+      registers,
+      collect() {
+        const sizes = sources.cacheSizes();
+        this.set({ cache: 'positive' }, sizes?.positiveSize() ?? 0);
+        this.set({ cache: 'negative' }, sizes?.negativeSize() ?? 0);
+      },
+    }),
+    storeReads: new Counter({
+      name: 'portcullis_store_reads_total',
+      help: 'Credential lookups that reached the credential store (cache misses); change-feed polls are not counted.',
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: 'portcullis_store_errors_total',
+      help: 'Credential store operations that failed (store unreachable, query error).',
+      registers,
+    }),
+    changeApplyDelay: new Histogram({
+      name: 'portcullis_credential_change_apply_delay_seconds',
+      help: 'Delay between a credential change in the store (revoke, rotate, account change) and the moment this instance applied it, in seconds.',
+      buckets: [...CHANGE_DELAY_BUCKETS],
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: 'portcullis_upstream_errors_total',
+      help: 'Upstream failures by route and kind (unavailable, tls, timeout, reset).',
+      labelNames: ['route', 'kind'] as const,
+      registers,
+    }),
+    tokensIssued: new Counter({
+      name: 'portcullis_tokens_issued_total',
+      help: 'Access tokens issued by the OAuth token endpoint.',
+      registers,
+    }),
+    jwksRefreshes: new Counter({
+      name: 'portcullis_jwks_refreshes_total',
+      help: 'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
+      labelNames: ['issuer', 'result'] as const,
+      registers,
+    }),
+    configReloads: new Counter({
+      name: 'portcullis_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP) by result (success, failure).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    lastReloadSuccess: new Gauge({
+      name: 'portcullis_config_last_reload_success_timestamp_seconds',
+      help: 'Unix time of the last successful configuration load (startup or reload), in seconds.',
+      registers,
+    }),
+    lastReloadSuccessful: new Gauge({
+      name: 'portcullis_config_last_reload_successful',
+      help: 'Whether the last configuration reload succeeded (1) or was refused (0); 1 at startup.',
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'portcullis_build_info',
+      help: 'Always 1; labels carry the Portcullis version and the Node.js version.',
+      labelNames: ['version', 'node_version'] as const,
+      registers,
+    }),
+  };
+
+  // Counters of small fixed label sets start at 0, so rate() and absent() work from the first scrape.
+  for (const result of CACHE_LOOKUP_RESULTS) metrics.cacheLookups.labels(result).inc(0);
+  for (const reason of EVICTION_REASONS) metrics.cacheEvictions.labels(reason).inc(0);
+  for (const result of RELOAD_RESULTS) metrics.configReloads.labels(result).inc(0);
+  for (const cache of CACHE_KINDS) metrics.cacheEntries.labels(cache).set(0);
+  metrics.buildInfo.labels(version, process.version).set(1);
+  metrics.lastReloadSuccess.set(Date.now() / 1000);
+  metrics.lastReloadSuccessful.set(1);
+  return metrics;
+}

@@ -1,0 +1,90 @@
+/**
+ * The label children of each route, resolved once per route (and once per method × status or
+ * scheme × code the route actually sees), so the request path never builds a label object.
+ *
+ * Routes are keyed by their configured name; a route removed by a reload keeps its series until
+ * the process restarts (counters must not vanish under a running `rate()`), so the number of
+ * series is bounded by the route names the process has been configured with.
+ */
+import type { Counter, Histogram } from 'prom-client';
+import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
+import { METHOD_LABELS, NO_ROUTE, UPSTREAM_ERROR_KINDS, type AuthOutcomeCode, type AuthScheme } from './labels.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface RouteSeries {
+  readonly name: string;
+  readonly requestDuration: Histogram.Internal<'route'>;
+  readonly upstreamDuration: Histogram.Internal<'route'>;
+  readonly upstreamErrors: Readonly<Record<UpstreamErrorKind, Counter.Internal>>;
+  /** `portcullis_requests_total` child for a METHOD_LABELS index and a status code. */
+  request(method: number, status: number): Counter.Internal;
+  /** `portcullis_auth_decisions_total` child. */
+  authDecision(scheme: AuthScheme, code: AuthOutcomeCode): Counter.Internal;
+}
+
+function createRouteSeries(metrics: GatewayMetrics, name: string, zeroErrors: boolean): RouteSeries {
+  const requests = new Map<number, Counter.Internal>();
+  const decisions: Record<AuthScheme, Map<AuthOutcomeCode, Counter.Internal>> = { bearer: new Map(), basic: new Map(), none: new Map() };
+  const upstreamErrors = {} as Record<UpstreamErrorKind, Counter.Internal>;
+  for (const kind of UPSTREAM_ERROR_KINDS) {
+    const child = metrics.upstreamErrors.labels(name, kind);
+    if (zeroErrors) child.inc(0); // present from the first scrape, so error-ratio alerts see a 0
+    upstreamErrors[kind] = child;
+  }
+  return {
+    name,
+    requestDuration: metrics.requestDuration.labels(name),
+    upstreamDuration: metrics.upstreamDuration.labels(name),
+    upstreamErrors,
+    request(method, status) {
+      const key = method * 1000 + status;
+      let child = requests.get(key);
+      if (child === undefined) {
+        child = metrics.requests.labels(name, METHOD_LABELS[method] ?? 'OTHER', String(status));
+        requests.set(key, child);
+      }
+      return child;
+    },
+    authDecision(scheme, code) {
+      const byCode = decisions[scheme];
+      let child = byCode.get(code);
+      if (child === undefined) {
+        child = metrics.authDecisions.labels(name, scheme, code === 'ok' ? 'success' : 'failure', code);
+        byCode.set(code, child);
+      }
+      return child;
+    },
+  };
+}
+
+/** Route name → its series; `none` for requests without a route. */
+export interface RouteSeriesTable {
+  /** Series of a configured route name, or of `none` for undefined. */
+  get(routeName: string | undefined): RouteSeries;
+  /** Whether a name is one this process has been configured with. */
+  has(routeName: string): boolean;
+  /** Resolves the series of every route of a (re)loaded configuration. */
+  addRoutes(names: Iterable<string>): void;
+}
+
+export function createRouteSeriesTable(metrics: GatewayMetrics): RouteSeriesTable {
+  const table = new Map<string, RouteSeries>();
+  const none = createRouteSeries(metrics, NO_ROUTE, false);
+  const add = (name: string): RouteSeries => {
+    let series = table.get(name);
+    if (series === undefined) {
+      series = createRouteSeries(metrics, name, true);
+      table.set(name, series);
+    }
+    return series;
+  };
+  return {
+    // A route object only ever comes from a compiled configuration, so an unknown name is one
+    // the gateway was reloaded with before updateRoutes() ran: still a configured name.
+    get: (routeName) => (routeName === undefined ? none : (table.get(routeName) ?? add(routeName))),
+    has: (routeName) => table.has(routeName),
+    addRoutes(names) {
+      for (const name of names) add(name);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+import { loggedQuery, MASK } from '../../src/observe/access-log.js';
+import { send, sendRaw } from '../support/client.js';
+import { abortOnSlowRoute } from './traffic.js';
+import { ACCESS_LINE_KEYS } from './fixtures.js';
+import { eventually, fakeApiToken, KNOWN, startStandard } from './harness.js';
+
+
+test('one access-log line per request, at response close, with the documented fields and no query value', async (t) => {
+  const setup = await startStandard(t, { queryValues: ['page'] });
+  const id = (n: number): Record<string, string> => ({ 'x-request-id': `acc-${n}` });
+  assert.equal((await send(setup.url, { path: '/public/items?page=2&access_token=QUERYSECRET&flag', headers: id(1) })).status, 200);
+  assert.equal((await send(setup.url, { path: '/private/x', headers: { ...id(2), authorization: `Bearer ${KNOWN.readToken}` } })).status, 200);
+  assert.equal((await send(setup.url, { path: '/private/x', headers: id(3) })).status, 401);
+  const body = Buffer.alloc(5_000, 'b');
+  assert.equal((await send(setup.url, { method: 'POST', path: '/public/upload', body, headers: id(4) })).status, 200);
+  assert.equal((await send(setup.url, { path: '/nowhere?token=abc', headers: id(5) })).status, 404);
+  assert.equal((await send(setup.url, { path: '/broken/x', headers: id(6) })).status, 502);
+  const invalid = await sendRaw(setup.port, 'GET /public/%2e%2e/x?secret=VALUE1 HTTP/1.1\r\nHost: a\r\nX-Request-Id: acc-7\r\nConnection: close\r\n\r\n');
+  assert.equal(invalid.status, 400);
+  await abortOnSlowRoute(setup);
+
+  await eventually(() => setup.log.access().length === 8, 2_000, 'eight access lines');
+  const lines = setup.log.access();
+  for (const line of lines) {
+    assert.deepEqual(Object.keys(line).sort(), ACCESS_LINE_KEYS, 'exactly the documented fields');
+    assert.equal(line.level, 30, 'info');
+    assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'time is an ISO date');
+    assert.equal(line.service, 'portcullis');
+    assert.ok(typeof line.durationMs === 'number' && line.durationMs >= 0);
+    assert.ok(typeof line.bytesIn === 'number' && line.bytesIn > 0);
+    assert.ok(typeof line.bytesOut === 'number' && line.bytesOut >= 0);
+  }
+  const byId = (n: number): Record<string, unknown> => {
+    const found = lines.filter((line) => line.requestId === `acc-${n}`);
+    assert.equal(found.length, 1, `one line for acc-${n}`);
+    return found[0] ?? {};
+  };
+
+  const forwarded = byId(1);
+  assert.equal(forwarded.route, 'public');
+  assert.equal(forwarded.method, 'GET');
+  assert.equal(forwarded.path, '/public/items?page=2&access_token&flag', 'names only, except the allow-listed page');
+  assert.equal(forwarded.status, 200);
+  assert.equal(forwarded.decision, 'ok');
+  assert.equal(forwarded.credentialId, null);
+  assert.ok(typeof forwarded.upstreamMs === 'number' && forwarded.upstreamMs <= (forwarded.durationMs as number));
+  assert.ok((forwarded.bytesOut as number) > 200, 'the reflected answer was written');
+
+  const authenticated = byId(2);
+  assert.equal(authenticated.credentialId, 'tok_reader');
+  assert.equal(authenticated.decision, 'ok');
+  assert.equal(authenticated.route, 'private');
+
+  const refused = byId(3);
+  assert.equal(refused.status, 401);
+  assert.equal(refused.decision, 'auth.missing_credentials');
+  assert.equal(refused.upstreamMs, null);
+  assert.equal(refused.credentialId, null);
+
+  const upload = byId(4);
+  assert.equal(upload.method, 'POST');
+  assert.ok((upload.bytesIn as number) >= 5_000 && (upload.bytesIn as number) < 6_000, `bytesIn ${upload.bytesIn}`);
+
+  const unmatched = byId(5);
+  assert.equal(unmatched.route, 'none');
+  assert.equal(unmatched.path, '/nowhere?token');
+  assert.equal(unmatched.decision, 'route.not_found');
+
+  const failed = byId(6);
+  assert.equal(failed.status, 502);
+  assert.equal(failed.decision, 'upstream.unavailable');
+  assert.equal(failed.route, 'broken');
+
+  const invalidLine = byId(7);
+  assert.equal(invalidLine.route, 'none');
+  assert.equal(invalidLine.path, '/public/%2e%2e/x?secret', 'the raw path of a refused target, query names only');
+  assert.equal(invalidLine.decision, 'request.invalid_path');
+
+  const aborted = lines.find((line) => line.route === 'slow');
+  assert.equal(aborted?.status, 499);
+
+  const raw = setup.log.raw.join('');
+  for (const value of ['QUERYSECRET', 'VALUE1', 'abc', KNOWN.readToken]) assert.ok(!raw.includes(value), `${value} is not logged`);
+
+  // The upstream failure is also a structured warning.
+  const warning = setup.log.lines().find((line) => line.event === 'upstream.error');
+  assert.equal(warning?.level, 40);
+  assert.equal(warning?.route, 'broken');
+  assert.equal(warning?.kind, 'unavailable');
+  assert.equal(warning?.requestId, 'acc-6');
+});
+
+test('bytes in and out are per request on a keep-alive connection', async (t) => {
+  const setup = await startStandard(t);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const request = (method: string, path: string, body?: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: setup.port, method, path, agent, headers: { 'x-request-id': path.slice(1).replace(/\//g, '-') } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  await request('POST', '/public/big', Buffer.alloc(20_000, 'x'));
+  await request('GET', '/public/small');
+  await eventually(() => setup.log.access().length === 2);
+  const [big, small] = setup.log.access();
+  assert.ok((big?.bytesIn as number) > 20_000, `first ${big?.bytesIn}`);
+  assert.ok((small?.bytesIn as number) < 1_000, `second request counted alone: ${small?.bytesIn}`);
+  assert.ok((small?.bytesOut as number) > 0 && (small?.bytesOut as number) < (big?.bytesOut as number) + 20_000);
+  assert.equal(setup.upstream.received.length, 2);
+});
+
+test('log.level above info silences the access log (and only it)', async (t) => {
+  const setup = await startStandard(t, { level: 'warn' });
+  assert.equal((await send(setup.url, { path: '/public/x' })).status, 200);
+  assert.equal((await send(setup.url, { path: '/broken/x' })).status, 502);
+  await eventually(() => setup.log.lines().some((line) => line.event === 'upstream.error'));
+  assert.equal(setup.log.access().length, 0);
+});
+
+test('a reload applies a new log.queryValues allow-list', async (t) => {
+  const setup = await startStandard(t, { queryValues: [] });
+  await send(setup.url, { path: '/public/x?page=3&sort=name' });
+  setup.obs.updateRoutes({ ...setup.config, log: { ...setup.config.log, queryValues: ['sort'] } });
+  await send(setup.url, { path: '/public/x?page=3&sort=name' });
+  await eventually(() => setup.log.access().length === 2);
+  assert.deepEqual(setup.log.access().map((line) => line.path), ['/public/x?page&sort', '/public/x?page&sort=name']);
+});
+
+test('loggedQuery keeps names, drops values, and masks what looks like a secret', () => {
+  const none = new Set<string>();
+  assert.equal(loggedQuery('', none), '');
+  assert.equal(loggedQuery('?', none), '');
+  assert.equal(loggedQuery('?a=1&b=2&c', none), '?a&b&c');
+  assert.equal(loggedQuery('?a=1&&b=', none), '?a&b', 'empty parts are skipped');
+  assert.equal(loggedQuery('?page=2&x=1', new Set(['page'])), '?page=2&x');
+  assert.equal(loggedQuery('?service%50rovider=acme', new Set(['serviceProvider'])), '?service%50rovider=acme', 'names compared after decoding');
+  assert.equal(loggedQuery('?a%ZZ=1', new Set(['a'])), '?a%ZZ', 'bad escapes compared raw');
+  const token = fakeApiToken();
+  assert.equal(loggedQuery(`?${token}&ok=1`, none), `?${MASK}&ok`, 'a token pasted as a name is masked');
+  assert.equal(loggedQuery(`?${'n'.repeat(65)}=1`, none), `?${MASK}`, 'over-long names are masked');
+  assert.equal(loggedQuery(`?page=${token}`, new Set(['page'])), `?page=${MASK}`, 'even an allow-listed value is masked when it is a token');
+  assert.equal(loggedQuery(`?page=${'v'.repeat(300)}`, new Set(['page'])), `?page=${'v'.repeat(256)}…`);
+  const many = `?${Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&')}`;
+  const logged = loggedQuery(many, none);
+  assert.equal(logged.split('&').length, 65, '64 names and an ellipsis');
+  assert.ok(logged.endsWith('&…'));
+});

@@ -1,0 +1,51 @@
+/**
+ * Configurations for unit tests of src/observe that need no listener.
+ */
+import type { GatewayConfig, RoutePolicy } from '../../src/config/types.js';
+
+function route(name: string, index: number): RoutePolicy {
+  return {
+    name,
+    index,
+    host: { kind: 'any' },
+    pathPrefix: `/${name}`,
+    methods: undefined,
+    upstream: { origin: 'https://127.0.0.1:1', hostname: '127.0.0.1', port: 1, servername: '127.0.0.1', hostHeader: '127.0.0.1:1', basePath: '', ca: undefined },
+    auth: 'required',
+    access: 'read-only',
+    credentials: new Set(['bearer', 'basic'] as const),
+    requiredHeaders: [],
+    requiredQuery: [],
+    timeoutMs: 30_000,
+  };
+}
+
+/** A compiled configuration with the given routes, query allow-list and external issuers. */
+export function minimalConfig(options: { routes?: readonly string[]; queryValues?: readonly string[]; issuers?: readonly string[] } = {}): GatewayConfig {
+  return {
+    file: '/dev/null',
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: undefined,
+    trustedProxies: [],
+    limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000 },
+    admin: { listen: { host: '127.0.0.1', port: 0 } },
+    metrics: { listen: { host: '127.0.0.1', port: 0 } },
+    store: { url: 'sqlite:/dev/null' },
+    cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },
+    tokens: { defaultExpiryMs: undefined },
+    oauth: { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 },
+    jwt: {
+      issuers: (options.issuers ?? []).map((issuer) => ({
+        issuer, jwksUrl: `${issuer}/jwks.json`, audience: 'api', scopeClaim: 'scope', readWriteValues: ['write'], readOnlyValues: ['read'], jwksCa: undefined,
+      })),
+    },
+    log: { level: 'info', queryValues: options.queryValues ?? [] },
+    routes: (options.routes ?? ['alpha']).map(route),
+  };
+}
+
+/** Every key of an access-log line: pino's (level, time, service) and ours. docs/logging.md lists the same. */
+export const ACCESS_LINE_KEYS = [
+  'level', 'time', 'service', 'event', 'requestId', 'route', 'method', 'path', 'status', 'durationMs', 'upstreamMs',
+  'credentialId', 'decision', 'bytesIn', 'bytesOut',
+].sort();

@@ -1,0 +1,244 @@
+/**
+ * A real gateway with observability wired in, on ephemeral loopback ports, for the tests of
+ * src/observe. Until the lead wires createObservability into src/services.ts, this composes
+ * startGateway, a stub authenticator and createObservability directly. The logger writes to a
+ * collector, so tests read every line the gateway logged.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { createClosedAuthenticator } from '../../src/authenticate/index.js';
+import type { GatewayConfig } from '../../src/config/types.js';
+import { startGateway, type RunningGateway } from '../../src/gateway.js';
+import { createObservability, type Observability } from '../../src/observe/index.js';
+import { createLogger } from '../../src/observe/logger.js';
+import type { Authenticate, Principal, RoutePolicy } from '../../src/types.js';
+import { loadTestConfig } from '../support/gateway.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A random base62 string (test secrets, random paths). */
+export function randomBase62(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += BASE62[byte % 62];
+  return out;
+}
+
+/** A string shaped like a Portcullis API token (`pcl_` + 49 base62 characters). */
+export function fakeApiToken(): string {
+  return `pcl_${randomBase62(49)}`;
+}
+
+/** Credentials the stub authenticator accepts; fresh random values per test process. */
+export const KNOWN = {
+  /** Bearer API token of scope read-only, credential id `tok_reader`. */
+  readToken: fakeApiToken(),
+  /** API token of scope read-write presented as Basic `anything:<token>`, credential id `tok_writer`. */
+  writeToken: fakeApiToken(),
+} as const;
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+const READER: Principal = { kind: 'api_token', scheme: 'bearer', subject: 'reader', scope: 'read-only', credentialId: 'tok_reader' };
+const WRITER: Principal = { kind: 'api_token', scheme: 'basic', subject: 'writer', scope: 'read-write', credentialId: 'tok_writer' };
+
+/**
+ * Accepts exactly the KNOWN credentials (Bearer readToken; Basic `*:writeToken`), the second one
+ * asynchronously like a cache miss; everything else is refused by the closed authenticator.
+ */
+export function stubAuthenticator(): Authenticate {
+  const closed = createClosedAuthenticator();
+  return (route: RoutePolicy, req: IncomingMessage) => {
+    const header = req.headers.authorization;
+    if (header === `Bearer ${KNOWN.readToken}`) return READER;
+    if (header?.startsWith('Basic ')) {
+      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+      if (decoded.slice(decoded.indexOf(':') + 1) === KNOWN.writeToken) return Promise.resolve(WRITER);
+    }
+    return closed(route, req);
+  };
+}
+
+/** Collects pino output: every line the gateway logged, raw and parsed. */
+export interface LogCollector {
+  write(chunk: string): void;
+  readonly raw: string[];
+  /** Parsed lines. */
+  lines(): Record<string, unknown>[];
+  /** Parsed access-log lines. */
+  access(): Record<string, unknown>[];
+}
+
+export function createLogCollector(): LogCollector {
+  const raw: string[] = [];
+  const lines = (): Record<string, unknown>[] =>
+    raw.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return {
+    raw,
+    write(chunk) {
+      raw.push(chunk);
+    },
+    lines,
+    access: () => lines().filter((line) => line.event === 'http.access'),
+  };
+}
+
+export interface ObservedGateway {
+  readonly gateway: RunningGateway;
+  readonly config: GatewayConfig;
+  readonly obs: Observability;
+  readonly log: LogCollector;
+  readonly port: number;
+  readonly url: string;
+  readonly metricsUrl: string;
+}
+
+export interface ObservedGatewayOptions {
+  /** The `routes:` YAML (indented list items). */
+  readonly routes: string;
+  /** `${NAME}` values for the YAML; `${CA}` is always set. */
+  readonly env?: Record<string, string>;
+  /** `log.queryValues`. */
+  readonly queryValues?: readonly string[];
+  readonly level?: string;
+  readonly readiness?: () => Promise<string | undefined>;
+  readonly authenticate?: Authenticate;
+  /** Sees every request to the metrics listener's handler before it is answered. */
+  readonly onMetricsRequest?: (req: IncomingMessage) => void;
+}
+
+export function observedGatewayYaml(options: ObservedGatewayOptions): string {
+  return `listen: "127.0.0.1:0"
+admin: { listen: "127.0.0.1:0" }
+metrics: { listen: "127.0.0.1:0" }
+store: { url: "sqlite:./portcullis.db" }
+log: { level: ${options.level ?? 'info'}, queryValues: ${JSON.stringify(options.queryValues ?? [])} }
+routes:
+${options.routes}`;
+}
+
+export async function startObservedGateway(t: TestContext, options: ObservedGatewayOptions): Promise<ObservedGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-obs-'));
+  const config = loadTestConfig(observedGatewayYaml(options), options.env ?? {}, dir);
+  const log = createLogCollector();
+  const logger = createLogger(config.log.level, { destination: log });
+  const obs = createObservability({ config, logger, version: '0.0.0-test' });
+  const gateway = await startGateway(
+    config,
+    {
+      authenticate: options.authenticate ?? stubAuthenticator(),
+      observer: obs.observer,
+      metricsHandler: (req, res) => {
+        options.onMetricsRequest?.(req);
+        obs.metricsHandler(req, res);
+      },
+      ...(options.readiness ? { readiness: options.readiness } : {}),
+    },
+    logger,
+  );
+  t.after(async () => {
+    await gateway.close(1_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const port = gateway.proxyAddress.port;
+  return {
+    gateway,
+    config,
+    obs,
+    log,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${gateway.metricsAddress.port}`,
+  };
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The routes most tests use: `public` (auth off, read-write), `docs` (auth off, read-only),
+ * `private` (auth required, read-write), `broken` (upstream on a closed port), `slow`
+ * (an upstream that never answers). Env: UPSTREAM, SLOW, CLOSED.
+ */
+export const STANDARD_ROUTES = `
+  - name: public
+    match: { path: /public }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+  - name: docs
+    match: { path: /docs }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+  - name: private
+    match: { path: /private }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: broken
+    match: { path: /broken }
+    upstream: "https://127.0.0.1:\${CLOSED}"
+    auth: "off"
+  - name: slow
+    match: { path: /slow }
+    upstream: "\${SLOW}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+`;
+
+export interface StandardSetup extends ObservedGateway {
+  readonly upstream: RecordingUpstream;
+  /** Requests that reached the never-answering upstream of route `slow`. */
+  slowArrivals(): number;
+}
+
+/** Starts the recording upstream, the silent upstream and an observed gateway with STANDARD_ROUTES. */
+export async function startStandard(t: TestContext, options: Partial<ObservedGatewayOptions> = {}): Promise<StandardSetup> {
+  const upstream = await startRecordingUpstream();
+  const slow = await startRecordingUpstream();
+  let arrivals = 0;
+  slow.handle(() => {
+    arrivals++;
+  });
+  let gw: ObservedGateway;
+  try {
+    gw = await startObservedGateway(t, {
+      routes: STANDARD_ROUTES,
+      ...options,
+      env: { UPSTREAM: upstream.origin, SLOW: slow.origin, CLOSED: String(await closedPort()), ...options.env },
+    });
+  } catch (error) {
+    await Promise.all([upstream.close(), slow.close()]);
+    throw error;
+  }
+  // After the gateway (hooks run in registration order): its pools close first, so the
+  // upstreams are left with no connection to wait for.
+  t.after(() => Promise.all([upstream.close(), slow.close()]));
+  return { ...gw, upstream, slowArrivals: () => arrivals };
+}
