@@ -94,6 +94,9 @@ function checkOverlaps(routes: readonly (PartialRoute | undefined)[]): Finding[]
   return findings;
 }
 
+/** Names the metrics use for requests outside any route (src/observe/labels.ts). */
+const RESERVED_ROUTE_NAMES: ReadonlySet<string> = new Set(['none']);
+
 /** Every problem in `routes`, checking whatever parts of each route are well-formed. */
 export function checkRoutes(routes: readonly (PartialRoute | undefined)[] | undefined): Finding[] {
   if (routes === undefined) return [];
@@ -103,6 +106,9 @@ export function checkRoutes(routes: readonly (PartialRoute | undefined)[] | unde
     if (route === undefined) return;
     findings.push(...checkRoute(route, i));
     if (route.name === undefined) return;
+    if (RESERVED_ROUTE_NAMES.has(route.name)) {
+      findings.push({ path: ['routes', i, 'name'], message: `route name ${JSON.stringify(route.name)} is reserved (metrics label requests that matched no route with it); choose another name` });
+    }
     const first = names.get(route.name);
     if (first !== undefined) {
       findings.push({ path: ['routes', i, 'name'], message: `duplicate route name ${JSON.stringify(route.name)}; already used by routes[${first}] (names label metrics and logs, so they must be unique)` });

@@ -200,6 +200,8 @@ const SETTINGS: readonly Case[] = [
 ];
 
 const ROUTES: readonly Case[] = [
+  { name: 'reserved route name', yaml: y('routes:', '  - name: none', '    match: { path: /r }', '    upstream: https://backend.internal'),
+    expected: ['2:11: routes[0].name: route name "none" is reserved (metrics label requests that matched no route with it); choose another name'] },
   { name: 'duplicate route names', yaml: y(...ROUTE, '  - name: r', '    match: { path: /s }', '    upstream: https://backend.internal'),
     expected: ['5:11: routes[1].name: duplicate route name "r"; already used by routes[0] (names label metrics and logs, so they must be unique)'] },
   { name: 'identical matches', yaml: y(...ROUTE, '  - name: s', '    match: { path: /r/ }', '    upstream: https://other.internal'),
