@@ -8,10 +8,12 @@ import { BlockList, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
 import { createContext } from './context.js';
-import { createUpgradeForwarder, responseForUpgrade } from './forward/forward-upgrade.js';
+import { GatewayError } from './errors.js';
+import { createUpgradeForwarder, isWebSocketUpgrade, responseForUpgrade } from './forward/forward-upgrade.js';
 import { createUpstreamPools } from './forward/upstream-pools.js';
 import { newRequestId, requestIdOf } from './listen/request-id.js';
-import { sendParserError } from './listen/send-problem.js';
+import { MAX_HEADER_LINES } from './listen/framing-guard.js';
+import { isClosing, sendParserError } from './listen/send-problem.js';
 import { buildRouteTable } from './match/route-table.js';
 import type { Logger } from './observe/logger.js';
 import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
@@ -83,6 +85,8 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   let inFlight = 0;
 
   const onRequest: http.RequestListener = (req, res) => {
+    // Pipelined behind a refusal that closes the connection: never processed.
+    if (isClosing(req.socket)) return;
     inFlight++;
     res.once('close', () => inFlight--);
     if (services.ownEndpoints?.(req, res)) return;
@@ -100,16 +104,28 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   const proxy = config.tls
     ? https.createServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key }, onRequest)
     : http.createServer(serverOptions, onRequest);
+  proxy.maxHeadersCount = MAX_HEADER_LINES;
   proxy.on('checkContinue', onRequest);
+  // Other expectations reach the pipeline, which answers 417 as problem+json.
+  proxy.on('checkExpectation', onRequest);
   proxy.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     sendParserError(socket as Socket, error.code, newRequestId());
   });
   proxy.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (isClosing(socket)) {
+      socket.end();
+      return;
+    }
     const res = responseForUpgrade(req, socket);
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
     socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 101));
+    if (!isWebSocketUpgrade(req)) {
+      // h2c and other protocols would turn the connection into a tunnel past every policy.
+      refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));
+      return;
+    }
     admit(deps, ctx, ({ ctx: admitted, headers }) => {
       const route = admitted.route;
       if (route === undefined) return;

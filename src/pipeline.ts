@@ -17,7 +17,7 @@ import { GatewayError } from './errors.js';
 import { forwardHttp } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
-import { guardFraming } from './listen/framing-guard.js';
+import { expectsContinue, guardFraming } from './listen/framing-guard.js';
 import { parseRequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
@@ -135,8 +135,8 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       const route = admittedCtx.route;
       if (route === undefined) return;
       // With an Expect header the client waits for this before sending the body: refused
-      // requests never make it upload (RFC 9110 §10.1.1).
-      if (req.headers.expect !== undefined) res.writeContinue();
+      // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.
+      if (expectsContinue(req)) res.writeContinue();
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
       forwardHttp(
         state.pools,

@@ -17,6 +17,11 @@ export interface UpgradeForwarder {
   close(): void;
 }
 
+/** Only WebSocket upgrades are proxied (RFC 6455 §4.1: a GET with `Upgrade: websocket`). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket';
+}
+
 /** A ServerResponse writing to an upgrade socket, so refusals use the same problem+json writer. */
 export function responseForUpgrade(req: IncomingMessage, socket: Duplex): ServerResponse {
   const res = new ServerResponse(req);
@@ -48,6 +53,15 @@ export function createUpgradeForwarder(): UpgradeForwarder {
   const proxy = createProxyServer({ ws: true, secure: true, xfwd: false, changeOrigin: false, prependPath: true });
   // Errors are handled per call; this keeps an unhandled 'error' from crashing the process.
   proxy.on('error', () => {});
+  // http-proxy-3 applies no timeout to upgrades: the route's timeout bounds the wait for the
+  // upstream's 101 (after it the socket timeout is reset to none, the tunnel may idle).
+  proxy.on('proxyReqWs', (proxyReq, _req, _socket, options) => {
+    const timeoutMs = options.proxyTimeout;
+    if (timeoutMs === undefined) return;
+    proxyReq.setTimeout(timeoutMs, () => {
+      proxyReq.destroy(Object.assign(new Error(`no upgrade answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    });
+  });
   return {
     forward(req, socket, head, route, pathAndQuery, headers, onFailure) {
       const upstream = route.upstream;
@@ -66,6 +80,7 @@ export function createUpgradeForwarder(): UpgradeForwarder {
           target: `${upstream.origin}${upstream.basePath}${pathAndQuery}`,
           ignorePath: true,
           secure: true,
+          proxyTimeout: route.timeoutMs,
           ...(upstream.ca !== undefined ? { ca: TRUSTED_ROOTS + upstream.ca } : {}),
         },
         (error: Error) => {

@@ -12,6 +12,7 @@
  *  - `Host` becomes the upstream's (the backend is unchanged and expects its own name).
  */
 import type { IncomingMessage } from 'node:http';
+import { GatewayError } from '../errors.js';
 import type { Principal } from '../types.js';
 
 /** RFC 9110 §7.6.1 and the non-standard ones still seen in the wild. */
@@ -31,6 +32,12 @@ const PROXY_ONLY: ReadonlySet<string> = new Set([
 ]);
 
 export const IDENTITY_HEADER_PREFIX = 'x-portcullis-';
+
+/**
+ * What an identity header value may hold: visible ASCII, space and obs-text. A subject from a
+ * JWT could carry CR/LF (header injection, cf. undici CVE-2022-31150/CVE-2023-23936) or NUL.
+ */
+const UNSAFE_HEADER_VALUE = /[^\x20-\x7e\x80-\xff]/;
 
 export interface ForwardingFacts {
   readonly peerAddress: string;
@@ -100,6 +107,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   out.push('x-forwarded-host', clientForwardedHost ?? req.headers.host ?? '');
   const principal = facts.principal;
   if (principal !== undefined) {
+    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId)) {
+      throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
+    }
     out.push('x-portcullis-subject', principal.subject);
     out.push('x-portcullis-scope', principal.scope);
     out.push('x-portcullis-credential', principal.credentialId);

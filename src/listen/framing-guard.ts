@@ -2,8 +2,9 @@
  * The smuggling guard: refuses, with 400 request.malformed, request heads that two HTTP parsers
  * could frame or route differently. Node's parser (llhttp) already refuses Content-Length with
  * Transfer-Encoding, duplicated Content-Length, bare CR/LF and obs-fold (those arrive through
- * `clientError`, see `client-error.ts`); this guard covers what llhttp lets through, reading the
- * raw header list so duplicates cannot hide behind Node's header merging.
+ * `clientError`, answered by `sendParserError` in send-problem.ts); this guard covers what
+ * llhttp lets through, reading the raw header list so duplicates cannot hide behind Node's
+ * header merging.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
@@ -18,6 +19,17 @@ const NO_CHUNKED_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'C
 
 /** Headers some frameworks read as the method; on a read request they would turn it into a write. */
 export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
+const OVERRIDE_HEADERS: ReadonlySet<string> = new Set(METHOD_OVERRIDE_HEADERS);
+
+/**
+ * Header lines Node keeps per request head (`server.maxHeadersCount`, set by the gateway);
+ * a head with this many lines or more is refused, see `guardFraming`.
+ */
+export const MAX_HEADER_LINES = 2000;
+
+/** Node's own test for a 100-continue expectation (lib/_http_server.js). */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
 const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?)(?::\d{1,5})?$/;
 
@@ -36,11 +48,18 @@ export function guardFraming(req: IncomingMessage): string {
   let hostCount = 0;
   let transferEncodingCount = 0;
   let contentLengthCount = 0;
-  let overrideOnRead = false;
+  let methodOverride = false;
   const method = req.method ?? '';
+  // Node keeps only the first `maxHeadersCount` header lines; one hidden past them would be
+  // invisible here and to the header rules, so a head that reached the limit is refused.
+  if (raw.length >= MAX_HEADER_LINES * 2) {
+    throw new GatewayError('request.headers_too_large', `${MAX_HEADER_LINES} header lines or more were sent.`);
+  }
+  // HTTP/2.0 or 1.2 written in HTTP/1 syntax: llhttp accepts them, nothing defines their framing.
+  if (req.httpVersionMajor !== 1) throw malformed('Only HTTP/1.0 and HTTP/1.1 are served.');
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    // Cheap first-letter filter: most headers need no further look.
+    // Only names of these lengths need a closer look.
     switch (name.length) {
       case 4:
         if (name.toLowerCase() === 'host') hostCount++;
@@ -48,14 +67,17 @@ export function guardFraming(req: IncomingMessage): string {
       case 14:
         if (name.toLowerCase() === 'content-length') contentLengthCount++;
         break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') transferEncodingCount++;
+      case 17: {
+        // `transfer-encoding` and `x-method-override` have the same length.
+        const lower = name.toLowerCase();
+        if (lower === 'transfer-encoding') transferEncodingCount++;
+        else if (OVERRIDE_HEADERS.has(lower)) methodOverride = true;
         break;
-      default:
-        if (name.length >= 12 && READ_METHODS.has(method)) {
-          const lower = name.toLowerCase();
-          if ((METHOD_OVERRIDE_HEADERS as readonly string[]).includes(lower)) overrideOnRead = true;
-        }
+      }
+      case 13:
+      case 22:
+        if (OVERRIDE_HEADERS.has(name.toLowerCase())) methodOverride = true;
+        break;
     }
   }
   if (hostCount !== 1) {
@@ -74,10 +96,27 @@ export function guardFraming(req: IncomingMessage): string {
     if (NO_CHUNKED_BODY.has(method)) throw malformed(`A chunked body is not accepted on ${method}.`);
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
-  if (overrideOnRead) throw malformed('A method-override header is not accepted on a read request.');
+  if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
+  checkExpectation(req);
   const host = req.headers.host ?? '';
   if (!HOST_PATTERN.test(host)) throw malformed('The Host header is not a valid host name.');
   return routingHost(host);
+}
+
+/**
+ * Whether the client waits for `100 Continue` before sending its body. Only HTTP/1.1 clients
+ * do: a server MUST ignore the expectation in an HTTP/1.0 request (RFC 9110 §10.1.1).
+ */
+export function expectsContinue(req: IncomingMessage): boolean {
+  const expect = req.headers.expect;
+  return expect !== undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && CONTINUE_EXPECTATION.test(expect);
+}
+
+/** An HTTP/1.1 expectation other than 100-continue cannot be met (RFC 9110 §10.1.1): 417. */
+function checkExpectation(req: IncomingMessage): void {
+  const expect = req.headers.expect;
+  if (expect === undefined || req.httpVersionMinor === 0 || CONTINUE_EXPECTATION.test(expect)) return;
+  throw new GatewayError('request.expectation_failed', 'Only the "100-continue" expectation is supported.');
 }
 
 /** `API.Example.com.:8443` → `api.example.com`. */

@@ -8,6 +8,28 @@ import { ERROR_CODES, GatewayError, problemBody } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/**
+ * Connections Portcullis answered with `Connection: close`. Node's parser has often read
+ * further pipelined requests from them already; those are not processed (RFC 9112 §9.6: the
+ * server "MUST NOT process any further requests received on that connection").
+ */
+const CLOSING = new WeakSet<object>();
+
+/** Whether a refusal on this connection announced that it closes: ignore what follows. */
+export function isClosing(socket: object): boolean {
+  return CLOSING.has(socket);
+}
+
+/** Refusals of a request head that could be framed two ways: nothing more is read after them. */
+const CLOSES_CONNECTION: ReadonlySet<string> = new Set(['request.malformed', 'request.headers_too_large']);
+
+/** The request framed a body (RFC 9112 §6.3) that has not been read to its end. */
+function hasUnreadBody(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** Any thrown value as a GatewayError; unexpected ones become internal.error (never their message). */
 export function asGatewayError(error: unknown): GatewayError {
   return error instanceof GatewayError ? error : new GatewayError('internal.error');
@@ -27,8 +49,12 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, error: Ga
     ...error.headers,
   };
   // An unread request body is not drained for keep-alive: a refused 1 GiB upload is cut short,
-  // and a body the gateway never parsed can never be read as the next request.
-  if (!req.complete) headers.connection = 'close';
+  // and a body the gateway never parsed can never be read as the next request. Neither is
+  // anything after a head the smuggling guard refused. Other refusals keep the connection.
+  if (hasUnreadBody(req) || CLOSES_CONNECTION.has(error.code)) {
+    headers.connection = 'close';
+    CLOSING.add(req.socket);
+  }
   res.writeHead(error.status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
 }
@@ -40,6 +66,12 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, error: Ga
 export function sendParserError(socket: Socket, errorCode: string | undefined, requestId: string): void {
   if (!socket.writable) {
     socket.destroy();
+    return;
+  }
+  if (CLOSING.has(socket)) {
+    // The bytes after a refused request's unread body: the client already has its answer, and
+    // one response per request keeps its response queue in step. Flush that answer and close.
+    socket.end();
     return;
   }
   const code = errorCode === 'HPE_HEADER_OVERFLOW' ? 'request.headers_too_large' : 'request.malformed';

@@ -1,6 +1,7 @@
 /**
  * Route selection (SPEC §1): exact host over wildcard over none, then the longest path prefix on
- * a segment boundary, then a route listing the method over one listing none.
+ * a segment boundary, then a route listing the method over one listing none. A route listing
+ * GET also takes HEAD (see `pick`).
  *
  * The table is built once per configuration. A lookup costs at most three host probes times the
  * number of `/` in the request path, each a Map lookup: it does not depend on the route count.
@@ -104,5 +105,8 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
 
 function pick(bucket: PrefixBucket | undefined, method: string): RoutePolicy | undefined {
   if (bucket === undefined) return undefined;
-  return bucket.byMethod.get(method) ?? bucket.anyMethod;
+  // HEAD is GET without the body (RFC 9110 §9.3.2), and most backends answer it by running their
+  // GET handler: a route listing GET takes HEAD too, unless another route lists HEAD itself.
+  // Otherwise HEAD could reach a GET-only resource through a laxer methodless route.
+  return bucket.byMethod.get(method) ?? (method === 'HEAD' ? bucket.byMethod.get('GET') : undefined) ?? bucket.anyMethod;
 }

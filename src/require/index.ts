@@ -6,12 +6,22 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { RoutePolicy } from '../types.js';
 
+/**
+ * Whether one of the request's `name` headers (lower case) has a non-empty value. Read from the
+ * raw list: Node joins duplicates, so two empty headers would read as ", " in `req.headers`.
+ */
+function hasValue(req: IncomingMessage, name: string): boolean {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const header = raw[i] as string;
+    if (header.length === name.length && header.toLowerCase() === name && (raw[i + 1] as string).trim() !== '') return true;
+  }
+  return false;
+}
+
 export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: string): void {
   if (route.requiredHeaders.length > 0) {
-    const missing = route.requiredHeaders.filter((name) => {
-      const value = req.headers[name];
-      return value === undefined || (Array.isArray(value) ? value.every((v) => v.trim() === '') : value.trim() === '');
-    });
+    const missing = route.requiredHeaders.filter((name) => !hasValue(req, name));
     if (missing.length > 0) {
       throw new GatewayError('request.missing_header', `Missing required header${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
     }

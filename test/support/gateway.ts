@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../../src/config/types.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { createServices, type ServiceBundle } from '../../src/services.js';
+import type { Authenticate } from '../../src/types.js';
 import { sharedCerts } from './certs.js';
 
 export interface TestGateway {
@@ -40,17 +41,24 @@ routes:
 ${routes}`;
 }
 
-export async function startTestGateway(t: TestContext, yaml: string, env: Record<string, string> = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  /** Replaces the authenticate stage (see stub-auth.ts), for tests of the layers around it. */
+  readonly authenticate?: Authenticate;
+}
+
+export async function startTestGateway(t: TestContext, yaml: string, env: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-gw-'));
   const config = loadTestConfig(yaml, env, dir);
   const logger = createLogger(config.log.level);
   const services = await createServices(config, logger);
-  const gateway = await startGateway(config, services, logger);
+  const composed = options.authenticate !== undefined ? { ...services, authenticate: options.authenticate } : services;
+  const gateway = await startGateway(config, composed, logger);
   t.after(async () => {
     await gateway.close(1_000);
     await services.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const port = gateway.proxyAddress.port;
-  return { gateway, config, services, port, url: `http://127.0.0.1:${port}`, dir };
+  const scheme = config.tls ? 'https' : 'http';
+  return { gateway, config, services, port, url: `${scheme}://127.0.0.1:${port}`, dir };
 }

@@ -1,0 +1,278 @@
+/**
+ * Policy on the proxy layer: read-only routes (SPEC §2.4), authentication challenges per route
+ * (SPEC §3), and required headers and query parameters (seed 004, SPEC §2.5). Every refusal is
+ * checked from both sides: the problem+json the client got and an upstream that saw nothing.
+ */
+import assert from 'node:assert/strict';
+import { METHODS } from 'node:http';
+import { test, type TestContext } from 'node:test';
+import { assertProblem, fromRaw } from '../support/problem.js';
+import { exchange, type RawResponse } from '../support/raw-http.js';
+import { gatewayYaml, startTestGateway } from '../support/gateway.js';
+import { createStubAuthenticator } from '../support/stub-auth.js';
+import { rawBytes } from '../support/vectors.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+
+const ROUTES = `
+  - name: readonly-open
+    match: { path: /ro-open }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+  - name: readonly-auth
+    match: { path: /ro-auth }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-only
+  - name: readwrite-open
+    match: { path: /rw-open }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+  - name: readwrite-auth
+    match: { path: /rw-auth }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: bearer-only
+    match: { path: /bearer-only }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    credentials: [bearer]
+  - name: basic-only
+    match: { path: /basic-only }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    credentials: [basic]
+  - name: both-schemes
+    match: { path: /both }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    credentials: [bearer, basic]
+  - name: profiles-flow
+    match: { path: /profiles-flow }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+    require: { headers: [x-correlation-id, X-Api-Version], query: [serviceProvider, code] }
+  - name: traced
+    match: { path: /traced }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    require: { headers: [x-request-id] }
+`;
+
+interface Setup {
+  readonly upstream: RecordingUpstream;
+  request(method: string, target: string, headers?: readonly string[], body?: string): Promise<RawResponse>;
+}
+
+async function setup(t: TestContext): Promise<Setup> {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  return {
+    upstream,
+    async request(method, target, headers = [], body) {
+      const lines = [`${method} ${target} HTTP/1.1`, 'Host: gw.test', ...headers, 'Connection: close'];
+      if (body !== undefined) lines.push(`Content-Length: ${body.length}`);
+      const result = await exchange(gw.port, rawBytes(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`), { method });
+      const response = result.responses[0];
+      assert.ok(response, `${method} ${target}: a response`);
+      return response;
+    },
+  };
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Every method Node's parser accepts, but CONNECT (never tunnelled, see framing.json). */
+const PARSED_METHODS = METHODS.filter((m) => m !== 'CONNECT');
+
+test('read-only route (auth: off): every write method Node can parse gets 405 route.read_only with Allow, reads pass', async (t) => {
+  const gw = await setup(t);
+  for (const method of PARSED_METHODS) {
+    const before = gw.upstream.arrived.length;
+    const response = await gw.request(method, '/ro-open/item', [], READS.has(method) ? undefined : 'data');
+    if (READS.has(method)) {
+      assert.equal(response.status, 200, method);
+      assert.equal(gw.upstream.arrived.length, before + 1, method);
+      assert.equal(gw.upstream.arrived.at(-1)?.method, method);
+      continue;
+    }
+    assert.equal(response.status, 405, method);
+    assert.equal(response.headers.allow, 'GET, HEAD, OPTIONS', method);
+    if (method !== 'HEAD') assertProblem(fromRaw(response), 'route.read_only', method);
+    assert.equal(gw.upstream.arrived.length, before, `${method} never reached the upstream`);
+  }
+});
+
+test('a method Node\'s parser does not know (FOO, PROPFIND in lower case) is refused as malformed before any policy', async (t) => {
+  const gw = await setup(t);
+  for (const method of ['FOO', 'propfind', 'GET2', 'BREW']) {
+    for (const path of ['/ro-open/x', '/rw-open/x']) {
+      const response = await gw.request(method, path);
+      assertProblem(fromRaw(response), 'request.malformed', `${method} ${path}`);
+    }
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+test('read-write route (auth: off): every method Node can parse is forwarded as sent', async (t) => {
+  const gw = await setup(t);
+  for (const method of PARSED_METHODS) {
+    const response = await gw.request(method, '/rw-open/item', [], READS.has(method) ? undefined : 'data');
+    assert.equal(response.status, 200, method);
+    const seen = gw.upstream.received.at(-1);
+    assert.equal(seen?.method, method);
+    assert.equal(seen?.body, READS.has(method) ? '' : 'data', method);
+  }
+});
+
+test('read-only route with auth: a read-write credential still cannot write (405), and can read', async (t) => {
+  const gw = await setup(t);
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND']) {
+    const response = await gw.request(method, '/ro-auth/x', ['Authorization: Bearer rw-token'], 'data');
+    assertProblem(fromRaw(response), 'route.read_only', method);
+    assert.equal(response.headers.allow, 'GET, HEAD, OPTIONS');
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const read = await gw.request('GET', '/ro-auth/x', ['Authorization: Bearer rw-token']);
+  assert.equal(read.status, 200);
+  assert.equal(gw.upstream.received.at(-1)?.method, 'GET');
+});
+
+test('a read-only credential cannot write to a read-write route: 403 auth.insufficient_scope with an RFC 6750 challenge', async (t) => {
+  const gw = await setup(t);
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'MKCOL']) {
+    const response = await gw.request(method, '/rw-auth/x', ['Authorization: Bearer ro-token'], 'data');
+    assertProblem(fromRaw(response), 'auth.insufficient_scope', method);
+    assert.equal(
+      response.headers['www-authenticate'],
+      'Bearer realm="portcullis", error="insufficient_scope", scope="read-write", Basic realm="portcullis", charset="UTF-8"',
+    );
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const read = await gw.request('GET', '/rw-auth/x', ['Authorization: Bearer ro-token']);
+  assert.equal(read.status, 200);
+  const write = await gw.request('PUT', '/rw-auth/x', ['Authorization: Bearer rw-token'], 'data');
+  assert.equal(write.status, 200);
+  assert.deepEqual(gw.upstream.received.map((r) => r.method), ['GET', 'PUT']);
+});
+
+test('auth: required without credentials: 401 auth.missing_credentials challenging with exactly the route\'s schemes', async (t) => {
+  const gw = await setup(t);
+  const cases = [
+    ['/bearer-only/x', 'Bearer realm="portcullis"'],
+    ['/basic-only/x', 'Basic realm="portcullis", charset="UTF-8"'],
+    ['/both/x', 'Bearer realm="portcullis", Basic realm="portcullis", charset="UTF-8"'],
+    ['/ro-auth/x', 'Bearer realm="portcullis", Basic realm="portcullis", charset="UTF-8"'],
+  ] as const;
+  for (const [path, challenge] of cases) {
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const response = await gw.request(method, path, [], method === 'GET' ? undefined : 'data');
+      assertProblem(fromRaw(response), 'auth.missing_credentials', `${method} ${path}`);
+      assert.equal(response.headers['www-authenticate'], challenge, `${method} ${path}`);
+    }
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+test('a bearer token sent to a basic-only route counts as no credentials for it', async (t) => {
+  const gw = await setup(t);
+  const response = await gw.request('GET', '/basic-only/x', ['Authorization: Bearer rw-token']);
+  assertProblem(fromRaw(response), 'auth.missing_credentials');
+  assert.equal(response.headers['www-authenticate'], 'Basic realm="portcullis", charset="UTF-8"');
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+const GOOD_HEADERS = ['X-Correlation-Id: c-1', 'x-api-version: 2'];
+
+test('require.headers: 400 request.missing_header naming every missing or empty header; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  const cases = [
+    { headers: [], missing: 'x-correlation-id, x-api-version' },
+    { headers: ['X-Correlation-Id: c-1'], missing: 'x-api-version' },
+    { headers: ['X-API-VERSION: 2'], missing: 'x-correlation-id' },
+    { headers: ['X-Correlation-Id:', 'X-Api-Version: 2'], missing: 'x-correlation-id' },
+    { headers: ['X-Correlation-Id:    ', 'X-Api-Version:\t'], missing: 'x-correlation-id, x-api-version' },
+    { headers: ['X-Correlation-Id:', 'X-Correlation-Id: ', 'X-Api-Version: 2'], missing: 'x-correlation-id' },
+  ];
+  for (const { headers, missing } of cases) {
+    const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', headers);
+    const body = assertProblem(fromRaw(response), 'request.missing_header', headers.join());
+    for (const name of missing.split(', ')) assert.ok(body.detail?.includes(name), `${body.detail} names ${name}`);
+    assert.equal(body.detail?.includes('x-correlation-id'), missing.includes('x-correlation-id'), `${body.detail} names only what is missing`);
+    assert.equal(body.detail?.includes('x-api-version'), missing.includes('x-api-version'), `${body.detail} names only what is missing`);
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+test('require.query: 400 request.missing_query_param naming every missing or empty parameter; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  const cases = [
+    { query: '', missing: ['serviceProvider', 'code'] },
+    { query: '?code=42', missing: ['serviceProvider'] },
+    { query: '?serviceProvider=sp', missing: ['code'] },
+    { query: '?serviceProvider=&code=42', missing: ['serviceProvider'] },
+    { query: '?serviceProvider&code', missing: ['serviceProvider', 'code'] },
+    { query: '?serviceprovider=sp&CODE=42', missing: ['serviceProvider', 'code'] },
+    { query: '?x=serviceProvider%3Dsp&code=1', missing: ['serviceProvider'] },
+  ];
+  for (const { query, missing } of cases) {
+    const response = await gw.request('GET', `/profiles-flow/check${query}`, GOOD_HEADERS);
+    const body = assertProblem(fromRaw(response), 'request.missing_query_param', query);
+    for (const name of ['serviceProvider', 'code']) {
+      assert.equal(new RegExp(`\\b${name}\\b`).test(body.detail ?? ''), missing.includes(name), `${query}: ${body.detail}`);
+    }
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+test('require: headers are checked before the query, and a request meeting both is forwarded as sent', async (t) => {
+  const gw = await setup(t);
+  const both = await gw.request('GET', '/profiles-flow/check');
+  assertProblem(fromRaw(both), 'request.missing_header');
+  assert.equal(gw.upstream.arrived.length, 0);
+  for (const query of ['?serviceProvider=sp&code=42', '?code=&code=42&serviceProvider=s%20p', '?service%50rovider=sp&code=0']) {
+    const response = await gw.request('POST', `/profiles-flow/check${query}`, GOOD_HEADERS, 'payload');
+    assert.equal(response.status, 200, query);
+    const seen = gw.upstream.received.at(-1);
+    assert.equal(seen?.url, `/profiles-flow/check${query}`);
+    assert.equal(seen?.headers['x-correlation-id'], 'c-1');
+    assert.equal(seen?.body, 'payload');
+  }
+});
+
+test('require.headers: [x-request-id] is met by the client\'s header, and the id is the one forwarded', async (t) => {
+  const gw = await setup(t);
+  const missing = await gw.request('GET', '/traced/x');
+  const body = assertProblem(fromRaw(missing), 'request.missing_header');
+  assert.match(body.detail ?? '', /x-request-id/);
+  assert.equal(gw.upstream.arrived.length, 0);
+  const present = await gw.request('GET', '/traced/x', ['X-Request-Id: abc-123']);
+  assert.equal(present.status, 200);
+  assert.equal(gw.upstream.received.at(-1)?.headers['x-request-id'], 'abc-123');
+});
+
+test('with the shipped authenticator too, a request without credentials gets the route\'s exact challenges and reaches nothing', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const cases = [
+    ['/bearer-only/x', 'Bearer realm="portcullis"'],
+    ['/basic-only/x', 'Basic realm="portcullis", charset="UTF-8"'],
+    ['/both/x', 'Bearer realm="portcullis", Basic realm="portcullis", charset="UTF-8"'],
+  ] as const;
+  for (const [path, challenge] of cases) {
+    const result = await exchange(gw.port, rawBytes(`GET ${path} HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n`));
+    const response = result.responses[0];
+    assert.ok(response, path);
+    assertProblem(fromRaw(response), 'auth.missing_credentials', path);
+    assert.equal(response.headers['www-authenticate'], challenge, path);
+  }
+  assert.equal(upstream.arrived.length, 0);
+});

@@ -1,0 +1,229 @@
+/**
+ * WebSocket upgrades (SPEC §2.6): proxied to a wss upstream after the same checks as plain
+ * requests, with the same header rules. A real client (`ws`) on one side, a real server (`ws` on
+ * HTTPS) on the other; refusals and the upstream's record checked on both.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import WebSocket from 'ws';
+import { assertProblem, fromRaw } from '../support/problem.js';
+import { exchange } from '../support/raw-http.js';
+import { gatewayYaml, startTestGateway } from '../support/gateway.js';
+import { createStubAuthenticator } from '../support/stub-auth.js';
+import { rawBytes } from '../support/vectors.js';
+import { startRecordingUpstream } from '../support/upstream.js';
+import { startWsUpstream, type WsUpstream } from '../support/ws-upstream.js';
+
+const ROUTES = `
+  - name: chat
+    match: { path: /chat }
+    upstream: "\${WSS}/base"
+    upstreamCa: "\${CA}"
+    auth: "off"
+  - name: private-chat
+    match: { path: /private-chat }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+  - name: short-timeout-chat
+    match: { path: /short-chat }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    timeout: 300ms
+  - name: untrusted-chat
+    match: { path: /untrusted-chat }
+    upstream: "\${WSS}"
+    auth: "off"
+`;
+
+async function setup(t: TestContext): Promise<{ upstream: WsUpstream; port: number }> {
+  const upstream = await startWsUpstream();
+  t.after(() => upstream.close());
+  const wss = upstream.origin.replace('https://', 'wss://');
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: wss }, { authenticate: createStubAuthenticator() });
+  return { upstream, port: gw.port };
+}
+
+/** Opens a client socket through the gateway and sends one message; resolves with the echo. */
+function roundTrip(url: string, headers: Record<string, string>, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.on('open', () => socket.send(message));
+    socket.on('message', (data) => {
+      resolve(String(data));
+      socket.close();
+    });
+    socket.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
+    socket.on('error', reject);
+  });
+}
+
+/** Attempts an upgrade that must be refused; resolves with the status, headers and body. */
+function refusedUpgrade(url: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string }>((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.on('open', () => reject(new Error('the upgrade was accepted')));
+    socket.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bodyText: Buffer.concat(chunks).toString('utf8') }));
+    });
+    socket.on('error', () => {});
+  });
+}
+
+function values(rawHeaders: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) out.push(rawHeaders[i + 1] ?? '');
+  return out;
+}
+
+test('a message round-trips through the gateway to a wss upstream, under its base path', async (t) => {
+  const { upstream, port } = await setup(t);
+  const echo = await roundTrip(`ws://127.0.0.1:${port}/chat/room-1?since=42`, {}, 'hello through portcullis');
+  assert.equal(echo, 'hello through portcullis');
+  assert.equal(upstream.upgrades.length, 1);
+  const seen = upstream.upgrades[0];
+  assert.ok(seen);
+  assert.equal(seen.url, '/base/chat/room-1?since=42');
+  assert.deepEqual(values(seen.rawHeaders, 'host'), [`127.0.0.1:${upstream.port}`]);
+  assert.deepEqual(values(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
+  assert.deepEqual(values(seen.rawHeaders, 'x-forwarded-proto'), ['http']);
+  assert.equal(values(seen.rawHeaders, 'sec-websocket-key').length, 1);
+  assert.equal(values(seen.rawHeaders, 'upgrade')[0]?.toLowerCase(), 'websocket');
+});
+
+test('binary frames and many messages keep their order and bytes', async (t) => {
+  const { port } = await setup(t);
+  const received = await new Promise<Buffer[]>((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/bin`);
+    const got: Buffer[] = [];
+    socket.on('open', () => {
+      for (let i = 0; i < 50; i++) socket.send(Buffer.from([i, 0, 255, i]));
+    });
+    socket.on('message', (data: Buffer) => {
+      got.push(data);
+      if (got.length === 50) {
+        socket.close();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+  });
+  received.forEach((b, i) => assert.deepEqual([...b], [i, 0, 255, i]));
+});
+
+test('an upgrade on an auth: required route without credentials gets 401 problem+json; the upstream never sees it', async (t) => {
+  const { upstream, port } = await setup(t);
+  const answer = await refusedUpgrade(`ws://127.0.0.1:${port}/private-chat/x`);
+  assertProblem(answer, 'auth.missing_credentials');
+  assert.equal(answer.headers['www-authenticate'], 'Bearer realm="portcullis", Basic realm="portcullis", charset="UTF-8"');
+  const invalid = await refusedUpgrade(`ws://127.0.0.1:${port}/private-chat/x`, { authorization: 'Bearer not-a-token' });
+  assertProblem(invalid, 'auth.invalid_token');
+  assert.equal(upstream.upgrades.length, 0);
+  assert.equal(upstream.requests, 0);
+});
+
+test('on the upgrade too, client identity and forwarding headers are replaced and the credential is not forwarded', async (t) => {
+  const { upstream, port } = await setup(t);
+  const echo = await roundTrip(
+    `ws://127.0.0.1:${port}/private-chat/x`,
+    {
+      authorization: 'Bearer rw-token',
+      'x-portcullis-subject': 'admin',
+      'X-Portcullis-Scope': 'admin',
+      'x-forwarded-for': '203.0.113.7',
+      'x-real-ip': '203.0.113.7',
+      'proxy-authorization': 'Basic eDp5',
+    },
+    'ping',
+  );
+  assert.equal(echo, 'ping');
+  const seen = upstream.upgrades[0];
+  assert.ok(seen);
+  assert.deepEqual(values(seen.rawHeaders, 'x-portcullis-subject'), ['alice']);
+  assert.deepEqual(values(seen.rawHeaders, 'x-portcullis-scope'), ['read-write']);
+  assert.deepEqual(values(seen.rawHeaders, 'x-portcullis-credential'), ['tok_rw']);
+  assert.deepEqual(values(seen.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
+  assert.deepEqual(values(seen.rawHeaders, 'x-real-ip'), []);
+  assert.deepEqual(values(seen.rawHeaders, 'authorization'), []);
+  assert.deepEqual(values(seen.rawHeaders, 'proxy-authorization'), []);
+});
+
+const UPGRADE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+
+test('a path-unsafe upgrade gets 400 request.invalid_path and reaches nothing', async (t) => {
+  const { upstream, port } = await setup(t);
+  for (const path of ['/chat/../private-chat/x', '/chat/%2e%2e/private-chat', '//private-chat/x', '/chat%2fx', '/chat;x']) {
+    const result = await exchange(port, rawBytes(`GET ${path} HTTP/1.1\r\nHost: gw.test\r\n${UPGRADE_HEADERS}\r\n`));
+    const response = result.responses[0];
+    assert.ok(response, path);
+    assertProblem(fromRaw(response), 'request.invalid_path', path);
+    assert.ok(result.closed, `${path}: the connection is closed`);
+  }
+  assert.equal(upstream.upgrades.length, 0);
+});
+
+test('upgrades go through the smuggling guard and the policy stages like any request', async (t) => {
+  const { upstream, port } = await setup(t);
+  const cases = [
+    { head: `GET /chat/x HTTP/1.1\r\nHost: gw.test\r\nHost: other.test\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
+    { head: `GET /chat/x HTTP/1.1\r\nHost: gw.test\r\nX-HTTP-Method-Override: DELETE\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
+    { head: `GET /nowhere HTTP/1.1\r\nHost: gw.test\r\n${UPGRADE_HEADERS}\r\n`, code: 'route.not_found' },
+    { head: `GET /private-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`, code: 'request.malformed' },
+    { head: `POST /chat/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 0\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
+  ] as const;
+  for (const { head, code } of cases) {
+    const result = await exchange(port, rawBytes(head));
+    const response = result.responses[0];
+    assert.ok(response, head);
+    assertProblem(fromRaw(response), code, head.split('\r\n')[0]);
+  }
+  assert.equal(upstream.upgrades.length, 0);
+  assert.equal(upstream.requests, 0);
+});
+
+test('an upgrade to a wss upstream whose certificate is not trusted: 502 upstream.tls_error', async (t) => {
+  const { upstream, port } = await setup(t);
+  const answer = await refusedUpgrade(`ws://127.0.0.1:${port}/untrusted-chat/x`);
+  assertProblem(answer, 'upstream.tls_error');
+  assert.equal(upstream.upgrades.length, 0);
+});
+
+test('an upstream that never answers the upgrade, with timeout: 500ms: 504 upstream.timeout', async (t) => {
+  const silent = await startRecordingUpstream();
+  t.after(() => silent.close());
+  silent.handleUpgrade(() => {});
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(`
+  - name: silent
+    match: { path: /silent }
+    upstream: "\${SILENT}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    timeout: 500ms
+`),
+    { SILENT: silent.origin.replace('https://', 'wss://') },
+  );
+  const started = Date.now();
+  const answer = await refusedUpgrade(`ws://127.0.0.1:${gw.port}/silent/x`);
+  assertProblem(answer, 'upstream.timeout');
+  assert.ok(Date.now() - started >= 450);
+  assert.equal(silent.upgrades.length, 1);
+});
+
+test('the route timeout bounds the wait for the 101, not an open tunnel that idles', async (t) => {
+  const { port } = await setup(t);
+  const echo = await new Promise<string>((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/short-chat/x`);
+    socket.on('open', () => setTimeout(() => socket.send('after idling'), 800));
+    socket.on('message', (data) => {
+      resolve(String(data));
+      socket.close();
+    });
+    socket.on('close', () => reject(new Error('closed before the echo')));
+    socket.on('error', reject);
+  });
+  assert.equal(echo, 'after idling');
+});

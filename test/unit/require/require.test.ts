@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GatewayError } from '../../../src/errors.js';
+import { checkRequired } from '../../../src/require/index.js';
+import { fakeRequest } from '../../support/fake-request.js';
+import { routePolicy } from '../../support/route-policy.js';
+
+const ROUTE = routePolicy({ requiredHeaders: ['x-correlation-id', 'x-api-version'], requiredQuery: ['serviceProvider', 'code'] });
+
+function outcome(headers: readonly (readonly [string, string])[], search: string): string {
+  try {
+    checkRequired(ROUTE, fakeRequest({ headers }), search);
+    return 'ok';
+  } catch (error) {
+    assert.ok(error instanceof GatewayError);
+    return `${error.code}: ${error.detail}`;
+  }
+}
+
+const GOOD = [['X-Correlation-Id', 'c'], ['X-Api-Version', '2']] as const;
+
+test('present and non-empty headers and parameters pass', () => {
+  assert.equal(outcome(GOOD, '?serviceProvider=sp&code=1'), 'ok');
+  assert.equal(outcome(GOOD, '?code=&code=1&serviceProvider=%20'), 'ok', 'one non-empty value is enough; an encoded space is a value');
+  assert.equal(outcome([['x-correlation-id', 'c'], ['X-API-VERSION', '2']], '?service%50rovider=sp&code=1'), 'ok');
+  assert.equal(outcome(GOOD, '?serviceProvider=sp&code=1#frag'.replace('#frag', '')), 'ok');
+});
+
+test('every missing or empty header is named in one answer', () => {
+  assert.equal(outcome([], '?serviceProvider=sp&code=1'), 'request.missing_header: Missing required headers: x-correlation-id, x-api-version.');
+  assert.equal(outcome([['X-Correlation-Id', ' '], ['X-Api-Version', '2']], ''), 'request.missing_header: Missing required header: x-correlation-id.');
+  assert.equal(outcome([['X-Correlation-Id', ''], ['X-Correlation-Id', ''], ['X-Api-Version', '2']], ''), 'request.missing_header: Missing required header: x-correlation-id.');
+});
+
+test('every missing or empty query parameter is named in one answer; names are case-sensitive', () => {
+  assert.equal(outcome(GOOD, ''), 'request.missing_query_param: Missing required query parameters: serviceProvider, code.');
+  assert.equal(outcome(GOOD, '?serviceProvider='), 'request.missing_query_param: Missing required query parameters: serviceProvider, code.');
+  assert.equal(outcome(GOOD, '?serviceprovider=sp&code=1'), 'request.missing_query_param: Missing required query parameter: serviceProvider.');
+  assert.equal(outcome(GOOD, '?serviceProvider&code=1'), 'request.missing_query_param: Missing required query parameter: serviceProvider.');
+});
+
+test('a route without requirements checks nothing', () => {
+  assert.doesNotThrow(() => checkRequired(routePolicy(), fakeRequest({}), ''));
+});
