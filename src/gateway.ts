@@ -79,7 +79,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   let state = createRoutingState(config);
   const observer = services.observer ?? NO_OBSERVER;
   const proto = config.tls ? 'https' : 'http';
-  const deps = { state: () => state, authenticate: services.authenticate, observer, proto } as const;
+  const deps = { state: () => state, authenticate: services.authenticate, observer, proto, ownEndpoints: services.ownEndpoints } as const;
   const handleRequest = createRequestHandler(deps);
   const upgrades = createUpgradeForwarder();
   let inFlight = 0;
@@ -89,7 +89,6 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     if (isClosing(req.socket)) return;
     inFlight++;
     res.once('close', () => inFlight--);
-    if (services.ownEndpoints?.(req, res)) return;
     handleRequest(req, res);
   };
 

@@ -38,6 +38,8 @@ export interface PipelineDeps {
   readonly state: () => RoutingState;
   readonly authenticate: Authenticate;
   readonly observer: RequestObserver;
+  /** Endpoints served on the proxy listener ahead of routing; true when one answered. */
+  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Whether the proxy listener terminates TLS. */
   readonly proto: 'http' | 'https';
 }
@@ -131,6 +133,8 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
     res.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
+    // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
+    if (deps.ownEndpoints?.(req, res)) return;
     admit(deps, ctx, ({ ctx: admittedCtx, state, headers }) => {
       const route = admittedCtx.route;
       if (route === undefined) return;
