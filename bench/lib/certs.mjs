@@ -8,23 +8,35 @@ import { join } from 'node:path';
 
 const OPENSSL_TIMEOUT_MS = 20_000;
 
+let opensslBin = 'openssl';
+
 function openssl(args, cwd) {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: OPENSSL_TIMEOUT_MS });
+  execFileSync(opensslBin, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: OPENSSL_TIMEOUT_MS });
 }
 
 /**
  * Create a CA and a server certificate (EC P-256, 2 days) in a fresh temp dir.
- * @param {{ dir?: string }} [opts] dir: where to write; default a new mkdtemp dir.
+ * @param {{ dir?: string, openssl?: string }} [opts] dir: where to write, default a new
+ *        mkdtemp dir; openssl: the binary, default `openssl` from PATH.
  * @returns {{ dir: string, caCert: string, caKey: string, cert: string, key: string,
  *            ca: Buffer, certPem: Buffer, keyPem: Buffer, cleanup: () => void }}
  *          paths of the PEM files plus their contents.
  */
 export function createCerts(opts = {}) {
+  opensslBin = opts.openssl ?? 'openssl';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'portcullis-bench-certs-'));
   // nginx workers may run as an unprivileged user; the files are throwaway.
   chmodSync(dir, 0o755);
-  const p = (f) => join(dir, f);
+  try {
+    return makeIn(dir);
+  } catch (err) {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
 
+function makeIn(dir) {
+  const p = (f) => join(dir, f);
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], dir);
   openssl(['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '2',
     '-subj', '/CN=portcullis-bench-ca', '-out', 'ca.crt',

@@ -1,7 +1,7 @@
 // Finds nginx and renders nginx.conf.template into a temp dir, returning the
 // command line that runs it in the foreground (daemon off, one worker).
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,13 +20,9 @@ export function findNginx() {
 
 /** @returns {string} e.g. "nginx/1.22.1", or "" when it cannot be asked. */
 export function nginxVersion(bin) {
-  try {
-    // nginx -v prints on stderr.
-    const out = execFileSync(bin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-    return out.trim();
-  } catch (e) {
-    return String(e.stderr ?? '').replace(/^nginx version:\s*/, '').trim();
-  }
+  // nginx -v prints on stderr.
+  const r = spawnSync(bin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/^nginx version:\s*/, '').trim();
 }
 
 /**
@@ -47,5 +43,6 @@ export function prepareNginx(o) {
     .replaceAll('{{USER_DIRECTIVE}}', isRoot ? 'user root;' : '');
   const confPath = join(tmp, 'nginx.conf');
   writeFileSync(confPath, conf);
-  return { cmd: o.bin, args: ['-p', tmp, '-c', confPath], tmp, conf: confPath };
+  // -e: early error log (before the config is read), nginx >= 1.19.5.
+  return { cmd: o.bin, args: ['-p', tmp, '-e', join(tmp, 'error.log'), '-c', confPath], tmp, conf: confPath };
 }

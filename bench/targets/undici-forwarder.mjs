@@ -30,10 +30,11 @@ const pool = new Pool(upstream.origin, {
   connect: { ca, servername, rejectUnauthorized: true },
 });
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus Host (the Pool sets it from the
-// origin, i.e. changeOrigin) are not forwarded; undici refuses several of them.
+// Hop-by-hop headers (RFC 9110 §7.6.1), Host (the Pool sets it from the
+// origin, i.e. changeOrigin) and Expect (node's server already answered
+// 100-continue) are not forwarded; undici refuses several of them.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding',
-  'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate']);
+  'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'expect']);
 
 function requestHeaders(raw) {
   const out = [];
@@ -51,6 +52,7 @@ function responseHeaders(headers) {
 }
 
 function fail(res, err) {
+  if (process.env.BENCH_DEBUG) process.stderr.write(`undici-forwarder: ${err?.code ?? ''} ${err?.message}\n`);
   if (!res.headersSent) {
     res.writeHead(502, { 'content-type': 'text/plain' });
     res.end('bad gateway\n');

@@ -1,6 +1,7 @@
 // HTTPS upstream for the benchmark.
 //   GET  -> 200, ~100-byte JSON body (fixed Content-Length)
 //   POST -> body drained, 200 with a small JSON body
+//   GET /__stats -> {tlsConnections, requests} (connection-reuse check)
 // Usage: node upstream.mjs [port]   (or PORT=...; 0 = any free port)
 // Env:   BENCH_CERT, BENCH_KEY: PEM paths (see bench/lib/certs.mjs)
 // Prints "ready <port>" on stdout once listening on 127.0.0.1.
@@ -22,7 +23,11 @@ base.pad = 'x'.repeat(100 - Buffer.byteLength(JSON.stringify(base)));
 const GET_BODY = Buffer.from(JSON.stringify(base));
 const GET_HEADERS = { 'content-type': 'application/json', 'content-length': GET_BODY.length };
 
+// Counters, served on GET /__stats so the runner can check connection reuse.
+const stats = { tlsConnections: 0, requests: 0 };
+
 const server = https.createServer({ cert, key, keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+  stats.requests++;
   if (req.method === 'POST' || req.method === 'PUT') {
     let n = 0;
     req.on('data', (c) => { n += c.length; });
@@ -33,9 +38,15 @@ const server = https.createServer({ cert, key, keepAlive: true, keepAliveTimeout
     });
     return;
   }
+  if (req.url === '/__stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(stats));
+    return;
+  }
   res.writeHead(200, GET_HEADERS);
   res.end(GET_BODY);
 });
+server.on('secureConnection', () => { stats.tlsConnections++; });
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 65_000;
 server.maxRequestsPerSocket = 0;

@@ -1,0 +1,108 @@
+// Per-process and per-CPU counters from /proc (Linux only).
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let clkTck = 100;
+try {
+  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim()) || 100;
+} catch { /* keep the Linux default */ }
+/** Clock ticks per second used by /proc/<pid>/stat. */
+export const CLK_TCK = clkTck;
+
+/** @returns {number[]} pid and all its descendants (via /proc/<pid>/task/<tid>/children). */
+export function processTree(pid) {
+  const out = [];
+  const queue = [pid];
+  // Bounded: a process tree here is a handful of pids.
+  for (let guard = 0; queue.length > 0 && guard < 1000; guard++) {
+    const p = queue.shift();
+    out.push(p);
+    let tids = [];
+    try { tids = readdirSync(`/proc/${p}/task`); } catch { continue; }
+    for (const t of tids) {
+      try {
+        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
+        if (kids) for (const k of kids.split(/\s+/)) queue.push(Number(k));
+      } catch { /* gone */ }
+    }
+  }
+  return out;
+}
+
+/** utime+stime of one process in clock ticks, or 0 when it is gone. */
+export function cpuTicks(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" that closes comm: state is field 3, utime 14, stime 15.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user+system) summed over the process tree of pid. */
+export function treeCpuSeconds(pid) {
+  let t = 0;
+  for (const p of processTree(pid)) t += cpuTicks(p);
+  return t / CLK_TCK;
+}
+
+function statusKiB(pid, field) {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak resident set (VmHWM) summed over the process tree, in KiB. */
+export function treePeakRssKiB(pid) {
+  let t = 0;
+  for (const p of processTree(pid)) t += statusKiB(p, 'VmHWM');
+  return t;
+}
+
+/** Snapshot of /proc/stat per-CPU jiffies: { cpu0: {busy, idle, steal, total}, ... }. */
+export function cpuSnapshot() {
+  const out = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = line.match(/^(cpu\d+)\s+(.*)$/);
+    if (!m) continue;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(/\s+/).map(Number);
+    const idleAll = idle + iowait;
+    const busy = user + nice + system + irq + softirq;
+    // task: time charged to processes (user+nice+system), without irq/softirq.
+    out[m[1]] = { busy, task: user + nice + system, idle: idleAll, steal, total: busy + idleAll + steal };
+  }
+  return out;
+}
+
+/** Seconds of process (user+nice+system) time over all CPUs between two snapshots. */
+export function taskSecondsBetween(a, b) {
+  let t = 0;
+  for (const k of Object.keys(b)) if (a[k]) t += b[k].task - a[k].task;
+  return t / CLK_TCK;
+}
+
+/** CPU seconds of this process's reaped children (cutime+cstime of /proc/self/stat). */
+export function reapedChildrenCpuSeconds() {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+}
+
+/** Busy and steal percentages per CPU between two snapshots. */
+export function cpuUtilisation(a, b) {
+  const out = {};
+  for (const k of Object.keys(b)) {
+    if (!a[k]) continue;
+    const total = b[k].total - a[k].total || 1;
+    out[k] = {
+      busyPct: Math.round(((b[k].busy - a[k].busy) / total) * 1000) / 10,
+      stealPct: Math.round(((b[k].steal - a[k].steal) / total) * 1000) / 10,
+    };
+  }
+  return out;
+}
