@@ -6,7 +6,7 @@
 import {
   clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson,
 } from '../credentials/index.js';
-import type { AccountRecord } from '../credentials/store.js';
+import type { AccountRecord, NewClient, NewToken } from '../credentials/store.js';
 import { parseDuration } from '../config/durations.js';
 
 /** An account as JSON (SPEC §6: camelCase). */
@@ -49,20 +49,15 @@ function optionalMs(value: unknown, what: string): number | undefined {
   return value;
 }
 
-export interface TokenCreateInput {
-  readonly label: string;
-  readonly scope: Scope;
+/** The store's token input, with a lifetime instead of an instant. */
+export interface TokenCreateInput extends Omit<NewToken, 'expiresAt' | 'account'> {
   readonly account?: string | undefined;
   /** Lifetime in ms; omitted: the configured default expiry, if any. */
   readonly expiresInMs?: number | undefined;
 }
 
-export interface ClientCreateInput {
-  readonly name: string;
-  readonly scope: Scope;
-  readonly orgId?: string | undefined;
-  readonly technicalAccountId?: string | undefined;
-}
+/** The store's client input as it is. */
+export type ClientCreateInput = NewClient;
 
 export interface AdminOperations {
   accountsCreate(name: string, scope: Scope): Promise<AccountJson>;
@@ -98,15 +93,7 @@ export function createAdminOperations(store: CredentialStore, defaults: { tokenE
     tokensList: async (account) => (await store.tokens.list(account === undefined ? undefined : { account })).map((r) => tokenJson(r)),
     tokensRevoke: async (id) => tokenJson(await store.tokens.revoke(id)),
     tokensRotate: async (id, graceMs) => tokenJson(await store.tokens.rotate(id, graceMs)),
-    clientsCreate: async (input) =>
-      clientJson(
-        await store.clients.create({
-          name: input.name,
-          scope: input.scope,
-          orgId: input.orgId ?? null,
-          technicalAccountId: input.technicalAccountId ?? null,
-        }),
-      ),
+    clientsCreate: async (input) => clientJson(await store.clients.create(input)),
     clientsList: async () => (await store.clients.list()).map((r) => clientJson(r)),
     clientsRevoke: async (clientId) => clientJson(await store.clients.revoke(clientId)),
     clientsRotateSecret: async (clientId, graceMs) => clientJson(await store.clients.rotateSecret(clientId, graceMs)),
