@@ -9,28 +9,36 @@ import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import { createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
+import { createObservability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
+import { PACKAGE_VERSION } from './version.js';
+import { createOAuth, type OAuthHooks, type OAuthService } from './oauth/index.js';
 
 export interface ServiceBundle extends GatewayServices {
   readonly store: CredentialStore;
   readonly verifier: CredentialVerifier;
+  /** The OAuth layer: token endpoint, JWKS, bearer JWT verification (src/oauth). */
+  readonly oauth: OAuthService;
   /** Applies a reloaded configuration to the services that depend on it. */
   reload?(config: GatewayConfig): void;
   recordReload?(result: 'success' | 'failure'): void;
   close(): Promise<void>;
 }
 
-export interface ServiceHooks {
+export interface ServiceHooks extends OAuthHooks {
   readonly onVerifierEvent?: (event: VerifierEvent) => void;
 }
 
 export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
+  const observability = createObservability({ config, logger, version: PACKAGE_VERSION });
+  const toMetrics = verifierEventListener(observability.credentialEvents);
   const store = await openStore(config.store.url);
   let storeDown = false;
   const verifier = createCredentialVerifier({
     store,
     cache: config.cache,
     onEvent: (event) => {
+      toMetrics(event);
       hooks.onVerifierEvent?.(event);
       if (event.type === 'store_error' && !storeDown) {
         storeDown = true;
@@ -41,13 +49,37 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       }
     },
   });
+  observability.credentialEvents.setEntriesSource(verifier);
   await verifier.start();
-  const authenticate = createAuthenticator(verifier);
+  const oauth = await createOAuth({
+    config, store, credentials: verifier,
+    hooks: {
+      onTokenIssued: () => {
+        observability.tokenIssued();
+        hooks.onTokenIssued?.();
+      },
+      onJwksRefresh: (index, result) => {
+        observability.jwksRefresh(config.jwt.issuers[index]?.issuer ?? 'other', result);
+        hooks.onJwksRefresh?.(index, result);
+      },
+    },
+    onWarning: (event, message) => logger.warn({ event }, message),
+  });
+  const authenticate = createAuthenticator(oauth.verifier);
   const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
   return {
     store,
     verifier,
+    oauth,
     authenticate,
+    observer: observability.observer,
+    metricsHandler: observability.metricsHandler,
+    recordReload: observability.recordReload,
+    ownEndpoints: oauth.handle,
+    reload(next) {
+      observability.updateRoutes(next);
+      oauth.reload(next);
+    },
     adminHandler: createAdminHandler(admin, authenticate),
     async readiness() {
       try {
@@ -58,6 +90,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       }
     },
     async close() {
+      await oauth.close();
       await verifier.close();
       await store.close();
     },

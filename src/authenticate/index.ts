@@ -15,6 +15,8 @@ import type { Authenticate, Principal, PresentedCredential, RoutePolicy } from '
 import { challengesFor } from './challenges.js';
 import { parseAuthorization, type ParsedAuthorization } from './parse-authorization.js';
 
+export { dispatchVerifier, looksLikeJwt, type BearerJwtVerifier } from './dispatch.js';
+
 /**
  * Anything that resolves a presented credential: the credential verifier
  * (credentials/verify.ts), or a composition of it with JWT verifiers. Refusals are thrown (or
@@ -35,6 +37,10 @@ function withChallenges(route: RoutePolicy, scheme: PresentedCredential['scheme'
   if (!(error instanceof GatewayError)) return error;
   if (error.status === 400) {
     return new GatewayError(error.code, error.detail, { 'www-authenticate': challengesFor(route.credentials, 'invalid_request') });
+  }
+  if (error.status === 403) {
+    // A valid token that grants nothing Portcullis maps (external issuers): RFC 6750 §3.1.
+    return new GatewayError(error.code, error.detail, { 'www-authenticate': challengesFor(route.credentials, 'insufficient_scope', 'read-only') });
   }
   if (error.status !== 401) return error;
   const challenge = challengesFor(route.credentials, scheme === 'bearer' ? 'invalid_token' : undefined);

@@ -16,8 +16,12 @@
 import { GatewayError } from '../errors.js';
 import type { PresentedCredential } from '../types.js';
 
-/** Longest Authorization value accepted, in bytes (header values are latin1: one char, one byte). */
-export const MAX_AUTHORIZATION_BYTES = 4096;
+/**
+ * Longest Authorization value accepted, in bytes (header values are latin1: one char, one byte).
+ * Above the 8 KiB bearer JWT limit (oauth/bearer-jwt.ts), so an oversize JWT is refused as an
+ * invalid token (401) rather than as a malformed header.
+ */
+export const MAX_AUTHORIZATION_BYTES = 12 * 1024;
 
 /** What the Authorization header holds. */
 export type ParsedAuthorization =

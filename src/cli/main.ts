@@ -4,9 +4,11 @@
  * configuration or usage.
  */
 import { registerCredentialCommands } from './credential-commands.js';
+import { registerKeyCommands } from './key-commands.js';
 import { runCli } from './run.js';
 
 registerCredentialCommands();
+registerKeyCommands();
 
 runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
   (code) => {

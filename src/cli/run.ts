@@ -80,6 +80,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | undefi
 }
 
 function usageText(): string {
-  const extras = [...extraCommands.values()].map((c) => c.usage).join('\n');
+  const extras = [...extraCommands.values()].map((c) => c.usage).filter(Boolean).join('\n');
   return extras ? `${USAGE}\n\n${extras}` : USAGE;
 }

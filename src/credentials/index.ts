@@ -6,17 +6,19 @@
 export { openStore, sqlitePathOf, type OpenStoreOptions } from './open-store.js';
 export type {
   AccountChangeKind, AccountOperations, AccountRecord, ChangeKind, ChangeListener, ChangeRow, ClientOperations,
-  ClientRecord, ClientVerificationRecord, CredentialChangeKind, CredentialStore, IssuedClient, IssuedToken, NewClient,
-  NewToken, TokenOperations, TokenRecord, TokenVerificationRecord,
+  AccessTokenOperations, ClientRecord, ClientVerificationRecord, CredentialChangeKind, CredentialStore, IssuedClient,
+  IssuedToken, NewClient, NewSigningKey, NewToken, SigningAlgorithm, SigningKeyOperations,
+  SigningKeyRecord, TokenOperations, TokenRecord, TokenVerificationRecord,
 } from './store.js';
 export { ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS } from './store.js';
+export { createChangeFeedFollower, type ChangeFeedFollower, type ChangeFeedOptions } from './change-feed.js';
 export { CredentialStoreError, isStoreError, STORE_ERROR_REASONS, type StoreErrorReason } from './store-error.js';
 export {
   createCredentialVerifier, type CredentialVerifier, type CredentialVerifierOptions, type VerifierEvent,
   type VerifierStats,
 } from './verify.js';
 export {
-  isClientId, isTokenId, isWellFormedApiToken, isWellFormedClientSecret, PREFIXES,
+  cacheKeyOf, isClientId, isTokenId, isWellFormedApiToken, isWellFormedClientSecret, PREFIXES,
 } from './secrets.js';
 export { isScope, narrowerScope, SCOPES, type Scope } from './scope.js';
 export { clientJson, tokenJson, type ClientJson, type TokenJson } from './records-json.js';

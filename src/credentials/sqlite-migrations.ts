@@ -92,4 +92,36 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'a revoked client cannot change'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'oauth signing keys, revoked access tokens',
+    sql: `
+      -- JWKs as JSON text. The private part of a key is erased when it is retired (rotation):
+      -- only the active key's private JWK is ever stored (docs/oauth.md "Key protection").
+      CREATE TABLE signing_keys (
+        kid         TEXT PRIMARY KEY CHECK (length(kid) BETWEEN 1 AND 128),
+        alg         TEXT NOT NULL CHECK (alg IN ('ES256', 'EdDSA')),
+        public_jwk  TEXT NOT NULL,
+        private_jwk TEXT,
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER,
+        CHECK (retired_at IS NULL OR private_jwk IS NULL)
+      ) STRICT;
+      -- At most one active key, whatever the client code does.
+      CREATE UNIQUE INDEX one_active_signing_key ON signing_keys((1)) WHERE retired_at IS NULL;
+
+      CREATE TRIGGER signing_key_retirement_is_permanent BEFORE UPDATE ON signing_keys
+      WHEN OLD.retired_at IS NOT NULL AND (NEW.retired_at IS NOT OLD.retired_at OR NEW.private_jwk IS NOT NULL
+        OR NEW.public_jwk IS NOT OLD.public_jwk OR NEW.kid IS NOT OLD.kid)
+      BEGIN SELECT RAISE(ABORT, 'a retired signing key cannot change'); END;
+
+      CREATE TABLE revoked_access_tokens (
+        jti        TEXT PRIMARY KEY CHECK (length(jti) BETWEEN 1 AND 128),
+        client_id  TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens(expires_at);
+    `,
+  },
 ];

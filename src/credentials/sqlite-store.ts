@@ -14,7 +14,7 @@
  * better-sqlite3 is synchronous: each call below runs to completion before its promise is
  * returned (microseconds for the indexed lookups of the request path).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -22,11 +22,13 @@ import {
   generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret,
 } from './secrets.js';
 import type { Scope } from './scope.js';
+import type { JWK } from 'jose';
 import {
   ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS,
   type AccountChangeKind, type AccountRecord, type ChangeListener, type ChangeRow, type ClientRecord,
   type ClientVerificationRecord, type CredentialChangeKind, type CredentialStore, type IssuedClient,
-  type IssuedToken, type NewClient, type NewToken, type TokenRecord, type TokenVerificationRecord,
+  type IssuedToken, type NewClient, type NewSigningKey, type NewToken, type SigningAlgorithm,
+  type SigningKeyRecord, type TokenRecord, type TokenVerificationRecord,
 } from './store.js';
 import { CredentialStoreError } from './store-error.js';
 import {
@@ -69,6 +71,13 @@ interface ClientAuthRow {
   revoked_at: number | null;
 }
 interface ChangeDbRow { seq: number; kind: string; target: string; at: number }
+interface SigningKeyRow {
+  kid: string; alg: SigningAlgorithm; public_jwk: string; private_jwk: string | null; created_at: number; retired_at: number | null;
+}
+
+/** How long a revoked access token's row outlives the token's expiry, in ms (beyond any leeway). */
+const REVOKED_ACCESS_TOKEN_RETENTION_MS = 24 * 3600 * 1000;
+const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 
 const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
@@ -100,7 +109,12 @@ function translate(error: unknown, what: string): CredentialStoreError {
 }
 
 function openDatabase(file: string, busyTimeoutMs: number): Database.Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true });
+    // A new file is created owner-only: it holds the OAuth signing key (docs/oauth.md). SQLite
+    // gives its -wal and -shm files the same permissions. An existing file keeps its mode.
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  }
   const db = new Database(file);
   try {
     // busy_timeout first: the journal_mode switch itself may have to wait for another process.
@@ -194,6 +208,20 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     changesSince: db.prepare<[number, number], ChangeDbRow>('SELECT seq, kind, target, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
     latestSeq: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck(),
     ping: db.prepare('SELECT 1').pluck(),
+
+    keyList: db.prepare<[], SigningKeyRow>(
+      'SELECT kid, alg, public_jwk, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, rowid DESC'),
+    keyActive: db.prepare<[], SigningKeyRow>(
+      'SELECT kid, alg, public_jwk, private_jwk, created_at, retired_at FROM signing_keys WHERE retired_at IS NULL'),
+    keyGet: db.prepare<[string], SigningKeyRow>(
+      'SELECT kid, alg, public_jwk, private_jwk, created_at, retired_at FROM signing_keys WHERE kid = ?'),
+    keyInsert: db.prepare('INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at) VALUES (?, ?, ?, ?, ?)'),
+    keyRetire: db.prepare('UPDATE signing_keys SET retired_at = ?, private_jwk = NULL WHERE kid = ? AND retired_at IS NULL'),
+
+    accessTokenRevoke: db.prepare(
+      'INSERT INTO revoked_access_tokens (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING'),
+    accessTokenIsRevoked: db.prepare<[string], number>('SELECT 1 FROM revoked_access_tokens WHERE jti = ?').pluck(),
+    accessTokenPrune: db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
   };
 
   let closed = false;
@@ -259,6 +287,30 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
   });
+
+  const toSigningKey = (row: SigningKeyRow): SigningKeyRecord => ({
+    kid: row.kid, alg: row.alg, publicJwk: JSON.parse(row.public_jwk) as JWK,
+    privateJwk: row.private_jwk === null ? null : JSON.parse(row.private_jwk) as JWK,
+    createdAt: row.created_at, retiredAt: row.retired_at,
+  });
+  function requireNewKey(key: NewSigningKey): NewSigningKey {
+    if (typeof key?.kid !== 'string' || !KID_SHAPE.test(key.kid)) throw new CredentialStoreError('invalid_argument', 'kid must be 1-128 base64url characters');
+    if (key.alg !== 'ES256' && key.alg !== 'EdDSA') throw new CredentialStoreError('invalid_argument', 'alg must be ES256 or EdDSA');
+    if (typeof key.publicJwk !== 'object' || key.publicJwk === null || 'd' in key.publicJwk) {
+      throw new CredentialStoreError('invalid_argument', 'publicJwk must be a public JWK');
+    }
+    if (typeof key.privateJwk !== 'object' || key.privateJwk === null || typeof key.privateJwk.d !== 'string') {
+      throw new CredentialStoreError('invalid_argument', 'privateJwk must be a private JWK');
+    }
+    if (sql.keyGet.get(key.kid) !== undefined) throw new CredentialStoreError('invalid_argument', `a signing key with kid ${key.kid} exists`);
+    return key;
+  }
+  function insertKey(key: NewSigningKey, at: number): SigningKeyRecord {
+    sql.keyInsert.run(key.kid, key.alg, JSON.stringify(key.publicJwk), JSON.stringify(key.privateJwk), at);
+    const row = sql.keyGet.get(key.kid);
+    if (row === undefined) throw new CredentialStoreError('unavailable', 'the signing key just stored cannot be read back');
+    return toSigningKey(row);
+  }
 
   function existingAccount(name: string): AccountRow {
     const row = sql.accountGet.get(name);
@@ -408,6 +460,42 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
         append(CREDENTIAL_CHANGE_KINDS.clientSecretRotated, row.id, at);
         return { record: toClient(existingClient(row.id)), clientSecret };
       }),
+    },
+
+    signingKeys: {
+      list: () => use('listing signing keys', () => sql.keyList.all().map(toSigningKey)),
+      ensureActive: (candidate) => write('storing the first signing key', (append) => {
+        const active = sql.keyActive.get();
+        if (active !== undefined) return toSigningKey(active);
+        const at = now();
+        const record = insertKey(requireNewKey(candidate), at);
+        append(CREDENTIAL_CHANGE_KINDS.signingKeyAdded, record.kid, at);
+        return record;
+      }),
+      rotate: (next) => write('rotating the signing key', (append) => {
+        const key = requireNewKey(next);
+        const at = now();
+        const previous = sql.keyActive.get();
+        if (previous !== undefined) sql.keyRetire.run(at, previous.kid);
+        const active = insertKey(key, at);
+        append(CREDENTIAL_CHANGE_KINDS.signingKeyAdded, active.kid, at);
+        const retired = previous === undefined ? undefined : sql.keyGet.get(previous.kid);
+        return { active, retired: retired === undefined ? null : toSigningKey(retired) };
+      }),
+    },
+
+    accessTokens: {
+      revoke: (jti, clientId, expiresAt) => write('revoking an access token', (append) => {
+        if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128) throw new CredentialStoreError('invalid_argument', 'jti must be 1-128 characters');
+        if (typeof clientId !== 'string' || clientId.length === 0) throw new CredentialStoreError('invalid_argument', 'clientId is required');
+        if (!Number.isSafeInteger(expiresAt)) throw new CredentialStoreError('invalid_argument', 'expiresAt must be epoch milliseconds');
+        const at = now();
+        if (sql.accessTokenRevoke.run(jti, clientId, expiresAt, at).changes > 0) {
+          append(CREDENTIAL_CHANGE_KINDS.accessTokenRevoked, jti, at);
+          sql.accessTokenPrune.run(at - REVOKED_ACCESS_TOKEN_RETENTION_MS);
+        }
+      }),
+      isRevoked: (jti) => use('looking up an access token revocation', () => sql.accessTokenIsRevoked.get(jti) !== undefined),
     },
 
     findTokenByHash: (hash) => use('looking up a token', (): TokenVerificationRecord | undefined => {

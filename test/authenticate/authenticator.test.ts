@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo } from 'node:net';
 import test, { type TestContext } from 'node:test';
 import { createAuthenticator, createClosedAuthenticator } from '../../src/authenticate/index.js';
+import { MAX_AUTHORIZATION_BYTES } from '../../src/authenticate/parse-authorization.js';
 import { createCredentialVerifier } from '../../src/credentials/verify.js';
 import { GatewayError } from '../../src/errors.js';
 import type { Authenticate, CredentialScheme, Principal, RoutePolicy } from '../../src/types.js';
@@ -111,7 +112,7 @@ test('malformed Authorization: 400 auth.malformed_credentials, never a store loo
     ['Authorization: Basic !!!!'],
     [`Authorization: Basic ${b64('nocolon')}`],
     [`Authorization: Basic ${b64('a\u0001:b')}`],
-    [`Authorization: Bearer ${'a'.repeat(5000)}`],
+    [`Authorization: Bearer ${'a'.repeat(MAX_AUTHORIZATION_BYTES)}`],
     ['Authorization:'],
   ];
   for (const lines of cases) {

@@ -41,6 +41,8 @@ export function countingStore(inner: CredentialStore): { store: CredentialStore;
     accounts: inner.accounts,
     tokens: inner.tokens,
     clients: inner.clients,
+    signingKeys: inner.signingKeys,
+    accessTokens: inner.accessTokens,
     findTokenByHash(hash) {
       counts.token++;
       return inner.findTokenByHash(hash);

@@ -1,0 +1,196 @@
+/**
+ * The OAuth 2.0 layer of Portcullis (SPEC §5, docs/oauth.md): the token endpoint (client
+ * credentials), introspection, revocation, the JWKS and RFC 8414 metadata on the proxy listener,
+ * and the verification of bearer JWTs — Portcullis access tokens and those of configured
+ * external issuers — on proxied routes.
+ *
+ * Wiring (src/services.ts):
+ *
+ *   const oauth = await createOAuth({ config, store, credentials: verifier, hooks });
+ *   createAuthenticator(oauth.verifier)   // JWT-shaped Bearer → JWTs, everything else → verifier
+ *   ownEndpoints: oauth.handle            // /oauth2/*, /.well-known/*
+ *   reload: oauth.reload(config)          // oauth.* and jwt.issuers follow SIGHUP
+ *   close: await oauth.close()            // before the store closes
+ *
+ * Cross-instance state lives in the store: signing keys, revoked jtis, client revocations. This
+ * instance applies the store's changes at once when it made them (store.subscribe) and within one
+ * change-feed poll (250 ms) when another process did.
+ */
+import { statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
+import type { GatewayConfig } from '../config/types.js';
+import { createChangeFeedFollower, sqlitePathOf, type ChangeRow, type CredentialStore } from '../credentials/index.js';
+import { createAccessTokenVerifier } from './access-token-verifier.js';
+import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
+import { createClientDirectory } from './client-directory.js';
+import { createOAuthEndpoints } from './endpoints.js';
+import { createExternalIssuers, type ExternalIssuers, type JwksTuning } from './external-issuers.js';
+import { createIntrospectionEndpoint } from './introspect.js';
+import { sendJwks } from './jwks.js';
+import { createJwtCache } from './jwt-cache.js';
+import { sendMetadata } from './metadata.js';
+import { createRevocationEndpoint } from './revoke.js';
+import { createKeyRing, type KeyRing } from './signing-keys.js';
+import { createTokenEndpoint } from './token-endpoint.js';
+
+export { generateSigningKey, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM } from './signing-keys.js';
+export { OAUTH_PATHS, authorizationServerMetadata } from './metadata.js';
+export type { JwksTuning } from './external-issuers.js';
+
+/** Callbacks for metrics (the lead connects them to src/observe); exceptions are ignored. */
+export interface OAuthHooks {
+  /** The token endpoint issued an access token. */
+  readonly onTokenIssued?: () => void;
+  /** A JWKS fetch of `jwt.issuers[issuerIndex]` finished. */
+  readonly onJwksRefresh?: (issuerIndex: number, result: 'ok' | 'error') => void;
+}
+
+/** Options of {@link createOAuth}. */
+export interface OAuthOptions {
+  readonly config: GatewayConfig;
+  readonly store: CredentialStore;
+  /** The credential verifier (credentials/verify.ts): client secrets and API tokens. */
+  readonly credentials: PresentedCredentialVerifier;
+  readonly hooks?: OAuthHooks;
+  /** Operational warnings (no secret in them), e.g. a store file readable by others. */
+  readonly onWarning?: (event: string, message: string) => void;
+  /** Wall clock in epoch ms. Default Date.now. */
+  readonly now?: () => number;
+  /** Change-feed poll period in ms (10-500). Default 250. */
+  readonly pollIntervalMs?: number;
+  /** JWKS fetching of external issuers (tests shorten the periods). */
+  readonly jwks?: JwksTuning;
+}
+
+/** The running OAuth layer. */
+export interface OAuthService {
+  /** For GatewayServices.ownEndpoints: answers OAuth paths and returns true, else false. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Every presented credential: bearer JWTs here, the rest to the credential verifier. */
+  readonly verifier: PresentedCredentialVerifier;
+  /** The JWT verifier alone (tests, introspection). */
+  readonly jwt: JwtBearerVerifier;
+  /** The signing keys as this instance sees them. */
+  readonly keys: KeyRing;
+  /** Applies a reloaded configuration (oauth.*, jwt.issuers). */
+  reload(config: GatewayConfig): void;
+  /** Applies pending change-feed rows now. */
+  sync(): Promise<void>;
+  /** Stops polling and closes JWKS connections. Does not close the store. */
+  close(): Promise<void>;
+}
+
+function warnIfExposed(url: string, warn: ((event: string, message: string) => void) | undefined): void {
+  if (warn === undefined || !url.startsWith('sqlite:')) return;
+  try {
+    const file = sqlitePathOf(url);
+    if (file === ':memory:') return;
+    if ((statSync(file).mode & 0o077) !== 0) {
+      warn('oauth.store_permissions', `the store file ${file} holds the OAuth signing key and is readable by other users: chmod 600 it`);
+    }
+  } catch {
+    // The store opened; a stat failure here is not worth refusing to start for.
+  }
+}
+
+/** Starts the OAuth layer: loads (or creates) the signing keys and follows the change feed. */
+export async function createOAuth(options: OAuthOptions): Promise<OAuthService> {
+  const { store, credentials, hooks = {} } = options;
+  const now = options.now ?? Date.now;
+  let config = options.config;
+  const makeExternal = (c: GatewayConfig): ExternalIssuers => createExternalIssuers({
+    issuers: c.jwt.issuers,
+    leewayMs: c.oauth.leewayMs,
+    ...(options.jwks === undefined ? {} : { tuning: options.jwks }),
+    ...(hooks.onJwksRefresh === undefined ? {} : { onJwksRefresh: hooks.onJwksRefresh }),
+    now,
+  });
+  let external = makeExternal(config);
+
+  const keys = createKeyRing({ store, settings: () => config.oauth, now });
+  await keys.start();
+  warnIfExposed(config.store.url, options.onWarning);
+  const clients = createClientDirectory(store, config.cache);
+  const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
+  const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });
+  const jwt = createJwtBearerVerifier({ cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, now });
+  const verifier = dispatchVerifier(credentials, jwt);
+
+  /** Seqs applied through the local subscription, skipped when the poll sees them. */
+  const appliedLocally = new Set<number>();
+  function apply(changes: readonly ChangeRow[], local: boolean): void {
+    for (const change of changes) {
+      if (local) appliedLocally.add(change.seq);
+      else if (appliedLocally.delete(change.seq)) continue;
+      if (!('credentialId' in change)) continue;
+      switch (change.kind) {
+        case 'client.revoked':
+          clients.evict(change.credentialId);
+          cache.evictClient(change.credentialId);
+          break;
+        case 'client.secret_rotated':
+          clients.evict(change.credentialId);
+          break;
+        case 'access_token.revoked':
+          cache.evictJti(change.credentialId);
+          break;
+        case 'signing_key.added':
+          keys.reload().catch(() => undefined); // a later unknown kid retries
+          break;
+        default:
+          break;
+      }
+    }
+    if (!local) {
+      const last = changes[changes.length - 1];
+      if (last !== undefined) for (const seq of appliedLocally) if (seq <= last.seq) appliedLocally.delete(seq);
+    }
+  }
+  const unsubscribe = store.subscribe((changes) => apply(changes, true));
+  const feed = createChangeFeedFollower({
+    store,
+    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+    apply: (changes) => apply(changes, false),
+    onReady: () => {
+      appliedLocally.clear();
+      cache.follow();
+    },
+  });
+  await feed.start();
+  void external.refreshAll();
+
+  const handle = createOAuthEndpoints({
+    token: createTokenEndpoint({ credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued }),
+    introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt }),
+    revoke: createRevocationEndpoint({ credentials, own, store }),
+    jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
+    metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
+  });
+
+  return {
+    handle,
+    verifier,
+    jwt,
+    keys,
+    reload(next) {
+      const issuersChanged = JSON.stringify(next.jwt.issuers) !== JSON.stringify(config.jwt.issuers) || next.oauth.leewayMs !== config.oauth.leewayMs;
+      const ownChanged = JSON.stringify(next.oauth) !== JSON.stringify(config.oauth);
+      config = next;
+      if (issuersChanged) {
+        const previous = external;
+        external = makeExternal(next);
+        void previous.close();
+        void external.refreshAll();
+      }
+      // Verified entries were checked against the old issuer, audience or leeway.
+      if (issuersChanged || ownChanged) cache.clear();
+    },
+    sync: () => feed.poll(),
+    async close() {
+      feed.close();
+      unsubscribe();
+      await external.close();
+    },
+  };
+}
