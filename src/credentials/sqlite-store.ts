@@ -14,7 +14,7 @@
  * better-sqlite3 is synchronous: each call below runs to completion before its promise is
  * returned (microseconds for the indexed lookups of the request path).
  */
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -108,6 +108,16 @@ function translate(error: unknown, what: string): CredentialStoreError {
   return new CredentialStoreError('unavailable', `${what}: the credential store is unavailable`, { cause: error });
 }
 
+/** Device and inode of a file, or undefined when there is none at that path. */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const stat = statSync(file);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function openDatabase(file: string, busyTimeoutMs: number): Database.Database {
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true });
@@ -167,6 +177,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   } catch (error) {
     throw translate(error, `opening ${file}`);
   }
+
+  // The file this process has open must still be the one at `file`: if it was moved or
+  // deleted, the CLI and other instances now write elsewhere and their revocations would
+  // never reach this process, so the store is not usable (readiness reports it).
+  const openedIdentity = file === ':memory:' ? undefined : fileIdentity(file);
+  const checkStillAtPath = (): void => {
+    if (openedIdentity === undefined) return;
+    if (fileIdentity(file) !== openedIdentity) {
+      throw new CredentialStoreError('unavailable', `the SQLite store file ${file} was moved or replaced since it was opened`);
+    }
+  };
 
   const sql = {
     accountInsert: db.prepare('INSERT INTO accounts (name, scope, created_at) VALUES (?, ?, ?)'),
@@ -540,7 +561,10 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return () => { listeners.delete(listener); };
     },
 
-    ping: () => use('pinging the store', () => { sql.ping.get(); }),
+    ping: () => use('pinging the store', () => {
+      sql.ping.get();
+      checkStillAtPath();
+    }),
     close: () => {
       if (!closed) {
         closed = true;

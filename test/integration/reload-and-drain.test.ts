@@ -1,0 +1,148 @@
+/**
+ * SPEC §7 operation, on a real `portcullis start` child process: SIGHUP swaps a valid
+ * configuration in without dropping a request and refuses an invalid one (the old keeps
+ * serving); SIGTERM lets in-flight requests finish, then exits 0; readiness follows the store.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { sharedCerts } from '../support/certs.js';
+import { CLI_PATH } from '../support/cli.js';
+import { send } from '../support/client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly logs: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme = 'https'): string {
+  const routes = names
+    .map((name) => `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "${scheme}://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`)
+    .join('\n');
+  return `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nroutes:\n${routes}\n`;
+}
+
+async function startChild(t: TestContext, configFile: string): Promise<Started> {
+  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  const started = performance.now();
+  for (;;) {
+    const match = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)/.exec(out);
+    if (match) return { child, port: Number(match[1]), metricsPort: Number(match[2]), logs: () => out, exited };
+    if (performance.now() - started > 10_000) throw new Error(`gateway did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('SIGHUP reloads a valid configuration without dropping a request, and refuses an invalid one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  const gw = await startChild(t, configFile);
+  const url = `http://127.0.0.1:${gw.port}`;
+  assert.equal((await send(url, { path: '/a/1' })).status, 200);
+  assert.equal((await send(url, { path: '/b/1' })).status, 404);
+
+  // Traffic keeps flowing on /a while the configuration is swapped.
+  let stop = false;
+  const statuses: number[] = [];
+  const traffic = (async () => {
+    while (!stop) statuses.push((await send(url, { path: '/a/loop' })).status);
+  })();
+  writeFileSync(configFile, routeYaml(upstream, ['a', 'b']));
+  gw.child.kill('SIGHUP');
+  const since = performance.now();
+  while ((await send(url, { path: '/b/1' })).status !== 200) {
+    assert.ok(performance.now() - since < 3_000, 'the new route appears');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  stop = true;
+  await traffic;
+  assert.ok(statuses.length > 5);
+  assert.deepEqual([...new Set(statuses)], [200], 'no request failed during the reload');
+
+  writeFileSync(configFile, routeYaml(upstream, ['a', 'b'], 'http'));
+  gw.child.kill('SIGHUP');
+  const refusedSince = performance.now();
+  while (!gw.logs().includes('config.reload_refused')) {
+    assert.ok(performance.now() - refusedSince < 3_000, 'the refusal is logged');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(gw.logs(), /routes\[0\]\.upstream: upstream must be an https:\/\/ URL/);
+  assert.equal((await send(url, { path: '/a/1' })).status, 200, 'the old configuration keeps serving');
+  assert.equal((await send(url, { path: '/b/1' })).status, 200);
+
+  const metrics = await send(`http://127.0.0.1:${gw.metricsPort}`, { path: '/metrics' });
+  assert.match(metrics.body, /portcullis_config_reloads_total\{result="success"\} 1/);
+  assert.match(metrics.body, /portcullis_config_reloads_total\{result="failure"\} 1/);
+});
+
+test('SIGTERM drains: an in-flight request completes, then the process exits 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-drain-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  upstream.handle((_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('slow answer');
+    }, 700);
+  });
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  const gw = await startChild(t, configFile);
+  const url = `http://127.0.0.1:${gw.port}`;
+  const inFlight = send(url, { path: '/a/slow' });
+  await new Promise((r) => setTimeout(r, 200));
+  gw.child.kill('SIGTERM');
+  const answer = await inFlight;
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body, 'slow answer');
+  assert.equal(await gw.exited, 0);
+  await assert.rejects(send(url, { path: '/a/after' }), 'the listener is closed');
+});
+
+test('readiness drops while the store cannot be used and comes back when it can', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-ready-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  const gw = await startChild(t, configFile);
+  const metricsUrl = `http://127.0.0.1:${gw.metricsPort}`;
+  assert.equal((await send(metricsUrl, { path: '/readyz' })).status, 200);
+
+  // The database file is moved away (a volume unmounted, a file deleted by mistake): the
+  // gateway still holds the old file open, but the CLI and other instances would now write
+  // elsewhere, so revocations would never reach it. It must stop calling itself ready.
+  const dbFile = join(dir, 'pcl.db');
+  renameSync(dbFile, `${dbFile}.moved`);
+  const down = await send(metricsUrl, { path: '/readyz' });
+  assert.equal(down.status, 503);
+  assert.match(down.body, /store/);
+  assert.equal((await send(metricsUrl, { path: '/healthz' })).status, 200, 'still alive');
+  renameSync(`${dbFile}.moved`, dbFile);
+  const since = performance.now();
+  while ((await send(metricsUrl, { path: '/readyz' })).status !== 200) {
+    assert.ok(performance.now() - since < 10_000, 'readiness comes back');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
