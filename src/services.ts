@@ -9,7 +9,7 @@ import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import { createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
-import { createObservability, verifierEventListener } from './observe/index.js';
+import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
 import { PACKAGE_VERSION } from './version.js';
 import { createOAuth, type OAuthHooks, type OAuthService } from './oauth/index.js';
@@ -19,6 +19,8 @@ export interface ServiceBundle extends GatewayServices {
   readonly verifier: CredentialVerifier;
   /** The OAuth layer: token endpoint, JWKS, bearer JWT verification (src/oauth). */
   readonly oauth: OAuthService;
+  /** Metrics and the access log (src/observe). */
+  readonly observability: Observability;
   /** Applies a reloaded configuration to the services that depend on it. */
   reload?(config: GatewayConfig): void;
   recordReload?(result: 'success' | 'failure'): void;
@@ -71,6 +73,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     store,
     verifier,
     oauth,
+    observability,
     authenticate,
     observer: observability.observer,
     metricsHandler: observability.metricsHandler,

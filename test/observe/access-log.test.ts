@@ -50,7 +50,7 @@ test('one access-log line per request, at response close, with the documented fi
   assert.ok((forwarded.bytesOut as number) > 200, 'the reflected answer was written');
 
   const authenticated = byId(2);
-  assert.equal(authenticated.credentialId, 'tok_reader');
+  assert.equal(authenticated.credentialId, KNOWN.readId);
   assert.equal(authenticated.decision, 'ok');
   assert.equal(authenticated.route, 'private');
 

@@ -1,8 +1,7 @@
 /**
  * A real gateway with observability wired in, on ephemeral loopback ports, for the tests of
- * src/observe. Until the lead wires createObservability into src/services.ts, this composes
- * startGateway, a stub authenticator and createObservability directly. The logger writes to a
- * collector, so tests read every line the gateway logged.
+ * src/observe, built by createServices as `portcullis start` builds it (real store, real
+ * verifier). The logger writes to a collector, so tests read every line the gateway logged.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,12 +10,11 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createClosedAuthenticator } from '../../src/authenticate/index.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
-import { createObservability, type Observability } from '../../src/observe/index.js';
+import type { Observability } from '../../src/observe/index.js';
 import { createLogger } from '../../src/observe/logger.js';
-import type { Authenticate, Principal, RoutePolicy } from '../../src/types.js';
+import { createServices, type ServiceBundle } from '../../src/services.js';
 import { loadTestConfig } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
@@ -35,36 +33,21 @@ export function fakeApiToken(): string {
   return `pcl_${randomBase62(49)}`;
 }
 
-/** Credentials the stub authenticator accepts; fresh random values per test process. */
+/**
+ * Real API tokens in the gateway's store, created by each startObservedGateway (tests in a file
+ * run one after another, so the values belong to the gateway the test started).
+ */
 export const KNOWN = {
-  /** Bearer API token of scope read-only, credential id `tok_reader`. */
-  readToken: fakeApiToken(),
-  /** API token of scope read-write presented as Basic `anything:<token>`, credential id `tok_writer`. */
-  writeToken: fakeApiToken(),
-} as const;
+  /** Bearer API token of scope read-only. */
+  readToken: '',
+  readId: '',
+  /** API token of scope read-write, presented as Basic `anything:<token>`. */
+  writeToken: '',
+  writeId: '',
+};
 
 export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
-
-const READER: Principal = { kind: 'api_token', scheme: 'bearer', subject: 'reader', scope: 'read-only', credentialId: 'tok_reader' };
-const WRITER: Principal = { kind: 'api_token', scheme: 'basic', subject: 'writer', scope: 'read-write', credentialId: 'tok_writer' };
-
-/**
- * Accepts exactly the KNOWN credentials (Bearer readToken; Basic `*:writeToken`), the second one
- * asynchronously like a cache miss; everything else is refused by the closed authenticator.
- */
-export function stubAuthenticator(): Authenticate {
-  const closed = createClosedAuthenticator();
-  return (route: RoutePolicy, req: IncomingMessage) => {
-    const header = req.headers.authorization;
-    if (header === `Bearer ${KNOWN.readToken}`) return READER;
-    if (header?.startsWith('Basic ')) {
-      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-      if (decoded.slice(decoded.indexOf(':') + 1) === KNOWN.writeToken) return Promise.resolve(WRITER);
-    }
-    return closed(route, req);
-  };
 }
 
 /** Collects pino output: every line the gateway logged, raw and parsed. */
@@ -95,6 +78,7 @@ export interface ObservedGateway {
   readonly gateway: RunningGateway;
   readonly config: GatewayConfig;
   readonly obs: Observability;
+  readonly services: ServiceBundle;
   readonly log: LogCollector;
   readonly port: number;
   readonly url: string;
@@ -110,7 +94,6 @@ export interface ObservedGatewayOptions {
   readonly queryValues?: readonly string[];
   readonly level?: string;
   readonly readiness?: () => Promise<string | undefined>;
-  readonly authenticate?: Authenticate;
   /** Sees every request to the metrics listener's handler before it is answered. */
   readonly onMetricsRequest?: (req: IncomingMessage) => void;
 }
@@ -130,12 +113,16 @@ export async function startObservedGateway(t: TestContext, options: ObservedGate
   const config = loadTestConfig(observedGatewayYaml(options), options.env ?? {}, dir);
   const log = createLogCollector();
   const logger = createLogger(config.log.level, { destination: log });
-  const obs = createObservability({ config, logger, version: '0.0.0-test' });
+  // The real stack: store, cached verifier, OAuth, observability, as `portcullis start` builds it.
+  const services = await createServices(config, logger);
+  const obs = services.observability;
+  const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });
+  const writer = await services.store.tokens.create({ label: 'writer', scope: 'read-write' });
+  Object.assign(KNOWN, { readToken: reader.token, readId: reader.record.id, writeToken: writer.token, writeId: writer.record.id });
   const gateway = await startGateway(
     config,
     {
-      authenticate: options.authenticate ?? stubAuthenticator(),
-      observer: obs.observer,
+      ...services,
       metricsHandler: (req, res) => {
         options.onMetricsRequest?.(req);
         obs.metricsHandler(req, res);
@@ -146,6 +133,7 @@ export async function startObservedGateway(t: TestContext, options: ObservedGate
   );
   t.after(async () => {
     await gateway.close(1_000);
+    await services.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const port = gateway.proxyAddress.port;
@@ -153,6 +141,7 @@ export async function startObservedGateway(t: TestContext, options: ObservedGate
     gateway,
     config,
     obs,
+    services,
     log,
     port,
     url: `http://127.0.0.1:${port}`,

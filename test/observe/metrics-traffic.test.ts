@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PACKAGE_VERSION } from '../../src/version.js';
 import { send } from '../support/client.js';
 import { samplesOf, scrape, valueOf } from './exposition.js';
 import { startStandard } from './harness.js';
@@ -51,16 +52,22 @@ test('after a mix of traffic, /metrics has exactly the expected request, auth, l
   assert.equal(samplesOf(m, 'portcullis_upstream_errors_total', { route: 'none' }).length, 0);
 
   assert.equal(valueOf(m, 'portcullis_requests_in_flight'), 0);
-  assert.equal(valueOf(m, 'portcullis_build_info', { version: '0.0.0-test', node_version: process.version }), 1);
+  assert.equal(valueOf(m, 'portcullis_build_info', { version: PACKAGE_VERSION, node_version: process.version }), 1);
   assert.equal(valueOf(m, 'portcullis_tokens_issued_total'), 0);
   assert.equal(valueOf(m, 'portcullis_config_reloads_total', { result: 'success' }), 0);
   assert.equal(valueOf(m, 'portcullis_config_reloads_total', { result: 'failure' }), 0);
   assert.equal(valueOf(m, 'portcullis_config_last_reload_successful'), 1);
   const loaded = valueOf(m, 'portcullis_config_last_reload_success_timestamp_seconds') ?? 0;
   assert.ok(Math.abs(loaded - Date.now() / 1000) < 60, 'the startup load counts as the last successful load');
-  for (const result of ['hit', 'miss', 'negative_hit']) assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result }), 0);
-  assert.equal(valueOf(m, 'portcullis_credential_cache_entries', { cache: 'positive' }), 0);
-  assert.equal(valueOf(m, 'portcullis_store_reads_total'), 0);
+  // The real verifier's counters: the read token's second use was a hit; the two known tokens
+  // were misses (the random ones fail their checksum before any lookup).
+  const stats = setup.services.verifier.stats();
+  assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result: 'hit' }), stats.hits);
+  assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result: 'miss' }), stats.misses);
+  assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result: 'negative_hit' }), stats.negativeHits);
+  assert.ok(stats.hits >= 1 && stats.misses >= 2);
+  assert.equal(valueOf(m, 'portcullis_credential_cache_entries', { cache: 'positive' }), stats.positiveEntries);
+  assert.equal(valueOf(m, 'portcullis_store_reads_total'), stats.storeReads);
 
   // The default process and Node.js metrics are there too.
   for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {

@@ -13,9 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { findRepoRoot } from '../../src/config/repo-root.js';
 import { negotiateFormat } from '../../src/observe/metrics-handler.js';
 import { dashboardQueries } from './dashboard.js';
-import { closedPort, eventually, startStandard } from './harness.js';
+import { PACKAGE_VERSION } from '../../src/version.js';
+import { send } from '../support/client.js';
+import { basic, closedPort, eventually, KNOWN, startStandard } from './harness.js';
 import { requireTool } from './tools.js';
-import { EXPECTED_AUTH, EXPECTED_REQUESTS, EXPECTED_TOTAL_REQUESTS, sendStandardTraffic } from './traffic.js';
+import { EXPECTED_AUTH, EXPECTED_REQUESTS, EXPECTED_TOTAL_REQUESTS, type Labels, sendStandardTraffic } from './traffic.js';
 
 const ROOT = findRepoRoot(fileURLToPath(new URL('.', import.meta.url)));
 
@@ -61,15 +63,32 @@ test('a real Prometheus scrapes the gateway and its API shows the expected serie
   const accepts: string[] = [];
   const setup = await startStandard(t, { onMetricsRequest: (req) => accepts.push(req.headers.accept ?? '') });
   await sendStandardTraffic(setup);
-  setup.obs.tokenIssued();
-  setup.obs.tokenIssued();
+  // Real credential traffic: two access tokens from the token endpoint, eight cache hits, and
+  // a revocation applied through the change feed.
+  const client = await setup.services.store.clients.create({ name: 'scraped', scope: 'read-only' });
+  for (let i = 0; i < 2; i++) {
+    const issued = await send(setup.url, {
+      method: 'POST',
+      path: '/oauth2/token',
+      headers: { authorization: basic(client.record.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(issued.status, 200);
+  }
+  const hitsBefore = setup.services.verifier.stats().hits;
+  for (let i = 0; i < 8; i++) {
+    assert.equal((await send(setup.url, { path: '/private/x', headers: { authorization: `Bearer ${KNOWN.readToken}` } })).status, 200);
+  }
+  await setup.services.store.tokens.revoke(KNOWN.writeId);
   setup.obs.recordReload('success');
-  const events = setup.obs.credentialEvents;
-  events.setEntriesSource({ positiveSize: () => 3, negativeSize: () => 1 });
-  for (let i = 0; i < 9; i++) events.cacheHit();
-  events.cacheMiss();
-  events.storeRead();
-  events.changeApplied(40);
+  const stats = setup.services.verifier.stats();
+  assert.equal(stats.hits - hitsBefore, 8);
+  // The standard mix, plus the token endpoint's two answers and the eight cached reads.
+  const expectedRequests: (readonly [Labels, number])[] = EXPECTED_REQUESTS.map(([labels, value]) =>
+    [labels, labels.route === 'private' && labels.method === 'GET' && labels.status === '200' ? value + 8 : value] as const);
+  expectedRequests.push([{ route: 'none', method: 'POST', status: '200' }, 2]);
+  const expectedTotal = EXPECTED_TOTAL_REQUESTS + 10;
+  const expectedAuth = EXPECTED_AUTH.map(([labels, value]) => [labels, labels.scheme === 'bearer' && labels.code === 'ok' ? value + 8 : value] as const);
 
   const dir = mkdtempSync(join(tmpdir(), 'pcl-prom-'));
   const port = await closedPort();
@@ -106,7 +125,7 @@ scrape_configs:
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}`);
       const result = await query(base, 'sum(portcullis_requests_total)').catch(() => []);
-      return Number(result[0]?.value[1]) === EXPECTED_TOTAL_REQUESTS;
+      return Number(result[0]?.value[1]) === expectedTotal;
     }, 20_000, 'Prometheus to scrape portcullis_requests_total');
   } catch (error) {
     throw new Error(`${(error as Error).message}\nprometheus output:\n${output}`);
@@ -123,15 +142,15 @@ scrape_configs:
   assert.equal(targets.data.activeTargets[0]?.lastError, '');
 
   const requests = await query(base, 'portcullis_requests_total');
-  assert.equal(requests.length, EXPECTED_REQUESTS.length, 'one series per expected label set');
-  for (const [labels, value] of EXPECTED_REQUESTS) {
+  assert.equal(requests.length, expectedRequests.length, 'one series per expected label set');
+  for (const [labels, value] of expectedRequests) {
     const series = requests.filter((sample) => matches(sample.metric, labels));
     assert.equal(series.length, 1, JSON.stringify(labels));
     assert.equal(Number(series[0]?.value[1]), value, JSON.stringify(labels));
     assert.equal(series[0]?.metric.job, 'portcullis');
   }
   const decisions = await query(base, 'portcullis_auth_decisions_total');
-  for (const [labels, value] of EXPECTED_AUTH) {
+  for (const [labels, value] of expectedAuth) {
     assert.equal(Number(decisions.find((sample) => matches(sample.metric, labels))?.value[1]), value, JSON.stringify(labels));
   }
   const forbidden = await query(base, 'sum(portcullis_requests_total{status="403"})');
@@ -146,11 +165,13 @@ scrape_configs:
   assert.ok(Number(p99[0]?.value[1]) > 0, 'upstream latency quantile computable');
   assert.equal((await query(base, 'portcullis_tokens_issued_total'))[0]?.value[1], '2');
   assert.equal((await query(base, 'portcullis_config_reloads_total{result="success"}'))[0]?.value[1], '1');
-  assert.equal((await query(base, 'portcullis_credential_cache_entries{cache="positive"}'))[0]?.value[1], '3');
-  assert.equal((await query(base, 'portcullis_credential_cache_lookups_total{result="hit"}'))[0]?.value[1], '9');
-  assert.equal((await query(base, 'portcullis_credential_change_apply_delay_seconds_count'))[0]?.value[1], '1');
+  assert.equal((await query(base, 'portcullis_credential_cache_entries{cache="positive"}'))[0]?.value[1], String(setup.services.verifier.stats().positiveEntries));
+  assert.equal((await query(base, 'portcullis_credential_cache_lookups_total{result="hit"}'))[0]?.value[1], String(stats.hits));
+  const applied = setup.services.verifier.stats().changesApplied;
+  assert.ok(applied >= 1, 'the revocation was applied');
+  assert.equal((await query(base, 'portcullis_credential_change_apply_delay_seconds_count'))[0]?.value[1], String(applied));
   const build = await query(base, 'portcullis_build_info');
-  assert.equal(build[0]?.metric.version, '0.0.0-test');
+  assert.equal(build[0]?.metric.version, PACKAGE_VERSION);
   assert.equal(build[0]?.metric.node_version, process.version);
   assert.ok((await query(base, 'process_cpu_seconds_total')).length === 1, 'default process metrics scraped');
 

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { send, sendRaw } from '../support/client.js';
 import { basic, eventually, fakeApiToken, KNOWN, type StandardSetup } from './harness.js';
 
-type Labels = Record<string, string>;
+export type Labels = Record<string, string>;
 
 /** `portcullis_requests_total` after the traffic: labels → value. */
 export const EXPECTED_REQUESTS: ReadonlyArray<readonly [Labels, number]> = [
