@@ -19,6 +19,9 @@ function poolKey(target: UpstreamTarget): string {
 
 export function createUpstreamPools(targets: Iterable<UpstreamTarget>): UpstreamPools {
   const pools = new Map<string, Pool>();
+  // Targets are frozen objects of the compiled configuration: the pool is found by identity on
+  // the request path, without building the (CA-sized) key string.
+  const byTarget = new WeakMap<UpstreamTarget, Pool>();
   const add = (target: UpstreamTarget): Pool => {
     const pool = new Pool(target.origin, {
       connections: 256,
@@ -38,7 +41,14 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>): Upstream
   };
   for (const target of targets) if (!pools.has(poolKey(target))) add(target);
   return {
-    get: (target) => pools.get(poolKey(target)) ?? add(target),
+    get(target) {
+      let pool = byTarget.get(target);
+      if (pool === undefined) {
+        pool = pools.get(poolKey(target)) ?? add(target);
+        byTarget.set(target, pool);
+      }
+      return pool;
+    },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close().catch(() => pool.destroy())));
     },
