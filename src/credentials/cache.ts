@@ -16,6 +16,7 @@ import { LRUCache } from 'lru-cache';
 import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
+import { indexAdd, indexRemove, type KeyIndex } from './key-index.js';
 
 /** A verified credential. */
 export interface PositiveEntry {
@@ -73,22 +74,7 @@ function checkSettings(settings: CacheSettings): void {
   }
 }
 
-type Index = Map<string, Set<string>>;
-
-function indexAdd(index: Index, id: string | null, key: string): void {
-  if (id === null) return;
-  let keys = index.get(id);
-  if (keys === undefined) index.set(id, (keys = new Set()));
-  keys.add(key);
-}
-
-function indexRemove(index: Index, id: string | null, key: string): void {
-  if (id === null) return;
-  const keys = index.get(id);
-  if (keys === undefined) return;
-  keys.delete(key);
-  if (keys.size === 0) index.delete(id);
-}
+type Index = KeyIndex;
 
 /**
  * Creates the caches. Settings are checked here (TypeError for a count < 1, or a TTL that is

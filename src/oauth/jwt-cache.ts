@@ -18,6 +18,7 @@ import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
 import type { AccessTokenClaims } from './access-token.js';
+import { indexAdd, indexRemove, type KeyIndex } from '../credentials/key-index.js';
 
 /** A verified JWT. */
 export interface VerifiedJwt {
@@ -75,22 +76,7 @@ export function isTransient(error: unknown): boolean {
   return typeof error === 'object' && error !== null && TRANSIENT.has(error);
 }
 
-type Index = Map<string, Set<string>>;
-
-function indexAdd(index: Index, id: string | null, key: string): void {
-  if (id === null) return;
-  let keys = index.get(id);
-  if (keys === undefined) index.set(id, (keys = new Set()));
-  keys.add(key);
-}
-
-function indexRemove(index: Index, id: string | null, key: string): void {
-  if (id === null) return;
-  const keys = index.get(id);
-  if (keys === undefined) return;
-  keys.delete(key);
-  if (keys.size === 0) index.delete(id);
-}
+type Index = KeyIndex;
 
 /** Creates the caches (settings were checked by the credential cache already). */
 export function createJwtCache(settings: CacheSettings, options: { readonly now?: () => number } = {}): JwtCache {
