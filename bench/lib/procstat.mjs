@@ -64,6 +64,13 @@ export function treePeakRssKiB(pid) {
   return t;
 }
 
+/** Current resident set (VmRSS) summed over the process tree, in KiB. */
+export function treeRssKiB(pid) {
+  let t = 0;
+  for (const p of processTree(pid)) t += statusKiB(p, 'VmRSS');
+  return t;
+}
+
 /** Snapshot of /proc/stat per-CPU jiffies: { cpu0: {busy, idle, steal, total}, ... }. */
 export function cpuSnapshot() {
   const out = {};

@@ -1,29 +1,33 @@
-// The benchmark's targets and scenarios, as data.
+// The benchmark's processes, targets and scenarios, as data.
 //
-// A target is what wrk is pointed at. Fields:
-//   name         unique id, used by --only and in the results
-//   description  one line for the README/table
-//   command(ctx) -> { cmd, args, env? } to start it in its own child process,
-//                or null when it measures an already running process (see pidOf)
+// A PROCESS is something the runner starts (each in its own child process) and measures:
+//   description  one line
+//   command(ctx) -> { cmd, args, env?, tmp? } for forwarders and nginx
+//   gateway      instead of command: a Portcullis gateway of this kind (bench/lib/portcullis.mjs
+//                gatewayConfig: main | nolog | ws | inv | routes); the runner writes its config and
+//                credentials and starts `node dist/src/cli/main.js start --config FILE` with its
+//                stdout (the access log) going to a file
+//   store        the gateway kind whose store (and credentials) it shares (default: its own)
 //   skip(ctx)    -> a reason string when it cannot run here, else null
-//   ready        'stdout': wait for a "ready <port>" line; 'probe': poll the URL
-//   pidOf        'self' (default): CPU/RSS of the target's own process tree;
-//                'upstream': of the upstream (for "direct")
-//   url(ctx)     the URL wrk loads
-//   headers      optional { name: value } sent by wrk (-H)
-//   lua          optional wrk script path (relative to bench/); it must not
-//                define done(), which the runner appends to report percentiles
-//   expectStatus status the pre-flight probe must see (default 200)
+//   ready        'stdout': wait for a "ready <port>" line; 'probe': poll the target's URL
+// The upstream is started first and is the process "upstream".
 //
-// ctx: { root, benchDir, certs, upstreamPort, upstreamUrl, port (this target's),
-//        nginxBin, node (process.execPath) }
+// A TARGET is one load pattern against one process; the runner interleaves targets:
+//   process      key of PROCESSES, or 'upstream'
+//   path         request path (wrk's URL); lua scripts may override it per request
+//   headers(ctx) optional { name: value } sent on every request (wrk -H)
+//   lua          optional wrk script (relative to bench/); must not define done()
+//   env(ctx)     optional environment of the load generator (read by the Lua scripts)
+//   probe(ctx)   optional { path, headers } of the pre-flight GET (default: path and headers)
+//   expectStatus status of the pre-flight GET and of every request (default 200)
+//   driver       'wrk' (closed loop, default) or 'openloop' (bench/lib/open-loop.mjs, fixed rate)
+//   skip(ctx)    optional reason to skip
+//   scenario     issue 6 scenario number, for the report
 //
-// To add Portcullis later: a target whose command is
-//   { cmd: ctx.node, args: ['dist/src/cli/main.js', 'start', '--config', FILE] }
-// with ready: 'probe', plus the headers (credentials) its route needs, and a
-// scenario that lists it next to "undici".
+// ctx: { root, benchDir, dist, certs, upstreamPort, upstreamUrl, nginxBin, node, port (this
+//        process's port), creds: { main: { bearer, basic, jwt, jwtWhy }, ws: { file, first },
+//        inv: { wellFormedFile, garbageFile, ... } }, bodyBytes }
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { prepareNginx } from './nginx.mjs';
 
 const T = (ctx, file) => join(ctx.benchDir, 'targets', file);
@@ -34,61 +38,134 @@ const forwarderEnv = (ctx) => ({
   BENCH_CA: ctx.certs.caCert,
 });
 
-const undiciTarget = (name, mode, description) => ({
-  name,
+const undiciProcess = (mode, description) => ({
   description,
   command: (ctx) => ({ cmd: ctx.node, args: [T(ctx, 'undici-forwarder.mjs')], env: { ...forwarderEnv(ctx), UNDICI_MODE: mode } }),
   ready: 'stdout',
-  url: (ctx) => `http://127.0.0.1:${ctx.port}/`,
 });
 
+const noNginx = (ctx) => (ctx.nginxBin ? null : 'nginx not found on PATH or in /usr/sbin');
+
 /** @type {Record<string, object>} */
-export const TARGETS = {
-  direct: {
-    name: 'direct',
-    description: 'wrk straight to the HTTPS upstream (no forwarder; TLS on the wrk side)',
-    command: () => null,
-    pidOf: 'upstream',
-    ready: 'probe',
-    url: (ctx) => ctx.upstreamUrl + '/',
-  },
+export const PROCESSES = {
   'http-proxy': {
-    name: 'http-proxy',
     description: 'http-proxy-3 createProxyServer, keep-alive https.Agent',
     command: (ctx) => ({ cmd: ctx.node, args: [T(ctx, 'http-proxy-forwarder.mjs')], env: forwarderEnv(ctx) }),
     ready: 'stdout',
-    url: (ctx) => `http://127.0.0.1:${ctx.port}/`,
   },
-  undici: undiciTarget('undici', 'dispatch', 'undici Pool.dispatch, handler writes into the ServerResponse'),
-  'undici-stream': undiciTarget('undici-stream', 'stream', 'undici Pool.stream, factory returns the ServerResponse'),
-  'undici-request': undiciTarget('undici-request', 'request', 'undici Pool.request, body piped into the ServerResponse'),
+  undici: undiciProcess('dispatch', 'undici Pool.dispatch, handler writes into the ServerResponse'),
+  'undici-stream': undiciProcess('stream', 'undici Pool.stream, factory returns the ServerResponse'),
+  'undici-request': undiciProcess('request', 'undici Pool.request, body piped into the ServerResponse'),
   nginx: {
-    name: 'nginx',
     description: 'nginx, 1 worker, keepalive upstream block, proxy_ssl_verify on',
-    skip: (ctx) => (ctx.nginxBin ? null : 'nginx not found on PATH or in /usr/sbin'),
-    command: (ctx) => {
-      const n = prepareNginx({ bin: ctx.nginxBin, port: ctx.port, upstreamPort: ctx.upstreamPort, caPath: ctx.certs.caCert });
-      return { cmd: n.cmd, args: n.args, tmp: n.tmp };
-    },
+    skip: noNginx,
+    command: (ctx) => prepareNginx({ bin: ctx.nginxBin, port: ctx.port, upstreamPort: ctx.upstreamPort, caPath: ctx.certs.caCert }),
     ready: 'probe',
-    url: (ctx) => `http://127.0.0.1:${ctx.port}/`,
   },
-  // Placeholder for the gateway itself; skipped until the build and a bench
-  // config exist.
-  portcullis: {
-    name: 'portcullis',
-    description: 'Portcullis gateway (node dist/src/cli/main.js start --config bench/config/portcullis.yaml)',
-    skip: (ctx) => (existsSync(join(ctx.root, 'dist/src/cli/main.js')) && existsSync(join(ctx.benchDir, 'config/portcullis.yaml'))
-      ? 'portcullis target not wired yet (config templating for the upstream port is still to do)'
-      : 'dist/src/cli/main.js or bench/config/portcullis.yaml missing'),
-    command: (ctx) => ({ cmd: ctx.node, args: [join(ctx.root, 'dist/src/cli/main.js'), 'start', '--config', join(ctx.benchDir, 'config/portcullis.yaml')] }),
+  'nginx-map': {
+    description: 'nginx as above plus `map $http_authorization` admitting one Bearer value (401 otherwise), Authorization not forwarded',
+    skip: noNginx,
+    command: (ctx) => prepareNginx({ bin: ctx.nginxBin, port: ctx.port, upstreamPort: ctx.upstreamPort, caPath: ctx.certs.caCert, authorization: ctx.creds.main.bearer }),
     ready: 'probe',
-    url: (ctx) => `http://127.0.0.1:${ctx.port}/`,
   },
+  'gw-main': { description: 'Portcullis: /open (auth off) and /api (Bearer or Basic), default cache, access log to a file, metrics on', gateway: 'main', ready: 'probe' },
+  'gw-nolog': { description: 'Portcullis: as gw-main with log.level warn (no access log), same store', gateway: 'nolog', store: 'main', ready: 'probe' },
+  'gw-ws': { description: 'Portcullis: as gw-main, store of 100,000 tokens, cache.maxEntries 10,000', gateway: 'ws', ready: 'probe' },
+  'gw-inv': { description: 'Portcullis: as gw-main, under floods of invalid tokens', gateway: 'inv', ready: 'probe' },
+  'gw-routes': { description: 'Portcullis: 10,000 routes (auth off)', gateway: 'routes', ready: 'probe' },
 };
+
+const bearer = (ctx) => ({ Authorization: ctx.creds.main.bearer });
+
+/** @type {Record<string, object>} */
+export const TARGETS = {
+  // ---- baselines
+  direct: { description: 'wrk straight to the HTTPS upstream (no forwarder; TLS on the wrk side)', process: 'upstream', path: '/' },
+  'http-proxy': { description: PROCESSES['http-proxy'].description, process: 'http-proxy', path: '/' },
+  undici: { description: PROCESSES.undici.description, process: 'undici', path: '/' },
+  'undici-stream': { description: PROCESSES['undici-stream'].description, process: 'undici-stream', path: '/' },
+  'undici-request': { description: PROCESSES['undici-request'].description, process: 'undici-request', path: '/' },
+  nginx: { description: PROCESSES.nginx.description, process: 'nginx', path: '/' },
+  'nginx-map': { description: 'nginx with the Authorization map, a valid Bearer on every request', process: 'nginx-map', path: '/', headers: bearer },
+
+  // ---- Portcullis, issue 6 scenarios
+  'pc-1-open': { scenario: '1', description: 'auth: off route, GET, 100 B answer', process: 'gw-main', path: '/open/items' },
+  'pc-2-bearer': { scenario: '2', description: 'Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer },
+  'pc-2-nolog': { scenario: '2', description: 'as pc-2-bearer with the access log off (log.level warn): what the access log costs', process: 'gw-nolog', path: '/api/items', headers: bearer },
+  'pc-3-basic': { scenario: '3', description: 'Basic client_id:client_secret of an OAuth client, cache hit', process: 'gw-main', path: '/api/items', headers: (ctx) => ({ Authorization: ctx.creds.main.basic }) },
+  'pc-4-jwt': {
+    scenario: '4',
+    description: 'Bearer access token (JWT) from POST /oauth2/token, cache hit',
+    process: 'gw-main',
+    path: '/api/items',
+    skip: (ctx) => (ctx.creds.main.jwt ? null : `not available (${ctx.creds.main.jwtWhy})`),
+    headers: (ctx) => ({ Authorization: `Bearer ${ctx.creds.main.jwt}` }),
+  },
+  'pc-5-workingset': {
+    scenario: '5',
+    description: '100,000 distinct valid tokens in round robin, cache.maxEntries 10,000 (store reads on the request path)',
+    process: 'gw-ws',
+    path: '/api/items',
+    lua: 'lua/tokens-rr.lua',
+    env: (ctx) => ({ BENCH_TOKENS_FILE: ctx.creds.ws.file, BENCH_PATH: '/api/items' }),
+    probe: (ctx) => ({ path: '/api/items', headers: { Authorization: `Bearer ${ctx.creds.ws.first}` } }),
+  },
+  'pc-6-invalid': {
+    scenario: '6',
+    description: 'flood of unknown tokens with a valid checksum (each reaches the store), 401',
+    process: 'gw-inv',
+    path: '/api/items',
+    lua: 'lua/tokens-rr.lua',
+    env: (ctx) => ({ BENCH_TOKENS_FILE: ctx.creds.inv.wellFormedFile, BENCH_PATH: '/api/items' }),
+    probe: (ctx) => ({ path: '/api/items', headers: { Authorization: `Bearer ${ctx.creds.inv.wellFormedFirst}` } }),
+    expectStatus: 401,
+  },
+  'pc-6-garbage': {
+    scenario: '6',
+    description: 'flood of random pcl_ tokens with a wrong checksum (refused before the store), 401',
+    process: 'gw-inv',
+    path: '/api/items',
+    lua: 'lua/tokens-rr.lua',
+    env: (ctx) => ({ BENCH_TOKENS_FILE: ctx.creds.inv.garbageFile, BENCH_PATH: '/api/items' }),
+    probe: (ctx) => ({ path: '/api/items', headers: { Authorization: `Bearer ${ctx.creds.inv.garbageFirst}` } }),
+    expectStatus: 401,
+  },
+  'pc-7-routes': {
+    scenario: '7',
+    description: '10,000 routes in the table (auth off), requests spread over all of them',
+    process: 'gw-routes',
+    path: '/svc-0000/v0/items/42',
+    lua: 'lua/routes-rr.lua',
+    env: () => ({ BENCH_ROUTES: '10000' }),
+  },
+
+  // ---- 1 MiB POST bodies (scenario 8)
+  'direct-post': { description: 'POST 1 MiB straight to the upstream', process: 'upstream', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
+  'undici-post': { description: 'POST 1 MiB through the undici forwarder', process: 'undici', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
+  'nginx-post': { description: 'POST 1 MiB through nginx (proxy_request_buffering off)', process: 'nginx', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
+  'pc-8-post': { scenario: '8', description: 'POST 1 MiB with a Bearer token (streamed)', process: 'gw-main', path: '/api/upload', headers: bearer, lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
+
+  // ---- fixed rate, open loop (scenario 9)
+  'ol-direct': { description: 'fixed rate straight to the upstream (TLS on the generator side)', process: 'upstream', path: '/', driver: 'openloop' },
+  'ol-undici': { description: 'fixed rate through the undici forwarder', process: 'undici', path: '/', driver: 'openloop' },
+  'ol-nginx-map': { description: 'fixed rate through nginx with the Authorization map', process: 'nginx-map', path: '/', headers: bearer, driver: 'openloop' },
+  'ol-pc-2-bearer': { scenario: '9', description: 'fixed rate, Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer, driver: 'openloop' },
+};
+for (const [name, t] of Object.entries(TARGETS)) t.name = name;
+
+const BASELINES = ['direct', 'http-proxy', 'undici', 'nginx', 'nginx-map'];
+const PORTCULLIS = ['pc-1-open', 'pc-2-bearer', 'pc-2-nolog', 'pc-3-basic', 'pc-4-jwt', 'pc-5-workingset', 'pc-6-invalid', 'pc-6-garbage', 'pc-7-routes'];
+const POST = ['direct-post', 'undici-post', 'nginx-post', 'pc-8-post'];
+const OPEN_LOOP = ['ol-direct', 'ol-nginx-map', 'ol-pc-2-bearer'];
 
 /** Named groups of targets; `--only` accepts scenario names and target names. */
 export const SCENARIOS = {
+  all: [...BASELINES, ...PORTCULLIS, ...POST, ...OPEN_LOOP],
+  portcullis: [...BASELINES, ...PORTCULLIS],
+  post: POST,
+  openloop: OPEN_LOOP,
   engines: ['direct', 'http-proxy', 'undici', 'nginx'],
   'undici-modes': ['undici', 'undici-stream', 'undici-request'],
+  // A short check of the gateway against its floor (handy while iterating).
+  quick: ['direct', 'undici', 'nginx-map', 'pc-1-open', 'pc-2-bearer'],
 };

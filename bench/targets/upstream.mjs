@@ -2,6 +2,7 @@
 //   GET  -> 200, ~100-byte JSON body (fixed Content-Length)
 //   POST -> body drained, 200 with a small JSON body
 //   GET /__stats -> {tlsConnections, requests} (connection-reuse check)
+//   GET /__bytes/N (or /any/prefix/__bytes/N) -> N bytes, streamed with backpressure (large downloads)
 // Usage: node upstream.mjs [port]   (or PORT=...; 0 = any free port)
 // Env:   BENCH_CERT, BENCH_KEY: PEM paths (see bench/lib/certs.mjs)
 // Prints "ready <port>" on stdout once listening on 127.0.0.1.
@@ -38,6 +39,11 @@ const server = https.createServer({ cert, key, keepAlive: true, keepAliveTimeout
     });
     return;
   }
+  const big = /\/__bytes\/(\d+)$/.exec(req.url ?? '');
+  if (big) {
+    streamBytes(res, Math.min(Number(big[1]), 2 ** 36));
+    return;
+  }
   if (req.url === '/__stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(stats));
@@ -46,6 +52,26 @@ const server = https.createServer({ cert, key, keepAlive: true, keepAliveTimeout
   res.writeHead(200, GET_HEADERS);
   res.end(GET_BODY);
 });
+const BLOCK = Buffer.alloc(64 * 1024, 0x62);
+
+/** Writes n bytes in 64 KiB blocks, waiting for 'drain' whenever the socket buffer is full. */
+function streamBytes(res, n) {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+  let left = n;
+  const pump = () => {
+    while (left > 0) {
+      const k = Math.min(left, BLOCK.length);
+      left -= k;
+      if (!res.write(k === BLOCK.length ? BLOCK : BLOCK.subarray(0, k))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
 server.on('secureConnection', () => { stats.tlsConnections++; });
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 65_000;
