@@ -96,6 +96,8 @@ export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
   const findings: Finding[] = [];
   const files = new Map<string, string>();
   const reads = new Map<string, Read>();
+  // A CA named by 10,000 routes is parsed once.
+  const certificateChecks = new Map<string, string | undefined>();
   let tlsKey: KeyObject | undefined;
   let tlsCertOk = false;
   for (const ref of references(parts)) {
@@ -108,7 +110,8 @@ export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
       continue;
     }
     if (ref.kind === 'certificate') {
-      const problem = certificateProblem(read.text, file);
+      const problem = certificateChecks.has(absolute) ? certificateChecks.get(absolute) : certificateProblem(read.text, file);
+      certificateChecks.set(absolute, problem);
       if (problem !== undefined) findings.push({ path: ref.path, message: problem });
       else files.set(absolute, read.text);
       if (ref.path[0] === 'tls') tlsCertOk = problem === undefined;

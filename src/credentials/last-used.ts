@@ -4,6 +4,9 @@
  */
 import type { CredentialStore } from './store.js';
 
+/** Rows written per store transaction. */
+const WRITE_CHUNK = 500;
+
 /** Default flush period, in ms. */
 export const DEFAULT_LAST_USED_FLUSH_MS = 5000;
 
@@ -31,14 +34,21 @@ export function createLastUsedRecorder(
 
   async function writeBatch(): Promise<void> {
     if (batch.size === 0) return;
-    const sending = batch;
+    const sending = [...batch];
     batch = new Map();
-    try {
-      await store.recordLastUsed(sending);
-    } catch (error) {
-      // Keep the times for the next attempt; newer touches win.
-      for (const [id, at] of sending) if (!((batch.get(id) ?? -Infinity) >= at)) batch.set(id, at);
-      options.onError?.(error);
+    // Small transactions with a turn of the event loop between them: with a synchronous store
+    // (better-sqlite3), one transaction of 20,000 rows would stall every request for ~100 ms.
+    for (let start = 0; start < sending.length; start += WRITE_CHUNK) {
+      const chunk = new Map(sending.slice(start, start + WRITE_CHUNK));
+      try {
+        await store.recordLastUsed(chunk);
+      } catch (error) {
+        // Keep the unwritten times for the next attempt; newer touches win.
+        for (const [id, at] of sending.slice(start)) if (!((batch.get(id) ?? -Infinity) >= at)) batch.set(id, at);
+        options.onError?.(error);
+        return;
+      }
+      if (start + WRITE_CHUNK < sending.length) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
