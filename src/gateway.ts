@@ -30,7 +30,7 @@ export interface GatewayServices {
   /** The admin API, when the gateway serves one. */
   readonly adminHandler?: http.RequestListener;
   /** Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). */
-  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse, requestId: string) => boolean;
 }
 
 export interface RunningGateway {
@@ -125,9 +125,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));
       return;
     }
-    admit(deps, ctx, ({ ctx: admitted, headers }) => {
-      const route = admitted.route;
-      if (route === undefined) return;
+    admit(deps, ctx, ({ ctx: admitted, route, headers }) => {
       res.detachSocket(socket as Socket);
       upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind) => {
         observer.upstreamFailed(admitted, kind);

@@ -16,6 +16,7 @@ import { createContext } from './context.js';
 import { GatewayError } from './errors.js';
 import { forwardHttp } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
+import { upstreamGatewayError } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
 import { expectsContinue, guardFraming } from './listen/framing-guard.js';
 import { parseRequestTarget } from './listen/request-target.js';
@@ -24,7 +25,7 @@ import { asGatewayError, sendProblem } from './listen/send-problem.js';
 import type { RouteTable } from './match/route-table.js';
 import type { RequestObserver } from './observe/observer.js';
 import { checkRequired } from './require/index.js';
-import type { Authenticate, Principal, RequestContext } from './types.js';
+import type { Authenticate, Principal, RequestContext, RoutePolicy } from './types.js';
 
 /** Everything a configuration (re)load produces; swapped as one reference on SIGHUP. */
 export interface RoutingState {
@@ -39,7 +40,7 @@ export interface PipelineDeps {
   readonly authenticate: Authenticate;
   readonly observer: RequestObserver;
   /** Endpoints served on the proxy listener ahead of routing; true when one answered. */
-  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string) => boolean) | undefined;
   /** Whether the proxy listener terminates TLS. */
   readonly proto: 'http' | 'https';
 }
@@ -47,6 +48,7 @@ export interface PipelineDeps {
 /** A matched, authorised request that is about to be forwarded or upgraded. */
 export interface AdmittedRequest {
   readonly ctx: RequestContext;
+  readonly route: RoutePolicy;
   readonly state: RoutingState;
   readonly headers: string[];
 }
@@ -111,7 +113,7 @@ function afterAuthentication(
       upstreamHost: route.upstream.hostHeader,
       requestId: ctx.id,
     });
-    admitted({ ctx, state, headers });
+    admitted({ ctx, route, state, headers });
   } catch (error) {
     refuse(ctx, asGatewayError(error));
   }
@@ -134,10 +136,8 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
     observer.requestStarted(ctx);
     res.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
-    if (deps.ownEndpoints?.(req, res)) return;
-    admit(deps, ctx, ({ ctx: admittedCtx, state, headers }) => {
-      const route = admittedCtx.route;
-      if (route === undefined) return;
+    if (deps.ownEndpoints?.(req, res, ctx.id)) return;
+    admit(deps, ctx, ({ ctx: admittedCtx, route, state, headers }) => {
       // With an Expect header the client waits for this before sending the body: refused
       // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.
       if (expectsContinue(req)) res.writeContinue();
@@ -154,7 +154,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
             refuse(admittedCtx, error);
           },
           onBrokenResponse: (kind) => {
-            admittedCtx.decision = `upstream.${kind}`;
+            admittedCtx.decision = upstreamGatewayError(kind, route.name, route.timeoutMs).code;
             observer.upstreamFailed(admittedCtx, kind);
           },
         },

@@ -19,7 +19,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isStoreError } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
 import { guardFraming } from '../listen/framing-guard.js';
-import { requestIdOf } from '../listen/request-id.js';
 import { sendProblem } from '../listen/send-problem.js';
 import { OAUTH_PATHS } from './metadata.js';
 import { OAuthError, sendOAuthError } from './responses.js';
@@ -58,7 +57,7 @@ function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown
  * The `ownEndpoints` hook: answers and returns true for an OAuth path, returns false (touching
  * nothing) for any other request.
  */
-export function createOAuthEndpoints(handlers: OAuthEndpointHandlers): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createOAuthEndpoints(handlers: OAuthEndpointHandlers): (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean {
   const table = new Map<string, Entry>([
     [OAUTH_PATHS.token, { allow: 'POST', post: handlers.token }],
     [OAUTH_PATHS.introspect, { allow: 'POST', post: handlers.introspect }],
@@ -66,12 +65,11 @@ export function createOAuthEndpoints(handlers: OAuthEndpointHandlers): (req: Inc
     [OAUTH_PATHS.jwks, { allow: 'GET, HEAD', read: handlers.jwks }],
     [OAUTH_PATHS.metadata, { allow: 'GET, HEAD', read: handlers.metadata }],
   ]);
-  return (req, res) => {
+  return (req, res, requestId) => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const entry = table.get(query === -1 ? url : url.slice(0, query));
     if (entry === undefined) return false;
-    const requestId = requestIdOf(req);
     try {
       guardFraming(req);
       const method = req.method ?? '';

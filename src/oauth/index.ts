@@ -66,7 +66,7 @@ export interface OAuthOptions {
 /** The running OAuth layer. */
 export interface OAuthService {
   /** For GatewayServices.ownEndpoints: answers OAuth paths and returns true, else false. */
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => boolean;
+  readonly handle: (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean;
   /** Every presented credential: bearer JWTs here, the rest to the credential verifier. */
   readonly verifier: PresentedCredentialVerifier;
   /** The JWT verifier alone (tests, introspection). */

@@ -152,3 +152,19 @@ test('loggedQuery keeps names, drops values, and masks what looks like a secret'
   assert.equal(logged.split('&').length, 65, '64 names and an ellipsis');
   assert.ok(logged.endsWith('&…'));
 });
+
+test('the token endpoint and JWKS are logged with the same generated request id the client got', async (t) => {
+  const setup = await startStandard(t);
+  const refused = await send(setup.url, { method: 'POST', path: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  assert.equal(refused.status, 401);
+  const jwks = await send(setup.url, { path: '/.well-known/jwks.json' });
+  assert.equal(jwks.status, 200);
+  await eventually(() => setup.log.access().length >= 2, 5_000, 'two access lines');
+  const lines = setup.log.access();
+  for (const [answer, path] of [[refused, '/oauth2/token'], [jwks, '/.well-known/jwks.json']] as const) {
+    const id = answer.headers['x-request-id'];
+    assert.ok(typeof id === 'string' && id.length > 0);
+    const line = lines.find((l) => l.path === path);
+    assert.equal(line?.requestId, id, `${path}: one request id for the client and the log`);
+  }
+});
