@@ -122,19 +122,25 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
  * and those the upstream names in its `Connection`.
  */
 export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[]): string[] {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (String(rawHeaders[i]).toLowerCase() === 'connection') {
-      named ??= new Set();
-      for (const token of String(rawHeaders[i + 1]).split(',')) named.add(token.trim().toLowerCase());
-    }
-  }
+  // One conversion per header; the names the upstream lists in `Connection` are dropped after.
   const out: string[] = [];
+  const lowerNames: string[] = [];
+  let named: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = String(rawHeaders[i]);
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (lower === 'connection') {
+      named ??= new Set();
+      for (const token of String(rawHeaders[i + 1]).split(',')) named.add(token.trim().toLowerCase());
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
     out.push(name, String(rawHeaders[i + 1]));
+    lowerNames.push(lower);
   }
-  return out;
+  if (named === undefined) return out;
+  const kept: string[] = [];
+  for (let j = 0; j < lowerNames.length; j++) {
+    if (!named.has(lowerNames[j] as string)) kept.push(out[2 * j] as string, out[2 * j + 1] as string);
+  }
+  return kept;
 }
