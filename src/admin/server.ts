@@ -107,6 +107,23 @@ async function parseJsonBody(req: IncomingMessage): Promise<Body> {
   return parsed as Body;
 }
 
+/** Path and query of the request target, split by hand: a URL parser would read `//host/…` as an authority. */
+function parseAdminTarget(target: string): { readonly pathname: string; readonly searchParams: URLSearchParams } {
+  const query = target.indexOf('?');
+  return {
+    pathname: query === -1 ? target : target.slice(0, query),
+    searchParams: new URLSearchParams(query === -1 ? '' : target.slice(query + 1)),
+  };
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError('admin.invalid_request', 'A path parameter has an invalid percent-encoding.');
+  }
+}
+
 export function createAdminHandler(ops: AdminOperations, authenticate: Authenticate): RequestListener {
   const requireAdmin = async (req: IncomingMessage): Promise<Principal> => {
     const principal = await authenticate(ADMIN_ROUTE, req);
@@ -120,9 +137,9 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
 
   return (req, res) => {
     const requestId = requestIdOf(req);
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
     void (async () => {
       try {
+        const url = parseAdminTarget(req.url ?? '/');
         if (req.method === 'GET' && url.pathname === '/openapi.json') {
           sendJson(res, 200, ADMIN_OPENAPI, requestId);
           return;
@@ -136,7 +153,7 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
           });
         }
         await requireAdmin(req);
-        const params = (endpoint.pattern.exec(url.pathname) ?? []).slice(1).map((p) => decodeURIComponent(p));
+        const params = (endpoint.pattern.exec(url.pathname) ?? []).slice(1).map(decodeParam);
         const body = endpoint.method === 'POST' ? await parseJsonBody(req) : {};
         const result = await endpoint.handle(ops, params, body, url.searchParams);
         sendJson(res, endpoint.status, result, requestId);

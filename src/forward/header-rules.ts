@@ -64,6 +64,16 @@ function connectionTokens(req: IncomingMessage): Set<string> | undefined {
 }
 
 /**
+ * Whether these rules act on a header of this (hyphenated, lower-case) name. CGI, WSGI and some
+ * servers read `X_Portcullis_Subject` or `X_Forwarded_For` as the hyphenated header
+ * (CVE-2024-45614 and kin), so an underscore spelling of such a name is dropped, never trusted.
+ */
+function actsOn(hyphenated: string, named: Set<string> | undefined): boolean {
+  return HOP_BY_HOP.has(hyphenated) || REPLACED.has(hyphenated) || PROXY_ONLY.has(hyphenated) ||
+    hyphenated.startsWith(IDENTITY_HEADER_PREFIX) || hyphenated === 'x-request-id' || named?.has(hyphenated) === true;
+}
+
+/**
  * The header list sent upstream, as a flat `[name, value, name, value…]` array that keeps the
  * client's spelling and order for everything passed through.
  */
@@ -80,6 +90,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (lower.includes('_') && actsOn(lower.replaceAll('_', '-'), named)) continue;
     if (REPLACED.has(lower)) {
       if (facts.peerTrusted) {
         if (lower === 'x-forwarded-for') clientForwardedFor = clientForwardedFor ? `${clientForwardedFor}, ${value}` : value;

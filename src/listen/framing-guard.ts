@@ -59,24 +59,26 @@ export function guardFraming(req: IncomingMessage): string {
   if (req.httpVersionMajor !== 1) throw malformed('Only HTTP/1.0 and HTTP/1.1 are served.');
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    // Only names of these lengths need a closer look.
+    // Only names of these lengths need a closer look. Underscores count as hyphens: servers
+    // that map `_` to `-` would read `Transfer_Encoding` as framing (and a Transfer_Encoding
+    // with no Transfer-Encoding then fails the "only chunked" check below).
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') hostCount++;
+        if (canonical(name) === 'host') hostCount++;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') contentLengthCount++;
+        if (canonical(name) === 'content-length') contentLengthCount++;
         break;
       case 17: {
         // `transfer-encoding` and `x-method-override` have the same length.
-        const lower = name.toLowerCase();
+        const lower = canonical(name);
         if (lower === 'transfer-encoding') transferEncodingCount++;
         else if (OVERRIDE_HEADERS.has(lower)) methodOverride = true;
         break;
       }
       case 13:
       case 22:
-        if (OVERRIDE_HEADERS.has(name.toLowerCase())) methodOverride = true;
+        if (OVERRIDE_HEADERS.has(canonical(name))) methodOverride = true;
         break;
     }
   }
@@ -101,6 +103,12 @@ export function guardFraming(req: IncomingMessage): string {
   const host = req.headers.host ?? '';
   if (!HOST_PATTERN.test(host)) throw malformed('The Host header is not a valid host name.');
   return routingHost(host);
+}
+
+/** Lower case, with `_` read as `-`. */
+function canonical(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }
 
 /**

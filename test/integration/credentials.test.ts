@@ -14,7 +14,7 @@ import { createLogger } from '../../src/observe/logger.js';
 import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
-import { send } from '../support/client.js';
+import { send, sendRaw } from '../support/client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 interface TokenOut {
@@ -270,6 +270,21 @@ test('the admin API offers the same operations to admin tokens only, in SPEC §3
   const clientMade = await send(h.adminUrl, { method: 'POST', path: '/v1/clients', headers, body: JSON.stringify({ name: 'p', scope: 'read-only', orgId: 'o' }) });
   assert.equal(clientMade.status, 201);
   assert.match(clientMade.json<ClientOut>().client_secret ?? '', /^pcs_/);
+});
+
+test('odd request targets on the admin listener are refused and never take the process down', async (t) => {
+  const h = await harness(t);
+  const admin = await h.json<TokenOut>(['tokens', 'create', '--label', 'a', '--scope', 'admin']);
+  const port = Number(new URL(h.adminUrl).port);
+  for (const target of ['//', '//[', '//a:b@x/v1/tokens', '//x:99999/']) {
+    const answer = await sendRaw(port, `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    assert.equal(answer.status, 404, target);
+    assert.equal((JSON.parse(answer.body) as { code: string }).code, 'admin.not_found');
+  }
+  const badEscape = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens/%zz/revoke', headers: bearer(admin.token ?? '') });
+  assert.equal(badEscape.status, 400);
+  assert.equal(badEscape.json().code, 'admin.invalid_request');
+  assert.equal((await send(h.adminUrl, { path: '/openapi.json' })).status, 200, 'the process still serves');
 });
 
 test('bad CLI arguments give a usage message and a non-zero exit, never a stack trace', async (t) => {

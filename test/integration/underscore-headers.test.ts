@@ -1,0 +1,57 @@
+/**
+ * Header names spelled with `_`: CGI, WSGI and some servers (Puma before 6.4.3,
+ * CVE-2024-45614) read `X_Portcullis_Subject` as `X-Portcullis-Subject`. Underscore spellings of
+ * the headers Portcullis sets or polices must never reach the upstream, and underscore spellings
+ * of framing or method-override headers are refused before anything is sent.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sendRaw } from '../support/client.js';
+import { gatewayYaml, startTestGateway } from '../support/gateway.js';
+import { startRecordingUpstream } from '../support/upstream.js';
+
+const ROUTES = `
+  - name: open
+    match: { path: /open }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`;
+
+test('underscore spellings of identity, forwarding and request-id headers are dropped; other underscore headers pass', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const answer = await sendRaw(
+    gw.port,
+    'GET /open/x HTTP/1.1\r\nHost: api.test\r\nX_Portcullis_Subject: admin\r\nx_portcullis_scope: read-write\r\n' +
+      'X_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nX_Original_URL: /admin\r\nX_Request_Id: forged\r\nX_Custom_Thing: kept\r\nConnection: close\r\n\r\n',
+  );
+  assert.equal(answer.status, 200);
+  const seen = upstream.received[0];
+  assert.ok(seen);
+  const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+  for (const dropped of ['x_portcullis_subject', 'x_portcullis_scope', 'x_forwarded_for', 'x_real_ip', 'x_original_url', 'x_request_id']) {
+    assert.ok(!names.includes(dropped), `${dropped} is not forwarded`);
+  }
+  assert.ok(names.includes('x_custom_thing'), 'an unrelated underscore header passes unchanged');
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+});
+
+test('underscore spellings of Transfer-Encoding, Content-Length and method override are refused before anything is sent', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const heads = [
+    'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nTransfer_Encoding: chunked\r\nConnection: close\r\n\r\nhello',
+    'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nContent_Length: 0\r\nConnection: close\r\n\r\nhello',
+    'GET /open/x HTTP/1.1\r\nHost: api.test\r\nX_HTTP_Method_Override: DELETE\r\nConnection: close\r\n\r\n',
+  ];
+  for (const head of heads) {
+    const answer = await sendRaw(gw.port, head);
+    assert.equal(answer.status, 400, head.split('\r\n')[3]);
+    assert.equal((JSON.parse(answer.body) as { code: string }).code, 'request.malformed');
+  }
+  assert.equal(upstream.received.length, 0);
+});
