@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import net from 'node:net';
 import { createCerts } from './lib/certs.mjs';
-import { treeCpuSeconds, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
+import { treeCpuSeconds, treeCpuSplitSeconds, treeSyscalls, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
 import { request, probe, requestEach, scrapeMetrics } from './lib/http-client.mjs';
 import {
   resolveDist, writeGatewayConfig, createCredentials, invalidTokens, fetchAccessToken, writeLines, memoryAfterGc,
@@ -407,6 +407,8 @@ async function measure(t, up, round) {
   const tls0 = await upstreamTlsConnections();
   const g0 = await gatewayCounters(proc);
   const cpu0 = treeCpuSeconds(t.pid);
+  const split0 = treeCpuSplitSeconds(t.pid);
+  const io0 = treeSyscalls(t.pid);
   const up0 = treeCpuSeconds(up.child.pid);
   const sys0 = cpuSnapshot();
   const load0 = reapedChildrenCpuSeconds();
@@ -414,6 +416,8 @@ async function measure(t, up, round) {
   const la0 = loadavg()[0];
   const r = await runLoad(t, DURATION);
   const cpu1 = treeCpuSeconds(t.pid);
+  const split1 = treeCpuSplitSeconds(t.pid);
+  const io1 = treeSyscalls(t.pid);
   const up1 = treeCpuSeconds(up.child.pid);
   const sys1 = cpuSnapshot();
   const loadCpu = reapedChildrenCpuSeconds() - load0;
@@ -458,6 +462,12 @@ async function measure(t, up, round) {
     openLoop: r.openLoop,
     cpuS: cpu1 - cpu0,
     cpu_us_per_req: r.requests ? ((cpu1 - cpu0) * 1e6) / r.requests : null,
+    // Where the target's CPU goes (user: JavaScript, TLS, parsing; system: the kernel, i.e.
+    // system calls and the loopback network stack they run) and how many read/write calls it makes.
+    user_us_per_req: r.requests ? ((split1.user - split0.user) * 1e6) / r.requests : null,
+    system_us_per_req: r.requests ? ((split1.system - split0.system) * 1e6) / r.requests : null,
+    read_calls_per_req: r.requests ? (io1.reads - io0.reads) / r.requests : null,
+    write_calls_per_req: r.requests ? (io1.writes - io0.writes) / r.requests : null,
     upstream_cpu_us_per_req: isUpstream || !r.requests ? null : ((up1 - up0) * 1e6) / r.requests,
     loadGeneratorCpuS: loadCpu,
     rssKiBAfter: rssKiB,
@@ -756,7 +766,7 @@ async function main() {
         const nt = row.upstreamNewTlsConnections ? `  new upstream TLS ${row.upstreamNewTlsConnections}` : '';
         const sr = g ? `  store ${fmt(g.storeReadsPerS)}/s  gc major ${g.gc_major_count ?? '–'}×/${fmt(g.gc_major_ms, 0)} ms  loop max ${fmt(g.loopDelayMaxMs, 1)} ms` : '';
         log(`round ${round} ${t.name.padEnd(16)} ${fmt(row.rps).padStart(7)} req/s  p50 ${fmt(row.latency_us.p50 / 1000, 2)} p99 ${fmt(row.latency_us.p99 / 1000, 2)} ms`
-          + `  cpu ${fmt(row.cpu_us_per_req, 1)} µs/req${sr}${nt}  err ${row.unexpectedErrors}  [${u}, foreign ${row.foreignCpuPct}%]`
+          + `  cpu ${fmt(row.cpu_us_per_req, 1)} µs/req (usr ${fmt(row.user_us_per_req, 0)} sys ${fmt(row.system_us_per_req, 0)}; r ${fmt(row.read_calls_per_req, 2)} w ${fmt(row.write_calls_per_req, 2)} calls)${sr}${nt}  err ${row.unexpectedErrors}  [${u}, foreign ${row.foreignCpuPct}%]`
           + `${row.disturbed ? (attempt < RETRIES ? ' DISTURBED, retrying' : ' DISTURBED, kept') : ''}\n`);
         if (!row.disturbed || overBudget()) break;
       }
@@ -789,6 +799,10 @@ async function main() {
       p999_us: col((x) => x.latency_us.p999),
       cpu_us_per_req: col((x) => x.cpu_us_per_req),
       upstream_cpu_us_per_req: col((x) => x.upstream_cpu_us_per_req),
+      user_us_per_req: col((x) => x.user_us_per_req),
+      system_us_per_req: col((x) => x.system_us_per_req),
+      read_calls_per_req: col((x) => x.read_calls_per_req),
+      write_calls_per_req: col((x) => x.write_calls_per_req),
       store_reads_per_s: t.proc.gateway ? col((x) => x.gateway?.storeReadsPerS) : null,
       store_reads_per_request: t.proc.gateway ? col((x) => x.gateway?.storeReadsPerRequest) : null,
       gc_major_ms: t.proc.gateway ? col((x) => x.gateway?.gc_major_ms) : null,
@@ -841,6 +855,7 @@ async function main() {
     },
     notes: [
       'cpu_us_per_req: utime+stime of the target process tree during the run / requests completed (direct: the upstream)',
+      'user_us_per_req / system_us_per_req: the same CPU split into utime and stime; read_calls_per_req / write_calls_per_req: syscr and syscw of /proc/<pid>/io per request (read/write-family system calls; epoll and sendmsg are not counted)',
       'peakRssKiB: VmHWM summed over the process tree at the end of the rounds; processes serving several targets (gw-main: scenarios 1-4, 8, 9) report one figure; rss_after_run_kib is VmRSS after each run',
       'upstream_cpu_us_per_req: CPU of the upstream process per request; with the target and the upstream pinned to one CPU, req/s is bounded by their sum (see cpuUtilisation)',
       'gateway: deltas of the gateway\'s own /metrics counters over the run (store reads, cache lookups, GC time by kind); loopDelayMaxMs: the largest event-loop delay prom-client recorded during the run (its histogram is reset by the scrape before the run)',

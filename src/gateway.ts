@@ -79,16 +79,24 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   let state = createRoutingState(config);
   const observer = services.observer ?? NO_OBSERVER;
   const proto = config.tls ? 'https' : 'http';
-  const deps = { state: () => state, authenticate: services.authenticate, observer, proto, ownEndpoints: services.ownEndpoints } as const;
+  let inFlight = 0;
+  const deps = {
+    state: () => state,
+    authenticate: services.authenticate,
+    observer,
+    proto,
+    ownEndpoints: services.ownEndpoints,
+    requestClosed: () => {
+      inFlight--;
+    },
+  } as const;
   const handleRequest = createRequestHandler(deps);
   const upgrades = createUpgradeForwarder();
-  let inFlight = 0;
 
   const onRequest: http.RequestListener = (req, res) => {
     // Pipelined behind a refusal that closes the connection: never processed.
     if (isClosing(req.socket)) return;
     inFlight++;
-    res.once('close', () => inFlight--);
     handleRequest(req, res);
   };
 

@@ -43,6 +43,8 @@ export interface PipelineDeps {
   readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string) => boolean) | undefined;
   /** Whether the proxy listener terminates TLS. */
   readonly proto: 'http' | 'https';
+  /** Called once per request handled by createRequestHandler, when its response closed. */
+  readonly requestClosed?: (() => void) | undefined;
 }
 
 /** A matched, authorised request that is about to be forwarded or upgraded. */
@@ -130,11 +132,17 @@ export function refuse(ctx: RequestContext, error: GatewayError): void {
 
 /** The proxy listener's request handler: admit, then forward through undici. */
 export function createRequestHandler(deps: PipelineDeps): RequestHandler {
-  const { observer } = deps;
+  const { observer, requestClosed } = deps;
   return (req, res) => {
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
-    res.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
+    let abortUpstream: (() => void) | undefined;
+    // The one 'close' listener of a request: the client may have left mid-exchange.
+    res.once('close', () => {
+      abortUpstream?.();
+      observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499);
+      requestClosed?.();
+    });
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
     if (deps.ownEndpoints?.(req, res, ctx.id)) return;
     admit(deps, ctx, ({ ctx: admittedCtx, route, state, headers }) => {
@@ -142,7 +150,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.
       if (expectsContinue(req)) res.writeContinue();
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
-      forwardHttp(
+      abortUpstream = forwardHttp(
         state.pools,
         { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers },
         {

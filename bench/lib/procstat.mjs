@@ -41,6 +41,46 @@ export function cpuTicks(pid) {
   }
 }
 
+/** utime and stime of one process in clock ticks ({user: 0, system: 0} when it is gone). */
+export function cpuTicksSplit(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]), system: Number(f[12]) };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
+/** User and system CPU seconds summed over the process tree of pid. */
+export function treeCpuSplitSeconds(pid) {
+  let user = 0;
+  let system = 0;
+  for (const p of processTree(pid)) {
+    const t = cpuTicksSplit(p);
+    user += t.user;
+    system += t.system;
+  }
+  return { user: user / CLK_TCK, system: system / CLK_TCK };
+}
+
+/**
+ * read- and write-family system calls (syscr, syscw of /proc/<pid>/io) summed over the process
+ * tree: socket reads and writes included, epoll and sendmsg not.
+ */
+export function treeSyscalls(pid) {
+  let reads = 0;
+  let writes = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const io = readFileSync(`/proc/${p}/io`, 'utf8');
+      reads += Number(io.match(/^syscr: (\d+)/m)?.[1] ?? 0);
+      writes += Number(io.match(/^syscw: (\d+)/m)?.[1] ?? 0);
+    } catch { /* gone, or not ours */ }
+  }
+  return { reads, writes };
+}
+
 /** CPU seconds (user+system) summed over the process tree of pid. */
 export function treeCpuSeconds(pid) {
   let t = 0;

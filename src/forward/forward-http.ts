@@ -34,20 +34,24 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): void {
+/**
+ * Sends the request upstream and streams the response back. Returns a function that aborts the
+ * upstream exchange when the client goes away first (a no-op once the response completed); the
+ * caller calls it from the response's `close`, which it already listens to.
+ */
+export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): () => void {
   const { req, res, route } = request;
   const upstream = route.upstream;
   const pool = pools.get(upstream);
   let abortUpstream: ((error?: Error) => void) | undefined;
   let resumeUpstream: (() => void) | undefined;
   let finished = false;
-
-  const onClientClose = (): void => {
-    if (!finished && abortUpstream) abortUpstream(new Error('client closed the connection'));
+  let waitingForDrain = false;
+  // Registered only while the client is slower than the upstream (backpressure).
+  const onDrain = (): void => {
+    waitingForDrain = false;
+    resumeUpstream?.();
   };
-  res.once('close', onClientClose);
-  const onDrain = (): void => resumeUpstream?.();
-  res.on('drain', onDrain);
 
   const handler: Dispatcher.DispatchHandler = {
     onConnect(abort) {
@@ -62,16 +66,19 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
       return true;
     },
     onData(chunk) {
-      return res.write(chunk);
+      if (res.write(chunk)) return true;
+      if (!waitingForDrain) {
+        waitingForDrain = true;
+        res.once('drain', onDrain);
+      }
+      return false;
     },
     onComplete() {
       finished = true;
-      res.off('drain', onDrain);
       res.end();
     },
     onError(error) {
       finished = true;
-      res.off('drain', onDrain);
       if (res.destroyed) return;
       const kind = classifyUpstreamError(error);
       if (res.headersSent) {
@@ -94,4 +101,8 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
     },
     handler,
   );
+
+  return () => {
+    if (!finished && abortUpstream) abortUpstream(new Error('client closed the connection'));
+  };
 }

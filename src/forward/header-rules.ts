@@ -128,30 +128,36 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   return out;
 }
 
+/** A header name or value as the bytes it was sent as: latin1 maps each byte to one char. */
+function headerText(raw: Buffer | string | undefined): string {
+  return typeof raw === 'string' ? raw : raw === undefined ? '' : raw.toString('latin1');
+}
+
 /**
  * Upstream response headers as passed back to the client: unchanged but for hop-by-hop headers
- * and those the upstream names in its `Connection`.
+ * and those the upstream names in its `Connection`. Decoded as latin1, which Node's server also
+ * writes them as, so every byte of a value (UTF-8 or not) reaches the client as it was sent.
  */
 export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[]): string[] {
-  // One conversion per header; the names the upstream lists in `Connection` are dropped after.
   const out: string[] = [];
-  const lowerNames: string[] = [];
   let named: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = String(rawHeaders[i]);
+    const name = headerText(rawHeaders[i]);
     const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      named ??= new Set();
-      for (const token of String(rawHeaders[i + 1]).split(',')) named.add(token.trim().toLowerCase());
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') {
+        named ??= new Set();
+        for (const token of headerText(rawHeaders[i + 1]).split(',')) named.add(token.trim().toLowerCase());
+      }
+      continue;
     }
-    if (HOP_BY_HOP.has(lower)) continue;
-    out.push(name, String(rawHeaders[i + 1]));
-    lowerNames.push(lower);
+    out.push(name, headerText(rawHeaders[i + 1]));
   }
   if (named === undefined) return out;
+  // Rare: the upstream named headers in `Connection`; drop them in a second pass.
   const kept: string[] = [];
-  for (let j = 0; j < lowerNames.length; j++) {
-    if (!named.has(lowerNames[j] as string)) kept.push(out[2 * j] as string, out[2 * j + 1] as string);
+  for (let j = 0; j < out.length; j += 2) {
+    if (!named.has((out[j] as string).toLowerCase())) kept.push(out[j] as string, out[j + 1] as string);
   }
   return kept;
 }

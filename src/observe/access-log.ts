@@ -10,7 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import type { RequestContext } from '../types.js';
-import type { Logger } from './logger.js';
+import { lineStreamOf, loggerBindings, type Logger } from './logger.js';
 import { NO_ROUTE } from './labels.js';
 
 /** One access-log line (pino adds `level`, `time` and the logger's base fields). */
@@ -127,14 +127,38 @@ interface ByteMark {
   written: number;
 }
 
+/** pino's numeric level for `info`: access lines are info lines. */
+const INFO_LEVEL = 30;
+
+/** `Date#toISOString` of the current millisecond, computed once per millisecond. */
+function isoClock(): () => string {
+  let lastMs = -1;
+  let lastIso = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastIso = new Date(now).toISOString();
+    }
+    return lastIso;
+  };
+}
+
 export function createAccessLog(logger: Logger, queryValues: readonly string[]): AccessLog {
-  // The line is built here from fixed fields, none of which can hold a header object, so the
-  // logger's wildcard redaction (defence in depth for events) is switched off for it: it would
-  // cost more than the rest of the line (measured ~5 µs per line).
-  const log = logger.child({ event: 'http.access' }, { redact: { paths: [] } });
+  // The line is built here, as text, from fixed fields (none can hold a header object) and
+  // written to the logger's own stream, so it keeps its place among the logger's other lines.
+  // It has exactly the shape pino gives `logger.child({ event }).info(fields)` — level, time,
+  // the logger's base fields, event, then the fields — at a fraction of the cost (pino's object
+  // walk, time formatting and redaction were ~15 µs per request in the bench profile).
+  const stream = lineStreamOf(logger);
+  const bindings = loggerBindings(logger);
+  const head = `{"level":${INFO_LEVEL},"time":"`;
+  const afterTime = `"${bindings},"event":"http.access","requestId":`;
+  const now = isoClock();
   let allowed: ReadonlySet<string> = new Set(queryValues);
   const marks = new WeakMap<Socket, ByteMark>();
   const sockets = new WeakMap<RequestContext, Socket>();
+  const enabled = (): boolean => logger.levelVal <= INFO_LEVEL;
 
   return {
     setQueryValues(names) {
@@ -142,10 +166,10 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
     },
     started(ctx) {
       // Once a response finished, Node may already have set `req.socket` to null.
-      if (log.isLevelEnabled('info') && ctx.req.socket !== null) sockets.set(ctx, ctx.req.socket);
+      if (enabled() && ctx.req.socket !== null) sockets.set(ctx, ctx.req.socket);
     },
     write(ctx, status, endedAt) {
-      if (!log.isLevelEnabled('info')) return;
+      if (!enabled()) return;
       // The socket counters include this request's head and body; on a keep-alive connection
       // the previous request's counts are subtracted.
       const socket = ctx.req.socket ?? sockets.get(ctx);
@@ -167,23 +191,20 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
         }
       }
       const { upstreamStartedAt, upstreamHeadersAt } = ctx;
-      const line: Omit<AccessLine, 'event'> = {
-        requestId: ctx.id,
-        route: ctx.route?.name ?? NO_ROUTE,
-        method: ctx.req.method ?? '',
-        path: loggedPath(ctx, allowed),
-        status,
-        durationMs: Math.round(Number(endedAt - ctx.startedAt) / 1_000) / 1_000,
-        upstreamMs:
-          upstreamStartedAt !== undefined && upstreamHeadersAt !== undefined
-            ? Math.round(Number(upstreamHeadersAt - upstreamStartedAt) / 1_000) / 1_000
-            : null,
-        credentialId: ctx.principal?.credentialId ?? null,
-        decision: ctx.decision,
-        bytesIn,
-        bytesOut,
-      };
-      log.info(line);
+      const durationMs = Math.round(Number(endedAt - ctx.startedAt) / 1_000) / 1_000;
+      const upstreamMs =
+        upstreamStartedAt !== undefined && upstreamHeadersAt !== undefined
+          ? Math.round(Number(upstreamHeadersAt - upstreamStartedAt) / 1_000) / 1_000
+          : null;
+      const credentialId = ctx.principal?.credentialId;
+      // Field order and spelling: AccessLine (docs/logging.md).
+      stream.write(
+        `${head}${now()}${afterTime}${JSON.stringify(ctx.id)},"route":${JSON.stringify(ctx.route?.name ?? NO_ROUTE)}` +
+          `,"method":${JSON.stringify(ctx.req.method ?? '')},"path":${JSON.stringify(loggedPath(ctx, allowed))}` +
+          `,"status":${status},"durationMs":${durationMs},"upstreamMs":${upstreamMs}` +
+          `,"credentialId":${credentialId === undefined ? 'null' : JSON.stringify(credentialId)}` +
+          `,"decision":${JSON.stringify(ctx.decision)},"bytesIn":${bytesIn},"bytesOut":${bytesOut}}\n`,
+      );
     },
   };
 }

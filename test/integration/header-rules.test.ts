@@ -296,6 +296,20 @@ test('upstream response: hop-by-hop headers are stripped; status text, duplicate
   assert.equal(response.headers['x-request-id'], undefined, 'upstream answers pass back unchanged');
 });
 
+test('upstream response header values pass back byte for byte: UTF-8 and other non-ASCII bytes unchanged', async (t) => {
+  const gw = await setup(t);
+  gw.upstream.handle((req, res) => {
+    req.resume();
+    // Node writes header strings as latin1: one char per byte on the wire.
+    res.writeHead(200, ['X-Utf8', 'caf\u00c3\u00a9 \u00e2\u0082\u00ac', 'X-Latin1', 'caf\u00e9', 'Content-Type', 'text/plain']);
+    res.end('ok');
+  });
+  const connection = await exchange(gw.port, rawBytes('GET /open/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
+  // `raw` is everything received, one char per byte.
+  assert.ok(connection.raw.includes('X-Utf8: caf\u00c3\u00a9 \u00e2\u0082\u00ac\r\n'), 'the UTF-8 bytes of "café €" unchanged');
+  assert.ok(connection.raw.includes('X-Latin1: caf\u00e9\r\n'), 'a lone 0xE9 byte unchanged');
+});
+
 test('an identity that cannot be a header value (CR/LF from a token claim) is refused, never sent upstream', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());

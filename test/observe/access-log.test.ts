@@ -168,3 +168,38 @@ test('the token endpoint and JWKS are logged with the same generated request id 
     assert.equal(line?.requestId, id, `${path}: one request id for the client and the log`);
   }
 });
+
+test('the hand-built access line is the line pino writes for the same fields, whatever the path and credential id hold', async () => {
+  const { createAccessLog } = await import('../../src/observe/access-log.js');
+  const { createLogger } = await import('../../src/observe/logger.js');
+  const ours: string[] = [];
+  const pinos: string[] = [];
+  const logger = createLogger('info', { destination: { write: (line: string) => ours.push(line) } });
+  const reference = createLogger('info', { destination: { write: (line: string) => pinos.push(line) } }).child({ event: 'http.access' });
+  const accessLog = createAccessLog(logger, []);
+  const awkward = ['/plain', '/q"uote\\back', '/ctl\u0001\u001f\u007f', '/caf\u00e9/\u20ac/\ud83d\ude00', '/%E2%82%AC'];
+  for (const [i, path] of awkward.entries()) {
+    const ctx = {
+      id: `id-${i}`, startedAt: 0n, req: { method: 'GET', url: path, socket: null }, res: {}, path, search: '',
+      route: { name: `r"${i}` }, principal: { credentialId: `c\\"${i}\n`, subject: 's', scope: 'read-only', scheme: 'bearer' },
+      decision: 'ok', upstreamStartedAt: 1_000n, upstreamHeadersAt: 2_501_000n,
+    };
+    accessLog.write(ctx as unknown as Parameters<typeof accessLog.write>[0], 200 + i, 12_345_678n);
+    reference.info({
+      requestId: `id-${i}`, route: `r"${i}`, method: 'GET', path, status: 200 + i, durationMs: 12.346, upstreamMs: 2.5,
+      credentialId: `c\\"${i}\n`, decision: 'ok', bytesIn: 0, bytesOut: 0,
+    });
+  }
+  assert.equal(ours.length, awkward.length);
+  const withoutTime = (line: string): Record<string, unknown> => {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.ok(!Number.isNaN(Date.parse(String(parsed.time))));
+    delete parsed.time;
+    return parsed;
+  };
+  for (let i = 0; i < ours.length; i++) {
+    assert.ok(ours[i]?.endsWith('}\n'), 'one line, newline-terminated');
+    assert.deepEqual(withoutTime(ours[i] ?? ''), withoutTime(pinos[i] ?? ''));
+    assert.deepEqual(Object.keys(JSON.parse(ours[i] ?? '{}')), Object.keys(JSON.parse(pinos[i] ?? '{}')), 'same field order');
+  }
+});
