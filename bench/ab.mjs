@@ -5,6 +5,7 @@
 //
 //   node bench/ab.mjs --dist dist --dist /tmp/other-build/dist [--path /open/items]
 //                     [--auth bearer] [--rounds 8] [--duration 3] [--connections 50]
+//   node bench/ab.mjs --dist dist --dist 'dist --max-semi-space-size=8'   (same build, node flags)
 //
 // A build directory is what `tsc -p tsconfig.json --outDir X` produces; it must resolve this
 // repository's node_modules (e.g. lie inside the repo, or next to a node_modules symlink).
@@ -86,13 +87,14 @@ const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
 
 const gateways = [];
 for (const [i, distArg] of opt.dist.entries()) {
-  const dist = resolve(root, distArg);
+  const [distDir = 'dist', ...nodeFlags] = distArg.split(/\s+/);
+  const dist = resolve(root, distDir);
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const dir = join(work, `gw-${i}`);
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
   const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
   const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
-  const child = start(process.execPath, [join(dist, 'src/cli/main.js'), 'start', '--config', file], '0');
+  const child = start(process.execPath, [...nodeFlags, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0');
   child.stdout.resume(); // the access log
   for (let i = 0; i < 100 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));

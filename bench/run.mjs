@@ -8,6 +8,7 @@
 //                      [--ws-tokens 100000] [--invalid-tokens 200000]
 //                      [--big-bytes 1073741824] [--profile auto|always|never|TARGET[,TARGET…]] [--profile-duration 8]
 //                      [--keep-profile DIR] [--no-extras] [--snapshot] [--dist dist]
+//                      [--gateway-node-flags=--max-semi-space-size=8]
 //                      [--no-pin] [--target-cpus 0] [--upstream-cpus 0] [--load-cpus 1]
 //                      [--quiet-pct 15] [--quiet-wait 120] [--disturbed-pct 30] [--retries 2]
 //                      [--budget-min 12] [--out bench/results] [--tag NAME]
@@ -63,6 +64,7 @@ const { values: opt } = parseArgs({
     'profile-duration': { type: 'string', default: '8' },
     'keep-profile': { type: 'string' },
     'no-extras': { type: 'boolean', default: false },
+    'gateway-node-flags': { type: 'string', default: '' },
     snapshot: { type: 'boolean', default: false },
     dist: { type: 'string', default: 'dist' },
     'no-pin': { type: 'boolean', default: false },
@@ -107,6 +109,8 @@ const QUIET_PCT = intOpt('quiet-pct', 0, 400);
 const QUIET_WAIT_S = intOpt('quiet-wait', 0, 1800);
 const DISTURBED_PCT = intOpt('disturbed-pct', 0, 400);
 const RETRIES = intOpt('retries', 0, 5);
+/** Extra `node` flags for every gateway process (V8 tuning experiments); recorded in the JSON. */
+const GATEWAY_NODE_FLAGS = opt['gateway-node-flags'].split(/\s+/).filter(Boolean);
 // auto: profile when a target is missed; always: scenario 2 in any case; never; or a
 // comma-separated list of Portcullis target names to profile in any case.
 const PROFILE_LIST = ['auto', 'always', 'never'].includes(opt.profile) ? [] : opt.profile.split(',').map((x) => x.trim()).filter(Boolean);
@@ -507,6 +511,7 @@ function machineLine(report) {
   return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
     + `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, `
     + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
+    + `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}`
     + `${report.build ? `; code: ${report.build.commit ?? '?'}${report.build.srcFilesChanged ? ` + ${report.build.srcFilesChanged} uncommitted src files` : ''}` : ''}`;
 }
 
@@ -564,7 +569,7 @@ async function startGateway(key, kind, ctx, { nodeFlags = [], storeKind = kind }
   const accessLog = join(dir, 'access.log');
   const started = await startChild(key, {
     cmd: ctx.node,
-    args: [...nodeFlags, join(ctx.dist, 'src/cli/main.js'), 'start', '--config', file],
+    args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(ctx.dist, 'src/cli/main.js'), 'start', '--config', file],
     stdoutFile: accessLog,
   }, { ready: 'probe', timeoutMs: 120_000 });
   const p = {
@@ -848,7 +853,7 @@ async function main() {
     pinning,
     build,
     params: {
-      rounds: ROUNDS, durationS: DURATION, warmupS: WARMUP, connections: CONNECTIONS, postConnections: POST_CONNECTIONS, bodyBytes: BODY_BYTES,
+      rounds: ROUNDS, durationS: DURATION, gatewayNodeFlags: GATEWAY_NODE_FLAGS, warmupS: WARMUP, connections: CONNECTIONS, postConnections: POST_CONNECTIONS, bodyBytes: BODY_BYTES,
       wrkThreads: THREADS, rate: RATE, olConnections: OL_CONNECTIONS, clkTck: CLK_TCK,
       quietPct: QUIET_PCT, quietWaitS: QUIET_WAIT_S, disturbedPct: DISTURBED_PCT, retries: RETRIES, budgetMin: BUDGET_MS / 60_000,
       totalMinutes: Math.round((Date.now() - runStart) / 6000) / 10,

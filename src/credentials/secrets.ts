@@ -19,7 +19,7 @@
  * every cache miss of the request path. A server-side pepper would not help either: the
  * digest is already preimage-resistant for uniformly random 256-bit inputs.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -135,9 +135,8 @@ export function hashSecret(secret: string): Buffer {
  * usable.
  */
 export function cacheKeyOf(kind: string, first: string, second?: string): string {
-  const hash = createHash('sha256').update(kind).update('\0').update(first);
-  if (second !== undefined) hash.update('\0').update(second);
-  return hash.digest('base64');
+  // One-shot hash: a third of the cost of createHash().update()… on every cached request.
+  return hash('sha256', second === undefined ? `${kind}\0${first}` : `${kind}\0${first}\0${second}`, 'base64');
 }
 
 /**
