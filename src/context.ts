@@ -10,6 +10,7 @@ export function createContext(id: string, req: IncomingMessage, res: ServerRespo
     startedAt: process.hrtime.bigint(),
     req,
     res,
+    socket: req.socket ?? null,
     path: '',
     search: '',
     route: undefined,

@@ -2,6 +2,7 @@
  * Types shared by the stages of the request pipeline (match → authenticate → authorize →
  * require → forward). Each stage's folder owns its logic; these are the values passed between.
  */
+import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CredentialScheme, GatewayConfig, RoutePolicy, Scope } from './config/types.js';
 
@@ -42,6 +43,8 @@ export interface RequestContext {
   readonly startedAt: bigint;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** The client connection, kept here: Node detaches it from `req` once the response finished. */
+  readonly socket: Socket | null;
   /** The raw request target's path (before `?`), as the upstream will see it. */
   path: string;
   /** The raw query string including `?`, or `''`. */

@@ -157,25 +157,24 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
   const now = isoClock();
   let allowed: ReadonlySet<string> = new Set(queryValues);
   const marks = new WeakMap<Socket, ByteMark>();
-  const sockets = new WeakMap<RequestContext, Socket>();
   const enabled = (): boolean => logger.levelVal <= INFO_LEVEL;
 
   return {
     setQueryValues(names) {
       allowed = new Set(names);
     },
-    started(ctx) {
-      // Once a response finished, Node may already have set `req.socket` to null.
-      if (enabled() && ctx.req.socket !== null) sockets.set(ctx, ctx.req.socket);
+    started() {
+      // Nothing to note: the context keeps the connection (Node detaches it from `req` once the
+      // response finished).
     },
     write(ctx, status, endedAt) {
       if (!enabled()) return;
       // The socket counters include this request's head and body; on a keep-alive connection
       // the previous request's counts are subtracted.
-      const socket = ctx.req.socket ?? sockets.get(ctx);
+      const socket = ctx.socket;
       let bytesIn = 0;
       let bytesOut = 0;
-      if (socket !== undefined) {
+      if (socket !== null) {
         const read = socket.bytesRead;
         const written = socket.bytesWritten;
         const mark = marks.get(socket);

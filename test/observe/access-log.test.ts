@@ -180,7 +180,7 @@ test('the hand-built access line is the line pino writes for the same fields, wh
   const awkward = ['/plain', '/q"uote\\back', '/ctl\u0001\u001f\u007f', '/caf\u00e9/\u20ac/\ud83d\ude00', '/%E2%82%AC'];
   for (const [i, path] of awkward.entries()) {
     const ctx = {
-      id: `id-${i}`, startedAt: 0n, req: { method: 'GET', url: path, socket: null }, res: {}, path, search: '',
+      id: `id-${i}`, startedAt: 0n, req: { method: 'GET', url: path, socket: null }, res: {}, socket: null, path, search: '',
       route: { name: `r"${i}` }, principal: { credentialId: `c\\"${i}\n`, subject: 's', scope: 'read-only', scheme: 'bearer' },
       decision: 'ok', upstreamStartedAt: 1_000n, upstreamHeadersAt: 2_501_000n,
     };

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { createObservability, type Observability } from '../../src/observe/index.js';
 import { createLogger } from '../../src/observe/logger.js';
+import type { Socket } from 'node:net';
 import type { Principal, RequestContext } from '../../src/types.js';
 import { parseExposition, samplesOf, valueOf } from './exposition.js';
 import { minimalConfig } from './fixtures.js';
@@ -18,10 +19,10 @@ const open = openRoute === undefined ? undefined : { ...openRoute, auth: 'off' a
 
 function context(overrides: Partial<RequestContext> & { method?: string; authorization?: string } = {}): RequestContext {
   const { method = 'GET', authorization, ...rest } = overrides;
-  const socket = { bytesRead: 120, bytesWritten: 300 };
+  const socket = { bytesRead: 120, bytesWritten: 300 } as unknown as Socket;
   const req = { method, url: '/alpha/x', headers: authorization === undefined ? {} : { authorization }, socket } as unknown as IncomingMessage;
   return {
-    id: 'r-1', startedAt: process.hrtime.bigint() - 2_000_000n, req, res: {} as ServerResponse, path: '/alpha/x', search: '',
+    id: 'r-1', startedAt: process.hrtime.bigint() - 2_000_000n, req, res: {} as ServerResponse, socket, path: '/alpha/x', search: '',
     route: alpha, principal: undefined, decision: 'ok', upstreamStartedAt: undefined, upstreamHeadersAt: undefined, ...rest,
   };
 }
@@ -73,7 +74,7 @@ test('an observation failure never reaches the request path: logged once, metric
   const logger = createLogger('info', { destination: log });
   const obs = createObservability({ config, logger, version: 'x' });
   const broken = context();
-  Object.defineProperty(broken.req, 'socket', { get: () => { throw new Error('socket gone'); } });
+  Object.defineProperty(broken.socket, 'bytesRead', { get: () => { throw new Error('socket gone'); } });
   assert.doesNotThrow(() => end(obs, broken, 200));
   assert.doesNotThrow(() => end(obs, broken, 200));
   const failures = log.lines().filter((line) => line.event === 'observe.failed');
