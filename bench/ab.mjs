@@ -10,7 +10,7 @@
 // A build directory is what `tsc -p tsconfig.json --outDir X` produces; it must resolve this
 // repository's node_modules (e.g. lie inside the repo, or next to a node_modules symlink).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,9 +50,9 @@ process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
 const taskset = spawnSync('taskset', ['--version']).error ? null : 'taskset';
-function start(cmd, args, cpus, env = {}) {
+function start(cmd, args, cpus, env = {}, stdout = 'pipe') {
   const full = taskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
   children.push(child);
   return child;
 }
@@ -94,8 +94,11 @@ for (const [i, distArg] of opt.dist.entries()) {
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
   const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
   const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
-  const child = start(process.execPath, [...nodeFlags, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0');
-  child.stdout.resume(); // the access log
+  // The access log goes to a file, as in run.mjs: a pipe would not be read while wrk runs
+  // (spawnSync), and a full pipe changes what the gateway does.
+  const accessLog = openSync(join(dir, 'access.log'), 'a');
+  const child = start(process.execPath, [...nodeFlags, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0', {}, accessLog);
+  closeSync(accessLog);
   for (let i = 0; i < 100 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -139,9 +139,13 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
     let abortUpstream: (() => void) | undefined;
     // The one 'close' listener of a request: the client may have left mid-exchange.
     res.once('close', () => {
-      abortUpstream?.();
-      observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499);
-      requestClosed?.();
+      try {
+        abortUpstream?.();
+        observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499);
+      } finally {
+        // Drain at shutdown waits for this count: it must come down whatever happened above.
+        requestClosed?.();
+      }
     });
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
     if (deps.ownEndpoints?.(req, res, ctx.id)) return;

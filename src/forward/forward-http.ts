@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
-import { clientResponseHeaders } from './header-rules.js';
+import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
 
@@ -62,7 +62,7 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
       if (statusCode < 200) return true;
       resumeUpstream = resume;
       callbacks.onUpstreamHeaders();
-      res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
+      res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders));
       return true;
     },
     onData(chunk) {

@@ -128,6 +128,18 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   return out;
 }
 
+/** Visible ASCII, space and tab: a reason phrase that is the same in every decoding. */
+const ASCII_REASON = /^[\t\x20-\x7e]*$/;
+
+/**
+ * The upstream's reason phrase as the bytes it sent. undici decodes it as UTF-8; re-encoding
+ * gives the original bytes back as latin1 chars, which Node writes one byte each (a phrase with
+ * a char above U+00FF would otherwise make `writeHead` throw and the answer a 502).
+ */
+export function clientReasonPhrase(statusText: string): string {
+  return ASCII_REASON.test(statusText) ? statusText : Buffer.from(statusText, 'utf8').toString('latin1');
+}
+
 /** A header name or value as the bytes it was sent as: latin1 maps each byte to one char. */
 function headerText(raw: Buffer | string | undefined): string {
   return typeof raw === 'string' ? raw : raw === undefined ? '' : raw.toString('latin1');

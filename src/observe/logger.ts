@@ -3,9 +3,9 @@
  * upstream problems) and access-log lines go through it; nothing logged ever carries a secret.
  * docs/logging.md lists the events and the access-log fields.
  *
- * Stdout is written asynchronously and in batches (a request never waits for the terminal or
- * the pipe); pending lines are flushed every second, when the process exits, and by
- * `logger.flush()` on shutdown.
+ * Stdout is written in batches of ~32 KiB (line-batcher.ts): pending lines are written at least
+ * every second, by `logger.flush()` on shutdown, and when the process exits (also after an
+ * uncaught exception).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLineBatcher } from './line-batcher.js';
@@ -13,16 +13,16 @@ import { createLineBatcher } from './line-batcher.js';
 export type { Logger };
 
 export interface LoggerOptions {
-  /** Where lines go. Default: stdout, written asynchronously. */
+  /** Where lines go. Default: stdout, in batches (line-batcher.ts). */
   readonly destination?: DestinationStream;
 }
 
 /** `level`: `log.level` of the configuration (trace, debug, info, warn, error, fatal, silent). */
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
-  // Lines are gathered up to 32 KiB and handed over at least every second: one write per ~100
-  // access lines instead of one per request (the write was the largest single cost per request
-  // in the bench profile), at the price of a log line appearing up to 1 s late.
-  const destination = options.destination ?? createLineBatcher(pino.destination({ dest: 1, sync: false }));
+  // Lines are gathered up to 32 KiB and written at least every second, synchronously: one
+  // write per ~100 access lines instead of one per request (line-batcher.ts). A silent logger
+  // writes nothing and gets no batcher.
+  const destination = options.destination ?? (level === 'silent' ? pino.destination({ dest: 1, sync: true }) : createLineBatcher(pino.destination({ dest: 1, sync: true })));
   return pino(
     {
       level,
@@ -42,20 +42,26 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   );
 }
 
+/** Where hand-built lines go: queued for the next batch when the logger batches, else written. */
+export type LineSink = (line: string) => void;
+
 /**
- * The stream a logger writes to, for lines built without pino's serialiser (the access log).
- * Lines written there keep their order with the logger's own.
+ * The sink for lines built without pino's serialiser (the access log), on the logger's own
+ * stream so they keep their order among its other lines.
  */
-export function lineStreamOf(logger: Logger): { write(line: string): unknown } {
+export function lineSinkOf(logger: Logger): LineSink {
   const stream: unknown = Reflect.get(logger, pino.symbols.streamSym);
-  if (typeof stream !== 'object' || stream === null || typeof Reflect.get(stream, 'write') !== 'function') {
-    throw new TypeError('the logger has no writable stream');
-  }
-  return stream as { write(line: string): unknown };
+  if (typeof stream !== 'object' || stream === null) throw new TypeError('the logger has no stream');
+  const queue: unknown = Reflect.get(stream, 'queue');
+  const write: unknown = Reflect.get(stream, 'write');
+  if (typeof queue === 'function') return (line) => void queue.call(stream, line);
+  if (typeof write === 'function') return (line) => void write.call(stream, line);
+  throw new TypeError('the logger has no writable stream');
 }
 
 /** The logger's base and child fields as pino writes them into each line (`,"service":"portcullis"…`). */
 export function loggerBindings(logger: Logger): string {
   const bindings: unknown = Reflect.get(logger, pino.symbols.chindingsSym);
-  return typeof bindings === 'string' ? bindings : '';
+  if (typeof bindings !== 'string') throw new TypeError('the logger exposes no serialised bindings (pino internals changed?)');
+  return bindings;
 }

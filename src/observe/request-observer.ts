@@ -40,13 +40,8 @@ export function createRequestObserver(table: RouteSeriesTable, accessLog: Access
 
   return {
     inFlight: () => inFlight,
-    requestStarted(ctx) {
+    requestStarted() {
       inFlight++;
-      try {
-        accessLog.started(ctx);
-      } catch (error) {
-        failed(error);
-      }
     },
     requestEnded(ctx, status) {
       inFlight--;

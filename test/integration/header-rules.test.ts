@@ -310,6 +310,19 @@ test('upstream response header values pass back byte for byte: UTF-8 and other n
   assert.ok(connection.raw.includes('X-Latin1: caf\u00e9\r\n'), 'a lone 0xE9 byte unchanged');
 });
 
+test('the upstream reason phrase passes back byte for byte, UTF-8 included (never a 502)', async (t) => {
+  const gw = await setup(t);
+  gw.upstream.handle((req, res) => {
+    req.resume();
+    // Node writes the reason phrase as latin1: these chars are the UTF-8 bytes of "Très bien €".
+    res.writeHead(200, 'Tr\u00c3\u00a8s bien \u00e2\u0082\u00ac', { 'Content-Type': 'text/plain' });
+    res.end('ok');
+  });
+  const connection = await exchange(gw.port, rawBytes('GET /open/x HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
+  assert.ok(connection.raw.startsWith('HTTP/1.1 200 Tr\u00c3\u00a8s bien \u00e2\u0082\u00ac\r\n'), connection.raw.slice(0, 40));
+  assert.equal(connection.responses[0]?.text(), 'ok');
+});
+
 test('an identity that cannot be a header value (CR/LF from a token claim) is refused, never sent upstream', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
