@@ -3,8 +3,9 @@
  * a segment boundary, then a route listing the method over one listing none. A route listing
  * GET also takes HEAD (see `pick`).
  *
- * The table is built once per configuration. A lookup costs at most three host probes times the
- * number of `/` in the request path, each a Map lookup: it does not depend on the route count.
+ * The table is built once per configuration. A lookup probes, for each of at most three host
+ * maps, only the prefix lengths (in segments) that some route of that map has, longest first:
+ * one Map lookup per distinct route depth, whatever the route count and the path's length.
  */
 import type { RoutePolicy } from '../config/types.js';
 
@@ -14,6 +15,18 @@ interface PrefixBucket {
 }
 
 type PrefixMap = Map<string, PrefixBucket>;
+
+/** A host's prefixes, and the segment counts they have (`/a/b` → 2, the root `` → 0), descending. */
+interface HostPrefixes {
+  readonly prefixes: PrefixMap;
+  depths: readonly number[];
+}
+
+function depthOf(prefix: string): number {
+  let depth = 0;
+  for (let i = 0; i < prefix.length; i++) if (prefix.charCodeAt(i) === 0x2f) depth++;
+  return depth;
+}
 
 export interface RouteTable {
   /** Routes selected for a host (lower case, no port), a method and a normalised path. */
@@ -33,25 +46,25 @@ export interface BuiltRouteTable {
 }
 
 export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable {
-  const exact = new Map<string, PrefixMap>();
-  const wildcard = new Map<string, PrefixMap>();
-  const anyHost: PrefixMap = new Map();
+  const exact = new Map<string, HostPrefixes>();
+  const wildcard = new Map<string, HostPrefixes>();
+  const anyHost: HostPrefixes = { prefixes: new Map(), depths: [] };
   const conflicts: RouteConflict[] = [];
 
   for (const route of routes) {
-    let prefixes: PrefixMap;
+    let host: HostPrefixes;
     if (route.host.kind === 'any') {
-      prefixes = anyHost;
+      host = anyHost;
     } else {
       const hostMap = route.host.kind === 'exact' ? exact : wildcard;
       const key = route.host.kind === 'exact' ? route.host.host : route.host.suffix;
-      prefixes = hostMap.get(key) ?? new Map();
-      hostMap.set(key, prefixes);
+      host = hostMap.get(key) ?? { prefixes: new Map(), depths: [] };
+      hostMap.set(key, host);
     }
-    let bucket = prefixes.get(route.pathPrefix);
+    let bucket = host.prefixes.get(route.pathPrefix);
     if (!bucket) {
       bucket = { byMethod: new Map(), anyMethod: undefined };
-      prefixes.set(route.pathPrefix, bucket);
+      host.prefixes.set(route.pathPrefix, bucket);
     }
     if (route.methods === undefined) {
       if (bucket.anyMethod) conflicts.push({ first: bucket.anyMethod, second: route, method: undefined });
@@ -64,21 +77,28 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
       }
     }
   }
+  for (const host of [anyHost, ...exact.values(), ...wildcard.values()]) {
+    host.depths = [...new Set([...host.prefixes.keys()].map(depthOf))].sort((a, b) => b - a);
+  }
 
   const hasWildcards = wildcard.size > 0;
   const hasExact = exact.size > 0;
 
-  function matchIn(prefixes: PrefixMap | undefined, method: string, path: string): RoutePolicy | undefined {
-    if (prefixes === undefined || prefixes.size === 0) return undefined;
-    // Candidates from the longest: the whole path (unless it ends with "/"), then each prefix
-    // ending just before a "/". The root route is stored under "".
-    let end = path.length;
-    if (path.charCodeAt(end - 1) !== 0x2f) {
-      const found = pick(prefixes.get(path), method);
-      if (found) return found;
-    }
-    for (end = path.lastIndexOf('/', end - 1); end >= 0; end = end === 0 ? -1 : path.lastIndexOf('/', end - 1)) {
-      const found = pick(prefixes.get(path.slice(0, end)), method);
+  function matchIn(host: HostPrefixes | undefined, method: string, path: string): RoutePolicy | undefined {
+    if (host === undefined) return undefined;
+    const { prefixes, depths } = host;
+    // The candidate of depth d is the path up to its (d+1)-th "/", or the whole path when it has
+    // exactly d segments and does not end with "/". The root route is stored under "".
+    const slashes: number[] = [];
+    const needed = (depths[0] ?? 0) + 1; // deeper slashes cannot end a candidate
+    for (let i = path.indexOf('/'); i !== -1 && slashes.length < needed; i = path.indexOf('/', i + 1)) slashes.push(i);
+    const endsWithSlash = path.charCodeAt(path.length - 1) === 0x2f;
+    for (const depth of depths) {
+      let candidate: string;
+      if (depth < slashes.length) candidate = path.slice(0, slashes[depth]);
+      else if (depth === slashes.length && !endsWithSlash) candidate = path;
+      else continue;
+      const found = pick(prefixes.get(candidate), method);
       if (found) return found;
     }
     return undefined;
