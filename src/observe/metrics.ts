@@ -14,6 +14,7 @@ import {
   EVICTION_REASONS,
   RELOAD_RESULTS,
 } from './labels.js';
+import { RouteHistogram } from './route-histogram.js';
 
 /** Prefix of every Portcullis metric. */
 export const METRIC_PREFIX = 'portcullis_';
@@ -51,10 +52,10 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   /** `portcullis_requests_total` — counter, requests; labels route, method, status. */
   readonly requests: Counter<'route' | 'method' | 'status'>;
-  /** `portcullis_request_duration_seconds` — histogram, seconds; label route. */
-  readonly requestDuration: Histogram<'route'>;
-  /** `portcullis_upstream_duration_seconds` — histogram, seconds; label route. */
-  readonly upstreamDuration: Histogram<'route'>;
+  /** `portcullis_request_duration_seconds` — histogram, seconds; label route (route-histogram.ts). */
+  readonly requestDuration: RouteHistogram;
+  /** `portcullis_upstream_duration_seconds` — histogram, seconds; label route (route-histogram.ts). */
+  readonly upstreamDuration: RouteHistogram;
   /** `portcullis_requests_in_flight` — gauge, requests; no labels. */
   readonly inFlight: Gauge;
   /** `portcullis_auth_decisions_total` — counter, decisions; labels route, scheme, result, code. */
@@ -94,6 +95,13 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const registers = [registry];
 
+  // The two per-request latency histograms: registered here, rendered by the registry.
+  const routeHistogram = (name: string, help: string): RouteHistogram => {
+    const histogram = new RouteHistogram(name, help, LATENCY_BUCKETS);
+    registry.registerMetric(histogram as never);
+    return histogram;
+  };
+
   const metrics: GatewayMetrics = {
     registry,
     requests: new Counter({
@@ -102,20 +110,14 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       labelNames: ['route', 'method', 'status'] as const,
       registers,
     }),
-    requestDuration: new Histogram({
-      name: 'portcullis_request_duration_seconds',
-      help: 'Time from the request\'s arrival to the response\'s close, in seconds, by route. WebSocket sessions (101) are not observed.',
-      labelNames: ['route'] as const,
-      buckets: [...LATENCY_BUCKETS],
-      registers,
-    }),
-    upstreamDuration: new Histogram({
-      name: 'portcullis_upstream_duration_seconds',
-      help: 'Time from sending the request upstream to receiving the upstream response headers, in seconds, by route.',
-      labelNames: ['route'] as const,
-      buckets: [...LATENCY_BUCKETS],
-      registers,
-    }),
+    requestDuration: routeHistogram(
+      'portcullis_request_duration_seconds',
+      'Time from the request\'s arrival to the response\'s close, in seconds, by route. WebSocket sessions (101) are not observed.',
+    ),
+    upstreamDuration: routeHistogram(
+      'portcullis_upstream_duration_seconds',
+      'Time from sending the request upstream to receiving the upstream response headers, in seconds, by route.',
+    ),
     inFlight: new Gauge({
       name: 'portcullis_requests_in_flight',
       help: 'Requests on the proxy listener currently being served.',

@@ -6,15 +6,16 @@
  * the process restarts (counters must not vanish under a running `rate()`), so the number of
  * series is bounded by the route names the process has been configured with.
  */
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
 import { METHOD_LABELS, NO_ROUTE, UPSTREAM_ERROR_KINDS, type AuthOutcomeCode, type AuthScheme } from './labels.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { RouteHistogramChild } from './route-histogram.js';
 
 export interface RouteSeries {
   readonly name: string;
-  readonly requestDuration: Histogram.Internal<'route'>;
-  readonly upstreamDuration: Histogram.Internal<'route'>;
+  readonly requestDuration: RouteHistogramChild;
+  readonly upstreamDuration: RouteHistogramChild;
   readonly upstreamErrors: Readonly<Record<UpstreamErrorKind, Counter.Internal>>;
   /** `portcullis_requests_total` child for a METHOD_LABELS index and a status code. */
   request(method: number, status: number): Counter.Internal;

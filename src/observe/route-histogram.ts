@@ -1,0 +1,117 @@
+/**
+ * A latency histogram with one label, `route`, observed on every proxied request, registered in
+ * the instance's prom-client Registry and rendered by it like any other metric.
+ *
+ * Why not prom-client's Histogram: its observe() builds a label object and a hash string and
+ * looks the series up in a map on every call (~0.3 µs hot; with 10,000 routes several cache
+ * misses per request, bench scenario 7). Here each route's child holds its own counts, bound
+ * once. The exposition is the same: `_bucket{le,route}` (cumulative), `_sum`, `_count`, and a
+ * route's series appears at its first observation, as with prom-client.
+ */
+
+/** What route-series.ts keeps per route. */
+export interface RouteHistogramChild {
+  observe(seconds: number): void;
+}
+
+interface Series {
+  readonly route: string;
+  /** Non-cumulative count per upper bound; the +Inf bucket is `count`. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** One exposed sample, in the shape prom-client's Registry renders. */
+interface Sample {
+  readonly value: number;
+  readonly labels: Record<string, string | number>;
+  readonly metricName: string;
+  /** Always null on buckets and undefined on `_sum`/`_count`: prom-client's shape, exemplars off. */
+  readonly exemplar: null | undefined;
+  readonly sharedLabels?: Record<string, string>;
+}
+
+interface Exposition {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram';
+  readonly values: Sample[];
+  readonly aggregator: 'sum';
+}
+
+export class RouteHistogram {
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
+  /** Label names, as prom-client metrics expose them (docs/metrics.md is checked against them). */
+  readonly labelNames: readonly string[] = ['route'];
+  private readonly bounds: Float64Array;
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    upperBounds: readonly number[],
+  ) {
+    const sorted = [...upperBounds].sort((a, b) => a - b);
+    if (sorted.length === 0 || sorted.some((bound, i) => !Number.isFinite(bound) || (i > 0 && bound === sorted[i - 1]))) {
+      throw new TypeError(`${name}: buckets must be distinct finite numbers`);
+    }
+    this.bounds = Float64Array.from(sorted);
+  }
+
+  /** The child of one route; its series is created at its first observation. */
+  labels(route: string): RouteHistogramChild {
+    let state: Series | undefined;
+    const bounds = this.bounds;
+    return {
+      observe: (seconds) => {
+        if (!Number.isFinite(seconds)) return;
+        if (state === undefined) {
+          state = this.series.get(route);
+          if (state === undefined) {
+            state = { route, buckets: new Float64Array(bounds.length), sum: 0, count: 0 };
+            this.series.set(route, state);
+          }
+        }
+        let i = 0;
+        while (i < bounds.length && seconds > (bounds[i] as number)) i++;
+        if (i < bounds.length) state.buckets[i] = (state.buckets[i] as number) + 1;
+        state.sum += seconds;
+        state.count++;
+      },
+    };
+  }
+
+  /** Forgets every series (prom-client's `registry.resetMetrics()`). */
+  reset(): void {
+    this.series.clear();
+  }
+
+  /** What the Registry renders as text: the route as a shared label after `le`, as prom-client does. */
+  async getForPromString(): Promise<Exposition> {
+    const values: Sample[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const series of this.series.values()) {
+      const shared = { route: series.route };
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += series.buckets[i] as number;
+        values.push({ value: cumulative, labels: { le: this.bounds[i] as number }, metricName: bucketName, exemplar: null, sharedLabels: shared });
+      }
+      values.push({ value: series.count, labels: { le: '+Inf' }, metricName: bucketName, exemplar: null, sharedLabels: shared });
+      values.push({ value: series.sum, labels: {}, metricName: `${this.name}_sum`, exemplar: undefined, sharedLabels: shared });
+      values.push({ value: series.count, labels: {}, metricName: `${this.name}_count`, exemplar: undefined, sharedLabels: shared });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** The same samples with the route merged into each sample's labels (`registry.getMetricsAsJSON()`). */
+  async get(): Promise<Exposition> {
+    const exposition = await this.getForPromString();
+    return {
+      ...exposition,
+      values: exposition.values.map(({ sharedLabels, ...sample }) => ({ ...sample, labels: { ...sample.labels, ...sharedLabels } })),
+    };
+  }
+}
