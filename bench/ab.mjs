@@ -6,6 +6,8 @@
 //   node bench/ab.mjs --dist dist --dist /tmp/other-build/dist [--path /open/items]
 //                     [--auth bearer] [--rounds 8] [--duration 3] [--connections 50]
 //   node bench/ab.mjs --dist dist --dist 'dist --max-semi-space-size=8'   (same build, node flags)
+//   node bench/ab.mjs --dist A --dist B --kind routes --lua lua/routes-rr.lua  (scenario 7's load)
+//   --keep leaves the work directory (each gateway's stdout, e.g. with 'dist --trace-gc')
 //
 // A build directory is what `tsc -p tsconfig.json --outDir X` produces; it must resolve this
 // repository's node_modules (e.g. lie inside the repo, or next to a node_modules symlink).
@@ -28,6 +30,9 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '8' },
     duration: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    kind: { type: 'string', default: 'main' },
+    lua: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 if (opt.dist.length < 2) {
@@ -44,7 +49,8 @@ const work = mkdtempSync(join(tmpdir(), 'portcullis-ab-'));
 const children = [];
 const cleanup = () => {
   for (const child of children) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
+  if (opt.keep) process.stderr.write(`ab: kept ${work} (gateway configs, stores, access logs)\n`);
+  else rmSync(work, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
@@ -92,14 +98,14 @@ for (const [i, distArg] of opt.dist.entries()) {
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const dir = join(work, `gw-${i}`);
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
-  const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
+  const file = writeGatewayConfig(dir, opt.kind, { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
   const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
   // The access log goes to a file, as in run.mjs: a pipe would not be read while wrk runs
   // (spawnSync), and a full pipe changes what the gateway does.
   const accessLog = openSync(join(dir, 'access.log'), 'a');
   const child = start(process.execPath, [...nodeFlags, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0', {}, accessLog);
   closeSync(accessLog);
-  for (let i = 0; i < 100 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
+  for (let i = 0; i < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [] });
@@ -108,6 +114,7 @@ for (const [i, distArg] of opt.dist.entries()) {
 function wrk(g, seconds) {
   const args = ['-t1', `-c${opt.connections}`, `-d${seconds}s`];
   if (opt.auth === 'bearer') args.push('-H', `Authorization: Bearer ${g.token}`);
+  if (opt.lua) args.push('-s', join(root, 'bench', opt.lua));
   args.push(g.url);
   const full = taskset ? ['taskset', ['-c', '1', 'wrk', ...args]] : ['wrk', args];
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
