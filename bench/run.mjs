@@ -8,7 +8,7 @@
 //                      [--ws-tokens 100000] [--invalid-tokens 200000]
 //                      [--big-bytes 1073741824] [--profile auto|always|never|TARGET[,TARGET…]] [--profile-duration 8]
 //                      [--keep-profile DIR] [--no-extras] [--snapshot] [--dist dist]
-//                      [--gateway-node-flags=--max-semi-space-size=8]
+//                      [--gateway-node-flags=--max-semi-space-size=8] [--ol-warmup 1]
 //                      [--no-pin] [--target-cpus 0] [--upstream-cpus 0] [--load-cpus 1]
 //                      [--quiet-pct 15] [--quiet-wait 120] [--disturbed-pct 30] [--retries 2]
 //                      [--budget-min 12] [--out bench/results] [--tag NAME]
@@ -65,6 +65,7 @@ const { values: opt } = parseArgs({
     'keep-profile': { type: 'string' },
     'no-extras': { type: 'boolean', default: false },
     'gateway-node-flags': { type: 'string', default: '' },
+    'ol-warmup': { type: 'string', default: '1' },
     snapshot: { type: 'boolean', default: false },
     dist: { type: 'string', default: 'dist' },
     'no-pin': { type: 'boolean', default: false },
@@ -109,6 +110,12 @@ const QUIET_PCT = intOpt('quiet-pct', 0, 400);
 const QUIET_WAIT_S = intOpt('quiet-wait', 0, 1800);
 const DISTURBED_PCT = intOpt('disturbed-pct', 0, 400);
 const RETRIES = intOpt('retries', 0, 5);
+/**
+ * Seconds of unmeasured load right before each open-loop run: in the interleaved suite a target
+ * sits idle for minutes, its upstream connections expire, and the first half second of a run
+ * would measure TLS handshakes on the shared core instead of the steady state at that rate.
+ */
+const OL_WARMUP = intOpt('ol-warmup', 0, 30);
 /** Extra `node` flags for every gateway process (V8 tuning experiments); recorded in the JSON. */
 const GATEWAY_NODE_FLAGS = opt['gateway-node-flags'].split(/\s+/).filter(Boolean);
 // auto: profile when a target is missed; always: scenario 2 in any case; never; or a
@@ -408,6 +415,7 @@ async function measure(t, up, round) {
   const proc = t.proc;
   if (proc.accessLog) { try { truncateSync(proc.accessLog, 0); } catch { /* not there yet */ } }
   await sleep(300); // let sockets from the previous run settle
+  if (t.driver === 'openloop' && OL_WARMUP > 0) await runLoad(t, OL_WARMUP);
   const tls0 = await upstreamTlsConnections();
   const g0 = await gatewayCounters(proc);
   const cpu0 = treeCpuSeconds(t.pid);
@@ -510,7 +518,7 @@ function machineLine(report) {
   const q = report.params;
   return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
     + `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, `
-    + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
+    + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections${q.olWarmupS ? ` (each run after ${q.olWarmupS}s of unmeasured load)` : ''}, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
     + `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}`
     + `${report.build ? `; code: ${report.build.commit ?? '?'}${report.build.srcFilesChanged ? ` + ${report.build.srcFilesChanged} uncommitted src files` : ''}` : ''}`;
 }
@@ -853,7 +861,7 @@ async function main() {
     pinning,
     build,
     params: {
-      rounds: ROUNDS, durationS: DURATION, gatewayNodeFlags: GATEWAY_NODE_FLAGS, warmupS: WARMUP, connections: CONNECTIONS, postConnections: POST_CONNECTIONS, bodyBytes: BODY_BYTES,
+      rounds: ROUNDS, durationS: DURATION, olWarmupS: OL_WARMUP, gatewayNodeFlags: GATEWAY_NODE_FLAGS, warmupS: WARMUP, connections: CONNECTIONS, postConnections: POST_CONNECTIONS, bodyBytes: BODY_BYTES,
       wrkThreads: THREADS, rate: RATE, olConnections: OL_CONNECTIONS, clkTck: CLK_TCK,
       quietPct: QUIET_PCT, quietWaitS: QUIET_WAIT_S, disturbedPct: DISTURBED_PCT, retries: RETRIES, budgetMin: BUDGET_MS / 60_000,
       totalMinutes: Math.round((Date.now() - runStart) / 6000) / 10,
