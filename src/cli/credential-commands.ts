@@ -7,8 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   type AdminOperations, createAdminOperations, durationInput, InvalidInputError, requireScope, requireText,
 } from '../admin/operations.js';
-import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
-import { isStoreError, openStore } from '../credentials/index.js';
+import { isStoreError } from '../credentials/index.js';
+import { openConfiguredStore } from './configured-store.js';
 import { type CliIo, type CommandRunner, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand } from './run.js';
 
 const COMMON = { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } } as const satisfies ParseArgsConfig['options'];
@@ -140,21 +140,11 @@ function runner(group: string): CommandRunner {
       io.err(`portcullis ${group} ${actionName}: ${(error as Error).message}\n\nusage:\n${CREDENTIAL_USAGE}`);
       return EXIT_USAGE;
     }
-    const file = resolveConfigPath(text(values, 'config'));
-    const loaded = loadConfigFile(file);
-    if (!loaded.ok) {
-      for (const issue of loaded.issues) io.err(formatIssue(issue));
-      return EXIT_USAGE;
-    }
-    let store;
+    const opened = await openConfiguredStore(text(values, 'config'), io);
+    if (typeof opened === 'number') return opened;
+    const { config, store } = opened;
     try {
-      store = await openStore(loaded.config.store.url);
-    } catch (error) {
-      io.err(`portcullis: cannot open the credential store: ${(error as Error).message}`);
-      return EXIT_FAILURE;
-    }
-    try {
-      const ops = createAdminOperations(store, { tokenExpiryMs: loaded.config.tokens.defaultExpiryMs });
+      const ops = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
       const result = await action.run(ops, values, positionals);
       if (values.json === true) io.out(JSON.stringify(result));
       else printText(io, result, action.secretField);

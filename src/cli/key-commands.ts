@@ -11,10 +11,10 @@
  * Never prints a private key.
  */
 import { parseArgs } from 'node:util';
-import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { isStoreError, openStore, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
+import { isStoreError, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
 import { generateSigningKey, verifiesUntil } from '../oauth/index.js';
+import { openConfiguredStore } from './configured-store.js';
 import { type CliIo, type CommandRunner, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand } from './run.js';
 
 export const KEYS_USAGE = `  keys     rotate | list                                                   [--json] [--config FILE]
@@ -82,20 +82,11 @@ const runKeys: CommandRunner = async (args, io) => {
     io.err(`portcullis keys ${actionName}: ${(error as Error).message}\n\nusage:\n${KEYS_USAGE}`);
     return EXIT_USAGE;
   }
-  const loaded = loadConfigFile(resolveConfigPath(values.config));
-  if (!loaded.ok) {
-    for (const issue of loaded.issues) io.err(formatIssue(issue));
-    return EXIT_USAGE;
-  }
-  let store: CredentialStore;
+  const opened = await openConfiguredStore(values.config, io);
+  if (typeof opened === 'number') return opened;
+  const { config, store } = opened;
   try {
-    store = await openStore(loaded.config.store.url);
-  } catch (error) {
-    io.err(`portcullis: cannot open the credential store: ${(error as Error).message}`);
-    return EXIT_FAILURE;
-  }
-  try {
-    const result = await action(store, loaded.config);
+    const result = await action(store, config);
     if (values.json === true) io.out(JSON.stringify(result));
     else printText(io, result);
     return EXIT_OK;
