@@ -16,6 +16,7 @@ import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
 import { send, sendRaw } from '../support/client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { eventually } from '../support/eventually.js';
 
 interface TokenOut {
   id: string;
@@ -179,10 +180,10 @@ test('demoting or disabling an account narrows or stops its cached tokens within
   const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'deploy', '--scope', 'read-write', '--account', 'ops'])).token ?? '';
   assert.equal((await send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) })).status, 200);
   await h.json(['accounts', 'set-scope', 'ops', 'read-only']);
-  await waitFor(async () => (await send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) })).status === 403);
+  await eventually(async () => (await send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) })).status === 403, 1_000, 'the change to reach the gateway');
   assert.equal((await send(h.url, { path: '/rw/x', headers: bearer(token) })).status, 200, 'reads still pass');
   await h.json(['accounts', 'disable', 'ops']);
-  await waitFor(async () => (await send(h.url, { path: '/rw/x', headers: bearer(token) })).status === 401);
+  await eventually(async () => (await send(h.url, { path: '/rw/x', headers: bearer(token) })).status === 401, 1_000, 'the change to reach the gateway');
   const answer = await send(h.url, { path: '/rw/x', headers: bearer(token) });
   assert.equal(answer.json().code, 'auth.token_revoked');
 });
@@ -193,7 +194,7 @@ test('rotation: the old secret fails at once without grace, and keeps working du
   const second = await h.json<TokenOut>(['tokens', 'rotate', first.id]);
   assert.equal(second.id, first.id);
   assert.notEqual(second.token, first.token);
-  await waitFor(async () => (await send(h.url, { path: '/ro/x', headers: bearer(first.token ?? '') })).status === 401);
+  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: bearer(first.token ?? '') })).status === 401, 1_000, 'the change to reach the gateway');
   assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200);
   const third = await h.json<TokenOut>(['tokens', 'rotate', first.id, '--grace', '10m']);
   assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200, 'in grace');
@@ -300,10 +301,3 @@ test('bad CLI arguments give a usage message and a non-zero exit, never a stack 
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
 
-async function waitFor(check: () => Promise<boolean>, limitMs = 1_000): Promise<void> {
-  const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > limitMs) assert.fail(`not true within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -14,6 +14,7 @@ import { exchange, RawConnection } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { rawBytes } from '../support/vectors.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { eventually } from '../support/eventually.js';
 
 async function healthy(t: TestContext): Promise<RecordingUpstream> {
   const upstream = await startRecordingUpstream();
@@ -43,15 +44,6 @@ function closedPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
 }
 
 test('connection refused (closed port): 502 upstream.unavailable', async (t) => {
@@ -202,7 +194,7 @@ test('an upstream that never answers, with timeout: 500ms: 504 upstream.timeout,
   assert.match(body.detail ?? '', /500 ms/);
   assert.ok(elapsed >= 450, `waited the timeout (${elapsed} ms)`);
   assert.equal(silent.arrived.length, 1);
-  assert.ok(await waitFor(() => upstreamClosed === 1, 5_000), 'the upstream saw its request closed');
+  await eventually(() => upstreamClosed === 1, 5_000, 'the upstream saw its request closed');
   await stillServes(gw, ok);
 });
 
@@ -234,7 +226,7 @@ test('an upstream that resets mid-response: the client connection is cut, the ga
   assert.match(connection.received, /^HTTP\/1\.1 200 /, 'the head had been passed on');
   assert.ok(connection.received.length < 100_000, 'the body is short of its length');
   await stillServes(gw, ok);
-  assert.ok(await waitFor(() => gw.gateway.inFlight() === 0, 2_000), 'nothing left in flight');
+  await eventually(() => gw.gateway.inFlight() === 0, 2_000, 'nothing left in flight');
 });
 
 test('a client disconnecting mid-upload frees the upstream request', async (t) => {
@@ -265,10 +257,10 @@ test('a client disconnecting mid-upload frees the upstream request', async (t) =
   const connection = await RawConnection.open(gw.port);
   await connection.write(rawBytes(`POST /slow/upload HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 10000000\r\n\r\n`));
   await connection.write(Buffer.alloc(64 * 1024, 'u'));
-  assert.ok(await waitFor(() => received > 0, 5_000), 'the upload had started upstream');
+  await eventually(() => received > 0, 5_000, 'the upload had started upstream');
   connection.destroy();
-  assert.ok(await waitFor(() => aborted, 3_000), 'the upstream saw its request aborted');
-  assert.ok(await waitFor(() => gw.gateway.inFlight() === 0, 2_000), 'nothing left in flight');
+  await eventually(() => aborted, 3_000, 'the upstream saw its request aborted');
+  await eventually(() => gw.gateway.inFlight() === 0, 2_000, 'nothing left in flight');
   await stillServes(gw, ok);
 });
 
@@ -295,10 +287,10 @@ test('a client disconnecting while waiting for the answer frees the upstream req
   );
   const connection = await RawConnection.open(gw.port);
   await connection.write(rawBytes('GET /slow/wait HTTP/1.1\r\nHost: gw.test\r\n\r\n'));
-  assert.ok(await waitFor(() => slow.arrived.length === 1, 5_000), 'the request reached the upstream');
+  await eventually(() => slow.arrived.length === 1, 5_000, 'the request reached the upstream');
   connection.destroy();
-  assert.ok(await waitFor(() => closed, 3_000), 'the upstream saw its request closed');
-  assert.ok(await waitFor(() => gw.gateway.inFlight() === 0, 2_000), 'nothing left in flight');
+  await eventually(() => closed, 3_000, 'the upstream saw its request closed');
+  await eventually(() => gw.gateway.inFlight() === 0, 2_000, 'nothing left in flight');
   await stillServes(gw, ok);
 });
 

@@ -12,7 +12,7 @@ import { callApi, claimsFor, createClient, decode, getToken, signWithGatewayKey,
 const b64url = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 test('a token from /oauth2/token opens a route: the upstream sees the client and the jti, never the token', async (t) => {
-  const { gw, store, upstream } = await startOAuthGateway(t);
+  const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
   const token = await getToken(gw.url, client);
   const answer = await callApi(gw.url, token, { method: 'POST' });

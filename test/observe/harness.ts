@@ -18,6 +18,8 @@ import { createServices, type ServiceBundle } from '../../src/services.js';
 import { loadTestConfig } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
+export { eventually } from '../support/eventually.js';
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** A random base62 string (test secrets, random paths). */
@@ -156,16 +158,6 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * stable code, the documented status and title, and the request id in body and header.
  */
 import assert from 'node:assert/strict';
-import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { ERROR_CODES, type ErrorCode, type ProblemBody } from '../../src/errors.js';
 
 export interface ProblemLike {
   readonly status: number;
@@ -12,14 +12,8 @@ export interface ProblemLike {
   readonly bodyText: string;
 }
 
-export interface Problem {
-  readonly type: string;
-  readonly status: number;
-  readonly code: ErrorCode;
-  readonly title: string;
-  readonly detail?: string;
-  readonly requestId: string;
-}
+/** The body the gateway answers with (src/errors.ts). */
+export type Problem = ProblemBody;
 
 /** Asserts a well-formed problem+json answer with `code`, and returns its body. */
 export function assertProblem(answer: ProblemLike, code: ErrorCode, message = ''): Problem {
