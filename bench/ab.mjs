@@ -8,6 +8,8 @@
 //   node bench/ab.mjs --dist dist --dist 'dist --max-semi-space-size=8'   (same build, node flags)
 //   node bench/ab.mjs --dist A --dist B --kind routes --lua lua/routes-rr.lua  (scenario 7's load)
 //   --keep leaves the work directory (each gateway's stdout, e.g. with 'dist --trace-gc')
+//   --rate 2000 loads each gateway at a fixed rate (lib/open-loop.mjs, scenario 9's load) instead
+//   of wrk, and reports p99 and the slow-request clusters too (when stalls happen, and how long)
 //
 // A build directory is what `tsc -p tsconfig.json --outDir X` produces; it must resolve this
 // repository's node_modules (e.g. lie inside the repo, or next to a node_modules symlink).
@@ -33,6 +35,7 @@ const { values: opt } = parseArgs({
     kind: { type: 'string', default: 'main' },
     lua: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    rate: { type: 'string' },
   },
 });
 if (opt.dist.length < 2) {
@@ -108,7 +111,7 @@ for (const [i, distArg] of opt.dist.entries()) {
   for (let i = 0; i < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [] });
+  gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], p99: [] });
 }
 
 function wrk(g, seconds) {
@@ -124,22 +127,63 @@ function wrk(g, seconds) {
   return requests;
 }
 
-for (const g of gateways) wrk(g, 2); // warm-up
+/** Slow requests ([ms since start, latency ms]) grouped into stalls: start–end ms, worst latency, count. */
+function stalls(slow) {
+  const out = [];
+  for (const [at, ms] of slow) {
+    const last = out.at(-1);
+    if (last && at - last.end < 20) {
+      last.end = at;
+      last.worst = Math.max(last.worst, ms);
+      last.count++;
+    } else out.push({ start: at, end: at, worst: ms, count: 1 });
+  }
+  return out.map((c) => `${c.start}–${c.end} ms: ${c.worst} ms ×${c.count}`).join(', ');
+}
+
+/** Scenario 9's load: requests sent at a fixed rate, latency measured from when each was due. */
+function openLoop(g, seconds) {
+  const args = [join(root, 'bench/lib/open-loop.mjs'), '--url', g.url, '--rate', opt.rate, '--duration', String(seconds)];
+  if (opt.auth === 'bearer') args.push('--header', `Authorization: Bearer ${g.token}`);
+  const full = taskset ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+  const r = spawnSync(full[0], full[1], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const line = /^BENCH_RESULT (.*)$/m.exec(r.stdout)?.[1];
+  if (!line) throw new Error(`open-loop against ${g.name}: ${r.stdout}${r.stderr}`);
+  const result = JSON.parse(line);
+  if (result.requests === 0 || Object.values(result.errors).some((n) => n > 0)) throw new Error(`open-loop against ${g.name}: ${line}`);
+  return result;
+}
+
+/** One measured run: requests completed (and, open loop, the latency summary). */
+function load(g, seconds) {
+  if (opt.rate === undefined) return { requests: wrk(g, seconds) };
+  openLoop(g, 1); // the pool's upstream connections may have expired while the other build ran
+  const result = openLoop(g, seconds);
+  return { requests: result.requests, latency: result.latency_us, slow: result.openLoop.slow };
+}
+
+for (const g of gateways) load(g, 2); // warm-up
 for (let round = 1; round <= Number(opt.rounds); round++) {
   for (const g of gateways) {
     const c0 = treeCpuSeconds(g.pid);
-    const n = wrk(g, Number(opt.duration));
-    g.cpu.push(((treeCpuSeconds(g.pid) - c0) * 1e6) / n);
+    const { requests, latency, slow } = load(g, Number(opt.duration));
+    g.cpu.push(((treeCpuSeconds(g.pid) - c0) * 1e6) / requests);
+    if (latency) {
+      g.p99.push(latency.p99 / 1000);
+      process.stderr.write(`  ${g.name}: p50 ${(latency.p50 / 1000).toFixed(2)} p99 ${(latency.p99 / 1000).toFixed(2)} p99.9 ${(latency.p999 / 1000).toFixed(2)} ms; stalls: ${stalls(slow) || 'none'}\n`);
+    }
   }
   process.stderr.write(`round ${round}: ${gateways.map((g) => `${g.name} ${g.cpu.at(-1).toFixed(1)}`).join('  ')} µs/req\n`);
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ratios = (g) => g.cpu.map((c, i) => c / gateways[0].cpu[i]);
-process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) |\n| --- | --: | --: |\n`);
+const range = (xs, digits) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const openLoopRun = opt.rate !== undefined;
+process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: |${openLoopRun ? ' --: |' : ''}\n`);
 for (const g of gateways) {
-  const r = ratios(g);
-  process.stdout.write(`| ${g.name} | ${median(g.cpu).toFixed(1)} (${Math.min(...g.cpu).toFixed(1)}–${Math.max(...g.cpu).toFixed(1)}) | ${median(r).toFixed(3)} (${Math.min(...r).toFixed(3)}–${Math.max(...r).toFixed(3)}) |\n`);
+  process.stdout.write(`| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`);
 }
-process.stdout.write(`\n${opt.path}, auth ${opt.auth}, wrk -t1 -c${opt.connections} ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, wrk on CPU 1' : 'no taskset: unpinned'}\n`);
+const driver = openLoopRun ? `open loop ${opt.rate} req/s over 32 connections (1 s unmeasured first)` : `wrk -t1 -c${opt.connections}`;
+process.stdout.write(`\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`);
 process.exit(0);

@@ -14,6 +14,7 @@ import {
   EVICTION_REASONS,
   RELOAD_RESULTS,
 } from './labels.js';
+import { LabelledCounter } from './labelled-counter.js';
 import { RouteHistogram } from './route-histogram.js';
 
 /** Prefix of every Portcullis metric. */
@@ -51,7 +52,7 @@ export interface GaugeSources {
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** `portcullis_requests_total` — counter, requests; labels route, method, status. */
-  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly requests: LabelledCounter<'route' | 'method' | 'status'>;
   /** `portcullis_request_duration_seconds` — histogram, seconds; label route (route-histogram.ts). */
   readonly requestDuration: RouteHistogram;
   /** `portcullis_upstream_duration_seconds` — histogram, seconds; label route (route-histogram.ts). */
@@ -59,11 +60,11 @@ export interface GatewayMetrics {
   /** `portcullis_requests_in_flight` — gauge, requests; no labels. */
   readonly inFlight: Gauge;
   /** `portcullis_auth_decisions_total` — counter, decisions; labels route, scheme, result, code. */
-  readonly authDecisions: Counter<'route' | 'scheme' | 'result' | 'code'>;
+  readonly authDecisions: LabelledCounter<'route' | 'scheme' | 'result' | 'code'>;
   /** `portcullis_credential_cache_lookups_total` — counter, lookups; label result. */
-  readonly cacheLookups: Counter<'result'>;
+  readonly cacheLookups: LabelledCounter<'result'>;
   /** `portcullis_credential_cache_evictions_total` — counter, entries; label reason. */
-  readonly cacheEvictions: Counter<'reason'>;
+  readonly cacheEvictions: LabelledCounter<'reason'>;
   /** `portcullis_credential_cache_entries` — gauge, entries; label cache. */
   readonly cacheEntries: Gauge<'cache'>;
   /** `portcullis_store_reads_total` — counter, reads; no labels. */
@@ -73,13 +74,13 @@ export interface GatewayMetrics {
   /** `portcullis_credential_change_apply_delay_seconds` — histogram, seconds; no labels. */
   readonly changeApplyDelay: Histogram;
   /** `portcullis_upstream_errors_total` — counter, errors; labels route, kind. */
-  readonly upstreamErrors: Counter<'route' | 'kind'>;
+  readonly upstreamErrors: LabelledCounter<'route' | 'kind'>;
   /** `portcullis_tokens_issued_total` — counter, tokens; no labels. */
   readonly tokensIssued: Counter;
   /** `portcullis_jwks_refreshes_total` — counter, refreshes; labels issuer, result. */
-  readonly jwksRefreshes: Counter<'issuer' | 'result'>;
+  readonly jwksRefreshes: LabelledCounter<'issuer' | 'result'>;
   /** `portcullis_config_reloads_total` — counter, reloads; label result. */
-  readonly configReloads: Counter<'result'>;
+  readonly configReloads: LabelledCounter<'result'>;
   /** `portcullis_config_last_reload_success_timestamp_seconds` — gauge, Unix seconds; no labels. */
   readonly lastReloadSuccess: Gauge;
   /** `portcullis_config_last_reload_successful` — gauge, 1 or 0; no labels. */
@@ -102,14 +103,20 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     return histogram;
   };
 
+  // Labelled counters: children bound once (labelled-counter.ts), rendered by the registry.
+  const labelledCounter = <Label extends string>(name: string, help: string, labelNames: readonly Label[]): LabelledCounter<Label> => {
+    const counter = new LabelledCounter(name, help, labelNames);
+    registry.registerMetric(counter as never);
+    return counter;
+  };
+
   const metrics: GatewayMetrics = {
     registry,
-    requests: new Counter({
-      name: 'portcullis_requests_total',
-      help: 'Requests on the proxy listener whose response closed, by route (none: no route), method (fixed list, OTHER) and status code (499: the client left before a response).',
-      labelNames: ['route', 'method', 'status'] as const,
-      registers,
-    }),
+    requests: labelledCounter(
+      'portcullis_requests_total',
+      'Requests on the proxy listener whose response closed, by route (none: no route), method (fixed list, OTHER) and status code (499: the client left before a response).',
+      ['route', 'method', 'status'] as const,
+    ),
     requestDuration: routeHistogram(
       'portcullis_request_duration_seconds',
       'Time from the request\'s arrival to the response\'s close, in seconds, by route. WebSocket sessions (101) are not observed.',
@@ -126,24 +133,21 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
         this.set(sources.inFlight());
       },
     }),
-    authDecisions: new Counter({
-      name: 'portcullis_auth_decisions_total',
-      help: 'Authentication decisions on routes that require credentials, by route, presented scheme (bearer, basic, none), result (success, failure) and code (ok or an auth.* error code).',
-      labelNames: ['route', 'scheme', 'result', 'code'] as const,
-      registers,
-    }),
-    cacheLookups: new Counter({
-      name: 'portcullis_credential_cache_lookups_total',
-      help: 'Credential cache lookups by result: hit (verified credential cached), negative_hit (refusal cached), miss (the store is asked).',
-      labelNames: ['result'] as const,
-      registers,
-    }),
-    cacheEvictions: new Counter({
-      name: 'portcullis_credential_cache_evictions_total',
-      help: 'Entries removed from the credential caches, by reason: capacity (LRU), expired (TTL), change (revoke, rotate or account change read from the store).',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    authDecisions: labelledCounter(
+      'portcullis_auth_decisions_total',
+      'Authentication decisions on routes that require credentials, by route, presented scheme (bearer, basic, none), result (success, failure) and code (ok or an auth.* error code).',
+      ['route', 'scheme', 'result', 'code'] as const,
+    ),
+    cacheLookups: labelledCounter(
+      'portcullis_credential_cache_lookups_total',
+      'Credential cache lookups by result: hit (verified credential cached), negative_hit (refusal cached), miss (the store is asked).',
+      ['result'] as const,
+    ),
+    cacheEvictions: labelledCounter(
+      'portcullis_credential_cache_evictions_total',
+      'Entries removed from the credential caches, by reason: capacity (LRU), expired (TTL), change (revoke, rotate or account change read from the store).',
+      ['reason'] as const,
+    ),
     cacheEntries: new Gauge({
       name: 'portcullis_credential_cache_entries',
       help: 'Entries currently held by the credential caches, by cache (positive, negative).',
@@ -171,29 +175,26 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       buckets: [...CHANGE_DELAY_BUCKETS],
       registers,
     }),
-    upstreamErrors: new Counter({
-      name: 'portcullis_upstream_errors_total',
-      help: 'Upstream failures by route and kind (unavailable, tls, timeout, reset).',
-      labelNames: ['route', 'kind'] as const,
-      registers,
-    }),
+    upstreamErrors: labelledCounter(
+      'portcullis_upstream_errors_total',
+      'Upstream failures by route and kind (unavailable, tls, timeout, reset).',
+      ['route', 'kind'] as const,
+    ),
     tokensIssued: new Counter({
       name: 'portcullis_tokens_issued_total',
       help: 'Access tokens issued by the OAuth token endpoint.',
       registers,
     }),
-    jwksRefreshes: new Counter({
-      name: 'portcullis_jwks_refreshes_total',
-      help: 'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
-      labelNames: ['issuer', 'result'] as const,
-      registers,
-    }),
-    configReloads: new Counter({
-      name: 'portcullis_config_reloads_total',
-      help: 'Configuration reloads (SIGHUP) by result (success, failure).',
-      labelNames: ['result'] as const,
-      registers,
-    }),
+    jwksRefreshes: labelledCounter(
+      'portcullis_jwks_refreshes_total',
+      'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
+      ['issuer', 'result'] as const,
+    ),
+    configReloads: labelledCounter(
+      'portcullis_config_reloads_total',
+      'Configuration reloads (SIGHUP) by result (success, failure).',
+      ['result'] as const,
+    ),
     lastReloadSuccess: new Gauge({
       name: 'portcullis_config_last_reload_success_timestamp_seconds',
       help: 'Unix time of the last successful configuration load (startup or reload), in seconds.',

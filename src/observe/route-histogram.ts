@@ -47,6 +47,8 @@ export class RouteHistogram {
   readonly labelNames: readonly string[] = ['route'];
   private readonly bounds: Float64Array;
   private readonly series = new Map<string, Series>();
+  /** Bumped by reset(): children re-resolve their series after it. */
+  private generation = 0;
 
   constructor(
     readonly name: string,
@@ -63,16 +65,18 @@ export class RouteHistogram {
   /** The child of one route; its series is created at its first observation. */
   labels(route: string): RouteHistogramChild {
     let state: Series | undefined;
+    let stateGeneration = -1;
     const bounds = this.bounds;
     return {
       observe: (seconds) => {
         if (!Number.isFinite(seconds)) return;
-        if (state === undefined) {
+        if (state === undefined || stateGeneration !== this.generation) {
           state = this.series.get(route);
           if (state === undefined) {
             state = { route, buckets: new Float64Array(bounds.length), sum: 0, count: 0 };
             this.series.set(route, state);
           }
+          stateGeneration = this.generation;
         }
         let i = 0;
         while (i < bounds.length && seconds > (bounds[i] as number)) i++;
@@ -86,6 +90,7 @@ export class RouteHistogram {
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
     this.series.clear();
+    this.generation++;
   }
 
   /** What the Registry renders as text: the route as a shared label after `le`, as prom-client does. */

@@ -6,9 +6,9 @@
  * the process restarts (counters must not vanish under a running `rate()`), so the number of
  * series is bounded by the route names the process has been configured with.
  */
-import type { Counter } from 'prom-client';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
 import { METHOD_LABELS, NO_ROUTE, UPSTREAM_ERROR_KINDS, type AuthOutcomeCode, type AuthScheme } from './labels.js';
+import type { CounterChild } from './labelled-counter.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RouteHistogramChild } from './route-histogram.js';
 
@@ -16,17 +16,17 @@ export interface RouteSeries {
   readonly name: string;
   readonly requestDuration: RouteHistogramChild;
   readonly upstreamDuration: RouteHistogramChild;
-  readonly upstreamErrors: Readonly<Record<UpstreamErrorKind, Counter.Internal>>;
+  readonly upstreamErrors: Readonly<Record<UpstreamErrorKind, CounterChild>>;
   /** `portcullis_requests_total` child for a METHOD_LABELS index and a status code. */
-  request(method: number, status: number): Counter.Internal;
+  request(method: number, status: number): CounterChild;
   /** `portcullis_auth_decisions_total` child. */
-  authDecision(scheme: AuthScheme, code: AuthOutcomeCode): Counter.Internal;
+  authDecision(scheme: AuthScheme, code: AuthOutcomeCode): CounterChild;
 }
 
 function createRouteSeries(metrics: GatewayMetrics, name: string, zeroErrors: boolean): RouteSeries {
-  const requests = new Map<number, Counter.Internal>();
-  const decisions: Record<AuthScheme, Map<AuthOutcomeCode, Counter.Internal>> = { bearer: new Map(), basic: new Map(), none: new Map() };
-  const upstreamErrors = {} as Record<UpstreamErrorKind, Counter.Internal>;
+  const requests = new Map<number, CounterChild>();
+  const decisions: Record<AuthScheme, Map<AuthOutcomeCode, CounterChild>> = { bearer: new Map(), basic: new Map(), none: new Map() };
+  const upstreamErrors = {} as Record<UpstreamErrorKind, CounterChild>;
   for (const kind of UPSTREAM_ERROR_KINDS) {
     const child = metrics.upstreamErrors.labels(name, kind);
     if (zeroErrors) child.inc(0); // present from the first scrape, so error-ratio alerts see a 0

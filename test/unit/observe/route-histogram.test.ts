@@ -44,10 +44,14 @@ test('the route histogram renders exactly what prom-client\'s Histogram renders 
   assert.deepEqual(await ours.getMetricsAsJSON(), await reference.getMetricsAsJSON(), 'and the JSON view');
 });
 
-test('reset forgets every series; buckets must be distinct finite numbers', async () => {
+test('reset forgets every series, and children bound before it count into fresh ones; buckets must be distinct finite numbers', async () => {
   const { ours } = both();
+  const histogram = ours.getSingleMetric(NAME) as unknown as RouteHistogram;
+  const child = histogram.labels('alpha');
   ours.resetMetrics();
   assert.ok(!(await ours.metrics()).includes('_bucket'));
+  child.observe(0.002);
+  assert.ok((await ours.metrics()).includes(`${NAME}_count{route="alpha"} 1\n`));
   assert.throws(() => new RouteHistogram(NAME, HELP, [0.1, 0.1]), /distinct finite/);
   assert.throws(() => new RouteHistogram(NAME, HELP, []), /distinct finite/);
 });

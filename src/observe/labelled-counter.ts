@@ -1,0 +1,90 @@
+/**
+ * A counter with labels whose children are bound once, registered in the instance's prom-client
+ * Registry and rendered by it like any other metric.
+ *
+ * Why not prom-client's Counter: a child from its `labels()` rebuilds the label object's hash
+ * string and re-validates the labels on every `inc()` (~0.25 µs and ~270 bytes of garbage), and
+ * the request path increments three labelled counters per request. Here a child holds its series
+ * and an increment is one addition. The exposition is the same: one sample per label set, labels
+ * in `labelNames` order, series in order of their first increment (an `inc(0)` creates one).
+ */
+
+export interface CounterChild {
+  /** Adds `value` (default 1); a negative or non-finite value is a programming error. */
+  inc(value?: number): void;
+}
+
+interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/** One exposed sample, in the shape prom-client's Registry renders. */
+interface Sample {
+  readonly value: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+interface Exposition {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter';
+  readonly values: Sample[];
+  readonly aggregator: 'sum';
+}
+
+export class LabelledCounter<Label extends string> {
+  readonly type = 'counter' as const;
+  readonly aggregator = 'sum' as const;
+  private readonly series = new Map<string, Series>();
+  /** Bumped by reset(): children re-resolve their series after it. */
+  private generation = 0;
+
+  constructor(
+    // Not readonly: prom-client's Registry may rename a counter it renders as OpenMetrics.
+    public name: string,
+    readonly help: string,
+    /** Label names, as prom-client metrics expose them (docs/metrics.md is checked against them). */
+    readonly labelNames: readonly Label[],
+  ) {}
+
+  /** The child of one label set, values in `labelNames` order (as prom-client's `labels(...)`). */
+  labels(...values: string[]): CounterChild {
+    if (values.length !== this.labelNames.length) {
+      throw new TypeError(`${this.name}: ${values.length} label values for ${this.labelNames.length} label names`);
+    }
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => {
+      labels[name] = values[i] as string;
+    });
+    const key = JSON.stringify(values);
+    let bound: Series | undefined;
+    let boundGeneration = -1;
+    return {
+      inc: (value = 1) => {
+        if (!(value >= 0) || !Number.isFinite(value)) throw new TypeError(`${this.name}: cannot add ${String(value)} to a counter`);
+        if (boundGeneration !== this.generation) {
+          bound = this.series.get(key);
+          if (bound === undefined) {
+            bound = { labels, value: 0 };
+            this.series.set(key, bound);
+          }
+          boundGeneration = this.generation;
+        }
+        (bound as Series).value += value;
+      },
+    };
+  }
+
+  /** Forgets every series (prom-client's `registry.resetMetrics()`). */
+  reset(): void {
+    this.series.clear();
+    this.generation++;
+  }
+
+  async get(): Promise<Exposition> {
+    const values: Sample[] = [];
+    for (const series of this.series.values()) values.push({ value: series.value, labels: series.labels });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
