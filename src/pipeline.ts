@@ -14,7 +14,7 @@ import { authorize } from './authorize/index.js';
 import type { GatewayConfig } from './config/types.js';
 import { createContext } from './context.js';
 import { GatewayError } from './errors.js';
-import { forwardHttp } from './forward/forward-http.js';
+import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { upstreamGatewayError } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
@@ -136,11 +136,11 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
   return (req, res) => {
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
-    let abortUpstream: (() => void) | undefined;
+    let exchange: ForwardedExchange | undefined;
     // The one 'close' listener of a request: the client may have left mid-exchange.
     res.once('close', () => {
       try {
-        abortUpstream?.();
+        exchange?.clientGone();
         observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499);
       } finally {
         // Drain at shutdown waits for this count: it must come down whatever happened above.
@@ -154,7 +154,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.
       if (expectsContinue(req)) res.writeContinue();
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
-      abortUpstream = forwardHttp(
+      exchange = forwardHttp(
         state.pools,
         { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers },
         {

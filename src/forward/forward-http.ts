@@ -34,63 +34,87 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** A request on its way upstream, as the caller sees it. */
+export interface ForwardedExchange {
+  /** The client went away: aborts the upstream exchange unless it completed. */
+  clientGone(): void;
+}
+
 /**
- * Sends the request upstream and streams the response back. Returns a function that aborts the
- * upstream exchange when the client goes away first (a no-op once the response completed); the
- * caller calls it from the response's `close`, which it already listens to.
+ * undici's handler for one forwarded exchange: writes the upstream response into the client's
+ * response as it arrives. A class rather than a literal of closures: one object per request.
  */
-export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): () => void {
+class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
+  private abortUpstream: ((error?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private finished = false;
+  private waitingForDrain = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly route: RoutePolicy,
+    private readonly callbacks: ForwardCallbacks,
+  ) {}
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.res.destroyed) abort(new Error('client closed the connection'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    this.callbacks.onUpstreamHeaders();
+    this.res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    // Registered only while the client is slower than the upstream (backpressure).
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', () => {
+        this.waitingForDrain = false;
+        this.resumeUpstream?.();
+      });
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    this.finished = true;
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    this.finished = true;
+    const { res, route, callbacks } = this;
+    if (res.destroyed) return;
+    const kind = classifyUpstreamError(error);
+    if (res.headersSent) {
+      callbacks.onBrokenResponse(kind);
+      res.destroy();
+      return;
+    }
+    callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind);
+  }
+
+  clientGone(): void {
+    if (!this.finished && this.abortUpstream) this.abortUpstream(new Error('client closed the connection'));
+  }
+}
+
+/**
+ * Sends the request upstream and streams the response back. The caller calls `clientGone()` of
+ * the exchange from the response's `close`, which it already listens to (a no-op once the
+ * response completed).
+ */
+export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): ForwardedExchange {
   const { req, res, route } = request;
   const upstream = route.upstream;
-  const pool = pools.get(upstream);
-  let abortUpstream: ((error?: Error) => void) | undefined;
-  let resumeUpstream: (() => void) | undefined;
-  let finished = false;
-  let waitingForDrain = false;
-  // Registered only while the client is slower than the upstream (backpressure).
-  const onDrain = (): void => {
-    waitingForDrain = false;
-    resumeUpstream?.();
-  };
-
-  const handler: Dispatcher.DispatchHandler = {
-    onConnect(abort) {
-      abortUpstream = abort;
-      if (res.destroyed) abort(new Error('client closed the connection'));
-    },
-    onHeaders(statusCode, rawHeaders, resume, statusText) {
-      if (statusCode < 200) return true;
-      resumeUpstream = resume;
-      callbacks.onUpstreamHeaders();
-      res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders));
-      return true;
-    },
-    onData(chunk) {
-      if (res.write(chunk)) return true;
-      if (!waitingForDrain) {
-        waitingForDrain = true;
-        res.once('drain', onDrain);
-      }
-      return false;
-    },
-    onComplete() {
-      finished = true;
-      res.end();
-    },
-    onError(error) {
-      finished = true;
-      if (res.destroyed) return;
-      const kind = classifyUpstreamError(error);
-      if (res.headersSent) {
-        callbacks.onBrokenResponse(kind);
-        res.destroy();
-        return;
-      }
-      callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind);
-    },
-  };
-
-  pool.dispatch(
+  const relay = new ResponseRelay(res, route, callbacks);
+  pools.get(upstream).dispatch(
     {
       path: upstream.basePath + request.pathAndQuery,
       method: req.method as Dispatcher.HttpMethod,
@@ -99,10 +123,7 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
       headersTimeout: route.timeoutMs,
       bodyTimeout: route.timeoutMs,
     },
-    handler,
+    relay,
   );
-
-  return () => {
-    if (!finished && abortUpstream) abortUpstream(new Error('client closed the connection'));
-  };
+  return relay;
 }
