@@ -64,9 +64,14 @@ export function parseRequestTarget(rawTarget: string): RequestTarget {
 }
 
 function normalisePath(rawPath: string): string {
-  let out = '';
-  let segment = '';
-  let changed = false;
+  // The usual path needs no change: it is only scanned, and a new string is built from the
+  // first escape that changes (by copying the unchanged stretches between edits).
+  let out: string | undefined;
+  let copiedTo = 0;
+  // The current segment, as routed (escapes of unreserved characters decoded): its length and
+  // how many of its characters are dots, raw or encoded.
+  let segmentLength = 0;
+  let segmentDots = 0;
   const length = rawPath.length;
   for (let i = 0; i < length; i++) {
     const code = rawPath.charCodeAt(i);
@@ -77,44 +82,46 @@ function normalisePath(rawPath: string): string {
     }
     if (code === 0x2f /* / */) {
       if (i > 0) {
-        if (segment.length === 0) throw invalid('Empty path segments ("//") are not allowed.');
-        checkDotSegment(segment);
+        if (segmentLength === 0) throw invalid('Empty path segments ("//") are not allowed.');
+        checkDotSegment(segmentLength, segmentDots);
       }
-      out += '/';
-      segment = '';
+      segmentLength = 0;
+      segmentDots = 0;
       continue;
     }
-    if (code === 0x25 /* % */) {
-      const high = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 1)) : -1;
-      const low = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 2)) : -1;
-      if (high < 0 || low < 0) throw invalid('The path contains an invalid percent-encoding.');
-      const byte = high * 16 + low;
-      i += 2;
-      if (byte === 0x2f || byte === 0x5c) throw invalid('Encoded "/" or "\\" is not allowed in the path.');
-      if (byte < 0x20 || byte === 0x7f) throw invalid('Encoded control characters are not allowed in the path.');
-      if (byte < 0x80 && UNRESERVED[byte] === 1) {
-        const ch = String.fromCharCode(byte);
-        out += ch;
-        segment += ch;
-        changed = true;
-      } else {
-        const escape = `%${HEX[high]}${HEX[low]}`;
-        if (escape !== rawPath.slice(i - 2, i + 1)) changed = true;
-        out += escape;
-        segment += escape;
-      }
+    segmentLength++;
+    if (code === 0x2e /* . */) {
+      segmentDots++;
       continue;
     }
-    const ch = rawPath[i] as string;
-    out += ch;
-    segment += ch;
+    if (code !== 0x25 /* % */) continue;
+    const high = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 1)) : -1;
+    const low = i + 2 < length ? hexValue(rawPath.charCodeAt(i + 2)) : -1;
+    if (high < 0 || low < 0) throw invalid('The path contains an invalid percent-encoding.');
+    const byte = high * 16 + low;
+    if (byte === 0x2f || byte === 0x5c) throw invalid('Encoded "/" or "\\" is not allowed in the path.');
+    if (byte < 0x20 || byte === 0x7f) throw invalid('Encoded control characters are not allowed in the path.');
+    let replacement: string | undefined;
+    if (byte < 0x80 && UNRESERVED[byte] === 1) {
+      replacement = String.fromCharCode(byte);
+      if (byte === 0x2e) segmentDots++;
+    } else {
+      const escape = `%${HEX[high]}${HEX[low]}`;
+      if (escape !== rawPath.slice(i, i + 3)) replacement = escape;
+    }
+    if (replacement !== undefined) {
+      out = (out ?? '') + rawPath.slice(copiedTo, i) + replacement;
+      copiedTo = i + 3;
+    }
+    i += 2;
   }
-  if (segment.length > 0) checkDotSegment(segment);
-  return changed ? out : rawPath;
+  if (segmentLength > 0) checkDotSegment(segmentLength, segmentDots);
+  return out === undefined ? rawPath : out + rawPath.slice(copiedTo);
 }
 
-function checkDotSegment(segment: string): void {
-  if (segment === '.' || segment === '..') {
+/** A segment of only one or two dots (raw or encoded) is a dot segment. */
+function checkDotSegment(segmentLength: number, segmentDots: number): void {
+  if (segmentDots === segmentLength && segmentLength <= 2) {
     throw invalid('Dot segments ("." and "..", raw or percent-encoded) are not allowed in the path.');
   }
 }
