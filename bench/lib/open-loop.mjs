@@ -49,6 +49,8 @@ const SLOW_MS = Number(o['slow-ms']);
 /** @type {number[][]} [ms since t0, latency ms] of slow requests (at most 200) */
 const slow = [];
 let t0 = 0;
+/** CLOCK_MONOTONIC at t0, in µs: lines the slow requests up with other tools' traces (perf -k CLOCK_MONOTONIC). */
+let t0MonotonicUs = 0;
 if (!(RATE > 0 && RATE <= 200_000 && DURATION_MS > 0 && DURATION_MS <= 600_000 && CONNECTIONS >= 1 && CONNECTIONS <= 4096)) {
   process.stderr.write('open-loop: --rate (1..200000), --duration (s, <= 600) and --connections (1..4096) out of range\n');
   process.exit(2);
@@ -191,6 +193,7 @@ async function main() {
   }
   const total = Math.floor((DURATION_MS / 1000) * RATE);
   t0 = performance.now();
+  t0MonotonicUs = Number(process.hrtime.bigint() / 1000n);
   await new Promise((resolve) => {
     const tick = () => {
       const now = performance.now();
@@ -244,6 +247,7 @@ async function main() {
       tickLagMeanMs: ticks ? tickLagSum / ticks : 0,
       tickLagMaxMs: tickLagMax,
       slowMs: SLOW_MS,
+      t0MonotonicUs,
       slow,
     },
   };

@@ -16,7 +16,9 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** Whether a bearer value has the shape of a signed JWT (no decoding, no verification). */
 export function looksLikeJwt(token: string): boolean {
-  return JWT_SHAPE.test(token);
+  // A JWT has two dots; an API token none (checked first: it is the common case, and the shape
+  // test would walk the whole token before failing).
+  return token.includes('.') && JWT_SHAPE.test(token);
 }
 
 /** Verifies bearer JWTs; synchronously on a cache hit. */
