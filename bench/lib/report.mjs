@@ -33,6 +33,7 @@ export const CHECKS = [
   { id: 'S8 POST 1 MiB ÷ undici forwarder', kind: 'rps', num: 'pc-8-post', den: 'undici-post', want: null },
   { id: 'S8 POST 1 MiB ÷ nginx', kind: 'rps', num: 'pc-8-post', den: 'nginx-post', want: null },
   { id: 'undici forwarder p99 added over direct at fixed rate', kind: 'p99-added', num: 'ol-undici', den: 'ol-direct', wantMaxUs: null },
+  { id: 'S9 p99 added over the undici forwarder at fixed rate', kind: 'p99-added', num: 'ol-pc-2-bearer', den: 'ol-undici', wantMaxUs: null },
   { id: 'nginx-map p99 added over direct at fixed rate', kind: 'p99-added', num: 'ol-nginx-map', den: 'ol-direct', wantMaxUs: null },
 ];
 
