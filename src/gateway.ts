@@ -118,6 +118,17 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   proxy.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     sendParserError(socket as Socket, error.code, newRequestId());
   });
+  // CONNECT asks for a tunnel: Portcullis forwards requests, it never opens one. Answered,
+  // logged and counted like any refusal; the connection closes (what follows would be tunnel
+  // bytes, not HTTP).
+  proxy.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const res = responseForUpgrade(req, socket);
+    const ctx = createContext(requestIdOf(req), req, res);
+    observer.requestStarted(ctx);
+    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
+    refuse(ctx, new GatewayError('request.malformed', 'CONNECT is not served: Portcullis forwards requests, it does not open tunnels.'));
+  });
   proxy.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (isClosing(socket)) {
