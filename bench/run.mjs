@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import net from 'node:net';
 import { createCerts } from './lib/certs.mjs';
-import { treeCpuSeconds, treeCpuSplitSeconds, treeSyscalls, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
+import { treeCpuSeconds, treeCpuSplitSeconds, treeSyscalls, treePageFaults, vmstatPageIns, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
 import { request, probe, requestEach, scrapeMetrics } from './lib/http-client.mjs';
 import {
   resolveDist, writeGatewayConfig, createCredentials, invalidTokens, fetchAccessToken, writeLines, memoryAfterGc,
@@ -421,6 +421,8 @@ async function measure(t, up, round) {
   const cpu0 = treeCpuSeconds(t.pid);
   const split0 = treeCpuSplitSeconds(t.pid);
   const io0 = treeSyscalls(t.pid);
+  const faults0 = treePageFaults(t.pid);
+  const vm0 = vmstatPageIns();
   const up0 = treeCpuSeconds(up.child.pid);
   const sys0 = cpuSnapshot();
   const load0 = reapedChildrenCpuSeconds();
@@ -430,6 +432,8 @@ async function measure(t, up, round) {
   const cpu1 = treeCpuSeconds(t.pid);
   const split1 = treeCpuSplitSeconds(t.pid);
   const io1 = treeSyscalls(t.pid);
+  const faults1 = treePageFaults(t.pid);
+  const vm1 = vmstatPageIns();
   const up1 = treeCpuSeconds(up.child.pid);
   const sys1 = cpuSnapshot();
   const loadCpu = reapedChildrenCpuSeconds() - load0;
@@ -481,6 +485,12 @@ async function measure(t, up, round) {
     read_calls_per_req: r.requests ? (io1.reads - io0.reads) / r.requests : null,
     write_calls_per_req: r.requests ? (io1.writes - io0.writes) / r.requests : null,
     upstream_cpu_us_per_req: isUpstream || !r.requests ? null : ((up1 - up0) * 1e6) / r.requests,
+    // Pages the target had to read back during the run (each a stall of a disk read), and the
+    // same machine-wide: a memory reclaimer (e.g. DAMON's pageout) evicts the pages of a target
+    // that sat idle between its runs.
+    targetMajorFaults: faults1.major - faults0.major,
+    machineMajorFaults: vm1.majorFaults - vm0.majorFaults,
+    machineFileRefaults: vm1.fileRefaults - vm0.fileRefaults,
     loadGeneratorCpuS: loadCpu,
     rssKiBAfter: rssKiB,
     // TLS connections the upstream accepted during the run (+2 for the runner's own checks):
@@ -776,7 +786,8 @@ async function main() {
         t.rounds.push(row);
         const u = Object.entries(row.cpuUtilisation).map(([k, v]) => `${k} ${v.busyPct}%${v.stealPct ? ` st ${v.stealPct}%` : ''}`).join(', ');
         const g = row.gateway;
-        const nt = row.upstreamNewTlsConnections ? `  new upstream TLS ${row.upstreamNewTlsConnections}` : '';
+        const nt = (row.upstreamNewTlsConnections ? `  new upstream TLS ${row.upstreamNewTlsConnections}` : '')
+          + (row.targetMajorFaults ? `  major faults ${row.targetMajorFaults}` : '');
         const sr = g ? `  store ${fmt(g.storeReadsPerS)}/s  gc major ${g.gc_major_count ?? '–'}×/${fmt(g.gc_major_ms, 0)} ms  loop max ${fmt(g.loopDelayMaxMs, 1)} ms` : '';
         log(`round ${round} ${t.name.padEnd(16)} ${fmt(row.rps).padStart(7)} req/s  p50 ${fmt(row.latency_us.p50 / 1000, 2)} p99 ${fmt(row.latency_us.p99 / 1000, 2)} ms`
           + `  cpu ${fmt(row.cpu_us_per_req, 1)} µs/req (usr ${fmt(row.user_us_per_req, 0)} sys ${fmt(row.system_us_per_req, 0)}; r ${fmt(row.read_calls_per_req, 2)} w ${fmt(row.write_calls_per_req, 2)} calls)${sr}${nt}  err ${row.unexpectedErrors}  [${u}, foreign ${row.foreignCpuPct}%]`

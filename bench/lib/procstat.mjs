@@ -52,6 +52,36 @@ export function cpuTicksSplit(pid) {
   }
 }
 
+/**
+ * Page faults summed over the process tree of pid: minor (no I/O) and major (the page had to be
+ * read back, e.g. code or a mapped file the kernel had reclaimed while the process sat idle).
+ */
+export function treePageFaults(pid) {
+  let minor = 0;
+  let major = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // After comm: minflt is field 10, majflt field 12.
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      minor += Number(f[7]);
+      major += Number(f[9]);
+    } catch { /* gone */ }
+  }
+  return { minor, major };
+}
+
+/** Machine-wide page-ins: major faults and refaults of reclaimed file pages (/proc/vmstat). */
+export function vmstatPageIns() {
+  try {
+    const v = readFileSync('/proc/vmstat', 'utf8');
+    const field = (name) => Number(v.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1] ?? 0);
+    return { majorFaults: field('pgmajfault'), fileRefaults: field('workingset_refault_file') };
+  } catch {
+    return { majorFaults: 0, fileRefaults: 0 };
+  }
+}
+
 /** User and system CPU seconds summed over the process tree of pid. */
 export function treeCpuSplitSeconds(pid) {
   let user = 0;
