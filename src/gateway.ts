@@ -123,7 +123,16 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   // bytes, not HTTP).
   proxy.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
+    if (isClosing(socket)) {
+      socket.end();
+      return;
+    }
     const res = responseForUpgrade(req, socket);
+    if (res === undefined) {
+      // Pipelined behind a request still being answered: dropped, as Node does without us.
+      socket.destroy();
+      return;
+    }
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
     socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
@@ -136,6 +145,12 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       return;
     }
     const res = responseForUpgrade(req, socket);
+    if (res === undefined) {
+      // Pipelined behind a request still being answered: an upgrade there has no place in the
+      // exchange. The connection is dropped.
+      socket.destroy();
+      return;
+    }
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
     socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 101));
@@ -150,6 +165,10 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
         observer.upstreamFailed(admitted, kind);
         const failed = responseForUpgrade(req, socket);
         admitted.decision = error.code;
+        if (failed === undefined) {
+          socket.destroy();
+          return;
+        }
         refuse({ ...admitted, res: failed }, error);
       });
     });

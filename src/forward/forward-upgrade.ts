@@ -22,16 +22,42 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return req.method === 'GET' && req.headers.upgrade?.trim().toLowerCase() === 'websocket';
 }
 
-/** A ServerResponse writing to an upgrade socket, so refusals use the same problem+json writer. */
-export function responseForUpgrade(req: IncomingMessage, socket: Duplex): ServerResponse {
+/** How long a connection whose upgrade (or CONNECT) was refused may stay open after the answer. */
+export const REFUSED_UPGRADE_LINGER_MS = 2_000;
+
+/**
+ * A ServerResponse writing to an upgrade (or CONNECT) socket, so refusals use the same
+ * problem+json writer; the connection closes after the answer. Undefined when the socket still
+ * belongs to the response of an earlier pipelined request (Node fires `upgrade` and `connect`
+ * as soon as the head is parsed): the caller drops the connection.
+ */
+export function responseForUpgrade(req: IncomingMessage, socket: Duplex): ServerResponse | undefined {
   const res = new ServerResponse(req);
-  res.assignSocket(socket as Socket);
+  try {
+    res.assignSocket(socket as Socket);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_HTTP_SOCKET_ASSIGNED') return undefined;
+    throw error;
+  }
   res.shouldKeepAlive = false;
   res.once('finish', () => {
     res.detachSocket(socket as Socket);
-    socket.end();
+    closeAfterAnswer(socket);
   });
   return res;
+}
+
+/**
+ * Ends our side and discards whatever the client still sends, so its end is seen and the socket
+ * closes; a client that keeps the connection open is cut after REFUSED_UPGRADE_LINGER_MS (HTTP
+ * sockets are half-open: `end()` alone would wait for the client forever).
+ */
+function closeAfterAnswer(socket: Duplex): void {
+  socket.resume();
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), REFUSED_UPGRADE_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function headersObject(flat: readonly string[]): Record<string, string | string[]> {

@@ -5,9 +5,13 @@
  * upstream, so a request the client did not frame as one can never hide.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { ErrorCode } from '../../src/errors.js';
+import { REFUSED_UPGRADE_LINGER_MS } from '../../src/forward/forward-upgrade.js';
 import { assertProblem, fromRaw } from '../support/problem.js';
+import { eventually } from '../support/eventually.js';
+import { send } from '../support/client.js';
 import { exchange } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { loadVectors, rawBytes } from '../support/vectors.js';
@@ -130,4 +134,58 @@ test('a smuggled request can never be sent upstream on the gateway\'s own pooled
     assert.deepEqual(upstream.arrived.slice(before).map((r) => r.url), ['/public/a', '/public/next'], carrier.split('\r\n')[0]);
     assert.equal(upstream.received.at(-2)?.body, smuggled, 'the smuggled bytes arrived as body');
   }
+});
+
+test('CONNECT or an upgrade pipelined behind a request still being answered drops the connection, and the gateway keeps serving', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  // Node fires 'connect' and 'upgrade' as soon as the head is parsed, while the GET before it
+  // is still waiting for its upstream: the socket still belongs to the GET's response.
+  const behind = [
+    'CONNECT gw.test:443 HTTP/1.1\r\nHost: gw.test:443\r\n\r\n',
+    'GET /public/ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    'GET /public/h2c HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
+  ];
+  for (const second of behind) {
+    const before = upstream.arrived.length;
+    const result = await exchange(gw.port, rawBytes(`GET /public/first HTTP/1.1\r\nHost: gw.test\r\n\r\n${second}`), { responses: 2, settleMs: 200 });
+    assert.ok(result.closed, `${second.split('\r\n')[0]}: the connection is dropped`);
+    assert.ok(result.responses.every((r) => r.status !== 101), 'nothing was upgraded');
+    const urls = upstream.arrived.slice(before).map((r) => r.url);
+    assert.ok(urls.every((url) => url === '/public/first'), `only the first request may have gone upstream: ${JSON.stringify(urls)}`);
+    const next = await exchange(gw.port, rawBytes('GET /public/next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
+    assert.equal(next.responses[0]?.status, 200, 'the gateway still serves');
+  }
+});
+
+test('a refused CONNECT is closed by the gateway even when the client keeps the connection open, and is counted once', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const metrics = `http://127.0.0.1:${gw.gateway.metricsAddress.port}`;
+  // allowHalfOpen: this client does not answer the gateway's FIN with its own, and keeps sending.
+  const socket = net.connect({ port: gw.port, host: '127.0.0.1', allowHalfOpen: true });
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write('CONNECT gw.test:443 HTTP/1.1\r\nHost: gw.test:443\r\n\r\n\u0016\u0003\u0001 tunnel bytes');
+  await eventually(() => received.includes('"code":"request.malformed"'), 5_000, 'the problem body');
+  assert.match(received, /^HTTP\/1\.1 400 /);
+  assert.match(received, /\r\nconnection: close\r\n/i);
+  const keepSending = setInterval(() => socket.write('more tunnel bytes'), 50);
+  t.after(() => clearInterval(keepSending));
+  // Counted and logged when the socket closes: only if the gateway closes it.
+  await eventually(async () => {
+    const text = (await send(metrics, { path: '/metrics' })).body;
+    return text.includes('portcullis_requests_total{route="none",method="OTHER",status="400"} 1\n') && text.includes('portcullis_requests_in_flight 0\n');
+  }, REFUSED_UPGRADE_LINGER_MS + 3_000, 'the gateway to close the connection and count the request');
+  await closed;
+  clearInterval(keepSending);
+  assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');
 });
