@@ -25,9 +25,10 @@ interface Sample {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** Keys in prom-client's order (`help` first), so the JSON view serialises identically. */
 interface Exposition {
-  readonly name: string;
   readonly help: string;
+  readonly name: string;
   readonly type: 'counter';
   readonly values: Sample[];
   readonly aggregator: 'sum';
@@ -85,6 +86,6 @@ export class LabelledCounter<Label extends string> {
   async get(): Promise<Exposition> {
     const values: Sample[] = [];
     for (const series of this.series.values()) values.push({ value: series.value, labels: series.labels });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator };
   }
 }

@@ -45,6 +45,7 @@ test('the labelled counter renders exactly what prom-client\'s Counter renders f
   assert.equal(await renderOpenMetrics(ours), await renderOpenMetrics(reference), 'OpenMetrics too (the _total suffix moves)');
   assert.equal(await ours.metrics(), text, 'an OpenMetrics rendering leaves the text one unchanged');
   assert.deepEqual(await ours.getMetricsAsJSON(), await reference.getMetricsAsJSON(), 'and the JSON view');
+  assert.equal(JSON.stringify(await ours.getMetricsAsJSON()), JSON.stringify(await reference.getMetricsAsJSON()), 'serialised too (key order)');
 });
 
 test('children bound before a reset count into fresh series after it', async () => {
