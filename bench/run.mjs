@@ -7,7 +7,7 @@
 //                      [--rate 2000] [--ol-connections 32]
 //                      [--ws-tokens 100000] [--invalid-tokens 200000]
 //                      [--big-bytes 1073741824] [--profile auto|always|never|TARGET[,TARGET…]] [--profile-duration 8]
-//                      [--keep-profile DIR] [--no-extras] [--snapshot] [--dist dist]
+//                      [--keep-profile DIR] [--keep] [--no-extras] [--snapshot] [--dist dist]
 //                      [--gateway-node-flags=--max-semi-space-size=8] [--ol-warmup 1]
 //                      [--no-pin] [--target-cpus 0] [--upstream-cpus 0] [--load-cpus 1]
 //                      [--quiet-pct 15] [--quiet-wait 120] [--disturbed-pct 30] [--retries 2]
@@ -63,6 +63,7 @@ const { values: opt } = parseArgs({
     profile: { type: 'string', default: 'auto' },
     'profile-duration': { type: 'string', default: '8' },
     'keep-profile': { type: 'string' },
+    keep: { type: 'boolean', default: false },
     'no-extras': { type: 'boolean', default: false },
     'gateway-node-flags': { type: 'string', default: '' },
     'ol-warmup': { type: 'string', default: '1' },
@@ -157,6 +158,13 @@ async function stopAll() {
 
 function cleanupSync() {
   for (const c of children) killTree(c, 'SIGKILL');
+  if (opt.keep) {
+    // With --gateway-node-flags=--trace-gc…, a gateway's access.log also holds V8's trace of its
+    // last run (each file is truncated before a run).
+    if (tempDirs.length > 0) process.stderr.write(`bench: kept ${tempDirs.join(', ')} (configs, stores, access logs)\n`);
+    tempDirs.length = 0;
+    return;
+  }
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 }
 process.on('exit', cleanupSync);
