@@ -18,7 +18,7 @@ import { buildRouteTable } from './match/route-table.js';
 import type { Logger } from './observe/logger.js';
 import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
 import { admit, createRequestHandler, refuse, type RoutingState } from './pipeline.js';
-import type { Authenticate } from './types.js';
+import type { Authenticate, RequestContext } from './types.js';
 
 export interface GatewayServices {
   readonly authenticate: Authenticate;
@@ -118,42 +118,39 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   proxy.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     sendParserError(socket as Socket, error.code, newRequestId());
   });
+  /**
+   * An upgrade or CONNECT request, observed like any other, with a response writing to its
+   * socket. Undefined when the connection is dropped instead: behind a refusal that closes it,
+   * or behind a pipelined request still being answered (see responseForUpgrade).
+   */
+  const socketRequest = (req: http.IncomingMessage, socket: Duplex, statusIfUnanswered: number): RequestContext | undefined => {
+    socket.on('error', () => socket.destroy());
+    if (isClosing(socket)) {
+      socket.end();
+      return undefined;
+    }
+    const res = responseForUpgrade(req, socket);
+    if (res === undefined) {
+      socket.destroy();
+      return undefined;
+    }
+    const ctx = createContext(requestIdOf(req), req, res);
+    observer.requestStarted(ctx);
+    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : statusIfUnanswered));
+    return ctx;
+  };
   // CONNECT asks for a tunnel: Portcullis forwards requests, it never opens one. Answered,
   // logged and counted like any refusal; the connection closes (what follows would be tunnel
   // bytes, not HTTP).
   proxy.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
-    socket.on('error', () => socket.destroy());
-    if (isClosing(socket)) {
-      socket.end();
-      return;
-    }
-    const res = responseForUpgrade(req, socket);
-    if (res === undefined) {
-      // Pipelined behind a request still being answered: dropped, as Node does without us.
-      socket.destroy();
-      return;
-    }
-    const ctx = createContext(requestIdOf(req), req, res);
-    observer.requestStarted(ctx);
-    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499));
+    const ctx = socketRequest(req, socket, 499);
+    if (ctx === undefined) return;
     refuse(ctx, new GatewayError('request.malformed', 'CONNECT is not served: Portcullis forwards requests, it does not open tunnels.'));
   });
   proxy.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    if (isClosing(socket)) {
-      socket.end();
-      return;
-    }
-    const res = responseForUpgrade(req, socket);
-    if (res === undefined) {
-      // Pipelined behind a request still being answered: an upgrade there has no place in the
-      // exchange. The connection is dropped.
-      socket.destroy();
-      return;
-    }
-    const ctx = createContext(requestIdOf(req), req, res);
-    observer.requestStarted(ctx);
-    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : 101));
+    const ctx = socketRequest(req, socket, 101);
+    if (ctx === undefined) return;
+    const { res } = ctx;
     if (!isWebSocketUpgrade(req)) {
       // h2c and other protocols would turn the connection into a tunnel past every policy.
       refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));
