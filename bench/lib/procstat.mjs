@@ -29,27 +29,29 @@ export function processTree(pid) {
   return out;
 }
 
-/** utime+stime of one process in clock ticks, or 0 when it is gone. */
-export function cpuTicks(pid) {
+/**
+ * The fields of /proc/<pid>/stat after the ")" that closes comm (index 0 is field 3, state), or
+ * null when the process is gone.
+ */
+function statFields(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the ")" that closes comm: state is field 3, utime 14, stime 15.
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return null;
   }
 }
 
-/** utime and stime of one process in clock ticks ({user: 0, system: 0} when it is gone). */
+/** utime+stime of one process in clock ticks, or 0 when it is gone. */
+export function cpuTicks(pid) {
+  const t = cpuTicksSplit(pid);
+  return t.user + t.system;
+}
+
+/** utime (field 14) and stime (15) of one process in clock ticks ({user: 0, system: 0} when it is gone). */
 export function cpuTicksSplit(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { user: Number(f[11]), system: Number(f[12]) };
-  } catch {
-    return { user: 0, system: 0 };
-  }
+  const f = statFields(pid);
+  return f ? { user: Number(f[11]), system: Number(f[12]) } : { user: 0, system: 0 };
 }
 
 /**
@@ -60,13 +62,11 @@ export function treePageFaults(pid) {
   let minor = 0;
   let major = 0;
   for (const p of processTree(pid)) {
-    try {
-      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // After comm: minflt is field 10, majflt field 12.
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      minor += Number(f[7]);
-      major += Number(f[9]);
-    } catch { /* gone */ }
+    const f = statFields(p);
+    if (f === null) continue;
+    // minflt is field 10, majflt field 12.
+    minor += Number(f[7]);
+    major += Number(f[9]);
   }
   return { minor, major };
 }
