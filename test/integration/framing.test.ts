@@ -42,11 +42,11 @@ const ROUTES = `
     upstreamCa: "\${CA}"
 `;
 
-async function setup(t: TestContext): Promise<{ upstream: RecordingUpstream; port: number }> {
+async function setup(t: TestContext): Promise<{ upstream: RecordingUpstream; port: number; metricsUrl: string }> {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
-  return { upstream, port: gw.port };
+  return { upstream, port: gw.port, metricsUrl: `http://127.0.0.1:${gw.gateway.metricsAddress.port}` };
 }
 
 test('every framing vector of test/vectors/framing.json: the client view and the upstream view', async (t) => {
@@ -137,9 +137,7 @@ test('a smuggled request can never be sent upstream on the gateway\'s own pooled
 });
 
 test('CONNECT or an upgrade pipelined behind a request still being answered drops the connection, and the gateway keeps serving', async (t) => {
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const { upstream, port } = await setup(t);
   // Node fires 'connect' and 'upgrade' as soon as the head is parsed, while the GET before it
   // is still waiting for its upstream: the socket still belongs to the GET's response.
   const behind = [
@@ -149,23 +147,20 @@ test('CONNECT or an upgrade pipelined behind a request still being answered drop
   ];
   for (const second of behind) {
     const before = upstream.arrived.length;
-    const result = await exchange(gw.port, rawBytes(`GET /public/first HTTP/1.1\r\nHost: gw.test\r\n\r\n${second}`), { responses: 2, settleMs: 200 });
+    const result = await exchange(port, rawBytes(`GET /public/first HTTP/1.1\r\nHost: gw.test\r\n\r\n${second}`), { responses: 2, settleMs: 200 });
     assert.ok(result.closed, `${second.split('\r\n')[0]}: the connection is dropped`);
     assert.ok(result.responses.every((r) => r.status !== 101), 'nothing was upgraded');
     const urls = upstream.arrived.slice(before).map((r) => r.url);
     assert.ok(urls.every((url) => url === '/public/first'), `only the first request may have gone upstream: ${JSON.stringify(urls)}`);
-    const next = await exchange(gw.port, rawBytes('GET /public/next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
+    const next = await exchange(port, rawBytes('GET /public/next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
     assert.equal(next.responses[0]?.status, 200, 'the gateway still serves');
   }
 });
 
 test('a refused CONNECT is closed by the gateway even when the client keeps the connection open, and is counted once', async (t) => {
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
-  const metrics = `http://127.0.0.1:${gw.gateway.metricsAddress.port}`;
+  const { upstream, port, metricsUrl } = await setup(t);
   // allowHalfOpen: this client does not answer the gateway's FIN with its own, and keeps sending.
-  const socket = net.connect({ port: gw.port, host: '127.0.0.1', allowHalfOpen: true });
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   t.after(() => socket.destroy());
   let received = '';
   socket.on('data', (chunk: Buffer) => {
@@ -182,7 +177,7 @@ test('a refused CONNECT is closed by the gateway even when the client keeps the 
   t.after(() => clearInterval(keepSending));
   // Counted and logged when the socket closes: only if the gateway closes it.
   await eventually(async () => {
-    const text = (await send(metrics, { path: '/metrics' })).body;
+    const text = (await send(metricsUrl, { path: '/metrics' })).body;
     return text.includes('portcullis_requests_total{route="none",method="OTHER",status="400"} 1\n') && text.includes('portcullis_requests_in_flight 0\n');
   }, REFUSED_UPGRADE_LINGER_MS + 3_000, 'the gateway to close the connection and count the request');
   await closed;
