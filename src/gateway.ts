@@ -160,13 +160,10 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       res.detachSocket(socket as Socket);
       upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind) => {
         observer.upstreamFailed(admitted, kind);
-        const failed = responseForUpgrade(req, socket);
-        admitted.decision = error.code;
-        if (failed === undefined) {
-          socket.destroy();
-          return;
-        }
-        refuse({ ...admitted, res: failed }, error);
+        // The upstream failed before answering: the request's own response takes the socket
+        // back, so the refusal is what the access line and the metrics record.
+        res.assignSocket(socket as Socket);
+        refuse(admitted, error);
       });
     });
   });

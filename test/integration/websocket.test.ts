@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
+import { send } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { assertProblem, fromRaw } from '../support/problem.js';
 import { exchange } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
@@ -36,12 +38,12 @@ const ROUTES = `
     auth: "off"
 `;
 
-async function setup(t: TestContext): Promise<{ upstream: WsUpstream; port: number }> {
+async function setup(t: TestContext): Promise<{ upstream: WsUpstream; port: number; metricsUrl: string }> {
   const upstream = await startWsUpstream();
   t.after(() => upstream.close());
   const wss = upstream.origin.replace('https://', 'wss://');
   const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: wss }, { authenticate: createStubAuthenticator() });
-  return { upstream, port: gw.port };
+  return { upstream, port: gw.port, metricsUrl: `http://127.0.0.1:${gw.gateway.metricsAddress.port}` };
 }
 
 /** Opens a client socket through the gateway and sends one message; resolves with the echo. */
@@ -183,11 +185,13 @@ test('upgrades go through the smuggling guard and the policy stages like any req
   assert.equal(upstream.requests, 0);
 });
 
-test('an upgrade to a wss upstream whose certificate is not trusted: 502 upstream.tls_error', async (t) => {
-  const { upstream, port } = await setup(t);
+test('an upgrade to a wss upstream whose certificate is not trusted: 502 upstream.tls_error, counted as a 502', async (t) => {
+  const { upstream, port, metricsUrl } = await setup(t);
   const answer = await refusedUpgrade(`ws://127.0.0.1:${port}/untrusted-chat/x`);
   assertProblem(answer, 'upstream.tls_error');
   assert.equal(upstream.upgrades.length, 0);
+  // Counted when the connection closes, with the status the client got (not 101).
+  await eventually(async () => (await send(metricsUrl, { path: '/metrics' })).body.includes('portcullis_requests_total{route="untrusted-chat",method="GET",status="502"} 1\n'), 5_000, 'the refused upgrade to be counted as a 502');
 });
 
 test('an upstream that never answers the upgrade, with timeout: 500ms: 504 upstream.timeout', async (t) => {
