@@ -16,7 +16,7 @@ import { createContext } from './context.js';
 import { GatewayError } from './errors.js';
 import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
-import { upstreamGatewayError } from './forward/upstream-errors.js';
+import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
 import { expectsContinue, guardFraming } from './listen/framing-guard.js';
 import { parseRequestTarget } from './listen/request-target.js';
@@ -166,7 +166,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
             refuse(admittedCtx, error);
           },
           onBrokenResponse: (kind) => {
-            admittedCtx.decision = upstreamGatewayError(kind, route.name, route.timeoutMs).code;
+            admittedCtx.decision = UPSTREAM_ERROR_CODES[kind];
             observer.upstreamFailed(admittedCtx, kind);
           },
         },

@@ -2,7 +2,7 @@
  * Translation of upstream failures (undici, tls, net, http-proxy) into SPEC §3 codes. This is
  * the only place these foreign errors are read.
  */
-import { GatewayError } from '../errors.js';
+import { GatewayError, type ErrorCode } from '../errors.js';
 
 /** Kinds of upstream failure, as counted in metrics. */
 export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset';
@@ -38,15 +38,24 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   return 'unavailable';
 }
 
+/** The SPEC §3 code of each kind of upstream failure. */
+export const UPSTREAM_ERROR_CODES = {
+  tls: 'upstream.tls_error',
+  timeout: 'upstream.timeout',
+  reset: 'upstream.unavailable',
+  unavailable: 'upstream.unavailable',
+} as const satisfies Record<UpstreamErrorKind, ErrorCode>;
+
 /** The response-level error for an upstream failure; `timeoutMs` is the route's. */
 export function upstreamGatewayError(kind: UpstreamErrorKind, routeName: string, timeoutMs: number): GatewayError {
+  const code = UPSTREAM_ERROR_CODES[kind];
   switch (kind) {
     case 'tls':
-      return new GatewayError('upstream.tls_error', `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`);
+      return new GatewayError(code, `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`);
     case 'timeout':
-      return new GatewayError('upstream.timeout', `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
+      return new GatewayError(code, `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
     case 'reset':
     case 'unavailable':
-      return new GatewayError('upstream.unavailable', `The upstream of route "${routeName}" could not be reached.`);
+      return new GatewayError(code, `The upstream of route "${routeName}" could not be reached.`);
   }
 }
