@@ -83,20 +83,23 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
 
   const hasWildcards = wildcard.size > 0;
   const hasExact = exact.size > 0;
+  // Positions of the path's first `deepest + 1` slashes, found once per lookup and shared by
+  // the (up to three) host maps probed; deeper slashes cannot end a candidate. Reused between
+  // lookups, which are synchronous.
+  let deepest = 0;
+  for (const host of [anyHost, ...exact.values(), ...wildcard.values()]) deepest = Math.max(deepest, host.depths[0] ?? 0);
+  const slashes: number[] = [];
+  let slashCount = 0;
 
-  function matchIn(host: HostPrefixes | undefined, method: string, path: string): RoutePolicy | undefined {
+  function matchIn(host: HostPrefixes | undefined, method: string, path: string, endsWithSlash: boolean): RoutePolicy | undefined {
     if (host === undefined) return undefined;
     const { prefixes, depths } = host;
     // The candidate of depth d is the path up to its (d+1)-th "/", or the whole path when it has
     // exactly d segments and does not end with "/". The root route is stored under "".
-    const slashes: number[] = [];
-    const needed = (depths[0] ?? 0) + 1; // deeper slashes cannot end a candidate
-    for (let i = path.indexOf('/'); i !== -1 && slashes.length < needed; i = path.indexOf('/', i + 1)) slashes.push(i);
-    const endsWithSlash = path.charCodeAt(path.length - 1) === 0x2f;
     for (const depth of depths) {
       let candidate: string;
-      if (depth < slashes.length) candidate = path.slice(0, slashes[depth]);
-      else if (depth === slashes.length && !endsWithSlash) candidate = path;
+      if (depth < slashCount) candidate = path.slice(0, slashes[depth]);
+      else if (depth === slashCount && !endsWithSlash) candidate = path;
       else continue;
       const found = pick(prefixes.get(candidate), method);
       if (found) return found;
@@ -106,18 +109,21 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
 
   const table: RouteTable = {
     match(host, method, path) {
+      slashCount = 0;
+      for (let i = path.indexOf('/'); i !== -1 && slashCount <= deepest; i = path.indexOf('/', i + 1)) slashes[slashCount++] = i;
+      const endsWithSlash = path.charCodeAt(path.length - 1) === 0x2f;
       if (hasExact) {
-        const found = matchIn(exact.get(host), method, path);
+        const found = matchIn(exact.get(host), method, path, endsWithSlash);
         if (found) return found;
       }
       if (hasWildcards) {
         const dot = host.indexOf('.');
         if (dot > 0) {
-          const found = matchIn(wildcard.get(host.slice(dot)), method, path);
+          const found = matchIn(wildcard.get(host.slice(dot)), method, path, endsWithSlash);
           if (found) return found;
         }
       }
-      return matchIn(anyHost, method, path);
+      return matchIn(anyHost, method, path, endsWithSlash);
     },
   };
   return { table, conflicts };
