@@ -60,7 +60,7 @@ routes:
   await services.store.tokens.revoke(revoked.record.id);
   const client = await services.store.clients.create({ name: 'partner', scope: 'read-write' });
   const basicPassword = 'hunter2-Basic-Password';
-  const wrongClientSecret = `${client.clientSecret.slice(0, -3)}xyz`;
+  const wrongClientSecret = `${client.clientSecret.slice(0, -3)}${client.clientSecret.endsWith('xyz') ? 'zyx' : 'xyz'}`;
   const secrets = [reader.token, writer.token, revoked.token, client.clientSecret, basicPassword, wrongClientSecret, 'query-secret-value'];
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
