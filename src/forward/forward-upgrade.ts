@@ -6,9 +6,9 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import { createProxyServer } from 'http-proxy-3';
 import type { RoutePolicy } from '../config/types.js';
+import { upgradeAgentOf } from './upstream-trust.js';
 import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
 import type { GatewayError } from '../errors.js';
 
@@ -73,8 +73,6 @@ function headersObject(flat: readonly string[]): Record<string, string | string[
   return out;
 }
 
-const TRUSTED_ROOTS = rootCertificates.join('\n') + '\n';
-
 export function createUpgradeForwarder(): UpgradeForwarder {
   const proxy = createProxyServer({ ws: true, secure: true, xfwd: false, changeOrigin: false, prependPath: true });
   // Errors are handled per call; this keeps an unhandled 'error' from crashing the process.
@@ -91,6 +89,7 @@ export function createUpgradeForwarder(): UpgradeForwarder {
   return {
     forward(req, socket, head, route, pathAndQuery, headers, onFailure) {
       const upstream = route.upstream;
+      const agent = upgradeAgentOf(upstream);
       req.url = pathAndQuery;
       const outgoing = headersObject(headers);
       outgoing.connection = 'Upgrade';
@@ -107,7 +106,9 @@ export function createUpgradeForwarder(): UpgradeForwarder {
           ignorePath: true,
           secure: true,
           proxyTimeout: route.timeoutMs,
-          ...(upstream.ca !== undefined ? { ca: TRUSTED_ROOTS + upstream.ca } : {}),
+          // With the upstream's own CA, an agent holding its trust store (built once); without,
+          // a fresh connection on Node's default context. Either way, no keep-alive.
+          ...(agent !== undefined ? { agent } : {}),
         },
         (error: Error) => {
           const kind = classifyUpstreamError(error);

@@ -4,9 +4,9 @@
  * Host header (STYLE.md gotcha 2).
  */
 import { isIP } from 'node:net';
-import { createSecureContext, rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import type { UpstreamTarget } from '../config/types.js';
+import { trustContextOf } from './upstream-trust.js';
 
 export interface UpstreamPools {
   get(target: UpstreamTarget): Pool;
@@ -23,6 +23,7 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>): Upstream
   // the request path, without building the (CA-sized) key string.
   const byTarget = new WeakMap<UpstreamTarget, Pool>();
   const add = (target: UpstreamTarget): Pool => {
+    const secureContext = trustContextOf(target);
     const pool = new Pool(target.origin, {
       connections: 256,
       pipelining: 1,
@@ -31,9 +32,7 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>): Upstream
         rejectUnauthorized: true,
         // SNI must not carry an IP literal (RFC 6066 §3); the certificate check still uses it.
         ...(isIP(target.hostname) === 0 ? { servername: target.servername } : {}),
-        // One SecureContext per upstream: passing `ca` instead would rebuild the whole trust
-        // store (~20 ms of CPU) on every new connection.
-        ...(target.ca !== undefined ? { secureContext: createSecureContext({ ca: [...rootCertificates, target.ca] }) } : {}),
+        ...(secureContext !== undefined ? { secureContext } : {}),
       },
     });
     pools.set(poolKey(target), pool);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
@@ -113,6 +114,25 @@ test('binary frames and many messages keep their order and bytes', async (t) => 
     socket.on('error', reject);
   });
   received.forEach((b, i) => assert.deepEqual([...b], [i, 0, 255, i]));
+});
+
+test('upgrades to an upstream with its own CA reuse one trust store: none is built per upgrade', async (t) => {
+  const { upstream, port } = await setup(t);
+  // _tls_wrap calls tls.createSecureContext through the module object for every connection
+  // given `ca` and no `secureContext`: each such call parses all the public roots (20–30 ms).
+  const original = tls.createSecureContext;
+  let builtWithCa = 0;
+  tls.createSecureContext = (options) => {
+    if (options?.ca !== undefined) builtWithCa++;
+    return original(options);
+  };
+  t.after(() => {
+    tls.createSecureContext = original;
+  });
+  for (let i = 0; i < 5; i++) assert.equal(await roundTrip(`ws://127.0.0.1:${port}/chat/r${i}`, {}, `m${i}`), `m${i}`);
+  assert.equal(upstream.upgrades.length, 5);
+  // The gateway's start built the CA's trust store already (the HTTP pool shares it).
+  assert.equal(builtWithCa, 0);
 });
 
 test('an upgrade on an auth: required route without credentials gets 401 problem+json; the upstream never sees it', async (t) => {
