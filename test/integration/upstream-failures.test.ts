@@ -15,6 +15,7 @@ import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gate
 import { rawBytes } from '../support/vectors.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 import { eventually } from '../support/eventually.js';
+import { REFUSING_PORT } from '../support/ports.js';
 
 async function healthy(t: TestContext): Promise<RecordingUpstream> {
   const upstream = await startRecordingUpstream();
@@ -36,25 +37,14 @@ async function stillServes(gw: TestGateway, upstream: RecordingUpstream): Promis
   assert.equal(upstream.received.at(-1)?.url, '/healthy/ping');
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = http.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 test('connection refused (closed port): 502 upstream.unavailable', async (t) => {
   const ok = await healthy(t);
-  const port = await closedPort();
   const gw = await startTestGateway(
     t,
     gatewayYaml(`
   - name: down
     match: { path: /down }
-    upstream: "https://127.0.0.1:${port}"
+    upstream: "https://127.0.0.1:${REFUSING_PORT}"
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write${healthyRoute}`),
@@ -296,13 +286,12 @@ test('a client disconnecting while waiting for the answer frees the upstream req
 
 test('a refused upload with Expect: 100-continue never reaches a dead upstream, and a live one answers after 100', async (t) => {
   const ok = await healthy(t);
-  const port = await closedPort();
   const gw = await startTestGateway(
     t,
     gatewayYaml(`
   - name: down
     match: { path: /down }
-    upstream: "https://127.0.0.1:${port}"
+    upstream: "https://127.0.0.1:${REFUSING_PORT}"
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write

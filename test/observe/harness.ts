@@ -16,6 +16,7 @@ import type { Observability } from '../../src/observe/index.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { createServices, type ServiceBundle } from '../../src/services.js';
 import { loadTestConfig } from '../support/gateway.js';
+import { REFUSING_PORT } from '../support/ports.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 export { eventually } from '../support/eventually.js';
@@ -162,7 +163,7 @@ export async function closedPort(): Promise<number> {
 
 /**
  * The routes most tests use: `public` (auth off, read-write), `docs` (auth off, read-only),
- * `private` (auth required, read-write), `broken` (upstream on a closed port), `slow`
+ * `private` (auth required, read-write), `broken` (upstream on a port that refuses connections), `slow`
  * (an upstream that never answers). Env: UPSTREAM, SLOW, CLOSED.
  */
 export const STANDARD_ROUTES = `
@@ -212,7 +213,7 @@ export async function startStandard(t: TestContext, options: Partial<ObservedGat
     gw = await startObservedGateway(t, {
       routes: STANDARD_ROUTES,
       ...options,
-      env: { UPSTREAM: upstream.origin, SLOW: slow.origin, CLOSED: String(await closedPort()), ...options.env },
+      env: { UPSTREAM: upstream.origin, SLOW: slow.origin, CLOSED: String(REFUSING_PORT), ...options.env },
     });
   } catch (error) {
     await Promise.all([upstream.close(), slow.close()]);

@@ -29,7 +29,7 @@ test('a production-only install of the packed package serves without dev depende
   const app = join(work, 'app');
   await run('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), '{"private":true}\n');
-  await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', join(work, tarball)], {
+  await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', join(work, tarball)], {
     cwd: app,
     // No prebuilt binaries can be downloaded here; compile the native addon directly.
     env: { ...process.env, npm_config_build_from_source: 'true' },

@@ -50,8 +50,11 @@ export interface RawAnswer {
   readonly body: string;
 }
 
-/** Writes bytes, reads until the server closes or `idleMs` of silence; parses the first response. */
-export function sendRaw(port: number, bytes: string | Buffer, idleMs = 400): Promise<RawAnswer> {
+/**
+ * Writes bytes, reads until the server closes or `idleMs` of silence after its first byte (up to
+ * `firstByteMs` for that first byte: a slow first answer is not silence); parses the first response.
+ */
+export function sendRaw(port: number, bytes: string | Buffer, idleMs = 400, firstByteMs = 10_000): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -68,7 +71,7 @@ export function sendRaw(port: number, bytes: string | Buffer, idleMs = 400): Pro
     };
     socket.on('connect', () => {
       socket.write(bytes);
-      arm();
+      timer = setTimeout(finish, firstByteMs);
     });
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
