@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import test from 'node:test';
-import { createCredentialVerifier } from '../../src/credentials/verify.js';
+import type { CredentialStore } from '../../src/credentials/store.js';
+import { createCredentialVerifier, type CredentialVerifier } from '../../src/credentials/verify.js';
 import type { Principal } from '../../src/types.js';
 import { cacheSettings, isPromise, sleep, tempStore } from './helpers.js';
+import { withinOneSecond } from '../support/within-one-second.js';
 
 const OPEN_STORE = new URL('../../src/credentials/open-store.js', import.meta.url).href;
 
@@ -51,11 +53,8 @@ for (const id of ids) {
 await store.close();
 `;
 
-test('a revocation made by another process is refused by this one within 1 s (measured)', async (t) => {
-  const { store, url } = await tempStore(t);
-  const verifier = createCredentialVerifier({ store, cache: cacheSettings() });
-  t.after(() => verifier.close());
-  await verifier.start();
+/** Revokes five cached tokens from a child process; the delay of each until this verifier refuses it. */
+async function revocationDelays(verifier: CredentialVerifier, store: CredentialStore, url: string): Promise<number[]> {
   const issued = await Promise.all(Array.from({ length: 5 }, (_, i) => store.tokens.create({ label: `t${i}`, scope: 'read-write' })));
   for (const { token } of issued) await verifier.verify({ scheme: 'bearer', token });
 
@@ -83,9 +82,19 @@ test('a revocation made by another process is refused by this one within 1 s (me
     return at - before;
   });
   assert.equal(delays.length, 5);
-  const max = Math.max(...delays);
-  t.diagnostic(`cross-process revocation delays (ms, from before the revoke call to refusal): ${delays.join(', ')}; max ${max}`);
-  assert.ok(max < 1000, `a revocation took ${max} ms to reach the other process`);
+  return delays;
+}
+
+test('a revocation made by another process is refused by this one within 1 s (measured)', async (t) => {
+  const { store, url } = await tempStore(t);
+  const verifier = createCredentialVerifier({ store, cache: cacheSettings() });
+  t.after(() => verifier.close());
+  await verifier.start();
+  await withinOneSecond(t, 'slowest of five revocations by another process, from before the revoke call to refusal', async () => {
+    const delays = await revocationDelays(verifier, store, url);
+    t.diagnostic(`delays: ${delays.join(', ')} ms`);
+    return Math.max(...delays);
+  });
 });
 
 const WRITER = `

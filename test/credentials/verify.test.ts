@@ -136,7 +136,8 @@ test('set-scope and disable through another connection reach cached tokens withi
   const other = await openStore(url);
   t.after(() => other.close());
   const events: VerifierEvent[] = [];
-  const verifier = await verifierOn(t, store, { onEvent: (e) => events.push(e) });
+  // A 50 ms poll (default 250) leaves the 1 s bound a wide margin for a stalled machine.
+  const verifier = await verifierOn(t, store, { pollIntervalMs: 50, onEvent: (e) => events.push(e) });
   await other.accounts.create('team', 'admin');
   const tokens = await Promise.all([1, 2, 3].map((i) => other.tokens.create({ label: `t${i}`, scope: 'read-write', account: 'team' })));
   for (const { token } of tokens) await verifier.verify(bearer(token));
@@ -244,7 +245,10 @@ test('revocation in the same process is immediate, even for a cached token', asy
 test('a flood of 10,000 random well-formed tokens: reads bounded, good entries still cached', async (t) => {
   const { store: real } = await tempStore(t);
   const { store, reads } = countingStore(real);
-  const verifier = await verifierOn(t, store, { cache: cacheSettings({ maxEntries: 2, negativeMaxEntries: 20_000 }) });
+  // TTLs of an hour: on a slow machine the real clock must not expire entries mid-test.
+  const verifier = await verifierOn(t, store, {
+    cache: cacheSettings({ maxEntries: 2, negativeMaxEntries: 20_000, ttlMs: 3_600_000, negativeTtlMs: 3_600_000 }),
+  });
   const good = await real.tokens.create({ label: 'good', scope: 'read-only' });
   await verifier.verify(bearer(good.token));
   const flood = Array.from({ length: 10_000 }, () => generateApiToken());

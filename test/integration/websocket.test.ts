@@ -32,7 +32,7 @@ const ROUTES = `
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
     auth: "off"
-    timeout: 300ms
+    timeout: 1s
   - name: untrusted-chat
     match: { path: /untrusted-chat }
     upstream: "\${WSS}"
@@ -241,7 +241,7 @@ test('the route timeout bounds the wait for the 101, not an open tunnel that idl
   const { port } = await setup(t);
   const echo = await new Promise<string>((resolve, reject) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/short-chat/x`);
-    socket.on('open', () => setTimeout(() => socket.send('after idling'), 800));
+    socket.on('open', () => setTimeout(() => socket.send('after idling'), 2_500));
     socket.on('message', (data) => {
       resolve(String(data));
       socket.close();

@@ -120,12 +120,13 @@ test('a cached token stops at its exp (plus leeway): the cache never outlives th
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
   const now = Math.floor(Date.now() / 1000);
-  // exp 28 s ago: valid for one to two more seconds under the 30 s leeway.
-  const token = await signWithGatewayKey(store, claimsFor(client, { iat: now - 100, exp: now - 28 }));
+  // exp 25 s ago: valid for four to five more seconds under the 30 s leeway.
+  const exp = now - 25;
+  const token = await signWithGatewayKey(store, claimsFor(client, { iat: now - 100, exp }));
   assert.equal((await callApi(gw.url, token)).status, 200);
   const jwt = gw.services.oauth.jwt;
   assert.ok(!(jwt.verify(token) instanceof Promise), 'cached');
-  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  await new Promise((resolve) => setTimeout(resolve, (exp + 30) * 1000 + 100 - Date.now()));
   const answer = await callApi(gw.url, token);
   assert.equal(answer.status, 401);
   assert.equal(answer.json().code, 'auth.token_expired');

@@ -11,6 +11,7 @@ import { createOAuth } from '../../src/oauth/index.js';
 import { createExternalIssuers } from '../../src/oauth/external-issuers.js';
 import type { Authenticate } from '../../src/types.js';
 import { sharedCerts } from '../support/certs.js';
+import { eventually } from '../support/eventually.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startRecordingUpstream, type ReceivedRequest, type RecordingUpstream } from '../support/upstream.js';
 import { callApi, OAUTH_ROUTES, OAUTH_SETTINGS, sleep } from './helpers.js';
@@ -96,7 +97,7 @@ test('key rotation at the provider: a new kid is fetched and accepted; a removed
   const refreshes: string[] = [];
   const oauth = await createOAuth({
     config: gw.config, store: gw.services.store, credentials: gw.services.verifier,
-    jwks: { cooldownMs: 100, refreshIntervalMs: 300, timeoutMs: 500 },
+    jwks: { cooldownMs: 0, refreshIntervalMs: 300, timeoutMs: 500 },
     hooks: { onJwksRefresh: (index, result) => refreshes.push(`${index}:${result}`) },
   });
   t.after(() => oauth.close());
@@ -105,19 +106,22 @@ test('key rotation at the provider: a new kid is fetched and accepted; a removed
   const oldToken = await idp.token('api:write');
   assert.equal((await callApi(gw.url, oldToken)).status, 200);
 
-  // The provider rotates: k2 signs from now on, k1 stays published.
+  // The provider rotates: k2 signs from now on, k1 stays published. The swap follows a finished
+  // background refresh: a refresh answered with the old set and still in flight would be joined
+  // by the refetch for the unknown kid, which would then not find k2.
+  const landed = refreshes.length;
+  await eventually(() => refreshes.length > landed, 5_000, 'a background JWKS refresh');
+  const fetchesBefore = idp.jwksRequests();
   idp.setKeys([k2, k1]);
   const newToken = await idp.token('api:write');
   assert.match(Buffer.from(newToken.split('.')[0] ?? '', 'base64url').toString(), /"kid":"k2"/);
-  const fetchesBefore = idp.jwksRequests();
-  await sleep(150); // past the refetch cooldown
   assert.equal((await callApi(gw.url, newToken)).status, 200, 'unknown kid → JWKS refetched → accepted');
   assert.ok(idp.jwksRequests() > fetchesBefore);
   assert.equal((await callApi(gw.url, oldToken)).status, 200, 'the old key is still published');
 
   // The provider removes k1: after a background refresh (300 ms) and the result cache (1 s), k1's tokens fail.
   idp.setKeys([k2]);
-  await sleep(1_600);
+  await sleep(2_600);
   const refused = await callApi(gw.url, oldToken);
   assert.equal(refused.status, 401);
   assert.equal(refused.json().code, 'auth.invalid_token');
@@ -147,7 +151,7 @@ test('a provider that stops answering stalls nothing whose key is cached; an unk
   const verified = await issuers.verify(0, fresh);
   const cachedKeyMs = performance.now() - started;
   assert.equal(verified.principal.scope, 'read-only');
-  assert.ok(cachedKeyMs < 200, `verified with the cached key in ${cachedKeyMs.toFixed(1)} ms while the provider hangs`);
+  assert.ok(cachedKeyMs < 450, `verified with the cached key in ${cachedKeyMs.toFixed(1)} ms while the provider hangs`);
 
   const stranger = await generateKeyPair('RS256');
   const unknownKid = await new SignJWT({ scope: 'api:write', sub: 'x' }).setProtectedHeader({ alg: 'RS256', kid: 'k9' })
@@ -155,7 +159,8 @@ test('a provider that stops answering stalls nothing whose key is cached; an unk
   started = performance.now();
   await assert.rejects(issuers.verify(0, unknownKid), (error: unknown) => (error as { code?: string }).code === 'auth.invalid_token');
   const unknownMs = performance.now() - started;
-  assert.ok(unknownMs < 1_500, `an unknown kid is refused after ${unknownMs.toFixed(0)} ms (fetch timeout 500 ms)`);
+  // Under the 2 s default JWKS fetch timeout: the configured 500 ms is what bounds the wait.
+  assert.ok(unknownMs < 1_900, `an unknown kid is refused after ${unknownMs.toFixed(0)} ms (fetch timeout 500 ms)`);
   assert.ok(results.includes('0:error'), 'failed refreshes are reported');
   t.diagnostic(`provider hanging: cached-key verification ${cachedKeyMs.toFixed(1)} ms, unknown kid refused in ${unknownMs.toFixed(0)} ms`);
 });

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { createCredentialVerifier, openStore } from '../../src/credentials/index.js';
 import { createOAuth } from '../../src/oauth/index.js';
 import { sharedCerts } from '../support/certs.js';
 import { CLI_PATH } from '../support/cli.js';
 import { send, type Answer } from '../support/client.js';
 import { basic, callApi, createClient, decode, getToken, postForm, sleep, startOAuthGateway, type TestClient } from './helpers.js';
+import { withinOneSecond } from '../support/within-one-second.js';
 
 function introspect(url: string, token: string, auth: Record<string, string>): Promise<Answer> {
   return postForm(url, `token=${encodeURIComponent(token)}`, auth, '/oauth2/introspect');
@@ -20,6 +21,13 @@ function introspect(url: string, token: string, auth: Record<string, string>): P
 function revoke(url: string, token: string, client: TestClient, extra = ''): Promise<Answer> {
   return postForm(url, `token=${encodeURIComponent(token)}${extra}`, { authorization: basic(client.clientId, client.secret) }, '/oauth2/revoke');
 }
+
+/** `jwt` with a middle character of its signature replaced by one it is not: never the same token. */
+function tampered(jwt: string): string {
+  const i = Math.floor((jwt.lastIndexOf('.') + 1 + jwt.length) / 2);
+  return jwt.slice(0, i) + (jwt[i] === 'A' ? 'B' : 'A') + jwt.slice(i + 1);
+}
+
 
 test('introspection: a client sees its own tokens, an admin sees all, anything else is inactive', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
@@ -54,7 +62,7 @@ test('introspection: a client sees its own tokens, an admin sees all, anything e
   assert.equal(noAuth.status, 401);
   assert.equal(noAuth.json().error, 'invalid_client');
 
-  for (const other of [apiToken, 'garbage', `${token.slice(0, -4)}AAAA`, 'a.b.c']) {
+  for (const other of [apiToken, 'garbage', tampered(token), 'a.b.c']) {
     assert.deepEqual((await introspect(gw.url, other, { authorization: `Bearer ${adminToken}` })).json(), { active: false });
   }
   const missing = await postForm(gw.url, '', asAlice, '/oauth2/introspect');
@@ -92,7 +100,7 @@ test('/oauth2/revoke: a client revokes its own token, at once on this instance; 
   assert.equal(api.status, 400);
   assert.equal(api.json().error, 'unsupported_token_type');
   assert.equal((await send(gw.url, { path: '/ro/x', headers: { authorization: `Bearer ${apiToken}` } })).status, 200, 'not revoked');
-  for (const unknown of ['garbage', 'a.b.c', `${other.slice(0, -4)}AAAA`]) assert.equal((await revoke(gw.url, unknown, alice)).status, 200, unknown);
+  for (const unknown of ['garbage', 'a.b.c', tampered(other)]) assert.equal((await revoke(gw.url, unknown, alice)).status, 200, unknown);
   const anonymous = await postForm(gw.url, `token=${other}`, {}, '/oauth2/revoke');
   assert.equal(anonymous.status, 401);
   assert.equal(anonymous.json().error, 'invalid_client');
@@ -103,49 +111,48 @@ test('/oauth2/revoke: a client revokes its own token, at once on this instance; 
 
 test('revoking a client with the CLI (another process) refuses its access tokens here within 1 s (measured)', async (t) => {
   const { gw, store, upstream, configFile, env } = await startOAuthGateway(t);
-  const client = await createClient(store, 'read-write');
   const survivor = await createClient(store, 'read-write');
-  const tokens = [await getToken(gw.url, client), await getToken(gw.url, client, 'read-only')];
   const survivorToken = await getToken(gw.url, survivor);
-  for (const token of tokens) assert.equal((await callApi(gw.url, token)).status, 200);
-  const seqBefore = await store.latestChangeSeq();
+  await withinOneSecond(t, 'from the client revocation committed by another process to its access token refused here', async () => {
+    const client = await createClient(store, 'read-write');
+    const tokens = [await getToken(gw.url, client), await getToken(gw.url, client, 'read-only')];
+    for (const token of tokens) assert.equal((await callApi(gw.url, token)).status, 200);
+    const seqBefore = await store.latestChangeSeq();
 
-  const cli = new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [CLI_PATH, 'clients', 'revoke', client.clientId, '--config', configFile, '--json'],
-      { env: { ...process.env, ...env, CA: sharedCerts().ca.caCertPath } },
-      (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)));
-  });
-  let refusedAt: number | undefined;
-  const deadline = Date.now() + 15_000;
-  let cliDone = false;
-  void cli.finally(() => { cliDone = true; });
-  while (refusedAt === undefined && Date.now() < deadline) {
-    const answer = await callApi(gw.url, tokens[0] ?? '');
-    if (answer.status === 401) {
-      assert.equal(answer.json().code, 'auth.token_revoked');
-      refusedAt = Date.now();
-    } else {
-      assert.equal(answer.status, 200);
-      if (cliDone) await sleep(1);
+    const cli = new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [CLI_PATH, 'clients', 'revoke', client.clientId, '--config', configFile, '--json'],
+        { env: { ...process.env, ...env, CA: sharedCerts().ca.caCertPath } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)));
+    });
+    let refusedAt: number | undefined;
+    const deadline = Date.now() + 15_000;
+    let cliDone = false;
+    void cli.finally(() => { cliDone = true; });
+    while (refusedAt === undefined && Date.now() < deadline) {
+      const answer = await callApi(gw.url, tokens[0] ?? '');
+      if (answer.status === 401) {
+        assert.equal(answer.json().code, 'auth.token_revoked');
+        refusedAt = Date.now();
+      } else {
+        assert.equal(answer.status, 200);
+        if (cliDone) await sleep(1);
+      }
     }
-  }
-  const printed = JSON.parse(await cli) as { revokedAt: string };
-  assert.ok(printed.revokedAt);
-  const change = (await store.changesSince(seqBefore)).find((c) => c.kind === 'client.revoked');
-  assert.ok(change && refusedAt !== undefined);
-  const delay = refusedAt - change.at;
-  t.diagnostic(`client revoked by another process → its access token refused here after ${delay} ms`);
-  assert.ok(delay < 1_000, `refused ${delay} ms after the revocation committed`);
-  const before = upstream.arrived.length;
-  for (const token of tokens) assert.equal((await callApi(gw.url, token)).status, 401);
-  assert.equal(upstream.arrived.length, before);
+    const printed = JSON.parse(await cli) as { revokedAt: string };
+    assert.ok(printed.revokedAt);
+    const change = (await store.changesSince(seqBefore)).find((c) => c.kind === 'client.revoked');
+    assert.ok(change && refusedAt !== undefined);
+    const before = upstream.arrived.length;
+    for (const token of tokens) assert.equal((await callApi(gw.url, token)).status, 401);
+    assert.equal(upstream.arrived.length, before);
+    return refusedAt - change.at;
+  });
   assert.equal((await callApi(gw.url, survivorToken)).status, 200, 'other clients are untouched');
 });
 
 test('a token revoked through one instance is refused by another instance (own store connection) within 1 s', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
-  const token = await getToken(gw.url, client);
   // A second instance: its own connection to the same file, its own verifier and OAuth layer.
   const second = await openStore(gw.config.store.url);
   const verifier = createCredentialVerifier({ store: second, cache: gw.config.cache });
@@ -156,7 +163,7 @@ test('a token revoked through one instance is refused by another instance (own s
     await verifier.close();
     await second.close();
   });
-  const verify = async (): Promise<string> => {
+  const verify = async (token: string): Promise<string> => {
     try {
       await oauth.verifier.verify({ scheme: 'bearer', token });
       return 'ok';
@@ -164,17 +171,18 @@ test('a token revoked through one instance is refused by another instance (own s
       return (error as { code: string }).code;
     }
   };
-  assert.equal(await verify(), 'ok');
-  assert.ok(!(oauth.verifier.verify({ scheme: 'bearer', token }) instanceof Promise), 'cached on the second instance');
-  const revokedAt = Date.now();
-  assert.equal((await revoke(gw.url, token, client)).status, 200);
-  let outcome = 'ok';
-  while (outcome === 'ok' && Date.now() - revokedAt < 5_000) {
-    outcome = await verify();
-    if (outcome === 'ok') await sleep(5);
-  }
-  const delay = Date.now() - revokedAt;
-  t.diagnostic(`access token revoked on instance A → refused by instance B after ${delay} ms`);
-  assert.equal(outcome, 'auth.token_revoked');
-  assert.ok(delay < 1_000, `${delay} ms`);
+  await withinOneSecond(t, 'from the access token revoked on instance A to its refusal by instance B', async () => {
+    const token = await getToken(gw.url, client);
+    assert.equal(await verify(token), 'ok');
+    assert.ok(!(oauth.verifier.verify({ scheme: 'bearer', token }) instanceof Promise), 'cached on the second instance');
+    const revokedAt = Date.now();
+    assert.equal((await revoke(gw.url, token, client)).status, 200);
+    let outcome = 'ok';
+    while (outcome === 'ok' && Date.now() - revokedAt < 5_000) {
+      outcome = await verify(token);
+      if (outcome === 'ok') await sleep(5);
+    }
+    assert.equal(outcome, 'auth.token_revoked');
+    return Date.now() - revokedAt;
+  });
 });

@@ -152,8 +152,11 @@ export async function startObservedGateway(t: TestContext, options: ObservedGate
   };
 }
 
-/** A loopback port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
+/**
+ * A loopback port free a moment ago (bound, then released), for a server started next. Another
+ * process can take it in between; for a port that must refuse connections use REFUSING_PORT.
+ */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

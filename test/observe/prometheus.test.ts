@@ -15,7 +15,7 @@ import { negotiateFormat } from '../../src/observe/metrics-handler.js';
 import { dashboardQueries } from './dashboard.js';
 import { PACKAGE_VERSION } from '../../src/version.js';
 import { send } from '../support/client.js';
-import { basic, closedPort, eventually, KNOWN, startStandard } from './harness.js';
+import { basic, freePort, eventually, KNOWN, startStandard } from './harness.js';
 import { requireTool } from './tools.js';
 import { EXPECTED_AUTH, EXPECTED_REQUESTS, EXPECTED_TOTAL_REQUESTS, type Labels, sendStandardTraffic } from './traffic.js';
 
@@ -56,6 +56,55 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** A running Prometheus: the child, its API base URL and what it printed so far. */
+interface RunningPrometheus {
+  readonly child: ChildProcess;
+  readonly base: string;
+  readonly output: () => string;
+}
+
+/** Whether a server on `base` answers Prometheus' readiness endpoint with 200. */
+async function isReady(base: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts Prometheus with `dir`/prometheus.yml and waits until it listens. Its port is found free
+ * by listening on 0 and closing, so another process can take it first: Prometheus then exits
+ * with "address already in use", and is started again on a new port (three attempts in all).
+ */
+async function startPrometheus(binary: string, dir: string): Promise<RunningPrometheus> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    let output = '';
+    const child = spawn(
+      binary,
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, `data-${attempt}`)}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    let closed = false;
+    child.once('close', () => { closed = true; });
+    try {
+      await eventually(async () => closed || (await isReady(base)), 20_000, 'Prometheus to listen');
+    } catch (error) {
+      await stop(child);
+      throw new Error(`${(error as Error).message}\nprometheus output:\n${output}`);
+    }
+    if (!closed) return { child, base, output: () => output };
+    if (attempt < 3 && /address already in use/.test(output)) continue;
+    throw new Error(`prometheus exited with ${child.exitCode}\nprometheus output:\n${output}`);
+  }
+}
+
 test('a real Prometheus scrapes the gateway and its API shows the expected series, values, rules and dashboard queries', { timeout: 90_000 }, async (t) => {
   const prometheus = requireTool(t, 'prometheus');
   if (prometheus === undefined) return;
@@ -91,8 +140,6 @@ test('a real Prometheus scrapes the gateway and its API shows the expected serie
   const expectedAuth = EXPECTED_AUTH.map(([labels, value]) => [labels, labels.scheme === 'bearer' && labels.code === 'ok' ? value + 8 : value] as const);
 
   const dir = mkdtempSync(join(tmpdir(), 'pcl-prom-'));
-  const port = await closedPort();
-  const base = `http://127.0.0.1:${port}`;
   writeFileSync(
     join(dir, 'prometheus.yml'),
     `global:
@@ -107,18 +154,13 @@ scrape_configs:
       - targets: ["127.0.0.1:${setup.gateway.metricsAddress.port}"]
 `,
   );
-  let output = '';
-  const child = spawn(
-    prometheus,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  let running: RunningPrometheus | undefined;
   t.after(async () => {
-    await stop(child);
+    if (running !== undefined) await stop(running.child);
     rmSync(dir, { recursive: true, force: true });
   });
+  running = await startPrometheus(prometheus, dir);
+  const { child, base, output } = running;
 
   // Wait until Prometheus has scraped the finished traffic (up to ~20 s).
   try {
@@ -128,7 +170,7 @@ scrape_configs:
       return Number(result[0]?.value[1]) === expectedTotal;
     }, 20_000, 'Prometheus to scrape portcullis_requests_total');
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nprometheus output:\n${output}`);
+    throw new Error(`${(error as Error).message}\nprometheus output:\n${output()}`);
   }
 
   // Prometheus asked for OpenMetrics and got it.
