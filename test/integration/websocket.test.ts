@@ -16,6 +16,7 @@ import { createStubAuthenticator } from '../support/stub-auth.js';
 import { rawBytes } from '../support/vectors.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { startWsUpstream, type WsUpstream } from '../support/ws-upstream.js';
+import { sharedCerts } from '../support/certs.js';
 
 const ROUTES = `
   - name: chat
@@ -133,6 +134,18 @@ test('upgrades to an upstream with its own CA reuse one trust store: none is bui
   assert.equal(upstream.upgrades.length, 5);
   // The gateway's start built the CA's trust store already (the HTTP pool shares it).
   assert.equal(builtWithCa, 0);
+  // Control: a connection given `ca` is counted, so the zero above measured something.
+  tls.connect({ host: '127.0.0.1', port: upstream.port, ca: sharedCerts().ca.caCert }).on('error', () => {}).destroy();
+  assert.equal(builtWithCa, 1);
+});
+
+test('through the shared trust store, an upgrade to a named upstream still checks the certificate against its name', async (t) => {
+  const wrongName = await startWsUpstream(sharedCerts().ca.issue('ws-other', ['other.test']));
+  t.after(() => wrongName.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: `wss://localhost:${wrongName.port}` }, { authenticate: createStubAuthenticator() });
+  // Signed by the route's CA, but for other.test: refused, and the upgrade never forwarded.
+  assertProblem(await refusedUpgrade(`ws://127.0.0.1:${gw.port}/chat/x`), 'upstream.tls_error');
+  assert.equal(wrongName.upgrades.length, 0);
 });
 
 test('an upgrade on an auth: required route without credentials gets 401 problem+json; the upstream never sees it', async (t) => {

@@ -6,7 +6,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { sharedCerts } from './certs.js';
+import { sharedCerts, type TestCert } from './certs.js';
 
 export interface UpgradeSeen {
   readonly url: string;
@@ -24,8 +24,9 @@ export interface WsUpstream {
   close(): Promise<void>;
 }
 
-export async function startWsUpstream(): Promise<WsUpstream> {
-  const { leaf } = sharedCerts();
+/** `certificate`: the server's (default: the shared localhost/127.0.0.1 one). */
+export async function startWsUpstream(certificate: TestCert = sharedCerts().leaf): Promise<WsUpstream> {
+  const leaf = certificate;
   const upgrades: UpgradeSeen[] = [];
   let requests = 0;
   const server = https.createServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => {
