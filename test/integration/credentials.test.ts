@@ -154,7 +154,6 @@ test('OAuth client credentials authenticate with Basic client_id:client_secret; 
   assert.equal(h.upstream.received.length, 1);
 });
 
-
 /** Sends `request` every 20 ms until `done` holds for the answer (fails after 5 s); the ms it took. */
 async function timeUntil(request: () => Promise<Answer>, done: (answer: Answer) => boolean, what: string): Promise<{ ms: number; answer: Answer }> {
   const since = performance.now();

@@ -28,7 +28,6 @@ function tampered(jwt: string): string {
   return jwt.slice(0, i) + (jwt[i] === 'A' ? 'B' : 'A') + jwt.slice(i + 1);
 }
 
-
 test('introspection: a client sees its own tokens, an admin sees all, anything else is inactive', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const alice = await createClient(store, 'read-write', 'ORG1');
