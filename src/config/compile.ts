@@ -9,7 +9,7 @@ import { parseDuration } from './durations.js';
 import { deepFreeze, frozenSet } from './freeze.js';
 import { methodList } from './check-routes.js';
 import type { RawRoute } from './schema.js';
-import type { GatewayConfig, RoutePolicy } from './types.js';
+import type { GatewayConfig, RoutePolicy, UpstreamTarget } from './types.js';
 import type { ValidatedConfig } from './validate.js';
 import { normalisePathPrefix, parseCidr, parseHostMatch, parseListen, parseStoreUrl, parseUpstream, storeUrlOf, type Parsed } from './values.js';
 
@@ -19,23 +19,40 @@ function must<T>(parsed: Parsed<T>): T {
   return parsed.value;
 }
 
-function compileRoute(route: RawRoute, index: number, config: ValidatedConfig): RoutePolicy {
+/** Routes naming the same upstream and CA file share one target: parsed once, one object. */
+type UpstreamTargets = Map<string, UpstreamTarget>;
+
+function upstreamTarget(route: RawRoute, config: ValidatedConfig, targets: UpstreamTargets): UpstreamTarget {
+  const key = route.upstreamCa === undefined ? route.upstream : `${route.upstream}\n${route.upstreamCa}`;
+  let target = targets.get(key);
+  if (target === undefined) {
+    const ca = route.upstreamCa === undefined ? undefined : config.files.get(path.resolve(config.baseDir, route.upstreamCa));
+    target = Object.freeze({ ...must(parseUpstream(route.upstream)), ca });
+    targets.set(key, target);
+  }
+  return target;
+}
+
+/**
+ * A route, frozen as it is built (deepFreeze stops at frozen objects): walking 10,000 routes
+ * afterwards took a third of the compilation. A test walks the whole result for anything unfrozen.
+ */
+function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, targets: UpstreamTargets): RoutePolicy {
   const methods = methodList(route.match.methods);
-  const ca = route.upstreamCa === undefined ? undefined : config.files.get(path.resolve(config.baseDir, route.upstreamCa));
-  return {
+  return Object.freeze({
     name: route.name,
     index,
-    host: parseHostMatch(route.match.host),
+    host: Object.freeze(parseHostMatch(route.match.host)),
     pathPrefix: must(normalisePathPrefix(route.match.path)),
     methods: methods === undefined ? undefined : frozenSet(methods),
-    upstream: { ...must(parseUpstream(route.upstream)), ca },
+    upstream: upstreamTarget(route, config, targets),
     auth: route.auth,
     access: route.access,
     credentials: frozenSet(route.credentials),
-    requiredHeaders: [...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))],
-    requiredQuery: [...new Set(route.require?.query ?? [])],
+    requiredHeaders: Object.freeze([...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))]),
+    requiredQuery: Object.freeze([...new Set(route.require?.query ?? [])]),
     timeoutMs: parseDuration(route.timeout),
-  };
+  });
 }
 
 /**
@@ -45,6 +62,7 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig): 
 export function compileConfig(config: ValidatedConfig, file: string): GatewayConfig {
   const { raw, baseDir, files } = config;
   const fileText = (written: string): string => files.get(path.resolve(baseDir, written)) ?? '';
+  const targets: UpstreamTargets = new Map();
   return deepFreeze<GatewayConfig>({
     file: path.resolve(file),
     listen: must(parseListen(raw.listen)),
@@ -83,6 +101,6 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       })),
     },
     log: { level: raw.log.level, queryValues: [...raw.log.queryValues] },
-    routes: raw.routes.map((route, index) => compileRoute(route, index, config)),
+    routes: raw.routes.map((route, index) => compileRoute(route, index, config, targets)),
   });
 }

@@ -7,11 +7,33 @@ function refuse(): never {
   throw new TypeError('the configuration is frozen');
 }
 
-/** A set whose `add`, `delete` and `clear` throw. */
+/**
+ * A set whose `add`, `delete` and `clear` throw. A subclass rather than methods defined on each
+ * instance: per-instance properties put every set in dictionary mode, which cost ~2 µs per set
+ * to build and slowed the `has` calls the request path makes on them.
+ */
+class FrozenSet<T> extends Set<T> {
+  constructor(values: Iterable<T>) {
+    super();
+    for (const value of values) super.add(value);
+    Object.freeze(this);
+  }
+
+  override add(): this {
+    return refuse();
+  }
+
+  override delete(): boolean {
+    return refuse();
+  }
+
+  override clear(): void {
+    refuse();
+  }
+}
+
 export function frozenSet<T>(values: Iterable<T>): ReadonlySet<T> {
-  const set = new Set(values);
-  Object.defineProperties(set, { add: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
-  return Object.freeze(set);
+  return new FrozenSet(values);
 }
 
 /** Freeze `value` and everything reachable from it; returns it for chaining. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { GatewayConfig } from '../../src/config/index.js';
-import { loadYaml, problems, tempDir } from './helpers.js';
+import { loadYaml, problems, selfSigned, tempDir } from './helpers.js';
 
 const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
 
@@ -171,20 +171,76 @@ test('a variable set to the empty string substitutes as empty (and is then valid
   assert.deepEqual(problems(result), ['4:15: routes[0].upstream: expected a non-empty string']);
 });
 
+/** Every object reachable from `value` that is not frozen, by path; sets must also refuse `add`. */
+function unfrozen(value: unknown, where = 'config', seen = new Set<unknown>()): string[] {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return [];
+  seen.add(value);
+  const found = Object.isFrozen(value) ? [] : [where];
+  if (value instanceof Set) {
+    assert.throws(() => (value as Set<unknown>).add('x'), TypeError, `${where} refuses add`);
+    return [...found, ...[...value].flatMap((item, i) => unfrozen(item, `${where}[${i}]`, seen))];
+  }
+  return [...found, ...Object.entries(value).flatMap(([key, child]) => unfrozen(child, `${where}.${key}`, seen))];
+}
+
 test('the compiled configuration is deeply frozen', (t) => {
   const dir = tempDir(t);
-  const config = compile(dir, y('routes:', '  - name: r', '    match: { path: /r, methods: [GET] }', '    upstream: https://backend.internal'));
+  selfSigned(dir, 'ca');
+  const config = compile(dir, y(
+    'tls: { cert: ca.pem, key: ca-key.pem }',
+    'trustedProxies: [10.0.0.0/8]',
+    'log: { queryValues: [page] }',
+    'jwt:',
+    '  issuers:',
+    '    - { issuer: https://idp.example, jwksUrl: https://idp.example/jwks, audience: api, jwksCa: ca.pem }',
+    'routes:',
+    '  - name: r',
+    '    match: { path: /r, host: api.example, methods: [GET] }',
+    '    upstream: https://backend.internal',
+    '    upstreamCa: ca.pem',
+    '    require: { headers: [X-Tenant], query: [v] }',
+    '  - name: s',
+    '    match: { path: /s }',
+    '    upstream: https://backend.internal',
+  ));
+  assert.deepEqual(unfrozen(config), []);
   const route = config.routes[0];
   assert.ok(route);
-  for (const value of [config, config.listen, config.cache, config.routes, route, route.upstream, route.host, route.requiredHeaders, config.jwt.issuers]) {
-    assert.ok(Object.isFrozen(value));
-  }
   assert.throws(() => (route.methods as Set<string>).add('POST'), TypeError);
   assert.throws(() => (route.credentials as Set<string>).delete('basic'), TypeError);
   assert.throws(() => (route.credentials as Set<string>).clear(), TypeError);
   assert.ok(route.methods?.has('GET'));
   assert.equal(route.methods?.has('POST'), false);
   assert.throws(() => { (config as { listen: unknown }).listen = null; }, TypeError);
+  assert.throws(() => { (route as { upstream: unknown }).upstream = null; }, TypeError);
+  assert.throws(() => { (route.upstream as { basePath: string }).basePath = '/x'; }, TypeError);
+});
+
+test('routes naming the same upstream and CA file share one target; another CA file gets its own', (t) => {
+  const dir = tempDir(t);
+  selfSigned(dir, 'ca');
+  selfSigned(dir, 'other');
+  const route = (name: string, upstream: string, ca?: string): string[] => [
+    `  - name: ${name}`, `    match: { path: /${name} }`, `    upstream: ${upstream}`, ...(ca ? [`    upstreamCa: ${ca}`] : []),
+  ];
+  const config = compile(dir, y('routes:',
+    ...route('a', 'https://backend.internal'),
+    ...route('b', 'https://backend.internal'),
+    ...route('c', 'https://backend.internal', 'ca.pem'),
+    ...route('d', 'https://backend.internal', 'ca.pem'),
+    ...route('e', 'https://backend.internal', 'other.pem'),
+    ...route('f', 'https://backend.internal/v2'),
+  ));
+  const [a, b, c, d, e, f] = config.routes.map((r) => r.upstream);
+  assert.equal(a, b);
+  assert.equal(c, d);
+  assert.notEqual(a, c);
+  assert.notEqual(c, e);
+  assert.notEqual(a, f);
+  assert.equal(a?.ca, undefined);
+  assert.match(c?.ca ?? '', /BEGIN CERTIFICATE/);
+  assert.notEqual(c?.ca, e?.ca);
+  assert.equal(f?.basePath, '/v2');
 });
 
 test('loading twice gives independent results (schema defaults are not shared and frozen)', (t) => {
