@@ -1,8 +1,13 @@
 /**
  * The process entry of `portcullis start`: load the configuration, start the gateway, reload on
  * SIGHUP (an invalid file is refused and the old configuration keeps serving), drain on SIGTERM.
+ *
+ * The file is parsed and validated in a worker thread (config/load-off-thread.ts), so a reload
+ * does not stop the requests in flight; reloads run one at a time, and a SIGHUP that arrives
+ * during one is served by another reload right after it, which reads the file as it is then.
  */
-import { formatIssue, loadConfigFile } from './config/index.js';
+import { formatIssue, type ConfigResult } from './config/index.js';
+import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
@@ -16,7 +21,7 @@ export interface StartedProcess {
 
 /** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
 export async function startFromFile(file: string, print: (line: string) => void): Promise<StartedProcess | undefined> {
-  const loaded = loadConfigFile(file);
+  const loaded = await loadConfigFileOffThread(file);
   if (!loaded.ok) {
     for (const issue of loaded.issues) print(formatIssue(issue));
     return undefined;
@@ -27,11 +32,23 @@ export async function startFromFile(file: string, print: (line: string) => void)
   const gateway = await startGateway(config, services, logger);
   let current: GatewayConfig = config;
 
-  const reload = (): void => {
-    const next = loadConfigFile(file);
+  let stopping: Promise<void> | undefined;
+
+  const refuseReload = (why: { problems: string[] } | { problem: string }): void => {
+    services.recordReload?.('failure');
+    logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; the previous configuration keeps serving');
+  };
+  const reloadOnce = async (): Promise<void> => {
+    let next: ConfigResult;
+    try {
+      next = await loadConfigFileOffThread(file);
+    } catch (error) {
+      refuseReload({ problem: (error as Error).message });
+      return;
+    }
+    if (stopping) return;
     if (!next.ok) {
-      services.recordReload?.('failure');
-      logger.error({ event: 'config.reload_refused', problems: next.issues.map(formatIssue) }, 'configuration reload refused; the previous configuration keeps serving');
+      refuseReload({ problems: next.issues.map(formatIssue) });
       return;
     }
     try {
@@ -41,12 +58,25 @@ export async function startFromFile(file: string, print: (line: string) => void)
       services.recordReload?.('success');
       logger.info({ event: 'config.reloaded', routes: current.routes.length }, 'configuration reloaded');
     } catch (error) {
-      services.recordReload?.('failure');
-      logger.error({ event: 'config.reload_refused', problem: (error as Error).message }, 'configuration reload refused');
+      refuseReload({ problem: (error as Error).message });
     }
   };
-
-  let stopping: Promise<void> | undefined;
+  let reloading = false;
+  let reloadAgain = false;
+  const reload = (): void => {
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = true;
+    void (async () => {
+      do {
+        reloadAgain = false;
+        await reloadOnce();
+      } while (reloadAgain && !stopping);
+      reloading = false;
+    })();
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ event: 'gateway.draining', inFlight: gateway.inFlight() }, 'draining in-flight requests');

@@ -11,7 +11,7 @@ import { compileConfig } from './compile.js';
 import { formatPath, sortIssues, type ConfigIssue } from './issues.js';
 import { parseYaml } from './load.js';
 import type { GatewayConfig } from './types.js';
-import { validateConfig } from './validate.js';
+import { validateConfig, type ValidatedConfig } from './validate.js';
 
 export { formatDuration, parseDuration } from './durations.js';
 export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
@@ -40,11 +40,16 @@ export function resolveConfigPath(flag?: string, env: NodeJS.ProcessEnv = proces
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH;
 }
 
+/** A configuration file read, parsed and validated, not yet compiled; or every problem found. */
+export type CheckedConfig =
+  | { readonly ok: true; readonly validated: ValidatedConfig }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
 /**
- * Load configuration text as if read from `file` (relative paths inside it resolve against
- * the file's directory; `file` also labels the issues).
+ * Parse and validate configuration text as if read from `file` (relative paths inside it
+ * resolve against the file's directory; `file` also labels the issues).
  */
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+export function checkConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CheckedConfig {
   const loaded = parseYaml(text, file, env);
   if (!loaded.ok) return { ok: false, issues: sortIssues(loaded.issues) };
   const validated = validateConfig(loaded.yaml.value, path.dirname(path.resolve(file)));
@@ -55,11 +60,11 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     });
     return { ok: false, issues: sortIssues(issues) };
   }
-  return { ok: true, config: compileConfig(validated.config, file) };
+  return { ok: true, validated: validated.config };
 }
 
-/** Read, validate and compile the configuration file; `env` supplies `${NAME}` values. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+/** Read, parse and validate the configuration file: the expensive stages, run off the main thread on reload. */
+export function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): CheckedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -68,5 +73,23 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
     return { ok: false, issues: [{ file, line: 1, column: 1, path: '(root)', message: `cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)` }] };
   }
-  return loadConfigText(text, file, env);
+  return checkConfigText(text, file, env);
+}
+
+/** The runtime configuration of a checked file, or its problems. */
+export function compileChecked(checked: CheckedConfig, file: string): ConfigResult {
+  return checked.ok ? { ok: true, config: compileConfig(checked.validated, file) } : checked;
+}
+
+/**
+ * Load configuration text as if read from `file` (relative paths inside it resolve against
+ * the file's directory; `file` also labels the issues).
+ */
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  return compileChecked(checkConfigText(text, file, env), file);
+}
+
+/** Read, validate and compile the configuration file; `env` supplies `${NAME}` values. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  return compileChecked(checkConfigFile(file, env), file);
 }

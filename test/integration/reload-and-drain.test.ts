@@ -95,6 +95,74 @@ test('SIGHUP reloads a valid configuration without dropping a request, and refus
   assert.match(metrics.body, /portcullis_config_reloads_total\{result="failure"\} 1/);
 });
 
+/** 10,000 route names: a table whose parsing takes the order of a second. */
+const MANY_ROUTES = Array.from({ length: 10_000 }, (_, i) => `svc-${i}`);
+
+function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+test('the proxy keeps answering while a reload parses 10,000 routes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-big-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  const gw = await startChild(t, configFile);
+  const url = `http://127.0.0.1:${gw.port}`;
+  writeFileSync(configFile, routeYaml(upstream, ['a', ...MANY_ROUTES]));
+
+  const answered: { sentAt: number; receivedAt: number; status: number }[] = [];
+  let stop = false;
+  const traffic = (async () => {
+    while (!stop) {
+      const sentAt = performance.now();
+      const { status } = await send(url, { path: '/a/loop' });
+      answered.push({ sentAt, receivedAt: performance.now(), status });
+    }
+  })();
+  const hupAt = performance.now();
+  gw.child.kill('SIGHUP');
+  await eventually(() => gw.logs().includes('config.reloaded'), 30_000, 'the reload finished');
+  const reloadedAt = performance.now();
+  stop = true;
+  await traffic;
+
+  // Parsed on the main thread, the reload stopped the proxy from a few ms after the signal to
+  // its end: no request sent in that span was answered before it was over.
+  const during = answered.filter((a) => a.sentAt > hupAt + 100 && a.receivedAt < reloadedAt - 20);
+  assert.ok(during.length >= 10, `requests answered during the reload: ${during.length} (reload took ${Math.round(reloadedAt - hupAt)} ms)`);
+  assert.deepEqual([...new Set(answered.map((a) => a.status))], [200]);
+  assert.match(gw.logs(), /"event":"config\.reloaded","routes":10001/);
+  assert.equal((await send(url, { path: '/svc-9999/x' })).status, 200);
+});
+
+test('a SIGHUP during a reload is applied after it: the file as last written wins', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-order-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  const gw = await startChild(t, configFile);
+  const url = `http://127.0.0.1:${gw.port}`;
+
+  // The first reload reads a large file (slow to parse), the second a small one (fast): run
+  // side by side, the large one would finish last and undo the second.
+  writeFileSync(configFile, routeYaml(upstream, ['a', ...MANY_ROUTES]));
+  gw.child.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 300));
+  writeFileSync(configFile, routeYaml(upstream, ['a', 'b']));
+  gw.child.kill('SIGHUP');
+  await eventually(() => count(gw.logs(), 'config.reloaded') === 2, 30_000, 'both reloads finished');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(count(gw.logs(), 'config.reloaded'), 2);
+  assert.match(gw.logs(), /"event":"config\.reloaded","routes":2[,}]/);
+  assert.equal((await send(url, { path: '/b/1' })).status, 200);
+  assert.equal((await send(url, { path: '/svc-1/x' })).status, 404, 'the large file no longer applies');
+});
+
 test('SIGTERM drains: an in-flight request completes, then the process exits 0', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-drain-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
