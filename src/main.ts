@@ -3,8 +3,9 @@
  * SIGHUP (an invalid file is refused and the old configuration keeps serving), drain on SIGTERM.
  *
  * The file is parsed and validated in a worker thread (config/load-off-thread.ts), so a reload
- * does not stop the requests in flight; reloads run one at a time, and a SIGHUP that arrives
- * during one is served by another reload right after it, which reads the file as it is then.
+ * does not stop the requests in flight. Reloads run one at a time: a SIGHUP that arrives during
+ * one makes it drop what it read and read the file again, so the file as last written wins and
+ * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { formatIssue, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
@@ -12,6 +13,9 @@ import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
+
+/** Problems listed in a refused reload's log line; `portcullis check` lists them all. */
+const MAX_LOGGED_PROBLEMS = 100;
 
 export interface StartedProcess {
   readonly gateway: RunningGateway;
@@ -38,17 +42,26 @@ export async function startFromFile(file: string, print: (line: string) => void)
     services.recordReload?.('failure');
     logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; the previous configuration keeps serving');
   };
+  let reloadAgain = false;
   const reloadOnce = async (): Promise<void> => {
+    logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
     let next: ConfigResult;
     try {
       next = await loadConfigFileOffThread(file);
     } catch (error) {
-      refuseReload({ problem: (error as Error).message });
+      if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
       return;
     }
     if (stopping) return;
+    if (reloadAgain) {
+      // The file may have changed again since it was read: what it held then never goes live.
+      logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
+      return;
+    }
     if (!next.ok) {
-      refuseReload({ problems: next.issues.map(formatIssue) });
+      const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
+      if (next.issues.length > shown.length) shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
+      refuseReload({ problems: shown });
       return;
     }
     try {
@@ -62,20 +75,25 @@ export async function startFromFile(file: string, print: (line: string) => void)
     }
   };
   let reloading = false;
-  let reloadAgain = false;
   const reload = (): void => {
+    if (stopping) return;
     if (reloading) {
       reloadAgain = true;
       return;
     }
     reloading = true;
     void (async () => {
-      do {
-        reloadAgain = false;
-        await reloadOnce();
-      } while (reloadAgain && !stopping);
-      reloading = false;
-    })();
+      try {
+        do {
+          reloadAgain = false;
+          await reloadOnce();
+        } while (reloadAgain && !stopping);
+      } finally {
+        reloading = false;
+      }
+    })().catch(() => {
+      // reloadOnce reports its own failures; only the logger failing could end up here.
+    });
   };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {

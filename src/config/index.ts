@@ -5,7 +5,7 @@
  *   load (YAML, positions, ${VAR}) → validate (schema + semantic checks, all collected)
  *   → compile (defaults merged, files read, frozen)
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compileConfig } from './compile.js';
 import { formatPath, sortIssues, type ConfigIssue } from './issues.js';
@@ -63,14 +63,39 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   return { ok: true, validated: validated.config };
 }
 
-/** Read, parse and validate the configuration file: the expensive stages, run off the main thread on reload. */
-export function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): CheckedConfig {
-  let text: string;
+/** Largest configuration file read (a 10,000-route file is ~2 MB): a mistaken path must not exhaust memory. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
+}
+
+/** Why the file will not be read, or undefined. Only a regular file is: a FIFO or a device could block or never end. */
+function unreadable(file: string): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    const stats = statSync(file);
+    if (stats.isDirectory()) return 'is a directory';
+    if (!stats.isFile()) return 'not a regular file';
+    if (stats.size > MAX_CONFIG_BYTES) return `larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB`;
+    return undefined;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
+    return readFailure(error);
+  }
+}
+
+/** Read, parse and validate the configuration file: the expensive stages, run off the main thread by a gateway. */
+export function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): CheckedConfig {
+  let why = unreadable(file);
+  let text = '';
+  if (why === undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      why = readFailure(error);
+    }
+  }
+  if (why !== undefined) {
     return { ok: false, issues: [{ file, line: 1, column: 1, path: '(root)', message: `cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)` }] };
   }
   return checkConfigText(text, file, env);

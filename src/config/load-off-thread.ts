@@ -9,25 +9,42 @@ import { compileChecked, type CheckedConfig, type ConfigResult } from './index.j
 
 const CHECK_WORKER = new URL('./check-worker.js', import.meta.url);
 
+/** Longest a load may take before it is given up: a file on a stalled network mount never answers. */
+export const CONFIG_LOAD_TIMEOUT_MS = 60_000;
+
+/** The environment as a worker takes it: it would turn an `undefined` value into "undefined". */
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
 /** Read, validate (in a worker thread) and compile the configuration file. */
-export function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ConfigResult> {
+export function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<ConfigResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(CHECK_WORKER, { workerData: { file }, env: { ...env } });
-    let answered = false;
+    const worker = new Worker(CHECK_WORKER, { workerData: { file }, env: definedOnly(env) });
+    let settled = false;
+    const finish = (outcome: ConfigResult | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      finish(new Error(`reading and checking the configuration file took more than ${timeoutMs / 1000} s`));
+      // A thread blocked in a read may never stop: it must not keep the process alive either.
+      worker.unref();
+      void worker.terminate();
+    }, timeoutMs);
     worker.once('message', (checked: CheckedConfig) => {
-      answered = true;
       try {
-        resolve(compileChecked(checked, file));
+        finish(compileChecked(checked, file));
       } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
+        finish(error instanceof Error ? error : new Error(String(error)));
       }
     });
-    worker.once('error', (error) => {
-      answered = true;
-      reject(error);
-    });
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the configuration worker exited with code ${code} without an answer`));
-    });
+    worker.once('error', finish);
+    worker.once('exit', (code) => finish(new Error(`the configuration worker exited with code ${code} without an answer`)));
   });
 }

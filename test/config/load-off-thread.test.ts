@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadConfigFile } from '../../src/config/index.js';
+import { execFileSync } from 'node:child_process';
+import { loadConfigFile, MAX_CONFIG_BYTES } from '../../src/config/index.js';
 import { loadConfigFileOffThread } from '../../src/config/load-off-thread.js';
 import { problems, selfSigned, tempDir, writeFile } from './helpers.js';
 
@@ -20,7 +21,7 @@ test('a valid file gives the same configuration as loadConfigFile, ${VAR} from t
     '    upstreamCa: ca.pem',
     '    require: { headers: [X-Tenant] }',
   ));
-  const env = { PORT: '8080' };
+  const env = { PORT: '8080', UNSET: undefined };
   const offThread = await loadConfigFileOffThread(file, env);
   assert.deepEqual(problems(offThread), []);
   assert.ok(offThread.ok);
@@ -47,6 +48,33 @@ test('an invalid file gives the same located issues as loadConfigFile; a missing
   assert.deepEqual(problems(offThread), problems(loadConfigFile(file, {})));
   const absent = path.join(dir, 'absent.yaml');
   assert.deepEqual(problems(await loadConfigFileOffThread(absent, {})), problems(loadConfigFile(absent, {})));
+});
+
+test('an unset variable stays unset in the worker: ${VAR} undefined is an error, not "undefined"', async (t) => {
+  const dir = tempDir(t);
+  const file = writeFile(dir, 'portcullis.yaml', y('routes:', '  - { name: r, match: { path: /r }, upstream: "https://${HOST}" }'));
+  const env = { HOST: undefined };
+  assert.deepEqual(problems(await loadConfigFileOffThread(file, env)), problems(loadConfigFile(file, env)));
+  assert.match(problems(await loadConfigFileOffThread(file, env)).join('\n'), /HOST is not set/);
+});
+
+test('only a regular file of at most 8 MiB is read: a FIFO would block the reader, a device never end', async (t) => {
+  const dir = tempDir(t);
+  const fifo = path.join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const big = writeFile(dir, 'big.yaml', `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+  for (const [file, why] of [[fifo, 'not a regular file'], ['/dev/zero', 'not a regular file'], [big, 'larger than 8 MiB'], [dir, 'is a directory']] as const) {
+    const expected = `1:1: (root): cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)`;
+    assert.deepEqual(problems(loadConfigFile(file, {}), file), [expected]);
+    assert.deepEqual(problems(await loadConfigFileOffThread(file, {}), file), [expected]);
+  }
+});
+
+test('a load that takes longer than its time limit is given up', async (t) => {
+  const dir = tempDir(t);
+  const file = writeFile(dir, 'portcullis.yaml', y('routes:', '  - { name: r, match: { path: /r }, upstream: https://backend.internal }'));
+  await assert.rejects(loadConfigFileOffThread(file, {}, 1), /took more than 0.001 s/);
+  assert.ok((await loadConfigFileOffThread(file, {})).ok, 'with the default limit it loads');
 });
 
 test('the main thread keeps running while the file is parsed', async (t) => {
