@@ -559,6 +559,8 @@ function renderReport(report) {
 
 function printSavedTable(file) {
   const report = JSON.parse(readFileSync(file, 'utf8'));
+  // Evaluated again from the saved rounds: a report saved before a column was added gets it too.
+  if (report.checks?.length && report.processes) report.checks = evaluateChecks(report.targets, report.processes);
   process.stdout.write(`${renderReport(report)}\n`);
 }
 
