@@ -48,15 +48,28 @@ async function startChild(t: TestContext, configFile: string): Promise<Started> 
   }
 }
 
-test('SIGHUP reloads a valid configuration without dropping a request, and refuses an invalid one', async (t) => {
+interface Setup {
+  readonly dir: string;
+  readonly upstream: RecordingUpstream;
+  readonly configFile: string;
+  readonly gw: Started;
+  readonly url: string;
+}
+
+/** A temporary directory, a recording upstream, a configuration routing `names` to it, and a gateway started on it. */
+async function startWithRoutes(t: TestContext, names: readonly string[]): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  writeFileSync(configFile, routeYaml(upstream, names));
   const gw = await startChild(t, configFile);
-  const url = `http://127.0.0.1:${gw.port}`;
+  return { dir, upstream, configFile, gw, url: `http://127.0.0.1:${gw.port}` };
+}
+
+test('SIGHUP reloads a valid configuration without dropping a request, and refuses an invalid one', async (t) => {
+  const { upstream, configFile, gw, url } = await startWithRoutes(t, ['a']);
   assert.equal((await send(url, { path: '/a/1' })).status, 200);
   assert.equal((await send(url, { path: '/b/1' })).status, 404);
 
@@ -105,14 +118,7 @@ function count(text: string, needle: string): number {
 }
 
 test('the proxy keeps answering while a reload parses 10,000 routes', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-big-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, routeYaml(upstream, ['a']));
-  const gw = await startChild(t, configFile);
-  const url = `http://127.0.0.1:${gw.port}`;
+  const { upstream, configFile, gw, url } = await startWithRoutes(t, ['a']);
   writeFileSync(configFile, routeYaml(upstream, ['a', ...MANY_ROUTES]));
 
   const answered: { sentAt: number; receivedAt: number; status: number }[] = [];
@@ -141,19 +147,12 @@ test('the proxy keeps answering while a reload parses 10,000 routes', async (t) 
 });
 
 test('a SIGHUP during a reload makes it read the file again: the file as last written wins, nothing older serves', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-reload-order-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const configFile = join(dir, 'portcullis.yaml');
+  const { upstream, configFile, gw, url } = await startWithRoutes(t, ['a']);
   // Replaced whole (rename), as configuration tools do: a reader never sees a half-written file.
   const replaceConfig = (yaml: string): void => {
     writeFileSync(`${configFile}.next`, yaml);
     renameSync(`${configFile}.next`, configFile);
   };
-  replaceConfig(routeYaml(upstream, ['a']));
-  const gw = await startChild(t, configFile);
-  const url = `http://127.0.0.1:${gw.port}`;
 
   // The first reload reads a large file (about a second to parse); the second SIGHUP arrives
   // while it runs, and the file is replaced by a small one right after.
@@ -172,20 +171,13 @@ test('a SIGHUP during a reload makes it read the file again: the file as last wr
 });
 
 test('SIGTERM drains: an in-flight request completes, then the process exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-drain-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
+  const { upstream, gw, url } = await startWithRoutes(t, ['a']);
   upstream.handle((_req, res) => {
     setTimeout(() => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('slow answer');
     }, 700);
   });
-  const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, routeYaml(upstream, ['a']));
-  const gw = await startChild(t, configFile);
-  const url = `http://127.0.0.1:${gw.port}`;
   const inFlight = send(url, { path: '/a/slow' });
   await eventually(() => upstream.arrived.length === 1, 10_000, 'the request reached the upstream');
   gw.child.kill('SIGTERM');
@@ -196,13 +188,7 @@ test('SIGTERM drains: an in-flight request completes, then the process exits 0',
 });
 
 test('readiness drops while the store cannot be used and comes back when it can', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-ready-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, routeYaml(upstream, ['a']));
-  const gw = await startChild(t, configFile);
+  const { dir, gw } = await startWithRoutes(t, ['a']);
   const metricsUrl = `http://127.0.0.1:${gw.metricsPort}`;
   assert.equal((await send(metricsUrl, { path: '/readyz' })).status, 200);
 
