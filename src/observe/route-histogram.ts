@@ -64,27 +64,32 @@ export class RouteHistogram {
 
   /** The child of one route; its series is created at its first observation. */
   labels(route: string): RouteHistogramChild {
-    let state: Series | undefined;
-    let stateGeneration = -1;
+    return new BoundHistogram(this, route);
+  }
+
+  /** The series of a route (created at its first observation), for the children. */
+  seriesOf(route: string): Series {
+    let series = this.series.get(route);
+    if (series === undefined) {
+      series = { route, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+      this.series.set(route, series);
+    }
+    return series;
+  }
+
+  /** Bumped by reset(): a child holding a series from an earlier generation resolves it again. */
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  /** Counts one observation in a series. */
+  record(series: Series, seconds: number): void {
     const bounds = this.bounds;
-    return {
-      observe: (seconds) => {
-        if (!Number.isFinite(seconds)) return;
-        if (state === undefined || stateGeneration !== this.generation) {
-          state = this.series.get(route);
-          if (state === undefined) {
-            state = { route, buckets: new Float64Array(bounds.length), sum: 0, count: 0 };
-            this.series.set(route, state);
-          }
-          stateGeneration = this.generation;
-        }
-        let i = 0;
-        while (i < bounds.length && seconds > (bounds[i] as number)) i++;
-        if (i < bounds.length) state.buckets[i] = (state.buckets[i] as number) + 1;
-        state.sum += seconds;
-        state.count++;
-      },
-    };
+    let i = 0;
+    while (i < bounds.length && seconds > (bounds[i] as number)) i++;
+    if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
+    series.sum += seconds;
+    series.count++;
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
@@ -118,5 +123,27 @@ export class RouteHistogram {
       ...exposition,
       values: exposition.values.map(({ sharedLabels, ...sample }) => ({ ...sample, labels: { ...sample.labels, ...sharedLabels } })),
     };
+  }
+}
+
+/** A route's child: one object holding its series, rather than a closure and its context (see LabelledCounter). */
+class BoundHistogram implements RouteHistogramChild {
+  private series: Series | undefined;
+  private generation = -1;
+
+  constructor(
+    private readonly histogram: RouteHistogram,
+    private readonly route: string,
+  ) {}
+
+  observe(seconds: number): void {
+    if (!Number.isFinite(seconds)) return;
+    let series = this.series;
+    if (series === undefined || this.generation !== this.histogram.currentGeneration) {
+      series = this.histogram.seriesOf(this.route);
+      this.series = series;
+      this.generation = this.histogram.currentGeneration;
+    }
+    this.histogram.record(series, seconds);
   }
 }

@@ -25,6 +25,8 @@ export interface RouteSeries {
 
 function createRouteSeries(metrics: GatewayMetrics, name: string, zeroErrors: boolean): RouteSeries {
   const requests = new Map<number, CounterChild>();
+  let lastKey = -1;
+  let lastChild: CounterChild | undefined;
   const decisions: Record<AuthScheme, Map<AuthOutcomeCode, CounterChild>> = { bearer: new Map(), basic: new Map(), none: new Map() };
   const upstreamErrors = {} as Record<UpstreamErrorKind, CounterChild>;
   for (const kind of UPSTREAM_ERROR_KINDS) {
@@ -39,11 +41,16 @@ function createRouteSeries(metrics: GatewayMetrics, name: string, zeroErrors: bo
     upstreamErrors,
     request(method, status) {
       const key = method * 1000 + status;
+      // Most requests of a route end like the one before: skip the map (one cache miss fewer
+      // per request when requests spread over many routes).
+      if (key === lastKey && lastChild !== undefined) return lastChild;
       let child = requests.get(key);
       if (child === undefined) {
         child = metrics.requests.labels(name, METHOD_LABELS[method] ?? 'OTHER', String(status));
         requests.set(key, child);
       }
+      lastKey = key;
+      lastChild = child;
       return child;
     },
     authDecision(scheme, code) {
