@@ -8,6 +8,8 @@
 //   node bench/ab.mjs --dist dist --dist 'dist --max-semi-space-size=8'   (same build, node flags)
 //   node bench/ab.mjs --dist A --dist B --kind routes --lua lua/routes-rr.lua  (scenario 7's load)
 //   --keep leaves the work directory (each gateway's stdout, e.g. with 'dist --trace-gc')
+//   The last column divides each run's CPU per request by the upstream's in that run (the upstream
+//   shares CPU 0 and does the same work for every build), which takes out the machine's speed swings.
 //   --rate 2000 loads each gateway at a fixed rate (lib/open-loop.mjs, scenario 9's load) instead
 //   of wrk, and reports p99 and the slow-request clusters too (when stalls happen, and how long)
 //
@@ -111,7 +113,7 @@ for (const [i, distArg] of opt.dist.entries()) {
   for (let i = 0; i < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], p99: [] });
+  gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], upstreamCpu: [], p99: [] });
 }
 
 function wrk(g, seconds) {
@@ -166,8 +168,11 @@ for (const g of gateways) load(g, 2); // warm-up
 for (let round = 1; round <= Number(opt.rounds); round++) {
   for (const g of gateways) {
     const c0 = treeCpuSeconds(g.pid);
+    const u0 = treeCpuSeconds(upstream.pid);
     const { requests, latency, slow } = load(g, Number(opt.duration));
     g.cpu.push(((treeCpuSeconds(g.pid) - c0) * 1e6) / requests);
+    // The upstream shares CPU 0 and does the same work for every build: how fast the core was.
+    g.upstreamCpu.push(((treeCpuSeconds(upstream.pid) - u0) * 1e6) / requests);
     if (latency) {
       g.p99.push(latency.p99 / 1000);
       process.stderr.write(`  ${g.name}: p50 ${(latency.p50 / 1000).toFixed(2)} p99 ${(latency.p99 / 1000).toFixed(2)} p99.9 ${(latency.p999 / 1000).toFixed(2)} ms; stalls: ${stalls(slow) || 'none'}\n`);
@@ -178,11 +183,13 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ratios = (g) => g.cpu.map((c, i) => c / gateways[0].cpu[i]);
+const perUpstream = (g, i) => g.cpu[i] / g.upstreamCpu[i];
+const normalisedRatios = (g) => g.cpu.map((_, i) => perUpstream(g, i) / perUpstream(gateways[0], i));
 const range = (xs, digits) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 const openLoopRun = opt.rate !== undefined;
-process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: |${openLoopRun ? ' --: |' : ''}\n`);
+process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) | ÷ first, each per upstream CPU/req |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: | --: |${openLoopRun ? ' --: |' : ''}\n`);
 for (const g of gateways) {
-  process.stdout.write(`| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`);
+  process.stdout.write(`| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} | ${range(normalisedRatios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`);
 }
 const driver = openLoopRun ? `open loop ${opt.rate} req/s over 32 connections (1 s unmeasured first)` : `wrk -t1 -c${opt.connections}`;
 process.stdout.write(`\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`);
