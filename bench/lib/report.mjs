@@ -90,7 +90,8 @@ export function evaluateChecks(targets, processes) {
     if (c.kind === 'rps') {
       const value = paired(a, b, (x, y) => x.rps / y.rps);
       const cpu = paired(a, b, (x, y) => y.cpu_us_per_req / x.cpu_us_per_req);
-      const perUpstream = (x) => x.cpu_us_per_req / x.upstream_cpu_us_per_req;
+      // Not where the upstream does next to nothing (floods refused before forwarding).
+      const perUpstream = (x) => (x.upstream_cpu_us_per_req >= 5 ? x.cpu_us_per_req / x.upstream_cpu_us_per_req : Number.NaN);
       const cpuPerUpstream = paired(a, b, (x, y) => perUpstream(y) / perUpstream(x));
       out.push({ ...c, value, cpuRatio: cpu, cpuRatioPerUpstream: cpuPerUpstream, pass: c.want == null || !value ? null : value.median >= c.want });
     } else if (c.kind === 'p99-added') {
