@@ -183,9 +183,13 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ratios = (g) => g.cpu.map((c, i) => c / gateways[0].cpu[i]);
-const perUpstream = (g, i) => g.cpu[i] / g.upstreamCpu[i];
+// Not where the upstream did next to nothing (nothing to read the machine's speed from).
+const perUpstream = (g, i) => (g.upstreamCpu[i] >= 5 ? g.cpu[i] / g.upstreamCpu[i] : Number.NaN);
 const normalisedRatios = (g) => g.cpu.map((_, i) => perUpstream(g, i) / perUpstream(gateways[0], i));
-const range = (xs, digits) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const range = (all, digits) => {
+  const xs = all.filter(Number.isFinite);
+  return xs.length === 0 ? '–' : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+};
 const openLoopRun = opt.rate !== undefined;
 process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) | ÷ first, each per upstream CPU/req |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: | --: |${openLoopRun ? ' --: |' : ''}\n`);
 for (const g of gateways) {

@@ -88,7 +88,8 @@ async function probe(port, ms, during) {
     await sleep(2);
   }
   await Promise.all(pending);
-  return latencies.sort((a, b) => a - b);
+  // Failed probes (NaN) kept apart: they would leave the sort's order undefined.
+  return [...latencies.filter(Number.isFinite).sort((a, b) => a - b), ...latencies.filter((l) => !Number.isFinite(l))];
 }
 
 function configText(routes, ports, dir) {
@@ -109,9 +110,14 @@ async function measure(dist, routes, pin) {
   const argv = [process.execPath, main, 'start', '--config', file];
   const child = pin === null ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
     : spawn('taskset', ['-c', pin, ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let spawnError = null;
+  child.once('error', (error) => (spawnError = error));
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   try {
     const spawned = performance.now();
     while (!Number.isFinite(await timedGet(ports.listen, '/'))) {
+      if (spawnError) throw new Error(`${dist}: cannot start: ${spawnError.message}`);
+      if (exited()) throw new Error(`${dist}: the gateway exited before answering (code ${child.exitCode}, signal ${child.signalCode})`);
       if (performance.now() - spawned > 60_000) throw new Error(`${dist}: no answer 60 s after start`);
       await sleep(10);
     }
@@ -123,7 +129,7 @@ async function measure(dist, routes, pin) {
     const reloading = await probe(ports.listen, 3000, { atMs: 500, run: () => child.kill('SIGHUP') });
     const reloaded = parseMetrics(await getText(ports.metrics, '/metrics')).get('portcullis_config_reloads_total{result="success"}');
     if (reloaded !== 1) throw new Error(`${dist}: the reload did not succeed within the run (reloads ${reloaded})`);
-    const max = (xs) => xs.filter(Number.isFinite).at(-1);
+    const max = (xs) => Math.max(...xs.filter(Number.isFinite));
     return {
       dist, routes, readyMs, ...afterStart,
       maxQuietMs: max(quiet), maxDuringReloadMs: max(reloading),
@@ -131,8 +137,10 @@ async function measure(dist, routes, pin) {
       peakRssAfterReloadMiB: treePeakRssKiB(child.pid) / 1024,
     };
   } finally {
-    child.kill('SIGKILL');
-    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    if (!exited() && !spawnError) {
+      child.kill('SIGKILL');
+      await new Promise((r) => (exited() ? r() : child.once('exit', r)));
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -147,7 +155,13 @@ const rows = [];
 for (let round = 1; round <= o.rounds; round++) {
   for (const routes of o.routes) {
     for (const dist of o.dists) {
-      const r = await measure(dist, routes, o.pin);
+      let r;
+      try {
+        r = await measure(dist, routes, o.pin);
+      } catch (error) {
+        process.stderr.write(`reload-stall: ${error.message}\nmeasured so far: ${JSON.stringify(rows)}\n`);
+        process.exit(1);
+      }
       rows.push({ round, ...r });
       process.stderr.write(`round ${round} ${dist} ${routes} routes: ready ${r.readyMs.toFixed(0)} ms, reload stall ${r.maxDuringReloadMs.toFixed(1)} ms (quiet ${r.maxQuietMs.toFixed(1)}), RSS ${r.rssMiB.toFixed(0)} MiB, heap ${r.heapUsedMiB.toFixed(1)} MiB, peak ${r.peakRssAfterReloadMiB.toFixed(0)} MiB\n`);
     }

@@ -9,7 +9,7 @@
 // And the same CPU ratio with each run's CPU per request divided by the upstream's CPU per
 // request in that run. The upstream shares the target's core and does nearly the same work for
 // every forwarder, so it measures how fast the core was during that run: on this shared guest
-// the same build's CPU per request moved by up to 1.7× between runs of one round, and the upstream's
+// the same build's CPU per request moved by up to 1.6× from one round to the next, and the upstream's
 // with it. Between gateway scenarios (S2, S3, S4, S7 against S1) the upstream's work per request
 // is the same but for 3 identity headers, so the ratio is even-handed. Against other forwarders it
 // is not: the gateway sends 4–7 more headers for the upstream to parse (flattering the gateway),

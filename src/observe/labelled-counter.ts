@@ -34,12 +34,16 @@ interface Exposition {
   readonly aggregator: 'sum';
 }
 
+/** What a counter shares with its children: its series, and a generation that reset() bumps. */
+interface CounterState {
+  readonly series: Map<string, Series>;
+  generation: number;
+}
+
 export class LabelledCounter<Label extends string> {
   readonly type = 'counter' as const;
   readonly aggregator = 'sum' as const;
-  private readonly series = new Map<string, Series>();
-  /** Bumped by reset(): children re-resolve their series after it. */
-  private generation = 0;
+  private readonly state: CounterState = { series: new Map(), generation: 0 };
 
   constructor(
     // Not readonly: prom-client's Registry may rename a counter it renders as OpenMetrics.
@@ -58,33 +62,18 @@ export class LabelledCounter<Label extends string> {
     this.labelNames.forEach((name, i) => {
       labels[name] = values[i] as string;
     });
-    return new BoundCounter(this, JSON.stringify(values), labels);
-  }
-
-  /** The series of a label set (created at its first increment), for the children. */
-  seriesOf(key: string, labels: Readonly<Record<string, string>>): Series {
-    let series = this.series.get(key);
-    if (series === undefined) {
-      series = { labels, value: 0 };
-      this.series.set(key, series);
-    }
-    return series;
-  }
-
-  /** Bumped by reset(): a child holding a series from an earlier generation resolves it again. */
-  get currentGeneration(): number {
-    return this.generation;
+    return new BoundCounter(this, this.state, JSON.stringify(values), labels);
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
-    this.series.clear();
-    this.generation++;
+    this.state.series.clear();
+    this.state.generation++;
   }
 
   async get(): Promise<Exposition> {
     const values: Sample[] = [];
-    for (const series of this.series.values()) values.push({ value: series.value, labels: series.labels });
+    for (const series of this.state.series.values()) values.push({ value: series.value, labels: series.labels });
     return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator };
   }
 }
@@ -100,6 +89,7 @@ class BoundCounter implements CounterChild {
 
   constructor(
     private readonly counter: LabelledCounter<string>,
+    private readonly state: CounterState,
     private readonly key: string,
     private readonly labels: Readonly<Record<string, string>>,
   ) {}
@@ -107,10 +97,14 @@ class BoundCounter implements CounterChild {
   inc(value = 1): void {
     if (!(value >= 0) || !Number.isFinite(value)) throw new TypeError(`${this.counter.name}: cannot add ${String(value)} to a counter`);
     let series = this.series;
-    if (series === undefined || this.generation !== this.counter.currentGeneration) {
-      series = this.counter.seriesOf(this.key, this.labels);
+    if (series === undefined || this.generation !== this.state.generation) {
+      series = this.state.series.get(this.key);
+      if (series === undefined) {
+        series = { labels: this.labels, value: 0 };
+        this.state.series.set(this.key, series);
+      }
       this.series = series;
-      this.generation = this.counter.currentGeneration;
+      this.generation = this.state.generation;
     }
     series.value += value;
   }

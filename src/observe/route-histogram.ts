@@ -40,15 +40,19 @@ interface Exposition {
   readonly aggregator: 'sum';
 }
 
+/** What a histogram shares with its children: its series, and a generation that reset() bumps. */
+interface HistogramState {
+  readonly series: Map<string, Series>;
+  generation: number;
+}
+
 export class RouteHistogram {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
   /** Label names, as prom-client metrics expose them (docs/metrics.md is checked against them). */
   readonly labelNames: readonly string[] = ['route'];
   private readonly bounds: Float64Array;
-  private readonly series = new Map<string, Series>();
-  /** Bumped by reset(): children re-resolve their series after it. */
-  private generation = 0;
+  private readonly state: HistogramState = { series: new Map(), generation: 0 };
 
   constructor(
     readonly name: string,
@@ -64,45 +68,20 @@ export class RouteHistogram {
 
   /** The child of one route; its series is created at its first observation. */
   labels(route: string): RouteHistogramChild {
-    return new BoundHistogram(this, route);
-  }
-
-  /** The series of a route (created at its first observation), for the children. */
-  seriesOf(route: string): Series {
-    let series = this.series.get(route);
-    if (series === undefined) {
-      series = { route, buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
-      this.series.set(route, series);
-    }
-    return series;
-  }
-
-  /** Bumped by reset(): a child holding a series from an earlier generation resolves it again. */
-  get currentGeneration(): number {
-    return this.generation;
-  }
-
-  /** Counts one observation in a series. */
-  record(series: Series, seconds: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && seconds > (bounds[i] as number)) i++;
-    if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
-    series.sum += seconds;
-    series.count++;
+    return new BoundHistogram(this.state, this.bounds, route);
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
-    this.series.clear();
-    this.generation++;
+    this.state.series.clear();
+    this.state.generation++;
   }
 
   /** What the Registry renders as text: the route as a shared label after `le`, as prom-client does. */
   async getForPromString(): Promise<Exposition> {
     const values: Sample[] = [];
     const bucketName = `${this.name}_bucket`;
-    for (const series of this.series.values()) {
+    for (const series of this.state.series.values()) {
       const shared = { route: series.route };
       let cumulative = 0;
       for (let i = 0; i < this.bounds.length; i++) {
@@ -132,18 +111,28 @@ class BoundHistogram implements RouteHistogramChild {
   private generation = -1;
 
   constructor(
-    private readonly histogram: RouteHistogram,
+    private readonly state: HistogramState,
+    private readonly bounds: Float64Array,
     private readonly route: string,
   ) {}
 
   observe(seconds: number): void {
     if (!Number.isFinite(seconds)) return;
+    const bounds = this.bounds;
     let series = this.series;
-    if (series === undefined || this.generation !== this.histogram.currentGeneration) {
-      series = this.histogram.seriesOf(this.route);
+    if (series === undefined || this.generation !== this.state.generation) {
+      series = this.state.series.get(this.route);
+      if (series === undefined) {
+        series = { route: this.route, buckets: new Float64Array(bounds.length), sum: 0, count: 0 };
+        this.state.series.set(this.route, series);
+      }
       this.series = series;
-      this.generation = this.histogram.currentGeneration;
+      this.generation = this.state.generation;
     }
-    this.histogram.record(series, seconds);
+    let i = 0;
+    while (i < bounds.length && seconds > (bounds[i] as number)) i++;
+    if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
+    series.sum += seconds;
+    series.count++;
   }
 }
