@@ -7,6 +7,7 @@
  * one makes it drop what it read and read the file again, so the file as last written wins and
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
+import { createCoalescingRunner } from './coalescing-runner.js';
 import { formatIssue, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
@@ -42,8 +43,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
     services.recordReload?.('failure');
     logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; the previous configuration keeps serving');
   };
-  let reloadAgain = false;
-  const reloadOnce = async (): Promise<void> => {
+  const reloads = createCoalescingRunner(async (superseded) => {
     logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
     let next: ConfigResult;
     try {
@@ -53,7 +53,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
       return;
     }
     if (stopping) return;
-    if (reloadAgain) {
+    if (superseded()) {
       // The file may have changed again since it was read: what it held then never goes live.
       logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
       return;
@@ -73,27 +73,9 @@ export async function startFromFile(file: string, print: (line: string) => void)
     } catch (error) {
       refuseReload({ problem: (error as Error).message });
     }
-  };
-  let reloading = false;
+  }, () => !stopping);
   const reload = (): void => {
-    if (stopping) return;
-    if (reloading) {
-      reloadAgain = true;
-      return;
-    }
-    reloading = true;
-    void (async () => {
-      try {
-        do {
-          reloadAgain = false;
-          await reloadOnce();
-        } while (reloadAgain && !stopping);
-      } finally {
-        reloading = false;
-      }
-    })().catch(() => {
-      // reloadOnce reports its own failures; only the logger failing could end up here.
-    });
+    if (!stopping) reloads.request();
   };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
