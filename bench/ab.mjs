@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
 import { probe } from './lib/http-client.mjs';
+import { freePort } from './lib/ports.mjs';
 import { createCredentials, writeGatewayConfig } from './lib/portcullis.mjs';
 import { treeCpuSeconds } from './lib/procstat.mjs';
 
@@ -78,15 +79,6 @@ function readyPort(child) {
         clearTimeout(timer);
         resolveReady(Number(m[1]));
       }
-    });
-  });
-}
-async function freePort() {
-  const net = await import('node:net');
-  return new Promise((r) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => r(port));
     });
   });
 }

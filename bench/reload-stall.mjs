@@ -14,12 +14,11 @@
 // pins its targets.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseMetrics } from './lib/http-client.mjs';
+import { request, scrapeMetrics } from './lib/http-client.mjs';
+import { freePort } from './lib/ports.mjs';
 import { treePeakRssKiB, treeRssKiB } from './lib/procstat.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,35 +41,10 @@ function options(argv) {
   return o;
 }
 
-const freePort = () => new Promise((res, rej) => {
-  const server = createServer().once('error', rej).listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
-    server.close(() => res(port));
-  });
-});
-
 /** One GET without keep-alive; resolves with its latency in ms, or NaN when it failed. */
 function timedGet(port, path) {
-  return new Promise((res) => {
-    const started = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (r) => {
-      r.resume();
-      r.on('end', () => res(performance.now() - started));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => res(Number.NaN));
-    req.end();
-  });
-}
-
-function getText(port, path) {
-  return new Promise((res, rej) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
-      let body = '';
-      r.on('data', (c) => (body += c));
-      r.on('end', () => res(body));
-    }).on('error', rej);
-  });
+  const started = performance.now();
+  return request(`http://127.0.0.1:${port}${path}`, { timeoutMs: 10_000 }).then(() => performance.now() - started, () => Number.NaN);
 }
 
 /** Latencies of probes sent every 2 ms for `ms`, sorted; `during` runs once after `atMs`. */
@@ -123,11 +97,11 @@ async function measure(dist, routes, pin) {
     }
     const readyMs = performance.now() - spawned;
     await sleep(500);
-    const metrics = parseMetrics(await getText(ports.metrics, '/metrics'));
+    const metrics = await scrapeMetrics(`http://127.0.0.1:${ports.metrics}/metrics`);
     const afterStart = { rssMiB: treeRssKiB(child.pid) / 1024, heapUsedMiB: (metrics.get('nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20, peakRssMiB: treePeakRssKiB(child.pid) / 1024 };
     const quiet = await probe(ports.listen, 1000);
     const reloading = await probe(ports.listen, 3000, { atMs: 500, run: () => child.kill('SIGHUP') });
-    const reloaded = parseMetrics(await getText(ports.metrics, '/metrics')).get('portcullis_config_reloads_total{result="success"}');
+    const reloaded = (await scrapeMetrics(`http://127.0.0.1:${ports.metrics}/metrics`)).get('portcullis_config_reloads_total{result="success"}');
     if (reloaded !== 1) throw new Error(`${dist}: the reload did not succeed within the run (reloads ${reloaded})`);
     const max = (xs) => Math.max(...xs.filter(Number.isFinite));
     return {

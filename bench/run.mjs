@@ -29,10 +29,10 @@ import { dirname, join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
-import net from 'node:net';
 import { createCerts } from './lib/certs.mjs';
 import { treeCpuSeconds, treeCpuSplitSeconds, treeSyscalls, treePageFaults, vmstatPageIns, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
 import { request, probe, requestEach, scrapeMetrics } from './lib/http-client.mjs';
+import { freePort } from './lib/ports.mjs';
 import {
   resolveDist, writeGatewayConfig, createCredentials, invalidTokens, fetchAccessToken, writeLines, memoryAfterGc,
 } from './lib/portcullis.mjs';
@@ -189,17 +189,6 @@ function which(bin, extra = []) {
     if (dir && existsSync(join(dir, bin))) return join(dir, bin);
   }
   return null;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
 }
 
 /** stdout, else stderr, of a short command; some tools (wrk -v) exit non-zero or print on stderr. */
