@@ -3,9 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { GatewayConfig } from '../../src/config/index.js';
-import { loadYaml, problems, selfSigned, tempDir } from './helpers.js';
-
-const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+import { loadYaml, problems, selfSigned, tempDir, y } from './helpers.js';
 
 function compile(dir: string, yaml: string, env: NodeJS.ProcessEnv = {}): GatewayConfig {
   const result = loadYaml(dir, yaml, env);

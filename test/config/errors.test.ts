@@ -4,11 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadYaml, problems, tempDir } from './helpers.js';
+import { loadYaml, problems, tempDir, y } from './helpers.js';
 
 /** YAML from lines, so the table shows line numbers plainly. */
-const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
-
 /** A valid route list (lines 1-4) to put after or before the line under test. */
 const ROUTE = ['routes:', '  - name: r', '    match: { path: /r }', '    upstream: https://backend.internal'] as const;
 

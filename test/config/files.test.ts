@@ -6,9 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadYaml, openssl, problems, selfSigned, tempDir, writeFile } from './helpers.js';
-
-const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+import { loadYaml, openssl, problems, selfSigned, tempDir, writeFile, y } from './helpers.js';
 
 /** One route with `upstreamCa: <ca>` on line 5. */
 const withCa = (ca: string): string => y('routes:', '  - name: r', '    match: { path: /r }', '    upstream: https://backend.internal', `    upstreamCa: ${ca}`);

@@ -11,6 +11,9 @@ import { findRepoRoot } from '../../src/config/repo-root.js';
 /** The repository root (the directory holding package.json), found from the compiled test file. */
 export const REPO_ROOT = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
 
+/** YAML text from its lines, one per argument (newline-terminated). */
+export const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
 /** A fresh temporary directory, removed when the test ends. */
 export function tempDir(t: TestContext): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-config-'));

@@ -5,9 +5,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadConfigFile, MAX_CONFIG_BYTES } from '../../src/config/index.js';
 import { loadConfigFileOffThread } from '../../src/config/load-off-thread.js';
-import { problems, selfSigned, tempDir, writeFile } from './helpers.js';
-
-const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+import { problems, selfSigned, tempDir, writeFile, y } from './helpers.js';
 
 test('a valid file gives the same configuration as loadConfigFile, ${VAR} from the env given', async (t) => {
   const dir = tempDir(t);

@@ -81,11 +81,7 @@ test('SIGHUP reloads a valid configuration without dropping a request, and refus
   })();
   writeFileSync(configFile, routeYaml(upstream, ['a', 'b']));
   gw.child.kill('SIGHUP');
-  const since = performance.now();
-  while ((await send(url, { path: '/b/1' })).status !== 200) {
-    assert.ok(performance.now() - since < 10_000, 'the new route appears');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(async () => (await send(url, { path: '/b/1' })).status === 200, 10_000, 'the new route to appear');
   await new Promise((r) => setTimeout(r, 200));
   while (statuses.length < 5) await new Promise((r) => setTimeout(r, 20));
   stop = true;
@@ -95,11 +91,7 @@ test('SIGHUP reloads a valid configuration without dropping a request, and refus
   // 152 problems: the log line lists the first 100 and says how many more there are.
   writeFileSync(configFile, routeYaml(upstream, ['a', 'b', ...Array.from({ length: 150 }, (_, i) => `c${i}`)], 'http'));
   gw.child.kill('SIGHUP');
-  const refusedSince = performance.now();
-  while (!gw.logs().includes('config.reload_refused')) {
-    assert.ok(performance.now() - refusedSince < 10_000, 'the refusal is logged');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(() => gw.logs().includes('config.reload_refused'), 10_000, 'the refusal to be logged');
   assert.match(gw.logs(), /routes\[0\]\.upstream: upstream must be an https:\/\/ URL/);
   assert.match(gw.logs(), /routes\[99\]\.upstream: .*?","… and 52 more \(portcullis check lists them all\)"\]/);
   assert.equal((await send(url, { path: '/a/1' })).status, 200, 'the old configuration keeps serving');
@@ -202,9 +194,5 @@ test('readiness drops while the store cannot be used and comes back when it can'
   assert.match(down.body, /store/);
   assert.equal((await send(metricsUrl, { path: '/healthz' })).status, 200, 'still alive');
   renameSync(`${dbFile}.moved`, dbFile);
-  const since = performance.now();
-  while ((await send(metricsUrl, { path: '/readyz' })).status !== 200) {
-    assert.ok(performance.now() - since < 10_000, 'readiness comes back');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(async () => (await send(metricsUrl, { path: '/readyz' })).status === 200, 10_000, 'readiness to come back');
 });
