@@ -16,7 +16,7 @@ import { LRUCache } from 'lru-cache';
 import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
-import { indexAdd, indexRemove, type KeyIndex } from './key-index.js';
+import { KeyIndex } from './key-index.js';
 
 /** A verified credential. */
 export interface PositiveEntry {
@@ -74,8 +74,6 @@ function checkSettings(settings: CacheSettings): void {
   }
 }
 
-type Index = KeyIndex;
-
 /**
  * Creates the caches. Settings are checked here (TypeError for a count < 1, or a TTL that is
  * negative or above one day); a TTL of 0 disables that cache.
@@ -85,14 +83,14 @@ export function createCredentialCache(
   options: { readonly now?: () => number; readonly onEvict?: (reason: CacheEvictionReason) => void } = {},
 ): CredentialCache {
   checkSettings(settings);
-  const byCredential: Index = new Map();
-  const byAccount: Index = new Map();
+  const byCredential = new KeyIndex();
+  const byAccount = new KeyIndex();
   const { onEvict } = options;
   const perf = options.now === undefined ? {} : { perf: { now: options.now } };
 
   const dispose = (entry: PositiveEntry | NegativeEntry, key: string, reason: LRUCache.DisposeReason): void => {
-    indexRemove(byCredential, entry.credentialId, key);
-    indexRemove(byAccount, entry.account, key);
+    byCredential.remove(entry.credentialId, key);
+    byAccount.remove(entry.account, key);
     if (onEvict !== undefined && (reason === 'evict' || reason === 'expire')) onEvict(reason === 'evict' ? 'capacity' : 'expired');
   };
 
@@ -105,16 +103,12 @@ export function createCredentialCache(
   const positiveEnabled = settings.ttlMs > 0;
   const negativeEnabled = settings.negativeTtlMs > 0;
 
-  function evict(index: Index, id: string): number {
-    const keys = index.get(id);
-    if (keys === undefined) return 0;
+  function evict(index: KeyIndex, id: string): number {
     let count = 0;
-    // Copy: deleting fires `dispose`, which edits the set being iterated.
-    for (const key of [...keys]) {
+    for (const key of index.take(id)) {
       if (positive.delete(key)) count++;
       if (negative.delete(key)) count++;
     }
-    index.delete(id);
     return count;
   }
 
@@ -125,15 +119,15 @@ export function createCredentialCache(
       negative.delete(key);
       if (!positiveEnabled || !(ttlMs > 0)) return;
       positive.set(key, entry, { ttl: Math.min(Math.ceil(ttlMs), settings.ttlMs) });
-      indexAdd(byCredential, entry.credentialId, key);
-      indexAdd(byAccount, entry.account, key);
+      byCredential.add(entry.credentialId, key);
+      byAccount.add(entry.account, key);
     },
     setNegative(key, entry) {
       positive.delete(key);
       if (!negativeEnabled) return;
       negative.set(key, entry);
-      indexAdd(byCredential, entry.credentialId, key);
-      indexAdd(byAccount, entry.account, key);
+      byCredential.add(entry.credentialId, key);
+      byAccount.add(entry.account, key);
     },
     delete(key) {
       positive.delete(key);

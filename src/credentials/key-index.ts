@@ -1,20 +1,48 @@
 /**
  * An index from an id (token id, client id, jti, account) to the cache keys of the entries it
  * owns, so a change read from the store evicts exactly those entries.
+ *
+ * Most ids own one key (one credential, presented one way), so a lone key is held as the string
+ * itself and a Set is made only for the second: a one-element Set cost ~130 B per cached
+ * credential, a quarter of the entry (docs/decisions/0007).
  */
-export type KeyIndex = Map<string, Set<string>>;
+export class KeyIndex {
+  readonly #keysById = new Map<string, string | Set<string>>();
 
-export function indexAdd(index: KeyIndex, id: string | null, key: string): void {
-  if (id === null) return;
-  let keys = index.get(id);
-  if (keys === undefined) index.set(id, (keys = new Set()));
-  keys.add(key);
-}
+  add(id: string | null, key: string): void {
+    if (id === null) return;
+    const keys = this.#keysById.get(id);
+    if (keys === undefined) this.#keysById.set(id, key);
+    else if (typeof keys !== 'string') keys.add(key);
+    else if (keys !== key) this.#keysById.set(id, new Set([keys, key]));
+  }
 
-export function indexRemove(index: KeyIndex, id: string | null, key: string): void {
-  if (id === null) return;
-  const keys = index.get(id);
-  if (keys === undefined) return;
-  keys.delete(key);
-  if (keys.size === 0) index.delete(id);
+  remove(id: string | null, key: string): void {
+    if (id === null) return;
+    const keys = this.#keysById.get(id);
+    if (keys === undefined) return;
+    if (typeof keys === 'string') {
+      if (keys === key) this.#keysById.delete(id);
+      return;
+    }
+    keys.delete(key);
+    if (keys.size === 0) this.#keysById.delete(id);
+  }
+
+  /** Forgets `id` and returns the keys it owned (a copy: evicting them edits the index). */
+  take(id: string): readonly string[] {
+    const keys = this.#keysById.get(id);
+    if (keys === undefined) return [];
+    this.#keysById.delete(id);
+    return typeof keys === 'string' ? [keys] : [...keys];
+  }
+
+  /** How many ids own at least one key. */
+  get size(): number {
+    return this.#keysById.size;
+  }
+
+  clear(): void {
+    this.#keysById.clear();
+  }
 }

@@ -18,7 +18,7 @@ import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
 import type { AccessTokenClaims } from './access-token.js';
-import { indexAdd, indexRemove, type KeyIndex } from '../credentials/key-index.js';
+import { KeyIndex } from '../credentials/key-index.js';
 
 /** A verified JWT. */
 export interface VerifiedJwt {
@@ -76,20 +76,18 @@ export function isTransient(error: unknown): boolean {
   return typeof error === 'object' && error !== null && TRANSIENT.has(error);
 }
 
-type Index = KeyIndex;
-
 /** Creates the caches (settings were checked by the credential cache already). */
 export function createJwtCache(settings: CacheSettings, options: { readonly now?: () => number } = {}): JwtCache {
-  const byClient: Index = new Map();
-  const byJti: Index = new Map();
+  const byClient = new KeyIndex();
+  const byJti = new KeyIndex();
   const perf = options.now === undefined ? {} : { perf: { now: options.now } };
   const positive = new LRUCache<string, VerifiedJwt>({
     max: settings.maxEntries,
     ttl: Math.max(settings.ttlMs, 1),
     updateAgeOnGet: false,
     dispose: (entry, key) => {
-      indexRemove(byClient, entry.clientId, key);
-      indexRemove(byJti, entry.jti, key);
+      byClient.remove(entry.clientId, key);
+      byJti.remove(entry.jti, key);
     },
     ...perf,
   });
@@ -97,13 +95,10 @@ export function createJwtCache(settings: CacheSettings, options: { readonly now?
   let epoch = 0;
   let following = false;
 
-  function evict(index: Index, id: string): number {
+  function evict(index: KeyIndex, id: string): number {
     epoch++;
-    const keys = index.get(id);
-    if (keys === undefined) return 0;
     let count = 0;
-    for (const key of [...keys]) if (positive.delete(key)) count++;
-    index.delete(id);
+    for (const key of index.take(id)) if (positive.delete(key)) count++;
     return count;
   }
 
@@ -116,8 +111,8 @@ export function createJwtCache(settings: CacheSettings, options: { readonly now?
       const ttl = Math.min(settings.ttlMs, entry.validUntil - now);
       if (!following || ticket !== epoch || !(ttl > 0)) return;
       positive.set(key, entry, { ttl: Math.ceil(ttl) });
-      indexAdd(byClient, entry.clientId, key);
-      indexAdd(byJti, entry.jti, key);
+      byClient.add(entry.clientId, key);
+      byJti.add(entry.jti, key);
     },
     setNegative(key, refusal, ticket) {
       positive.delete(key);
