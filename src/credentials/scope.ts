@@ -7,6 +7,16 @@ export { SCOPES, type Scope };
 
 const RANK: Readonly<Record<Scope, number>> = { 'read-only': 0, 'read-write': 1, admin: 2 };
 
+const SHARED: Readonly<Record<Scope, Scope>> = { 'read-only': 'read-only', 'read-write': 'read-write', admin: 'admin' };
+
+/**
+ * The program's own string equal to `scope`. Strings read from the store are new on every read;
+ * a cached credential keeps this one instead of a copy of its own (32 B each).
+ */
+export function sharedScope(scope: Scope): Scope {
+  return SHARED[scope];
+}
+
 /** True when `value` is one of the scopes of SPEC §4. */
 export function isScope(value: unknown): value is Scope {
   return typeof value === 'string' && Object.hasOwn(RANK, value);

@@ -24,7 +24,7 @@ import type { Principal, PresentedCredential } from '../types.js';
 import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
 import { createChangeFeedFollower } from './change-feed.js';
 import { createLastUsedRecorder } from './last-used.js';
-import { narrowerScope } from './scope.js';
+import { narrowerScope, sharedScope } from './scope.js';
 import {
   cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
 } from './secrets.js';
@@ -156,7 +156,7 @@ function decideToken(
     kind: 'api_token',
     scheme,
     subject: accountName ?? record.id,
-    scope: account === null ? record.scope : narrowerScope(record.scope, account.scope),
+    scope: sharedScope(account === null ? record.scope : narrowerScope(record.scope, account.scope)),
     credentialId: record.id,
   });
   return {
@@ -171,7 +171,7 @@ function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8A
   if (record === undefined || now >= validUntil) return refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
   if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
   const principal: Principal = Object.freeze({
-    kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: record.scope, credentialId: record.clientId,
+    kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: sharedScope(record.scope), credentialId: record.clientId,
   });
   return {
     ok: true,
