@@ -11,10 +11,11 @@ const SHARED: Readonly<Record<Scope, Scope>> = { 'read-only': 'read-only', 'read
 
 /**
  * The program's own string equal to `scope`. Strings read from the store are new on every read;
- * a cached credential keeps this one instead of a copy of its own (32 B each).
+ * a cached credential keeps this one instead of a copy of its own (32 B each). Anything that is
+ * not a scope (the store's CHECK constraints should make that impossible) becomes the narrowest.
  */
 export function sharedScope(scope: Scope): Scope {
-  return SHARED[scope];
+  return Object.hasOwn(SHARED, scope) ? SHARED[scope] : 'read-only';
 }
 
 /** True when `value` is one of the scopes of SPEC §4. */

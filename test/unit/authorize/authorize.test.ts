@@ -53,3 +53,10 @@ test('route.read_only carries Allow; auth.insufficient_scope carries an RFC 6750
     assert.deepEqual(error.headers, { 'www-authenticate': 'Bearer realm="portcullis", error="insufficient_scope", scope="read-write"' });
   }
 });
+
+test('a scope this code does not know never writes (the check names the scopes that may)', () => {
+  for (const scope of ['', 'READ-WRITE', 'write', 'constructor', '__proto__']) {
+    assert.equal(outcome('read-write', 'GET', principal(scope as Scope)), 'allow', scope);
+    assert.equal(outcome('read-write', 'POST', principal(scope as Scope)), 'auth.insufficient_scope', scope);
+  }
+});
