@@ -70,3 +70,36 @@ test('a failed chunk and the chunks after it are kept for the next flush; newer 
   assert.equal(await lastUsedAt(real, ids[1200]!), '2026-11-23T10:00:00.000Z');
   await recorder.close();
 });
+
+test('an exact multiple of the chunk makes no empty write; the event loop turns between chunks', async (t) => {
+  const { store: real } = await tempStore(t);
+  const { store, chunks } = observedStore(real);
+  const ids = await issueTokens(real, 1000);
+  const recorder = createLastUsedRecorder(store);
+  for (const id of ids) recorder.touch(id, Date.now());
+  let turned = -1;
+  setImmediate(() => { turned = chunks.length; });
+  await recorder.flush();
+  assert.deepEqual(chunks, [500, 500]);
+  assert.equal(turned, 1, 'a queued setImmediate ran after the first chunk, before the second');
+});
+
+test('when the first chunk fails everything is kept; when the last fails only it is', async (t) => {
+  const { store: real } = await tempStore(t);
+  const ids = await issueTokens(real, 700);
+  const first = observedStore(real, 1);
+  const recorder = createLastUsedRecorder(first.store);
+  for (const id of ids) recorder.touch(id, Date.now());
+  await recorder.flush();
+  assert.deepEqual(first.chunks, [500]);
+  assert.equal(recorder.pending(), 700);
+
+  const last = observedStore(real, 2);
+  const again = createLastUsedRecorder(last.store);
+  for (const id of ids) again.touch(id, Date.now());
+  await again.flush();
+  assert.deepEqual(last.chunks, [500, 200]);
+  assert.equal(again.pending(), 200);
+  assert.equal(await lastUsedAt(real, ids[699]!), null);
+  assert.notEqual(await lastUsedAt(real, ids[499]!), null);
+});

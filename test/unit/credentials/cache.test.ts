@@ -1,0 +1,100 @@
+/**
+ * The credential and JWT caches' eviction by id, against lru-cache's own eviction: a
+ * revocation must remove every entry of its credential, however the entries got there and
+ * whatever the LRU already pushed out or replaced.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { createCredentialCache, type PositiveEntry } from '../../../src/credentials/cache.js';
+import { createJwtCache, type VerifiedJwt } from '../../../src/oauth/jwt-cache.js';
+import type { Principal } from '../../../src/types.js';
+
+const settings = (maxEntries: number) => ({ maxEntries, negativeMaxEntries: 10, ttlMs: 60_000, negativeTtlMs: 5_000 });
+
+function token(id: string, account: string | null = null): PositiveEntry {
+  const principal: Principal = { kind: 'api_token', scheme: 'bearer', subject: account ?? id, scope: 'read-only', credentialId: id };
+  return { principal, credentialId: id, account, expiresAt: Infinity, validUntil: Infinity };
+}
+
+const refusal = (id: string, account: string | null = null) =>
+  ({ code: 'auth.token_revoked' as const, detail: 'revoked', credentialId: id, account });
+
+test('a credential cached under several keys is evicted under all of them', () => {
+  const cache = createCredentialCache(settings(10));
+  for (const key of ['bearer', 'basic-alice', 'basic-bob']) cache.setPositive(key, token('tok_a'), 60_000);
+  cache.setPositive('other', token('tok_b'), 60_000);
+  assert.equal(cache.evictCredential('tok_a'), 3);
+  for (const key of ['bearer', 'basic-alice', 'basic-bob']) assert.equal(cache.getPositive(key), undefined, key);
+  assert.equal(cache.getPositive('other')?.credentialId, 'tok_b');
+  assert.equal(cache.evictCredential('tok_a'), 0, 'nothing is left to evict');
+});
+
+test('after the LRU pushed some keys out, a revocation evicts the rest and counts only those', () => {
+  const cache = createCredentialCache(settings(3));
+  cache.setPositive('k1', token('tok_a'), 60_000);
+  cache.setPositive('k2', token('tok_a'), 60_000);
+  cache.setPositive('k3', token('tok_b'), 60_000);
+  cache.setPositive('k4', token('tok_b'), 60_000); // pushes k1 out
+  assert.equal(cache.getPositive('k1'), undefined);
+  assert.equal(cache.evictCredential('tok_a'), 1);
+  assert.equal(cache.getPositive('k2'), undefined);
+  assert.equal(cache.positiveSize(), 2);
+  assert.equal(cache.evictCredential('tok_b'), 2);
+  assert.equal(cache.positiveSize(), 0);
+});
+
+test('a key re-used by another credential belongs to that one only', () => {
+  const cache = createCredentialCache(settings(10));
+  cache.setPositive('k', token('tok_a'), 60_000);
+  cache.setPositive('k', token('tok_b'), 60_000);
+  assert.equal(cache.evictCredential('tok_a'), 0);
+  assert.equal(cache.getPositive('k')?.credentialId, 'tok_b');
+  assert.equal(cache.evictCredential('tok_b'), 1);
+});
+
+test('an account change evicts its tokens\' positive and negative entries; a key turned negative is still indexed', () => {
+  const cache = createCredentialCache(settings(10));
+  cache.setPositive('t1', token('tok_1', 'ops'), 60_000);
+  cache.setPositive('t2', token('tok_2', 'ops'), 60_000);
+  cache.setNegative('t3', refusal('tok_3', 'ops'));
+  cache.setPositive('x', token('tok_x', 'billing'), 60_000);
+  cache.setPositive('t4', token('tok_4'), 60_000);
+  cache.setNegative('t4', refusal('tok_4'));
+  assert.equal(cache.evictAccount('ops'), 3);
+  assert.deepEqual([cache.getPositive('t1'), cache.getPositive('t2'), cache.getNegative('t3')], [undefined, undefined, undefined]);
+  assert.equal(cache.getPositive('x')?.account, 'billing');
+  assert.equal(cache.evictCredential('tok_4'), 1, 'the refusal that replaced its positive entry');
+  assert.equal(cache.negativeSize(), 0);
+});
+
+test('after clear() nothing is indexed, and new entries are', () => {
+  const cache = createCredentialCache(settings(10));
+  cache.setPositive('k1', token('tok_a', 'ops'), 60_000);
+  cache.clear();
+  assert.equal(cache.evictCredential('tok_a'), 0);
+  assert.equal(cache.evictAccount('ops'), 0);
+  cache.setPositive('k1', token('tok_a', 'ops'), 60_000);
+  assert.equal(cache.evictAccount('ops'), 1);
+});
+
+function jwt(jti: string, clientId: string): VerifiedJwt {
+  const principal: Principal = { kind: 'access_token', scheme: 'bearer', subject: clientId, scope: 'read-only', credentialId: jti };
+  return { principal, validUntil: Date.now() + 60_000, expiresAt: Date.now() + 60_000, clientId, jti, claims: null };
+}
+
+test('JWT cache: a client\'s tokens are evicted by client and by jti, after LRU eviction too', () => {
+  const cache = createJwtCache(settings(3));
+  cache.follow();
+  const put = (key: string, entry: VerifiedJwt): void => cache.setPositive(key, entry, cache.ticket(), Date.now());
+  put('j1', jwt('jti-1', 'cli_a'));
+  put('j2', jwt('jti-2', 'cli_a'));
+  put('j3', jwt('jti-3', 'cli_a'));
+  put('j4', jwt('jti-4', 'cli_b')); // pushes j1 out
+  assert.equal(cache.getPositive('j1'), undefined);
+  assert.equal(cache.evictJti('jti-1'), 0, 'already gone');
+  assert.equal(cache.evictJti('jti-2'), 1);
+  assert.equal(cache.evictClient('cli_a'), 1, 'only jti-3 was left');
+  assert.equal(cache.getPositive('j4')?.clientId, 'cli_b');
+  assert.equal(cache.evictClient('cli_b'), 1);
+  assert.equal(cache.positiveSize(), 0);
+});
