@@ -12,7 +12,8 @@
  * entries it affects; it is maintained from lru-cache's `dispose` hook so it never outlives the
  * entries it points to.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { createBoundedLru } from './bounded-lru.js';
 import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
@@ -94,12 +95,8 @@ export function createCredentialCache(
     if (onEvict !== undefined && (reason === 'evict' || reason === 'expire')) onEvict(reason === 'evict' ? 'capacity' : 'expired');
   };
 
-  const positive = new LRUCache<string, PositiveEntry>({
-    max: settings.maxEntries, ttl: Math.max(settings.ttlMs, 1), updateAgeOnGet: false, dispose, ...perf,
-  });
-  const negative = new LRUCache<string, NegativeEntry>({
-    max: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), updateAgeOnGet: false, dispose, ...perf,
-  });
+  const positive = createBoundedLru<PositiveEntry>({ maxEntries: settings.maxEntries, ttl: Math.max(settings.ttlMs, 1), dispose, ...perf });
+  const negative = createBoundedLru<NegativeEntry>({ maxEntries: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), dispose, ...perf });
   const positiveEnabled = settings.ttlMs > 0;
   const negativeEnabled = settings.negativeTtlMs > 0;
 

@@ -8,7 +8,7 @@
  * that started before an eviction is not cached (an epoch counter), so a race cannot put back a
  * client that was just revoked.
  */
-import { LRUCache } from 'lru-cache';
+import { createBoundedLru } from '../credentials/bounded-lru.js';
 import type { CacheSettings } from '../config/types.js';
 import type { CredentialStore, Scope } from '../credentials/index.js';
 
@@ -32,7 +32,7 @@ export interface ClientDirectory {
 
 /** Creates the directory over `store`. A TTL of 0 disables caching. */
 export function createClientDirectory(store: CredentialStore, settings: CacheSettings): ClientDirectory {
-  const cache = new LRUCache<string, ClientInfo>({ max: Math.max(1, settings.maxEntries), ttl: Math.max(1, settings.ttlMs), updateAgeOnGet: false });
+  const cache = createBoundedLru<ClientInfo>({ maxEntries: Math.max(1, settings.maxEntries), ttl: Math.max(1, settings.ttlMs) });
   const enabled = settings.ttlMs > 0;
   const inflight = new Map<string, Promise<ClientInfo | undefined>>();
   let epoch = 0;

@@ -13,7 +13,7 @@
  * A verification that started before an eviction, or before the change feed's position was
  * known, is not cached (`ticket()` / `isCurrent()`): a race cannot reinstall a revoked token.
  */
-import { LRUCache } from 'lru-cache';
+import { createBoundedLru } from '../credentials/bounded-lru.js';
 import type { CacheSettings } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../types.js';
@@ -81,17 +81,16 @@ export function createJwtCache(settings: CacheSettings, options: { readonly now?
   const byClient = new KeyIndex();
   const byJti = new KeyIndex();
   const perf = options.now === undefined ? {} : { perf: { now: options.now } };
-  const positive = new LRUCache<string, VerifiedJwt>({
-    max: settings.maxEntries,
+  const positive = createBoundedLru<VerifiedJwt>({
+    maxEntries: settings.maxEntries,
     ttl: Math.max(settings.ttlMs, 1),
-    updateAgeOnGet: false,
     dispose: (entry, key) => {
       byClient.remove(entry.clientId, key);
       byJti.remove(entry.jti, key);
     },
     ...perf,
   });
-  const negative = new LRUCache<string, RefusedJwt>({ max: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), updateAgeOnGet: false, ...perf });
+  const negative = createBoundedLru<RefusedJwt>({ maxEntries: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), ...perf });
   let epoch = 0;
   let following = false;
 

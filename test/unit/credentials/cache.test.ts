@@ -30,12 +30,15 @@ test('a credential cached under several keys is evicted under all of them', () =
 });
 
 test('after the LRU pushed some keys out, a revocation evicts the rest and counts only those', () => {
-  const cache = createCredentialCache(settings(3));
+  const evicted: string[] = [];
+  const cache = createCredentialCache(settings(3), { onEvict: (reason) => evicted.push(reason) });
   cache.setPositive('k1', token('tok_a'), 60_000);
   cache.setPositive('k2', token('tok_a'), 60_000);
   cache.setPositive('k3', token('tok_b'), 60_000);
   cache.setPositive('k4', token('tok_b'), 60_000); // pushes k1 out
   assert.equal(cache.getPositive('k1'), undefined);
+  assert.deepEqual(evicted, ['capacity'], 'the bound is the entry count, reported as a capacity eviction');
+  assert.equal(cache.positiveSize(), 3);
   assert.equal(cache.evictCredential('tok_a'), 1);
   assert.equal(cache.getPositive('k2'), undefined);
   assert.equal(cache.positiveSize(), 2);
@@ -97,4 +100,14 @@ test('JWT cache: a client\'s tokens are evicted by client and by jti, after LRU 
   assert.equal(cache.getPositive('j4')?.clientId, 'cli_b');
   assert.equal(cache.evictClient('cli_b'), 1);
   assert.equal(cache.positiveSize(), 0);
+});
+
+test('the caches allocate as they fill: a large maxEntries costs nothing up front', () => {
+  const large = { maxEntries: 1_000_000, negativeMaxEntries: 1_000_000, ttlMs: 60_000, negativeTtlMs: 5_000 };
+  const before = process.memoryUsage().heapUsed;
+  const caches = [createCredentialCache(large), createJwtCache(large)];
+  const grown = process.memoryUsage().heapUsed - before;
+  // lru-cache given `max` allocates 32 bytes of arrays per entry of each cache up front: 128 MB here.
+  assert.ok(grown < 8 * 2 ** 20, `${(grown / 2 ** 20).toFixed(1)} MiB allocated by four empty caches`);
+  assert.equal(caches.length, 2);
 });
