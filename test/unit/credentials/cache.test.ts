@@ -111,3 +111,28 @@ test('the caches allocate as they fill: a large maxEntries costs nothing up fron
   assert.ok(grown < 8 * 2 ** 20, `${(grown / 2 ** 20).toFixed(1)} MiB allocated by four empty caches`);
   assert.equal(caches.length, 2);
 });
+
+test('the bound holds under many inserts; the least recently used go first; re-setting a key evicts nothing', () => {
+  const evicted: string[] = [];
+  const cache = createCredentialCache(settings(3), { onEvict: (reason) => evicted.push(reason) });
+  for (let i = 1; i <= 10; i++) {
+    cache.setPositive(`k${i}`, token(`tok_${i}`), 60_000);
+    assert.ok(cache.positiveSize() <= 3);
+  }
+  assert.equal(evicted.length, 7);
+  assert.deepEqual(['k8', 'k9', 'k10'].map((k) => cache.getPositive(k)?.credentialId), ['tok_8', 'tok_9', 'tok_10']);
+  cache.getPositive('k8'); // now the most recently used
+  cache.setPositive('k9', token('tok_9'), 60_000);
+  assert.equal(evicted.length, 7, 're-setting an existing key at capacity evicts nothing');
+  cache.setPositive('k11', token('tok_11'), 60_000);
+  assert.equal(cache.getPositive('k10'), undefined, 'k10 was the least recently used');
+  assert.equal(cache.getPositive('k8')?.credentialId, 'tok_8');
+});
+
+test('the negative cache has its own bound', () => {
+  const cache = createCredentialCache({ maxEntries: 10, negativeMaxEntries: 2, ttlMs: 60_000, negativeTtlMs: 5_000 });
+  for (let i = 1; i <= 5; i++) cache.setNegative(`bad${i}`, refusal(`tok_${i}`));
+  assert.equal(cache.negativeSize(), 2);
+  assert.deepEqual(['bad4', 'bad5'].map((k) => cache.getNegative(k)?.credentialId), ['tok_4', 'tok_5']);
+  assert.equal(cache.evictCredential('tok_1'), 0, 'evicted by capacity, unindexed with it');
+});
