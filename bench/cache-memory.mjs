@@ -1,6 +1,7 @@
-// Heap per entry of the credential cache alone, in-process: N verified API tokens shaped as the
-// verifier builds them (a SHA-256 cache key, a token id, a frozen principal, the entry, the index
-// by credential id and account), counted with forced GCs before and after. One build or several, each in its own
+// Memory per entry of a full credential cache, in-process: the cache made for N entries and filled
+// with N verified API tokens shaped as the verifier builds them (a SHA-256 cache key, a token id,
+// a frozen principal, the entry, the index by credential id and account, the cache's own
+// arrays), V8 heap plus array buffers, counted with forced GCs before and after. One build or several, each in its own
 // process. The gateway-level figure (with the store's strings) is run.mjs's "memory per cached
 // credential".
 //
@@ -23,6 +24,9 @@ const entries = Number(opt.entries);
 
 if (opt.child !== undefined) {
   const { createCredentialCache } = await import(pathToFileURL(resolve(opt.child, 'src/credentials/cache.js')).href);
+  globalThis.gc(); globalThis.gc();
+  const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  // Made inside the count: a cache that allocates its arrays up front is charged for them.
   const cache = createCredentialCache({ maxEntries: entries, negativeMaxEntries: 1000, ttlMs: 3_600_000, negativeTtlMs: 5000 });
   const make = (i) => {
     const id = `tok_${randomBytes(16).toString('base64url')}`;
@@ -30,14 +34,12 @@ if (opt.child !== undefined) {
     const principal = Object.freeze({ kind: 'api_token', scheme: 'bearer', subject: account ?? id, scope: 'read-only', credentialId: id });
     return [createHash('sha256').update(id).digest('base64url'), { principal, credentialId: id, account, expiresAt: Infinity, validUntil: Infinity }];
   };
-  globalThis.gc(); globalThis.gc();
-  const before = process.memoryUsage().heapUsed;
   for (let i = 0; i < entries; i++) {
     const [key, entry] = make(i);
     cache.setPositive(key, entry, 3_600_000);
   }
   globalThis.gc(); globalThis.gc();
-  const after = process.memoryUsage().heapUsed;
+  const after = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   process.stdout.write(`${JSON.stringify({ size: cache.positiveSize(), bytes: after - before })}\n`);
   process.exit(0);
 }
@@ -49,7 +51,7 @@ for (const dist of dists) {
     const r = spawnSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--child', resolve(dist), '--entries', String(entries), ...(accounts ? ['--accounts'] : [])], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${dist}: ${r.stderr}`);
     const x = JSON.parse(r.stdout);
-    rows.push({ dist, accounts, entries: x.size, heapBytesPerEntry: Math.round(x.bytes / x.size) });
+    rows.push({ dist, accounts, entries: x.size, bytesPerEntry: Math.round(x.bytes / x.size) });
   }
 }
 for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
