@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
+import { tuneV8ForRequests } from './v8-tuning.js';
 
 /** Problems listed in a refused reload's log line; `portcullis check` lists them all. */
 const MAX_LOGGED_PROBLEMS = 100;
@@ -26,6 +27,7 @@ export interface StartedProcess {
 
 /** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
 export async function startFromFile(file: string, print: (line: string) => void): Promise<StartedProcess | undefined> {
+  tuneV8ForRequests();
   const loaded = await loadConfigFileOffThread(file);
   if (!loaded.ok) {
     for (const issue of loaded.issues) print(formatIssue(issue));
