@@ -5,6 +5,7 @@
  */
 import { GatewayError } from '../errors.js';
 import { challengesFor } from '../authenticate/challenges.js';
+import { mayWrite } from '../credentials/scope.js';
 import type { Principal, RoutePolicy } from '../types.js';
 
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -24,9 +25,7 @@ export function authorize(route: RoutePolicy, method: string, principal: Princip
       allow: READ_ONLY_ALLOW,
     });
   }
-  // Named scopes that may write, rather than the one that may not: a scope this code does not
-  // know never gains write access.
-  if (principal !== undefined && principal.scope !== 'read-write' && principal.scope !== 'admin') {
+  if (principal !== undefined && !mayWrite(principal.scope)) {
     throw new GatewayError('auth.insufficient_scope', `The credential is read-only; ${method} is a write.`, {
       'www-authenticate': challengesFor(route.credentials, 'insufficient_scope', 'read-write'),
     });

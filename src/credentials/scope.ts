@@ -7,15 +7,18 @@ export { SCOPES, type Scope };
 
 const RANK: Readonly<Record<Scope, number>> = { 'read-only': 0, 'read-write': 1, admin: 2 };
 
-const SHARED: Readonly<Record<Scope, Scope>> = { 'read-only': 'read-only', 'read-write': 'read-write', admin: 'admin' };
-
 /**
  * The program's own string equal to `scope`. Strings read from the store are new on every read;
  * a cached credential keeps this one instead of a copy of its own (32 B each). Anything that is
  * not a scope (the store's CHECK constraints should make that impossible) becomes the narrowest.
  */
 export function sharedScope(scope: Scope): Scope {
-  return Object.hasOwn(SHARED, scope) ? SHARED[scope] : 'read-only';
+  return SCOPES.find((known) => known === scope) ?? 'read-only';
+}
+
+/** True when `scope` is read-write or wider. Anything that is not a scope may not write. */
+export function mayWrite(scope: Scope): boolean {
+  return isScope(scope) && RANK[scope] >= RANK['read-write'];
 }
 
 /** True when `value` is one of the scopes of SPEC §4. */
