@@ -18,7 +18,7 @@ import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
-import { expectsContinue, guardFraming } from './listen/framing-guard.js';
+import { expectsContinue, guardFraming, guardMethodOverrideParameter } from './listen/framing-guard.js';
 import { parseRequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
@@ -70,6 +70,7 @@ export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (reques
     ctx.path = target.path;
     ctx.search = target.search;
     const method = req.method ?? 'GET';
+    if (target.search.length > 1) guardMethodOverrideParameter(method, target.search);
     const route = state.routes.match(host, method, target.path);
     if (route === undefined) throw new GatewayError('route.not_found', 'No route matches this host, path and method.');
     ctx.route = route;
@@ -103,7 +104,7 @@ function afterAuthentication(
   try {
     ctx.principal = principal;
     const { req } = ctx;
-    authorize(route, req.method ?? 'GET', principal);
+    authorize(route, req, principal);
     checkRequired(route, req, ctx.search);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
