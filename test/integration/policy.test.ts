@@ -57,6 +57,11 @@ const ROUTES = `
     auth: "off"
     access: read-write
     require: { headers: [x-correlation-id, X-Api-Version], query: [serviceProvider, code] }
+  - name: search
+    match: { path: /search }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    readsWithBody: true
   - name: traced
     match: { path: /traced }
     upstream: "\${UPSTREAM}"
@@ -309,4 +314,50 @@ test('with the shipped authenticator too, a request without credentials gets the
     assert.equal(response.headers['www-authenticate'], challenge, path);
   }
   assert.equal(upstream.arrived.length, 0);
+});
+
+test('a body on a read: refused on a read-only route or with a read-only credential (request.body_on_read), unless readsWithBody; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  const refused: readonly (readonly [string, string, readonly string[]])[] = [
+    ['GET', '/ro-open/x', []],
+    ['OPTIONS', '/ro-open/x', []],
+    ['HEAD', '/ro-open/x', []],
+    ['GET', '/ro-auth/x', ['Authorization: Bearer rw-token']],
+    ['GET', '/rw-auth/x', ['Authorization: Bearer ro-token']],
+    ['GET', '/rw-open/x', ['Content-Type: application/x-www-form-urlencoded']],
+    ['GET', '/search/x', ['Authorization: Bearer ro-token', 'Content-Type: multipart/form-data; boundary=b']],
+  ];
+  for (const [method, target, headers] of refused) {
+    const response = await gw.request(method, target, headers, '_method=DELETE');
+    assert.equal(response.status, 400, `${method} ${target} ${headers.join()}`);
+    if (method !== 'HEAD') assertProblem(fromRaw(response), 'request.body_on_read', `${method} ${target}`);
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const allowed: readonly (readonly [string, string, readonly string[]])[] = [
+    ['GET', '/rw-auth/x', ['Authorization: Bearer rw-token']],
+    ['GET', '/rw-open/x', ['Content-Type: application/json']],
+    ['GET', '/search/x', ['Authorization: Bearer ro-token', 'Content-Type: application/json']],
+  ];
+  for (const [method, target, headers] of allowed) {
+    const response = await gw.request(method, target, headers, '{"q":1}');
+    assert.equal(response.status, 200, `${method} ${target}`);
+    assert.equal(gw.upstream.received.at(-1)?.body, '{"q":1}');
+    assert.equal(gw.upstream.received.at(-1)?.headers['content-length'], '7');
+  }
+  const empty = await gw.request('GET', '/ro-open/x', [], '');
+  assert.equal(empty.status, 200, 'Content-Length: 0 is no body');
+});
+
+test('_method (and kin) in the query of a read is refused like the override headers; on a write it is forwarded', async (t) => {
+  const gw = await setup(t);
+  for (const query of ['?_method=DELETE', '?a=1&_METHOD=put', '?%5fmethod=PATCH', '?_HttpMethod=PATCH', '?x-http-method-override=DELETE', '?_method']) {
+    for (const method of ['GET', 'OPTIONS']) {
+      const response = await gw.request(method, `/rw-open/x${query}`);
+      assertProblem(fromRaw(response), 'request.malformed', `${method} ${query}`);
+    }
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const write = await gw.request('POST', '/rw-open/x?_method=PUT', [], 'x');
+  assert.equal(write.status, 200);
+  assert.equal(gw.upstream.received.at(-1)?.url, '/rw-open/x?_method=PUT');
 });
