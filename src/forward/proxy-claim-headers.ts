@@ -60,7 +60,7 @@ export const PROXY_CLAIM_HEADERS: readonly ProxyClaimHeader[] = [
   { name: 'x-original-proto', claim: 'scheme', sources: ['ASP.NET Core ForwardedHeadersMiddleware'] },
   { name: 'x-forwarded-port', claim: 'host', sources: ['Rack, Spring ForwardedHeaderFilter, Django USE_X_FORWARDED_PORT https://docs.djangoproject.com/en/stable/ref/settings/#use-x-forwarded-port', 'Werkzeug ProxyFix'] },
   // Host.
-  { name: 'x-forwarded-server', claim: 'host', sources: ['Apache mod_proxy https://httpd.apache.org/docs/current/mod/mod_proxy.html#x-headers', 'Traefik'] },
+  { name: 'x-forwarded-server', claim: 'host', sources: ['Apache mod_proxy https://httpd.apache.org/docs/current/mod/mod_proxy.html#x-headers', 'Traefik https://doc.traefik.io/traefik/getting-started/faq/'] },
   { name: 'x-original-host', claim: 'host', sources: ['ASP.NET Core ForwardedHeadersMiddleware', 'Azure Front Door / App Gateway'] },
   { name: 'x-host', claim: 'host', sources: ['Symfony/Laravel host override lists; web cache poisoning research (PortSwigger)'] },
   { name: 'x-http-host-override', claim: 'host', sources: ['web cache poisoning research (PortSwigger Param Miner list)'] },
@@ -70,7 +70,7 @@ export const PROXY_CLAIM_HEADERS: readonly ProxyClaimHeader[] = [
   { name: 'x-original-uri', claim: 'url', sources: ['nginx auth_request convention https://nginx.org/en/docs/http/ngx_http_auth_request_module.html', 'ingress-nginx'] },
   { name: 'x-forwarded-uri', claim: 'url', sources: ['Traefik ForwardAuth https://doc.traefik.io/traefik/middlewares/http/forwardauth/'] },
   { name: 'x-forwarded-path', claim: 'url', sources: ['Kong https://docs.konghq.com/gateway/latest/how-kong-works/routing-traffic/'] },
-  { name: 'x-forwarded-prefix', claim: 'url', sources: ['Spring ForwardedHeaderFilter', 'Werkzeug ProxyFix https://werkzeug.palletsprojects.com/en/stable/middleware/proxy_fix/', 'Kong', 'ASP.NET Core (X-Forwarded-Prefix)'] },
+  { name: 'x-forwarded-prefix', claim: 'url', sources: ['Spring ForwardedHeaderFilter', 'Werkzeug ProxyFix https://werkzeug.palletsprojects.com/en/stable/middleware/proxy_fix/', 'Kong https://docs.konghq.com/gateway/latest/how-kong-works/routing-traffic/', 'ASP.NET Core ForwardedHeadersOptions.ForwardedPrefixHeaderName'] },
   { name: 'x-original-prefix', claim: 'url', sources: ['ASP.NET Core ForwardedHeadersMiddleware'] },
   { name: 'x-forwarded-method', claim: 'url', sources: ['Traefik ForwardAuth'] },
   { name: 'x-original-method', claim: 'url', sources: ['nginx auth_request convention'] },

@@ -11,6 +11,7 @@ import { exchange, type RawResponse } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { createStubAuthenticator } from '../support/stub-auth.js';
 import { rawBytes } from '../support/vectors.js';
+import { PROXY_CLAIM_HEADERS } from '../../src/forward/proxy-claim-headers.js';
 import { startRecordingUpstream, type ReceivedRequest, type RecordingUpstream } from '../support/upstream.js';
 
 const ROUTES = `
@@ -222,6 +223,62 @@ test('trusted proxy: Forwarded, X-Real-IP, X-Original-URL, X-Rewrite-URL and kin
   const { seen } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', ...proxyOnlyLines]);
   assert.ok(seen);
   for (const [name, value] of Object.entries(PROXY_ONLY)) assert.deepEqual(values(seen.rawHeaders, name), [value], `${name} kept`);
+});
+
+/** Every claim header of the data file, plus names under the prefixes, each with its own value. */
+const CLAIMS: readonly (readonly [string, string])[] = [
+  ...PROXY_CLAIM_HEADERS.map((h, i) => [h.name, `v${i}`] as const),
+  ['x-envoy-original-path', '/admin'], ['x-envoy-external-address', '6.6.6.6'], ['x-envoy-internal', 'true'],
+  ['x-forwarded-anything-else', '1'],
+];
+/** How a client may spell a name so that a backend folds it into the canonical one. */
+const SPELLINGS: readonly ((name: string) => string)[] = [
+  (n) => n.toUpperCase(),
+  (n) => n.replaceAll('-', '_'),
+  (n) => n.replaceAll('-', '.'),
+  (n) => n.split('-').map((part, i) => (i % 2 === 0 ? part : part.toUpperCase())).join('_'),
+];
+
+test('untrusted peer: every client-address, original-URL and identity claim of proxy-claim-headers.ts is dropped, in every spelling', async (t) => {
+  const gw = await setup(t);
+  for (const spell of [(n: string) => n, ...SPELLINGS]) {
+    const lines = CLAIMS.map(([name, value]) => `${spell(name)}: ${value}`);
+    const { response, seen } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', ...lines, 'X-Unrelated.Header: kept']);
+    assert.equal(response.status, 200);
+    assert.ok(seen);
+    const leaked = CLAIMS.filter(([name]) => names(seen.rawHeaders).some((n) => n.replace(/[_.]/g, '-') === name));
+    assert.deepEqual(leaked, [], `spelled ${spell('x-real-ip')}`);
+    assert.deepEqual(values(seen.rawHeaders, 'x-unrelated.header'), ['kept']);
+  }
+});
+
+test('trusted proxy: every such claim is kept as the proxy wrote it; folded spellings are still dropped', async (t) => {
+  const gw = await setup(t, { trusted: true });
+  const { seen } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', ...CLAIMS.map(([name, value]) => `${name}: ${value}`)]);
+  assert.ok(seen);
+  for (const [name, value] of CLAIMS) {
+    if (name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    assert.deepEqual(values(seen.rawHeaders, name), [value], `${name} kept`);
+  }
+  for (const spell of SPELLINGS.slice(1)) {
+    const { seen: folded } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', ...CLAIMS.map(([name, value]) => `${spell(name)}: ${value}`)]);
+    assert.ok(folded);
+    const leaked = names(folded.rawHeaders).filter((n) => /[_.]/.test(n));
+    assert.deepEqual(leaked, [], 'a trusted proxy writes the canonical spelling; any other is dropped');
+  }
+});
+
+test('every entry of proxy-claim-headers.ts is canonical, unique and names where it is honoured', () => {
+  const seen = new Set<string>();
+  for (const entry of PROXY_CLAIM_HEADERS) {
+    assert.match(entry.name, /^[a-z0-9]+(?:-[a-z0-9]+)*$/, entry.name);
+    assert.ok(!seen.has(entry.name), `${entry.name} listed once`);
+    seen.add(entry.name);
+    assert.ok(entry.sources.length > 0 && entry.sources.every((source) => source.length > 5), `${entry.name} has a source`);
+  }
+  for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri']) {
+    assert.ok(seen.has(required), required);
+  }
 });
 
 test('trusted proxy: client X-Portcullis-* are still dropped (no peer may assert an identity)', async (t) => {

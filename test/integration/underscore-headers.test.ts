@@ -39,6 +39,23 @@ test('underscore spellings of identity, forwarding and request-id headers are dr
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
 });
 
+test('dot spellings of identity, forwarding and request-id headers are dropped too (PHP and Rack fold "." like "_")', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
+  const answer = await sendRaw(
+    gw.port,
+    'GET /open/x HTTP/1.1\r\nHost: api.test\r\nX.Portcullis.Subject: admin\r\nx-portcullis.scope: read-write\r\n' +
+      'X.Forwarded.For: 6.6.6.6\r\nX.Real.IP: 6.6.6.6\r\nX.Original_URL: /admin\r\nX.Request.Id: forged\r\nCF.Connecting.IP: 6.6.6.6\r\nX.Custom.Thing: kept\r\nConnection: close\r\n\r\n',
+  );
+  assert.equal(answer.status, 200);
+  const seen = upstream.received[0];
+  assert.ok(seen);
+  const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+  assert.deepEqual(names.filter((n) => n.includes('.') || n.includes('_')), ['x.custom.thing'], 'only the unrelated dotted header passes');
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+});
+
 test('underscore spellings of Transfer-Encoding, Content-Length and method override are refused before anything is sent', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
@@ -47,6 +64,9 @@ test('underscore spellings of Transfer-Encoding, Content-Length and method overr
     'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nTransfer_Encoding: chunked\r\nConnection: close\r\n\r\nhello',
     'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nContent_Length: 0\r\nConnection: close\r\n\r\nhello',
     'GET /open/x HTTP/1.1\r\nHost: api.test\r\nX_HTTP_Method_Override: DELETE\r\nConnection: close\r\n\r\n',
+    'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nTransfer.Encoding: chunked\r\nConnection: close\r\n\r\nhello',
+    'POST /open/x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 5\r\nContent.Length: 0\r\nConnection: close\r\n\r\nhello',
+    'GET /open/x HTTP/1.1\r\nHost: api.test\r\nX.HTTP.Method.Override: DELETE\r\nConnection: close\r\n\r\n',
   ];
   for (const head of heads) {
     const answer = await sendRaw(gw.port, head);
