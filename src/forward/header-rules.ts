@@ -129,14 +129,38 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   out.push('x-forwarded-host', clientForwardedHost ?? req.headers.host ?? '');
   const principal = facts.principal;
   if (principal !== undefined) {
-    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId)) {
+    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId) ||
+      (principal.issuer !== undefined && UNSAFE_HEADER_VALUE.test(principal.issuer))) {
       throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
     }
     out.push('x-portcullis-subject', principal.subject);
     out.push('x-portcullis-scope', principal.scope);
     out.push('x-portcullis-credential', principal.credentialId);
+    out.push('x-portcullis-credential-kind', principal.kind);
+    if (principal.issuer !== undefined) out.push('x-portcullis-issuer', principal.issuer);
+    out.push('x-portcullis-principal', qualifiedSubject(principal));
   }
   return out;
+}
+
+/**
+ * The caller as one value no two sources can share: the subject behind the name of the registry
+ * it comes from. API tokens name accounts (`api_token:billing`); OAuth clients and the access
+ * tokens Portcullis issues them name clients (`oauth_client:cli_…`); an external JWT's `sub` is
+ * only unique within its issuer (`external_jwt:https%3A%2F%2Fidp.example:billing`, the issuer
+ * percent-encoded so the first two `:` always delimit). `X-Portcullis-Subject` stays the bare
+ * subject, as before.
+ */
+export function qualifiedSubject(principal: Principal): string {
+  switch (principal.kind) {
+    case 'api_token':
+      return `api_token:${principal.subject}`;
+    case 'oauth_client':
+    case 'access_token':
+      return `oauth_client:${principal.subject}`;
+    case 'external_jwt':
+      return `external_jwt:${encodeURIComponent(principal.issuer ?? '')}:${principal.subject}`;
+  }
 }
 
 /** Visible ASCII, space and tab: a reason phrase that is the same in every decoding. */
