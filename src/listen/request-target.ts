@@ -67,7 +67,12 @@ export function parseRequestTarget(rawTarget: string): RequestTarget {
   return { path: normalisePath(rawPath), search };
 }
 
-function normalisePath(rawPath: string): string {
+/**
+ * Checks and normalises a path (no query): the one function that shapes both request paths and
+ * route prefixes (config/values.ts), so a prefix is stored exactly as a request for it is routed.
+ * Throws GatewayError `request.invalid_path`.
+ */
+export function normalisePath(rawPath: string): string {
   // The usual path needs no change: it is only scanned, and a new string is built from the
   // first escape that changes (by copying the unchanged stretches between edits).
   let out: string | undefined;
