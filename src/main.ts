@@ -37,6 +37,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
   const logger = createLogger(config.log.level);
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
+  for (const warning of loaded.warnings.slice(0, MAX_LOGGED_PROBLEMS)) logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');
   let current: GatewayConfig = config;
 
   let stopping: Promise<void> | undefined;

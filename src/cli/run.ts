@@ -54,6 +54,7 @@ const builtins: Record<string, CommandRunner> = {
       io.err(`portcullis: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'} in ${flag.file}`);
       return EXIT_USAGE;
     }
+    for (const warning of result.warnings) io.err(formatIssue(warning));
     io.out(`${flag.file}: valid (${result.config.routes.length} route${result.config.routes.length === 1 ? '' : 's'})`);
     return EXIT_OK;
   },
