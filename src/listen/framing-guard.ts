@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from '../forward/proxy-claim-headers.js';
-import { canonicalHeaderName } from './header-name.js';
+import { canonicalHeaderName, connectionNominees } from './header-name.js';
 
 /**
  * Methods on which a chunked body is refused: http-proxy sets `content-length: 0` on DELETE and
@@ -155,17 +155,12 @@ export function guardMethodOverrideParameter(method: string, search: string): vo
   }
 }
 
-/** Tokens a `Connection` header may carry without a look: the usual ones. */
-const PLAIN_CONNECTION = /^\s*(?:keep-alive|close|upgrade)\s*$/i;
-
 /** Refuses a `Connection` header that names a header policy depends on (see POLICY_HEADERS). */
 function checkConnection(value: string): void {
-  if (PLAIN_CONNECTION.test(value)) return;
-  for (const token of value.split(',')) {
-    const name = canonical(token.trim());
-    if (name !== '' && isPolicyHeader(name)) {
-      throw malformed(`The Connection header names "${token.trim()}", a header Portcullis' checks depend on.`);
-    }
+  const nominees = connectionNominees(value);
+  if (nominees === undefined) return;
+  for (const name of nominees) {
+    if (isPolicyHeader(name)) throw malformed(`The Connection header names "${name}", a header Portcullis' checks depend on.`);
   }
 }
 

@@ -11,6 +11,23 @@ export function canonicalHeaderName(name: string): string {
 
 const FOLDED = /[_.]/g;
 
+/** A `Connection` value naming no header but the usual options: most requests' (no split needed). */
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close|upgrade)\s*$/i;
+
+/**
+ * The header names a `Connection` value nominates, canonical; undefined when it names only
+ * `keep-alive`, `close` or `upgrade` (the common case, answered without allocating).
+ */
+export function connectionNominees(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined || PLAIN_CONNECTION.test(value)) return undefined;
+  const names: string[] = [];
+  for (const token of value.split(',')) {
+    const name = canonicalHeaderName(token.trim());
+    if (name !== '') names.push(name);
+  }
+  return names;
+}
+
 /** Whether a (lower-case) name has a `_` or `.` that a backend may read as `-`. */
 export function hasFoldableSeparator(lower: string): boolean {
   return lower.includes('_') || lower.includes('.');

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
-import { canonicalHeaderName } from '../listen/header-name.js';
+import { canonicalHeaderName, connectionNominees } from '../listen/header-name.js';
 import type { RoutePolicy } from '../types.js';
 
 /** How a required item was sent: fine, or what is wrong with it. */
@@ -49,17 +49,10 @@ function describe(kind: string, missing: readonly string[], repeated: readonly s
   return parts.join(' ');
 }
 
-/** Names of the `Connection` header (lower case, canonical), or undefined without one. */
-function connectionNames(req: IncomingMessage): ReadonlySet<string> | undefined {
-  const connection = req.headers.connection;
-  if (connection === undefined) return undefined;
-  return new Set(connection.split(',').map((token) => canonicalHeaderName(token.trim())));
-}
-
 export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: string): void {
   if (route.requiredHeaders.length > 0) {
-    const named = connectionNames(req);
-    const dropped = named === undefined ? [] : route.requiredHeaders.filter((name) => named.has(canonicalHeaderName(name)));
+    const named = connectionNominees(req.headers.connection);
+    const dropped = named === undefined ? [] : route.requiredHeaders.filter((name) => named.includes(canonicalHeaderName(name)));
     if (dropped.length > 0) {
       throw new GatewayError('request.malformed', `The Connection header names the required header${dropped.length > 1 ? 's' : ''} ${dropped.join(', ')}, which would then not reach the upstream.`);
     }
