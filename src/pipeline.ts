@@ -18,8 +18,8 @@ import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
-import { expectsContinue, guardFraming, guardMethodOverrideParameter } from './listen/framing-guard.js';
-import { parseRequestTarget } from './listen/request-target.js';
+import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOverrideOf } from './listen/framing-guard.js';
+import { parseRequestTarget, type RequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
 import type { RouteTable } from './match/route-table.js';
@@ -73,6 +73,7 @@ export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (reques
     if (target.search.length > 1) guardMethodOverrideParameter(method, target.search);
     const route = state.routes.match(host, method, target.path);
     if (route === undefined) throw new GatewayError('route.not_found', 'No route matches this host, path and method.');
+    if (!READ_METHODS.has(method)) checkOverrideRoute(state, host, method, target, req, route);
     ctx.route = route;
     if (route.auth === 'required') {
       const result = deps.authenticate(route, req);
@@ -119,6 +120,21 @@ function afterAuthentication(
     admitted({ ctx, route, state, headers });
   } catch (error) {
     refuse(ctx, asGatewayError(error));
+  }
+}
+
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A write may carry a method override (reads may not, see the framing guard); the backend may
+ * then run the named method. Refused when that method would have gone to another route, whose
+ * policy (auth, access, require) was never applied.
+ */
+function checkOverrideRoute(state: RoutingState, host: string, method: string, target: RequestTarget, req: IncomingMessage, route: RoutePolicy): void {
+  const override = methodOverrideOf(req, target.search);
+  if (override === undefined || override === method) return;
+  if (state.routes.match(host, override, target.path) !== route) {
+    throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
   }
 }
 

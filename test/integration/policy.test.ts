@@ -361,3 +361,50 @@ test('_method (and kin) in the query of a read is refused like the override head
   assert.equal(write.status, 200);
   assert.equal(gw.upstream.received.at(-1)?.url, '/rw-open/x?_method=PUT');
 });
+
+test('a method override on a write that names a method another route takes is refused; one the same route takes is forwarded', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(`
+  - name: items-create
+    match: { path: /items, methods: [POST] }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+  - name: items-delete
+    match: { path: /items, methods: [DELETE] }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: notes
+    match: { path: /notes }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  const post = async (target: string, headers: readonly string[]): Promise<RawResponse> => {
+    const result = await exchange(gw.port, rawBytes(`POST ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: 1\r\nConnection: close\r\n\r\nx`));
+    const response = result.responses[0];
+    assert.ok(response, target);
+    return response;
+  };
+  for (const [target, headers] of [
+    ['/items/7', ['X-HTTP-Method-Override: DELETE']],
+    ['/items/7', ['x_http_method: delete']],
+    ['/items/7', ['X.Method.Override: DELETE']],
+    ['/items/7?_method=DELETE', []],
+    ['/items/7?_METHOD=delete', []],
+    ['/items/7', ['X-HTTP-Method-Override: PUT']],
+  ] as const) {
+    assertProblem(fromRaw(await post(target, headers)), 'request.malformed', `${target} ${headers.join()}`);
+  }
+  assert.equal(upstream.arrived.length, 0);
+  const same = await post('/notes/1?_method=PUT', ['X-HTTP-Method-Override: DELETE']);
+  assert.equal(same.status, 200, 'every method of /notes goes to the same route');
+  const own = await post('/items/7', ['X-HTTP-Method-Override: POST']);
+  assert.equal(own.status, 200);
+  assert.equal(upstream.received.length, 2);
+  assert.equal(upstream.received[0]?.headers['x-http-method-override'], 'DELETE');
+});
