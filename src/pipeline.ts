@@ -18,7 +18,7 @@ import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
-import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOverrideOf } from './listen/framing-guard.js';
+import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOverridesOf } from './listen/framing-guard.js';
 import { parseRequestTarget, type RequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
@@ -131,10 +131,12 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
  * policy (auth, access, require) was never applied.
  */
 function checkOverrideRoute(state: RoutingState, host: string, method: string, target: RequestTarget, req: IncomingMessage, route: RoutePolicy): void {
-  const override = methodOverrideOf(req, target.search);
-  if (override === undefined || override === method) return;
-  if (state.routes.match(host, override, target.path) !== route) {
-    throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
+  const overrides = methodOverridesOf(req, target.search);
+  if (overrides === undefined) return;
+  for (const override of overrides) {
+    if (override !== method && state.routes.match(host, override, target.path) !== route) {
+      throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
+    }
   }
 }
 

@@ -22,7 +22,7 @@ const USAGE = `usage: portcullis <command> [options]
 
   start  [--config FILE]      run the gateway
   demo                        run the gateway with a sample HTTPS API (config/demo.yaml)
-  check  [--config FILE]      validate the configuration (exit 0 valid, 2 invalid)
+  check  [--config FILE]      validate the configuration (exit 0 valid, warnings on stderr; 2 invalid)
 
 The configuration file is --config, else $PORTCULLIS_CONFIG, else config/portcullis.yaml.`;
 

@@ -156,24 +156,26 @@ export function guardMethodOverrideParameter(method: string, search: string): vo
 }
 
 /**
- * The method a backend honouring overrides would run, when a request carries a method-override
- * header or parameter; undefined otherwise. Read on writes, where overrides are allowed: the
- * pipeline refuses one that names a method another route takes (a POST to a route for POST must
- * not become a DELETE that a stricter route for DELETE would have checked).
+ * The methods a backend honouring overrides may run instead, from every method-override header
+ * and parameter the request carries (different backends read different ones, first or last);
+ * undefined without any. Read on writes, where overrides are allowed: the pipeline refuses one
+ * that names a method another route takes (a POST to a route for POST must not become a DELETE
+ * that a stricter route for DELETE would have checked).
  */
-export function methodOverrideOf(req: IncomingMessage, search: string): string | undefined {
+export function methodOverridesOf(req: IncomingMessage, search: string): string[] | undefined {
+  let found: string[] | undefined;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const length = (raw[i] as string).length;
     if ((length === 13 || length === 17 || length === 22) && OVERRIDE_HEADERS.has(canonical(raw[i] as string))) {
-      return (raw[i + 1] as string).trim().toUpperCase();
+      (found ??= []).push((raw[i + 1] as string).trim().toUpperCase());
     }
   }
-  if (search.length <= 1 || !MAYBE_OVERRIDE.test(search)) return undefined;
+  if (search.length <= 1 || !MAYBE_OVERRIDE.test(search)) return found;
   for (const [name, value] of new URLSearchParams(search)) {
-    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) return value.trim().toUpperCase();
+    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) (found ??= []).push(value.trim().toUpperCase());
   }
-  return undefined;
+  return found;
 }
 
 /** Refuses a `Connection` header that names a header policy depends on (see POLICY_HEADERS). */

@@ -397,6 +397,8 @@ test('a method override on a write that names a method another route takes is re
     ['/items/7?_method=DELETE', []],
     ['/items/7?_METHOD=delete', []],
     ['/items/7', ['X-HTTP-Method-Override: PUT']],
+    ['/items/7', ['X-HTTP-Method-Override: POST', 'X-HTTP-Method: DELETE']],
+    ['/items/7?_method=POST&_method=DELETE', []],
   ] as const) {
     assertProblem(fromRaw(await post(target, headers)), 'request.malformed', `${target} ${headers.join()}`);
   }
