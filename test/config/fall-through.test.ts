@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIssue } from '../../src/config/index.js';
-import { runCli } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI_PATH, runCli } from '../support/cli.js';
+import { eventually } from '../support/eventually.js';
 import { loadYaml, tempDir, writeFile, y } from './helpers.js';
 
 const HEAD = ['listen: "127.0.0.1:0"', 'routes:'];
@@ -59,4 +61,19 @@ test('portcullis check prints the warning located, still says valid, and exits 0
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /valid \(2 routes\)/);
   assert.match(result.stderr, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: routes\\[0\\]\\.match\\.methods: warning: route "admin" lists only DELETE; GET, HEAD, POST, PUT, PATCH, OPTIONS`, 'm'));
+});
+
+test('a started gateway logs each warning as config.warning, once started', async (t) => {
+  const dir = tempDir(t);
+  const file = writeFile(dir, 'portcullis.yaml', y(
+    'listen: "127.0.0.1:0"', 'admin: { listen: "127.0.0.1:0" }', 'metrics: { listen: "127.0.0.1:0" }', 'store: { url: "sqlite:./pcl.db" }', 'routes:',
+    ...route('admin', '/admin', ['methods: [GET]', 'access: read-write']), ...route('open', '/', ['auth: "off"', 'access: read-write']),
+  ));
+  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await eventually(() => out.includes('"event":"config.warning"'), 15_000, `the warning to be logged: ${out}`);
+  assert.match(out, /"event":"config\.warning","warning":"[^"]*portcullis\.yaml:\d+:\d+: routes\[0\]\.match\.methods: warning: route \\"admin\\" lists only GET/);
 });
