@@ -8,7 +8,7 @@
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
-import { formatIssue, type ConfigResult } from './config/index.js';
+import { formatIssue, type ConfigIssue, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
@@ -37,6 +37,10 @@ export async function startFromFile(file: string, print: (line: string) => void)
   const logger = createLogger(config.log.level);
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
+  const logWarnings = (warnings: readonly ConfigIssue[]): void => {
+    for (const warning of warnings.slice(0, MAX_LOGGED_PROBLEMS)) logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');
+  };
+  logWarnings(loaded.warnings);
   let current: GatewayConfig = config;
 
   let stopping: Promise<void> | undefined;
@@ -72,6 +76,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
       current = next.config;
       services.recordReload?.('success');
       logger.info({ event: 'config.reloaded', routes: current.routes.length }, 'configuration reloaded');
+      logWarnings(next.warnings);
     } catch (error) {
       refuseReload({ problem: (error as Error).message });
     }

@@ -18,8 +18,8 @@ import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
-import { expectsContinue, guardFraming } from './listen/framing-guard.js';
-import { parseRequestTarget } from './listen/request-target.js';
+import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOverridesOf } from './listen/framing-guard.js';
+import { parseRequestTarget, type RequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
 import type { RouteTable } from './match/route-table.js';
@@ -70,8 +70,10 @@ export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (reques
     ctx.path = target.path;
     ctx.search = target.search;
     const method = req.method ?? 'GET';
+    if (target.search.length > 1) guardMethodOverrideParameter(method, target.search);
     const route = state.routes.match(host, method, target.path);
     if (route === undefined) throw new GatewayError('route.not_found', 'No route matches this host, path and method.');
+    if (!READ_METHODS.has(method)) checkOverrideRoute(state, host, method, target, req, route);
     ctx.route = route;
     if (route.auth === 'required') {
       const result = deps.authenticate(route, req);
@@ -103,7 +105,7 @@ function afterAuthentication(
   try {
     ctx.principal = principal;
     const { req } = ctx;
-    authorize(route, req.method ?? 'GET', principal);
+    authorize(route, req, principal);
     checkRequired(route, req, ctx.search);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
@@ -118,6 +120,23 @@ function afterAuthentication(
     admitted({ ctx, route, state, headers });
   } catch (error) {
     refuse(ctx, asGatewayError(error));
+  }
+}
+
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A write may carry a method override (reads may not, see the framing guard); the backend may
+ * then run the named method. Refused when that method would have gone to another route, whose
+ * policy (auth, access, require) was never applied.
+ */
+function checkOverrideRoute(state: RoutingState, host: string, method: string, target: RequestTarget, req: IncomingMessage, route: RoutePolicy): void {
+  const overrides = methodOverridesOf(req, target.search);
+  if (overrides === undefined) return;
+  for (const override of overrides) {
+    if (override !== method && state.routes.match(host, override, target.path) !== route) {
+      throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
+    }
   }
 }
 

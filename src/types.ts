@@ -24,6 +24,8 @@ export interface Principal {
   readonly scope: Scope;
   /** Which credential: token id, client id, or `jti`. */
   readonly credentialId: string;
+  /** The `iss` of an external JWT (kind `external_jwt`); absent for Portcullis' own credentials. */
+  readonly issuer?: string | undefined;
 }
 
 /** A credential as presented in the Authorization header, parsed but not verified. */

@@ -31,6 +31,8 @@ const ADMIN_ROUTE: RoutePolicy = {
   requiredHeaders: [],
   requiredQuery: [],
   timeoutMs: 0,
+  websocket: 'read-write',
+  readsWithBody: false,
 };
 
 type Body = Record<string, unknown>;

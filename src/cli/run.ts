@@ -22,7 +22,7 @@ const USAGE = `usage: portcullis <command> [options]
 
   start  [--config FILE]      run the gateway
   demo                        run the gateway with a sample HTTPS API (config/demo.yaml)
-  check  [--config FILE]      validate the configuration (exit 0 valid, 2 invalid)
+  check  [--config FILE]      validate the configuration (exit 0 valid, warnings on stderr; 2 invalid)
 
 The configuration file is --config, else $PORTCULLIS_CONFIG, else config/portcullis.yaml.`;
 
@@ -54,6 +54,7 @@ const builtins: Record<string, CommandRunner> = {
       io.err(`portcullis: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'} in ${flag.file}`);
       return EXIT_USAGE;
     }
+    for (const warning of result.warnings) io.err(formatIssue(warning));
     io.out(`${flag.file}: valid (${result.config.routes.length} route${result.config.routes.length === 1 ? '' : 's'})`);
     return EXIT_OK;
   },

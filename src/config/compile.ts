@@ -52,6 +52,8 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, t
     requiredHeaders: Object.freeze([...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))]),
     requiredQuery: Object.freeze([...new Set(route.require?.query ?? [])]),
     timeoutMs: parseDuration(route.timeout),
+    websocket: route.websocket,
+    readsWithBody: route.readsWithBody,
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { checkFallThrough } from './check-fall-through.js';
 import { compileConfig } from './compile.js';
 import { formatPath, sortIssues, type ConfigIssue } from './issues.js';
 import { parseYaml } from './load.js';
@@ -19,7 +20,7 @@ export type * from './types.js';
 
 /** A loaded configuration, or every problem found in it, in file order. */
 export type ConfigResult =
-  | { readonly ok: true; readonly config: GatewayConfig }
+  | { readonly ok: true; readonly config: GatewayConfig; readonly warnings: readonly ConfigIssue[] }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 /** Used when neither `--config` nor `PORTCULLIS_CONFIG` names a file; relative to the working directory. */
@@ -42,7 +43,7 @@ export function resolveConfigPath(flag?: string, env: NodeJS.ProcessEnv = proces
 
 /** A configuration file read, parsed and validated, not yet compiled; or every problem found. */
 export type CheckedConfig =
-  | { readonly ok: true; readonly validated: ValidatedConfig }
+  | { readonly ok: true; readonly validated: ValidatedConfig; readonly warnings: readonly ConfigIssue[] }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 /**
@@ -60,7 +61,12 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
     });
     return { ok: false, issues: sortIssues(issues) };
   }
-  return { ok: true, validated: validated.config };
+  // Legal but likely a mistake (check-fall-through.ts): shown by `check` and logged at start.
+  const warnings = checkFallThrough(validated.config.raw.routes).map((finding): ConfigIssue => {
+    const { line, column } = loaded.yaml.locate(finding.path, finding.at);
+    return { file, line, column, path: formatPath(finding.path), message: finding.message };
+  });
+  return { ok: true, validated: validated.config, warnings: sortIssues(warnings) };
 }
 
 /** Largest configuration file read (a 10,000-route file is ~2 MB): a mistaken path must not exhaust memory. */
@@ -103,7 +109,7 @@ export function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.e
 
 /** The runtime configuration of a checked file, or its problems. */
 export function compileChecked(checked: CheckedConfig, file: string): ConfigResult {
-  return checked.ok ? { ok: true, config: compileConfig(checked.validated, file) } : checked;
+  return checked.ok ? { ok: true, config: compileConfig(checked.validated, file), warnings: checked.warnings } : checked;
 }
 
 /**

@@ -61,6 +61,10 @@ export const routeSchema = z.strictObject({
   access: z.enum(ROUTE_ACCESS).default('read-only').describe('read-only routes refuse every write method with 405.'),
   credentials: z.array(z.enum(CREDENTIAL_SCHEMES)).min(1).default(['bearer', 'basic']).describe('Authorization schemes this route accepts.'),
   require: requireSchema.optional(),
+  websocket: z.enum(ROUTE_ACCESS).default('read-write')
+    .describe('read-write (default): a WebSocket upgrade is a write, so it needs `access: read-write` and a read-write credential. read-only: the backend itself keeps the socket read-only, and read-only credentials may open it (Portcullis trusts the backend on that; it cannot see into the socket).'),
+  readsWithBody: z.boolean().default(false)
+    .describe('Whether GET, HEAD and OPTIONS on this route may carry a body (search APIs). Default false: a body on a read is refused under a read-only route or credential, since a backend may execute it as a write or a second request.'),
   timeout: duration('Time allowed for the upstream to send response headers. Default 30s.').default('30s'),
 });
 

@@ -54,6 +54,10 @@ export interface RoutePolicy {
   readonly requiredHeaders: readonly string[];
   readonly requiredQuery: readonly string[];
   readonly timeoutMs: number;
+  /** `read-write`: an upgrade is a write (route and credential must be read-write). `read-only`: read credentials may open it; the backend enforces that. */
+  readonly websocket: RouteAccess;
+  /** Reads (GET, HEAD, OPTIONS) may carry a body under a read-only route or credential. */
+  readonly readsWithBody: boolean;
 }
 
 export interface CacheSettings {

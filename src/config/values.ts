@@ -5,6 +5,8 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { GatewayError } from '../errors.js';
+import { normalisePath } from '../listen/request-target.js';
 import type { HostMatch, ListenAddress, UpstreamTarget } from './types.js';
 
 /** A parsed value, or why it could not be parsed. */
@@ -66,16 +68,30 @@ function pathProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** Characters outside printable ASCII, which a request path carries percent-encoded (UTF-8). */
+const NON_ASCII = /[^\x00-\x7f]+/gu;
+
 /**
- * A route's `match.path` as a prefix: the trailing slash removed, `''` for the root `/`.
- * Refuses dot segments, `//`, backslashes and encoded `/`, `\`, `.`.
+ * A route's `match.path` as a prefix: normalised by the very function request paths go through
+ * (listen/request-target.ts), so that every accepted prefix is one a request can match. Written
+ * UTF-8 (`/société`) is percent-encoded as a client sends it, `%c3%a9` becomes `%C3%A9`, `%7E`
+ * becomes `~`; what the request path guard refuses (`;`, dot segments, `//`, encoded `/`…) is
+ * refused here with the guard's reason. The trailing slash is removed, `''` is the root `/`.
  */
 export function normalisePathPrefix(text: string): Parsed<string> {
   if (!text.startsWith('/')) return fail(`path must start with "/"; got ${JSON.stringify(text)}`);
   if (/[?#]/.test(text)) return fail(`path must not contain a query or fragment; got ${JSON.stringify(text)}`);
   const problem = pathProblem(text);
   if (problem !== undefined) return fail(`path ${problem}; got ${JSON.stringify(text)}`);
-  return ok(text.endsWith('/') ? text.slice(0, -1) : text);
+  let normalised: string;
+  try {
+    normalised = normalisePath(text.replace(NON_ASCII, (chars) => encodeURIComponent(chars)));
+  } catch (error) {
+    // encodeURIComponent throws URIError on a lone surrogate: no request could spell it either.
+    if (!(error instanceof GatewayError)) return fail(`path is not valid Unicode text; got ${JSON.stringify(text)}`);
+    return fail(`path could never match a request, since requests spelling it are refused (${error.detail ?? error.code}); got ${JSON.stringify(text)}`);
+  }
+  return ok(normalised.endsWith('/') ? normalised.slice(0, -1) : normalised);
 }
 
 /** `api.example.com` → exact; `*.example.com` → wildcard with suffix `.example.com`; none → any. */

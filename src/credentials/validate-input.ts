@@ -4,6 +4,7 @@
  * the value could be a secret pasted by mistake.
  */
 import { isScope, type Scope } from './scope.js';
+import { isTokenId } from './secrets.js';
 import { CredentialStoreError } from './store-error.js';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -37,6 +38,9 @@ export function requireAccountName(value: unknown): string {
   if (typeof value !== 'string' || !ACCOUNT_NAME.test(value)) {
     throw invalid('account name must be 1-64 characters of letters, digits, "_", ".", "@" or "-", starting with a letter or digit');
   }
+  // A token without an account is known upstream by its id (X-Portcullis-Subject and
+  // -Principal `api_token:tok_…`); an account of that shape could pass for such a token.
+  if (isTokenId(value)) throw invalid('account name must not have the shape of a token id ("tok_" and 22 letters or digits)');
   return value;
 }
 

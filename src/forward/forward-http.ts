@@ -34,6 +34,24 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * The headers to send with a body: a body the client framed with Content-Length goes upstream
+ * with that Content-Length. Without one undici would send it chunked, the framing the guard
+ * refuses on GET, HEAD, DELETE and OPTIONS (a backend that ignores bodies on reads would take
+ * the chunks as a second request). The guard already refuses a `Connection` header naming
+ * Content-Length; this holds whatever else could drop it.
+ */
+function withContentLength(req: IncomingMessage, headers: string[]): string[] {
+  const length = req.headers['content-length'];
+  if (length === undefined) return headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return headers;
+  }
+  headers.push('content-length', length);
+  return headers;
+}
+
 /** A request on its way upstream, as the caller sees it. */
 export interface ForwardedExchange {
   /** The client went away: aborts the upstream exchange unless it completed. */
@@ -114,12 +132,13 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
   const { req, res, route } = request;
   const upstream = route.upstream;
   const relay = new ResponseRelay(res, route, callbacks);
+  const body = hasBody(req);
   pools.get(upstream).dispatch(
     {
       path: upstream.basePath + request.pathAndQuery,
       method: req.method as Dispatcher.HttpMethod,
-      headers: request.headers,
-      body: hasBody(req) ? req : null,
+      headers: body ? withContentLength(req, request.headers) : request.headers,
+      body: body ? req : null,
       headersTimeout: route.timeoutMs,
       bodyTimeout: route.timeoutMs,
     },

@@ -7,13 +7,17 @@
  *  - client-sent `X-Portcullis-*` are dropped, then the identity headers describe the caller;
  *  - `X-Forwarded-For/-Proto/-Host` are set by Portcullis; a client's values are kept (and
  *    appended to) only when the peer is a trusted proxy. Other headers a backend might read as
- *    the client address or the original URL (`Forwarded`, `X-Real-IP`, `X-Original-URL`, …)
- *    are dropped from untrusted peers;
+ *    the client address, the original URL or the client's identity (the data of
+ *    proxy-claim-headers.ts: `Forwarded`, `X-Real-IP`, `X-Original-URL`, every `X-Forwarded-*`
+ *    and `X-Envoy-*`, …) are dropped from untrusted peers;
+ *  - a name a backend may fold into one of those (case, `_` or `.` for `-`) is that header;
  *  - `Host` becomes the upstream's (the backend is unchanged and expects its own name).
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { hasFoldableSeparator } from '../listen/header-name.js';
 import type { Principal } from '../types.js';
+import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from './proxy-claim-headers.js';
 
 /** RFC 9110 §7.6.1 and the non-standard ones still seen in the wild. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -24,14 +28,19 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** Headers that Portcullis sets itself or that only make sense to Portcullis. */
 const REPLACED: ReadonlySet<string> = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-/** Headers a backend may trust for the client address or the original URL; only a trusted proxy may send them. */
-const PROXY_ONLY: ReadonlySet<string> = new Set([
-  'forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'x-forwarded-port', 'x-forwarded-prefix',
-  'x-forwarded-server', 'x-forwarded-ssl', 'x-forwarded-scheme', 'x-original-url', 'x-rewrite-url',
-  'x-original-host', 'x-host', 'x-original-forwarded-for',
-]);
+/** Headers a backend may trust for the client address, the original URL or identity; only a trusted proxy may send them. */
+const PROXY_ONLY: ReadonlySet<string> = new Set(PROXY_CLAIM_HEADERS.map((h) => h.name));
+const PROXY_ONLY_PREFIXES: readonly string[] = PROXY_CLAIM_PREFIXES.map((p) => p.prefix);
+
+function isProxyOnly(hyphenated: string): boolean {
+  if (PROXY_ONLY.has(hyphenated)) return true;
+  for (const prefix of PROXY_ONLY_PREFIXES) if (hyphenated.startsWith(prefix)) return true;
+  return false;
+}
 
 export const IDENTITY_HEADER_PREFIX = 'x-portcullis-';
+
+const FOLDED = /[_.]/g;
 
 /**
  * What an identity header value may hold: visible ASCII, space and obs-text. A subject from a
@@ -66,10 +75,12 @@ function connectionTokens(req: IncomingMessage): Set<string> | undefined {
 /**
  * Whether these rules act on a header of this (hyphenated, lower-case) name. CGI, WSGI and some
  * servers read `X_Portcullis_Subject` or `X_Forwarded_For` as the hyphenated header
- * (CVE-2024-45614 and kin), so an underscore spelling of such a name is dropped, never trusted.
+ * (CVE-2024-45614 and kin), PHP and Rack read `.` the same way, so such a spelling of one of
+ * these names is dropped, never trusted (even from a trusted proxy: only the canonical
+ * spelling is kept from it).
  */
 function actsOn(hyphenated: string, named: Set<string> | undefined): boolean {
-  return HOP_BY_HOP.has(hyphenated) || REPLACED.has(hyphenated) || PROXY_ONLY.has(hyphenated) ||
+  return HOP_BY_HOP.has(hyphenated) || REPLACED.has(hyphenated) || isProxyOnly(hyphenated) ||
     hyphenated.startsWith(IDENTITY_HEADER_PREFIX) || hyphenated === 'x-request-id' || named?.has(hyphenated) === true;
 }
 
@@ -90,7 +101,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    if (lower.includes('_') && actsOn(lower.replaceAll('_', '-'), named)) continue;
+    if (hasFoldableSeparator(lower) && actsOn(lower.replace(FOLDED, '-'), named)) continue;
     if (REPLACED.has(lower)) {
       if (facts.peerTrusted) {
         if (lower === 'x-forwarded-for') clientForwardedFor = clientForwardedFor ? `${clientForwardedFor}, ${value}` : value;
@@ -101,7 +112,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
     }
     if (lower.startsWith(IDENTITY_HEADER_PREFIX)) continue;
     if (lower === 'authorization' && facts.stripAuthorization) continue;
-    if (!facts.peerTrusted && PROXY_ONLY.has(lower)) continue;
+    if (!facts.peerTrusted && isProxyOnly(lower)) continue;
     if (lower === 'x-request-id') {
       // The gateway's request id replaces whatever the client sent (it is the client's when sane).
       if (sawRequestId) continue;
@@ -118,14 +129,38 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   out.push('x-forwarded-host', clientForwardedHost ?? req.headers.host ?? '');
   const principal = facts.principal;
   if (principal !== undefined) {
-    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId)) {
+    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId) ||
+      (principal.issuer !== undefined && UNSAFE_HEADER_VALUE.test(principal.issuer))) {
       throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
     }
     out.push('x-portcullis-subject', principal.subject);
     out.push('x-portcullis-scope', principal.scope);
     out.push('x-portcullis-credential', principal.credentialId);
+    out.push('x-portcullis-credential-kind', principal.kind);
+    if (principal.issuer !== undefined) out.push('x-portcullis-issuer', principal.issuer);
+    out.push('x-portcullis-principal', qualifiedSubject(principal));
   }
   return out;
+}
+
+/**
+ * The caller as one value no two sources can share: the subject behind the name of the registry
+ * it comes from. API tokens name accounts (`api_token:billing`); OAuth clients and the access
+ * tokens Portcullis issues them name clients (`oauth_client:cli_…`); an external JWT's `sub` is
+ * only unique within its issuer (`external_jwt:https%3A%2F%2Fidp.example:billing`, the issuer
+ * percent-encoded so the first two `:` always delimit). `X-Portcullis-Subject` stays the bare
+ * subject, as before.
+ */
+export function qualifiedSubject(principal: Principal): string {
+  switch (principal.kind) {
+    case 'api_token':
+      return `api_token:${principal.subject}`;
+    case 'oauth_client':
+    case 'access_token':
+      return `oauth_client:${principal.subject}`;
+    case 'external_jwt':
+      return `external_jwt:${encodeURIComponent(principal.issuer ?? '')}:${principal.subject}`;
+  }
 }
 
 /** Visible ASCII, space and tab: a reason phrase that is the same in every decoding. */

@@ -8,6 +8,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from '../forward/proxy-claim-headers.js';
+import { canonicalHeaderName, connectionNominees } from './header-name.js';
 
 /**
  * Methods on which a chunked body is refused: http-proxy sets `content-length: 0` on DELETE and
@@ -35,6 +37,23 @@ const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Headers that framing, routing, authentication or the header rules depend on. A `Connection`
+ * header naming one (RFC 9110 §7.6.1 makes the named headers hop-by-hop, so they are dropped
+ * before forwarding) would make the upstream see a different request than the one checked:
+ * `Connection: Content-Length` on a GET turned its body into a chunked one upstream.
+ */
+const POLICY_HEADERS: ReadonlySet<string> = new Set([
+  'content-length', 'transfer-encoding', 'host', 'authorization', 'proxy-authorization', 'expect',
+  ...METHOD_OVERRIDE_HEADERS, ...PROXY_CLAIM_HEADERS.map((h) => h.name),
+]);
+const POLICY_PREFIXES: readonly string[] = ['x-portcullis-', ...PROXY_CLAIM_PREFIXES.map((p) => p.prefix)];
+
+/** Whether a (canonical) header name is one policy depends on. */
+export function isPolicyHeader(canonical: string): boolean {
+  return POLICY_HEADERS.has(canonical) || POLICY_PREFIXES.some((prefix) => canonical.startsWith(prefix));
+}
+
 function malformed(detail: string): GatewayError {
   return new GatewayError('request.malformed', detail);
 }
@@ -49,6 +68,7 @@ export function guardFraming(req: IncomingMessage): string {
   let transferEncodingCount = 0;
   let contentLengthCount = 0;
   let methodOverride = false;
+  let connection: string | undefined;
   const method = req.method ?? '';
   // Node keeps only the first `maxHeadersCount` header lines; one hidden past them would be
   // invisible here and to the header rules, so a head that reached the limit is refused.
@@ -59,8 +79,8 @@ export function guardFraming(req: IncomingMessage): string {
   if (req.httpVersionMajor !== 1) throw malformed('Only HTTP/1.0 and HTTP/1.1 are served.');
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    // Only names of these lengths need a closer look. Underscores count as hyphens: servers
-    // that map `_` to `-` would read `Transfer_Encoding` as framing (and a Transfer_Encoding
+    // Only names of these lengths need a closer look. `_` and `.` count as hyphens: servers
+    // that map them to `-` would read `Transfer_Encoding` as framing (and a Transfer_Encoding
     // with no Transfer-Encoding then fails the "only chunked" check below).
     switch (name.length) {
       case 4:
@@ -79,6 +99,9 @@ export function guardFraming(req: IncomingMessage): string {
       case 13:
       case 22:
         if (OVERRIDE_HEADERS.has(canonical(name))) methodOverride = true;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] as string : `${connection},${raw[i + 1] as string}`;
         break;
     }
   }
@@ -99,16 +122,69 @@ export function guardFraming(req: IncomingMessage): string {
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
   if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
+  if (connection !== undefined) checkConnection(connection);
   checkExpectation(req);
   const host = req.headers.host ?? '';
   if (!HOST_PATTERN.test(host)) throw malformed('The Host header is not a valid host name.');
   return routingHost(host);
 }
 
-/** Lower case, with `_` read as `-`. */
-function canonical(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+const canonical = canonicalHeaderName;
+
+/**
+ * Query parameters frameworks read as the method: `_method` (Rails, Laravel, Symfony, Express
+ * method-override), `_HttpMethod` (Salesforce), and the override headers' names. Compared
+ * decoded, lower-cased, with `-`, `.`, space and `[` read as `_` (PHP folds `.`, space and `[`
+ * in parameter names to `_`).
+ */
+const OVERRIDE_PARAMETERS: ReadonlySet<string> = new Set(['_method', '_httpmethod', ...METHOD_OVERRIDE_HEADERS.map((h) => h.replaceAll('-', '_'))]);
+/** A query that may hold one: names are only decoded when this matches. */
+const MAYBE_OVERRIDE = /method|%/i;
+const PARAMETER_FOLD = /[-. []/g;
+
+/**
+ * Refuses a method-override parameter in the query of a read (GET, HEAD, OPTIONS), as the
+ * override headers are: a read must never become a write at a backend that honours it.
+ */
+export function guardMethodOverrideParameter(method: string, search: string): void {
+  if (!READ_METHODS.has(method) || !MAYBE_OVERRIDE.test(search)) return;
+  for (const name of new URLSearchParams(search).keys()) {
+    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) {
+      throw malformed('A method-override parameter ("_method" and kin) is not accepted on a read request.');
+    }
+  }
+}
+
+/**
+ * The methods a backend honouring overrides may run instead, from every method-override header
+ * and parameter the request carries (different backends read different ones, first or last);
+ * undefined without any. Read on writes, where overrides are allowed: the pipeline refuses one
+ * that names a method another route takes (a POST to a route for POST must not become a DELETE
+ * that a stricter route for DELETE would have checked).
+ */
+export function methodOverridesOf(req: IncomingMessage, search: string): string[] | undefined {
+  let found: string[] | undefined;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const length = (raw[i] as string).length;
+    if ((length === 13 || length === 17 || length === 22) && OVERRIDE_HEADERS.has(canonical(raw[i] as string))) {
+      (found ??= []).push((raw[i + 1] as string).trim().toUpperCase());
+    }
+  }
+  if (search.length <= 1 || !MAYBE_OVERRIDE.test(search)) return found;
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) (found ??= []).push(value.trim().toUpperCase());
+  }
+  return found;
+}
+
+/** Refuses a `Connection` header that names a header policy depends on (see POLICY_HEADERS). */
+function checkConnection(value: string): void {
+  const nominees = connectionNominees(value);
+  if (nominees === undefined) return;
+  for (const name of nominees) {
+    if (isPolicyHeader(name)) throw malformed(`The Connection header names "${name}", a header Portcullis' checks depend on.`);
+  }
 }
 
 /**

@@ -9,6 +9,10 @@
  *  - empty segments (`//`): many backends collapse them, which would let `//admin` skip the
  *    policy of `/admin`;
  *  - `;` in the path: Tomcat/Spring strip `;params` from segments (`/admin;x` → `/admin`);
+ *  - `;`, `?` and `#` percent-encoded (`%3B`, `%3F`, `%23`): a backend that decodes the path
+ *    before it splits off path parameters, the query or a fragment cuts `/private%3Bx`,
+ *    `/private%3F` or `/private%23` to `/private`, a prefix the router never saw
+ *    (`/public/..%3B/admin`, the Tomcat-style bypass);
  *  - NUL and every other control byte, raw or encoded; raw bytes outside printable ASCII;
  *  - invalid percent-encoding (`%`, `%4`, `%zz`).
  *
@@ -63,7 +67,12 @@ export function parseRequestTarget(rawTarget: string): RequestTarget {
   return { path: normalisePath(rawPath), search };
 }
 
-function normalisePath(rawPath: string): string {
+/**
+ * Checks and normalises a path (no query): the one function that shapes both request paths and
+ * route prefixes (config/values.ts), so a prefix is stored exactly as a request for it is routed.
+ * Throws GatewayError `request.invalid_path`.
+ */
+export function normalisePath(rawPath: string): string {
   // The usual path needs no change: it is only scanned, and a new string is built from the
   // first escape that changes (by copying the unchanged stretches between edits).
   let out: string | undefined;
@@ -101,6 +110,9 @@ function normalisePath(rawPath: string): string {
     const byte = high * 16 + low;
     if (byte === 0x2f || byte === 0x5c) throw invalid('Encoded "/" or "\\" is not allowed in the path.');
     if (byte < 0x20 || byte === 0x7f) throw invalid('Encoded control characters are not allowed in the path.');
+    if (byte === 0x3b || byte === 0x3f || byte === 0x23) {
+      throw invalid('Encoded ";", "?" or "#" (%3B, %3F, %23) is not allowed in the path: a backend that decodes before it splits the path would cut it there.');
+    }
     let replacement: string | undefined;
     if (byte < 0x80 && UNRESERVED[byte] === 1) {
       replacement = String.fromCharCode(byte);

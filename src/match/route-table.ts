@@ -7,18 +7,25 @@
  * maps, only the prefix lengths (in segments) that some route of that map has, longest first:
  * one Map lookup per distinct route depth, whatever the route count and the path's length.
  */
-import type { RoutePolicy } from '../config/types.js';
+import type { HostMatch, RoutePolicy } from '../config/types.js';
 
-interface PrefixBucket {
-  readonly byMethod: Map<string, RoutePolicy>;
-  anyMethod: RoutePolicy | undefined;
+/** What routing reads of a route; `portcullis check` builds tables of these to find fall-through. */
+export interface Routable {
+  readonly host: HostMatch;
+  readonly pathPrefix: string;
+  readonly methods: ReadonlySet<string> | undefined;
 }
 
-type PrefixMap = Map<string, PrefixBucket>;
+interface PrefixBucket<R> {
+  readonly byMethod: Map<string, R>;
+  anyMethod: R | undefined;
+}
+
+type PrefixMap<R> = Map<string, PrefixBucket<R>>;
 
 /** A host's prefixes, and the segment counts they have (`/a/b` → 2, the root `` → 0), descending. */
-interface HostPrefixes {
-  readonly prefixes: PrefixMap;
+interface HostPrefixes<R> {
+  readonly prefixes: PrefixMap<R>;
   depths: readonly number[];
 }
 
@@ -28,31 +35,31 @@ function depthOf(prefix: string): number {
   return depth;
 }
 
-export interface RouteTable {
+export interface RouteTable<R extends Routable = RoutePolicy> {
   /** Routes selected for a host (lower case, no port), a method and a normalised path. */
-  match(host: string, method: string, path: string): RoutePolicy | undefined;
+  match(host: string, method: string, path: string): R | undefined;
 }
 
 /** Two routes that both claim the same (host, prefix, method). */
-export interface RouteConflict {
-  readonly first: RoutePolicy;
-  readonly second: RoutePolicy;
+export interface RouteConflict<R extends Routable = RoutePolicy> {
+  readonly first: R;
+  readonly second: R;
   readonly method: string | undefined;
 }
 
-export interface BuiltRouteTable {
-  readonly table: RouteTable;
-  readonly conflicts: readonly RouteConflict[];
+export interface BuiltRouteTable<R extends Routable = RoutePolicy> {
+  readonly table: RouteTable<R>;
+  readonly conflicts: readonly RouteConflict<R>[];
 }
 
-export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable {
-  const exact = new Map<string, HostPrefixes>();
-  const wildcard = new Map<string, HostPrefixes>();
-  const anyHost: HostPrefixes = { prefixes: new Map(), depths: [] };
-  const conflicts: RouteConflict[] = [];
+export function buildRouteTable<R extends Routable = RoutePolicy>(routes: readonly R[]): BuiltRouteTable<R> {
+  const exact = new Map<string, HostPrefixes<R>>();
+  const wildcard = new Map<string, HostPrefixes<R>>();
+  const anyHost: HostPrefixes<R> = { prefixes: new Map(), depths: [] };
+  const conflicts: RouteConflict<R>[] = [];
 
   for (const route of routes) {
-    let host: HostPrefixes;
+    let host: HostPrefixes<R>;
     if (route.host.kind === 'any') {
       host = anyHost;
     } else {
@@ -91,7 +98,7 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
   const slashes: number[] = [];
   let slashCount = 0;
 
-  function matchIn(host: HostPrefixes | undefined, method: string, path: string, endsWithSlash: boolean): RoutePolicy | undefined {
+  function matchIn(host: HostPrefixes<R> | undefined, method: string, path: string, endsWithSlash: boolean): R | undefined {
     if (host === undefined) return undefined;
     const { prefixes, depths } = host;
     // The candidate of depth d is the path up to its (d+1)-th "/", or the whole path when it has
@@ -107,7 +114,7 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
     return undefined;
   }
 
-  const table: RouteTable = {
+  const table: RouteTable<R> = {
     match(host, method, path) {
       slashCount = 0;
       for (let i = path.indexOf('/'); i !== -1 && slashCount <= deepest; i = path.indexOf('/', i + 1)) slashes[slashCount++] = i;
@@ -129,7 +136,7 @@ export function buildRouteTable(routes: readonly RoutePolicy[]): BuiltRouteTable
   return { table, conflicts };
 }
 
-function pick(bucket: PrefixBucket | undefined, method: string): RoutePolicy | undefined {
+function pick<R>(bucket: PrefixBucket<R> | undefined, method: string): R | undefined {
   if (bucket === undefined) return undefined;
   // HEAD is GET without the body (RFC 9110 §9.3.2), and most backends answer it by running their
   // GET handler: a route listing GET takes HEAD too, unless another route lists HEAD itself.

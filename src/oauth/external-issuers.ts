@@ -201,7 +201,7 @@ export function createExternalIssuers(options: ExternalIssuersOptions): External
       if (scope === undefined) {
         throw new GatewayError('auth.insufficient_scope', 'The token carries no scope that Portcullis maps to read-only or read-write.');
       }
-      const principal: Principal = Object.freeze({ kind: 'external_jwt', scheme: 'bearer', subject: sub, scope, credentialId: credentialIdOf(payload, token) });
+      const principal: Principal = Object.freeze({ kind: 'external_jwt', scheme: 'bearer', subject: sub, scope, credentialId: credentialIdOf(payload, token), issuer: config.issuer });
       const expiresAt = exp * 1000;
       return { principal, expiresAt, validUntil: expiresAt + Math.floor(options.leewayMs / 1000) * 1000, clientId: null, jti: null, claims: null };
     },

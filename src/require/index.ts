@@ -1,36 +1,79 @@
 /**
  * The require stage (seed 004): a route's `require.headers` and `require.query` must be present
- * and non-empty. Every missing item is named in one answer.
+ * exactly once and non-empty. A copy more is refused like a missing one: a backend that reads
+ * the first of `?serviceProvider=&serviceProvider=acme` sees an empty value, and one that reads
+ * `X_Tenant` as `X-Tenant` (see listen/header-name.ts) sees a second tenant. A required header
+ * named in `Connection` would be dropped before the upstream: refused too. Every item at fault is
+ * named in one answer.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { canonicalHeaderName, connectionNominees } from '../listen/header-name.js';
 import type { RoutePolicy } from '../types.js';
 
+/** How a required item was sent: fine, or what is wrong with it. */
+type Presence = 'ok' | 'missing' | 'repeated';
+
 /**
- * Whether one of the request's `name` headers (lower case) has a non-empty value. Read from the
- * raw list: Node joins duplicates, so two empty headers would read as ", " in `req.headers`.
+ * One `name` header (lower case) with a non-empty value, and no other header a backend could
+ * read as it. Read from the raw list: Node joins duplicates, so two empty headers would read
+ * as ", " in `req.headers`.
  */
-function hasValue(req: IncomingMessage, name: string): boolean {
+function headerPresence(req: IncomingMessage, name: string): Presence {
   const raw = req.rawHeaders;
+  let copies = 0;
+  let filled = false;
   for (let i = 0; i < raw.length; i += 2) {
     const header = raw[i] as string;
-    if (header.length === name.length && header.toLowerCase() === name && (raw[i + 1] as string).trim() !== '') return true;
+    if (header.length !== name.length) continue;
+    const lower = header.toLowerCase();
+    if (lower === name) {
+      copies++;
+      if ((raw[i + 1] as string).trim() !== '') filled = true;
+    } else if (canonicalHeaderName(lower) === canonicalHeaderName(name)) {
+      copies++;
+    }
   }
-  return false;
+  return copies > 1 ? 'repeated' : filled ? 'ok' : 'missing';
+}
+
+function queryPresence(params: URLSearchParams, name: string): Presence {
+  const values = params.getAll(name);
+  return values.length > 1 ? 'repeated' : values[0] === undefined || values[0] === '' ? 'missing' : 'ok';
+}
+
+function describe(kind: string, missing: readonly string[], repeated: readonly string[]): string {
+  const parts: string[] = [];
+  if (missing.length > 0) parts.push(`Missing required ${kind}${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
+  if (repeated.length > 0) parts.push(`Required ${kind}${repeated.length > 1 ? 's' : ''} sent more than once: ${repeated.join(', ')}.`);
+  return parts.join(' ');
 }
 
 export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: string): void {
   if (route.requiredHeaders.length > 0) {
-    const missing = route.requiredHeaders.filter((name) => !hasValue(req, name));
-    if (missing.length > 0) {
-      throw new GatewayError('request.missing_header', `Missing required header${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
+    const named = connectionNominees(req.headers.connection);
+    const dropped = named === undefined ? [] : route.requiredHeaders.filter((name) => named.includes(canonicalHeaderName(name)));
+    if (dropped.length > 0) {
+      throw new GatewayError('request.malformed', `The Connection header names the required header${dropped.length > 1 ? 's' : ''} ${dropped.join(', ')}, which would then not reach the upstream.`);
     }
+    const missing: string[] = [];
+    const repeated: string[] = [];
+    for (const name of route.requiredHeaders) {
+      const presence = headerPresence(req, name);
+      if (presence === 'missing') missing.push(name);
+      else if (presence === 'repeated') repeated.push(name);
+    }
+    if (missing.length > 0 || repeated.length > 0) throw new GatewayError('request.missing_header', describe('header', missing, repeated));
   }
   if (route.requiredQuery.length > 0) {
     const params = new URLSearchParams(search);
-    const missing = route.requiredQuery.filter((name) => params.getAll(name).every((v) => v === ''));
-    if (missing.length > 0) {
-      throw new GatewayError('request.missing_query_param', `Missing required query parameter${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
+    const missing: string[] = [];
+    const repeated: string[] = [];
+    for (const name of route.requiredQuery) {
+      const presence = queryPresence(params, name);
+      if (presence === 'missing') missing.push(name);
+      else if (presence === 'repeated') repeated.push(name);
     }
+    if (missing.length > 0 || repeated.length > 0) throw new GatewayError('request.missing_query_param', describe('query parameter', missing, repeated));
   }
 }

@@ -108,6 +108,9 @@ test('a token made with the CLI is shown once, works as Bearer and as Basic, and
   assert.equal(seen?.headers['x-portcullis-subject'], 'billing');
   assert.equal(seen?.headers['x-portcullis-scope'], 'read-write');
   assert.equal(seen?.headers['x-portcullis-credential'], created.id);
+  assert.equal(seen?.headers['x-portcullis-credential-kind'], 'api_token');
+  assert.equal(seen?.headers['x-portcullis-principal'], 'api_token:billing');
+  assert.equal(seen?.headers['x-portcullis-issuer'], undefined);
 
   const basic = Buffer.from(`anything:${created.token ?? ''}`).toString('base64');
   const viaBasic = await send(h.url, { path: '/rw/items', headers: { authorization: `Basic ${basic}` } });

@@ -184,3 +184,18 @@ test('a refused CONNECT is closed by the gateway even when the client keeps the 
   clearInterval(keepSending);
   assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');
 });
+
+test('a body on GET, DELETE or OPTIONS reaches the upstream with its Content-Length, never chunked (raw bytes, both views)', async (t) => {
+  const { upstream, port } = await setup(t);
+  for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+    const before = upstream.received.length;
+    const result = await exchange(port, rawBytes(`${method} /public/a HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\nConnection: keep-alive, close\r\n\r\nhello`));
+    assert.equal(result.responses[0]?.status, 200, method);
+    assert.equal(upstream.received.length, before + 1, method);
+    const seen = upstream.received.at(-1);
+    assert.equal(seen?.method, method);
+    assert.equal(seen?.headers['content-length'], '5', method);
+    assert.equal(seen?.headers['transfer-encoding'], undefined, method);
+    assert.equal(seen?.body, 'hello', method);
+  }
+});

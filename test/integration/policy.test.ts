@@ -57,6 +57,11 @@ const ROUTES = `
     auth: "off"
     access: read-write
     require: { headers: [x-correlation-id, X-Api-Version], query: [serviceProvider, code] }
+  - name: search
+    match: { path: /search }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    readsWithBody: true
   - name: traced
     match: { path: /traced }
     upstream: "\${UPSTREAM}"
@@ -199,7 +204,6 @@ test('require.headers: 400 request.missing_header naming every missing or empty 
     { headers: ['X-API-VERSION: 2'], missing: 'x-correlation-id' },
     { headers: ['X-Correlation-Id:', 'X-Api-Version: 2'], missing: 'x-correlation-id' },
     { headers: ['X-Correlation-Id:    ', 'X-Api-Version:\t'], missing: 'x-correlation-id, x-api-version' },
-    { headers: ['X-Correlation-Id:', 'X-Correlation-Id: ', 'X-Api-Version: 2'], missing: 'x-correlation-id' },
   ];
   for (const { headers, missing } of cases) {
     const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', headers);
@@ -237,7 +241,7 @@ test('require: headers are checked before the query, and a request meeting both 
   const both = await gw.request('GET', '/profiles-flow/check');
   assertProblem(fromRaw(both), 'request.missing_header');
   assert.equal(gw.upstream.arrived.length, 0);
-  for (const query of ['?serviceProvider=sp&code=42', '?code=&code=42&serviceProvider=s%20p', '?service%50rovider=sp&code=0']) {
+  for (const query of ['?serviceProvider=sp&code=42', '?code=42&serviceProvider=s%20p', '?service%50rovider=sp&code=0']) {
     const response = await gw.request('POST', `/profiles-flow/check${query}`, GOOD_HEADERS, 'payload');
     assert.equal(response.status, 200, query);
     const seen = gw.upstream.received.at(-1);
@@ -245,6 +249,41 @@ test('require: headers are checked before the query, and a request meeting both 
     assert.equal(seen?.headers['x-correlation-id'], 'c-1');
     assert.equal(seen?.body, 'payload');
   }
+});
+
+test('require refuses ambiguity: a required header or parameter sent twice (or as a folded spelling) is refused naming it; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  const headerCases: readonly (readonly [readonly string[], string])[] = [
+    [['X-Correlation-Id:', 'X-Correlation-Id: c-1', 'X-Api-Version: 2'], 'x-correlation-id'],
+    [['X-Correlation-Id: c-1', 'X-Correlation-Id: c-2', 'X-Api-Version: 2'], 'x-correlation-id'],
+    [['X-Correlation-Id: c-1', 'X_Correlation_Id: c-2', 'X-Api-Version: 2'], 'x-correlation-id'],
+    [['X-Correlation-Id: c-1', 'X.Correlation.Id: c-2', 'X-Api-Version: 2'], 'x-correlation-id'],
+    [['X-Correlation-Id: c-1', 'x-api-version: 2', 'X-API-VERSION: 3'], 'x-api-version'],
+  ];
+  for (const [headers, name] of headerCases) {
+    const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', headers);
+    const body = assertProblem(fromRaw(response), 'request.missing_header', headers.join());
+    assert.match(body.detail ?? '', new RegExp(`more than once: ${name}`), headers.join());
+  }
+  for (const query of ['?serviceProvider=&serviceProvider=acme&code=1', '?serviceProvider=acme&service%50rovider=x&code=1', '?serviceProvider=a&code=1&code=1']) {
+    const response = await gw.request('GET', `/profiles-flow/check${query}`, GOOD_HEADERS);
+    const body = assertProblem(fromRaw(response), 'request.missing_query_param', query);
+    assert.match(body.detail ?? '', /more than once: (serviceProvider|code)/, query);
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+});
+
+test('a required header can never be dropped on the way upstream: naming it in Connection is refused; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  for (const connection of ['X-Correlation-Id', 'keep-alive, x-api-version', 'X_Correlation_Id']) {
+    const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', [...GOOD_HEADERS, `Connection: ${connection}`]);
+    const body = assertProblem(fromRaw(response), 'request.malformed', connection);
+    assert.match(body.detail ?? '', /x-correlation-id|x-api-version/);
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const fine = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', [...GOOD_HEADERS, 'Connection: keep-alive']);
+  assert.equal(fine.status, 200);
+  assert.equal(gw.upstream.received.at(-1)?.headers['x-correlation-id'], 'c-1');
 });
 
 test('require.headers: [x-request-id] is met by the client\'s header, and the id is the one forwarded', async (t) => {
@@ -275,4 +314,99 @@ test('with the shipped authenticator too, a request without credentials gets the
     assert.equal(response.headers['www-authenticate'], challenge, path);
   }
   assert.equal(upstream.arrived.length, 0);
+});
+
+test('a body on a read: refused on a read-only route or with a read-only credential (request.body_on_read), unless readsWithBody; nothing upstream', async (t) => {
+  const gw = await setup(t);
+  const refused: readonly (readonly [string, string, readonly string[]])[] = [
+    ['GET', '/ro-open/x', []],
+    ['OPTIONS', '/ro-open/x', []],
+    ['HEAD', '/ro-open/x', []],
+    ['GET', '/ro-auth/x', ['Authorization: Bearer rw-token']],
+    ['GET', '/rw-auth/x', ['Authorization: Bearer ro-token']],
+    ['GET', '/rw-open/x', ['Content-Type: application/x-www-form-urlencoded']],
+    ['GET', '/search/x', ['Authorization: Bearer ro-token', 'Content-Type: multipart/form-data; boundary=b']],
+  ];
+  for (const [method, target, headers] of refused) {
+    const response = await gw.request(method, target, headers, '_method=DELETE');
+    assert.equal(response.status, 400, `${method} ${target} ${headers.join()}`);
+    if (method !== 'HEAD') assertProblem(fromRaw(response), 'request.body_on_read', `${method} ${target}`);
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const allowed: readonly (readonly [string, string, readonly string[]])[] = [
+    ['GET', '/rw-auth/x', ['Authorization: Bearer rw-token']],
+    ['GET', '/rw-open/x', ['Content-Type: application/json']],
+    ['GET', '/search/x', ['Authorization: Bearer ro-token', 'Content-Type: application/json']],
+  ];
+  for (const [method, target, headers] of allowed) {
+    const response = await gw.request(method, target, headers, '{"q":1}');
+    assert.equal(response.status, 200, `${method} ${target}`);
+    assert.equal(gw.upstream.received.at(-1)?.body, '{"q":1}');
+    assert.equal(gw.upstream.received.at(-1)?.headers['content-length'], '7');
+  }
+  const empty = await gw.request('GET', '/ro-open/x', [], '');
+  assert.equal(empty.status, 200, 'Content-Length: 0 is no body');
+});
+
+test('_method (and kin) in the query of a read is refused like the override headers; on a write it is forwarded', async (t) => {
+  const gw = await setup(t);
+  for (const query of ['?_method=DELETE', '?a=1&_METHOD=put', '?%5fmethod=PATCH', '?_HttpMethod=PATCH', '?x-http-method-override=DELETE', '?_method']) {
+    for (const method of ['GET', 'OPTIONS']) {
+      const response = await gw.request(method, `/rw-open/x${query}`);
+      assertProblem(fromRaw(response), 'request.malformed', `${method} ${query}`);
+    }
+  }
+  assert.equal(gw.upstream.arrived.length, 0);
+  const write = await gw.request('POST', '/rw-open/x?_method=PUT', [], 'x');
+  assert.equal(write.status, 200);
+  assert.equal(gw.upstream.received.at(-1)?.url, '/rw-open/x?_method=PUT');
+});
+
+test('a method override on a write that names a method another route takes is refused; one the same route takes is forwarded', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(`
+  - name: items-create
+    match: { path: /items, methods: [POST] }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+  - name: items-delete
+    match: { path: /items, methods: [DELETE] }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: notes
+    match: { path: /notes }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  const post = async (target: string, headers: readonly string[]): Promise<RawResponse> => {
+    const result = await exchange(gw.port, rawBytes(`POST ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: 1\r\nConnection: close\r\n\r\nx`));
+    const response = result.responses[0];
+    assert.ok(response, target);
+    return response;
+  };
+  for (const [target, headers] of [
+    ['/items/7', ['X-HTTP-Method-Override: DELETE']],
+    ['/items/7', ['x_http_method: delete']],
+    ['/items/7', ['X.Method.Override: DELETE']],
+    ['/items/7?_method=DELETE', []],
+    ['/items/7?_METHOD=delete', []],
+    ['/items/7', ['X-HTTP-Method-Override: PUT']],
+    ['/items/7', ['X-HTTP-Method-Override: POST', 'X-HTTP-Method: DELETE']],
+    ['/items/7?_method=POST&_method=DELETE', []],
+  ] as const) {
+    assertProblem(fromRaw(await post(target, headers)), 'request.malformed', `${target} ${headers.join()}`);
+  }
+  assert.equal(upstream.arrived.length, 0);
+  const same = await post('/notes/1?_method=PUT', ['X-HTTP-Method-Override: DELETE']);
+  assert.equal(same.status, 200, 'every method of /notes goes to the same route');
+  const own = await post('/items/7', ['X-HTTP-Method-Override: POST']);
+  assert.equal(own.status, 200);
+  assert.equal(upstream.received.length, 2);
+  assert.equal(upstream.received[0]?.headers['x-http-method-override'], 'DELETE');
 });

@@ -24,19 +24,37 @@ const ROUTES = `
     upstream: "\${WSS}/base"
     upstreamCa: "\${CA}"
     auth: "off"
+    access: read-write
   - name: private-chat
     match: { path: /private-chat }
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
+    access: read-write
   - name: short-timeout-chat
     match: { path: /short-chat }
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
     auth: "off"
+    access: read-write
     timeout: 1s
   - name: untrusted-chat
     match: { path: /untrusted-chat }
     upstream: "\${WSS}"
+    auth: "off"
+    access: read-write
+  - name: read-only-chat
+    match: { path: /ro-chat }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+  - name: feed
+    match: { path: /feed }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+    websocket: read-only
+  - name: open-read-only-chat
+    match: { path: /open-ro-chat }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
     auth: "off"
 `;
 
@@ -239,6 +257,7 @@ test('an upstream that never answers the upgrade, with timeout: 500ms: 504 upstr
     upstream: "\${SILENT}"
     upstreamCa: "\${CA}"
     auth: "off"
+    access: read-write
     timeout: 500ms
 `),
     { SILENT: silent.origin.replace('https://', 'wss://') },
@@ -263,4 +282,38 @@ test('the route timeout bounds the wait for the 101, not an open tunnel that idl
     socket.on('error', reject);
   });
   assert.equal(echo, 'after idling');
+});
+
+test('an upgrade is a write: a read-only route gets 405 route.read_only, a read-only credential 403 auth.insufficient_scope; the upstream sees nothing', async (t) => {
+  const { upstream, port } = await setup(t);
+  for (const [path, token, code] of [
+    ['/ro-chat/x', 'rw-token', 'route.read_only'],
+    ['/ro-chat/x', 'ro-token', 'route.read_only'],
+    ['/open-ro-chat/x', undefined, 'route.read_only'],
+    ['/private-chat/x', 'ro-token', 'auth.insufficient_scope'],
+  ] as const) {
+    const answer = await refusedUpgrade(`ws://127.0.0.1:${port}${path}`, token === undefined ? {} : { authorization: `Bearer ${token}` });
+    assertProblem(answer, code, `${path} ${token}`);
+    if (code === 'route.read_only') assert.equal(answer.headers.allow, 'GET, HEAD, OPTIONS');
+    else assert.match(String(answer.headers['www-authenticate']), /insufficient_scope/);
+  }
+  // Raw bytes: the same GET without the upgrade is a read and goes through; with it, refused.
+  const plain = await exchange(port, rawBytes('GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nConnection: close\r\n\r\n'));
+  assert.notEqual(plain.responses[0]?.status, 405, 'a plain GET is a read');
+  const raw = await exchange(port, rawBytes(`GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\n${UPGRADE_HEADERS}\r\n`));
+  const refused = raw.responses[0];
+  assert.ok(refused);
+  assertProblem(fromRaw(refused), 'route.read_only');
+  assert.equal(upstream.upgrades.length, 0);
+});
+
+test('websocket: read-only admits a read-only credential (the backend keeps the socket read-only); read-write ones too', async (t) => {
+  const { upstream, port } = await setup(t);
+  assert.equal(await roundTrip(`ws://127.0.0.1:${port}/feed/x`, { authorization: 'Bearer ro-token' }, 'ro'), 'ro');
+  assert.equal(await roundTrip(`ws://127.0.0.1:${port}/feed/x`, { authorization: 'Bearer rw-token' }, 'rw'), 'rw');
+  assert.equal(upstream.upgrades.length, 2);
+  assert.deepEqual(values(upstream.upgrades[0]?.rawHeaders ?? [], 'x-portcullis-scope'), ['read-only']);
+  // Still authenticated: no credential, no socket.
+  assertProblem(await refusedUpgrade(`ws://127.0.0.1:${port}/feed/x`), 'auth.missing_credentials');
+  assert.equal(upstream.upgrades.length, 2);
 });

@@ -21,6 +21,9 @@ test('a token from /oauth2/token opens a route: the upstream sees the client and
   assert.equal(seen.headers['x-portcullis-subject'], client.clientId);
   assert.equal(seen.headers['x-portcullis-credential'], decode(token).payload.jti);
   assert.equal(seen.headers['x-portcullis-scope'], 'read-write');
+  assert.equal(seen.headers['x-portcullis-credential-kind'], 'access_token');
+  assert.equal(seen.headers['x-portcullis-principal'], `oauth_client:${client.clientId}`);
+  assert.equal(seen.headers['x-portcullis-issuer'], undefined);
   assert.equal(seen.headers.authorization, undefined);
   assert.ok(!JSON.stringify(seen.rawHeaders).includes(token.split('.')[2] ?? '-'));
 });

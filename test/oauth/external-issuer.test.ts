@@ -50,6 +50,9 @@ test('a client-credentials token of a real OIDC provider opens routes with its m
   assert.equal(seen.headers['x-portcullis-scope'], 'read-write');
   const jti = JSON.parse(Buffer.from(writer.split('.')[1] ?? '', 'base64url').toString()) as { jti: string };
   assert.equal(seen.headers['x-portcullis-credential'], jti.jti);
+  assert.equal(seen.headers['x-portcullis-credential-kind'], 'external_jwt');
+  assert.equal(seen.headers['x-portcullis-issuer'], idp.issuer);
+  assert.equal(seen.headers['x-portcullis-principal'], `external_jwt:${encodeURIComponent(idp.issuer)}:${EXTERNAL_CLIENT.id}`);
   assert.equal(seen.headers.authorization, undefined);
   const principal = await gw.services.oauth.jwt.verify(writer);
   assert.equal(principal.kind, 'external_jwt');

@@ -17,6 +17,8 @@ function route(name: string, index: number): RoutePolicy {
     requiredHeaders: [],
     requiredQuery: [],
     timeoutMs: 30_000,
+    websocket: 'read-write',
+    readsWithBody: false,
   };
 }
 

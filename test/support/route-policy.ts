@@ -16,6 +16,8 @@ export interface RouteSpec {
   readonly credentials?: readonly ('bearer' | 'basic')[];
   readonly requiredHeaders?: readonly string[];
   readonly requiredQuery?: readonly string[];
+  readonly websocket?: RoutePolicy['websocket'];
+  readonly readsWithBody?: boolean;
 }
 
 let counter = 0;
@@ -50,5 +52,7 @@ export function routePolicy(spec: RouteSpec = {}): RoutePolicy {
     requiredHeaders: spec.requiredHeaders ?? [],
     requiredQuery: spec.requiredQuery ?? [],
     timeoutMs: 30_000,
+    websocket: spec.websocket ?? 'read-write',
+    readsWithBody: spec.readsWithBody ?? false,
   };
 }

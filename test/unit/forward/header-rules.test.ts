@@ -40,6 +40,8 @@ test('passed-through headers keep their spelling and order; the gateway\'s own c
     ['x-portcullis-subject', 'alice'],
     ['x-portcullis-scope', 'read-write'],
     ['x-portcullis-credential', 'tok_1'],
+    ['x-portcullis-credential-kind', 'api_token'],
+    ['x-portcullis-principal', 'api_token:alice'],
   ]);
 });
 
@@ -99,4 +101,27 @@ test('response headers: hop-by-hop and Connection-named dropped, the rest kept i
     Buffer.from('Proxy-Authenticate'), Buffer.from('Basic'), Buffer.from('Content-Length'), Buffer.from('3'),
   ];
   assert.deepEqual(pairs(clientResponseHeaders(raw)), [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '3']]);
+});
+
+test('identity headers say the kind of credential and, for an external JWT, its issuer: subjects of different sources never look alike', () => {
+  const req = fakeRequest({ headers: [['Host', 'gw.test']] });
+  const identity = (principal: Principal): Record<string, string> =>
+    Object.fromEntries(pairs(upstreamRequestHeaders(req, { ...FACTS, principal })).filter(([n]) => n.startsWith('x-portcullis-')));
+  const token = identity({ kind: 'api_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1' });
+  const jwt = identity({ kind: 'external_jwt', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1', issuer: 'https://idp.example/' });
+  const other = identity({ kind: 'external_jwt', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1', issuer: 'https://other.example' });
+  const client = identity({ kind: 'oauth_client', scheme: 'basic', subject: 'billing', scope: 'read-write', credentialId: 'billing' });
+  const access = identity({ kind: 'access_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'jti-1' });
+  assert.deepEqual(token, { 'x-portcullis-subject': 'billing', 'x-portcullis-scope': 'read-write', 'x-portcullis-credential': 'tok_1', 'x-portcullis-credential-kind': 'api_token', 'x-portcullis-principal': 'api_token:billing' });
+  assert.deepEqual(jwt, {
+    'x-portcullis-subject': 'billing', 'x-portcullis-scope': 'read-write', 'x-portcullis-credential': 'tok_1',
+    'x-portcullis-credential-kind': 'external_jwt', 'x-portcullis-issuer': 'https://idp.example/', 'x-portcullis-principal': 'external_jwt:https%3A%2F%2Fidp.example%2F:billing',
+  });
+  assert.equal(client['x-portcullis-principal'], 'oauth_client:billing');
+  assert.equal(access['x-portcullis-principal'], 'oauth_client:billing', 'a client and the access tokens it was issued are one principal');
+  assert.equal(access['x-portcullis-credential-kind'], 'access_token');
+  const principals = new Set([token, jwt, other, client].map((h) => h['x-portcullis-principal']));
+  assert.equal(principals.size, 4, 'four sources, four principals');
+  assert.equal(new Set([token, jwt, client, access].map((h) => h['x-portcullis-credential-kind'])).size, 4);
+  assert.throws(() => identity({ kind: 'external_jwt', scheme: 'bearer', subject: 's', scope: 'read-only', credentialId: 'c', issuer: 'https://x\r\nX-Portcullis-Subject: admin' }), /identity cannot be sent/);
 });
