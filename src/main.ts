@@ -34,7 +34,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
     return undefined;
   }
   const config = loaded.config;
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, { bufferBytes: config.log.bufferBytes });
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
   let current: GatewayConfig = config;
@@ -84,7 +84,8 @@ export async function startFromFile(file: string, print: (line: string) => void)
       logger.info({ event: 'gateway.draining', inFlight: gateway.inFlight() }, 'draining in-flight requests');
       await gateway.close(current.limits.shutdownGraceMs);
       await services.close();
-      logger.flush();
+      // Waits (a bounded time) for the log reader to take the last lines before the process exits.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })();
     return stopping;
   };

@@ -23,7 +23,7 @@ import {
   type JwksResult,
   type ReloadResult,
 } from './labels.js';
-import type { Logger } from './logger.js';
+import { logLinesDropped, type Logger } from './logger.js';
 import { createMetricsHandler } from './metrics-handler.js';
 import { createMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
@@ -73,7 +73,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   let cacheSizes: CacheSizes | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes });
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger) });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
   const observer = createRequestObserver(table, accessLog, logger);
