@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
+import { assertStrictParser } from './listen/strict-parser.js';
 import { tuneV8ForRequests } from './v8-tuning.js';
 
 /** Problems listed in a refused reload's log line; `portcullis check` lists them all. */
@@ -27,6 +28,7 @@ export interface StartedProcess {
 
 /** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
 export async function startFromFile(file: string, print: (line: string) => void): Promise<StartedProcess | undefined> {
+  assertStrictParser();
   tuneV8ForRequests();
   const loaded = await loadConfigFileOffThread(file);
   if (!loaded.ok) {

@@ -2,30 +2,64 @@
  * One keep-alive connection pool per upstream (origin + trust roots). TLS verification is always
  * on; the server name and the certificate check follow the upstream's host, never the client's
  * Host header (STYLE.md gotcha 2).
+ *
+ * undici queues without bound the requests for which all connections are busy. Here that wait is
+ * bounded (issue 13): at most `limits.upstreamQueueSize` requests wait per upstream, each at most
+ * `limits.upstreamQueueTimeout` (forward-http.ts); beyond, 503 `upstream.saturated`, and nothing
+ * reaches the upstream. Figures: docs/decisions/0013-slow-clients.md.
  */
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { UpstreamTarget } from '../config/types.js';
 import { trustContextOf } from './upstream-trust.js';
 
+/** Connections per upstream pool. */
+export const UPSTREAM_CONNECTIONS = 256;
+
+/** A request counted against its upstream's pool until it ends. */
+export interface PoolTicket {
+  readonly pool: Pool;
+  /** True when every connection was busy as it entered: it waits in the queue. */
+  readonly queued: boolean;
+  /** How long it may wait in the queue, in milliseconds. */
+  readonly queueTimeoutMs: number;
+  /** The request ended (or gave up waiting); idempotent. */
+  leave(): void;
+}
+
+export interface QueueLimits {
+  readonly upstreamQueueSize: number;
+  readonly upstreamQueueTimeoutMs: number;
+}
+
 export interface UpstreamPools {
   get(target: UpstreamTarget): Pool;
+  /** Counts a request for `target`; undefined when its queue is full (answer upstream.saturated). */
+  enter(target: UpstreamTarget): PoolTicket | undefined;
   close(): Promise<void>;
+}
+
+interface PoolLoad {
+  /** Requests dispatched and not yet ended: running on a connection or queued. */
+  busy: number;
 }
 
 function poolKey(target: UpstreamTarget): string {
   return target.ca === undefined ? target.origin : `${target.origin}\n${target.ca}`;
 }
 
-export function createUpstreamPools(targets: Iterable<UpstreamTarget>): UpstreamPools {
+const NO_QUEUE_LIMITS: QueueLimits = { upstreamQueueSize: Number.MAX_SAFE_INTEGER, upstreamQueueTimeoutMs: 0 };
+
+export function createUpstreamPools(targets: Iterable<UpstreamTarget>, limits: QueueLimits = NO_QUEUE_LIMITS): UpstreamPools {
   const pools = new Map<string, Pool>();
+  const loads = new WeakMap<Pool, PoolLoad>();
   // Targets are frozen objects of the compiled configuration: the pool is found by identity on
   // the request path, without building the (CA-sized) key string.
   const byTarget = new WeakMap<UpstreamTarget, Pool>();
   const add = (target: UpstreamTarget): Pool => {
     const secureContext = trustContextOf(target);
     const pool = new Pool(target.origin, {
-      connections: 256,
+      connections: UPSTREAM_CONNECTIONS,
       pipelining: 1,
       keepAliveTimeout: 4_000,
       connect: {
@@ -36,17 +70,36 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>): Upstream
       },
     });
     pools.set(poolKey(target), pool);
+    loads.set(pool, { busy: 0 });
     return pool;
   };
   for (const target of targets) if (!pools.has(poolKey(target))) add(target);
+  const get = (target: UpstreamTarget): Pool => {
+    let pool = byTarget.get(target);
+    if (pool === undefined) {
+      pool = pools.get(poolKey(target)) ?? add(target);
+      byTarget.set(target, pool);
+    }
+    return pool;
+  };
   return {
-    get(target) {
-      let pool = byTarget.get(target);
-      if (pool === undefined) {
-        pool = pools.get(poolKey(target)) ?? add(target);
-        byTarget.set(target, pool);
-      }
-      return pool;
+    get,
+    enter(target) {
+      const pool = get(target);
+      const load = loads.get(pool) as PoolLoad;
+      if (load.busy >= UPSTREAM_CONNECTIONS + limits.upstreamQueueSize) return undefined;
+      load.busy++;
+      let left = false;
+      return {
+        pool,
+        queued: load.busy > UPSTREAM_CONNECTIONS,
+        queueTimeoutMs: limits.upstreamQueueTimeoutMs,
+        leave() {
+          if (left) return;
+          left = true;
+          load.busy--;
+        },
+      };
     },
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close().catch(() => pool.destroy())));

@@ -23,6 +23,7 @@ import {
   type JwksResult,
   type ReloadResult,
 } from './labels.js';
+import { createInternalErrorLog, type ReportInternalError } from './internal-errors.js';
 import { logLinesDropped, type Logger } from './logger.js';
 import { createMetricsHandler } from './metrics-handler.js';
 import { createMetrics } from './metrics.js';
@@ -66,6 +67,8 @@ export interface Observability {
   updateRoutes(config: GatewayConfig): void;
   /** This instance's registry (never prom-client's global one). */
   readonly registry: Registry;
+  /** Logs the unexpected failure behind an `internal.error` answer against its request id. */
+  readonly reportInternalError: ReportInternalError;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
@@ -89,6 +92,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   applyConfig(config);
 
   return {
+    reportInternalError: createInternalErrorLog(logger),
     observer,
     metricsHandler: createMetricsHandler(metrics.registry, logger),
     registry: metrics.registry,
