@@ -183,7 +183,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     upstreamErrors: labelledCounter(
       'portcullis_upstream_errors_total',
-      'Upstream failures by route and kind (unavailable, tls, timeout, reset).',
+      'Upstream failures by route and kind (unavailable, tls, timeout, reset, saturated).',
       ['route', 'kind'] as const,
     ),
     tokensIssued: new Counter({
