@@ -133,7 +133,9 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           cache.evictClient(change.credentialId);
           break;
         case 'client.secret_rotated':
+          // Access tokens issued before the rotation end with its grace: verified again.
           clients.evict(change.credentialId);
+          cache.evictClient(change.credentialId);
           break;
         case 'access_token.revoked':
           cache.evictJti(change.credentialId);
