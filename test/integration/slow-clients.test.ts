@@ -66,7 +66,9 @@ test('260 connections trickling 100 kB bodies at 1 byte/s from one peer: another
   await new Promise((r) => setTimeout(r, 1_000));
 
   // Client view of the other peer: answered, 200, while the slow bodies still trickle.
+  const askedAt = performance.now();
   const other = await within(sendFrom('127.0.0.2', gw.port, '/open/other'), GENEROUS_MS, 'the other peer');
+  t.diagnostic(`the other peer was answered in ${Math.round(performance.now() - askedAt)} ms`);
   assert.equal(other.status, 200);
   assert.ok(slow.every((s) => s.sent() < BODY_BYTES), 'the slow bodies are still trickling');
   // Upstream view: the other peer's request arrived whole; of the slow peer, at most its in-flight limit.

@@ -19,7 +19,7 @@ import { startRecordingUpstream } from '../support/upstream.js';
 const REQUESTS = 600;
 const CONCURRENCY = 8;
 
-test('with its stdout pipe unread, the gateway keeps answering; dropped lines are counted and reported once read again', async (t) => {
+test('with its stdout pipe unread, the gateway keeps answering; dropped lines are counted and reported once read again', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-stalled-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const upstream = await startRecordingUpstream();
