@@ -4,11 +4,11 @@
  * upstream request so its socket returns to the pool or is closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
-import type { PoolTicket, UpstreamPools } from './upstream-pools.js';
+import type { UpstreamPools } from './upstream-pools.js';
 import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
 
 export interface ForwardCallbacks {
@@ -54,15 +54,18 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   /** Gave up before a connection was free (queue deadline, client gone): never sent. */
   private abandoned = false;
   private queueTimer: NodeJS.Timeout | undefined;
+  /** Counted against the pool (pools.enter) until it ends or gives up. */
+  private counted = true;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly route: RoutePolicy,
     private readonly callbacks: ForwardCallbacks,
     private readonly requestId: string,
-    private readonly ticket: PoolTicket,
+    private readonly pools: UpstreamPools,
+    private readonly pool: Pool,
   ) {
-    if (ticket.queued) this.queueTimer = setTimeout(() => this.giveUp(), ticket.queueTimeoutMs);
+    if (pools.queued(pool)) this.queueTimer = setTimeout(() => this.giveUp(), pools.queueTimeoutMs);
   }
 
   /** The wait for a connection passed its deadline: 503, and the request is never sent. */
@@ -82,7 +85,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   private ended(): void {
     if (this.queueTimer !== undefined) clearTimeout(this.queueTimer);
     this.queueTimer = undefined;
-    this.ticket.leave();
+    if (this.counted) {
+      this.counted = false;
+      this.pools.leave(this.pool);
+    }
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -155,13 +161,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
 export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): ForwardedExchange | undefined {
   const { req, res, route } = request;
   const upstream = route.upstream;
-  const ticket = pools.enter(upstream);
-  if (ticket === undefined) {
+  const pool = pools.enter(upstream);
+  if (pool === undefined) {
     callbacks.onFailure(upstreamGatewayError('saturated', route.name, route.timeoutMs), 'saturated');
     return undefined;
   }
-  const relay = new ResponseRelay(res, route, callbacks, request.requestId, ticket);
-  ticket.pool.dispatch(
+  const relay = new ResponseRelay(res, route, callbacks, request.requestId, pools, pool);
+  pool.dispatch(
     {
       path: upstream.basePath + request.pathAndQuery,
       method: req.method as Dispatcher.HttpMethod,

@@ -16,17 +16,6 @@ import { trustContextOf } from './upstream-trust.js';
 /** Connections per upstream pool. */
 export const UPSTREAM_CONNECTIONS = 256;
 
-/** A request counted against its upstream's pool until it ends. */
-export interface PoolTicket {
-  readonly pool: Pool;
-  /** True when every connection was busy as it entered: it waits in the queue. */
-  readonly queued: boolean;
-  /** How long it may wait in the queue, in milliseconds. */
-  readonly queueTimeoutMs: number;
-  /** The request ended (or gave up waiting); idempotent. */
-  leave(): void;
-}
-
 export interface QueueLimits {
   readonly upstreamQueueSize: number;
   readonly upstreamQueueTimeoutMs: number;
@@ -34,8 +23,16 @@ export interface QueueLimits {
 
 export interface UpstreamPools {
   get(target: UpstreamTarget): Pool;
-  /** Counts a request for `target`; undefined when its queue is full (answer upstream.saturated). */
-  enter(target: UpstreamTarget): PoolTicket | undefined;
+  /**
+   * Counts a request for `target` until `leave(pool)` (once per request); undefined, counting
+   * nothing, when its queue is full (answer upstream.saturated). No allocation: hot path.
+   */
+  enter(target: UpstreamTarget): Pool | undefined;
+  /** Whether the pool's connections are all busy: a request just entered waits in the queue. */
+  queued(pool: Pool): boolean;
+  leave(pool: Pool): void;
+  /** `limits.upstreamQueueTimeout`: how long a queued request may wait, in milliseconds. */
+  readonly queueTimeoutMs: number;
   close(): Promise<void>;
 }
 
@@ -89,18 +86,14 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>, limits: Q
       const load = loads.get(pool) as PoolLoad;
       if (load.busy >= UPSTREAM_CONNECTIONS + limits.upstreamQueueSize) return undefined;
       load.busy++;
-      let left = false;
-      return {
-        pool,
-        queued: load.busy > UPSTREAM_CONNECTIONS,
-        queueTimeoutMs: limits.upstreamQueueTimeoutMs,
-        leave() {
-          if (left) return;
-          left = true;
-          load.busy--;
-        },
-      };
+      return pool;
     },
+    queued: (pool) => (loads.get(pool)?.busy ?? 0) > UPSTREAM_CONNECTIONS,
+    leave(pool) {
+      const load = loads.get(pool);
+      if (load !== undefined && load.busy > 0) load.busy--;
+    },
+    queueTimeoutMs: limits.upstreamQueueTimeoutMs,
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close().catch(() => pool.destroy())));
     },
