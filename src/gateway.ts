@@ -201,6 +201,15 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     const ctx = socketRequest(req, socket, 101);
     if (ctx === undefined) return;
     const { res } = ctx;
+    // A WebSocket session is a request in flight for as long as it lasts (each one opens its own
+    // upstream connection): counted against its client's limits.
+    const address = req.socket.remoteAddress ?? '';
+    const refusal = deps.clientLimits.admit(address);
+    if (refusal !== undefined) {
+      refuse(ctx, refusal);
+      return;
+    }
+    socket.once('close', () => deps.clientLimits.release(address));
     if (!isWebSocketUpgrade(req)) {
       // h2c and other protocols would turn the connection into a tunnel past every policy.
       refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));

@@ -13,7 +13,9 @@ import { test } from 'node:test';
 import { send } from '../support/client.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { problemOf, trickle, type Trickle } from '../support/trickle.js';
+import WebSocket from 'ws';
 import { startRecordingUpstream } from '../support/upstream.js';
+import { startWsUpstream } from '../support/ws-upstream.js';
 
 const ROUTES = `
   - name: open
@@ -129,4 +131,44 @@ test('every upstream connection busy: one request waits up to limits.upstreamQue
 
   const metrics = await send(`http://127.0.0.1:${gw.gateway.metricsAddress.port}`, { path: '/metrics' });
   assert.match(metrics.body, /portcullis_upstream_errors_total\{route="open",kind="saturated"\} 2/);
+});
+
+test('a WebSocket session counts as a request in flight of its client: beyond the limit an upgrade is refused 429 and never reaches the upstream', async (t) => {
+  const upstream = await startWsUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(`
+  - name: chat
+    match: { path: /chat }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+`, 'limits: { maxInFlightPerClient: 1 }'),
+    { WSS: upstream.origin.replace('https://', 'wss://') },
+  );
+  const open = (): Promise<{ socket?: WebSocket; status?: number; body?: string }> =>
+    new Promise((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${gw.port}/chat`);
+      socket.on('open', () => resolve({ socket }));
+      socket.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      socket.on('error', reject);
+    });
+  const first = await open();
+  assert.ok(first.socket !== undefined, 'the first session opens');
+  t.after(() => first.socket?.terminate());
+  const second = await open();
+  assert.equal(second.status, 429);
+  assert.equal((JSON.parse(second.body ?? '{}') as { code?: string }).code, 'client.too_many_requests');
+  assert.equal(upstream.upgrades.length, 1, 'only the first upgrade reached the upstream');
+  // Once the first session closes, its slot is free again.
+  first.socket?.close();
+  await new Promise((r) => setTimeout(r, 300));
+  const third = await open();
+  assert.ok(third.socket !== undefined);
+  third.socket?.terminate();
 });
