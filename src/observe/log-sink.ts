@@ -51,21 +51,40 @@ function countLines(chunk: string): number {
   return lines;
 }
 
+/**
+ * Whether a stream's reader closed its end (EPIPE): gone for good. One 'error' listener per
+ * stream, however many loggers write to it (tests create many).
+ */
+const brokenStreams = new WeakMap<SinkStream, { broken: boolean; onBroken: Set<() => void> }>();
+
+function brokenStateOf(stream: SinkStream): { broken: boolean; onBroken: Set<() => void> } {
+  let state = brokenStreams.get(stream);
+  if (state === undefined) {
+    const created = { broken: false, onBroken: new Set<() => void>() };
+    stream.on('error', () => {
+      created.broken = true;
+      for (const callback of created.onBroken) callback();
+    });
+    brokenStreams.set(stream, created);
+    state = created;
+  }
+  return state;
+}
+
 export function createLogSink(stream: SinkStream, options: LogSinkOptions = {}): LogSink {
   const maxPending = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
   const fd = 'fd' in options ? options.fd : 1;
   let droppedTotal = 0;
   // Lines dropped since the reader last caught up; reported once when it does.
   let droppedInEpisode = 0;
-  let broken = false;
+  const state = brokenStateOf(stream);
   // The reader has caught up when the callback of the latest write runs (writes complete in
   // order). 'drain' is not enough: it only follows a write that crossed the stream's own mark.
   let writesIssued = 0;
   let settled: (() => void)[] = [];
 
   // A reader that closed its end (EPIPE) is gone for good: every later line is dropped and counted.
-  stream.on('error', () => {
-    broken = true;
+  state.onBroken.add(() => {
     const waiting = settled;
     settled = [];
     for (const callback of waiting) callback();
@@ -89,17 +108,17 @@ export function createLogSink(stream: SinkStream, options: LogSinkOptions = {}):
     write(chunk) {
       const pending = stream.writableLength;
       // Something is pending whenever a batch is dropped, so a later write callback reports it.
-      if (broken || (pending > 0 && pending + chunk.length > maxPending)) {
+      if (state.broken || (pending > 0 && pending + chunk.length > maxPending)) {
         const lines = countLines(chunk);
         droppedTotal += lines;
-        if (!broken) droppedInEpisode += lines;
+        if (!state.broken) droppedInEpisode += lines;
         return;
       }
       const sequence = ++writesIssued;
       stream.write(chunk, () => written(sequence));
     },
     writeAtExit(chunk) {
-      if (broken || fd === undefined || stream.writableLength > 0) {
+      if (state.broken || fd === undefined || stream.writableLength > 0) {
         droppedTotal += countLines(chunk);
         return;
       }
@@ -111,7 +130,7 @@ export function createLogSink(stream: SinkStream, options: LogSinkOptions = {}):
       }
     },
     settle(timeoutMs, callback) {
-      if (broken || stream.writableLength === 0) {
+      if (state.broken || stream.writableLength === 0) {
         callback();
         return;
       }
