@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   'request.body_on_read': { status: 400, title: 'Body on a read', description: 'A GET, HEAD or OPTIONS request carried a body on a read-only route or with a read-only credential (a backend may run it as a write, or read it as a second request), unless the route says `readsWithBody: true`; or carried a form body, which a backend may read `_method` from, on any route.' },
   'request.body_too_large': { status: 413, title: 'Request body too large', description: 'A body sent to an endpoint of Portcullis itself (token endpoint, admin API) exceeds its limit. Proxied bodies are streamed and have no such limit.' },
   'request.headers_too_large': { status: 431, title: 'Request headers too large', description: 'The request head exceeds the listener\'s limit (`limits.maxHeaderBytes`), or has 2000 header lines or more.' },
+  'request.timeout': { status: 408, title: 'Request timeout', description: 'The request did not arrive in time: its head within `limits.headersTimeout`, the whole request within `limits.requestTimeout`, or a body Portcullis reads itself (token, introspection, revocation endpoints, admin API) within `limits.bodyReadTimeout`. The connection is closed.' },
   'request.expectation_failed': { status: 417, title: 'Expectation failed', description: 'An HTTP/1.1 `Expect` header asks for something other than `100-continue` (RFC 9110 §10.1.1).' },
   'auth.malformed_credentials': { status: 400, title: 'Malformed credentials', description: 'The Authorization header cannot be parsed: several Authorization headers, an empty or over-long value, bad base64, Basic without a colon, control characters.' },
   'auth.missing_credentials': { status: 401, title: 'Missing credentials', description: 'The route requires authentication and no credentials were sent, or only with a scheme the route does not accept.' },
@@ -28,9 +29,12 @@ export const ERROR_CODES = {
   'admin.conflict': { status: 409, title: 'Conflict', description: 'The admin API call conflicts with the current state: an account name already taken, a revoked credential that cannot be rotated (revocation is permanent), a disabled account that cannot receive tokens.' },
   'upstream.unavailable': { status: 502, title: 'Upstream unavailable', description: 'The connection to the upstream was refused, reset or could not be resolved.' },
   'upstream.tls_error': { status: 502, title: 'Upstream TLS error', description: 'The upstream\'s certificate is not trusted or does not match its host name.' },
+  'client.too_many_connections': { status: 429, title: 'Too many connections', description: 'The client address has more open connections to the proxy listener than `limits.maxConnectionsPerClient`; the request is refused and its connection closed. `Retry-After` says when to try again.' },
+  'client.too_many_requests': { status: 429, title: 'Too many requests in flight', description: 'The client address has more requests in flight on the proxy listener than `limits.maxInFlightPerClient`. `Retry-After` says when to try again.' },
+  'upstream.saturated': { status: 503, title: 'Upstream saturated', description: 'Every connection to the route\'s upstream is busy and the wait for one is full (`limits.upstreamQueueSize`) or took longer than `limits.upstreamQueueTimeout`; nothing was sent upstream. `Retry-After` says when to try again.' },
   'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached.' },
   'upstream.timeout': { status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route\'s timeout.' },
-  'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds it in the log.' },
+  'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds its cause in the log (`request.internal_error`).' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
 /** A stable error code of SPEC §3. */
@@ -49,8 +53,12 @@ export class GatewayError extends Error {
   readonly detail: string | undefined;
   readonly headers: ErrorHeaders | undefined;
 
-  constructor(code: ErrorCode, detail?: string, headers?: ErrorHeaders) {
-    super(`${code}${detail ? `: ${detail}` : ''}`);
+  /**
+   * `cause`: the unexpected failure behind an `internal.error`, kept for the log line
+   * (`request.internal_error`) and never shown to the client.
+   */
+  constructor(code: ErrorCode, detail?: string, headers?: ErrorHeaders, cause?: unknown) {
+    super(`${code}${detail ? `: ${detail}` : ''}`, cause === undefined ? undefined : { cause });
     this.name = 'GatewayError';
     this.code = code;
     this.status = ERROR_CODES[code].status;

@@ -13,11 +13,13 @@ import { createUpgradeForwarder, isWebSocketUpgrade, responseForUpgrade } from '
 import { createUpstreamPools } from './forward/upstream-pools.js';
 import { newRequestId, requestIdOf } from './listen/request-id.js';
 import { MAX_HEADER_LINES } from './listen/framing-guard.js';
+import { createClientLimits } from './listen/client-limits.js';
 import { isClosing, sendParserError } from './listen/send-problem.js';
+import { assertStrictParser, STRICT_PARSER } from './listen/strict-parser.js';
 import { buildRouteTable } from './match/route-table.js';
 import type { Logger } from './observe/logger.js';
 import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
-import { admit, createRequestHandler, refuse, type RoutingState } from './pipeline.js';
+import { admit, createRequestHandler, refuse, timeOut, type RoutingState } from './pipeline.js';
 import type { Authenticate, RequestContext } from './types.js';
 
 export interface GatewayServices {
@@ -62,7 +64,41 @@ export function createRoutingState(config: GatewayConfig): RoutingState {
       else trusted.addSubnet(address, Number(prefix), type);
     }
   }
-  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream)), trustedProxies: trusted };
+  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits), trustedProxies: trusted };
+}
+
+function isTrusted(list: BlockList | undefined, address: string): boolean {
+  return list !== undefined && list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+}
+
+/** How often Node checks `headersTimeout` and `requestTimeout` (its default, 30 s, would let a 10 s limit run to 40 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * Time limits and parser strictness shared by every listener: a whole request must arrive within
+ * `limits.requestTimeout` (Node requires it to be at least `headersTimeout`).
+ */
+function listenerOptions(limits: GatewayConfig['limits']): http.ServerOptions {
+  return {
+    ...STRICT_PARSER,
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  };
+}
+
+/** Answers what Node's parser refused or timed out on a listener without a request pipeline. */
+function answerClientErrors(server: http.Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const res = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+    // A response already under way cannot be followed by another: cut the connection.
+    if (res?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    sendParserError(socket as Socket, error.code, newRequestId());
+  });
 }
 
 function listenOn(server: http.Server, address: ListenAddress): Promise<AddressInfo> {
@@ -76,6 +112,7 @@ function listenOn(server: http.Server, address: ListenAddress): Promise<AddressI
 }
 
 export async function startGateway(config: GatewayConfig, services: GatewayServices, logger: Logger): Promise<RunningGateway> {
+  assertStrictParser();
   let state = createRoutingState(config);
   const observer = services.observer ?? NO_OBSERVER;
   const proto = config.tls ? 'https' : 'http';
@@ -89,6 +126,11 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     requestClosed: () => {
       inFlight--;
     },
+    clientLimits: createClientLimits(
+      () => state.config.limits,
+      (address) => isTrusted(state.trustedProxies, address),
+    ),
+    active: new WeakMap<object, RequestContext>(),
   } as const;
   const handleRequest = createRequestHandler(deps);
   const upgrades = createUpgradeForwarder();
@@ -101,21 +143,29 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   };
 
   const serverOptions: http.ServerOptions = {
-    maxHeaderSize: config.limits.maxHeaderBytes,
-    headersTimeout: config.limits.headersTimeoutMs,
-    requestTimeout: 0, // bodies are streamed; a long upload is not a slow-loris
+    // A slow client holds an upstream connection while its body trickles in: the whole request
+    // is bounded (limits.requestTimeout; docs/decisions/0013-slow-clients.md).
+    ...listenerOptions(config.limits),
     keepAliveTimeout: 5_000,
     requireHostHeader: false, // checked by the framing guard, answered as problem+json
     joinDuplicateHeaders: false,
   };
   const proxy = config.tls
-    ? https.createServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key }, onRequest)
+    ? https.createServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.limits.headersTimeoutMs }, onRequest)
     : http.createServer(serverOptions, onRequest);
+  // Counted on the TCP connection, before any TLS handshake.
+  proxy.on('connection', (socket: Socket) => deps.clientLimits.connectionOpened(socket));
   proxy.maxHeadersCount = MAX_HEADER_LINES;
   proxy.on('checkContinue', onRequest);
   // Other expectations reach the pipeline, which answers 417 as problem+json.
   proxy.on('checkExpectation', onRequest);
   proxy.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // A request whose head arrived but whose body did not in time is answered as that request.
+    const active = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? deps.active.get(socket) : undefined;
+    if (active !== undefined) {
+      timeOut(active);
+      return;
+    }
     sendParserError(socket as Socket, error.code, newRequestId());
   });
   /**
@@ -151,6 +201,15 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     const ctx = socketRequest(req, socket, 101);
     if (ctx === undefined) return;
     const { res } = ctx;
+    // A WebSocket session is a request in flight for as long as it lasts (each one opens its own
+    // upstream connection): counted against its client's limits.
+    const address = req.socket.remoteAddress ?? '';
+    const refusal = deps.clientLimits.admit(address);
+    if (refusal !== undefined) {
+      refuse(ctx, refusal);
+      return;
+    }
+    socket.once('close', () => deps.clientLimits.release(address));
     if (!isWebSocketUpgrade(req)) {
       // h2c and other protocols would turn the connection into a tunnel past every policy.
       refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));
@@ -168,7 +227,8 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     });
   });
 
-  const metrics = http.createServer(async (req, res) => {
+  const metrics = http.createServer(listenerOptions(config.limits), async (req, res) => {
+    res.setHeader('x-request-id', requestIdOf(req));
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -189,7 +249,9 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     res.end('{"status":404}');
   });
 
-  const admin = services.adminHandler ? http.createServer(services.adminHandler) : undefined;
+  answerClientErrors(metrics);
+  const admin = services.adminHandler ? http.createServer(listenerOptions(config.limits), services.adminHandler) : undefined;
+  if (admin) answerClientErrors(admin);
 
   const proxyAddress = await listenOn(proxy, config.listen);
   const metricsAddress = await listenOn(metrics, config.metrics.listen);

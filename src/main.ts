@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config/types.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
+import { assertStrictParser } from './listen/strict-parser.js';
 import { tuneV8ForRequests } from './v8-tuning.js';
 
 /** Problems listed in a refused reload's log line; `portcullis check` lists them all. */
@@ -27,6 +28,7 @@ export interface StartedProcess {
 
 /** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
 export async function startFromFile(file: string, print: (line: string) => void): Promise<StartedProcess | undefined> {
+  assertStrictParser();
   tuneV8ForRequests();
   const loaded = await loadConfigFileOffThread(file);
   if (!loaded.ok) {
@@ -34,7 +36,7 @@ export async function startFromFile(file: string, print: (line: string) => void)
     return undefined;
   }
   const config = loaded.config;
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, { bufferBytes: config.log.bufferBytes });
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
   const logWarnings = (warnings: readonly ConfigIssue[]): void => {
@@ -89,7 +91,8 @@ export async function startFromFile(file: string, print: (line: string) => void)
       logger.info({ event: 'gateway.draining', inFlight: gateway.inFlight() }, 'draining in-flight requests');
       await gateway.close(current.limits.shutdownGraceMs);
       await services.close();
-      logger.flush();
+      // Waits (a bounded time) for the log reader to take the last lines before the process exits.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     })();
     return stopping;
   };

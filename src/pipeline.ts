@@ -18,6 +18,7 @@ import { forwardHttp, type ForwardedExchange } from './forward/forward-http.js';
 import { upstreamRequestHeaders } from './forward/header-rules.js';
 import { UPSTREAM_ERROR_CODES } from './forward/upstream-errors.js';
 import type { UpstreamPools } from './forward/upstream-pools.js';
+import type { ClientLimits } from './listen/client-limits.js';
 import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOverridesOf } from './listen/framing-guard.js';
 import { parseRequestTarget, type RequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
@@ -45,6 +46,10 @@ export interface PipelineDeps {
   readonly proto: 'http' | 'https';
   /** Called once per request handled by createRequestHandler, when its response closed. */
   readonly requestClosed?: (() => void) | undefined;
+  /** Limits per client address (connections, requests in flight); none when undefined. */
+  readonly clientLimits?: ClientLimits | undefined;
+  /** The request being served on each connection, while it is (for a request timeout). */
+  readonly active?: WeakMap<object, RequestContext> | undefined;
 }
 
 /** A matched, authorised request that is about to be forwarded or upgraded. */
@@ -144,21 +149,42 @@ function isTrusted(list: BlockList, address: string): boolean {
   return list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 }
 
+/**
+ * The request did not arrive within `limits.requestTimeout` (Node's connection checker said so):
+ * answered 408 and the connection closed, or cut when its response already started. Aborting the
+ * upstream exchange follows from the response's close.
+ */
+export function timeOut(ctx: RequestContext): void {
+  if (ctx.res.headersSent) {
+    ctx.decision = 'request.timeout';
+    ctx.res.destroy();
+    return;
+  }
+  refuse(ctx, new GatewayError('request.timeout', 'The request did not arrive within the listener\'s time limit.'));
+}
+
 export function refuse(ctx: RequestContext, error: GatewayError): void {
   ctx.decision = error.code;
+  if (error.code === 'internal.error' && error.cause !== undefined) ctx.failure = error.cause;
   sendProblem(ctx.req, ctx.res, error, ctx.id);
 }
 
 /** The proxy listener's request handler: admit, then forward through undici. */
 export function createRequestHandler(deps: PipelineDeps): RequestHandler {
-  const { observer, requestClosed } = deps;
+  const { observer, requestClosed, clientLimits, active } = deps;
   return (req, res) => {
     const ctx = createContext(requestIdOf(req), req, res);
     observer.requestStarted(ctx);
+    const socket = req.socket;
+    const address = socket.remoteAddress ?? '';
+    const refusal = clientLimits?.admit(address);
+    active?.set(socket, ctx);
     let exchange: ForwardedExchange | undefined;
     // The one 'close' listener of a request: the client may have left mid-exchange.
     res.once('close', () => {
       try {
+        if (refusal === undefined) clientLimits?.release(address);
+        if (active?.get(socket) === ctx) active.delete(socket);
         exchange?.clientGone();
         observer.requestEnded(ctx, res.headersSent ? res.statusCode : 499);
       } finally {
@@ -166,6 +192,10 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
         requestClosed?.();
       }
     });
+    if (refusal !== undefined) {
+      refuse(ctx, refusal);
+      return;
+    }
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
     if (deps.ownEndpoints?.(req, res, ctx.id)) return;
     admit(deps, ctx, ({ ctx: admittedCtx, route, state, headers }) => {
@@ -175,7 +205,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
       exchange = forwardHttp(
         state.pools,
-        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers },
+        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers, requestId: admittedCtx.id },
         {
           onUpstreamHeaders: () => {
             admittedCtx.upstreamHeadersAt = process.hrtime.bigint();

@@ -66,8 +66,10 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       },
     },
     onWarning: (event, message) => logger.warn({ event }, message),
+    onInternalError: observability.reportInternalError,
   });
   const authenticate = createAuthenticator(oauth.verifier);
+  let limits = config.limits;
   const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
   return {
     store,
@@ -80,10 +82,14 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     recordReload: observability.recordReload,
     ownEndpoints: oauth.handle,
     reload(next) {
+      limits = next.limits;
       observability.updateRoutes(next);
       oauth.reload(next);
     },
-    adminHandler: createAdminHandler(admin, authenticate),
+    adminHandler: createAdminHandler(admin, authenticate, {
+      onInternalError: observability.reportInternalError,
+      bodyReadTimeoutMs: () => limits.bodyReadTimeoutMs,
+    }),
     async readiness() {
       try {
         await store.ping();

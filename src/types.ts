@@ -55,6 +55,8 @@ export interface RequestContext {
   principal: Principal | undefined;
   /** The error code the request ended with, for logs and metrics. */
   decision: string;
+  /** The unexpected failure behind an `internal.error` answer, logged when the request ends. */
+  failure?: unknown;
   upstreamStartedAt: bigint | undefined;
   upstreamHeadersAt: bigint | undefined;
 }

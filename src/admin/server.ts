@@ -14,6 +14,7 @@ import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';
 import { ADMIN_OPENAPI } from './openapi.js';
 import { type AdminOperations, InvalidInputError, readInput, requireScope } from './operations.js';
+import type { ReportInternalError } from '../observe/internal-errors.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -92,8 +93,8 @@ function translate(error: unknown): GatewayError {
   return asGatewayError(error);
 }
 
-async function parseJsonBody(req: IncomingMessage): Promise<Body> {
-  const raw = await readBody(req, BODY_LIMIT);
+async function parseJsonBody(req: IncomingMessage, timeoutMs: number): Promise<Body> {
+  const raw = await readBody(req, BODY_LIMIT, timeoutMs);
   if (raw.length === 0) return {};
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) throw new GatewayError('admin.invalid_request', 'The body must be application/json.');
@@ -126,7 +127,17 @@ function decodeParam(raw: string): string {
   }
 }
 
-export function createAdminHandler(ops: AdminOperations, authenticate: Authenticate): RequestListener {
+/** Used when no `bodyReadTimeoutMs` is given: the default of `limits.bodyReadTimeout`. */
+const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
+
+export interface AdminHandlerOptions {
+  /** An unexpected failure answered `internal.error` (logged against the request id). */
+  readonly onInternalError?: ReportInternalError;
+  /** `limits.bodyReadTimeout`: longest a request body may take to arrive, in milliseconds. */
+  readonly bodyReadTimeoutMs?: () => number;
+}
+
+export function createAdminHandler(ops: AdminOperations, authenticate: Authenticate, options: AdminHandlerOptions = {}): RequestListener {
   const requireAdmin = async (req: IncomingMessage): Promise<Principal> => {
     const principal = await authenticate(ADMIN_ROUTE, req);
     if (principal.scope !== 'admin') {
@@ -156,11 +167,13 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
         }
         await requireAdmin(req);
         const params = (endpoint.pattern.exec(url.pathname) ?? []).slice(1).map(decodeParam);
-        const body = endpoint.method === 'POST' ? await parseJsonBody(req) : {};
+        const body = endpoint.method === 'POST' ? await parseJsonBody(req, options.bodyReadTimeoutMs?.() ?? DEFAULT_BODY_READ_TIMEOUT_MS) : {};
         const result = await endpoint.handle(ops, params, body, url.searchParams);
         sendJson(res, endpoint.status, result, requestId);
       } catch (error) {
-        sendProblem(req, res, translate(error), requestId);
+        const problem = translate(error);
+        if (problem.code === 'internal.error') options.onInternalError?.(requestId, error);
+        sendProblem(req, res, problem, requestId);
       }
     })();
   };

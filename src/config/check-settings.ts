@@ -41,6 +41,9 @@ function durationRules(parts: PartialConfig): DurationRule[] {
   return [
     { path: ['limits', 'headersTimeout'], text: parts.limits?.headersTimeout, zero: false, timer: true },
     { path: ['limits', 'shutdownGrace'], text: parts.limits?.shutdownGrace, zero: true, timer: true },
+    { path: ['limits', 'requestTimeout'], text: parts.limits?.requestTimeout, zero: false, timer: true },
+    { path: ['limits', 'bodyReadTimeout'], text: parts.limits?.bodyReadTimeout, zero: false, timer: true },
+    { path: ['limits', 'upstreamQueueTimeout'], text: parts.limits?.upstreamQueueTimeout, zero: false, timer: true },
     { path: ['cache', 'ttl'], text: parts.cache?.ttl, zero: false, timer: false },
     { path: ['cache', 'negativeTtl'], text: parts.cache?.negativeTtl, zero: false, timer: false },
     { path: ['tokens', 'defaultExpiry'], text: parts.tokens?.defaultExpiry, zero: false, timer: false },

@@ -74,6 +74,12 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       maxHeaderBytes: raw.limits.maxHeaderBytes,
       headersTimeoutMs: parseDuration(raw.limits.headersTimeout),
       shutdownGraceMs: parseDuration(raw.limits.shutdownGrace),
+      requestTimeoutMs: parseDuration(raw.limits.requestTimeout),
+      bodyReadTimeoutMs: parseDuration(raw.limits.bodyReadTimeout),
+      maxConnectionsPerClient: raw.limits.maxConnectionsPerClient,
+      maxInFlightPerClient: raw.limits.maxInFlightPerClient,
+      upstreamQueueSize: raw.limits.upstreamQueueSize,
+      upstreamQueueTimeoutMs: parseDuration(raw.limits.upstreamQueueTimeout),
     },
     admin: { listen: must(parseListen(raw.admin.listen)) },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
@@ -102,7 +108,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
         jwksCa: issuer.jwksCa === undefined ? undefined : fileText(issuer.jwksCa),
       })),
     },
-    log: { level: raw.log.level, queryValues: [...raw.log.queryValues] },
+    log: { level: raw.log.level, queryValues: [...raw.log.queryValues], bufferBytes: raw.log.bufferBytes },
     routes: raw.routes.map((route, index) => compileRoute(route, index, config, targets)),
   });
 }

@@ -95,7 +95,16 @@ export const configSchema = z.strictObject({
     maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Largest request head accepted, in bytes. Default 16384.'),
     headersTimeout: duration('Time allowed to receive request headers. Default 10s.').default('10s'),
     shutdownGrace: duration('How long SIGTERM waits for in-flight requests. Default 30s.').default('30s'),
-  }).default({ maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s' }),
+    requestTimeout: duration('Time allowed to receive a whole request, head and body, on the proxy, admin and metrics listeners; past it the request is answered 408 request.timeout. Raise it for routes that take long uploads. Default 60s.').default('60s'),
+    bodyReadTimeout: duration('Time allowed to receive a body Portcullis reads itself (token, introspection and revocation endpoints, admin API), from the request\'s arrival; past it 408 request.timeout. Default 10s.').default('10s'),
+    maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(256).describe('Open connections to the proxy listener per client address; a request on a connection beyond it is answered 429 client.too_many_connections and the connection closed. Peers listed in trustedProxies are not limited. Default 256.'),
+    maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(64).describe('Requests in flight on the proxy listener per client address; beyond it 429 client.too_many_requests. Peers listed in trustedProxies are not limited. Default 64.'),
+    upstreamQueueSize: z.number().int().min(0).max(1_000_000).default(256).describe('Requests per upstream that may wait for one of its 256 connections; beyond it 503 upstream.saturated. Default 256.'),
+    upstreamQueueTimeout: duration('Longest a request waits for an upstream connection; past it 503 upstream.saturated. Default 5s.').default('5s'),
+  }).default({
+    maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s', requestTimeout: '60s', bodyReadTimeout: '10s',
+    maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeout: '5s',
+  }),
   admin: z.strictObject({ listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091') })
     .default({ listen: '127.0.0.1:9091' }),
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
@@ -118,7 +127,8 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(LOG_LEVELS).default('info'),
     queryValues: z.array(z.string()).default([]).describe('Query parameters whose values are logged; others are logged by name only.'),
-  }).default({ level: 'info', queryValues: [] }),
+    bufferBytes: z.number().int().min(16_384).max(1_073_741_824).default(4_194_304).describe('Bytes of log lines held for a reader of stdout that does not keep up; beyond it lines are dropped and counted in portcullis_log_lines_dropped_total. Default 4194304 (4 MiB).'),
+  }).default({ level: 'info', queryValues: [], bufferBytes: 4_194_304 }),
   routes: z.array(routeSchema).min(1, { message: 'expected at least one route' }).describe('Routes, matched most-specific first.'),
 });
 

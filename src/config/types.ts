@@ -77,6 +77,22 @@ export interface ExternalIssuer {
   readonly jwksCa: string | undefined;
 }
 
+/** `limits` of the configuration (schema.ts describes each; durations in milliseconds). */
+export interface Limits {
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  /** Whole request (head and body) on the proxy, admin and metrics listeners. */
+  readonly requestTimeoutMs: number;
+  /** Bodies Portcullis reads itself (OAuth endpoints, admin API). */
+  readonly bodyReadTimeoutMs: number;
+  readonly maxConnectionsPerClient: number;
+  readonly maxInFlightPerClient: number;
+  /** Requests per upstream waiting for a connection. */
+  readonly upstreamQueueSize: number;
+  readonly upstreamQueueTimeoutMs: number;
+}
+
 export interface GatewayConfig {
   /** Absolute path of the file this came from. */
   readonly file: string;
@@ -84,7 +100,7 @@ export interface GatewayConfig {
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   /** IPs / CIDRs whose X-Forwarded-* are trusted. */
   readonly trustedProxies: readonly string[];
-  readonly limits: { readonly maxHeaderBytes: number; readonly headersTimeoutMs: number; readonly shutdownGraceMs: number };
+  readonly limits: Limits;
   readonly admin: { readonly listen: ListenAddress };
   readonly metrics: { readonly listen: ListenAddress };
   /** `sqlite:` URLs carry an absolute path. */
@@ -93,6 +109,6 @@ export interface GatewayConfig {
   readonly tokens: { readonly defaultExpiryMs: number | undefined };
   readonly oauth: { readonly issuer: string; readonly audience: string; readonly tokenTtlMs: number; readonly leewayMs: number };
   readonly jwt: { readonly issuers: readonly ExternalIssuer[] };
-  readonly log: { readonly level: string; readonly queryValues: readonly string[] };
+  readonly log: { readonly level: string; readonly queryValues: readonly string[]; readonly bufferBytes: number };
   readonly routes: readonly RoutePolicy[];
 }

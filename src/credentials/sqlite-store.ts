@@ -68,7 +68,7 @@ interface TokenAuthRow {
 }
 interface ClientAuthRow {
   id: string; scope: Scope; secret_hash: Buffer; prev_secret_hash: Buffer | null; prev_valid_until: number | null;
-  revoked_at: number | null;
+  revoked_at: number | null; rotated_at: number | null;
 }
 interface ChangeDbRow { seq: number; kind: string; target: string; at: number }
 interface SigningKeyRow {
@@ -229,7 +229,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       prev_valid_until = CASE WHEN ? > 0 THEN ? END, secret_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
     clientLastUsed: db.prepare('UPDATE clients SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     clientAuth: db.prepare<[string], ClientAuthRow>(
-      'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at FROM clients WHERE id = ?'),
+      'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
 
     changeInsert: db.prepare<[string, string, number], ChangeDbRow>(
       'INSERT INTO changes (kind, target, at) VALUES (?, ?, ?) RETURNING seq, kind, target, at'),
@@ -542,7 +542,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       if (row === undefined) return undefined;
       return {
         clientId: row.id, scope: row.scope, secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
-        previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at,
+        previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at, rotatedAt: row.rotated_at,
       };
     }),
     recordLastUsed: (batch) => {

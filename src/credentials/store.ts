@@ -161,6 +161,8 @@ export interface ClientVerificationRecord {
   readonly previousSecretHash: Uint8Array | null;
   readonly previousValidUntil: number | null;
   readonly revokedAt: number | null;
+  /** Epoch ms of the last secret rotation, or null (access tokens issued before it end with its grace). */
+  readonly rotatedAt: number | null;
 }
 
 /**

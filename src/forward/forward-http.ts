@@ -4,7 +4,7 @@
  * upstream request so its socket returns to the pool or is closed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
@@ -27,6 +27,8 @@ export interface ForwardRequest {
   /** Normalised path plus the raw query string. */
   readonly pathAndQuery: string;
   readonly headers: string[];
+  /** The request's id: sent back in `X-Request-Id`. */
+  readonly requestId: string;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -67,14 +69,54 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   private resumeUpstream: (() => void) | undefined;
   private finished = false;
   private waitingForDrain = false;
+  /** Gave up before a connection was free (queue deadline, client gone): never sent. */
+  private abandoned = false;
+  private queueTimer: NodeJS.Timeout | undefined;
+  /** Counted against the pool (pools.enter) until it ends or gives up. */
+  private counted = true;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly route: RoutePolicy,
     private readonly callbacks: ForwardCallbacks,
-  ) {}
+    private readonly requestId: string,
+    private readonly pools: UpstreamPools,
+    private readonly pool: Pool,
+  ) {
+    if (pools.queued(pool)) this.queueTimer = setTimeout(() => this.giveUp(), pools.queueTimeoutMs);
+  }
+
+  /** The wait for a connection passed its deadline: 503, and the request is never sent. */
+  private giveUp(): void {
+    this.queueTimer = undefined;
+    if (this.abortUpstream !== undefined || this.finished) return;
+    this.abandon();
+    if (!this.res.destroyed) this.callbacks.onFailure(upstreamGatewayError('saturated', this.route.name, this.route.timeoutMs), 'saturated');
+  }
+
+  private abandon(): void {
+    this.abandoned = true;
+    this.finished = true;
+    this.ended();
+  }
+
+  private ended(): void {
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    if (this.counted) {
+      this.counted = false;
+      this.pools.leave(this.pool);
+    }
+  }
 
   onConnect(abort: (error?: Error) => void): void {
+    if (this.queueTimer !== undefined) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    // A request undici kept queued after it was given up is dropped before a byte is written.
+    if (this.abandoned) {
+      abort(new Error('given up while waiting for a connection'));
+      return;
+    }
     this.abortUpstream = abort;
     if (this.res.destroyed) abort(new Error('client closed the connection'));
   }
@@ -83,7 +125,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
     this.callbacks.onUpstreamHeaders();
-    this.res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders));
+    this.res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders, this.requestId));
     return true;
   }
 
@@ -102,13 +144,16 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
 
   onComplete(): void {
     this.finished = true;
+    this.ended();
     this.res.end();
   }
 
   onError(error: Error): void {
     this.finished = true;
+    this.ended();
     const { res, route, callbacks } = this;
-    if (res.destroyed) return;
+    // Already answered: given up in the queue, or refused by the gateway itself (request.timeout).
+    if (this.abandoned || res.destroyed || res.writableEnded) return;
     const kind = classifyUpstreamError(error);
     if (res.headersSent) {
       callbacks.onBrokenResponse(kind);
@@ -119,7 +164,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   }
 
   clientGone(): void {
-    if (!this.finished && this.abortUpstream) this.abortUpstream(new Error('client closed the connection'));
+    if (this.finished) return;
+    if (this.abortUpstream !== undefined) this.abortUpstream(new Error('client closed the connection'));
+    // Still queued: the request must not be sent once a connection frees up.
+    else this.abandon();
   }
 }
 
@@ -128,12 +176,17 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
  * the exchange from the response's `close`, which it already listens to (a no-op once the
  * response completed).
  */
-export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): ForwardedExchange {
+export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callbacks: ForwardCallbacks): ForwardedExchange | undefined {
   const { req, res, route } = request;
   const upstream = route.upstream;
-  const relay = new ResponseRelay(res, route, callbacks);
+  const pool = pools.enter(upstream);
+  if (pool === undefined) {
+    callbacks.onFailure(upstreamGatewayError('saturated', route.name, route.timeoutMs), 'saturated');
+    return undefined;
+  }
+  const relay = new ResponseRelay(res, route, callbacks, request.requestId, pools, pool);
   const body = hasBody(req);
-  pools.get(upstream).dispatch(
+  pool.dispatch(
     {
       path: upstream.basePath + request.pathAndQuery,
       method: req.method as Dispatcher.HttpMethod,

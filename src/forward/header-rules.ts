@@ -184,13 +184,16 @@ function headerText(raw: Buffer | string | undefined): string {
  * Upstream response headers as passed back to the client: unchanged but for hop-by-hop headers
  * and those the upstream names in its `Connection`. Decoded as latin1, which Node's server also
  * writes them as, so every byte of a value (UTF-8 or not) reaches the client as it was sent.
+ * `X-Request-Id` is the gateway's, the id of the access-log line (the upstream received the
+ * same one): an upstream's own value is replaced, so a user quoting it finds the request.
  */
-export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[]): string[] {
-  const out: string[] = [];
+export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[], requestId: string): string[] {
+  const out: string[] = ['x-request-id', requestId];
   let named: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = headerText(rawHeaders[i]);
     const lower = name.toLowerCase();
+    if (lower === 'x-request-id') continue;
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') {
         named ??= new Set();
@@ -204,7 +207,7 @@ export function clientResponseHeaders(rawHeaders: readonly (Buffer | string)[]):
   // Rare: the upstream named headers in `Connection`; drop them in a second pass.
   const kept: string[] = [];
   for (let j = 0; j < out.length; j += 2) {
-    if (!named.has((out[j] as string).toLowerCase())) kept.push(out[j] as string, out[j + 1] as string);
+    if (j === 0 || !named.has((out[j] as string).toLowerCase())) kept.push(out[j] as string, out[j + 1] as string);
   }
   return kept;
 }

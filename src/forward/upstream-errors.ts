@@ -5,7 +5,8 @@
 import { GatewayError, type ErrorCode } from '../errors.js';
 
 /** Kinds of upstream failure, as counted in metrics. */
-export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset';
+/** `saturated`: every connection busy and the wait for one full or too long (nothing was sent). */
+export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset' | 'saturated';
 
 const TLS_CODES: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -44,6 +45,7 @@ export const UPSTREAM_ERROR_CODES = {
   timeout: 'upstream.timeout',
   reset: 'upstream.unavailable',
   unavailable: 'upstream.unavailable',
+  saturated: 'upstream.saturated',
 } as const satisfies Record<UpstreamErrorKind, ErrorCode>;
 
 /** The response-level error for an upstream failure; `timeoutMs` is the route's. */
@@ -54,6 +56,8 @@ export function upstreamGatewayError(kind: UpstreamErrorKind, routeName: string,
       return new GatewayError(code, `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`);
     case 'timeout':
       return new GatewayError(code, `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
+    case 'saturated':
+      return new GatewayError(code, `Every connection to the upstream of route "${routeName}" is busy; try again shortly.`, { 'retry-after': '1' });
     case 'reset':
     case 'unavailable':
       return new GatewayError(code, `The upstream of route "${routeName}" could not be reached.`);

@@ -20,8 +20,11 @@ export function isClosing(socket: object): boolean {
   return CLOSING.has(socket);
 }
 
-/** Refusals of a request head that could be framed two ways: nothing more is read after them. */
-const CLOSES_CONNECTION: ReadonlySet<string> = new Set(['request.malformed', 'request.headers_too_large']);
+/**
+ * Refusals after which nothing more is read from the connection: a head that could be framed
+ * two ways, a request that took too long, a connection over its client's limit.
+ */
+const CLOSES_CONNECTION: ReadonlySet<string> = new Set(['request.malformed', 'request.headers_too_large', 'request.timeout', 'client.too_many_connections']);
 
 /** The request framed a body (RFC 9112 §6.3) that has not been read to its end. */
 function hasUnreadBody(req: IncomingMessage): boolean {
@@ -30,9 +33,12 @@ function hasUnreadBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Any thrown value as a GatewayError; unexpected ones become internal.error (never their message). */
+/**
+ * Any thrown value as a GatewayError; unexpected ones become internal.error, which keeps the
+ * original as its `cause` for the log (never in the response).
+ */
 export function asGatewayError(error: unknown): GatewayError {
-  return error instanceof GatewayError ? error : new GatewayError('internal.error');
+  return error instanceof GatewayError ? error : new GatewayError('internal.error', undefined, undefined, error);
 }
 
 export function sendProblem(req: IncomingMessage, res: ServerResponse, error: GatewayError, requestId: string): void {
@@ -59,6 +65,18 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, error: Ga
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/** Node's `clientError` codes that are not a malformed request. */
+const PARSER_ERROR_CODES: Readonly<Record<string, 'request.headers_too_large' | 'request.timeout'>> = {
+  HPE_HEADER_OVERFLOW: 'request.headers_too_large',
+  // limits.headersTimeout or limits.requestTimeout passed (Node's connection checker).
+  ERR_HTTP_REQUEST_TIMEOUT: 'request.timeout',
+};
+
+const PARSER_ERROR_DETAILS: Partial<Record<string, string>> = {
+  'request.malformed': 'The request could not be parsed unambiguously.',
+  'request.timeout': 'The request did not arrive within the listener\'s time limit.',
+};
+
 /**
  * Answers a request head Node's parser refused (framing it cannot read one way), then closes
  * the connection. Nothing was routed, nothing reached an upstream.
@@ -74,8 +92,8 @@ export function sendParserError(socket: Socket, errorCode: string | undefined, r
     socket.end();
     return;
   }
-  const code = errorCode === 'HPE_HEADER_OVERFLOW' ? 'request.headers_too_large' : 'request.malformed';
-  const error = new GatewayError(code, code === 'request.malformed' ? 'The request could not be parsed unambiguously.' : undefined);
+  const code = PARSER_ERROR_CODES[errorCode ?? ''] ?? 'request.malformed';
+  const error = new GatewayError(code, PARSER_ERROR_DETAILS[code]);
   const body = JSON.stringify(problemBody(error, requestId));
   const status = ERROR_CODES[code].status;
   socket.end(

@@ -7,8 +7,9 @@
  *      key can never serve as an HMAC secret (the classic RS256→HS256 confusion);
  *   2. header `typ: at+jwt` (RFC 9068 §4), claims `iss`, `aud`, `exp`, `iat`, `sub`, `jti`,
  *      `client_id`, `scope` present and well-formed, `exp`/`nbf` with `oauth.leeway`;
- *   3. the client exists and is not revoked (client directory, cached), and the token's scope is
- *      narrowed by the client's current scope;
+ *   3. the client exists and is not revoked (client directory, cached), the token was issued after
+ *      the client's last secret rotation or that rotation's grace has not ended (a leaked secret's
+ *      tokens end with it), and the token's scope is narrowed by the client's current scope;
  *   4. the `jti` is not revoked (/oauth2/revoke) — one indexed store read.
  *
  * Refusals: `auth.token_expired` for a token whose signature verified but whose `exp` (plus
@@ -21,7 +22,7 @@ import { isClientId, isScope, narrowerScope } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
 import type { Principal } from '../types.js';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from './access-token.js';
-import type { ClientDirectory } from './client-directory.js';
+import type { ClientDirectory, ClientInfo } from './client-directory.js';
 import { transient, type VerifiedJwt } from './jwt-cache.js';
 import { ACCESS_TOKEN_ALGORITHMS, type KeyRing } from './signing-keys.js';
 import type { CredentialStore } from '../credentials/index.js';
@@ -74,6 +75,18 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims | undefined {
     ...(orgId === undefined ? {} : { org_id: orgId }),
     ...(technicalAccountId === undefined ? {} : { technical_account_id: technicalAccountId }),
   };
+}
+
+/**
+ * When a token issued before its client's last secret rotation stops being valid: at the end of
+ * the rotation's grace, or at the rotation itself without one. Undefined for a token issued
+ * after. `iat` has a one-second precision: a token issued in the second of the rotation counts as
+ * issued before it (refused rather than risk keeping one the leaked secret minted); its client
+ * simply asks for another.
+ */
+function rotationEndFor(claims: AccessTokenClaims, client: ClientInfo): number | undefined {
+  if (client.rotatedAt === null || claims.iat >= Math.ceil(client.rotatedAt / 1000)) return undefined;
+  return client.previousSecretValidUntil ?? client.rotatedAt;
 }
 
 /** Creates the verifier. */
@@ -134,6 +147,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       const client = await storeRead(() => clients.get(claims.client_id));
       if (client === undefined) throw invalid();
       if (client.revoked) throw new GatewayError('auth.token_revoked', 'The OAuth client was revoked.');
+      const rotationEnds = rotationEndFor(claims, client);
+      if (rotationEnds !== undefined && now() >= rotationEnds) {
+        throw new GatewayError('auth.token_revoked', 'The OAuth client\'s secret was rotated after this token was issued.');
+      }
       if (await storeRead(() => store.accessTokens.isRevoked(claims.jti))) {
         throw new GatewayError('auth.token_revoked', 'The access token was revoked.');
       }
@@ -145,10 +162,12 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         credentialId: claims.jti,
       });
       const expiresAt = claims.exp * 1000;
+      const validUntil = expiresAt + Math.floor(options.settings().leewayMs / 1000) * 1000;
       return {
         principal,
         expiresAt,
-        validUntil: expiresAt + Math.floor(options.settings().leewayMs / 1000) * 1000,
+        // A token living on a rotation's grace is not cached past the grace's end.
+        validUntil: rotationEnds === undefined ? validUntil : Math.min(validUntil, rotationEnds),
         clientId: claims.client_id,
         jti: claims.jti,
         claims,

@@ -87,8 +87,9 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
     const hit = cache.getPositive(key);
     if (hit !== undefined) {
       if (now() < hit.validUntil) return hit;
+      // Past its validity (expiry, or the end of a secret rotation's grace): verified again,
+      // which answers with the reason (and caches the refusal).
       cache.delete(key);
-      throw new GatewayError('auth.token_expired', `The token expired at ${new Date(hit.expiresAt).toISOString()}.`);
     }
     const refusal = cache.getNegative(key);
     if (refusal !== undefined) throw new GatewayError(refusal.code, refusal.detail);

@@ -4,7 +4,7 @@
  * verification of one of its access tokens asks).
  *
  * Cached for `cache.ttl` (LRU, at most `cache.maxEntries`), evicted by the `client.revoked` and
- * `client.secret_rotated` changes, so the request path answers synchronously on a hit. A read
+ * `client.secret_rotated` changes (a rotation ends the access tokens issued before it), so the request path answers synchronously on a hit. A read
  * that started before an eviction is not cached (an epoch counter), so a race cannot put back a
  * client that was just revoked.
  */
@@ -19,6 +19,10 @@ export interface ClientInfo {
   readonly orgId: string | null;
   readonly technicalAccountId: string | null;
   readonly revoked: boolean;
+  /** Epoch ms of the last secret rotation, or null: access tokens issued before it end with its grace. */
+  readonly rotatedAt: number | null;
+  /** Epoch ms until which the previous secret (and what it minted) stays valid; null: no grace left at the read. */
+  readonly previousSecretValidUntil: number | null;
 }
 
 /** The cached directory. */
@@ -47,6 +51,8 @@ export function createClientDirectory(store: CredentialStore, settings: CacheSet
       orgId: record.orgId,
       technicalAccountId: record.technicalAccountId,
       revoked: record.revokedAt !== null,
+      rotatedAt: record.rotatedAt === null ? null : Date.parse(record.rotatedAt),
+      previousSecretValidUntil: record.previousSecretValidUntil === null ? null : Date.parse(record.previousSecretValidUntil),
     });
     if (enabled && startedAt === epoch) cache.set(clientId, info);
     return info;

@@ -23,6 +23,7 @@ import { sendProblem } from '../listen/send-problem.js';
 import { OAUTH_PATHS } from './metadata.js';
 import { OAuthError, sendOAuthError } from './responses.js';
 import type { OAuthHandler } from './token-endpoint.js';
+import type { ReportInternalError } from '../observe/internal-errors.js';
 
 /** A synchronous GET/HEAD answer. */
 export type ReadHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => void;
@@ -39,17 +40,18 @@ export interface OAuthEndpointHandlers {
 type Entry = { readonly allow: string; readonly post: OAuthHandler } | { readonly allow: string; readonly read: ReadHandler };
 
 /** Errors of an OAuth POST, answered in the OAuth form where one applies. */
-function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string): void {
+function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string, report: ReportInternalError | undefined): void {
   if (error instanceof OAuthError) {
     sendOAuthError(req, res, error, requestId);
   } else if (isStoreError(error) || (error instanceof GatewayError && error.code === 'auth.store_unavailable')) {
     sendOAuthError(req, res, new OAuthError('temporarily_unavailable', 'The credential store cannot be reached; try again shortly.'), requestId);
   } else if (error instanceof GatewayError) {
     sendProblem(req, res, error, requestId);
-  } else if (!res.headersSent && !req.destroyed) {
-    sendProblem(req, res, new GatewayError('internal.error'), requestId);
   } else {
-    res.destroy();
+    // Unexpected: the cause goes to the log against the request id, never to the client.
+    report?.(requestId, error);
+    if (!res.headersSent && !req.destroyed) sendProblem(req, res, new GatewayError('internal.error'), requestId);
+    else res.destroy();
   }
 }
 
@@ -57,7 +59,10 @@ function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown
  * The `ownEndpoints` hook: answers and returns true for an OAuth path, returns false (touching
  * nothing) for any other request.
  */
-export function createOAuthEndpoints(handlers: OAuthEndpointHandlers): (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean {
+export function createOAuthEndpoints(
+  handlers: OAuthEndpointHandlers,
+  report?: ReportInternalError,
+): (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean {
   const table = new Map<string, Entry>([
     [OAUTH_PATHS.token, { allow: 'POST', post: handlers.token }],
     [OAUTH_PATHS.introspect, { allow: 'POST', post: handlers.introspect }],
@@ -75,13 +80,13 @@ export function createOAuthEndpoints(handlers: OAuthEndpointHandlers): (req: Inc
       const method = req.method ?? '';
       if ('post' in entry) {
         if (method !== 'POST') throw new GatewayError('method.not_allowed', 'Use POST.', { allow: entry.allow });
-        entry.post(req, res, requestId).catch((error: unknown) => answerFailure(req, res, error, requestId));
+        entry.post(req, res, requestId).catch((error: unknown) => answerFailure(req, res, error, requestId, report));
       } else {
         if (method !== 'GET' && method !== 'HEAD') throw new GatewayError('method.not_allowed', 'Use GET.', { allow: entry.allow });
         entry.read(req, res, requestId);
       }
     } catch (error) {
-      answerFailure(req, res, error, requestId);
+      answerFailure(req, res, error, requestId, report);
     }
     return true;
   };

@@ -33,6 +33,7 @@ import { sendMetadata } from './metadata.js';
 import { createRevocationEndpoint } from './revoke.js';
 import { createKeyRing, type KeyRing } from './signing-keys.js';
 import { createTokenEndpoint } from './token-endpoint.js';
+import type { ReportInternalError } from '../observe/internal-errors.js';
 
 export { generateSigningKey, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM } from './signing-keys.js';
 export { OAUTH_PATHS, authorizationServerMetadata } from './metadata.js';
@@ -55,6 +56,8 @@ export interface OAuthOptions {
   readonly hooks?: OAuthHooks;
   /** Operational warnings (no secret in them), e.g. a store file readable by others. */
   readonly onWarning?: (event: string, message: string) => void;
+  /** An unexpected failure answered `internal.error` (logged against the request id). */
+  readonly onInternalError?: ReportInternalError;
   /** Wall clock in epoch ms. Default Date.now. */
   readonly now?: () => number;
   /** Change-feed poll period in ms (10-500). Default 250. */
@@ -130,7 +133,9 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           cache.evictClient(change.credentialId);
           break;
         case 'client.secret_rotated':
+          // Access tokens issued before the rotation end with its grace: verified again.
           clients.evict(change.credentialId);
+          cache.evictClient(change.credentialId);
           break;
         case 'access_token.revoked':
           cache.evictJti(change.credentialId);
@@ -160,13 +165,14 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   await feed.start();
   void external.refreshAll();
 
+  const bodyReadTimeoutMs = (): number => config.limits.bodyReadTimeoutMs;
   const handle = createOAuthEndpoints({
-    token: createTokenEndpoint({ credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued }),
-    introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt }),
-    revoke: createRevocationEndpoint({ credentials, own, store }),
+    token: createTokenEndpoint({ credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued, bodyReadTimeoutMs }),
+    introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs }),
+    revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
     jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
     metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
-  });
+  }, options.onInternalError);
 
   return {
     handle,

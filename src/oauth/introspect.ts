@@ -23,6 +23,8 @@ import type { OAuthHandler } from './token-endpoint.js';
 
 /** What the introspection endpoint needs. */
 export interface IntrospectionDeps {
+  /** `limits.bodyReadTimeout` in milliseconds: longest the form may take to arrive. */
+  readonly bodyReadTimeoutMs: () => number;
   /** Verifies client secrets (credentials/verify.ts). */
   readonly credentials: PresentedCredentialVerifier;
   /** Verifies a Bearer caller (API tokens and JWTs). */
@@ -81,7 +83,7 @@ function activeAnswer(verified: VerifiedJwt): Record<string, unknown> | undefine
 /** Creates the introspection endpoint handler. */
 export function createIntrospectionEndpoint(deps: IntrospectionDeps): OAuthHandler {
   return async (req, res, requestId) => {
-    const request = await readOAuthPost(req, res);
+    const request = await readOAuthPost(req, res, deps.bodyReadTimeoutMs());
     const caller = await callerOf(request, deps);
     const token = request.params.get('token');
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required.');

@@ -3,7 +3,8 @@
  * parameters and its Authorization header, refusing with `invalid_request` whatever two readers
  * could understand differently: a query string (RFC 6749 §2.3.1 forbids credentials in the URI),
  * a missing, repeated or foreign Content-Type, a body over 16 KiB, a malformed form, repeated
- * parameters, several Authorization headers.
+ * parameters, several Authorization headers. A body that takes longer than `limits.bodyReadTimeout`
+ * to arrive is answered 408 `request.timeout` (a problem, as for a broken connection).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAuthorizationValue, type ParsedAuthorization } from '../authenticate/parse-authorization.js';
@@ -45,7 +46,8 @@ function readAuthorization(req: IncomingMessage): OAuthAuthorization {
 }
 
 /** Reads and checks the request; throws OAuthError (or GatewayError for a broken connection). */
-export async function readOAuthPost(req: IncomingMessage, res: ServerResponse): Promise<OAuthPost> {
+/** `timeoutMs`: how long the body may take to arrive (then GatewayError `request.timeout`). */
+export async function readOAuthPost(req: IncomingMessage, res: ServerResponse, timeoutMs: number): Promise<OAuthPost> {
   if ((req.url ?? '').includes('?')) {
     throw new OAuthError('invalid_request', 'Parameters must be sent in the request body, not in the URI.');
   }
@@ -67,7 +69,7 @@ export async function readOAuthPost(req: IncomingMessage, res: ServerResponse): 
   if (expectsContinue(req)) res.writeContinue();
   let body: Buffer;
   try {
-    body = await readBody(req, MAX_FORM_BYTES);
+    body = await readBody(req, MAX_FORM_BYTES, timeoutMs);
   } catch (error) {
     if (error instanceof GatewayError && error.code === 'request.body_too_large') {
       throw new OAuthError('invalid_request', `The body is limited to ${MAX_FORM_BYTES} bytes.`);

@@ -26,6 +26,8 @@ import type { OAuthHandler } from './token-endpoint.js';
 
 /** What the revocation endpoint needs. */
 export interface RevocationDeps {
+  /** `limits.bodyReadTimeout` in milliseconds: longest the form may take to arrive. */
+  readonly bodyReadTimeoutMs: () => number;
   readonly credentials: PresentedCredentialVerifier;
   readonly own: AccessTokenVerifier;
   readonly store: CredentialStore;
@@ -34,7 +36,7 @@ export interface RevocationDeps {
 /** Creates the revocation endpoint handler. */
 export function createRevocationEndpoint(deps: RevocationDeps): OAuthHandler {
   return async (req, res, requestId) => {
-    const request = await readOAuthPost(req, res);
+    const request = await readOAuthPost(req, res, deps.bodyReadTimeoutMs());
     const client = await authenticateClient(request, deps.credentials);
     const token = request.params.get('token');
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required.');

@@ -24,6 +24,8 @@ export const GRANT_TYPE = 'client_credentials';
 
 /** What the token endpoint needs. */
 export interface TokenEndpointDeps {
+  /** `limits.bodyReadTimeout` in milliseconds: longest the form may take to arrive. */
+  readonly bodyReadTimeoutMs: () => number;
   /** Verifies client secrets (credentials/verify.ts). */
   readonly credentials: PresentedCredentialVerifier;
   readonly keys: KeyRing;
@@ -40,7 +42,7 @@ export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, requestId
 /** Creates the token endpoint handler. */
 export function createTokenEndpoint(deps: TokenEndpointDeps): OAuthHandler {
   return async (req, res, requestId) => {
-    const request = await readOAuthPost(req, res);
+    const request = await readOAuthPost(req, res, deps.bodyReadTimeoutMs());
     const grantType = request.params.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
     if (grantType !== GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported.');

@@ -23,7 +23,8 @@ import {
   type JwksResult,
   type ReloadResult,
 } from './labels.js';
-import type { Logger } from './logger.js';
+import { createInternalErrorLog, type ReportInternalError } from './internal-errors.js';
+import { logLinesDropped, type Logger } from './logger.js';
 import { createMetricsHandler } from './metrics-handler.js';
 import { createMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
@@ -66,6 +67,8 @@ export interface Observability {
   updateRoutes(config: GatewayConfig): void;
   /** This instance's registry (never prom-client's global one). */
   readonly registry: Registry;
+  /** Logs the unexpected failure behind an `internal.error` answer against its request id. */
+  readonly reportInternalError: ReportInternalError;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
@@ -73,7 +76,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   let cacheSizes: CacheSizes | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes });
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger) });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
   const observer = createRequestObserver(table, accessLog, logger);
@@ -89,6 +92,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   applyConfig(config);
 
   return {
+    reportInternalError: createInternalErrorLog(logger),
     observer,
     metricsHandler: createMetricsHandler(metrics.registry, logger),
     registry: metrics.registry,

@@ -60,7 +60,7 @@ export function isAuthOutcomeCode(code: string): code is AuthOutcomeCode {
   return AUTH_OUTCOME_SET.has(code);
 }
 
-export const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['unavailable', 'tls', 'timeout', 'reset'];
+export const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['unavailable', 'tls', 'timeout', 'reset', 'saturated'];
 
 /** Result of a credential cache lookup. */
 export const CACHE_LOOKUP_RESULTS = ['hit', 'miss', 'negative_hit'] as const;

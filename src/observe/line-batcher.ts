@@ -4,11 +4,10 @@
  * Other lines (pino's events: start, reload, errors) are written at once, after the queued
  * ones, so the output keeps the order in which lines were produced.
  *
- * The stream underneath is written synchronously (sonic-boom with `sync: true`, as Node writes
- * stdout to files and pipes on Linux), so a batch handed over is a batch written: `flush()` at
- * shutdown and the `exit` hook (which also runs after an uncaught exception) lose nothing, and a
- * stalled log reader slows the gateway down instead of growing its memory without bound. At one
- * write per ~100 requests the wait is paid rarely.
+ * The stream underneath (log-sink.ts) never waits for a slow reader: it holds a bounded amount
+ * for it and drops (and counts) what does not fit. `flush()` at shutdown waits a bounded time for
+ * the reader to take what is pending; the `exit` hook (which also runs after an uncaught
+ * exception) writes the last batch without waiting.
  *
  * Why not sonic-boom's own `minLength`: it measures the whole pending buffer with
  * `Buffer.byteLength` on every line, flattening and re-scanning a growing string per request
@@ -18,7 +17,14 @@
 /** What the lines are handed to: pino's sonic-boom destination, or a test's collector. */
 export interface LineStream {
   write(chunk: string): unknown;
+  /** Writes at process exit without waiting; default: `write`. */
+  writeAtExit?(chunk: string): void;
+  /** Calls back once what is pending was taken by the reader, or after `timeoutMs`. */
+  settle?(timeoutMs: number, callback: () => void): void;
 }
+
+/** Longest `flush()` waits for a slow log reader at shutdown, in milliseconds. */
+export const FLUSH_WAIT_MS = 2_000;
 
 export interface LineBatcher {
   /** Queues one line (newline included) for the next batch. */
@@ -29,6 +35,8 @@ export interface LineBatcher {
   flush(callback?: (error?: Error) => void): void;
   /** Writes the queued lines now. */
   flushSync(): void;
+  /** Writes the queued lines at process exit, without waiting for the reader. */
+  flushAtExit(): void;
 }
 
 export interface LineBatcherOptions {
@@ -46,7 +54,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const batcher of open) batcher.flushSync();
+    for (const batcher of open) batcher.flushAtExit();
   });
 }
 
@@ -92,9 +100,22 @@ export function createLineBatcher(stream: LineStream, options: LineBatcherOption
         callback?.(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      callback?.();
+      if (stream.settle === undefined) callback?.();
+      else stream.settle(FLUSH_WAIT_MS, () => callback?.());
     },
     flushSync: handOverQuietly,
+    flushAtExit() {
+      if (queued.length === 0) return;
+      const chunk = queued.join('');
+      queued = [];
+      queuedChars = 0;
+      try {
+        if (stream.writeAtExit === undefined) stream.write(chunk);
+        else stream.writeAtExit(chunk);
+      } catch {
+        // Nobody is left to tell.
+      }
+    },
   };
   open.add(batcher);
   installExitHook();

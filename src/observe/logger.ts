@@ -5,25 +5,48 @@
  *
  * Stdout is written in batches of ~32 KiB (line-batcher.ts): pending lines are written at least
  * every second, by `logger.flush()` on shutdown, and when the process exits (also after an
- * uncaught exception).
+ * uncaught exception). A reader that stops reading never stops the gateway: past a bounded
+ * backlog lines are dropped and counted, with one `log.lines_dropped` warning when it reads
+ * again (log-sink.ts).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLineBatcher } from './line-batcher.js';
+import { createLogSink, type LogSink } from './log-sink.js';
 
 export type { Logger };
 
 export interface LoggerOptions {
   /** Where lines go. Default: stdout, in batches (line-batcher.ts). */
   readonly destination?: DestinationStream;
+  /** `log.bufferBytes`: bytes held for a slow reader of stdout before lines are dropped. */
+  readonly bufferBytes?: number;
+}
+
+/** The stdout sink of each logger that writes to stdout, for the dropped-lines counter. */
+const sinks = new WeakMap<Logger, LogSink>();
+
+/** Log lines this logger dropped because its reader did not keep up (0 for other destinations). */
+export function logLinesDropped(logger: Logger): number {
+  return sinks.get(logger)?.dropped() ?? 0;
 }
 
 /** `level`: `log.level` of the configuration (trace, debug, info, warn, error, fatal, silent). */
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
-  // Lines are gathered up to 32 KiB and written at least every second, synchronously: one
-  // write per ~100 access lines instead of one per request (line-batcher.ts). A silent logger
-  // writes nothing and gets no batcher.
-  const destination = options.destination ?? (level === 'silent' ? pino.destination({ dest: 1, sync: true }) : createLineBatcher(pino.destination({ dest: 1, sync: true })));
-  return pino(
+  // Lines are gathered up to 32 KiB and written at least every second: one write per ~100
+  // access lines instead of one per request (line-batcher.ts), never waiting for the reader
+  // (log-sink.ts). A silent logger writes nothing and gets no batcher.
+  let sink: LogSink | undefined;
+  let logger: Logger | undefined;
+  if (options.destination === undefined && level !== 'silent') {
+    sink = createLogSink(process.stdout, {
+      ...(options.bufferBytes !== undefined ? { maxPendingBytes: options.bufferBytes } : {}),
+      onRecovered: (dropped) => {
+        logger?.warn({ event: 'log.lines_dropped', dropped }, 'the log reader fell behind: lines were dropped (portcullis_log_lines_dropped_total)');
+      },
+    });
+  }
+  const destination = options.destination ?? (sink === undefined ? pino.destination({ dest: 1, sync: true }) : createLineBatcher(sink));
+  logger = pino(
     {
       level,
       base: { service: 'portcullis' },
@@ -40,6 +63,8 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     },
     destination,
   );
+  if (sink !== undefined) sinks.set(logger, sink);
+  return logger;
 }
 
 /** Where hand-built lines go: queued for the next batch when the logger batches, else written. */

@@ -47,6 +47,8 @@ export interface GaugeSources {
   inFlight(): number;
   /** The credential cache, once one is attached; undefined reports 0 entries. */
   cacheSizes(): CacheSizes | undefined;
+  /** Log lines dropped so far because the log reader did not keep up (log-sink.ts). */
+  logLinesDropped?(): number;
 }
 
 export interface GatewayMetrics {
@@ -87,6 +89,8 @@ export interface GatewayMetrics {
   readonly lastReloadSuccessful: Gauge;
   /** `portcullis_build_info` — gauge, always 1; labels version, node_version. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
+  /** `portcullis_log_lines_dropped_total` — counter, lines; no labels; read from the log sink at scrape time. */
+  readonly logLinesDropped: Counter;
 }
 
 /** Creates the registry, the default process metrics and every Portcullis metric. */
@@ -95,6 +99,8 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   collectDefaultMetrics({ register: registry });
   for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const registers = [registry];
+  // What portcullis_log_lines_dropped_total has been brought up to from the sink's running total.
+  let droppedCounted = 0;
 
   // The two per-request latency histograms: registered here, rendered by the registry.
   const routeHistogram = (name: string, help: string): RouteHistogram => {
@@ -177,7 +183,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     upstreamErrors: labelledCounter(
       'portcullis_upstream_errors_total',
-      'Upstream failures by route and kind (unavailable, tls, timeout, reset).',
+      'Upstream failures by route and kind (unavailable, tls, timeout, reset, saturated).',
       ['route', 'kind'] as const,
     ),
     tokensIssued: new Counter({
@@ -210,6 +216,19 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       help: 'Always 1; labels carry the Portcullis version and the Node.js version.',
       labelNames: ['version', 'node_version'] as const,
       registers,
+    }),
+    logLinesDropped: new Counter({
+      name: 'portcullis_log_lines_dropped_total',
+      help: 'Log lines (access and event lines) dropped because the reader of stdout did not keep up; see docs/logging.md.',
+      registers,
+      collect() {
+        const total = sources.logLinesDropped?.() ?? 0;
+        const counted = droppedCounted;
+        if (total > counted) {
+          this.inc(total - counted);
+          droppedCounted = total;
+        }
+      },
     }),
   };
 

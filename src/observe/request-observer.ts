@@ -11,6 +11,7 @@ import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
 import type { RequestContext } from '../types.js';
 import type { AccessLog } from './access-log.js';
 import { isAuthOutcomeCode, methodIndex, NO_ROUTE, schemeOf, type AuthOutcomeCode } from './labels.js';
+import { createInternalErrorLog } from './internal-errors.js';
 import type { Logger } from './logger.js';
 import type { RequestObserver } from './observer.js';
 import type { RouteSeriesTable } from './route-series.js';
@@ -27,6 +28,7 @@ function authOutcomeOf(ctx: RequestContext): AuthOutcomeCode | undefined {
 }
 
 export function createRequestObserver(table: RouteSeriesTable, accessLog: AccessLog, logger: Logger): CountingObserver {
+  const reportInternalError = createInternalErrorLog(logger);
   let inFlight = 0;
   let failureLogged = false;
 
@@ -60,6 +62,8 @@ export function createRequestObserver(table: RouteSeriesTable, accessLog: Access
           const code = authOutcomeOf(ctx);
           if (code !== undefined) series.authDecision(ctx.principal?.scheme ?? schemeOf(ctx.req.headers.authorization), code).inc();
         }
+        // The cause first: the access line that quotes the request id follows it.
+        if (ctx.failure !== undefined) reportInternalError(ctx.id, ctx.failure);
         accessLog.write(ctx, status, endedAt);
       } catch (error) {
         failed(error);

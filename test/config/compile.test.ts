@@ -21,7 +21,10 @@ test('defaults are applied', (t) => {
   assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8443 });
   assert.equal(config.tls, undefined);
   assert.deepEqual(config.trustedProxies, []);
-  assert.deepEqual(config.limits, { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 30_000 });
+  assert.deepEqual(config.limits, {
+    maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 30_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
+    maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000,
+  });
   assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9091 } });
   assert.deepEqual(config.metrics, { listen: { host: '127.0.0.1', port: 9090 } });
   assert.equal(config.store.url, `sqlite:${path.join(dir, 'data', 'portcullis.db')}`);
@@ -29,7 +32,7 @@ test('defaults are applied', (t) => {
   assert.deepEqual(config.tokens, { defaultExpiryMs: undefined });
   assert.deepEqual(config.oauth, { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 });
   assert.deepEqual(config.jwt, { issuers: [] });
-  assert.deepEqual(config.log, { level: 'info', queryValues: [] });
+  assert.deepEqual(config.log, { level: 'info', queryValues: [], bufferBytes: 4_194_304 });
   const route = config.routes[0];
   assert.ok(route);
   assert.equal(route.name, 'r');

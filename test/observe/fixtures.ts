@@ -29,7 +29,10 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
     trustedProxies: [],
-    limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000 },
+    limits: {
+      maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
+      maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000,
+    },
     admin: { listen: { host: '127.0.0.1', port: 0 } },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null' },
@@ -41,7 +44,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
         issuer, jwksUrl: `${issuer}/jwks.json`, audience: 'api', scopeClaim: 'scope', readWriteValues: ['write'], readOnlyValues: ['read'], jwksCa: undefined,
       })),
     },
-    log: { level: 'info', queryValues: options.queryValues ?? [] },
+    log: { level: 'info', queryValues: options.queryValues ?? [], bufferBytes: 4_194_304 },
     routes: (options.routes ?? ['alpha']).map(route),
   };
 }

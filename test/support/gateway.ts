@@ -44,12 +44,15 @@ ${routes}`;
 export interface TestGatewayOptions {
   /** Replaces the authenticate stage (see stub-auth.ts), for tests of the layers around it. */
   readonly authenticate?: Authenticate;
+  /** Collects every log line (access and events), whatever `log.level` the YAML sets. */
+  readonly logLines?: string[];
 }
 
 export async function startTestGateway(t: TestContext, yaml: string, env: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-gw-'));
   const config = loadTestConfig(yaml, env, dir);
-  const logger = createLogger(config.log.level);
+  const lines = options.logLines;
+  const logger = lines === undefined ? createLogger(config.log.level) : createLogger('info', { destination: { write: (line: string) => void lines.push(line) } });
   const services = await createServices(config, logger);
   const composed = options.authenticate !== undefined ? { ...services, authenticate: options.authenticate } : services;
   const gateway = await startGateway(config, composed, logger);

@@ -100,7 +100,7 @@ test('response headers: hop-by-hop and Connection-named dropped, the rest kept i
     Buffer.from('Set-Cookie'), Buffer.from('b=2'), Buffer.from('Transfer-Encoding'), Buffer.from('chunked'), Buffer.from('Keep-Alive'), Buffer.from('timeout=5'),
     Buffer.from('Proxy-Authenticate'), Buffer.from('Basic'), Buffer.from('Content-Length'), Buffer.from('3'),
   ];
-  assert.deepEqual(pairs(clientResponseHeaders(raw)), [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '3']]);
+  assert.deepEqual(pairs(clientResponseHeaders(raw, 'req-1')), [['x-request-id', 'req-1'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '3']]);
 });
 
 test('identity headers say the kind of credential and, for an external JWT, its issuer: subjects of different sources never look alike', () => {
