@@ -346,3 +346,67 @@ test('postgres: the database refuses TRUNCATE of tokens and clients, and revivin
   });
   assert.equal((await store.tokens.list()).length, 1);
 });
+
+/** A TCP relay to `port` that can freeze: bytes stop flowing both ways, nothing is closed (a partition). */
+async function startRelay(t: test.TestContext, port: number): Promise<{ port: number; freeze: () => void; thaw: () => void }> {
+  const { connect } = await import('node:net');
+  let frozen = false;
+  const pairs = new Set<[import('node:net').Socket, import('node:net').Socket]>();
+  const server = createServer((inbound) => {
+    const outbound = connect(port, '127.0.0.1');
+    const pair: [import('node:net').Socket, import('node:net').Socket] = [inbound, outbound];
+    pairs.add(pair);
+    for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+      from.on('data', (chunk) => to.write(chunk));
+      from.on('error', () => to.destroy());
+      from.on('close', () => { to.destroy(); pairs.delete(pair); });
+      if (frozen) from.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const [a, b] of pairs) { a.destroy(); b.destroy(); }
+    server.close();
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: () => { frozen = true; for (const [a, b] of pairs) { a.pause(); b.pause(); } },
+    thaw: () => { frozen = false; for (const [a, b] of pairs) { a.resume(); b.resume(); } },
+  };
+}
+
+test('postgres: the notifier notices a silent partition (no reset) by its heartbeat, and comes back after it', async (t) => {
+  const { url } = await freshDatabase(t);
+  const writer = await openStore(url);
+  t.after(() => writer.close());
+  const relay = await startRelay(t, Number(new URL(url).port));
+  const relayed = new URL(url);
+  relayed.port = String(relay.port);
+  const listener = await openStore(relayed.toString(), { listenHeartbeatMs: 200, queryTimeoutMs: 500 });
+  t.after(() => listener.close());
+  const states: Array<{ up: boolean; at: number }> = [];
+  let wakes = 0;
+  const stop = listener.notifier!.listen(() => { wakes++; }, (up) => { states.push({ up, at: Date.now() }); });
+  t.after(stop);
+  const until = async (what: string, check: () => boolean): Promise<void> => {
+    const end = Date.now() + 20_000;
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(states)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  await until('connected', () => states.at(-1)?.up === true);
+  const frozenAt = Date.now();
+  relay.freeze();
+  await until('the drop', () => states.at(-1)?.up === false);
+  const noticed = states.at(-1)!.at - frozenAt;
+  assert.ok(noticed < 5000, `a silent drop noticed within heartbeat + query timeout (+ load): ${noticed} ms`);
+  t.diagnostic(`silent partition noticed after ${noticed} ms (heartbeat 200 ms, query timeout 500 ms)`);
+  // A change made during the partition is announced by the catch-up wake on reconnection.
+  const token = await writer.tokens.create({ label: 'during', scope: 'read-only' });
+  await writer.tokens.revoke(token.record.id);
+  const before = wakes;
+  relay.thaw();
+  await until('back', () => states.at(-1)?.up === true);
+  await until('a wake after coming back', () => wakes > before);
+});
