@@ -7,7 +7,9 @@ import { createAdminOperations } from './admin/operations.js';
 import { createAdminHandler } from './admin/server.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
-import { createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore } from './credentials/index.js';
+import {
+  createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore, storeOptionsOf,
+} from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
@@ -34,7 +36,21 @@ export interface ServiceHooks extends OAuthHooks {
 export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
   const observability = createObservability({ config, logger, version: PACKAGE_VERSION });
   const toMetrics = verifierEventListener(observability.credentialEvents);
-  const store = await openStore(config.store.url);
+  // A PostgreSQL store that cannot be reached at start does not stop the process: it stays
+  // unready (readiness pings the store), logs why (host and port, never the password) and keeps
+  // trying with backoff. A schema it cannot use still fails the start.
+  let lastUnreachable: string | undefined;
+  const store = await openStore(config.store.url, {
+    ...storeOptionsOf(config.store),
+    onUnreachable: (message) => {
+      if (message !== lastUnreachable) logger.error({ event: 'store.unreachable' }, `${message}; retrying`);
+      lastUnreachable = message;
+    },
+    onReachable: () => {
+      lastUnreachable = undefined;
+      logger.info({ event: 'store.reachable' }, 'the credential store answers; starting to serve credentials');
+    },
+  });
   let storeDown = false;
   const verifier = createCredentialVerifier({
     store,
@@ -93,10 +109,11 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     async readiness() {
       try {
         await store.ping();
-        return undefined;
       } catch {
         return 'the credential store does not answer';
       }
+      if (oauth.keys.signer() === undefined) return 'the OAuth signing keys are not loaded yet';
+      return undefined;
     },
     async close() {
       await oauth.close();

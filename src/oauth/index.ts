@@ -20,7 +20,7 @@ import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { createChangeFeedFollower, sqlitePathOf, type ChangeRow, type CredentialStore } from '../credentials/index.js';
+import { createChangeFeedFollower, isStoreError, sqlitePathOf, type ChangeRow, type CredentialStore } from '../credentials/index.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
 import { createClientDirectory } from './client-directory.js';
@@ -97,6 +97,39 @@ function warnIfExposed(url: string, warn: ((event: string, message: string) => v
   }
 }
 
+/**
+ * Loads (or creates) the signing keys. A store that does not answer yet (PostgreSQL unreachable
+ * at start) is retried in the background with backoff: until then the token endpoint answers
+ * temporarily_unavailable and readiness reports the missing keys. Any other failure fails the
+ * start. Returns the function that stops the retries.
+ */
+async function startKeys(keys: KeyRing, warn: ((event: string, message: string) => void) | undefined): Promise<() => void> {
+  try {
+    await keys.start();
+    return () => undefined;
+  } catch (error) {
+    if (!isStoreError(error, 'unavailable')) throw error;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let delay = 250;
+  let stopped = false;
+  const retry = (): void => {
+    timer = setTimeout(() => {
+      keys.start().then(() => { warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded'); }, () => {
+        if (stopped) return;
+        delay = Math.min(delay * 2, 10_000);
+        retry();
+      });
+    }, delay);
+    timer.unref();
+  };
+  retry();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
 /** Starts the OAuth layer: loads (or creates) the signing keys and follows the change feed. */
 export async function createOAuth(options: OAuthOptions): Promise<OAuthService> {
   const { store, credentials, hooks = {} } = options;
@@ -112,7 +145,7 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   let external = makeExternal(config);
 
   const keys = createKeyRing({ store, settings: () => config.oauth, now });
-  await keys.start();
+  const stopKeyRetries = await startKeys(keys, options.onWarning);
   warnIfExposed(config.store.url, options.onWarning);
   const clients = createClientDirectory(store, config.cache);
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
@@ -194,6 +227,7 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     },
     sync: () => feed.poll(),
     async close() {
+      stopKeyRetries();
       feed.close();
       unsubscribe();
       await external.close();
