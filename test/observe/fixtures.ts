@@ -27,6 +27,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
     trustedProxies: [],
+    workers: 1,
     limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000 },
     admin: { listen: { host: '127.0.0.1', port: 0 } },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
