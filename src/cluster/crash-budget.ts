@@ -22,7 +22,11 @@ export interface CrashBudget {
   crashed(): CrashVerdict;
 }
 
-export function createCrashBudget(now: () => number = Date.now, limits = CRASH_LOOP, backoff = RESTART_BACKOFF): CrashBudget {
+export function createCrashBudget(
+  now: () => number = Date.now,
+  limits: { readonly crashes: number; readonly windowMs: number } = CRASH_LOOP,
+  backoff: { readonly firstMs: number; readonly maxMs: number } = RESTART_BACKOFF,
+): CrashBudget {
   const times: number[] = [];
   return {
     crashed() {
