@@ -73,3 +73,17 @@ test('the merged registry renders OpenMetrics through the metrics handler path',
   assert.match(text, /^portcullis_requests_total\{route="a",status="200"\} 3$/m);
   assert.match(text, /# EOF\n$/);
 });
+
+test('docs/metrics.md lists exactly the metrics only a host with workers has, with their types', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
+  const rows = doc.split('\n').filter((l) => /^\| `portcullis_[a-z_]+` \|/.test(l));
+  const header = doc.indexOf('| Host metric | Type |');
+  assert.ok(header !== -1, 'the host metrics table exists');
+  const table = doc.slice(header).split('\n\n')[0]?.split('\n').slice(2) ?? [];
+  const documented = table.map((l) => l.split('|').map((c) => c.trim())).map(([, name = '', type = '']) => `${name.replace(/`/g, '')} ${type}`);
+  const host = createHostMetrics(() => 0);
+  const own = (await host.merge([])).filter((m) => !['portcullis_config_reloads_total', 'portcullis_config_last_reload_success_timestamp_seconds', 'portcullis_config_last_reload_successful'].includes(m.name));
+  assert.deepEqual(documented.sort(), own.map((m) => `${m.name} ${String(m.type)}`).sort());
+  assert.ok(rows.length > documented.length);
+});
