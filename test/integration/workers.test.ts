@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
-import { CLI_PATH, runCliJson } from '../support/cli.js';
+import { CLI_PATH, runCli, runCliJson } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
@@ -272,4 +272,18 @@ test('a revocation reaches every worker within 1 second (each follows the store 
   });
   const refusedBy = (): Set<unknown> => new Set(host.lines().filter((l) => l.event === 'http.access' && l.decision === 'auth.token_revoked').map((l) => l.pid));
   await eventually(() => refusedBy().size === 2, 5_000, 'refusals logged by both workers');
+});
+
+test('--workers takes "auto" or 1…256; anything else is a usage error (exit 2) before anything starts', async (t) => {
+  const { configFile } = await setup(t);
+  for (const bad of ['0', '257', 'two', '1.5', '']) {
+    const result = await runCli(['start', '--config', configFile, '--workers', bad]);
+    assert.equal(result.code, 2, bad);
+    assert.match(result.stderr, /--workers expects "auto" or a whole number from 1 to 256/);
+  }
+  // The file's key is checked like every other: a bad value is located, exit 2.
+  writeFileSync(configFile, `workers: 0\n${configYaml(await startRecordingUpstream().then((u) => (t.after(() => u.close()), u)), ['a'])}`);
+  const fromFile = await runCli(['start', '--config', configFile]);
+  assert.equal(fromFile.code, 2);
+  assert.match(fromFile.stderr, /workers/);
 });
