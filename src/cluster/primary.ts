@@ -135,7 +135,7 @@ export function startPrimary(options: PrimaryOptions): void {
           (metrics) => send(worker, { pcl: 'host-metrics', id: message.id, metrics }),
           (error: unknown) => {
             const failed = error instanceof Error ? error.message : String(error);
-            logger.error({ event: 'metrics.collect_failed', problem: failed }, 'host metrics collection failed');
+            logger.error({ event: 'metrics.collect_failed', error: { name: 'Error', message: failed } }, 'host metrics collection failed');
             send(worker, { pcl: 'host-metrics', id: message.id, failed });
           },
         );
