@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -286,4 +287,40 @@ test('--workers takes "auto" or 1…256; anything else is a usage error (exit 2)
   const fromFile = await runCli(['start', '--config', configFile]);
   assert.equal(fromFile.code, 2);
   assert.match(fromFile.stderr, /workers/);
+});
+
+/** GET with a deadline: a connection handed to a stopped worker never answers. */
+function probe(url: string, timeoutMs: number): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(undefined);
+    });
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+test('/readyz is ready only when every worker is: a stopped (SIGSTOP) worker makes the host unready, naming it', async (t) => {
+  const { configFile } = await setup(t);
+  const host = await startHost(t, configFile);
+  assert.equal((await send(host.metricsUrl, { path: '/readyz' })).status, 200);
+  const [stuck] = host.pids;
+  const slot = host.lines().find((l) => l.pid === stuck && l.event === 'gateway.started')?.worker;
+  process.kill(stuck ?? 0, 'SIGSTOP');
+  t.after(() => {
+    try { process.kill(stuck ?? 0, 'SIGCONT'); } catch { /* gone */ }
+  });
+  // Probes handed to the stopped worker hang; the others are answered by the live one, which
+  // asks the primary, which gets no answer from the stopped worker within 2 s.
+  let answer: { status: number; body: string } | undefined;
+  for (let i = 0; i < 6 && answer === undefined; i++) answer = await probe(`${host.metricsUrl}/readyz`, 5_000);
+  assert.ok(answer, 'the live worker answered a probe');
+  assert.equal(answer.status, 503);
+  assert.equal(JSON.parse(answer.body).reason, `worker ${String(slot)}: did not answer`);
+  process.kill(stuck ?? 0, 'SIGCONT');
+  await eventually(async () => (await send(host.metricsUrl, { path: '/readyz' })).status === 200, 10_000, 'ready again');
 });
