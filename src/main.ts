@@ -26,11 +26,15 @@ export interface StartedProcess {
   stop(): Promise<void>;
 }
 
-/** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
-export async function startFromFile(file: string, print: (line: string) => void): Promise<StartedProcess | undefined> {
+/**
+ * Loads and starts; returns undefined (after printing every problem) when the file is invalid.
+ * `preloaded`: the file as already read and checked (cluster/start-host.ts, which read it to
+ * learn `workers`), so it is not read twice.
+ */
+export async function startFromFile(file: string, print: (line: string) => void, preloaded?: ConfigResult): Promise<StartedProcess | undefined> {
   assertStrictParser();
   tuneV8ForRequests();
-  const loaded = await loadConfigFileOffThread(file);
+  const loaded = preloaded ?? await loadConfigFileOffThread(file);
   if (!loaded.ok) {
     for (const issue of loaded.issues) print(formatIssue(issue));
     return undefined;

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
 import { runDemo } from '../demo/run-demo.js';
-import { startFromFile } from '../main.js';
+import { startHost } from '../cluster/start-host.js';
+import { parseWorkersFlag } from '../cluster/workers-count.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -20,7 +21,8 @@ export const EXIT_USAGE = 2;
 
 const USAGE = `usage: portcullis <command> [options]
 
-  start  [--config FILE]      run the gateway
+  start  [--config FILE] [--workers N|auto]
+                              run the gateway (--workers overrides \`workers\` of the file)
   demo                        run the gateway with a sample HTTPS API (config/demo.yaml)
   check  [--config FILE]      validate the configuration (exit 0 valid, warnings on stderr; 2 invalid)
 
@@ -59,9 +61,19 @@ const builtins: Record<string, CommandRunner> = {
     return EXIT_OK;
   },
   async start(args, io) {
-    const flag = configFlag(args, io);
-    if (!flag) return EXIT_USAGE;
-    const started = await startFromFile(flag.file, io.err);
+    let values: { config?: string; workers?: string };
+    try {
+      ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, workers: { type: 'string' } }, strict: true, allowPositionals: false }));
+    } catch (error) {
+      io.err(`portcullis: ${(error as Error).message}`);
+      return EXIT_USAGE;
+    }
+    const workers = values.workers === undefined ? undefined : parseWorkersFlag(values.workers);
+    if (values.workers !== undefined && workers === undefined) {
+      io.err(`portcullis: --workers expects "auto" or a whole number from 1 to 256, got "${values.workers}"`);
+      return EXIT_USAGE;
+    }
+    const started = await startHost(resolveConfigPath(values.config), io.err, workers);
     return started ? undefined : EXIT_USAGE;
   },
 };

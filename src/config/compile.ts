@@ -70,6 +70,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
     listen: must(parseListen(raw.listen)),
     tls: raw.tls === undefined ? undefined : { cert: fileText(raw.tls.cert), key: fileText(raw.tls.key) },
     trustedProxies: raw.trustedProxies.map((text) => must(parseCidr(text))),
+    workers: raw.workers,
     limits: {
       maxHeaderBytes: raw.limits.maxHeaderBytes,
       headersTimeoutMs: parseDuration(raw.limits.headersTimeout),

@@ -20,11 +20,19 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Read, validate (in a worker thread) and compile the configuration file. */
-export function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<ConfigResult> {
+export async function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<ConfigResult> {
+  return compileChecked(await checkConfigFileOffThread(file, env, timeoutMs), file);
+}
+
+/**
+ * Read and validate (in a worker thread) the configuration file, without compiling it: the
+ * checked data is plain, so a primary process can hand it to its workers (src/cluster).
+ */
+export function checkConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<CheckedConfig> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(CHECK_WORKER, { workerData: { file }, env: definedOnly(env) });
     let settled = false;
-    const finish = (outcome: ConfigResult | Error): void => {
+    const finish = (outcome: CheckedConfig | Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -37,13 +45,7 @@ export function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = p
       worker.unref();
       void worker.terminate();
     }, timeoutMs);
-    worker.once('message', (checked: CheckedConfig) => {
-      try {
-        finish(compileChecked(checked, file));
-      } catch (error) {
-        finish(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+    worker.once('message', (checked: CheckedConfig) => finish(checked));
     worker.once('error', finish);
     worker.once('exit', (code) => finish(new Error(`the configuration worker exited with code ${code} without an answer`)));
   });

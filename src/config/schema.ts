@@ -91,6 +91,8 @@ export const configSchema = z.strictObject({
   tls: tlsSchema.optional(),
   trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
     .default([]).describe('Peers whose X-Forwarded-* headers are trusted and appended to. Others\' are replaced.'),
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1)
+    .describe('Processes serving the listeners: a number, or "auto" for one per core available (os.availableParallelism). 1 (default): one process, no primary. `portcullis start --workers N` overrides it. Read at start only.'),
   limits: z.strictObject({
     maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Largest request head accepted, in bytes. Default 16384.'),
     headersTimeout: duration('Time allowed to receive request headers. Default 10s.').default('10s'),

@@ -100,6 +100,8 @@ export interface GatewayConfig {
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
   /** IPs / CIDRs whose X-Forwarded-* are trusted. */
   readonly trustedProxies: readonly string[];
+  /** `workers`: processes serving the listeners, or 'auto' (one per core); resolved at start (cluster/workers-count.ts). */
+  readonly workers: number | 'auto';
   readonly limits: Limits;
   readonly admin: { readonly listen: ListenAddress };
   readonly metrics: { readonly listen: ListenAddress };

@@ -95,7 +95,12 @@ const NOT_FOUND = '{"status":404,"title":"Not found","detail":"The metrics liste
 const NOT_ALLOWED = '{"status":405,"title":"Method not allowed","detail":"/metrics answers GET and HEAD."}';
 const FAILED = '{"status":500,"title":"Metrics collection failed"}';
 
-export function createMetricsHandler(registry: Registry, logger: Logger): http.RequestListener {
+/**
+ * `source`: the registry to render, or a function that builds one per scrape (a host of workers
+ * renders the merged registry the primary assembles; src/cluster). A rejected build fails the
+ * scrape like a failed collect().
+ */
+export function createMetricsHandler(source: Registry | (() => Promise<Registry>), logger: Logger): http.RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -111,7 +116,8 @@ export function createMetricsHandler(registry: Registry, logger: Logger): http.R
       return;
     }
     const format = negotiateFormat(req.headers.accept);
-    const rendering = format === 'openmetrics' ? renderOpenMetrics(registry) : registry.metrics();
+    const registry = typeof source === 'function' ? source() : Promise.resolve(source);
+    const rendering = registry.then((r) => (format === 'openmetrics' ? renderOpenMetrics(r) : r.metrics()));
     rendering.then(
       (body) => {
         if (res.destroyed) return;

@@ -29,6 +29,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
     trustedProxies: [],
+    workers: 1,
     limits: {
       maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
       maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000,

@@ -1,0 +1,23 @@
+/**
+ * `portcullis start`: read and check the configuration once, then run it as one process
+ * (`workers: 1`, main.ts, unchanged) or as a primary supervising N workers (primary.ts).
+ */
+import { compileChecked, formatIssue } from '../config/index.js';
+import { checkConfigFileOffThread } from '../config/load-off-thread.js';
+import { startFromFile } from '../main.js';
+import { startPrimary } from './primary.js';
+import { resolveWorkers } from './workers-count.js';
+
+/** True when the host is serving (the process keeps running); false when the file is invalid. */
+export async function startHost(file: string, print: (line: string) => void, workersFlag?: number | 'auto'): Promise<boolean> {
+  const checked = await checkConfigFileOffThread(file);
+  const loaded = compileChecked(checked, file);
+  if (!checked.ok || !loaded.ok) {
+    for (const issue of loaded.ok ? [] : loaded.issues) print(formatIssue(issue));
+    return false;
+  }
+  const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
+  if (workers === 1) return (await startFromFile(file, print, loaded)) !== undefined;
+  startPrimary({ file, checked, config: loaded.config, workers });
+  return true;
+}
