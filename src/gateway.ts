@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { BlockList, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
@@ -37,8 +38,16 @@ export interface RunningGateway {
   readonly proxyAddress: AddressInfo;
   readonly metricsAddress: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
-  /** Swaps in a new configuration without dropping a request. */
+  /**
+   * Swaps in a new configuration without dropping a request: routes, upstreams, trusted
+   * proxies, and the certificates of the TLS listeners (for new connections).
+   */
   reload(config: GatewayConfig): void;
+  /**
+   * The first step of a shutdown: /readyz answers 503 from now on, and responses close their
+   * connection, while requests are still served (the load balancer stops sending first).
+   */
+  stopBeingReady(): void;
   /** Stops accepting, drains in-flight requests up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
   /** Requests currently being served. */
@@ -93,9 +102,13 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   const handleRequest = createRequestHandler(deps);
   const upgrades = createUpgradeForwarder();
 
+  let shuttingDown = false;
   const onRequest: http.RequestListener = (req, res) => {
     // Pipelined behind a refusal that closes the connection: never processed.
     if (isClosing(req.socket)) return;
+    // Shutting down: each connection ends after its response, so clients reconnect elsewhere
+    // instead of finding their keep-alive connection closed under a request.
+    if (shuttingDown) res.shouldKeepAlive = false;
     inFlight++;
     handleRequest(req, res);
   };
@@ -176,7 +189,9 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       return;
     }
     if (path === '/readyz') {
-      const problem = services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
+      const problem = shuttingDown
+        ? 'shutting down'
+        : services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
       res.writeHead(problem ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' }));
       return;
@@ -189,7 +204,11 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     res.end('{"status":404}');
   });
 
-  const admin = services.adminHandler ? http.createServer(services.adminHandler) : undefined;
+  const admin = services.adminHandler
+    ? config.admin.tls
+      ? https.createServer({ cert: config.admin.tls.cert, key: config.admin.tls.key }, services.adminHandler)
+      : http.createServer(services.adminHandler)
+    : undefined;
 
   const proxyAddress = await listenOn(proxy, config.listen);
   const metricsAddress = await listenOn(metrics, config.metrics.listen);
@@ -207,9 +226,19 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     metricsAddress,
     adminAddress,
     inFlight: () => inFlight,
+    stopBeingReady() {
+      shuttingDown = true;
+    },
     reload(next) {
+      // Certificates first: a key that does not fit throws here, before anything was swapped.
+      // A listener's kind (http or https) is fixed at start; reload-plan.ts keeps `tls` as it
+      // runs when it is added or removed.
+      const proxyContext = proxy instanceof https.Server && next.tls ? tls.createSecureContext({ cert: next.tls.cert, key: next.tls.key }) : undefined;
+      const adminContext = admin instanceof https.Server && next.admin.tls ? tls.createSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key }) : undefined;
       const previous = state;
       state = createRoutingState(next);
+      if (proxyContext !== undefined && next.tls) (proxy as https.Server).setSecureContext({ cert: next.tls.cert, key: next.tls.key });
+      if (adminContext !== undefined && next.admin.tls) (admin as https.Server).setSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key });
       // Requests already sent keep their pool; close() waits for them before closing sockets.
       void previous.pools.close();
     },

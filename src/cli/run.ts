@@ -58,9 +58,10 @@ const builtins: Record<string, CommandRunner> = {
     return EXIT_OK;
   },
   async start(args, io) {
-    const flag = configFlag(args, io);
+    const watch = args.includes('--watch-config');
+    const flag = configFlag(args.filter((a) => a !== '--watch-config'), io);
     if (!flag) return EXIT_USAGE;
-    const started = await startFromFile(flag.file, io.err);
+    const started = await startFromFile(flag.file, io.err, { watch });
     return started ? undefined : EXIT_USAGE;
   },
 };

@@ -41,6 +41,7 @@ function durationRules(parts: PartialConfig): DurationRule[] {
   return [
     { path: ['limits', 'headersTimeout'], text: parts.limits?.headersTimeout, zero: false, timer: true },
     { path: ['limits', 'shutdownGrace'], text: parts.limits?.shutdownGrace, zero: true, timer: true },
+    { path: ['limits', 'shutdownDelay'], text: parts.limits?.shutdownDelay, zero: true, timer: true },
     { path: ['cache', 'ttl'], text: parts.cache?.ttl, zero: false, timer: false },
     { path: ['cache', 'negativeTtl'], text: parts.cache?.negativeTtl, zero: false, timer: false },
     { path: ['tokens', 'defaultExpiry'], text: parts.tokens?.defaultExpiry, zero: false, timer: false },

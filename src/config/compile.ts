@@ -65,6 +65,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
   const targets: UpstreamTargets = new Map();
   return deepFreeze<GatewayConfig>({
     file: path.resolve(file),
+    files: [...files.keys()],
     listen: must(parseListen(raw.listen)),
     tls: raw.tls === undefined ? undefined : { cert: fileText(raw.tls.cert), key: fileText(raw.tls.key) },
     trustedProxies: raw.trustedProxies.map((text) => must(parseCidr(text))),
@@ -72,8 +73,12 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       maxHeaderBytes: raw.limits.maxHeaderBytes,
       headersTimeoutMs: parseDuration(raw.limits.headersTimeout),
       shutdownGraceMs: parseDuration(raw.limits.shutdownGrace),
+      shutdownDelayMs: parseDuration(raw.limits.shutdownDelay),
     },
-    admin: { listen: must(parseListen(raw.admin.listen)) },
+    admin: {
+      listen: must(parseListen(raw.admin.listen)),
+      tls: raw.admin.tls === undefined ? undefined : { cert: fileText(raw.admin.tls.cert), key: fileText(raw.admin.tls.key) },
+    },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
     store: { url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))) },
     cache: {

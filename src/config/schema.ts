@@ -31,10 +31,10 @@ export const AUTH_MODES = ['required', 'off'] as const;
 export const CREDENTIAL_SCHEMES = ['bearer', 'basic'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const tlsSchema = z.strictObject({
-  cert: nonEmpty('PEM certificate chain file, relative to the config file.'),
-  key: nonEmpty('PEM private key file, relative to the config file.'),
-}).describe('When present the proxy listener serves HTTPS with this certificate.');
+const tlsSchema = (description: string) => z.strictObject({
+  cert: nonEmpty('PEM certificate chain file, relative to the config file. Read again on every reload (SIGHUP).'),
+  key: nonEmpty('PEM private key file, relative to the config file. Read again on every reload (SIGHUP).'),
+}).describe(description);
 
 const matchSchema = z.strictObject({
   host: z.string().regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, {
@@ -84,16 +84,19 @@ const externalIssuerSchema = z.strictObject({
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
   listen: listenAddress('Proxy listener address. Default "0.0.0.0:8443".').default('0.0.0.0:8443'),
-  tls: tlsSchema.optional(),
+  tls: tlsSchema('When present the proxy listener serves HTTPS with this certificate.').optional(),
   trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
     .default([]).describe('Peers whose X-Forwarded-* headers are trusted and appended to. Others\' are replaced.'),
   limits: z.strictObject({
     maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('Largest request head accepted, in bytes. Default 16384.'),
     headersTimeout: duration('Time allowed to receive request headers. Default 10s.').default('10s'),
     shutdownGrace: duration('How long SIGTERM waits for in-flight requests. Default 30s.').default('30s'),
-  }).default({ maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s' }),
-  admin: z.strictObject({ listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091') })
-    .default({ listen: '127.0.0.1:9091' }),
+    shutdownDelay: duration('After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. Default 5s.').default('5s'),
+  }).default({ maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s', shutdownDelay: '5s' }),
+  admin: z.strictObject({
+    listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091'),
+    tls: tlsSchema('When present the admin listener serves HTTPS with this certificate.').optional(),
+  }).default({ listen: '127.0.0.1:9091' }),
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
     .default({ listen: '127.0.0.1:9090' }),
   store: z.strictObject({

@@ -73,15 +73,29 @@ export interface ExternalIssuer {
   readonly jwksCa: string | undefined;
 }
 
+/** A listener's certificate chain and private key, as PEM text. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
 export interface GatewayConfig {
   /** Absolute path of the file this came from. */
   readonly file: string;
+  /** Absolute paths of the other files it named and that were read (certificates, keys, CA files). */
+  readonly files: readonly string[];
   readonly listen: ListenAddress;
-  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls: TlsFiles | undefined;
   /** IPs / CIDRs whose X-Forwarded-* are trusted. */
   readonly trustedProxies: readonly string[];
-  readonly limits: { readonly maxHeaderBytes: number; readonly headersTimeoutMs: number; readonly shutdownGraceMs: number };
-  readonly admin: { readonly listen: ListenAddress };
+  readonly limits: {
+    readonly maxHeaderBytes: number;
+    readonly headersTimeoutMs: number;
+    readonly shutdownGraceMs: number;
+    /** After SIGTERM: /readyz is 503 while requests are still served, for this long. */
+    readonly shutdownDelayMs: number;
+  };
+  readonly admin: { readonly listen: ListenAddress; readonly tls: TlsFiles | undefined };
   readonly metrics: { readonly listen: ListenAddress };
   /** `sqlite:` URLs carry an absolute path. */
   readonly store: { readonly url: string };

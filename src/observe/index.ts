@@ -13,6 +13,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.js';
 import { createAccessLog } from './access-log.js';
+import { certificateExpiries } from './certificate-expiry.js';
 import { createCredentialEvents, type CacheSizes, type CredentialEventSink } from './credential-events.js';
 import {
   isAuthOutcomeCode,
@@ -62,8 +63,10 @@ export interface Observability {
   tokenIssued(): void;
   /** A JWKS refresh of an external issuer finished; `issuer` is the configured `iss`. */
   jwksRefresh(issuer: string, result: JwksResult): void;
-  /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`). */
+  /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`, certificate expiries). */
   updateRoutes(config: GatewayConfig): void;
+  /** Whether the running configuration differs from the file in keys only a restart applies. */
+  setRestartRequired(required: boolean): void;
   /** This instance's registry (never prom-client's global one). */
   readonly registry: Registry;
 }
@@ -85,6 +88,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     accessLog.setQueryValues(next.log.queryValues);
     issuers = new Set(next.jwt.issuers.map((issuer) => issuer.issuer));
     for (const issuer of issuers) for (const result of JWKS_RESULTS) metrics.jwksRefreshes.labels(issuer, result).inc(0);
+    // A certificate that is no longer configured must not keep alerting.
+    metrics.certificateExpiry.reset();
+    for (const { kind, name, expiresAt } of certificateExpiries(next)) metrics.certificateExpiry.labels(kind, name).set(expiresAt);
   };
   applyConfig(config);
 
@@ -114,5 +120,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       metrics.jwksRefreshes.labels(issuers.has(issuer) ? issuer : OTHER_ISSUER, result).inc();
     },
     updateRoutes: applyConfig,
+    setRestartRequired(required) {
+      metrics.restartRequired.set(required ? 1 : 0);
+    },
   };
 }

@@ -85,6 +85,10 @@ export interface GatewayMetrics {
   readonly lastReloadSuccess: Gauge;
   /** `portcullis_config_last_reload_successful` — gauge, 1 or 0; no labels. */
   readonly lastReloadSuccessful: Gauge;
+  /** `portcullis_tls_certificate_expiry_timestamp_seconds` — gauge, Unix seconds; labels kind, name. */
+  readonly certificateExpiry: Gauge<'kind' | 'name'>;
+  /** `portcullis_config_restart_required` — gauge, 1 or 0; no labels. */
+  readonly restartRequired: Gauge;
   /** `portcullis_build_info` — gauge, always 1; labels version, node_version. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 }
@@ -205,6 +209,17 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       help: 'Whether the last configuration reload succeeded (1) or was refused (0); 1 at startup.',
       registers,
     }),
+    certificateExpiry: new Gauge({
+      name: 'portcullis_tls_certificate_expiry_timestamp_seconds',
+      help: 'When a certificate stops being valid (notAfter, Unix seconds; the earliest in the file), by kind (listener: served by the proxy or admin listener; upstream_ca: a route\'s upstreamCa; jwks_ca: an issuer\'s jwksCa) and name (proxy, admin, the route or the issuer). Updated on start and on every reload.',
+      labelNames: ['kind', 'name'] as const,
+      registers,
+    }),
+    restartRequired: new Gauge({
+      name: 'portcullis_config_restart_required',
+      help: 'Whether the last applied reload left keys that only a restart applies (1) or not (0); the config.restart_required log line names them.',
+      registers,
+    }),
     buildInfo: new Gauge({
       name: 'portcullis_build_info',
       help: 'Always 1; labels carry the Portcullis version and the Node.js version.',
@@ -221,5 +236,6 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   metrics.buildInfo.labels(version, process.version).set(1);
   metrics.lastReloadSuccess.set(Date.now() / 1000);
   metrics.lastReloadSuccessful.set(1);
+  metrics.restartRequired.set(0);
   return metrics;
 }

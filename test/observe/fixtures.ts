@@ -24,11 +24,12 @@ function route(name: string, index: number): RoutePolicy {
 export function minimalConfig(options: { routes?: readonly string[]; queryValues?: readonly string[]; issuers?: readonly string[] } = {}): GatewayConfig {
   return {
     file: '/dev/null',
+    files: [],
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
     trustedProxies: [],
-    limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000 },
-    admin: { listen: { host: '127.0.0.1', port: 0 } },
+    limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0 },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null' },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },
