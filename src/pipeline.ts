@@ -103,7 +103,7 @@ function afterAuthentication(
   try {
     ctx.principal = principal;
     const { req } = ctx;
-    authorize(route, req.method ?? 'GET', principal);
+    authorize(route, req.method ?? 'GET', principal, state.config.admin.allowOnProxyRoutes);
     checkRequired(route, req, ctx.search);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {

@@ -78,6 +78,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
     admin: {
       listen: must(parseListen(raw.admin.listen)),
       tls: raw.admin.tls === undefined ? undefined : { cert: fileText(raw.admin.tls.cert), key: fileText(raw.admin.tls.key) },
+      allowOnProxyRoutes: raw.admin.allowOnProxyRoutes,
     },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
     store: { url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))) },

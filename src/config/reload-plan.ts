@@ -15,6 +15,7 @@ import type { GatewayConfig } from './types.js';
 export const APPLIED_ON_RELOAD: readonly string[] = [
   'tls',
   'admin.tls',
+  'admin.allowOnProxyRoutes',
   'trustedProxies',
   'limits.shutdownGrace',
   'limits.shutdownDelay',

@@ -96,7 +96,9 @@ export const configSchema = z.strictObject({
   admin: z.strictObject({
     listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091'),
     tls: tlsSchema('When present the admin listener serves HTTPS with this certificate.').optional(),
-  }).default({ listen: '127.0.0.1:9091' }),
+    allowOnProxyRoutes: z.boolean().default(false)
+      .describe('Accept admin-scope credentials on proxy routes (as read-write). Default false: they get 401 auth.admin_credential.'),
+  }).default({ listen: '127.0.0.1:9091', allowOnProxyRoutes: false }),
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
     .default({ listen: '127.0.0.1:9090' }),
   store: z.strictObject({

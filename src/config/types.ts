@@ -95,7 +95,12 @@ export interface GatewayConfig {
     /** After SIGTERM: /readyz is 503 while requests are still served, for this long. */
     readonly shutdownDelayMs: number;
   };
-  readonly admin: { readonly listen: ListenAddress; readonly tls: TlsFiles | undefined };
+  readonly admin: {
+    readonly listen: ListenAddress;
+    readonly tls: TlsFiles | undefined;
+    /** Whether admin-scope credentials are accepted on proxy routes (default false). */
+    readonly allowOnProxyRoutes: boolean;
+  };
   readonly metrics: { readonly listen: ListenAddress };
   /** `sqlite:` URLs carry an absolute path. */
   readonly store: { readonly url: string };

@@ -29,7 +29,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     tls: undefined,
     trustedProxies: [],
     limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0 },
-    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined, allowOnProxyRoutes: false },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null' },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },

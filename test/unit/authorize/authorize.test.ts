@@ -8,9 +8,9 @@ import { routePolicy } from '../../support/route-policy.js';
 
 const principal = (scope: Scope): Principal => ({ kind: 'api_token', scheme: 'bearer', subject: 's', scope, credentialId: 'c' });
 
-function outcome(access: 'read-only' | 'read-write', method: string, who: Principal | undefined): string {
+function outcome(access: 'read-only' | 'read-write', method: string, who: Principal | undefined, adminOnProxyRoutes = false): string {
   try {
-    authorize(routePolicy({ access }), method, who);
+    authorize(routePolicy({ access }), method, who, adminOnProxyRoutes);
     return 'allow';
   } catch (error) {
     assert.ok(error instanceof GatewayError);
@@ -26,8 +26,8 @@ test('GET, HEAD and OPTIONS read; every other method writes', () => {
 test('the decision matrix: route access × credential scope × read/write', () => {
   const who = { none: undefined, 'read-only': principal('read-only'), 'read-write': principal('read-write'), admin: principal('admin') };
   const expected: Record<string, Record<string, [string, string]>> = {
-    'read-only': { none: ['allow', 'route.read_only'], 'read-only': ['allow', 'route.read_only'], 'read-write': ['allow', 'route.read_only'], admin: ['allow', 'route.read_only'] },
-    'read-write': { none: ['allow', 'allow'], 'read-only': ['allow', 'auth.insufficient_scope'], 'read-write': ['allow', 'allow'], admin: ['allow', 'allow'] },
+    'read-only': { none: ['allow', 'route.read_only'], 'read-only': ['allow', 'route.read_only'], 'read-write': ['allow', 'route.read_only'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
+    'read-write': { none: ['allow', 'allow'], 'read-only': ['allow', 'auth.insufficient_scope'], 'read-write': ['allow', 'allow'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
   };
   for (const access of ['read-only', 'read-write'] as const) {
     for (const [name, p] of Object.entries(who)) {
@@ -59,4 +59,11 @@ test('a scope this code does not know never writes (the check names the scopes t
     assert.equal(outcome('read-write', 'GET', principal(scope as Scope)), 'allow', scope);
     assert.equal(outcome('read-write', 'POST', principal(scope as Scope)), 'auth.insufficient_scope', scope);
   }
+});
+
+test('admin.allowOnProxyRoutes: an admin credential is then read-write on proxy routes', () => {
+  const admin = principal('admin');
+  assert.equal(outcome('read-write', 'GET', admin, true), 'allow');
+  assert.equal(outcome('read-write', 'DELETE', admin, true), 'allow');
+  assert.equal(outcome('read-only', 'DELETE', admin, true), 'route.read_only');
 });
