@@ -30,8 +30,11 @@ export interface GatewayServices {
   readonly readiness?: () => Promise<string | undefined>;
   /** The admin API, when the gateway serves one. */
   readonly adminHandler?: http.RequestListener;
-  /** Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). */
-  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse, requestId: string) => boolean;
+  /**
+   * Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). They
+   * set `ctx.route` to their own route (`oauth:token`, …) for metrics and the access log.
+   */
+  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, ctx: RequestContext) => boolean;
 }
 
 export interface RunningGateway {

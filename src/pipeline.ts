@@ -40,7 +40,7 @@ export interface PipelineDeps {
   readonly authenticate: Authenticate;
   readonly observer: RequestObserver;
   /** Endpoints served on the proxy listener ahead of routing; true when one answered. */
-  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string) => boolean) | undefined;
+  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string, ctx: RequestContext) => boolean) | undefined;
   /** Whether the proxy listener terminates TLS. */
   readonly proto: 'http' | 'https';
   /** Called once per request handled by createRequestHandler, when its response closed. */
@@ -148,7 +148,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       }
     });
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
-    if (deps.ownEndpoints?.(req, res, ctx.id)) return;
+    if (deps.ownEndpoints?.(req, res, ctx.id, ctx)) return;
     admit(deps, ctx, ({ ctx: admittedCtx, route, state, headers }) => {
       // With an Expect header the client waits for this before sending the body: refused
       // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.

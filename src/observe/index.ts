@@ -23,7 +23,11 @@ import {
   type AuthScheme,
   type JwksResult,
   type ReloadResult,
+  TOKEN_RESULTS,
+  type TokenResult,
 } from './labels.js';
+
+const TOKEN_RESULT_SET: ReadonlySet<string> = new Set(TOKEN_RESULTS);
 import type { Logger } from './logger.js';
 import { createMetricsHandler } from './metrics-handler.js';
 import { createMetrics } from './metrics.js';
@@ -31,7 +35,7 @@ import type { RequestObserver } from './observer.js';
 import { createRequestObserver } from './request-observer.js';
 import { createRouteSeriesTable } from './route-series.js';
 
-export type { AuthOutcomeCode, AuthScheme, CacheSizes, CredentialEventSink, JwksResult, ReloadResult };
+export type { AuthOutcomeCode, AuthScheme, CacheSizes, CredentialEventSink, JwksResult, ReloadResult, TokenResult };
 export { NO_CREDENTIAL_EVENTS, verifierEventListener } from './credential-events.js';
 
 export interface ObservabilityOptions {
@@ -61,6 +65,8 @@ export interface Observability {
   readonly credentialEvents: CredentialEventSink;
   /** The token endpoint issued an access token. */
   tokenIssued(): void;
+  /** A request to the token endpoint ended with `result`. */
+  tokenRequest(result: TokenResult): void;
   /** A JWKS refresh of an external issuer finished; `issuer` is the configured `iss`. */
   jwksRefresh(issuer: string, result: JwksResult): void;
   /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`, certificate expiries). */
@@ -114,6 +120,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     },
     tokenIssued() {
       metrics.tokensIssued.inc();
+    },
+    tokenRequest(result) {
+      metrics.tokenRequests.labels(TOKEN_RESULT_SET.has(result) ? result : 'internal_error').inc();
     },
     jwksRefresh(issuer, result) {
       if (result !== 'ok' && result !== 'error') throw new TypeError(`unknown JWKS refresh result "${String(result)}"`);

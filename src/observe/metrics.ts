@@ -13,6 +13,7 @@ import {
   CACHE_LOOKUP_RESULTS,
   EVICTION_REASONS,
   RELOAD_RESULTS,
+  TOKEN_RESULTS,
 } from './labels.js';
 import { LabelledCounter } from './labelled-counter.js';
 import { RouteHistogram } from './route-histogram.js';
@@ -77,6 +78,8 @@ export interface GatewayMetrics {
   readonly upstreamErrors: LabelledCounter<'route' | 'kind'>;
   /** `portcullis_tokens_issued_total` — counter, tokens; no labels. */
   readonly tokensIssued: Counter;
+  /** `portcullis_oauth_token_requests_total` — counter, requests; label result. */
+  readonly tokenRequests: LabelledCounter<'result'>;
   /** `portcullis_jwks_refreshes_total` — counter, refreshes; labels issuer, result. */
   readonly jwksRefreshes: LabelledCounter<'issuer' | 'result'>;
   /** `portcullis_config_reloads_total` — counter, reloads; label result. */
@@ -189,6 +192,11 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       help: 'Access tokens issued by the OAuth token endpoint.',
       registers,
     }),
+    tokenRequests: labelledCounter(
+      'portcullis_oauth_token_requests_total',
+      'Requests to the OAuth token endpoint by result: issued, an RFC 6749 error code (invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope, temporarily_unavailable), refused (wrong method or malformed request) or internal_error.',
+      ['result'] as const,
+    ),
     jwksRefreshes: labelledCounter(
       'portcullis_jwks_refreshes_total',
       'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
@@ -232,6 +240,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   for (const result of CACHE_LOOKUP_RESULTS) metrics.cacheLookups.labels(result).inc(0);
   for (const reason of EVICTION_REASONS) metrics.cacheEvictions.labels(reason).inc(0);
   for (const result of RELOAD_RESULTS) metrics.configReloads.labels(result).inc(0);
+  for (const result of TOKEN_RESULTS) metrics.tokenRequests.labels(result).inc(0);
   for (const cache of CACHE_KINDS) metrics.cacheEntries.labels(cache).set(0);
   metrics.buildInfo.labels(version, process.version).set(1);
   metrics.lastReloadSuccess.set(Date.now() / 1000);
