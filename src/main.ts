@@ -16,7 +16,7 @@
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
-import { formatIssue, type ConfigResult } from './config/index.js';
+import { type ConfigIssue, formatIssue, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
 import { planReload } from './config/reload-plan.js';
@@ -35,17 +35,17 @@ export interface StartedProcess {
   stop(): Promise<void>;
 }
 
-/** Loads and starts; returns undefined (after printing every problem) when the file is invalid. */
+/** Loads and starts; returns undefined (after handing every problem to `invalid`) when the file is invalid. */
 export interface StartOptions {
   /** Reload when the configuration file (or a certificate it names) changes: `--watch-config`. */
   readonly watch?: boolean;
 }
 
-export async function startFromFile(file: string, print: (line: string) => void, options: StartOptions = {}): Promise<StartedProcess | undefined> {
+export async function startFromFile(file: string, invalid: (issues: readonly ConfigIssue[]) => void, options: StartOptions = {}): Promise<StartedProcess | undefined> {
   tuneV8ForRequests();
   const loaded = await loadConfigFileOffThread(file);
   if (!loaded.ok) {
-    for (const issue of loaded.issues) print(formatIssue(issue));
+    invalid(loaded.issues);
     return undefined;
   }
   const config = loaded.config;

@@ -161,13 +161,13 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
           onUpstreamHeaders: () => {
             admittedCtx.upstreamHeadersAt = process.hrtime.bigint();
           },
-          onFailure: (error, kind) => {
-            observer.upstreamFailed(admittedCtx, kind);
+          onFailure: (error, kind, reason) => {
+            observer.upstreamFailed(admittedCtx, kind, reason);
             refuse(admittedCtx, error);
           },
-          onBrokenResponse: (kind) => {
+          onBrokenResponse: (kind, reason) => {
             admittedCtx.decision = UPSTREAM_ERROR_CODES[kind];
-            observer.upstreamFailed(admittedCtx, kind);
+            observer.upstreamFailed(admittedCtx, kind, reason);
           },
         },
       );

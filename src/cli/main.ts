@@ -3,12 +3,16 @@
  * The `portcullis` command (SPEC §6). Exit status: 0 success, 1 runtime failure, 2 invalid
  * configuration or usage.
  */
+import { registerBuiltinCommands } from './builtin-commands.js';
 import { registerCredentialCommands } from './credential-commands.js';
 import { registerKeyCommands } from './key-commands.js';
 import { runCli } from './run.js';
+import { registerStoreCommands } from './store-commands.js';
 
+registerBuiltinCommands();
 registerCredentialCommands();
 registerKeyCommands();
+registerStoreCommands();
 
 runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
   (code) => {

@@ -9,15 +9,15 @@ import type { RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
 import type { UpstreamPools } from './upstream-pools.js';
-import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
+import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
 
 export interface ForwardCallbacks {
   /** Upstream response headers arrived (for the upstream latency histogram). */
   onUpstreamHeaders(): void;
   /** The upstream failed before any response byte reached the client. */
-  onFailure(error: GatewayError, kind: UpstreamErrorKind): void;
+  onFailure(error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason): void;
   /** The upstream failed after the response started; the client connection is cut. */
-  onBrokenResponse(kind: UpstreamErrorKind): void;
+  onBrokenResponse(kind: UpstreamErrorKind, reason: UpstreamFailureReason): void;
 }
 
 export interface ForwardRequest {
@@ -92,12 +92,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     const { res, route, callbacks } = this;
     if (res.destroyed) return;
     const kind = classifyUpstreamError(error);
+    const reason = upstreamFailureReason(error);
     if (res.headersSent) {
-      callbacks.onBrokenResponse(kind);
+      callbacks.onBrokenResponse(kind, reason);
       res.destroy();
       return;
     }
-    callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind);
+    callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind, reason);
   }
 
   clientGone(): void {
