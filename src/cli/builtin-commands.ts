@@ -74,7 +74,7 @@ export function registerBuiltinCommands(): void {
     usage: '',
     options: {},
     examples: ['demo'],
-    notes: 'Listens on 127.0.0.1:8080 (gateway) and 127.0.0.1:9443 (sample API). Ctrl-C stops it.',
+    notes: 'Listens where config/demo.yaml says (gateway 127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Ctrl-C stops it.',
     async run({ values }, io) {
       return runDemo(values.json === true, io);
     },
