@@ -264,3 +264,16 @@ test('the route timeout bounds the wait for the 101, not an open tunnel that idl
   });
   assert.equal(echo, 'after idling');
 });
+
+test('an admin credential is refused on a WebSocket upgrade too (401 auth.admin_credential); nothing reaches the upstream', async (t) => {
+  const upstream = await startWsUpstream();
+  t.after(() => upstream.close());
+  const wss = upstream.origin.replace('https://', 'wss://');
+  const admin = { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'admin', credentialId: 'tok_admin' } as const;
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: wss }, { authenticate: createStubAuthenticator({ 'admin-token': admin }) });
+  const refused = await refusedUpgrade(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer admin-token' });
+  assert.equal(refused.status, 401);
+  assert.equal((JSON.parse(refused.bodyText) as { code: string }).code, 'auth.admin_credential');
+  assert.equal(upstream.upgrades.length, 0);
+  assert.equal(await roundTrip(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer rw-token' }, 'ok'), 'ok');
+});
