@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   'auth.invalid_credentials': { status: 401, title: 'Invalid credentials', description: 'The Basic credentials do not match an API token or an OAuth client.' },
   'auth.token_expired': { status: 401, title: 'Token expired', description: 'The credential was valid but its expiry has passed.' },
   'auth.token_revoked': { status: 401, title: 'Token revoked', description: 'The credential, its OAuth client or its account was revoked or disabled.' },
+  'auth.admin_credential': { status: 401, title: 'Admin credential on a proxy route', description: 'A credential of scope `admin` was presented on a proxy route. Admin credentials manage the gateway (admin API, token introspection) and are refused on proxy routes unless `admin.allowOnProxyRoutes` is true.' },
   'auth.insufficient_scope': { status: 403, title: 'Insufficient scope', description: 'A read-only credential tried to write (a WebSocket upgrade is a write unless the route says `websocket: read-only`).' },
   'route.not_found': { status: 404, title: 'No route', description: 'No route matches the request\'s host, path and method.' },
   'route.read_only': { status: 405, title: 'Read-only route', description: 'A write method, or a WebSocket upgrade (unless the route says `websocket: read-only`), was sent to a route with `access: read-only`; the `Allow` header lists the read methods.' },

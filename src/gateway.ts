@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { BlockList, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
@@ -31,16 +32,27 @@ export interface GatewayServices {
   readonly readiness?: () => Promise<string | undefined>;
   /** The admin API, when the gateway serves one. */
   readonly adminHandler?: http.RequestListener;
-  /** Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). */
-  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse, requestId: string) => boolean;
+  /**
+   * Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). They
+   * set `ctx.route` to their own route (`oauth:token`, …) for metrics and the access log.
+   */
+  readonly ownEndpoints?: (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, ctx: RequestContext) => boolean;
 }
 
 export interface RunningGateway {
   readonly proxyAddress: AddressInfo;
   readonly metricsAddress: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
-  /** Swaps in a new configuration without dropping a request. */
+  /**
+   * Swaps in a new configuration without dropping a request: routes, upstreams, trusted
+   * proxies, and the certificates of the TLS listeners (for new connections).
+   */
   reload(config: GatewayConfig): void;
+  /**
+   * The first step of a shutdown: /readyz answers 503 from now on, and responses close their
+   * connection, while requests are still served (the load balancer stops sending first).
+   */
+  stopBeingReady(): void;
   /** Stops accepting, drains in-flight requests up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
   /** Requests currently being served. */
@@ -135,9 +147,13 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   const handleRequest = createRequestHandler(deps);
   const upgrades = createUpgradeForwarder();
 
+  let shuttingDown = false;
   const onRequest: http.RequestListener = (req, res) => {
     // Pipelined behind a refusal that closes the connection: never processed.
     if (isClosing(req.socket)) return;
+    // Shutting down: each connection ends after its response, so clients reconnect elsewhere
+    // instead of finding their keep-alive connection closed under a request.
+    if (shuttingDown) res.shouldKeepAlive = false;
     inFlight++;
     handleRequest(req, res);
   };
@@ -217,8 +233,8 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     }
     admit(deps, ctx, ({ ctx: admitted, route, headers }) => {
       res.detachSocket(socket as Socket);
-      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind) => {
-        observer.upstreamFailed(admitted, kind);
+      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind, reason) => {
+        observer.upstreamFailed(admitted, kind, reason);
         // The upstream failed before answering: the request's own response takes the socket
         // back, so the refusal is what the access line and the metrics record.
         res.assignSocket(socket as Socket);
@@ -236,7 +252,9 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       return;
     }
     if (path === '/readyz') {
-      const problem = services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
+      const problem = shuttingDown
+        ? 'shutting down'
+        : services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
       res.writeHead(problem ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' }));
       return;
@@ -250,7 +268,11 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   });
 
   answerClientErrors(metrics);
-  const admin = services.adminHandler ? http.createServer(listenerOptions(config.limits), services.adminHandler) : undefined;
+  const admin = services.adminHandler
+    ? config.admin.tls
+      ? https.createServer({ ...listenerOptions(config.limits), cert: config.admin.tls.cert, key: config.admin.tls.key, handshakeTimeout: config.limits.headersTimeoutMs }, services.adminHandler)
+      : http.createServer(listenerOptions(config.limits), services.adminHandler)
+    : undefined;
   if (admin) answerClientErrors(admin);
 
   const proxyAddress = await listenOn(proxy, config.listen);
@@ -269,9 +291,19 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     metricsAddress,
     adminAddress,
     inFlight: () => inFlight,
+    stopBeingReady() {
+      shuttingDown = true;
+    },
     reload(next) {
+      // Certificates first: a key that does not fit throws here, before anything was swapped.
+      // A listener's kind (http or https) is fixed at start; reload-plan.ts keeps `tls` as it
+      // runs when it is added or removed.
+      const proxyContext = proxy instanceof https.Server && next.tls ? tls.createSecureContext({ cert: next.tls.cert, key: next.tls.key }) : undefined;
+      const adminContext = admin instanceof https.Server && next.admin.tls ? tls.createSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key }) : undefined;
       const previous = state;
       state = createRoutingState(next);
+      if (proxyContext !== undefined && next.tls) (proxy as https.Server).setSecureContext({ cert: next.tls.cert, key: next.tls.key });
+      if (adminContext !== undefined && next.admin.tls) (admin as https.Server).setSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key });
       // Requests already sent keep their pool; close() waits for them before closing sockets.
       void previous.pools.close();
     },

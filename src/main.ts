@@ -1,6 +1,14 @@
 /**
  * The process entry of `portcullis start`: load the configuration, start the gateway, reload on
- * SIGHUP (an invalid file is refused and the old configuration keeps serving), drain on SIGTERM.
+ * SIGHUP or on a change of the file (`--watch-config`; an invalid file is refused and the old
+ * configuration keeps serving), drain on SIGTERM.
+ *
+ * A reload applies what it can (config/reload-plan.ts) and names, in a warning, every changed key
+ * that needs a restart; those keep their running value.
+ *
+ * SIGTERM: /readyz turns 503 at once, requests are still served for `limits.shutdownDelay` (so
+ * load balancers stop sending), then the listeners close and in-flight requests get up to
+ * `limits.shutdownGrace` to finish; the process exits 0. SIGINT (Ctrl-C) skips the delay.
  *
  * The file is parsed and validated in a worker thread (config/load-off-thread.ts), so a reload
  * does not stop the requests in flight. Reloads run one at a time: a SIGHUP that arrives during
@@ -8,9 +16,11 @@
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
-import { formatIssue, type ConfigIssue, type ConfigResult } from './config/index.js';
+import { type ConfigIssue, formatIssue, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
+import { planReload } from './config/reload-plan.js';
+import { watchConfigFiles } from './config/watch.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
@@ -26,17 +36,23 @@ export interface StartedProcess {
   stop(): Promise<void>;
 }
 
-/**
- * Loads and starts; returns undefined (after printing every problem) when the file is invalid.
- * `preloaded`: the file as already read and checked (cluster/start-host.ts, which read it to
- * learn `workers`), so it is not read twice.
- */
-export async function startFromFile(file: string, print: (line: string) => void, preloaded?: ConfigResult): Promise<StartedProcess | undefined> {
+export interface StartOptions {
+  /** Reload when the configuration file (or a certificate it names) changes: `--watch-config`. */
+  readonly watch?: boolean;
+  /**
+   * The file as already read and checked (cluster/start-host.ts, which read it to learn
+   * `workers`), so it is not read twice.
+   */
+  readonly preloaded?: ConfigResult;
+}
+
+/** Loads and starts; returns undefined (after handing every problem to `invalid`) when the file is invalid. */
+export async function startFromFile(file: string, invalid: (issues: readonly ConfigIssue[]) => void, options: StartOptions = {}): Promise<StartedProcess | undefined> {
   assertStrictParser();
   tuneV8ForRequests();
-  const loaded = preloaded ?? await loadConfigFileOffThread(file);
+  const loaded = options.preloaded ?? await loadConfigFileOffThread(file);
   if (!loaded.ok) {
-    for (const issue of loaded.issues) print(formatIssue(issue));
+    invalid(loaded.issues);
     return undefined;
   }
   const config = loaded.config;
@@ -50,6 +66,7 @@ export async function startFromFile(file: string, print: (line: string) => void,
   let current: GatewayConfig = config;
 
   let stopping: Promise<void> | undefined;
+  let watcher: { close(): void } | undefined;
 
   const refuseReload = (why: { problems: string[] } | { problem: string }): void => {
     services.recordReload?.('failure');
@@ -77,11 +94,22 @@ export async function startFromFile(file: string, print: (line: string) => void,
       return;
     }
     try {
-      gateway.reload(next.config);
-      services.reload?.(next.config);
-      current = next.config;
+      const plan = planReload(current, next.config);
+      gateway.reload(plan.effective);
+      services.reload?.(plan.effective);
+      current = plan.effective;
       services.recordReload?.('success');
-      logger.info({ event: 'config.reloaded', routes: current.routes.length }, 'configuration reloaded');
+      services.observability.setRestartRequired(plan.restartRequired.length > 0);
+      if (plan.restartRequired.length > 0) {
+        logger.warn(
+          { event: 'config.restart_required', keys: plan.restartRequired },
+          `changed keys that only a restart applies (still running with their previous values): ${plan.restartRequired.join(', ')}`,
+        );
+      }
+      logger.info(
+        { event: 'config.reloaded', routes: current.routes.length, changed: plan.applied, restartRequired: plan.restartRequired },
+        'configuration reloaded',
+      );
       logWarnings(next.warnings);
     } catch (error) {
       refuseReload({ problem: (error as Error).message });
@@ -90,8 +118,14 @@ export async function startFromFile(file: string, print: (line: string) => void,
   const reload = (): void => {
     if (!stopping) reloads.request();
   };
-  const stop = (): Promise<void> => {
+  const stop = (delayMs = 0): Promise<void> => {
     stopping ??= (async () => {
+      watcher?.close();
+      gateway.stopBeingReady();
+      if (delayMs > 0) {
+        logger.info({ event: 'gateway.shutdown_delay', delayMs }, 'not ready: serving on while load balancers stop sending');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
       logger.info({ event: 'gateway.draining', inFlight: gateway.inFlight() }, 'draining in-flight requests');
       await gateway.close(current.limits.shutdownGraceMs);
       await services.close();
@@ -101,11 +135,19 @@ export async function startFromFile(file: string, print: (line: string) => void,
     return stopping;
   };
 
+  watcher = options.watch
+    ? watchConfigFiles(file, () => current, () => {
+        logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
+        reload();
+      }, (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'))
+    : undefined;
+
   process.on('SIGHUP', reload);
-  const onTerm = (): void => {
+  process.once('SIGTERM', () => {
+    void stop(current.limits.shutdownDelayMs).then(() => process.exit(0));
+  });
+  process.once('SIGINT', () => {
     void stop().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', onTerm);
-  process.once('SIGINT', onTerm);
-  return { gateway, logger, stop };
+  });
+  return { gateway, logger, stop: () => stop() };
 }

@@ -41,7 +41,7 @@ export interface PipelineDeps {
   readonly authenticate: Authenticate;
   readonly observer: RequestObserver;
   /** Endpoints served on the proxy listener ahead of routing; true when one answered. */
-  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string) => boolean) | undefined;
+  readonly ownEndpoints?: ((req: IncomingMessage, res: ServerResponse, requestId: string, ctx: RequestContext) => boolean) | undefined;
   /** Whether the proxy listener terminates TLS. */
   readonly proto: 'http' | 'https';
   /** Called once per request handled by createRequestHandler, when its response closed. */
@@ -110,7 +110,7 @@ function afterAuthentication(
   try {
     ctx.principal = principal;
     const { req } = ctx;
-    authorize(route, req, principal);
+    authorize(route, req, principal, state.config.admin.allowOnProxyRoutes);
     checkRequired(route, req, ctx.search);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
@@ -197,7 +197,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       return;
     }
     // Portcullis' own endpoints (token endpoint, JWKS) are observed like every other request.
-    if (deps.ownEndpoints?.(req, res, ctx.id)) return;
+    if (deps.ownEndpoints?.(req, res, ctx.id, ctx)) return;
     admit(deps, ctx, ({ ctx: admittedCtx, route, state, headers }) => {
       // With an Expect header the client waits for this before sending the body: refused
       // requests never make it upload (RFC 9110 §10.1.1). Never to an HTTP/1.0 client.
@@ -210,13 +210,13 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
           onUpstreamHeaders: () => {
             admittedCtx.upstreamHeadersAt = process.hrtime.bigint();
           },
-          onFailure: (error, kind) => {
-            observer.upstreamFailed(admittedCtx, kind);
+          onFailure: (error, kind, reason) => {
+            observer.upstreamFailed(admittedCtx, kind, reason);
             refuse(admittedCtx, error);
           },
-          onBrokenResponse: (kind) => {
+          onBrokenResponse: (kind, reason) => {
             admittedCtx.decision = UPSTREAM_ERROR_CODES[kind];
-            observer.upstreamFailed(admittedCtx, kind);
+            observer.upstreamFailed(admittedCtx, kind, reason);
           },
         },
       );

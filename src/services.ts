@@ -72,6 +72,10 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   const oauth = await createOAuth({
     config, store, credentials: verifier,
     hooks: {
+      onTokenResult: (result) => {
+        observability.tokenRequest(result);
+        hooks.onTokenResult?.(result);
+      },
       onTokenIssued: () => {
         observability.tokenIssued();
         hooks.onTokenIssued?.();

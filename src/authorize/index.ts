@@ -30,8 +30,21 @@ export function isWrite(method: string): boolean {
   return !READ_METHODS.has(method);
 }
 
-/** Throws a coded denial, or returns when the request may proceed. */
-export function authorize(route: RoutePolicy, req: IncomingMessage, principal: Principal | undefined): void {
+/**
+ * Throws a coded denial, or returns when the request may proceed.
+ *
+ * An `admin` credential manages the gateway (admin API, introspection); on a proxy route it is
+ * refused with 401 `auth.admin_credential` unless `admin.allowOnProxyRoutes` says otherwise: a
+ * management credential that also opens every backend is one leak away from both.
+ */
+export function authorize(route: RoutePolicy, req: IncomingMessage, principal: Principal | undefined, adminOnProxyRoutes = false): void {
+  if (principal !== undefined && principal.scope === 'admin' && !adminOnProxyRoutes) {
+    throw new GatewayError(
+      'auth.admin_credential',
+      'An admin credential is for the admin API only; proxy routes need a read-only or read-write credential.',
+      { 'www-authenticate': challengesFor(route.credentials, principal.scheme === 'bearer' ? 'invalid_token' : undefined) },
+    );
+  }
   const method = req.method ?? 'GET';
   if (isWrite(method)) {
     requireWrite(route, principal, `${method} is a write`);

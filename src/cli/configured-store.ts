@@ -4,26 +4,23 @@
  * problem is printed and the exit code returned (2 for an invalid configuration, 1 for a store
  * that cannot be opened).
  */
-import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
+import { loadConfigFile, resolveConfigPath } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { openStore, storeOptionsOf, type CredentialStore } from '../credentials/index.js';
-import { type CliIo, EXIT_FAILURE, EXIT_USAGE } from './run.js';
+import { type CliIo, EXIT_FAILURE, reportConfigProblems, reportError } from './run.js';
 
 export interface ConfiguredStore {
   readonly config: GatewayConfig;
   readonly store: CredentialStore;
 }
 
-export async function openConfiguredStore(configFlag: string | undefined, io: CliIo): Promise<ConfiguredStore | number> {
-  const loaded = loadConfigFile(resolveConfigPath(configFlag));
-  if (!loaded.ok) {
-    for (const issue of loaded.issues) io.err(formatIssue(issue));
-    return EXIT_USAGE;
-  }
+export async function openConfiguredStore(configFlag: string | undefined, io: CliIo, json = false, command = ''): Promise<ConfiguredStore | number> {
+  const file = resolveConfigPath(configFlag);
+  const loaded = loadConfigFile(file);
+  if (!loaded.ok) return reportConfigProblems(io, json, command, file, loaded.issues);
   try {
     return { config: loaded.config, store: await openStore(loaded.config.store.url, storeOptionsOf(loaded.config.store)) };
   } catch (error) {
-    io.err(`portcullis: cannot open the credential store: ${(error as Error).message}`);
-    return EXIT_FAILURE;
+    return reportError(io, json, command, 'store.unavailable', `cannot open the credential store: ${(error as Error).message}`, EXIT_FAILURE);
   }
 }

@@ -3,45 +3,77 @@
  * named by the configuration. `--json` prints one JSON object (or an array for `list`); a secret
  * appears exactly once, in create and rotate output.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   type AdminOperations, createAdminOperations, durationInput, InvalidInputError, requireScope, requireText,
 } from '../admin/operations.js';
 import { isStoreError } from '../credentials/index.js';
 import { openConfiguredStore } from './configured-store.js';
-import { type CliIo, type CommandRunner, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand } from './run.js';
-
-const COMMON = { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } } as const satisfies ParseArgsConfig['options'];
-
-class UsageError extends Error {}
+import { CONFIG_OPTION, type OptionSpec, type OptionSpecs } from './options.js';
+import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, registerGroup, reportError, usageHint } from './run.js';
 
 type Printable = object;
 
 interface Action {
-  readonly options: ParseArgsConfig['options'];
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: OptionSpecs;
   /** Positional arguments after the action name. */
   readonly positionals: readonly string[];
-  run(ops: AdminOperations, values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<Printable | Printable[]>;
+  readonly examples: readonly string[];
+  readonly notes?: string;
+  run(ops: AdminOperations, values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[]): Promise<Printable | Printable[]>;
   /** Create/rotate results: the secret is shown once, with a warning in text mode. */
   readonly secretField?: string;
 }
 
-function text(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
+function text(values: Readonly<Record<string, string | boolean | undefined>>, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
 }
 
+const SCOPE_HELP = 'read-only, read-write or admin (admin: the admin API only; refused on proxy routes by default).';
+const GRACE: OptionSpec = { type: 'string', value: 'DURATION', description: 'How long the previous secret keeps working (30s, 10m, 1h). Default 0: it stops at once.' };
+
 const ACTIONS: Record<string, Record<string, Action>> = {
   accounts: {
-    create: { options: { scope: { type: 'string' } }, positionals: ['NAME'], run: (ops, v, [name]) => ops.accountsCreate(requireText(name, 'NAME'), requireScope(text(v, 'scope'), '--scope')) },
-    list: { options: {}, positionals: [], run: (ops) => ops.accountsList() },
-    'set-scope': { options: {}, positionals: ['NAME', 'SCOPE'], run: (ops, _v, [name, scope]) => ops.accountsSetScope(requireText(name, 'NAME'), requireScope(scope, 'SCOPE')) },
-    disable: { options: {}, positionals: ['NAME'], run: (ops, _v, [name]) => ops.accountsDisable(requireText(name, 'NAME')) },
+    create: {
+      summary: 'Create an account: tokens made for it are narrowed to its scope.',
+      usage: 'NAME --scope SCOPE',
+      options: { scope: { type: 'string', value: 'SCOPE', description: `The account's scope: ${SCOPE_HELP}` } },
+      positionals: ['NAME'],
+      examples: ['accounts create billing --scope read-write'],
+      run: (ops, v, [name]) => ops.accountsCreate(requireText(name, 'NAME'), requireScope(text(v, 'scope'), '--scope')),
+    },
+    list: { summary: 'List the accounts.', usage: '', options: {}, positionals: [], examples: ['accounts list --json'], run: (ops) => ops.accountsList() },
+    'set-scope': {
+      summary: "Change an account's scope; its tokens follow at once on every instance.",
+      usage: 'NAME SCOPE',
+      options: {},
+      positionals: ['NAME', 'SCOPE'],
+      examples: ['accounts set-scope billing read-only'],
+      run: (ops, _v, [name, scope]) => ops.accountsSetScope(requireText(name, 'NAME'), requireScope(scope, 'SCOPE')),
+    },
+    disable: {
+      summary: 'Disable an account: every token of it is refused (auth.token_revoked).',
+      usage: 'NAME',
+      options: {},
+      positionals: ['NAME'],
+      examples: ['accounts disable billing'],
+      run: (ops, _v, [name]) => ops.accountsDisable(requireText(name, 'NAME')),
+    },
   },
   tokens: {
     create: {
-      options: { label: { type: 'string' }, scope: { type: 'string' }, account: { type: 'string' }, 'expires-in': { type: 'string' } },
+      summary: 'Create an API token; its secret is printed once.',
+      usage: '--label LABEL --scope SCOPE [--account NAME] [--expires-in DURATION]',
+      options: {
+        label: { type: 'string', value: 'LABEL', description: 'What the token is for (shown in lists).' },
+        scope: { type: 'string', value: 'SCOPE', description: `The token's scope: ${SCOPE_HELP}` },
+        account: { type: 'string', value: 'NAME', description: 'The account it belongs to; its scope narrows the token\'s.' },
+        'expires-in': { type: 'string', value: 'DURATION', description: 'Expiry from now (30d, 12h). Default: tokens.defaultExpiry, else none.' },
+      },
       positionals: [],
+      examples: ['tokens create --label ci --scope read-write --account billing --expires-in 90d'],
       secretField: 'token',
       run: (ops, v) => {
         const expiresIn = text(v, 'expires-in');
@@ -53,11 +85,29 @@ const ACTIONS: Record<string, Record<string, Action>> = {
         });
       },
     },
-    list: { options: { account: { type: 'string' } }, positionals: [], run: (ops, v) => ops.tokensList(text(v, 'account')) },
-    revoke: { options: {}, positionals: ['ID'], run: (ops, _v, [id]) => ops.tokensRevoke(requireText(id, 'ID')) },
-    rotate: {
-      options: { grace: { type: 'string' } },
+    list: {
+      summary: 'List API tokens (never their secrets).',
+      usage: '[--account NAME]',
+      options: { account: { type: 'string', value: 'NAME', description: 'Only the tokens of this account.' } },
+      positionals: [],
+      examples: ['tokens list --account billing --json'],
+      run: (ops, v) => ops.tokensList(text(v, 'account')),
+    },
+    revoke: {
+      summary: 'Revoke a token. Permanent: a revoked token can never be used again.',
+      usage: 'ID',
+      options: {},
       positionals: ['ID'],
+      examples: ['tokens revoke tok_2f9c1e7a'],
+      notes: 'Irreversible. Every instance refuses the token within a second.',
+      run: (ops, _v, [id]) => ops.tokensRevoke(requireText(id, 'ID')),
+    },
+    rotate: {
+      summary: 'Give a token a new secret (same id); the new secret is printed once.',
+      usage: 'ID [--grace DURATION]',
+      options: { grace: GRACE },
+      positionals: ['ID'],
+      examples: ['tokens rotate tok_2f9c1e7a --grace 10m'],
       secretField: 'token',
       run: (ops, v, [id]) => {
         const grace = text(v, 'grace');
@@ -67,8 +117,16 @@ const ACTIONS: Record<string, Record<string, Action>> = {
   },
   clients: {
     create: {
-      options: { name: { type: 'string' }, scope: { type: 'string' }, 'org-id': { type: 'string' }, 'technical-account-id': { type: 'string' } },
+      summary: 'Create an OAuth client (client credentials grant); its secret is printed once.',
+      usage: '--name NAME --scope SCOPE [--org-id ID] [--technical-account-id ID]',
+      options: {
+        name: { type: 'string', value: 'NAME', description: 'What the client is (shown in lists).' },
+        scope: { type: 'string', value: 'SCOPE', description: `The widest scope its tokens may get: ${SCOPE_HELP}` },
+        'org-id': { type: 'string', value: 'ID', description: 'Organisation id carried in its access tokens.' },
+        'technical-account-id': { type: 'string', value: 'ID', description: 'Technical account id carried in its access tokens.' },
+      },
       positionals: [],
+      examples: ['clients create --name billing-service --scope read-only --org-id acme'],
       secretField: 'client_secret',
       run: (ops, v) =>
         ops.clientsCreate({
@@ -78,11 +136,22 @@ const ACTIONS: Record<string, Record<string, Action>> = {
           technicalAccountId: text(v, 'technical-account-id'),
         }),
     },
-    list: { options: {}, positionals: [], run: (ops) => ops.clientsList() },
-    revoke: { options: {}, positionals: ['ID'], run: (ops, _v, [id]) => ops.clientsRevoke(requireText(id, 'ID')) },
-    'rotate-secret': {
-      options: { grace: { type: 'string' } },
+    list: { summary: 'List OAuth clients (never their secrets).', usage: '', options: {}, positionals: [], examples: ['clients list --json'], run: (ops) => ops.clientsList() },
+    revoke: {
+      summary: 'Revoke an OAuth client and the tokens it was issued. Permanent.',
+      usage: 'ID',
+      options: {},
       positionals: ['ID'],
+      examples: ['clients revoke cli_5b1d0c9e'],
+      notes: 'Irreversible. Every instance refuses the client and its access tokens within a second.',
+      run: (ops, _v, [id]) => ops.clientsRevoke(requireText(id, 'ID')),
+    },
+    'rotate-secret': {
+      summary: 'Give a client a new secret (same id); the new secret is printed once.',
+      usage: 'ID [--grace DURATION]',
+      options: { grace: GRACE },
+      positionals: ['ID'],
+      examples: ['clients rotate-secret cli_5b1d0c9e --grace 1h'],
       secretField: 'client_secret',
       run: (ops, v, [id]) => {
         const grace = text(v, 'grace');
@@ -92,13 +161,11 @@ const ACTIONS: Record<string, Record<string, Action>> = {
   },
 };
 
-export const CREDENTIAL_USAGE = `  accounts create NAME --scope S | list | set-scope NAME S | disable NAME        [--json] [--config FILE]
-  tokens   create --label L --scope S [--account A] [--expires-in 30d]        [--json] [--config FILE]
-  tokens   list [--account A] | revoke ID | rotate ID [--grace 10m]            [--json] [--config FILE]
-  clients  create --name N --scope S [--org-id X] [--technical-account-id Y]  [--json] [--config FILE]
-  clients  list | revoke ID | rotate-secret ID [--grace 10m]                   [--json] [--config FILE]
-
-  Scopes: read-only, read-write, admin. Durations: 30s, 10m, 1h, 30d.`;
+const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  accounts: 'Accounts: create, list, set-scope, disable.',
+  tokens: 'API tokens: create, list, revoke, rotate.',
+  clients: 'OAuth clients: create, list, revoke, rotate-secret.',
+};
 
 function printText(io: CliIo, result: Printable | Printable[], secretField: string | undefined): void {
   const rows = Array.isArray(result) ? result : [result];
@@ -120,44 +187,26 @@ function printText(io: CliIo, result: Printable | Printable[], secretField: stri
   }
 }
 
-function runner(group: string): CommandRunner {
-  return async (args, io) => {
-    const [actionName, ...rest] = args;
-    const action = actionName === undefined ? undefined : ACTIONS[group]?.[actionName];
-    if (action === undefined) {
-      io.err(`portcullis ${group}: ${actionName === undefined ? 'an action is required' : `unknown action "${actionName}"`}\n\nusage:\n${CREDENTIAL_USAGE}`);
-      return EXIT_USAGE;
-    }
-    let values: Record<string, string | boolean | undefined>;
-    let positionals: string[];
-    try {
-      const parsed = parseArgs({ args: rest, options: { ...COMMON, ...action.options }, strict: true, allowPositionals: true });
-      values = parsed.values as Record<string, string | boolean | undefined>;
-      positionals = parsed.positionals;
-      if (positionals.length > action.positionals.length) throw new UsageError(`unexpected argument "${positionals[action.positionals.length]}"`);
-      if (positionals.length < action.positionals.length) throw new UsageError(`missing ${action.positionals.slice(positionals.length).join(' ')}`);
-    } catch (error) {
-      io.err(`portcullis ${group} ${actionName}: ${(error as Error).message}\n\nusage:\n${CREDENTIAL_USAGE}`);
-      return EXIT_USAGE;
-    }
-    const opened = await openConfiguredStore(text(values, 'config'), io);
+function runner(group: string, actionName: string, action: Action, self: () => Command): Command['run'] {
+  return async ({ values, positionals }, io) => {
+    const json = values.json === true;
+    const command = `${group} ${actionName}`;
+    const opened = await openConfiguredStore(text(values, 'config'), io, json, command);
     if (typeof opened === 'number') return opened;
     const { config, store } = opened;
     try {
       const ops = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
       const result = await action.run(ops, values, positionals);
-      if (values.json === true) io.out(JSON.stringify(result));
+      if (json) io.out(JSON.stringify(result));
       else printText(io, result, action.secretField);
       return EXIT_OK;
     } catch (error) {
       if (error instanceof InvalidInputError) {
-        io.err(`portcullis ${group} ${actionName}: ${error.message}\n\nusage:\n${CREDENTIAL_USAGE}`);
+        if (json) return reportError(io, true, command, 'usage', error.message, EXIT_USAGE);
+        io.err(usageHint(self(), error.message));
         return EXIT_USAGE;
       }
-      if (isStoreError(error)) {
-        io.err(`portcullis ${group} ${actionName}: ${error.message}`);
-        return EXIT_FAILURE;
-      }
+      if (isStoreError(error)) return reportError(io, json, command, `store.${error.reason}`, error.message, EXIT_FAILURE);
       throw error;
     } finally {
       await store.close();
@@ -166,5 +215,20 @@ function runner(group: string): CommandRunner {
 }
 
 export function registerCredentialCommands(): void {
-  for (const group of Object.keys(ACTIONS)) registerCommand(group, group === 'accounts' ? CREDENTIAL_USAGE : '', runner(group));
+  for (const [group, actions] of Object.entries(ACTIONS)) {
+    registerGroup(group, GROUP_SUMMARIES[group] ?? '');
+    for (const [actionName, action] of Object.entries(actions)) {
+      const command: Command = {
+        name: `${group} ${actionName}`,
+        summary: action.summary,
+        usage: action.usage,
+        options: { ...action.options, ...CONFIG_OPTION },
+        positionals: action.positionals,
+        examples: action.examples,
+        ...(action.notes !== undefined ? { notes: action.notes } : {}),
+        run: runner(group, actionName, action, () => command),
+      };
+      registerCommand(command);
+    }
+  }
 }

@@ -10,17 +10,12 @@
  *
  * Never prints a private key.
  */
-import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/types.js';
 import { isStoreError, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
 import { generateSigningKey, verifiesUntil } from '../oauth/index.js';
 import { openConfiguredStore } from './configured-store.js';
-import { type CliIo, type CommandRunner, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand } from './run.js';
-
-export const KEYS_USAGE = `  keys     rotate | list                                                   [--json] [--config FILE]
-
-  keys rotate: a new OAuth signing key signs from now on; the previous one keeps verifying
-  until the tokens it signed have expired (oauth.tokenTtl + oauth.leeway + 60s).`;
+import { CONFIG_OPTION } from './options.js';
+import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, registerCommand, registerGroup, reportError } from './run.js';
 
 /** A key as printed (SPEC §6 style: camelCase, ISO-8601 times). */
 export interface SigningKeyJson {
@@ -68,40 +63,49 @@ function printText(io: CliIo, result: object): void {
   }
 }
 
-const runKeys: CommandRunner = async (args, io) => {
-  const [actionName, ...rest] = args;
-  const action = actionName === undefined ? undefined : ACTIONS[actionName];
-  if (action === undefined) {
-    io.err(`portcullis keys: ${actionName === undefined ? 'an action is required' : `unknown action "${actionName}"`}\n\nusage:\n${KEYS_USAGE}`);
-    return EXIT_USAGE;
-  }
-  let values: { json?: boolean; config?: string };
-  try {
-    ({ values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, config: { type: 'string', short: 'c' } }, strict: true, allowPositionals: false }));
-  } catch (error) {
-    io.err(`portcullis keys ${actionName}: ${(error as Error).message}\n\nusage:\n${KEYS_USAGE}`);
-    return EXIT_USAGE;
-  }
-  const opened = await openConfiguredStore(values.config, io);
-  if (typeof opened === 'number') return opened;
-  const { config, store } = opened;
-  try {
-    const result = await action(store, config);
-    if (values.json === true) io.out(JSON.stringify(result));
-    else printText(io, result);
-    return EXIT_OK;
-  } catch (error) {
-    if (isStoreError(error)) {
-      io.err(`portcullis keys ${actionName}: ${error.message}`);
-      return EXIT_FAILURE;
-    }
-    throw error;
-  } finally {
-    await store.close();
-  }
+const HELP: Readonly<Record<string, { summary: string; example: string; notes?: string }>> = {
+  rotate: {
+    summary: 'Make a new OAuth signing key active at once; the previous one keeps verifying until its tokens expire.',
+    example: 'keys rotate --config /etc/portcullis/portcullis.yaml',
+    notes: 'The previous key stops signing and its private part is erased; it is still published (JWKS) and verifies until oauth.tokenTtl + oauth.leeway + 60s after now. Running gateways pick the new key up within one change-feed poll.',
+  },
+  list: { summary: 'List the signing keys, newest first (never a private key).', example: 'keys list --json' },
 };
+
+function runKeys(actionName: string, action: Action): Command['run'] {
+  return async ({ values }, io) => {
+    const json = values.json === true;
+    const command = `keys ${actionName}`;
+    const opened = await openConfiguredStore(typeof values.config === 'string' ? values.config : undefined, io, json, command);
+    if (typeof opened === 'number') return opened;
+    const { config, store } = opened;
+    try {
+      const result = await action(store, config);
+      if (json) io.out(JSON.stringify(result));
+      else printText(io, result);
+      return EXIT_OK;
+    } catch (error) {
+      if (isStoreError(error)) return reportError(io, json, command, `store.${error.reason}`, error.message, EXIT_FAILURE);
+      throw error;
+    } finally {
+      await store.close();
+    }
+  };
+}
 
 /** Registers `portcullis keys`. */
 export function registerKeyCommands(): void {
-  registerCommand('keys', KEYS_USAGE, runKeys);
+  registerGroup('keys', 'OAuth signing keys: rotate, list.');
+  for (const [name, action] of Object.entries(ACTIONS)) {
+    const help = HELP[name];
+    registerCommand({
+      name: `keys ${name}`,
+      summary: help?.summary ?? '',
+      usage: '',
+      options: CONFIG_OPTION,
+      examples: help ? [help.example] : [],
+      ...(help?.notes !== undefined ? { notes: help.notes } : {}),
+      run: runKeys(name, action),
+    });
+  }
 }

@@ -3,11 +3,13 @@
  * The `portcullis` command (SPEC §6). Exit status: 0 success, 1 runtime failure, 2 invalid
  * configuration or usage.
  */
+import { registerBuiltinCommands } from './builtin-commands.js';
 import { registerCredentialCommands } from './credential-commands.js';
 import { registerKeyCommands } from './key-commands.js';
 import { runCli } from './run.js';
 import { registerStoreCommands } from './store-commands.js';
 
+registerBuiltinCommands();
 registerCredentialCommands();
 registerKeyCommands();
 registerStoreCommands();

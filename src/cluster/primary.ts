@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { createCoalescingRunner } from '../coalescing-runner.js';
 import { compileChecked, formatIssue, type CheckedConfig } from '../config/index.js';
+import { watchConfigFiles } from '../config/watch.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
 import { buildRouteTable } from '../match/route-table.js';
@@ -33,6 +34,8 @@ export interface PrimaryOptions {
   readonly checked: ValidChecked;
   readonly config: GatewayConfig;
   readonly workers: number;
+  /** Reload when the configuration file (or a certificate it names) changes: `--watch-config`. */
+  readonly watch?: boolean;
 }
 
 interface Slot {
@@ -246,9 +249,16 @@ export function startPrimary(options: PrimaryOptions): void {
     logger.info({ event: 'config.reloaded', routes: config.routes.length, workers: applied }, 'configuration reloaded');
   }, () => !stopping);
 
-  const shutdown = async (exitCode: number): Promise<void> => {
+  const shutdown = async (exitCode: number, delayMs = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    watcher?.close();
+    if (delayMs > 0) {
+      // /readyz answers 503 from now on (stopping); the workers keep serving while the load
+      // balancer notices, as a single process does (main.ts).
+      logger.info({ event: 'gateway.shutdown_delay', delayMs }, 'unready; serving on for limits.shutdownDelay before draining');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
     logger.info({ event: 'gateway.draining', workers: serving().length }, 'draining every worker');
     for (const slot of slots) {
       if (slot.restart) clearTimeout(slot.restart);
@@ -269,10 +279,16 @@ export function startPrimary(options: PrimaryOptions): void {
     process.exit(exitCode);
   };
 
+  const watcher = options.watch === true
+    ? watchConfigFiles(file, () => current.config, () => {
+        logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
+        if (!stopping) reloads.request();
+      }, (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'))
+    : undefined;
   process.on('SIGHUP', () => {
     if (!stopping) reloads.request();
   });
-  process.once('SIGTERM', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0, current.config.limits.shutdownDelayMs));
   process.once('SIGINT', () => void shutdown(0));
   for (const slot of slots) fork(slot);
 }

@@ -2,22 +2,27 @@
  * `portcullis start`: read and check the configuration once, then run it as one process
  * (`workers: 1`, main.ts, unchanged) or as a primary supervising N workers (primary.ts).
  */
-import { compileChecked, formatIssue } from '../config/index.js';
+import { compileChecked, type ConfigIssue } from '../config/index.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
-import { startFromFile } from '../main.js';
+import { startFromFile, type StartOptions } from '../main.js';
 import { startPrimary } from './primary.js';
 import { resolveWorkers } from './workers-count.js';
 
 /** True when the host is serving (the process keeps running); false when the file is invalid. */
-export async function startHost(file: string, print: (line: string) => void, workersFlag?: number | 'auto'): Promise<boolean> {
+export async function startHost(
+  file: string,
+  invalid: (issues: readonly ConfigIssue[]) => void,
+  workersFlag?: number | 'auto',
+  options: Omit<StartOptions, 'preloaded'> = {},
+): Promise<boolean> {
   const checked = await checkConfigFileOffThread(file);
   const loaded = compileChecked(checked, file);
   if (!checked.ok || !loaded.ok) {
-    for (const issue of loaded.ok ? [] : loaded.issues) print(formatIssue(issue));
+    invalid(loaded.ok ? [] : loaded.issues);
     return false;
   }
   const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
-  if (workers === 1) return (await startFromFile(file, print, loaded)) !== undefined;
-  startPrimary({ file, checked, config: loaded.config, workers });
+  if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
+  startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true });
   return true;
 }

@@ -1,6 +1,6 @@
 /**
- * The PEM files a configuration names: `tls.cert`, `tls.key`, `routes[].upstreamCa` and
- * `jwt.issuers[].jwksCa`, resolved against the config file's directory. Each is read once and
+ * The PEM files a configuration names: `tls.cert`, `tls.key`, `admin.tls.cert`, `admin.tls.key`,
+ * `routes[].upstreamCa` and `jwt.issuers[].jwksCa`, resolved against the config file's directory. Each is read once and
  * checked with node:crypto (certificates parse, the key parses and matches `tls.cert`); the
  * texts are handed to compilation so nothing reads them again.
  */
@@ -79,13 +79,21 @@ interface Reference {
   readonly kind: 'certificate' | 'key';
 }
 
+/** The listeners that serve a certificate with its key: where their `tls` is, and the key path written in messages. */
+const LISTENER_TLS: readonly { readonly at: ConfigPath; readonly get: (parts: PartialConfig) => { cert?: string; key?: string } | undefined }[] = [
+  { at: ['tls'], get: (parts) => parts.tls },
+  { at: ['admin', 'tls'], get: (parts) => parts.admin?.tls },
+];
+
 function references(parts: PartialConfig): Reference[] {
   const refs: Reference[] = [];
   const add = (path: ConfigPath, written: string | undefined, kind: Reference['kind']): void => {
     if (written !== undefined) refs.push({ path, written, kind });
   };
-  add(['tls', 'cert'], parts.tls?.cert, 'certificate');
-  add(['tls', 'key'], parts.tls?.key, 'key');
+  for (const listener of LISTENER_TLS) {
+    add([...listener.at, 'cert'], listener.get(parts)?.cert, 'certificate');
+    add([...listener.at, 'key'], listener.get(parts)?.key, 'key');
+  }
   parts.routes?.forEach((route, i) => add(['routes', i, 'upstreamCa'], route?.upstreamCa, 'certificate'));
   parts.jwt?.issuers?.forEach((issuer, i) => add(['jwt', 'issuers', i, 'jwksCa'], issuer?.jwksCa, 'certificate'));
   return refs;
@@ -98,8 +106,13 @@ export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
   const reads = new Map<string, Read>();
   // A CA named by 10,000 routes is parsed once.
   const certificateChecks = new Map<string, string | undefined>();
-  let tlsKey: KeyObject | undefined;
-  let tlsCertOk = false;
+  // Per listener ('tls', 'admin.tls'): whether its certificate parsed, and its key.
+  const certOk = new Map<string, boolean>();
+  const keys = new Map<string, KeyObject>();
+  const listenerOf = (path: ConfigPath): string | undefined => {
+    const at = path.slice(0, -1).join('.');
+    return at === 'tls' || at === 'admin.tls' ? at : undefined;
+  };
   for (const ref of references(parts)) {
     const absolute = path.resolve(baseDir, ref.written);
     const file = describeFile(ref.written, absolute);
@@ -114,21 +127,26 @@ export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
       certificateChecks.set(absolute, problem);
       if (problem !== undefined) findings.push({ path: ref.path, message: problem });
       else files.set(absolute, read.text);
-      if (ref.path[0] === 'tls') tlsCertOk = problem === undefined;
+      const listener = listenerOf(ref.path);
+      if (listener !== undefined) certOk.set(listener, problem === undefined);
     } else {
       const parsed = parseKey(read.text, file);
       if ('message' in parsed) findings.push({ path: ref.path, message: parsed.message });
       else {
-        tlsKey = parsed.key;
+        const listener = listenerOf(ref.path);
+        if (listener !== undefined) keys.set(listener, parsed.key);
         files.set(absolute, read.text);
       }
     }
   }
-  const certFile = parts.tls?.cert;
-  if (certFile !== undefined && tlsCertOk && tlsKey !== undefined) {
+  for (const listener of LISTENER_TLS) {
+    const name = listener.at.join('.');
+    const certFile = listener.get(parts)?.cert;
+    const key = keys.get(name);
+    if (certFile === undefined || certOk.get(name) !== true || key === undefined) continue;
     const certText = files.get(path.resolve(baseDir, certFile)) ?? '';
-    if (!keyMatches(certText, tlsKey)) {
-      findings.push({ path: ['tls', 'key'], message: `the private key does not match the certificate in tls.cert (${JSON.stringify(certFile)}); expected the key the certificate was issued for` });
+    if (!keyMatches(certText, key)) {
+      findings.push({ path: [...listener.at, 'key'], message: `the private key does not match the certificate in ${name}.cert (${JSON.stringify(certFile)}); expected the key the certificate was issued for` });
     }
   }
   return { findings, files };

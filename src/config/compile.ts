@@ -67,6 +67,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
   const targets: UpstreamTargets = new Map();
   return deepFreeze<GatewayConfig>({
     file: path.resolve(file),
+    files: [...files.keys()],
     listen: must(parseListen(raw.listen)),
     tls: raw.tls === undefined ? undefined : { cert: fileText(raw.tls.cert), key: fileText(raw.tls.key) },
     trustedProxies: raw.trustedProxies.map((text) => must(parseCidr(text))),
@@ -81,8 +82,13 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       maxInFlightPerClient: raw.limits.maxInFlightPerClient,
       upstreamQueueSize: raw.limits.upstreamQueueSize,
       upstreamQueueTimeoutMs: parseDuration(raw.limits.upstreamQueueTimeout),
+      shutdownDelayMs: parseDuration(raw.limits.shutdownDelay),
     },
-    admin: { listen: must(parseListen(raw.admin.listen)) },
+    admin: {
+      listen: must(parseListen(raw.admin.listen)),
+      tls: raw.admin.tls === undefined ? undefined : { cert: fileText(raw.admin.tls.cert), key: fileText(raw.admin.tls.key) },
+      allowOnProxyRoutes: raw.admin.allowOnProxyRoutes,
+    },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
     store: {
       url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))),

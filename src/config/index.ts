@@ -9,13 +9,13 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkFallThrough } from './check-fall-through.js';
 import { compileConfig } from './compile.js';
-import { formatPath, sortIssues, type ConfigIssue } from './issues.js';
+import { type Finding, formatPath, sortIssues, type ConfigIssue } from './issues.js';
 import { parseYaml } from './load.js';
 import type { GatewayConfig } from './types.js';
 import { validateConfig, type ValidatedConfig } from './validate.js';
 
 export { formatDuration, parseDuration } from './durations.js';
-export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
+export { formatIssue, formatPath, type ConfigIssue, type Finding } from './issues.js';
 export type * from './types.js';
 
 /** A loaded configuration, or every problem found in it, in file order. */
@@ -123,4 +123,22 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
 /** Read, validate and compile the configuration file; `env` supplies `${NAME}` values. */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
   return compileChecked(checkConfigFile(file, env), file);
+}
+
+/**
+ * Locates findings about a valid configuration (e.g. `portcullis check --probe`) in its file:
+ * each becomes a ConfigIssue with line and column. Falls back to 1:1 if the file cannot be read.
+ */
+export function locateFindings(file: string, findings: readonly Finding[], env: NodeJS.ProcessEnv = process.env): ConfigIssue[] {
+  let locate: ((path: Finding['path'], at?: 'key' | 'value') => { line: number; column: number }) | undefined;
+  try {
+    const loaded = parseYaml(readFileSync(file, 'utf8'), file, env);
+    if (loaded.ok) locate = loaded.yaml.locate;
+  } catch {
+    // Unreadable since it was checked: located at the top of the file.
+  }
+  return findings.map((finding) => {
+    const { line, column } = locate?.(finding.path, finding.at) ?? { line: 1, column: 1 };
+    return { file, line, column, path: formatPath(finding.path), message: finding.message };
+  });
 }

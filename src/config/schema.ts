@@ -31,10 +31,10 @@ export const AUTH_MODES = ['required', 'off'] as const;
 export const CREDENTIAL_SCHEMES = ['bearer', 'basic'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const tlsSchema = z.strictObject({
-  cert: nonEmpty('PEM certificate chain file, relative to the config file.'),
-  key: nonEmpty('PEM private key file, relative to the config file.'),
-}).describe('When present the proxy listener serves HTTPS with this certificate.');
+const tlsSchema = (description: string) => z.strictObject({
+  cert: nonEmpty('PEM certificate chain file, relative to the config file. Read again on every reload (SIGHUP).'),
+  key: nonEmpty('PEM private key file, relative to the config file. Read again on every reload (SIGHUP).'),
+}).describe(description);
 
 const matchSchema = z.strictObject({
   host: z.string().regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, {
@@ -88,7 +88,7 @@ const externalIssuerSchema = z.strictObject({
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
   listen: listenAddress('Proxy listener address. Default "0.0.0.0:8443".').default('0.0.0.0:8443'),
-  tls: tlsSchema.optional(),
+  tls: tlsSchema('When present the proxy listener serves HTTPS with this certificate.').optional(),
   trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
     .default([]).describe('Peers whose X-Forwarded-* headers are trusted and appended to. Others\' are replaced.'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1)
@@ -103,12 +103,17 @@ export const configSchema = z.strictObject({
     maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(64).describe('Requests in flight on the proxy listener per client address; beyond it 429 client.too_many_requests. Peers listed in trustedProxies are not limited. Default 64.'),
     upstreamQueueSize: z.number().int().min(0).max(1_000_000).default(256).describe('Requests per upstream that may wait for one of its 256 connections; beyond it 503 upstream.saturated. Default 256.'),
     upstreamQueueTimeout: duration('Longest a request waits for an upstream connection; past it 503 upstream.saturated. Default 5s.').default('5s'),
+    shutdownDelay: duration('After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. Default 5s.').default('5s'),
   }).default({
-    maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s', requestTimeout: '60s', bodyReadTimeout: '10s',
+    maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s', shutdownDelay: '5s', requestTimeout: '60s', bodyReadTimeout: '10s',
     maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeout: '5s',
   }),
-  admin: z.strictObject({ listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091') })
-    .default({ listen: '127.0.0.1:9091' }),
+  admin: z.strictObject({
+    listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091'),
+    tls: tlsSchema('When present the admin listener serves HTTPS with this certificate.').optional(),
+    allowOnProxyRoutes: z.boolean().default(false)
+      .describe('Accept admin-scope credentials on proxy routes (as read-write). Default false: they get 401 auth.admin_credential.'),
+  }).default({ listen: '127.0.0.1:9091', allowOnProxyRoutes: false }),
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
     .default({ listen: '127.0.0.1:9090' }),
   store: z.strictObject({

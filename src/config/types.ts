@@ -91,19 +91,34 @@ export interface Limits {
   /** Requests per upstream waiting for a connection. */
   readonly upstreamQueueSize: number;
   readonly upstreamQueueTimeoutMs: number;
+  /** After SIGTERM: /readyz is 503 while requests are still served, for this long. */
+  readonly shutdownDelayMs: number;
+}
+
+/** A listener's certificate chain and private key, as PEM text. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface GatewayConfig {
   /** Absolute path of the file this came from. */
   readonly file: string;
+  /** Absolute paths of the other files it named and that were read (certificates, keys, CA files). */
+  readonly files: readonly string[];
   readonly listen: ListenAddress;
-  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls: TlsFiles | undefined;
   /** IPs / CIDRs whose X-Forwarded-* are trusted. */
   readonly trustedProxies: readonly string[];
   /** `workers`: processes serving the listeners, or 'auto' (one per core); resolved at start (cluster/workers-count.ts). */
   readonly workers: number | 'auto';
   readonly limits: Limits;
-  readonly admin: { readonly listen: ListenAddress };
+  readonly admin: {
+    readonly listen: ListenAddress;
+    readonly tls: TlsFiles | undefined;
+    /** Whether admin-scope credentials are accepted on proxy routes (default false). */
+    readonly allowOnProxyRoutes: boolean;
+  };
   readonly metrics: { readonly listen: ListenAddress };
   /** `sqlite:` URLs carry an absolute path; a postgres `sslrootcert` too. */
   readonly store: {

@@ -5,7 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliIo } from '../cli/run.js';
+import { type CliIo, reportConfigProblems } from '../cli/run.js';
 import { startFromFile } from '../main.js';
 import { ensureDemoCerts } from './demo-certs.js';
 import { startSampleUpstream } from './sample-upstream.js';
@@ -14,16 +14,22 @@ import { demoCredentialLines } from './demo-credentials.js';
 /** The package root: dist/src/demo → three levels up. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export async function runDemo(_args: string[], io: CliIo): Promise<number | undefined> {
+/** `json`: print where everything listens as one JSON object on stdout, instead of the curl lines. */
+export async function runDemo(json: boolean, io: CliIo): Promise<number | undefined> {
   const certs = ensureDemoCerts(join(PACKAGE_ROOT, '.demo'));
   const upstream = await startSampleUpstream(certs.cert, certs.key, 9443);
   const configFile = join(PACKAGE_ROOT, 'config', 'demo.yaml');
-  const started = await startFromFile(configFile, io.err);
+  const started = await startFromFile(configFile, (issues) => reportConfigProblems(io, json, 'demo', configFile, issues));
   if (!started) {
     upstream.close();
     return 2;
   }
   const gw = `http://127.0.0.1:${started.gateway.proxyAddress.port}`;
+  if (json) {
+    io.out(JSON.stringify({ gateway: gw, upstream: `https://127.0.0.1:${upstream.port}`, metrics: `http://127.0.0.1:${started.gateway.metricsAddress.port}`, config: configFile }));
+    process.once('exit', () => upstream.close());
+    return undefined;
+  }
   const credentialLines = await demoCredentialLines(configFile, gw);
   io.err(
     [

@@ -9,15 +9,15 @@ import type { RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
 import type { UpstreamPools } from './upstream-pools.js';
-import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
+import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
 
 export interface ForwardCallbacks {
   /** Upstream response headers arrived (for the upstream latency histogram). */
   onUpstreamHeaders(): void;
   /** The upstream failed before any response byte reached the client. */
-  onFailure(error: GatewayError, kind: UpstreamErrorKind): void;
+  onFailure(error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason): void;
   /** The upstream failed after the response started; the client connection is cut. */
-  onBrokenResponse(kind: UpstreamErrorKind): void;
+  onBrokenResponse(kind: UpstreamErrorKind, reason: UpstreamFailureReason): void;
 }
 
 export interface ForwardRequest {
@@ -91,7 +91,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     this.queueTimer = undefined;
     if (this.abortUpstream !== undefined || this.finished) return;
     this.abandon();
-    if (!this.res.destroyed) this.callbacks.onFailure(upstreamGatewayError('saturated', this.route.name, this.route.timeoutMs), 'saturated');
+    if (!this.res.destroyed) this.callbacks.onFailure(upstreamGatewayError('saturated', this.route.name, this.route.timeoutMs), 'saturated', 'other');
   }
 
   private abandon(): void {
@@ -155,12 +155,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     // Already answered: given up in the queue, or refused by the gateway itself (request.timeout).
     if (this.abandoned || res.destroyed || res.writableEnded) return;
     const kind = classifyUpstreamError(error);
+    const reason = upstreamFailureReason(error);
     if (res.headersSent) {
-      callbacks.onBrokenResponse(kind);
+      callbacks.onBrokenResponse(kind, reason);
       res.destroy();
       return;
     }
-    callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind);
+    callbacks.onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind, reason);
   }
 
   clientGone(): void {
@@ -181,7 +182,7 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
   const upstream = route.upstream;
   const pool = pools.enter(upstream);
   if (pool === undefined) {
-    callbacks.onFailure(upstreamGatewayError('saturated', route.name, route.timeoutMs), 'saturated');
+    callbacks.onFailure(upstreamGatewayError('saturated', route.name, route.timeoutMs), 'saturated', 'other');
     return undefined;
   }
   const relay = new ResponseRelay(res, route, callbacks, request.requestId, pools, pool);

@@ -9,11 +9,11 @@ import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { RoutePolicy } from '../config/types.js';
 import { upgradeAgentOf } from './upstream-trust.js';
-import { classifyUpstreamError, type UpstreamErrorKind, upstreamGatewayError } from './upstream-errors.js';
+import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
 import type { GatewayError } from '../errors.js';
 
 export interface UpgradeForwarder {
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: RoutePolicy, pathAndQuery: string, headers: string[], onFailure: (error: GatewayError, kind: UpstreamErrorKind) => void): void;
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: RoutePolicy, pathAndQuery: string, headers: string[], onFailure: (error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason) => void): void;
   close(): void;
 }
 
@@ -112,7 +112,7 @@ export function createUpgradeForwarder(): UpgradeForwarder {
         },
         (error: Error) => {
           const kind = classifyUpstreamError(error);
-          onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind);
+          onFailure(upstreamGatewayError(kind, route.name, route.timeoutMs), kind, upstreamFailureReason(error));
         },
       );
     },

@@ -31,6 +31,36 @@ function errorCode(error: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/**
+ * Node's reason for an upstream failure, as logged (`reason` of `upstream.error`) and reported by
+ * `portcullis check --probe`: one of these codes, or `other`. A fixed list, so a log pipeline can
+ * count by it; the words of each are in docs/logging.md.
+ */
+export const UPSTREAM_FAILURE_REASONS = [
+  // TLS: the certificate
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE',
+  'INVALID_PURPOSE', 'HOSTNAME_MISMATCH',
+  // TLS: the handshake
+  'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'EPROTO',
+  // Connection
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNABORTED',
+  'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'other',
+] as const;
+export type UpstreamFailureReason = (typeof UPSTREAM_FAILURE_REASONS)[number];
+
+const REASON_SET: ReadonlySet<string> = new Set(UPSTREAM_FAILURE_REASONS);
+
+/** The bounded reason of an upstream failure: Node's code when it is a known one, else `other`. */
+export function upstreamFailureReason(error: unknown): UpstreamFailureReason {
+  const code = errorCode(error);
+  return REASON_SET.has(code) ? (code as UpstreamFailureReason) : 'other';
+}
+
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   const code = errorCode(error);
   if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'tls';

@@ -17,6 +17,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isStoreError } from '../credentials/index.js';
+import type { OwnEndpointRoute, TokenResult } from '../observe/labels.js';
+import type { RequestContext, RoutePolicy } from '../types.js';
 import { GatewayError } from '../errors.js';
 import { guardFraming } from '../listen/framing-guard.js';
 import { sendProblem } from '../listen/send-problem.js';
@@ -35,9 +37,46 @@ export interface OAuthEndpointHandlers {
   readonly revoke: OAuthHandler;
   readonly jwks: ReadHandler;
   readonly metadata: ReadHandler;
+  /** How each token request ended (metrics). */
+  readonly onTokenResult?: ((result: TokenResult) => void) | undefined;
 }
 
-type Entry = { readonly allow: string; readonly post: OAuthHandler } | { readonly allow: string; readonly read: ReadHandler };
+type Entry = { readonly route: RoutePolicy } & ({ readonly allow: string; readonly post: OAuthHandler } | { readonly allow: string; readonly read: ReadHandler });
+
+/**
+ * The route an OAuth endpoint's requests are observed under: metrics and the access log name it
+ * (`oauth:token`, …) instead of `none`. Never matched, never forwarded; `auth: off` because each
+ * endpoint authenticates its caller itself.
+ */
+function endpointRoute(name: OwnEndpointRoute, path: string, methods: readonly string[]): RoutePolicy {
+  const route: RoutePolicy = {
+    name,
+    index: -1,
+    host: { kind: 'any' },
+    pathPrefix: path,
+    methods: new Set(methods),
+    upstream: { origin: '', hostname: '', port: 0, servername: '', hostHeader: '', basePath: '', ca: undefined },
+    auth: 'off',
+    access: 'read-only',
+    credentials: new Set(['basic', 'bearer'] as const),
+    requiredHeaders: [],
+    requiredQuery: [],
+    timeoutMs: 0,
+    websocket: 'read-write',
+    readsWithBody: false,
+  };
+  return Object.freeze(route);
+}
+
+/** The result label of a token request that failed with `error`. */
+function tokenResultOf(error: unknown): TokenResult {
+  if (error instanceof OAuthError) {
+    return error.error === 'unsupported_token_type' || error.error === 'invalid_token' || error.error === 'insufficient_scope' ? 'invalid_request' : error.error;
+  }
+  if (isStoreError(error) || (error instanceof GatewayError && error.code === 'auth.store_unavailable')) return 'temporarily_unavailable';
+  if (error instanceof GatewayError && error.code !== 'internal.error') return 'refused';
+  return 'internal_error';
+}
 
 /** Errors of an OAuth POST, answered in the OAuth form where one applies. */
 function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string, report: ReportInternalError | undefined): void {
@@ -62,31 +101,47 @@ function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown
 export function createOAuthEndpoints(
   handlers: OAuthEndpointHandlers,
   report?: ReportInternalError,
-): (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean {
+): (req: IncomingMessage, res: ServerResponse, requestId: string, ctx?: RequestContext) => boolean {
+  const post = (name: OwnEndpointRoute, path: string, handler: OAuthHandler): [string, Entry] => [path, { route: endpointRoute(name, path, ['POST']), allow: 'POST', post: handler }];
+  const read = (name: OwnEndpointRoute, path: string, handler: ReadHandler): [string, Entry] => [path, { route: endpointRoute(name, path, ['GET', 'HEAD']), allow: 'GET, HEAD', read: handler }];
   const table = new Map<string, Entry>([
-    [OAUTH_PATHS.token, { allow: 'POST', post: handlers.token }],
-    [OAUTH_PATHS.introspect, { allow: 'POST', post: handlers.introspect }],
-    [OAUTH_PATHS.revoke, { allow: 'POST', post: handlers.revoke }],
-    [OAUTH_PATHS.jwks, { allow: 'GET, HEAD', read: handlers.jwks }],
-    [OAUTH_PATHS.metadata, { allow: 'GET, HEAD', read: handlers.metadata }],
+    post('oauth:token', OAUTH_PATHS.token, handlers.token),
+    post('oauth:introspect', OAUTH_PATHS.introspect, handlers.introspect),
+    post('oauth:revoke', OAUTH_PATHS.revoke, handlers.revoke),
+    read('oauth:jwks', OAUTH_PATHS.jwks, handlers.jwks),
+    read('oauth:metadata', OAUTH_PATHS.metadata, handlers.metadata),
   ]);
-  return (req, res, requestId) => {
+  const tokenResult = (path: string, result: TokenResult): void => {
+    if (path !== OAUTH_PATHS.token) return;
+    try {
+      handlers.onTokenResult?.(result);
+    } catch {
+      // Metrics never change an answer.
+    }
+  };
+  return (req, res, requestId, ctx) => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
-    const entry = table.get(query === -1 ? url : url.slice(0, query));
+    const path = query === -1 ? url : url.slice(0, query);
+    const entry = table.get(path);
     if (entry === undefined) return false;
+    if (ctx !== undefined) ctx.route = entry.route;
+    const failed = (error: unknown): void => {
+      tokenResult(path, tokenResultOf(error));
+      answerFailure(req, res, error, requestId, report);
+    };
     try {
       guardFraming(req);
       const method = req.method ?? '';
       if ('post' in entry) {
         if (method !== 'POST') throw new GatewayError('method.not_allowed', 'Use POST.', { allow: entry.allow });
-        entry.post(req, res, requestId).catch((error: unknown) => answerFailure(req, res, error, requestId, report));
+        entry.post(req, res, requestId, ctx).then(() => tokenResult(path, 'issued'), failed);
       } else {
         if (method !== 'GET' && method !== 'HEAD') throw new GatewayError('method.not_allowed', 'Use GET.', { allow: entry.allow });
         entry.read(req, res, requestId);
       }
     } catch (error) {
-      answerFailure(req, res, error, requestId, report);
+      failed(error);
     }
     return true;
   };

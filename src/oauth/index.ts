@@ -25,6 +25,8 @@ import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
 import { createClientDirectory } from './client-directory.js';
 import { createOAuthEndpoints } from './endpoints.js';
+import type { TokenResult } from '../observe/labels.js';
+import type { RequestContext } from '../types.js';
 import { createExternalIssuers, type ExternalIssuers, type JwksTuning } from './external-issuers.js';
 import { createIntrospectionEndpoint } from './introspect.js';
 import { sendJwks } from './jwks.js';
@@ -43,6 +45,8 @@ export type { JwksTuning } from './external-issuers.js';
 export interface OAuthHooks {
   /** The token endpoint issued an access token. */
   readonly onTokenIssued?: () => void;
+  /** A token endpoint request ended (issued, or why not). */
+  readonly onTokenResult?: (result: TokenResult) => void;
   /** A JWKS fetch of `jwt.issuers[issuerIndex]` finished. */
   readonly onJwksRefresh?: (issuerIndex: number, result: 'ok' | 'error') => void;
 }
@@ -69,7 +73,7 @@ export interface OAuthOptions {
 /** The running OAuth layer. */
 export interface OAuthService {
   /** For GatewayServices.ownEndpoints: answers OAuth paths and returns true, else false. */
-  readonly handle: (req: IncomingMessage, res: ServerResponse, requestId: string) => boolean;
+  readonly handle: (req: IncomingMessage, res: ServerResponse, requestId: string, ctx?: RequestContext) => boolean;
   /** Every presented credential: bearer JWTs here, the rest to the credential verifier. */
   readonly verifier: PresentedCredentialVerifier;
   /** The JWT verifier alone (tests, introspection). */
@@ -205,6 +209,7 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
     jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
     metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
+    onTokenResult: hooks.onTokenResult,
   }, options.onInternalError);
 
   return {

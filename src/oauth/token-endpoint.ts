@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PresentedCredentialVerifier } from '../authenticate/index.js';
+import type { RequestContext } from '../types.js';
 import { issueAccessToken, type IssueSettings } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
 import type { ClientDirectory } from './client-directory.js';
@@ -36,17 +37,25 @@ export interface TokenEndpointDeps {
   readonly onTokenIssued?: (() => void) | undefined;
 }
 
-/** An endpoint of the OAuth layer; refusals are thrown (OAuthError, GatewayError). */
-export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void>;
+/**
+ * An endpoint of the OAuth layer; refusals are thrown (OAuthError, GatewayError). `ctx`, when
+ * given, is the request's observation context: the token endpoint records the authenticated
+ * client there, so the access line names it (`credentialId`).
+ */
+export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, requestId: string, ctx?: RequestContext) => Promise<void>;
 
 /** Creates the token endpoint handler. */
 export function createTokenEndpoint(deps: TokenEndpointDeps): OAuthHandler {
-  return async (req, res, requestId) => {
+  return async (req, res, requestId, ctx) => {
     const request = await readOAuthPost(req, res, deps.bodyReadTimeoutMs());
     const grantType = request.params.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
     if (grantType !== GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported.');
     const client = await authenticateClient(request, deps.credentials);
+    // Only an authenticated id is logged: an id that failed could be anything a caller typed.
+    if (ctx !== undefined) {
+      ctx.principal = { kind: 'oauth_client', scheme: 'basic', subject: client.clientId, scope: client.scope, credentialId: client.clientId };
+    }
     const info = await deps.clients.get(client.clientId);
     // The secret verified a moment ago; a client revoked since gets nothing either.
     if (info === undefined || info.revoked) throw new OAuthError('invalid_client', 'Client authentication failed.');

@@ -13,6 +13,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.js';
 import { createAccessLog } from './access-log.js';
+import { certificateExpiries } from './certificate-expiry.js';
 import { createCredentialEvents, type CacheSizes, type CredentialEventSink } from './credential-events.js';
 import {
   isAuthOutcomeCode,
@@ -22,6 +23,8 @@ import {
   type AuthScheme,
   type JwksResult,
   type ReloadResult,
+  TOKEN_RESULTS,
+  type TokenResult,
 } from './labels.js';
 import { createInternalErrorLog, type ReportInternalError } from './internal-errors.js';
 import { logLinesDropped, type Logger } from './logger.js';
@@ -31,7 +34,9 @@ import type { RequestObserver } from './observer.js';
 import { createRequestObserver } from './request-observer.js';
 import { createRouteSeriesTable } from './route-series.js';
 
-export type { AuthOutcomeCode, AuthScheme, CacheSizes, CredentialEventSink, JwksResult, ReloadResult };
+const TOKEN_RESULT_SET: ReadonlySet<string> = new Set(TOKEN_RESULTS);
+
+export type { AuthOutcomeCode, AuthScheme, CacheSizes, CredentialEventSink, JwksResult, ReloadResult, TokenResult };
 export { NO_CREDENTIAL_EVENTS, verifierEventListener } from './credential-events.js';
 
 export interface ObservabilityOptions {
@@ -61,10 +66,14 @@ export interface Observability {
   readonly credentialEvents: CredentialEventSink;
   /** The token endpoint issued an access token. */
   tokenIssued(): void;
+  /** A request to the token endpoint ended with `result`. */
+  tokenRequest(result: TokenResult): void;
   /** A JWKS refresh of an external issuer finished; `issuer` is the configured `iss`. */
   jwksRefresh(issuer: string, result: JwksResult): void;
-  /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`). */
+  /** Applies a reloaded configuration (route names, `log.queryValues`, `jwt.issuers`, certificate expiries). */
   updateRoutes(config: GatewayConfig): void;
+  /** Whether the running configuration differs from the file in keys only a restart applies. */
+  setRestartRequired(required: boolean): void;
   /** This instance's registry (never prom-client's global one). */
   readonly registry: Registry;
   /** Logs the unexpected failure behind an `internal.error` answer against its request id. */
@@ -88,6 +97,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     accessLog.setQueryValues(next.log.queryValues);
     issuers = new Set(next.jwt.issuers.map((issuer) => issuer.issuer));
     for (const issuer of issuers) for (const result of JWKS_RESULTS) metrics.jwksRefreshes.labels(issuer, result).inc(0);
+    // A certificate that is no longer configured must not keep alerting.
+    metrics.certificateExpiry.reset();
+    for (const { kind, name, expiresAt } of certificateExpiries(next)) metrics.certificateExpiry.labels(kind, name).set(expiresAt);
   };
   applyConfig(config);
 
@@ -113,10 +125,16 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     tokenIssued() {
       metrics.tokensIssued.inc();
     },
+    tokenRequest(result) {
+      metrics.tokenRequests.labels(TOKEN_RESULT_SET.has(result) ? result : 'internal_error').inc();
+    },
     jwksRefresh(issuer, result) {
       if (result !== 'ok' && result !== 'error') throw new TypeError(`unknown JWKS refresh result "${String(result)}"`);
       metrics.jwksRefreshes.labels(issuers.has(issuer) ? issuer : OTHER_ISSUER, result).inc();
     },
     updateRoutes: applyConfig,
+    setRestartRequired(required) {
+      metrics.restartRequired.set(required ? 1 : 0);
+    },
   };
 }

@@ -8,6 +8,23 @@ import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
 /** Route label of requests that matched no route (404s, refused paths, framing refusals). */
 export const NO_ROUTE = 'none';
 
+/**
+ * Route label of the endpoints Portcullis serves itself on the proxy listener (OAuth). The `:`
+ * cannot appear in a configured route name, so these never collide with one.
+ */
+export const OWN_ENDPOINT_ROUTES = ['oauth:token', 'oauth:introspect', 'oauth:revoke', 'oauth:jwks', 'oauth:metadata'] as const;
+export type OwnEndpointRoute = (typeof OWN_ENDPOINT_ROUTES)[number];
+
+/**
+ * Result label of `portcullis_oauth_token_requests_total`: `issued`, an RFC 6749 §5.2 error
+ * code, `refused` (answered as problem+json: wrong method, malformed framing) or `internal_error`.
+ */
+export const TOKEN_RESULTS = [
+  'issued', 'invalid_request', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
+  'temporarily_unavailable', 'refused', 'internal_error',
+] as const;
+export type TokenResult = (typeof TOKEN_RESULTS)[number];
+
 /** Method label values: the methods APIs use, everything else counted as `OTHER`. */
 export const METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const;
 export type MethodLabel = (typeof METHOD_LABELS)[number];

@@ -13,6 +13,7 @@ import {
   CACHE_LOOKUP_RESULTS,
   EVICTION_REASONS,
   RELOAD_RESULTS,
+  TOKEN_RESULTS,
 } from './labels.js';
 import { LabelledCounter } from './labelled-counter.js';
 import { RouteHistogram } from './route-histogram.js';
@@ -79,6 +80,8 @@ export interface GatewayMetrics {
   readonly upstreamErrors: LabelledCounter<'route' | 'kind'>;
   /** `portcullis_tokens_issued_total` — counter, tokens; no labels. */
   readonly tokensIssued: Counter;
+  /** `portcullis_oauth_token_requests_total` — counter, requests; label result. */
+  readonly tokenRequests: LabelledCounter<'result'>;
   /** `portcullis_jwks_refreshes_total` — counter, refreshes; labels issuer, result. */
   readonly jwksRefreshes: LabelledCounter<'issuer' | 'result'>;
   /** `portcullis_config_reloads_total` — counter, reloads; label result. */
@@ -87,6 +90,10 @@ export interface GatewayMetrics {
   readonly lastReloadSuccess: Gauge;
   /** `portcullis_config_last_reload_successful` — gauge, 1 or 0; no labels. */
   readonly lastReloadSuccessful: Gauge;
+  /** `portcullis_tls_certificate_expiry_timestamp_seconds` — gauge, Unix seconds; labels kind, name. */
+  readonly certificateExpiry: Gauge<'kind' | 'name'>;
+  /** `portcullis_config_restart_required` — gauge, 1 or 0; no labels. */
+  readonly restartRequired: Gauge;
   /** `portcullis_build_info` — gauge, always 1; labels version, node_version. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   /** `portcullis_log_lines_dropped_total` — counter, lines; no labels; read from the log sink at scrape time. */
@@ -191,6 +198,11 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       help: 'Access tokens issued by the OAuth token endpoint.',
       registers,
     }),
+    tokenRequests: labelledCounter(
+      'portcullis_oauth_token_requests_total',
+      'Requests to the OAuth token endpoint by result: issued, an RFC 6749 error code (invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope, temporarily_unavailable), refused (wrong method or malformed request) or internal_error.',
+      ['result'] as const,
+    ),
     jwksRefreshes: labelledCounter(
       'portcullis_jwks_refreshes_total',
       'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
@@ -209,6 +221,17 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     lastReloadSuccessful: new Gauge({
       name: 'portcullis_config_last_reload_successful',
       help: 'Whether the last configuration reload succeeded (1) or was refused (0); 1 at startup.',
+      registers,
+    }),
+    certificateExpiry: new Gauge({
+      name: 'portcullis_tls_certificate_expiry_timestamp_seconds',
+      help: 'When a certificate stops being valid (notAfter, Unix seconds; the earliest in the file), by kind (listener: served by the proxy or admin listener; upstream_ca: a route\'s upstreamCa; jwks_ca: an issuer\'s jwksCa) and name (proxy, admin, the route or the issuer). Updated on start and on every reload.',
+      labelNames: ['kind', 'name'] as const,
+      registers,
+    }),
+    restartRequired: new Gauge({
+      name: 'portcullis_config_restart_required',
+      help: 'Whether the last applied reload left keys that only a restart applies (1) or not (0); the config.restart_required log line names them.',
       registers,
     }),
     buildInfo: new Gauge({
@@ -236,9 +259,11 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   for (const result of CACHE_LOOKUP_RESULTS) metrics.cacheLookups.labels(result).inc(0);
   for (const reason of EVICTION_REASONS) metrics.cacheEvictions.labels(reason).inc(0);
   for (const result of RELOAD_RESULTS) metrics.configReloads.labels(result).inc(0);
+  for (const result of TOKEN_RESULTS) metrics.tokenRequests.labels(result).inc(0);
   for (const cache of CACHE_KINDS) metrics.cacheEntries.labels(cache).set(0);
   metrics.buildInfo.labels(version, process.version).set(1);
   metrics.lastReloadSuccess.set(Date.now() / 1000);
   metrics.lastReloadSuccessful.set(1);
+  metrics.restartRequired.set(0);
   return metrics;
 }

@@ -7,7 +7,7 @@
  * `auth.insufficient_scope` from the authorize stage); one that got a principal counts `ok`.
  * Requests that never reached a decision (no route, client gone during verification) count none.
  */
-import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
+import type { UpstreamErrorKind, UpstreamFailureReason } from '../forward/upstream-errors.js';
 import type { RequestContext } from '../types.js';
 import type { AccessLog } from './access-log.js';
 import { isAuthOutcomeCode, methodIndex, NO_ROUTE, schemeOf, type AuthOutcomeCode } from './labels.js';
@@ -69,11 +69,11 @@ export function createRequestObserver(table: RouteSeriesTable, accessLog: Access
         failed(error);
       }
     },
-    upstreamFailed(ctx: RequestContext, kind: UpstreamErrorKind) {
+    upstreamFailed(ctx: RequestContext, kind: UpstreamErrorKind, reason: UpstreamFailureReason = 'other') {
       try {
         const route = ctx.route?.name ?? NO_ROUTE;
         table.get(ctx.route?.name).upstreamErrors[kind].inc();
-        logger.warn({ event: 'upstream.error', requestId: ctx.id, route, kind }, 'upstream request failed');
+        logger.warn({ event: 'upstream.error', requestId: ctx.id, route, kind, reason }, 'upstream request failed');
       } catch (error) {
         failed(error);
       }

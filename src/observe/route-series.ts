@@ -7,7 +7,7 @@
  * series is bounded by the route names the process has been configured with.
  */
 import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
-import { METHOD_LABELS, NO_ROUTE, UPSTREAM_ERROR_KINDS, type AuthOutcomeCode, type AuthScheme } from './labels.js';
+import { METHOD_LABELS, NO_ROUTE, OWN_ENDPOINT_ROUTES, UPSTREAM_ERROR_KINDS, type AuthOutcomeCode, type AuthScheme } from './labels.js';
 import type { CounterChild } from './labelled-counter.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RouteHistogramChild } from './route-histogram.js';
@@ -65,7 +65,7 @@ function createRouteSeries(metrics: GatewayMetrics, name: string, zeroErrors: bo
   };
 }
 
-/** Route name → its series; `none` for requests without a route. */
+/** Route name → its series; `none` for requests without a route; `oauth:…` for the OAuth endpoints. */
 export interface RouteSeriesTable {
   /** Series of a configured route name, or of `none` for undefined. */
   get(routeName: string | undefined): RouteSeries;
@@ -78,6 +78,8 @@ export interface RouteSeriesTable {
 export function createRouteSeriesTable(metrics: GatewayMetrics): RouteSeriesTable {
   const table = new Map<string, RouteSeries>();
   const none = createRouteSeries(metrics, NO_ROUTE, false);
+  // Portcullis' own endpoints never go upstream: no zero upstream-error series for them.
+  for (const name of OWN_ENDPOINT_ROUTES) table.set(name, createRouteSeries(metrics, name, false));
   const add = (name: string): RouteSeries => {
     let series = table.get(name);
     if (series === undefined) {

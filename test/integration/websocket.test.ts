@@ -317,3 +317,16 @@ test('websocket: read-only admits a read-only credential (the backend keeps the 
   assertProblem(await refusedUpgrade(`ws://127.0.0.1:${port}/feed/x`), 'auth.missing_credentials');
   assert.equal(upstream.upgrades.length, 2);
 });
+
+test('an admin credential is refused on a WebSocket upgrade too (401 auth.admin_credential); nothing reaches the upstream', async (t) => {
+  const upstream = await startWsUpstream();
+  t.after(() => upstream.close());
+  const wss = upstream.origin.replace('https://', 'wss://');
+  const admin = { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'admin', credentialId: 'tok_admin' } as const;
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: wss }, { authenticate: createStubAuthenticator({ 'admin-token': admin }) });
+  const refused = await refusedUpgrade(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer admin-token' });
+  assert.equal(refused.status, 401);
+  assert.equal((JSON.parse(refused.bodyText) as { code: string }).code, 'auth.admin_credential');
+  assert.equal(upstream.upgrades.length, 0);
+  assert.equal(await roundTrip(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer rw-token' }, 'ok'), 'ok');
+});

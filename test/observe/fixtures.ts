@@ -26,15 +26,16 @@ function route(name: string, index: number): RoutePolicy {
 export function minimalConfig(options: { routes?: readonly string[]; queryValues?: readonly string[]; issuers?: readonly string[] } = {}): GatewayConfig {
   return {
     file: '/dev/null',
+    files: [],
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
     trustedProxies: [],
     workers: 1,
     limits: {
-      maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
+      maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
       maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000,
     },
-    admin: { listen: { host: '127.0.0.1', port: 0 } },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined, allowOnProxyRoutes: false },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null', poolSize: 10, queryTimeoutMs: 2000, migrate: true },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },

@@ -135,7 +135,7 @@ test('a real Prometheus scrapes the gateway and its API shows the expected serie
   // The standard mix, plus the token endpoint's two answers and the eight cached reads.
   const expectedRequests: (readonly [Labels, number])[] = EXPECTED_REQUESTS.map(([labels, value]) =>
     [labels, labels.route === 'private' && labels.method === 'GET' && labels.status === '200' ? value + 8 : value] as const);
-  expectedRequests.push([{ route: 'none', method: 'POST', status: '200' }, 2]);
+  expectedRequests.push([{ route: 'oauth:token', method: 'POST', status: '200' }, 2]);
   const expectedTotal = EXPECTED_TOTAL_REQUESTS + 10;
   const expectedAuth = EXPECTED_AUTH.map(([labels, value]) => [labels, labels.scheme === 'bearer' && labels.code === 'ok' ? value + 8 : value] as const);
 
@@ -234,7 +234,7 @@ scrape_configs:
     rules = (await api<RuleGroups>(base, '/api/v1/rules')).data.groups.flatMap((group) => group.rules);
     return rules.length > 0 && rules.every((rule) => rule.health !== 'unknown');
   }, 10_000, 'the rules to be evaluated');
-  assert.equal(rules.length, 7);
+  assert.equal(rules.length, 10);
   for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`);
 
   // Every query of the Grafana dashboard runs; the traffic panels have data.

@@ -47,6 +47,7 @@ test('a production-only install of the packed package serves without dev depende
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:./data/portcullis.db" }
+limits: { shutdownDelay: 1s }
 routes:
   - name: public
     match: { path: /public }

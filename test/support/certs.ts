@@ -12,6 +12,8 @@ export interface TestCa {
   readonly caCert: string;
   readonly caCertPath: string;
   issue(name: string, altNames: readonly string[]): TestCert;
+  /** A certificate valid only between two dates (`YYYYMMDDHHMMSSZ`): an expired one, for instance. */
+  issueBetween(name: string, altNames: readonly string[], notBefore: string, notAfter: string): TestCert;
   cleanup(): void;
 }
 
@@ -39,6 +41,19 @@ export function createTestCa(): TestCa {
       writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
       openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
       openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      const certPath = join(dir, `${name}.pem`);
+      const keyPath = join(dir, `${name}-key.pem`);
+      return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+    },
+    issueBetween(name, altNames, notBefore, notAfter) {
+      // `openssl x509` cannot back-date; `openssl ca` can, with a minimal CA database.
+      const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+      writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=ca.serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n');
+      writeFileSync(join(dir, 'index.txt'), '', { flag: 'a' });
+      writeFileSync(join(dir, 'ca.serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
+      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
+      openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca-key.pem', '-in', `${name}.csr`, '-out', `${name}.pem`, '-startdate', notBefore, '-enddate', notAfter, '-extfile', `${name}.ext`, '-notext'], dir);
       const certPath = join(dir, `${name}.pem`);
       const keyPath = join(dir, `${name}-key.pem`);
       return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };

@@ -9,9 +9,9 @@ import { routePolicy } from '../../support/route-policy.js';
 
 const principal = (scope: Scope): Principal => ({ kind: 'api_token', scheme: 'bearer', subject: 's', scope, credentialId: 'c' });
 
-function outcome(access: 'read-only' | 'read-write', method: string, who: Principal | undefined): string {
+function outcome(access: 'read-only' | 'read-write', method: string, who: Principal | undefined, adminOnProxyRoutes = false): string {
   try {
-    authorize(routePolicy({ access }), fakeRequest({ method }), who);
+    authorize(routePolicy({ access }), fakeRequest({ method }), who, adminOnProxyRoutes);
     return 'allow';
   } catch (error) {
     assert.ok(error instanceof GatewayError);
@@ -27,8 +27,8 @@ test('GET, HEAD and OPTIONS read; every other method writes', () => {
 test('the decision matrix: route access × credential scope × read/write', () => {
   const who = { none: undefined, 'read-only': principal('read-only'), 'read-write': principal('read-write'), admin: principal('admin') };
   const expected: Record<string, Record<string, [string, string]>> = {
-    'read-only': { none: ['allow', 'route.read_only'], 'read-only': ['allow', 'route.read_only'], 'read-write': ['allow', 'route.read_only'], admin: ['allow', 'route.read_only'] },
-    'read-write': { none: ['allow', 'allow'], 'read-only': ['allow', 'auth.insufficient_scope'], 'read-write': ['allow', 'allow'], admin: ['allow', 'allow'] },
+    'read-only': { none: ['allow', 'route.read_only'], 'read-only': ['allow', 'route.read_only'], 'read-write': ['allow', 'route.read_only'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
+    'read-write': { none: ['allow', 'allow'], 'read-only': ['allow', 'auth.insufficient_scope'], 'read-write': ['allow', 'allow'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
   };
   for (const access of ['read-only', 'read-write'] as const) {
     for (const [name, p] of Object.entries(who)) {
@@ -102,4 +102,11 @@ test('a body on a read: refused under a read-only route or credential unless rea
     }
   }
   assert.equal(decide({ access: 'read-write' }, { method: 'POST', headers: [['Content-Length', '5'], ['Content-Type', 'application/x-www-form-urlencoded']] }, rw), 'allow', 'a form body on a write is the backend\'s business');
+});
+
+test('admin.allowOnProxyRoutes: an admin credential is then read-write on proxy routes', () => {
+  const admin = principal('admin');
+  assert.equal(outcome('read-write', 'GET', admin, true), 'allow');
+  assert.equal(outcome('read-write', 'DELETE', admin, true), 'allow');
+  assert.equal(outcome('read-only', 'DELETE', admin, true), 'route.read_only');
 });

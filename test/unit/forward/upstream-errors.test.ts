@@ -43,3 +43,15 @@ test('each kind maps to its documented code, naming the route and never the fore
   }
   assert.match(upstreamGatewayError('timeout', 'r', 1500).detail ?? '', /1500 ms/);
 });
+
+test('upstreamFailureReason: a known Node code as is (also on an undici cause), anything else "other"', async () => {
+  const { upstreamFailureReason, UPSTREAM_FAILURE_REASONS } = await import('../../../src/forward/upstream-errors.js');
+  assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' })), 'CERT_HAS_EXPIRED');
+  assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET', cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } })), 'ERR_TLS_CERT_ALTNAME_INVALID');
+  for (const odd of ['ERR_SOMETHING_NEW', '', 'cert_has_expired', '__proto__', 'constructor']) {
+    assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: odd })), 'other', odd);
+  }
+  assert.equal(upstreamFailureReason('not an error'), 'other');
+  assert.equal(upstreamFailureReason(null), 'other');
+  assert.ok(UPSTREAM_FAILURE_REASONS.length < 50, 'a bounded list');
+});
