@@ -144,6 +144,7 @@ test('a WebSocket session counts as a request in flight of its client: beyond th
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
     auth: "off"
+    access: read-write
 `, 'limits: { maxInFlightPerClient: 1 }'),
     { WSS: upstream.origin.replace('https://', 'wss://') },
   );
