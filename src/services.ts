@@ -7,7 +7,9 @@ import { createAdminOperations } from './admin/operations.js';
 import { createAdminHandler } from './admin/server.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
-import { createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore } from './credentials/index.js';
+import {
+  createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore,
+} from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
@@ -17,6 +19,8 @@ import { createOAuth, type OAuthHooks, type OAuthService } from './oauth/index.j
 export interface ServiceBundle extends GatewayServices {
   readonly store: CredentialStore;
   readonly verifier: CredentialVerifier;
+  /** The process's one change-feed follower: feeds the verifier's and the OAuth layer's caches. */
+  readonly feed: ChangeFeedFollower;
   /** The OAuth layer: token endpoint, JWKS, bearer JWT verification (src/oauth). */
   readonly oauth: OAuthService;
   /** Metrics and the access log (src/observe). */
@@ -36,8 +40,23 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   const toMetrics = verifierEventListener(observability.credentialEvents);
   const store = await openStore(config.store.url);
   let storeDown = false;
+  const feed = createChangeFeedFollower({
+    store,
+    ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
+    onError: () => observability.credentialEvents.storeError(),
+    onFreshness: (fresh, health) => {
+      if (fresh) logger.info({ event: 'store.feed_fresh' }, 'the change feed is confirmed again: every change since the last position is applied');
+      else logger.error({ event: 'store.feed_stale', ageMs: Math.round(health.ageMs) }, health.reason ?? 'the change feed is stale');
+    },
+    onPushState: (connected) => {
+      if (connected) logger.info({ event: 'store.push_connected' }, 'the store\'s push channel is back; catching up');
+      else logger.warn({ event: 'store.push_lost' }, 'the store\'s push channel dropped; changes arrive by polling until it is back');
+    },
+  });
+  observability.setFeedSource(feed);
   const verifier = createCredentialVerifier({
     store,
+    feed,
     cache: config.cache,
     onEvent: (event) => {
       toMetrics(event);
@@ -54,7 +73,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   observability.credentialEvents.setEntriesSource(verifier);
   await verifier.start();
   const oauth = await createOAuth({
-    config, store, credentials: verifier,
+    config, store, feed, credentials: verifier,
     hooks: {
       onTokenIssued: () => {
         observability.tokenIssued();
@@ -72,6 +91,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   return {
     store,
     verifier,
+    feed,
     oauth,
     observability,
     authenticate,
@@ -85,6 +105,8 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     },
     adminHandler: createAdminHandler(admin, authenticate),
     async readiness() {
+      const health = feed.health();
+      if (!health.fresh) return health.reason ?? 'the change feed is stale';
       try {
         await store.ping();
         return undefined;
@@ -95,6 +117,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     async close() {
       await oauth.close();
       await verifier.close();
+      feed.close();
       await store.close();
     },
   };

@@ -81,6 +81,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       ttlMs: parseDuration(raw.cache.ttl),
       negativeTtlMs: parseDuration(raw.cache.negativeTtl),
       negativeMaxEntries: raw.cache.negativeMaxEntries,
+      maxStalenessMs: parseDuration(raw.cache.maxStaleness),
     },
     tokens: { defaultExpiryMs: raw.tokens.defaultExpiry === undefined ? undefined : parseDuration(raw.tokens.defaultExpiry) },
     oauth: {

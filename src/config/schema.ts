@@ -69,6 +69,7 @@ const cacheSchema = z.strictObject({
   ttl: duration('How long a positive entry is trusted, never past the credential\'s expiry. Default 60s.').default('60s'),
   negativeTtl: duration('How long a failed credential is remembered. Default 5s.').default('5s'),
   negativeMaxEntries: z.number().int().min(1).max(10_000_000).default(10_000).describe('Maximum negative entries, kept apart so a flood of bad tokens cannot evict good ones. Default 10000.'),
+  maxStaleness: duration('How long the change feed may go unconfirmed (store unreachable, queries failing) before every credential is refused with 503 auth.store_unavailable and /readyz answers 503. 500ms to 24h; a longer bound weakens revocation. Default 1s.').default('1s'),
 });
 
 const externalIssuerSchema = z.strictObject({
@@ -99,7 +100,7 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     url: nonEmpty('"sqlite:PATH" (relative to the config file) or "postgres://…". Default "sqlite:data/portcullis.db".').default('sqlite:data/portcullis.db'),
   }).default({ url: 'sqlite:data/portcullis.db' }),
-  cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000 }),
+  cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000, maxStaleness: '1s' }),
   tokens: z.strictObject({
     defaultExpiry: duration('Expiry given to tokens created without --expires-in. Omitted: no expiry.').optional(),
   }).default({}),

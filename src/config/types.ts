@@ -61,6 +61,11 @@ export interface CacheSettings {
   readonly ttlMs: number;
   readonly negativeTtlMs: number;
   readonly negativeMaxEntries: number;
+  /**
+   * `cache.maxStaleness`: how long the change feed may go unconfirmed before cached
+   * credentials are refused (src/credentials/change-feed.ts). Omitted: 1000 ms.
+   */
+  readonly maxStalenessMs?: number;
 }
 
 export interface ExternalIssuer {

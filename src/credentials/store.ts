@@ -8,6 +8,7 @@
  * Failures are {@link CredentialStoreError}s with a `reason`.
  */
 import type { JWK } from 'jose';
+import type { ChangeNotifier } from './change-notifier.js';
 import type { Scope } from './scope.js';
 
 export type { Scope };
@@ -289,6 +290,8 @@ export interface CredentialStore {
    * Returns the unsubscribe function.
    */
   subscribe(listener: ChangeListener): () => void;
+
+  readonly notifier?: ChangeNotifier;
 
   /** Resolves when the store answers a trivial query (readiness); rejects `unavailable`. */
   ping(): Promise<void>;

@@ -13,14 +13,17 @@
  *   close: await oauth.close()            // before the store closes
  *
  * Cross-instance state lives in the store: signing keys, revoked jtis, client revocations. This
- * instance applies the store's changes at once when it made them (store.subscribe) and within one
- * change-feed poll (250 ms) when another process did.
+ * instance applies the store's changes through the process's one change-feed follower (shared
+ * with the credential verifier): at once when it made them, within one poll (250 ms) or one push
+ * when another process did. While the feed is not fresh (cache.maxStaleness), Portcullis access
+ * tokens are refused with auth.store_unavailable, cached or not; external issuers' tokens do not
+ * depend on the store and keep verifying.
  */
 import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { createChangeFeedFollower, sqlitePathOf, type ChangeRow, type CredentialStore } from '../credentials/index.js';
+import { createChangeFeedFollower, sqlitePathOf, type ChangeFeedFollower, type ChangeRow, type CredentialStore } from '../credentials/index.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
 import { createClientDirectory } from './client-directory.js';
@@ -57,7 +60,12 @@ export interface OAuthOptions {
   readonly onWarning?: (event: string, message: string) => void;
   /** Wall clock in epoch ms. Default Date.now. */
   readonly now?: () => number;
-  /** Change-feed poll period in ms (10-500). Default 250. */
+  /**
+   * The process's change-feed follower (src/services.ts shares one with the credential
+   * verifier). When omitted the layer creates, starts and closes its own.
+   */
+  readonly feed?: ChangeFeedFollower;
+  /** Poll period in ms (10-500) of the layer's own follower. Default 250. */
   readonly pollIntervalMs?: number;
   /** JWKS fetching of external issuers (tests shorten the periods). */
   readonly jwks?: JwksTuning;
@@ -114,15 +122,19 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   const clients = createClientDirectory(store, config.cache);
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
   const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });
-  const jwt = createJwtBearerVerifier({ cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, now });
+  const ownFeed = options.feed === undefined;
+  const feed = options.feed ?? createChangeFeedFollower({
+    store,
+    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+    ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
+  });
+  const jwt = createJwtBearerVerifier({
+    cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, feedFresh: feed.fresh, now,
+  });
   const verifier = dispatchVerifier(credentials, jwt);
 
-  /** Seqs applied through the local subscription, skipped when the poll sees them. */
-  const appliedLocally = new Set<number>();
-  function apply(changes: readonly ChangeRow[], local: boolean): void {
+  function apply(changes: readonly ChangeRow[]): void {
     for (const change of changes) {
-      if (local) appliedLocally.add(change.seq);
-      else if (appliedLocally.delete(change.seq)) continue;
       if (!('credentialId' in change)) continue;
       switch (change.kind) {
         case 'client.revoked':
@@ -142,21 +154,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           break;
       }
     }
-    if (!local) {
-      const last = changes[changes.length - 1];
-      if (last !== undefined) for (const seq of appliedLocally) if (seq <= last.seq) appliedLocally.delete(seq);
-    }
   }
-  const unsubscribe = store.subscribe((changes) => apply(changes, true));
-  const feed = createChangeFeedFollower({
-    store,
-    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
-    apply: (changes) => apply(changes, false),
-    onReady: () => {
-      appliedLocally.clear();
-      cache.follow();
-    },
-  });
+  const unfollow = feed.follow({ apply, onFollowing: () => cache.follow() });
   await feed.start();
   void external.refreshAll();
 
@@ -188,8 +187,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     },
     sync: () => feed.poll(),
     async close() {
-      feed.close();
-      unsubscribe();
+      unfollow();
+      if (ownFeed) feed.close();
       await external.close();
     },
   };

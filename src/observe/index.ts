@@ -66,14 +66,17 @@ export interface Observability {
   updateRoutes(config: GatewayConfig): void;
   /** This instance's registry (never prom-client's global one). */
   readonly registry: Registry;
+  /** Where `portcullis_store_feed_age_seconds` reads the feed's age at scrape time (the last call wins). */
+  setFeedSource(source: { health(): { readonly ageMs: number } }): void;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
   const { config, logger, version } = options;
   let cacheSizes: CacheSizes | undefined;
+  let feedSource: { health(): { readonly ageMs: number } } | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes });
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, feedAgeMs: () => feedSource?.health().ageMs });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
   const observer = createRequestObserver(table, accessLog, logger);
@@ -114,5 +117,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       metrics.jwksRefreshes.labels(issuers.has(issuer) ? issuer : OTHER_ISSUER, result).inc();
     },
     updateRoutes: applyConfig,
+    setFeedSource(source) {
+      feedSource = source;
+    },
   };
 }

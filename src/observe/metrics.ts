@@ -47,6 +47,8 @@ export interface GaugeSources {
   inFlight(): number;
   /** The credential cache, once one is attached; undefined reports 0 entries. */
   cacheSizes(): CacheSizes | undefined;
+  /** Milliseconds since the change feed was last confirmed, once a follower is attached. */
+  feedAgeMs(): number | undefined;
 }
 
 export interface GatewayMetrics {
@@ -71,6 +73,8 @@ export interface GatewayMetrics {
   readonly storeReads: Counter;
   /** `portcullis_store_errors_total` — counter, errors; no labels. */
   readonly storeErrors: Counter;
+  /** `portcullis_store_feed_age_seconds` — gauge, seconds; no labels. */
+  readonly feedAge: Gauge;
   /** `portcullis_credential_change_apply_delay_seconds` — histogram, seconds; no labels. */
   readonly changeApplyDelay: Histogram;
   /** `portcullis_upstream_errors_total` — counter, errors; labels route, kind. */
@@ -168,6 +172,15 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       name: 'portcullis_store_errors_total',
       help: 'Credential store operations that failed (store unreachable, query error).',
       registers,
+    }),
+    feedAge: new Gauge({
+      name: 'portcullis_store_feed_age_seconds',
+      help: 'Seconds since this instance last confirmed the store\'s change feed (read to its end); above cache.maxStaleness the instance refuses credentials and is unready.',
+      registers,
+      collect() {
+        const ageMs = sources.feedAgeMs();
+        this.set(ageMs === undefined ? 0 : ageMs / 1000);
+      },
     }),
     changeApplyDelay: new Histogram({
       name: 'portcullis_credential_change_apply_delay_seconds',

@@ -25,7 +25,7 @@ test('defaults are applied', (t) => {
   assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9091 } });
   assert.deepEqual(config.metrics, { listen: { host: '127.0.0.1', port: 9090 } });
   assert.equal(config.store.url, `sqlite:${path.join(dir, 'data', 'portcullis.db')}`);
-  assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000 });
+  assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000, maxStalenessMs: 1_000 });
   assert.deepEqual(config.tokens, { defaultExpiryMs: undefined });
   assert.deepEqual(config.oauth, { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 });
   assert.deepEqual(config.jwt, { issuers: [] });
