@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   'admin.conflict': { status: 409, title: 'Conflict', description: 'The admin API call conflicts with the current state: an account name already taken, a revoked credential that cannot be rotated (revocation is permanent), a disabled account that cannot receive tokens.' },
   'upstream.unavailable': { status: 502, title: 'Upstream unavailable', description: 'The connection to the upstream was refused, reset or could not be resolved.' },
   'upstream.tls_error': { status: 502, title: 'Upstream TLS error', description: 'The upstream\'s certificate is not trusted or does not match its host name.' },
-  'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached.' },
+  'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached, or the change feed was not confirmed within cache.maxStaleness (cached credentials are then refused too).' },
   'upstream.timeout': { status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route\'s timeout.' },
   'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds it in the log.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;

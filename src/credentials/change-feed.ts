@@ -201,11 +201,17 @@ export function createChangeFeedFollower(options: ChangeFeedOptions): ChangeFeed
       return running;
     }
     running = (async () => {
-      do {
-        again = false;
-        await pollOnce();
-      } while (again && !closed);
-    })().finally(() => { running = undefined; });
+      try {
+        do {
+          again = false;
+          await pollOnce();
+        } while (again && !closed);
+      } finally {
+        // Cleared in the same step as the last `again` check: a wake-up arriving after it
+        // starts a new poll instead of joining one that has already decided to end.
+        running = undefined;
+      }
+    })();
     return running;
   }
 
