@@ -2,14 +2,18 @@
  * Opens the credential store named by `store.url` (SPEC §1), dispatching on the URL scheme.
  *
  *   sqlite:/absolute/path.db   (also sqlite:///absolute/path.db; sqlite::memory: for tests)
- *   postgres://… | postgresql://…   not implemented yet
+ *   postgres://… | postgresql://…   (postgres-location.ts)
  */
 import { isAbsolute } from 'node:path';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { createCredentialStore } from './create-store.js';
+import { isPostgresUrl } from './postgres-location.js';
+import { openPostgresBackend, type PostgresStoreOptions } from './postgres-store.js';
+import { openSqliteBackend, type SqliteStoreOptions } from './sqlite-store.js';
+import type { StoreBackend } from './store-backend.js';
 import type { CredentialStore } from './store.js';
 
-/** Options of {@link openStore}; passed to the implementation chosen by the URL. */
-export type OpenStoreOptions = SqliteStoreOptions;
+/** Options of {@link openStore}; each implementation uses those that concern it. */
+export type OpenStoreOptions = SqliteStoreOptions & PostgresStoreOptions;
 
 /** The file path of a `sqlite:` URL, or a TypeError if it is not absolute. */
 export function sqlitePathOf(url: string): string {
@@ -23,14 +27,17 @@ export function sqlitePathOf(url: string): string {
 }
 
 /**
- * Opens, creates and migrates the store at `url`. Rejects with a TypeError for a URL it cannot
- * handle, or a CredentialStoreError (`unavailable`, `incompatible_schema`) if the store cannot
- * be opened. Store URLs carry no secret for SQLite; a postgres URL may, so it is never echoed.
+ * The backend at `url` alone, opened and migrated. Rejects with a TypeError for a URL it cannot
+ * handle (the message never echoes a postgres URL: it may hold a password), or a
+ * CredentialStoreError (`unavailable`, `incompatible_schema`).
  */
+export async function openBackend(url: string, options: OpenStoreOptions = {}): Promise<StoreBackend> {
+  if (url.startsWith('sqlite:')) return openSqliteBackend(sqlitePathOf(url), options);
+  if (isPostgresUrl(url)) return openPostgresBackend(url, options);
+  throw new TypeError('store URL must start with "sqlite:", "postgres://" or "postgresql://"');
+}
+
+/** Opens, creates and migrates the store at `url` (errors as {@link openBackend}). */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<CredentialStore> {
-  if (url.startsWith('sqlite:')) return openSqliteStore(sqlitePathOf(url), options);
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    throw new Error('PostgreSQL credential stores are not implemented yet; use a sqlite: URL');
-  }
-  throw new TypeError('store URL must start with "sqlite:" or "postgres://"');
+  return createCredentialStore(await openBackend(url, options), options);
 }

@@ -162,6 +162,8 @@ export interface ClientVerificationRecord {
   readonly previousSecretHash: Uint8Array | null;
   readonly previousValidUntil: number | null;
   readonly revokedAt: number | null;
+  /** Epoch ms of the last secret rotation, or null. */
+  readonly rotatedAt: number | null;
 }
 
 /**

@@ -1,0 +1,281 @@
+/**
+ * The credential store's behaviour, as one contract suite every backend runs (SQLite in
+ * sqlite-store.test.ts, PostgreSQL in postgres-store.test.ts): a third backend gets it by
+ * providing `open` and `raw`. Each test runs against a real, fresh database.
+ */
+import assert from 'node:assert/strict';
+import test, { type TestContext } from 'node:test';
+import type { OpenStoreOptions } from '../../src/credentials/open-store.js';
+import { hashSecret } from '../../src/credentials/secrets.js';
+import type { CredentialStore, NewSigningKey } from '../../src/credentials/store.js';
+import { CredentialStoreError, isStoreError } from '../../src/credentials/store-error.js';
+import { clientJson, tokenJson } from '../../src/credentials/records-json.js';
+import { manualClock } from './helpers.js';
+
+/** What a backend gives the contract. */
+export interface ContractBackend {
+  readonly name: string;
+  /** A store on a fresh database, closed after the test. */
+  open(t: TestContext, options?: OpenStoreOptions): Promise<{ store: CredentialStore; url: string }>;
+  /** Runs SQL directly on the database at `url`, bypassing the store (`?` placeholders). */
+  raw(t: TestContext, url: string): Promise<(sql: string, params: unknown[]) => Promise<void>>;
+}
+
+export async function rejectsWith(promise: Promise<unknown>, reason: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => isStoreError(error) && error.reason === reason);
+}
+
+/** A syntactically valid signing key (the store does no crypto). */
+export function fakeKey(kid: string): NewSigningKey {
+  return {
+    kid, alg: 'ES256',
+    publicJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}` },
+    privateJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}`, d: `d-${kid}` },
+  };
+}
+
+export function storeContract(backend: ContractBackend): void {
+  test(`${backend.name}: accounts: create, list, get, set-scope, disable`, async (t) => {
+    const { store } = await backend.open(t);
+    const alice = await store.accounts.create('alice', 'read-write');
+    assert.equal(alice.name, 'alice');
+    assert.equal(alice.scope, 'read-write');
+    assert.equal(alice.disabled, false);
+    await rejectsWith(store.accounts.create('alice', 'read-only'), 'conflict');
+    await rejectsWith(store.accounts.create('bad name', 'read-only'), 'invalid_argument');
+    await rejectsWith(store.accounts.create('bob', 'superuser' as never), 'invalid_argument');
+    await rejectsWith(store.accounts.setScope('nobody', 'read-only'), 'not_found');
+    const before = await store.latestChangeSeq();
+    assert.equal((await store.accounts.setScope('alice', 'read-only')).scope, 'read-only');
+    assert.equal((await store.accounts.disable('alice')).disabled, true);
+    assert.equal((await store.accounts.disable('alice')).disabled, true, 'idempotent');
+    const changes = await store.changesSince(before);
+    assert.deepEqual(changes.map((c) => [c.kind, 'account' in c ? c.account : c.credentialId]), [
+      ['account.scope_changed', 'alice'],
+      ['account.disabled', 'alice'],
+    ]);
+    assert.deepEqual((await store.accounts.list()).map((a) => a.name), ['alice']);
+    assert.equal(await store.accounts.get('nobody'), undefined);
+  });
+
+  test(`${backend.name}: tokens: create shows the secret once, list and get never do`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    await store.accounts.create('svc', 'read-write');
+    const expiresAt = new Date(clock.now() + 30 * 86_400_000);
+    const issued = await store.tokens.create({ label: 'power-bi', scope: 'read-only', account: 'svc', expiresAt });
+    assert.match(issued.token, /^pcl_/);
+    assert.match(issued.record.id, /^tok_/);
+    assert.deepEqual(
+      { label: issued.record.label, scope: issued.record.scope, account: issued.record.account, expiresAt: issued.record.expiresAt },
+      { label: 'power-bi', scope: 'read-only', account: 'svc', expiresAt: expiresAt.toISOString() },
+    );
+    assert.equal(issued.record.createdAt, new Date(clock.now()).toISOString());
+    assert.equal(issued.record.revokedAt, null);
+    const listed = await store.tokens.list();
+    assert.equal(listed.length, 1);
+    assert.ok(!JSON.stringify(listed).includes(issued.token));
+    assert.ok(!JSON.stringify(await store.tokens.get(issued.record.id)).includes(issued.token));
+    assert.deepEqual(await store.tokens.list({ account: 'nobody' }), []);
+    // The JSON shape of SPEC §6, secret exactly once.
+    const json = tokenJson(issued);
+    assert.deepEqual(Object.keys(json).slice(0, 6), ['id', 'token', 'label', 'scope', 'account', 'expiresAt']);
+    assert.equal(JSON.stringify(json).split(issued.token).length, 2);
+    assert.equal('token' in tokenJson(issued.record), false);
+
+    await rejectsWith(store.tokens.create({ label: '', scope: 'read-only' }), 'invalid_argument');
+    await rejectsWith(store.tokens.create({ label: 'x\u0000', scope: 'read-only' }), 'invalid_argument');
+    await rejectsWith(store.tokens.create({ label: 'x', scope: 'read-only', account: 'nobody' }), 'not_found');
+    await rejectsWith(store.tokens.create({ label: 'x', scope: 'read-only', expiresAt: new Date(clock.now()) }), 'invalid_argument');
+    await store.accounts.disable('svc');
+    await rejectsWith(store.tokens.create({ label: 'x', scope: 'read-only', account: 'svc' }), 'disabled');
+  });
+
+  test(`${backend.name}: rotate: the same id, a new secret; the old hash kept only with a grace`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    const issued = await store.tokens.create({ label: 'job', scope: 'read-write' });
+    const noGrace = await store.tokens.rotate(issued.record.id);
+    assert.equal(noGrace.record.id, issued.record.id);
+    assert.notEqual(noGrace.token, issued.token);
+    assert.equal(await store.findTokenByHash(hashSecret(issued.token)), undefined, 'old secret gone at once');
+    assert.equal(noGrace.record.previousSecretValidUntil, null);
+
+    const graced = await store.tokens.rotate(issued.record.id, 600_000);
+    const old = await store.findTokenByHash(hashSecret(noGrace.token));
+    assert.equal(old?.id, issued.record.id);
+    assert.equal(old?.previousValidUntil, clock.now() + 600_000);
+    assert.equal(graced.record.previousSecretValidUntil, new Date(clock.now() + 600_000).toISOString());
+    assert.equal((await store.findTokenByHash(hashSecret(graced.token)))?.id, issued.record.id);
+    await rejectsWith(store.tokens.rotate(issued.record.id, -1), 'invalid_argument');
+    await rejectsWith(store.tokens.rotate('tok_nope'), 'not_found');
+  });
+
+  test(`${backend.name}: revocation is permanent: no API restores it and SQL refuses to`, async (t) => {
+    const { store, url } = await backend.open(t);
+    const issued = await store.tokens.create({ label: 'old', scope: 'read-only' });
+    const revoked = await store.tokens.revoke(issued.record.id);
+    assert.ok(revoked.revokedAt);
+    assert.equal((await store.tokens.revoke(issued.record.id)).revokedAt, revoked.revokedAt, 'idempotent');
+    await rejectsWith(store.tokens.rotate(issued.record.id), 'revoked');
+    await rejectsWith(store.tokens.setExpiry(issued.record.id, null), 'revoked');
+    for (const ops of [store.tokens, store.clients] as const) {
+      for (const name of ['restore', 'unrevoke', 'delete', 'remove']) assert.equal(name in ops, false);
+    }
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    await store.clients.revoke(client.record.clientId);
+    await rejectsWith(store.clients.rotateSecret(client.record.clientId), 'revoked');
+
+    // Even a direct write to the database cannot undo it, nor free the id for reuse.
+    const raw = await backend.raw(t, url);
+    await assert.rejects(raw('UPDATE tokens SET revoked_at = NULL WHERE id = ?', [issued.record.id]), /revoked token cannot change/);
+    await assert.rejects(raw('UPDATE tokens SET secret_hash = ? WHERE id = ?', [Buffer.alloc(32), issued.record.id]), /cannot change/);
+    await assert.rejects(raw('DELETE FROM tokens WHERE id = ?', [issued.record.id]), /never deleted/);
+    await assert.rejects(raw('UPDATE clients SET revoked_at = NULL WHERE id = ?', [client.record.clientId]), /revoked client cannot change/);
+    await assert.rejects(raw('DELETE FROM clients', []), /never deleted/);
+    await raw('UPDATE tokens SET last_used_at = 1 WHERE id = ?', [issued.record.id]); // allowed
+    assert.ok((await store.tokens.get(issued.record.id))?.revokedAt);
+  });
+
+  test(`${backend.name}: clients: create shows the secret once, rotate-secret, revoke; JSON keeps the OAuth names`, async (t) => {
+    const { store } = await backend.open(t);
+    const issued = await store.clients.create({ name: 'campaign', scope: 'read-write', orgId: 'ORG', technicalAccountId: 'TA@techacct' });
+    assert.match(issued.record.clientId, /^cli_/);
+    assert.match(issued.clientSecret, /^pcs_/);
+    assert.equal(issued.record.orgId, 'ORG');
+    assert.equal(issued.record.technicalAccountId, 'TA@techacct');
+    const json = clientJson(issued);
+    assert.deepEqual(Object.keys(json).slice(0, 6), ['client_id', 'client_secret', 'name', 'scope', 'orgId', 'technicalAccountId']);
+    assert.ok(!JSON.stringify(await store.clients.list()).includes(issued.clientSecret));
+    const found = await store.findClientById(issued.record.clientId);
+    assert.deepEqual(found?.secretHash, hashSecret(issued.clientSecret));
+    const rotated = await store.clients.rotateSecret(issued.record.clientId, 1000);
+    assert.deepEqual((await store.findClientById(issued.record.clientId))?.previousSecretHash, hashSecret(issued.clientSecret));
+    assert.notEqual(rotated.clientSecret, issued.clientSecret);
+    const before = await store.latestChangeSeq();
+    await store.clients.revoke(issued.record.clientId);
+    const [change] = await store.changesSince(before);
+    assert.deepEqual(change && { kind: change.kind, id: 'credentialId' in change ? change.credentialId : '' },
+      { kind: 'client.revoked', id: issued.record.clientId });
+  });
+
+  test(`${backend.name}: every mutation that can invalidate a cache appends to the change feed`, async (t) => {
+    const { store } = await backend.open(t);
+    await store.accounts.create('a', 'read-write');
+    const token = await store.tokens.create({ label: 'l', scope: 'read-write', account: 'a' });
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    const start = await store.latestChangeSeq();
+    const seen: string[] = [];
+    const unsubscribe = store.subscribe((changes) => seen.push(...changes.map((c) => c.kind)));
+    await store.tokens.rotate(token.record.id);
+    await store.tokens.setExpiry(token.record.id, new Date(Date.now() + 60_000));
+    await store.accounts.setScope('a', 'read-only');
+    await store.accounts.disable('a');
+    await store.clients.rotateSecret(client.record.clientId);
+    await store.clients.revoke(client.record.clientId);
+    await store.tokens.revoke(token.record.id);
+    unsubscribe();
+    const expected = ['token.rotated', 'token.expiry_changed', 'account.scope_changed', 'account.disabled',
+      'client.secret_rotated', 'client.revoked', 'token.revoked'];
+    assert.deepEqual(seen, expected, 'subscribers of this instance see each change at commit');
+    const rows = await store.changesSince(start);
+    assert.deepEqual(rows.map((r) => r.kind), expected);
+    assert.deepEqual(rows.map((r) => r.seq), expected.map((_, i) => start + i + 1));
+    assert.equal(await store.latestChangeSeq(), start + expected.length);
+    assert.deepEqual(await store.changesSince(start, 2).then((r) => r.length), 2);
+  });
+
+  test(`${backend.name}: last-used times are written in a batch and only move forward`, async (t) => {
+    const { store } = await backend.open(t);
+    const token = await store.tokens.create({ label: 'l', scope: 'read-only' });
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    const before = await store.latestChangeSeq();
+    const t1 = Date.UTC(2026, 1, 1);
+    await store.recordLastUsed(new Map([[token.record.id, t1], [client.record.clientId, t1], ['tok_unknown', t1], ['junk', t1]]));
+    await store.recordLastUsed(new Map([[token.record.id, t1 - 1000]]));
+    assert.equal((await store.tokens.get(token.record.id))?.lastUsedAt, new Date(t1).toISOString());
+    assert.equal((await store.clients.get(client.record.clientId))?.lastUsedAt, new Date(t1).toISOString());
+    assert.equal(await store.latestChangeSeq(), before, 'last use is not a change');
+  });
+
+  test(`${backend.name}: a closed store rejects every call with \`unavailable\``, async (t) => {
+    const { store } = await backend.open(t);
+    await store.close();
+    await store.close();
+    await rejectsWith(store.ping(), 'unavailable');
+    await rejectsWith(store.findTokenByHash(hashSecret('x')), 'unavailable');
+    await rejectsWith(store.tokens.list(), 'unavailable');
+    const error = await store.latestChangeSeq().catch((e: unknown) => e);
+    assert.ok(error instanceof CredentialStoreError);
+  });
+
+
+  test(`${backend.name}: only 32-byte hashes fit the secret columns`, async (t) => {
+    const { store, url } = await backend.open(t);
+    const issued = await store.tokens.create({ label: 'h', scope: 'read-only' });
+    const raw = await backend.raw(t, url);
+    await assert.rejects(raw('UPDATE tokens SET secret_hash = ? WHERE id = ?', [Buffer.from(issued.token), issued.record.id]));
+    await assert.rejects(raw("INSERT INTO clients (id, name, scope, secret_hash, created_at) VALUES ('cli_x', 'x', 'read-only', ?, 1)",
+      [Buffer.from('pcs_not_a_hash_but_a_secret_of_some_length_x')]));
+  });
+
+  test(`${backend.name}: signing keys: one active key, rotation retires and erases the private part`, async (t) => {
+    const { store } = await backend.open(t);
+    assert.deepEqual(await store.signingKeys.list(), []);
+    const [first, second] = await Promise.all([store.signingKeys.ensureActive(fakeKey('k1')), store.signingKeys.ensureActive(fakeKey('k2'))]);
+    assert.equal(first.kid, second.kid, 'concurrent first starts agree on one key');
+    assert.equal(first.privateJwk?.d, `d-${first.kid}`);
+    const before = await store.latestChangeSeq();
+    const { active, retired } = await store.signingKeys.rotate(fakeKey('k3'));
+    assert.equal(active.kid, 'k3');
+    assert.equal(retired?.kid, first.kid);
+    assert.equal(retired?.privateJwk, null);
+    assert.notEqual(retired?.retiredAt, null);
+    const keys = await store.signingKeys.list();
+    assert.deepEqual(keys.map((k) => [k.kid, k.privateJwk === null]), [['k3', false], [first.kid, true]]);
+    assert.deepEqual((await store.changesSince(before)).map((c) => c.kind), ['signing_key.added']);
+    await rejectsWith(store.signingKeys.rotate(fakeKey('k3')), 'invalid_argument');
+    await rejectsWith(store.signingKeys.rotate({ ...fakeKey('k4'), publicJwk: { kty: 'EC', d: 'secret' } }), 'invalid_argument');
+  });
+
+  test(`${backend.name}: access-token revocation is recorded once and announced`, async (t) => {
+    const { store } = await backend.open(t);
+    const before = await store.latestChangeSeq();
+    assert.equal(await store.accessTokens.isRevoked('jti-1'), false);
+    await store.accessTokens.revoke('jti-1', 'cli_x', Date.now() + 60_000);
+    await store.accessTokens.revoke('jti-1', 'cli_x', Date.now() + 60_000);
+    assert.equal(await store.accessTokens.isRevoked('jti-1'), true);
+    assert.deepEqual((await store.changesSince(before)).map((c) => c.kind), ['access_token.revoked']);
+    await rejectsWith(store.accessTokens.revoke('', 'cli_x', 1), 'invalid_argument');
+  });
+
+  test(`${backend.name}: the verification records carry what the verifier needs`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    await store.accounts.create('acct', 'read-write');
+    const token = await store.tokens.create({ label: 'v', scope: 'admin', account: 'acct', expiresAt: new Date(clock.now() + 1000) });
+    const found = await store.findTokenByHash(hashSecret(token.token));
+    assert.deepEqual(found && { ...found, secretHash: Buffer.from(found.secretHash).toString('hex') }, {
+      id: token.record.id, scope: 'admin', secretHash: Buffer.from(hashSecret(token.token)).toString('hex'), previousSecretHash: null,
+      previousValidUntil: null, expiresAt: clock.now() + 1000, revokedAt: null, account: { name: 'acct', scope: 'read-write', disabled: false },
+    });
+    assert.equal(await store.findTokenByHash(hashSecret('pcl_unknown')), undefined);
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    assert.equal((await store.findClientById(client.record.clientId))?.rotatedAt, null);
+    clock.advance(5);
+    await store.clients.rotateSecret(client.record.clientId);
+    assert.equal((await store.findClientById(client.record.clientId))?.rotatedAt, clock.now());
+    assert.equal(await store.findClientById('cli_nope'), undefined);
+  });
+
+  test(`${backend.name}: concurrent writers through one store: no lost write, every change in the feed once`, async (t) => {
+    const { store } = await backend.open(t);
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => store.tokens.create({ label: `c${i}`, scope: 'read-only' })));
+    const before = await store.latestChangeSeq();
+    await Promise.all(tokens.map((tk) => store.tokens.revoke(tk.record.id)));
+    const rows = await store.changesSince(before);
+    assert.equal(rows.length, 20);
+    assert.deepEqual(new Set(rows.map((r) => ('credentialId' in r ? r.credentialId : ''))), new Set(tokens.map((tk) => tk.record.id)));
+    assert.ok((await store.tokens.list()).every((tk) => tk.revokedAt !== null));
+  });
+}
