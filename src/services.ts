@@ -14,7 +14,7 @@ import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
 import { PACKAGE_VERSION } from './version.js';
-import { createOAuth, type OAuthHooks, type OAuthService } from './oauth/index.js';
+import { createOAuth, requireKeyProtection, type OAuthHooks, type OAuthService } from './oauth/index.js';
 
 export interface ServiceBundle extends GatewayServices {
   readonly store: CredentialStore;
@@ -38,6 +38,8 @@ export interface ServiceHooks extends OAuthHooks {
 export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
   const observability = createObservability({ config, logger, version: PACKAGE_VERSION });
   const toMetrics = verifierEventListener(observability.credentialEvents);
+  // The key-protection policy first: a refusal must not leave a database connection open.
+  requireKeyProtection(config.oauth, config.store.url);
   const store = await openStore(config.store.url);
   let storeDown = false;
   const feed = createChangeFeedFollower({
@@ -72,20 +74,29 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   });
   observability.credentialEvents.setEntriesSource(verifier);
   await verifier.start();
-  const oauth = await createOAuth({
-    config, store, feed, credentials: verifier,
-    hooks: {
-      onTokenIssued: () => {
-        observability.tokenIssued();
-        hooks.onTokenIssued?.();
+  let oauth: OAuthService;
+  try {
+    oauth = await createOAuth({
+      config, store, feed, credentials: verifier,
+      hooks: {
+        onTokenIssued: () => {
+          observability.tokenIssued();
+          hooks.onTokenIssued?.();
+        },
+        onJwksRefresh: (index, result) => {
+          observability.jwksRefresh(config.jwt.issuers[index]?.issuer ?? 'other', result);
+          hooks.onJwksRefresh?.(index, result);
+        },
       },
-      onJwksRefresh: (index, result) => {
-        observability.jwksRefresh(config.jwt.issuers[index]?.issuer ?? 'other', result);
-        hooks.onJwksRefresh?.(index, result);
-      },
-    },
-    onWarning: (event, message) => logger.warn({ event }, message),
-  });
+      onWarning: (event, message) => logger.warn({ event }, message),
+    });
+  } catch (error) {
+    // E.g. a signing key that does not decrypt: close what is open so the process can exit.
+    await verifier.close();
+    feed.close();
+    await store.close();
+    throw error;
+  }
   const authenticate = createAuthenticator(oauth.verifier);
   const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
   return {

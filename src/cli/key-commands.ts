@@ -6,21 +6,32 @@
  *            its private part is erased, and it still verifies (and is published) until every
  *            token it signed has expired: retiredAt + oauth.tokenTtl + oauth.leeway + 60 s.
  *            Running gateways pick the new key up within one change-feed poll.
- *   list     every key, newest first: kid, alg, state (active | verifying | expired), dates.
+ *   list     every key, newest first: kid, alg, state (active | verifying | expired), dates,
+ *            and how the active key is stored (`encryptedWith`: a KEK id, or null in the clear).
+ *   rekey    re-encrypts the active key's private part under `oauth.keyEncryptionKey`: a key
+ *            stored in the clear is sealed; a key sealed under one of
+ *            `oauth.previousKeyEncryptionKeys` is opened and sealed again. The key itself is
+ *            unchanged, so tokens and running gateways are not affected (decision 0011).
+ *
+ * `rotate` and `rekey` follow the key-protection policy: on a PostgreSQL store without
+ * `oauth.keyEncryptionKey` they refuse unless `oauth.allowPlaintextSigningKeys` is true.
  *
  * Never prints a private key.
  */
 import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/types.js';
 import { isStoreError, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
-import { generateSigningKey, verifiesUntil } from '../oauth/index.js';
+import { sealedWith } from '../oauth/key-encryption.js';
+import { generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil } from '../oauth/index.js';
 import { openConfiguredStore } from './configured-store.js';
 import { type CliIo, type CommandRunner, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand } from './run.js';
 
-export const KEYS_USAGE = `  keys     rotate | list                                                   [--json] [--config FILE]
+export const KEYS_USAGE = `  keys     rotate | list | rekey                                           [--json] [--config FILE]
 
   keys rotate: a new OAuth signing key signs from now on; the previous one keeps verifying
-  until the tokens it signed have expired (oauth.tokenTtl + oauth.leeway + 60s).`;
+  until the tokens it signed have expired (oauth.tokenTtl + oauth.leeway + 60s).
+  keys rekey: re-encrypts the active signing key under oauth.keyEncryptionKey (from a key in
+  the clear, or from one of oauth.previousKeyEncryptionKeys); the key itself is unchanged.`;
 
 /** A key as printed (SPEC §6 style: camelCase, ISO-8601 times). */
 export interface SigningKeyJson {
@@ -31,6 +42,8 @@ export interface SigningKeyJson {
   readonly retiredAt: string | null;
   /** Until when tokens signed with it verify; null for the active key. */
   readonly verifiesUntil: string | null;
+  /** Active key: the id of the key-encryption key its private part is sealed with, null in the clear; retired keys: null (no private part). */
+  readonly encryptedWith: string | null;
 }
 
 function keyJson(record: SigningKeyRecord, config: GatewayConfig, now: number): SigningKeyJson {
@@ -42,6 +55,7 @@ function keyJson(record: SigningKeyRecord, config: GatewayConfig, now: number): 
     createdAt: new Date(record.createdAt).toISOString(),
     retiredAt: record.retiredAt === null ? null : new Date(record.retiredAt).toISOString(),
     verifiesUntil: Number.isFinite(until) ? new Date(until).toISOString() : null,
+    encryptedWith: record.privateJwk === null ? null : sealedWith(record.privateJwk) ?? null,
   };
 }
 
@@ -53,9 +67,15 @@ const ACTIONS: Record<string, Action> = {
     return (await store.signingKeys.list()).map((record) => keyJson(record, config, now));
   },
   async rotate(store, config) {
-    const { active, retired } = await store.signingKeys.rotate(await generateSigningKey());
+    const encryption = requireKeyProtection(config.oauth, config.store.url);
+    const { active, retired } = await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption));
     const now = Date.now();
     return { ...keyJson(active, config, now), previous: retired === null ? null : keyJson(retired, config, now) };
+  },
+  async rekey(store, config) {
+    const encryption = requireKeyProtection(config.oauth, config.store.url);
+    const { kid, outcome, from } = await rekeySigningKeys(store, encryption);
+    return { kid, outcome, from, encryptedWith: encryption.current?.id ?? null };
   },
 };
 
@@ -91,11 +111,10 @@ const runKeys: CommandRunner = async (args, io) => {
     else printText(io, result);
     return EXIT_OK;
   } catch (error) {
-    if (isStoreError(error)) {
-      io.err(`portcullis keys ${actionName}: ${error.message}`);
-      return EXIT_FAILURE;
-    }
-    throw error;
+    // Store failures, and the key-protection policy or a key that does not open (messages name
+    // settings and key ids, never key material).
+    io.err(`portcullis keys ${actionName}: ${isStoreError(error) ? error.message : (error as Error).message}`);
+    return EXIT_FAILURE;
   } finally {
     await store.close();
   }

@@ -8,6 +8,7 @@ import { formatPath, type ConfigPath, type Finding } from './issues.js';
 import type { PartialConfig } from './partial.js';
 import type { ListenAddress } from './types.js';
 import { MAX_MAX_STALENESS_MS, MIN_MAX_STALENESS_MS } from '../credentials/change-feed.js';
+import { keyEncryptionKeyProblem } from '../oauth/key-encryption.js';
 import { isWildcardHost, parseCidr, parseHttpsUrl, parseListen, parseStoreUrl } from './values.js';
 
 /** The longest timer Node.js honours is 2^31-1 ms (~24.8 days); longer ones fire at once. */
@@ -69,6 +70,22 @@ function checkMaxStaleness(text: string | undefined): Finding[] {
     }];
   }
   return [];
+}
+
+/** The KEKs' format (never their value: a message quotes only lengths). */
+function checkKeyEncryptionKeys(parts: PartialConfig): Finding[] {
+  const findings: Finding[] = [];
+  const current = parts.oauth?.keyEncryptionKey;
+  if (typeof current === 'string') {
+    const problem = keyEncryptionKeyProblem(current);
+    if (problem !== undefined) findings.push({ path: ['oauth', 'keyEncryptionKey'], message: problem });
+  }
+  parts.oauth?.previousKeyEncryptionKeys?.forEach((text, i) => {
+    if (typeof text !== 'string') return;
+    const problem = keyEncryptionKeyProblem(text);
+    if (problem !== undefined) findings.push({ path: ['oauth', 'previousKeyEncryptionKeys', i], message: problem });
+  });
+  return findings;
 }
 
 function checkListeners(parts: PartialConfig, written: (path: ConfigPath) => boolean): Finding[] {
@@ -136,6 +153,7 @@ export function checkSettings(parts: PartialConfig, baseDir: string, written: (p
   }
   for (const rule of durationRules(parts)) findings.push(...checkDuration(rule));
   findings.push(...checkMaxStaleness(parts.cache?.maxStaleness));
+  findings.push(...checkKeyEncryptionKeys(parts));
   findings.push(...checkIssuers(parts));
   return findings;
 }

@@ -89,6 +89,9 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       audience: raw.oauth.audience,
       tokenTtlMs: parseDuration(raw.oauth.tokenTtl),
       leewayMs: parseDuration(raw.oauth.leeway),
+      ...(raw.oauth.keyEncryptionKey === undefined ? {} : { keyEncryptionKey: raw.oauth.keyEncryptionKey }),
+      previousKeyEncryptionKeys: [...raw.oauth.previousKeyEncryptionKeys],
+      allowPlaintextSigningKeys: raw.oauth.allowPlaintextSigningKeys,
     },
     jwt: {
       issuers: raw.jwt.issuers.map((issuer) => ({

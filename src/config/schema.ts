@@ -109,7 +109,12 @@ export const configSchema = z.strictObject({
     audience: nonEmpty('`aud` of access tokens Portcullis issues.').default('portcullis'),
     tokenTtl: duration('Lifetime of issued access tokens. Default 1h.').default('1h'),
     leeway: duration('Clock skew tolerated on exp/nbf. Default 30s.').default('30s'),
-  }).default({ issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtl: '1h', leeway: '30s' }),
+    keyEncryptionKey: nonEmpty('Key-encryption key of the signing keys at rest: 32 random bytes in base64 (openssl rand -base64 32), given through the environment: "${PORTCULLIS_KEK}". Omitted: keys are stored in the clear.').optional(),
+    previousKeyEncryptionKeys: z.array(nonEmpty('A previous key-encryption key (same format).')).default([])
+      .describe('Earlier key-encryption keys, accepted to open keys sealed before a KEK rotation until `portcullis keys rekey` has run.'),
+    allowPlaintextSigningKeys: z.boolean().default(false)
+      .describe('Allows a PostgreSQL store without oauth.keyEncryptionKey (signing keys in the clear, readable by anyone who can read the database). Default false.'),
+  }).default({ issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtl: '1h', leeway: '30s', previousKeyEncryptionKeys: [], allowPlaintextSigningKeys: false }),
   jwt: z.strictObject({ issuers: z.array(externalIssuerSchema).default([]) }).default({ issuers: [] })
     .describe('External identity providers whose JWTs are accepted.'),
   log: z.strictObject({

@@ -68,6 +68,20 @@ export interface CacheSettings {
   readonly maxStalenessMs?: number;
 }
 
+/** `oauth.*`: the Portcullis authorization server. */
+export interface OAuthSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly tokenTtlMs: number;
+  readonly leewayMs: number;
+  /** `oauth.keyEncryptionKey` (base64, a secret: never log it); undefined: keys in the clear. */
+  readonly keyEncryptionKey?: string;
+  /** `oauth.previousKeyEncryptionKeys`: KEKs that may still open keys sealed before a rotation. */
+  readonly previousKeyEncryptionKeys?: readonly string[];
+  /** `oauth.allowPlaintextSigningKeys`: a PostgreSQL store may hold the keys in the clear. */
+  readonly allowPlaintextSigningKeys?: boolean;
+}
+
 export interface ExternalIssuer {
   readonly issuer: string;
   readonly jwksUrl: string;
@@ -92,7 +106,7 @@ export interface GatewayConfig {
   readonly store: { readonly url: string };
   readonly cache: CacheSettings;
   readonly tokens: { readonly defaultExpiryMs: number | undefined };
-  readonly oauth: { readonly issuer: string; readonly audience: string; readonly tokenTtlMs: number; readonly leewayMs: number };
+  readonly oauth: OAuthSettings;
   readonly jwt: { readonly issuers: readonly ExternalIssuer[] };
   readonly log: { readonly level: string; readonly queryValues: readonly string[] };
   readonly routes: readonly RoutePolicy[];

@@ -34,10 +34,12 @@ import { sendJwks } from './jwks.js';
 import { createJwtCache } from './jwt-cache.js';
 import { sendMetadata } from './metadata.js';
 import { createRevocationEndpoint } from './revoke.js';
-import { createKeyRing, type KeyRing } from './signing-keys.js';
+import { createKeyRing, requireKeyProtection, type KeyRing } from './signing-keys.js';
 import { createTokenEndpoint } from './token-endpoint.js';
 
-export { generateSigningKey, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM } from './signing-keys.js';
+export {
+  generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM,
+} from './signing-keys.js';
 export { OAUTH_PATHS, authorizationServerMetadata } from './metadata.js';
 export type { JwksTuning } from './external-issuers.js';
 
@@ -116,9 +118,16 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   });
   let external = makeExternal(config);
 
-  const keys = createKeyRing({ store, settings: () => config.oauth, now });
+  const encryption = requireKeyProtection(config.oauth, config.store.url);
+  const keys = createKeyRing({ store, settings: () => config.oauth, now, encryption });
   await keys.start();
   warnIfExposed(config.store.url, options.onWarning);
+  const shared = !config.store.url.startsWith('sqlite:');
+  if (keys.activeInClear() && (encryption.current !== null || shared)) {
+    options.onWarning?.('oauth.signing_key_in_clear', encryption.current === null
+      ? 'the OAuth signing key is stored in the clear: set oauth.keyEncryptionKey (decision 0011) and run `portcullis keys rekey`'
+      : 'the active OAuth signing key was stored before oauth.keyEncryptionKey was set and is still in the clear: run `portcullis keys rekey`');
+  }
   const clients = createClientDirectory(store, config.cache);
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
   const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });

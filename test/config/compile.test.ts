@@ -27,7 +27,9 @@ test('defaults are applied', (t) => {
   assert.equal(config.store.url, `sqlite:${path.join(dir, 'data', 'portcullis.db')}`);
   assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000, maxStalenessMs: 1_000 });
   assert.deepEqual(config.tokens, { defaultExpiryMs: undefined });
-  assert.deepEqual(config.oauth, { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 });
+  assert.deepEqual(config.oauth, {
+    issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000, previousKeyEncryptionKeys: [], allowPlaintextSigningKeys: false,
+  });
   assert.deepEqual(config.jwt, { issuers: [] });
   assert.deepEqual(config.log, { level: 'info', queryValues: [] });
   const route = config.routes[0];
