@@ -8,7 +8,8 @@ import { createAdminHandler } from './admin/server.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import {
-  createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore,
+  createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent,
+  openStore, storeOptionsOf,
 } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
@@ -40,7 +41,21 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   const toMetrics = verifierEventListener(observability.credentialEvents);
   // The key-protection policy first: a refusal must not leave a database connection open.
   requireKeyProtection(config.oauth, config.store.url);
-  const store = await openStore(config.store.url);
+  // A PostgreSQL store that cannot be reached at start does not stop the process: it stays
+  // unready (readiness pings the store), logs why (host and port, never the password) and keeps
+  // trying with backoff. A schema it cannot use still fails the start.
+  let lastUnreachable: string | undefined;
+  const store = await openStore(config.store.url, {
+    ...storeOptionsOf(config.store),
+    onUnreachable: (message) => {
+      if (message !== lastUnreachable) logger.error({ event: 'store.unreachable' }, `${message}; retrying`);
+      lastUnreachable = message;
+    },
+    onReachable: () => {
+      lastUnreachable = undefined;
+      logger.info({ event: 'store.reachable' }, 'the credential store answers; starting to serve credentials');
+    },
+  });
   let storeDown = false;
   const feed = createChangeFeedFollower({
     store,
@@ -120,10 +135,11 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       if (!health.fresh) return health.reason ?? 'the change feed is stale';
       try {
         await store.ping();
-        return undefined;
       } catch {
         return 'the credential store does not answer';
       }
+      if (oauth.keys.signer() === undefined) return 'the OAuth signing keys are not loaded yet';
+      return undefined;
     },
     async close() {
       await oauth.close();

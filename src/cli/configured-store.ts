@@ -6,7 +6,7 @@
  */
 import { formatIssue, loadConfigFile, resolveConfigPath } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { openStore, type CredentialStore } from '../credentials/index.js';
+import { openStore, storeOptionsOf, type CredentialStore } from '../credentials/index.js';
 import { type CliIo, EXIT_FAILURE, EXIT_USAGE } from './run.js';
 
 export interface ConfiguredStore {
@@ -21,7 +21,7 @@ export async function openConfiguredStore(configFlag: string | undefined, io: Cl
     return EXIT_USAGE;
   }
   try {
-    return { config: loaded.config, store: await openStore(loaded.config.store.url) };
+    return { config: loaded.config, store: await openStore(loaded.config.store.url, storeOptionsOf(loaded.config.store)) };
   } catch (error) {
     io.err(`portcullis: cannot open the credential store: ${(error as Error).message}`);
     return EXIT_FAILURE;

@@ -6,9 +6,11 @@
 import { registerCredentialCommands } from './credential-commands.js';
 import { registerKeyCommands } from './key-commands.js';
 import { runCli } from './run.js';
+import { registerStoreCommands } from './store-commands.js';
 
 registerCredentialCommands();
 registerKeyCommands();
+registerStoreCommands();
 
 runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
   (code) => {

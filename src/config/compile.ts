@@ -75,7 +75,12 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
     },
     admin: { listen: must(parseListen(raw.admin.listen)) },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
-    store: { url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))) },
+    store: {
+      url: storeUrlOf(must(parseStoreUrl(raw.store.url, baseDir))),
+      poolSize: raw.store.poolSize,
+      queryTimeoutMs: parseDuration(raw.store.queryTimeout),
+      migrate: raw.store.migrate,
+    },
     cache: {
       maxEntries: raw.cache.maxEntries,
       ttlMs: parseDuration(raw.cache.ttl),

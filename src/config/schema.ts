@@ -98,8 +98,11 @@ export const configSchema = z.strictObject({
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
     .default({ listen: '127.0.0.1:9090' }),
   store: z.strictObject({
-    url: nonEmpty('"sqlite:PATH" (relative to the config file) or "postgres://…". Default "sqlite:data/portcullis.db".').default('sqlite:data/portcullis.db'),
-  }).default({ url: 'sqlite:data/portcullis.db' }),
+    url: nonEmpty('"sqlite:PATH" (relative to the config file) or "postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=PATH". Default "sqlite:data/portcullis.db".').default('sqlite:data/portcullis.db'),
+    poolSize: z.number().int().min(1).max(1000).default(10).describe('PostgreSQL: connections per gateway process. Default 10.'),
+    queryTimeout: duration('PostgreSQL: bound on each query and on waiting for a pooled connection; past it a request is refused with 503 auth.store_unavailable. Default 2s.').default('2s'),
+    migrate: z.boolean().default(true).describe('Apply missing schema migrations at start. false: migrations run only through `portcullis store migrate`, and start refuses a store that is behind.'),
+  }).default({ url: 'sqlite:data/portcullis.db', poolSize: 10, queryTimeout: '2s', migrate: true }),
   cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000, maxStaleness: '1s' }),
   tokens: z.strictObject({
     defaultExpiry: duration('Expiry given to tokens created without --expires-in. Omitted: no expiry.').optional(),

@@ -102,8 +102,16 @@ export interface GatewayConfig {
   readonly limits: { readonly maxHeaderBytes: number; readonly headersTimeoutMs: number; readonly shutdownGraceMs: number };
   readonly admin: { readonly listen: ListenAddress };
   readonly metrics: { readonly listen: ListenAddress };
-  /** `sqlite:` URLs carry an absolute path. */
-  readonly store: { readonly url: string };
+  /** `sqlite:` URLs carry an absolute path; a postgres `sslrootcert` too. */
+  readonly store: {
+    readonly url: string;
+    /** PostgreSQL pool size. */
+    readonly poolSize: number;
+    /** PostgreSQL query (and pool acquire) bound. */
+    readonly queryTimeoutMs: number;
+    /** Apply missing migrations at start. */
+    readonly migrate: boolean;
+  };
   readonly cache: CacheSettings;
   readonly tokens: { readonly defaultExpiryMs: number | undefined };
   readonly oauth: OAuthSettings;

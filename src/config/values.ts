@@ -3,8 +3,10 @@
  * message) and compilation (which uses the value). Each returns a value or a message saying
  * what is wrong and what is expected, never both; none of them throws or does I/O.
  */
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parsePostgresUrl, resolveSslRootCert } from '../credentials/postgres-location.js';
 import type { HostMatch, ListenAddress, UpstreamTarget } from './types.js';
 
 /** A parsed value, or why it could not be parsed. */
@@ -156,7 +158,17 @@ export function parseStoreUrl(text: string, baseDir: string): Parsed<StoreLocati
     if (!/^[A-Za-z]+:\/\//.test(text) || !URL.canParse(text)) {
       return fail(`not a valid ${scheme}:// URL; expected "${scheme}://user:password@host:5432/database"`);
     }
-    return ok({ kind: 'postgres', url: text });
+    // A relative sslrootcert is relative to the config file, as every other path.
+    const url = resolveSslRootCert(text, (file) => path.resolve(baseDir, file));
+    try {
+      const location = parsePostgresUrl(url);
+      if (location.sslrootcert !== undefined && !existsSync(location.sslrootcert)) {
+        return fail(`sslrootcert ${location.sslrootcert} does not exist`);
+      }
+    } catch (error) {
+      return fail((error as Error).message.replace(/^store\.url: /, ''));
+    }
+    return ok({ kind: 'postgres', url });
   }
   const got = scheme === undefined ? 'no scheme' : `scheme "${scheme}:"`;
   return fail(`expected "sqlite:PATH", "sqlite::memory:" or a postgres:// URL; got ${got}`);

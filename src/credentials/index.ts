@@ -3,7 +3,9 @@
  * request-path verifier, the token formats, and the JSON shapes of the CLI and admin API.
  * See docs/credentials.md.
  */
-export { openStore, sqlitePathOf, type OpenStoreOptions } from './open-store.js';
+export { openBackend, openStore, sqlitePathOf, storeOptionsOf, type OpenStoreOptions } from './open-store.js';
+export { describePostgres, isPostgresUrl, maskStoreUrl, parsePostgresUrl } from './postgres-location.js';
+export type { ChangeNotifier } from './change-notifier.js';
 export type {
   AccountChangeKind, AccountOperations, AccountRecord, ChangeKind, ChangeListener, ChangeRow, ClientOperations,
   AccessTokenOperations, ClientRecord, ClientVerificationRecord, CredentialChangeKind, CredentialStore, IssuedClient,
@@ -14,7 +16,6 @@ export { ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS } from './store.js';
 export {
   createChangeFeedFollower, DEFAULT_MAX_STALENESS_MS, type ChangeFeedConsumer, type ChangeFeedFollower, type ChangeFeedOptions, type FeedHealth,
 } from './change-feed.js';
-export type { ChangeNotifier } from './change-notifier.js';
 export { CredentialStoreError, isStoreError, STORE_ERROR_REASONS, type StoreErrorReason } from './store-error.js';
 export {
   createCredentialVerifier, type CredentialVerifier, type CredentialVerifierOptions, type VerifierEvent,

@@ -41,3 +41,8 @@ export async function openBackend(url: string, options: OpenStoreOptions = {}): 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<CredentialStore> {
   return createCredentialStore(await openBackend(url, options), options);
 }
+
+/** The store options the configuration's `store` section gives. */
+export function storeOptionsOf(settings: { readonly poolSize: number; readonly queryTimeoutMs: number; readonly migrate: boolean }): OpenStoreOptions {
+  return { poolSize: settings.poolSize, queryTimeoutMs: settings.queryTimeoutMs, migrate: settings.migrate };
+}

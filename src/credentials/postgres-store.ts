@@ -104,6 +104,17 @@ export function describePgFailure(error: unknown, location: PostgresLocation, qu
   return `${where} failed${code === '' ? '' : ` (${code})`}`;
 }
 
+/** Translates a driver or server error where it enters; coded errors pass through. */
+function translatePg(error: unknown, what: string, location: PostgresLocation, queryTimeoutMs: number): CredentialStoreError {
+  if (error instanceof CredentialStoreError) return error;
+  const code = (error as PgError | undefined)?.code ?? '';
+  if (code.startsWith('23')) {
+    return new CredentialStoreError('invalid_argument', `${what}: refused by a store constraint (${scrub((error as PgError).message ?? code, location)})`);
+  }
+  // No `cause`: the driver's error objects can reference the connection settings.
+  return new CredentialStoreError('unavailable', `${what}: ${describePgFailure(error, location, queryTimeoutMs)}`);
+}
+
 function scrub(text: string, location: PostgresLocation): string {
   return location.password === undefined || location.password === '' ? text : text.split(location.password).join('***');
 }
@@ -136,6 +147,14 @@ function clientConfig(location: PostgresLocation, queryTimeoutMs: number | undef
  * anything, a schema newer than this code, and (with `allowMigrate` false) one that is behind.
  */
 export async function migratePostgres(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number): Promise<{ applied: number[] }> {
+  try {
+    return await migrateUnderLock(location, allowMigrate, connectTimeoutMs);
+  } catch (error) {
+    throw translatePg(error, 'migrating the credential store', location, connectTimeoutMs);
+  }
+}
+
+async function migrateUnderLock(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number): Promise<{ applied: number[] }> {
   const client = new pg.Client({ ...clientConfig(location, undefined), connectionTimeoutMillis: connectTimeoutMs });
   client.on('error', () => { /* reported by the failing query */ });
   await client.connect();
@@ -187,15 +206,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const heartbeatMs = options.listenHeartbeatMs ?? 1000;
   const where = describePostgres(location);
-  const translate = (error: unknown, what: string): CredentialStoreError => {
-    if (error instanceof CredentialStoreError) return error;
-    const code = (error as PgError | undefined)?.code ?? '';
-    if (code.startsWith('23')) {
-      return new CredentialStoreError('invalid_argument', `${what}: refused by a store constraint (${scrub((error as PgError).message ?? code, location)})`);
-    }
-    // No `cause`: the driver's error objects can reference the connection settings.
-    return new CredentialStoreError('unavailable', `${what}: ${describePgFailure(error, location, queryTimeoutMs)}`);
-  };
+  const translate = (error: unknown, what: string): CredentialStoreError => translatePg(error, what, location, queryTimeoutMs);
 
   const connectTimeoutMs = Math.max(queryTimeoutMs, 5000);
   let ready = false;

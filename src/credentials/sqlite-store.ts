@@ -67,7 +67,7 @@ function fileIdentity(file: string): string | undefined {
 /** SQLite's page cache, in KiB. */
 const PAGE_CACHE_KIB = 2048;
 
-function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean): Database.Database {
+function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean, skipMigrate = false): Database.Database {
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true });
     // A new file is created owner-only: it holds the OAuth signing key (docs/oauth.md). SQLite
@@ -89,7 +89,7 @@ function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean
     // the kernel's page cache already holds the file. SQLite's own default (2 MiB) keeps the
     // B-tree's upper levels; a leaf miss costs one pread from the kernel's cache.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-    migrate(db, file, allowMigrate);
+    if (!skipMigrate) migrate(db, file, allowMigrate);
     return db;
   } catch (error) {
     db.close();
@@ -102,8 +102,8 @@ function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean
  * for: they migrate once). A store with a version this code does not know is refused untouched;
  * with `allowMigrate` false a store that is behind is refused too.
  */
-function migrate(db: Database.Database, file: string, allowMigrate: boolean): void {
-  db.transaction(() => {
+function migrate(db: Database.Database, file: string, allowMigrate: boolean): number[] {
+  return db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
     const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
     const known = new Set(MIGRATIONS.map((m) => m.version));
@@ -123,7 +123,20 @@ function migrate(db: Database.Database, file: string, allowMigrate: boolean): vo
       db.exec(migration.sql);
       record.run(migration.version, migration.name, Date.now());
     }
+    return missing.map((m) => m.version);
   }).immediate();
+}
+
+/** `portcullis store migrate` on SQLite: opens, migrates, closes; returns the versions applied. */
+export function migrateSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): { applied: number[] } {
+  const db = openDatabase(file, busyTimeoutMs, false, true);
+  try {
+    return { applied: migrate(db, file, true) };
+  } catch (error) {
+    throw translate(error, `migrating ${file}`);
+  } finally {
+    db.close();
+  }
 }
 
 const latestVersion = (): number => Math.max(...MIGRATIONS.map((m) => m.version));

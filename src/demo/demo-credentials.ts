@@ -3,12 +3,12 @@
  * the demo's own store (`.demo/portcullis.db`), shown once in the curl lines.
  */
 import { loadConfigFile } from '../config/index.js';
-import { openStore } from '../credentials/index.js';
+import { openStore, storeOptionsOf } from '../credentials/index.js';
 
 export async function demoCredentialLines(configFile: string, gatewayUrl: string): Promise<string[]> {
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) return [];
-  const store = await openStore(loaded.config.store.url);
+  const store = await openStore(loaded.config.store.url, storeOptionsOf(loaded.config.store));
   try {
     if ((await store.accounts.get('demo')) === undefined) await store.accounts.create('demo', 'read-write');
     const expiresAt = new Date(Date.now() + 24 * 3600_000);

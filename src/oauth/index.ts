@@ -23,7 +23,9 @@ import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { createChangeFeedFollower, sqlitePathOf, type ChangeFeedFollower, type ChangeRow, type CredentialStore } from '../credentials/index.js';
+import {
+  createChangeFeedFollower, isStoreError, sqlitePathOf, type ChangeFeedFollower, type ChangeRow, type CredentialStore,
+} from '../credentials/index.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
 import { createClientDirectory } from './client-directory.js';
@@ -104,6 +106,45 @@ function warnIfExposed(url: string, warn: ((event: string, message: string) => v
   }
 }
 
+/**
+ * Loads (or creates) the signing keys. A store that does not answer yet (PostgreSQL unreachable
+ * at start) is retried in the background with backoff: until then the token endpoint answers
+ * temporarily_unavailable and readiness reports the missing keys. Any other failure fails the
+ * start. Returns the function that stops the retries.
+ */
+async function startKeys(
+  keys: KeyRing, warn: ((event: string, message: string) => void) | undefined, loaded: () => void,
+): Promise<() => void> {
+  try {
+    await keys.start();
+    loaded();
+    return () => undefined;
+  } catch (error) {
+    if (!isStoreError(error, 'unavailable')) throw error;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let delay = 250;
+  let stopped = false;
+  const retry = (): void => {
+    timer = setTimeout(() => {
+      keys.start().then(() => {
+        warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded');
+        loaded();
+      }, () => {
+        if (stopped) return;
+        delay = Math.min(delay * 2, 10_000);
+        retry();
+      });
+    }, delay);
+    timer.unref();
+  };
+  retry();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
 /** Starts the OAuth layer: loads (or creates) the signing keys and follows the change feed. */
 export async function createOAuth(options: OAuthOptions): Promise<OAuthService> {
   const { store, credentials, hooks = {} } = options;
@@ -120,14 +161,15 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
 
   const encryption = requireKeyProtection(config.oauth, config.store.url);
   const keys = createKeyRing({ store, settings: () => config.oauth, now, encryption });
-  await keys.start();
-  warnIfExposed(config.store.url, options.onWarning);
   const shared = !config.store.url.startsWith('sqlite:');
-  if (keys.activeInClear() && (encryption.current !== null || shared)) {
+  const warnIfInClear = (): void => {
+    if (!keys.activeInClear() || (encryption.current === null && !shared)) return;
     options.onWarning?.('oauth.signing_key_in_clear', encryption.current === null
       ? 'the OAuth signing key is stored in the clear: set oauth.keyEncryptionKey (decision 0011) and run `portcullis keys rekey`'
       : 'the active OAuth signing key was stored before oauth.keyEncryptionKey was set and is still in the clear: run `portcullis keys rekey`');
-  }
+  };
+  const stopKeyRetries = await startKeys(keys, options.onWarning, warnIfInClear);
+  warnIfExposed(config.store.url, options.onWarning);
   const clients = createClientDirectory(store, config.cache);
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
   const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });
@@ -196,6 +238,7 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     },
     sync: () => feed.poll(),
     async close() {
+      stopKeyRetries();
       unfollow();
       if (ownFeed) feed.close();
       await external.close();

@@ -1,6 +1,7 @@
 /** What a valid file compiles to: defaults, resolved paths, milliseconds, route policies, freezing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayConfig } from '../../src/config/index.js';
 import { loadYaml, problems, selfSigned, tempDir, y } from './helpers.js';
@@ -138,9 +139,14 @@ test('settings compile: listeners, store URLs, durations, proxies', async (t) =>
     ['sqlite:../elsewhere/p.db', `sqlite:${path.resolve(dir, '../elsewhere/p.db')}`],
     ['sqlite:/var/lib/portcullis/p.db', 'sqlite:/var/lib/portcullis/p.db'],
     ['sqlite::memory:', 'sqlite::memory:'],
-    ['postgres://gw:pw@db:5432/portcullis', 'postgres://gw:pw@db:5432/portcullis'],
-    ['postgresql://db/portcullis?sslmode=require', 'postgresql://db/portcullis?sslmode=require'],
+    ['postgres://gw:pw@db:5432/portcullis?sslmode=verify-full', 'postgres://gw:pw@db:5432/portcullis?sslmode=verify-full'],
+    ['postgresql://gw@db/portcullis?sslmode=require', 'postgresql://gw@db/portcullis?sslmode=require'],
+    ['postgres://gw@localhost/portcullis', 'postgres://gw@localhost/portcullis'],
+    // A relative sslrootcert is relative to the config file, like every other path.
+    ['postgres://gw:pw@db/p?sslmode=verify-full&sslrootcert=pg-ca.pem',
+      `postgres://gw:pw@db/p?sslmode=verify-full&sslrootcert=${encodeURIComponent(path.join(dir, 'pg-ca.pem'))}`],
   ];
+  writeFileSync(path.join(dir, 'pg-ca.pem'), 'not read at compile time');
   for (const [written, compiled] of stores) {
     await t.test(written, () => assert.equal(compile(dir, y(`store: { url: "${written}" }`, ONE_ROUTE)).store.url, compiled));
   }

@@ -30,7 +30,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     limits: { maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000 },
     admin: { listen: { host: '127.0.0.1', port: 0 } },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
-    store: { url: 'sqlite:/dev/null' },
+    store: { url: 'sqlite:/dev/null', poolSize: 10, queryTimeoutMs: 2000, migrate: true },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },
     tokens: { defaultExpiryMs: undefined },
     oauth: { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 },
