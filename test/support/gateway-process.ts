@@ -13,12 +13,14 @@ export interface GatewayProcess {
   readonly url: string;
   /** `http://127.0.0.1:PORT` of the metrics listener (/metrics, /healthz, /readyz). */
   readonly metricsUrl: string;
+  /** `http://127.0.0.1:PORT` of the admin API. */
+  readonly adminUrl: string;
   /** Everything the process wrote so far (stdout and stderr). */
   readonly logs: () => string;
   readonly exited: Promise<number | null>;
 }
 
-const STARTED = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)/;
+const STARTED = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)\}(?:,"admin":\{[^}]*"port":(\d+)\})?/;
 
 export async function startGatewayProcess(
   t: TestContext, configFile: string, env: Record<string, string> = {}, timeoutMs = 20_000,
@@ -38,7 +40,8 @@ export async function startGatewayProcess(
     const match = STARTED.exec(out);
     if (match) {
       return {
-        child, url: `http://127.0.0.1:${match[1]}`, metricsUrl: `http://127.0.0.1:${match[2]}`, logs: () => out, exited,
+        child, url: `http://127.0.0.1:${match[1]}`, metricsUrl: `http://127.0.0.1:${match[2]}`, adminUrl: `http://127.0.0.1:${match[3] ?? 0}`,
+        logs: () => out, exited,
       };
     }
     if (child.exitCode !== null || performance.now() - began > timeoutMs) throw new Error(`gateway did not start: ${out}`);
