@@ -123,9 +123,18 @@ routes:
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function get(port, path, headers = {}) {
+/** GET over keep-alive; a socket the server closed while idle is retried once on a new one. */
+async function get(port, path, headers = {}) {
+  try {
+    return await getOnce(port, path, headers, agent);
+  } catch (error) {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+    return getOnce(port, path, headers, false);
+  }
+}
+function getOnce(port, path, headers, via) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers, agent }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, agent: via }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c) => { body += c; }).on('end', () => resolve({ status: res.statusCode, body }));
     });
@@ -134,7 +143,7 @@ function get(port, path, headers = {}) {
   });
 }
 async function metric(gw, name) {
-  const { body } = await get(gw.metricsPort, '/metrics');
+  const { body } = await getOnce(gw.metricsPort, '/metrics', {}, false);
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(body);
   return m ? Number(m[1]) : NaN;
 }

@@ -97,9 +97,10 @@ export interface CredentialVerifier {
    */
   verify(presented: PresentedCredential): Principal | Promise<Principal>;
   /**
-   * Reads the change feed's position, then polls it and flushes last-used times periodically.
-   * Never rejects (a store that is down is retried by the next poll). Nothing is cached until
-   * the position is known, so call it before serving.
+   * Starts the change feed (its own, or the shared one: idempotent) and the periodic flush of
+   * last-used times. Never rejects (a store that is down is retried by the next poll). Every
+   * credential is refused with auth.store_unavailable until the feed is confirmed, so call it
+   * before serving.
    */
   start(): Promise<void>;
   /** Applies pending change-feed rows now. */
