@@ -1,6 +1,6 @@
 // Driver choice for the PostgreSQL store (docs/decisions/0009-postgres-driver.md): `pg` vs
 // `postgres`, on (1) the request path's cache miss — one indexed lookup by secret hash — one at a
-// time and 64 in flight over a pool of 10, and (2) LISTEN after the server restarts: time from
+// time and 64 in flight over a pool of 10 (POOL=n to change), and (2) LISTEN after the server restarts: time from
 // the restart until a NOTIFY reaches the listener again.
 //   node bench/pg-driver.mjs URL CLUSTER_DIR
 import { createHash, randomBytes } from 'node:crypto';
@@ -42,10 +42,11 @@ async function measure(name, lookup) {
   console.log(`${name}: sequential p50 ${pct(lat, 0.5).toFixed(3)} ms p99 ${pct(lat, 0.99).toFixed(3)} ms; 64 in flight ${(n / secs).toFixed(0)} lookups/s`);
 }
 
-const pool = new pg.Pool({ connectionString: url, max: 10 });
+const POOL = Number(process.env.POOL ?? 10);
+const pool = new pg.Pool({ connectionString: url, max: POOL });
 pool.on('error', () => {});
 await measure('pg', async (h) => (await pool.query({ name: 'lookup', text: LOOKUP, values: [h] })).rows[0]);
-const sql = postgres(url, { max: 10, onnotice: () => {} });
+const sql = postgres(url, { max: POOL, onnotice: () => {} });
 await measure('postgres', async (h) => (await sql.unsafe(LOOKUP, [h], { prepare: true }))[0]);
 
 // LISTEN across a restart.

@@ -108,6 +108,8 @@ export function describePgFailure(error: unknown, location: PostgresLocation, qu
 function translatePg(error: unknown, what: string, location: PostgresLocation, queryTimeoutMs: number): CredentialStoreError {
   if (error instanceof CredentialStoreError) return error;
   const code = (error as PgError | undefined)?.code ?? '';
+  // Ids are random: a unique violation is two writers creating the same account name at once.
+  if (code === '23505') return new CredentialStoreError('conflict', `${what}: it already exists`);
   if (code.startsWith('23')) {
     return new CredentialStoreError('invalid_argument', `${what}: refused by a store constraint (${scrub((error as PgError).message ?? code, location)})`);
   }

@@ -11,12 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import pg from 'pg';
 import { openStore } from '../../src/credentials/open-store.js';
 import { generateApiToken } from '../../src/credentials/secrets.js';
 import { sharedCerts } from '../support/certs.js';
 import { CLI_PATH } from '../support/cli.js';
 import { send } from '../support/client.js';
-import { privateCluster } from '../support/postgres.js';
+import { freshDatabase, privateCluster } from '../support/postgres.js';
+import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 
 test('start with PostgreSQL down: unready with the reason logged, 503 on credentials, serving once the database is back', async (t) => {
@@ -83,4 +85,33 @@ routes:
   const served = await send(`http://127.0.0.1:${ports.proxy}`, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } });
   assert.equal(served.status, 200, served.body);
   assert.equal(logs.includes(password), false, 'the password is never logged');
+});
+
+test('a locked database: a cache miss is refused with 503 auth.store_unavailable within store.queryTimeout, nothing reaches the upstream', async (t) => {
+  const { url } = await freshDatabase(t);
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(
+    `  - name: api\n    match: { path: /api }\n    upstream: "${upstream.origin}"\n    upstreamCa: "\${CA}"`,
+  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'), { STORE_URL: url });
+  const issued = await gw.services.store.tokens.create({ label: 'locked-out', scope: 'read-only' });
+  const blocker = new pg.Client({ connectionString: url });
+  blocker.on('error', () => undefined);
+  await blocker.connect();
+  t.after(() => blocker.end());
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE');
+  const started = Date.now();
+  const answers = await Promise.all([0, 1, 2, 3].map(() => send(gw.url, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } })));
+  const elapsed = Date.now() - started;
+  for (const answer of answers) {
+    assert.equal(answer.status, 503, answer.body);
+    assert.equal(answer.json().code, 'auth.store_unavailable');
+  }
+  assert.ok(elapsed < 10_000, `bounded, not a hang (took ${elapsed} ms for four requests over a pool of two)`);
+  assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');
+  await blocker.query('ROLLBACK');
+  const served = await send(gw.url, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } });
+  assert.equal(served.status, 200, 'served once the database answers');
+  assert.equal(upstream.arrived.length, 1);
 });

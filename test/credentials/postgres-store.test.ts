@@ -18,7 +18,7 @@ import type { CredentialStore } from '../../src/credentials/store.js';
 import { isStoreError } from '../../src/credentials/store-error.js';
 import { createTestCa } from '../support/certs.js';
 import { adminQuery, freshDatabase, privateCluster, testCluster, withDatabase } from '../support/postgres.js';
-import { storeContract } from './store-contract.js';
+import { fakeKey, storeContract } from './store-contract.js';
 
 const PASSWORD = new URL(testCluster().url).password;
 
@@ -332,3 +332,17 @@ test('postgres: the URL is masked wherever it is shown', () => {
   assert.equal(parsePostgresUrl('postgres://u:pw@localhost/p').sslmode, 'disable');
 });
 
+
+test('postgres: the database refuses TRUNCATE of tokens and clients, and reviving a retired signing key', async (t) => {
+  const { store, url } = await openFresh(t);
+  await store.signingKeys.ensureActive(fakeKey('first'));
+  await store.signingKeys.rotate(fakeKey('second'));
+  await store.tokens.create({ label: 'kept', scope: 'read-only' });
+  await withClient(url, async (c) => {
+    await assert.rejects(c.query('TRUNCATE tokens CASCADE'), /never deleted/);
+    await assert.rejects(c.query('TRUNCATE clients'), /never deleted/);
+    await assert.rejects(c.query("UPDATE signing_keys SET private_jwk = '{}' WHERE kid = 'first'"), /retired signing key cannot change/);
+    await assert.rejects(c.query("UPDATE signing_keys SET retired_at = NULL WHERE kid = 'first'"), /retired signing key cannot change|one_active_signing_key/);
+  });
+  assert.equal((await store.tokens.list()).length, 1);
+});

@@ -191,3 +191,20 @@ test('store migrate on SQLite, and CLI commands against an unreachable PostgreSQ
     assert.equal((result.stdout + result.stderr).includes('Sekrit-99'), false);
   }
 });
+
+test('portcullis check never prints a postgres password, valid or not', async (t) => {
+  const cases = [
+    '  url: "postgres://portcullis:Chk-Pass-5@127.0.0.1:5432/portcullis"',
+    '  url: "postgres://portcullis:Chk-Pass-5@db.internal:5432/portcullis"',
+    '  url: "postgres://portcullis:Chk-Pass-5@localhost/portcullis?sslmode=fast"',
+    '  url: "postgres://portcullis:Chk-Pass-5@localhost/portcullis?sslmode=verify-full&sslrootcert=missing.pem"',
+    '  url: "postgres://portcullis:Chk-Pass-5@db:bad/portcullis"',
+  ];
+  const codes: number[] = [];
+  for (const line of cases) {
+    const result = await runCli(['check', '--config', configWith(t, line)]);
+    codes.push(result.code);
+    assert.equal((result.stdout + result.stderr).includes('Chk-Pass-5'), false, result.stdout + result.stderr);
+  }
+  assert.deepEqual(codes, [0, 2, 2, 2, 2]);
+});
