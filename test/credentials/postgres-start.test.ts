@@ -93,7 +93,9 @@ test('a locked database: a cache miss is refused with 503 auth.store_unavailable
   t.after(() => upstream.close());
   const gw = await startTestGateway(t, gatewayYaml(
     `  - name: api\n    match: { path: /api }\n    upstream: "${upstream.origin}"\n    upstreamCa: "\${CA}"`,
-  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'), { STORE_URL: url });
+    'oauth: { keyEncryptionKey: "${PORTCULLIS_KEK}" }',
+  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'),
+  { STORE_URL: url, PORTCULLIS_KEK: randomBytes(32).toString('base64') });
   const issued = await gw.services.store.tokens.create({ label: 'locked-out', scope: 'read-only' });
   const blocker = new pg.Client({ connectionString: url });
   blocker.on('error', () => undefined);
