@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   'client.too_many_connections': { status: 429, title: 'Too many connections', description: 'The client address has more open connections to the proxy listener than `limits.maxConnectionsPerClient`; the request is refused and its connection closed. `Retry-After` says when to try again.' },
   'client.too_many_requests': { status: 429, title: 'Too many requests in flight', description: 'The client address has more requests in flight on the proxy listener than `limits.maxInFlightPerClient`. `Retry-After` says when to try again.' },
   'upstream.saturated': { status: 503, title: 'Upstream saturated', description: 'Every connection to the route\'s upstream is busy and the wait for one is full (`limits.upstreamQueueSize`) or took longer than `limits.upstreamQueueTimeout`; nothing was sent upstream. `Retry-After` says when to try again.' },
-  'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached.' },
+  'auth.store_unavailable': { status: 503, title: 'Credential store unavailable', description: 'The store cannot be reached and the credential is not cached, or the change feed was not confirmed within cache.maxStaleness (cached credentials are then refused too).' },
   'upstream.timeout': { status: 504, title: 'Upstream timeout', description: 'The upstream did not answer within the route\'s timeout.' },
   'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds its cause in the log (`request.internal_error`).' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;

@@ -8,17 +8,20 @@ import { createAdminHandler } from './admin/server.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import {
-  createCredentialVerifier, type CredentialStore, type CredentialVerifier, type VerifierEvent, openStore, storeOptionsOf,
+  createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent,
+  openStore, storeOptionsOf,
 } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
 import { PACKAGE_VERSION } from './version.js';
-import { createOAuth, type OAuthHooks, type OAuthService } from './oauth/index.js';
+import { createOAuth, requireKeyProtection, type OAuthHooks, type OAuthService } from './oauth/index.js';
 
 export interface ServiceBundle extends GatewayServices {
   readonly store: CredentialStore;
   readonly verifier: CredentialVerifier;
+  /** The process's one change-feed follower: feeds the verifier's and the OAuth layer's caches. */
+  readonly feed: ChangeFeedFollower;
   /** The OAuth layer: token endpoint, JWKS, bearer JWT verification (src/oauth). */
   readonly oauth: OAuthService;
   /** Metrics and the access log (src/observe). */
@@ -36,6 +39,8 @@ export interface ServiceHooks extends OAuthHooks {
 export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
   const observability = createObservability({ config, logger, version: PACKAGE_VERSION });
   const toMetrics = verifierEventListener(observability.credentialEvents);
+  // The key-protection policy first: a refusal must not leave a database connection open.
+  requireKeyProtection(config.oauth, config.store.url);
   // A PostgreSQL store that cannot be reached at start does not stop the process: it stays
   // unready (readiness pings the store), logs why (host and port, never the password) and keeps
   // trying with backoff. A schema it cannot use still fails the start.
@@ -52,8 +57,23 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     },
   });
   let storeDown = false;
+  const feed = createChangeFeedFollower({
+    store,
+    ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
+    onError: () => observability.credentialEvents.storeError(),
+    onFreshness: (fresh, health) => {
+      if (fresh) logger.info({ event: 'store.feed_fresh' }, 'the change feed is confirmed again: every change since the last position is applied');
+      else logger.error({ event: 'store.feed_stale', ageMs: Math.round(health.ageMs) }, health.reason ?? 'the change feed is stale');
+    },
+    onPushState: (connected) => {
+      if (connected) logger.info({ event: 'store.push_connected' }, 'the store\'s push channel is back; catching up');
+      else logger.warn({ event: 'store.push_lost' }, 'the store\'s push channel dropped; changes arrive by polling until it is back');
+    },
+  });
+  observability.setFeedSource(feed);
   const verifier = createCredentialVerifier({
     store,
+    feed,
     cache: config.cache,
     onEvent: (event) => {
       toMetrics(event);
@@ -69,31 +89,41 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   });
   observability.credentialEvents.setEntriesSource(verifier);
   await verifier.start();
-  const oauth = await createOAuth({
-    config, store, credentials: verifier,
-    hooks: {
-      onTokenResult: (result) => {
-        observability.tokenRequest(result);
-        hooks.onTokenResult?.(result);
+  let oauth: OAuthService;
+  try {
+    oauth = await createOAuth({
+      config, store, feed, credentials: verifier,
+      hooks: {
+        onTokenResult: (result) => {
+          observability.tokenRequest(result);
+          hooks.onTokenResult?.(result);
+        },
+        onTokenIssued: () => {
+          observability.tokenIssued();
+          hooks.onTokenIssued?.();
+        },
+        onJwksRefresh: (index, result) => {
+          observability.jwksRefresh(config.jwt.issuers[index]?.issuer ?? 'other', result);
+          hooks.onJwksRefresh?.(index, result);
+        },
       },
-      onTokenIssued: () => {
-        observability.tokenIssued();
-        hooks.onTokenIssued?.();
-      },
-      onJwksRefresh: (index, result) => {
-        observability.jwksRefresh(config.jwt.issuers[index]?.issuer ?? 'other', result);
-        hooks.onJwksRefresh?.(index, result);
-      },
-    },
-    onWarning: (event, message) => logger.warn({ event }, message),
-    onInternalError: observability.reportInternalError,
-  });
+      onWarning: (event, message) => logger.warn({ event }, message),
+      onInternalError: observability.reportInternalError,
+    });
+  } catch (error) {
+    // E.g. a signing key that does not decrypt: close what is open so the process can exit.
+    await verifier.close();
+    feed.close();
+    await store.close();
+    throw error;
+  }
   const authenticate = createAuthenticator(oauth.verifier);
   let limits = config.limits;
   const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
   return {
     store,
     verifier,
+    feed,
     oauth,
     observability,
     authenticate,
@@ -111,6 +141,8 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       bodyReadTimeoutMs: () => limits.bodyReadTimeoutMs,
     }),
     async readiness() {
+      const health = feed.health();
+      if (!health.fresh) return health.reason ?? 'the change feed is stale';
       try {
         await store.ping();
       } catch {
@@ -122,6 +154,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     async close() {
       await oauth.close();
       await verifier.close();
+      feed.close();
       await store.close();
     },
   };

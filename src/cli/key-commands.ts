@@ -6,13 +6,22 @@
  *            its private part is erased, and it still verifies (and is published) until every
  *            token it signed has expired: retiredAt + oauth.tokenTtl + oauth.leeway + 60 s.
  *            Running gateways pick the new key up within one change-feed poll.
- *   list     every key, newest first: kid, alg, state (active | verifying | expired), dates.
+ *   list     every key, newest first: kid, alg, state (active | verifying | expired), dates,
+ *            and how the active key is stored (`encryptedWith`: a KEK id, or null in the clear).
+ *   rekey    re-encrypts the active key's private part under `oauth.keyEncryptionKey`: a key
+ *            stored in the clear is sealed; a key sealed under one of
+ *            `oauth.previousKeyEncryptionKeys` is opened and sealed again. The key itself is
+ *            unchanged, so tokens and running gateways are not affected (decision 0011).
+ *
+ * `rotate` and `rekey` follow the key-protection policy: on a PostgreSQL store without
+ * `oauth.keyEncryptionKey` they refuse unless `oauth.allowPlaintextSigningKeys` is true.
  *
  * Never prints a private key.
  */
 import type { GatewayConfig } from '../config/types.js';
 import { isStoreError, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
-import { generateSigningKey, verifiesUntil } from '../oauth/index.js';
+import { sealedWith } from '../oauth/key-encryption.js';
+import { generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil } from '../oauth/index.js';
 import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, registerCommand, registerGroup, reportError } from './run.js';
@@ -26,6 +35,8 @@ export interface SigningKeyJson {
   readonly retiredAt: string | null;
   /** Until when tokens signed with it verify; null for the active key. */
   readonly verifiesUntil: string | null;
+  /** Active key: the id of the key-encryption key its private part is sealed with, null in the clear; retired keys: null (no private part). */
+  readonly encryptedWith: string | null;
 }
 
 function keyJson(record: SigningKeyRecord, config: GatewayConfig, now: number): SigningKeyJson {
@@ -37,6 +48,7 @@ function keyJson(record: SigningKeyRecord, config: GatewayConfig, now: number): 
     createdAt: new Date(record.createdAt).toISOString(),
     retiredAt: record.retiredAt === null ? null : new Date(record.retiredAt).toISOString(),
     verifiesUntil: Number.isFinite(until) ? new Date(until).toISOString() : null,
+    encryptedWith: record.privateJwk === null ? null : sealedWith(record.privateJwk) ?? null,
   };
 }
 
@@ -48,9 +60,15 @@ const ACTIONS: Record<string, Action> = {
     return (await store.signingKeys.list()).map((record) => keyJson(record, config, now));
   },
   async rotate(store, config) {
-    const { active, retired } = await store.signingKeys.rotate(await generateSigningKey());
+    const encryption = requireKeyProtection(config.oauth, config.store.url);
+    const { active, retired } = await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption));
     const now = Date.now();
     return { ...keyJson(active, config, now), previous: retired === null ? null : keyJson(retired, config, now) };
+  },
+  async rekey(store, config) {
+    const encryption = requireKeyProtection(config.oauth, config.store.url);
+    const { kid, outcome, from } = await rekeySigningKeys(store, encryption);
+    return { kid, outcome, from, encryptedWith: encryption.current?.id ?? null };
   },
 };
 
@@ -70,6 +88,11 @@ const HELP: Readonly<Record<string, { summary: string; example: string; notes?: 
     notes: 'The previous key stops signing and its private part is erased; it is still published (JWKS) and verifies until oauth.tokenTtl + oauth.leeway + 60s after now. Running gateways pick the new key up within one change-feed poll.',
   },
   list: { summary: 'List the signing keys, newest first (never a private key).', example: 'keys list --json' },
+  rekey: {
+    summary: 'Re-encrypt the active signing key under oauth.keyEncryptionKey (from a key in the clear, or from one of oauth.previousKeyEncryptionKeys).',
+    example: 'PORTCULLIS_KEK=… keys rekey --config /etc/portcullis/portcullis.yaml',
+    notes: 'The key itself is unchanged: issued tokens and running gateways are unaffected. Never prints key material.',
+  },
 };
 
 function runKeys(actionName: string, action: Action): Command['run'] {
@@ -86,6 +109,9 @@ function runKeys(actionName: string, action: Action): Command['run'] {
       return EXIT_OK;
     } catch (error) {
       if (isStoreError(error)) return reportError(io, json, command, `store.${error.reason}`, error.message, EXIT_FAILURE);
+      // The key-protection policy, or a key that does not open: the messages name settings and
+      // key ids, never key material.
+      if (error instanceof Error) return reportError(io, json, command, 'keys.refused', error.message, EXIT_FAILURE);
       throw error;
     } finally {
       await store.close();
@@ -95,7 +121,7 @@ function runKeys(actionName: string, action: Action): Command['run'] {
 
 /** Registers `portcullis keys`. */
 export function registerKeyCommands(): void {
-  registerGroup('keys', 'OAuth signing keys: rotate, list.');
+  registerGroup('keys', 'OAuth signing keys: rotate, list, rekey.');
   for (const [name, action] of Object.entries(ACTIONS)) {
     const help = HELP[name];
     registerCommand({

@@ -7,6 +7,8 @@ import { parseDuration, formatDuration } from './durations.js';
 import { formatPath, type ConfigPath, type Finding } from './issues.js';
 import type { PartialConfig } from './partial.js';
 import type { ListenAddress } from './types.js';
+import { MAX_MAX_STALENESS_MS, MIN_MAX_STALENESS_MS } from '../credentials/change-feed.js';
+import { keyEncryptionKeyProblem } from '../oauth/key-encryption.js';
 import { isWildcardHost, parseCidr, parseHttpsUrl, parseListen, parseStoreUrl } from './values.js';
 
 /** The longest timer Node.js honours is 2^31-1 ms (~24.8 days); longer ones fire at once. */
@@ -51,6 +53,43 @@ function durationRules(parts: PartialConfig): DurationRule[] {
     { path: ['oauth', 'tokenTtl'], text: parts.oauth?.tokenTtl, zero: false, timer: false },
     { path: ['oauth', 'leeway'], text: parts.oauth?.leeway, zero: true, timer: false },
   ];
+}
+
+/**
+ * `cache.maxStaleness` must leave room for two feed polls (250 ms each) and stays within the
+ * longest cache TTL: beyond that it would no longer bound anything.
+ */
+function checkMaxStaleness(text: string | undefined): Finding[] {
+  if (text === undefined) return [];
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    return [{ path: ['cache', 'maxStaleness'], message: (error as TypeError).message }];
+  }
+  if (ms < MIN_MAX_STALENESS_MS || ms > MAX_MAX_STALENESS_MS) {
+    return [{
+      path: ['cache', 'maxStaleness'],
+      message: `expected between ${formatDuration(MIN_MAX_STALENESS_MS)} and ${formatDuration(MAX_MAX_STALENESS_MS)}; got ${JSON.stringify(text)}`,
+    }];
+  }
+  return [];
+}
+
+/** The KEKs' format (never their value: a message quotes only lengths). */
+function checkKeyEncryptionKeys(parts: PartialConfig): Finding[] {
+  const findings: Finding[] = [];
+  const current = parts.oauth?.keyEncryptionKey;
+  if (typeof current === 'string') {
+    const problem = keyEncryptionKeyProblem(current);
+    if (problem !== undefined) findings.push({ path: ['oauth', 'keyEncryptionKey'], message: problem });
+  }
+  parts.oauth?.previousKeyEncryptionKeys?.forEach((text, i) => {
+    if (typeof text !== 'string') return;
+    const problem = keyEncryptionKeyProblem(text);
+    if (problem !== undefined) findings.push({ path: ['oauth', 'previousKeyEncryptionKeys', i], message: problem });
+  });
+  return findings;
 }
 
 function checkListeners(parts: PartialConfig, written: (path: ConfigPath) => boolean): Finding[] {
@@ -117,6 +156,8 @@ export function checkSettings(parts: PartialConfig, baseDir: string, written: (p
     if (!parsed.ok) findings.push({ path: ['store', 'url'], message: parsed.message });
   }
   for (const rule of durationRules(parts)) findings.push(...checkDuration(rule));
+  findings.push(...checkMaxStaleness(parts.cache?.maxStaleness));
+  findings.push(...checkKeyEncryptionKeys(parts));
   findings.push(...checkIssuers(parts));
   return findings;
 }

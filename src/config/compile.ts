@@ -101,6 +101,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       ttlMs: parseDuration(raw.cache.ttl),
       negativeTtlMs: parseDuration(raw.cache.negativeTtl),
       negativeMaxEntries: raw.cache.negativeMaxEntries,
+      maxStalenessMs: parseDuration(raw.cache.maxStaleness),
     },
     tokens: { defaultExpiryMs: raw.tokens.defaultExpiry === undefined ? undefined : parseDuration(raw.tokens.defaultExpiry) },
     oauth: {
@@ -108,6 +109,9 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       audience: raw.oauth.audience,
       tokenTtlMs: parseDuration(raw.oauth.tokenTtl),
       leewayMs: parseDuration(raw.oauth.leeway),
+      ...(raw.oauth.keyEncryptionKey === undefined ? {} : { keyEncryptionKey: raw.oauth.keyEncryptionKey }),
+      previousKeyEncryptionKeys: [...raw.oauth.previousKeyEncryptionKeys],
+      allowPlaintextSigningKeys: raw.oauth.allowPlaintextSigningKeys,
     },
     jwt: {
       issuers: raw.jwt.issuers.map((issuer) => ({

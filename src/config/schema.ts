@@ -73,6 +73,7 @@ const cacheSchema = z.strictObject({
   ttl: duration('How long a positive entry is trusted, never past the credential\'s expiry. Default 60s.').default('60s'),
   negativeTtl: duration('How long a failed credential is remembered. Default 5s.').default('5s'),
   negativeMaxEntries: z.number().int().min(1).max(10_000_000).default(10_000).describe('Maximum negative entries, kept apart so a flood of bad tokens cannot evict good ones. Default 10000.'),
+  maxStaleness: duration('How long the change feed may go unconfirmed (store unreachable, queries failing) before every credential is refused with 503 auth.store_unavailable and /readyz answers 503. 500ms to 24h; a longer bound weakens revocation. Default 1s.').default('1s'),
 });
 
 const externalIssuerSchema = z.strictObject({
@@ -122,7 +123,7 @@ export const configSchema = z.strictObject({
     queryTimeout: duration('PostgreSQL: bound on each query and on waiting for a pooled connection; past it a request is refused with 503 auth.store_unavailable. Default 2s.').default('2s'),
     migrate: z.boolean().default(true).describe('Apply missing schema migrations at start. false: migrations run only through `portcullis store migrate`, and start refuses a store that is behind.'),
   }).default({ url: 'sqlite:data/portcullis.db', poolSize: 10, queryTimeout: '2s', migrate: true }),
-  cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000 }),
+  cache: cacheSchema.default({ maxEntries: 100_000, ttl: '60s', negativeTtl: '5s', negativeMaxEntries: 10_000, maxStaleness: '1s' }),
   tokens: z.strictObject({
     defaultExpiry: duration('Expiry given to tokens created without --expires-in. Omitted: no expiry.').optional(),
   }).default({}),
@@ -131,7 +132,12 @@ export const configSchema = z.strictObject({
     audience: nonEmpty('`aud` of access tokens Portcullis issues.').default('portcullis'),
     tokenTtl: duration('Lifetime of issued access tokens. Default 1h.').default('1h'),
     leeway: duration('Clock skew tolerated on exp/nbf. Default 30s.').default('30s'),
-  }).default({ issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtl: '1h', leeway: '30s' }),
+    keyEncryptionKey: nonEmpty('Key-encryption key of the signing keys at rest: 32 random bytes in base64 (openssl rand -base64 32), given through the environment: "${PORTCULLIS_KEK}". Omitted: keys are stored in the clear.').optional(),
+    previousKeyEncryptionKeys: z.array(nonEmpty('A previous key-encryption key (same format).')).default([])
+      .describe('Earlier key-encryption keys, accepted to open keys sealed before a KEK rotation until `portcullis keys rekey` has run.'),
+    allowPlaintextSigningKeys: z.boolean().default(false)
+      .describe('Allows a PostgreSQL store without oauth.keyEncryptionKey (signing keys in the clear, readable by anyone who can read the database). Default false.'),
+  }).default({ issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtl: '1h', leeway: '30s', previousKeyEncryptionKeys: [], allowPlaintextSigningKeys: false }),
   jwt: z.strictObject({ issuers: z.array(externalIssuerSchema).default([]) }).default({ issuers: [] })
     .describe('External identity providers whose JWTs are accepted.'),
   log: z.strictObject({

@@ -65,6 +65,25 @@ export interface CacheSettings {
   readonly ttlMs: number;
   readonly negativeTtlMs: number;
   readonly negativeMaxEntries: number;
+  /**
+   * `cache.maxStaleness`: how long the change feed may go unconfirmed before cached
+   * credentials are refused (src/credentials/change-feed.ts). Omitted: 1000 ms.
+   */
+  readonly maxStalenessMs?: number;
+}
+
+/** `oauth.*`: the Portcullis authorization server. */
+export interface OAuthSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly tokenTtlMs: number;
+  readonly leewayMs: number;
+  /** `oauth.keyEncryptionKey` (base64, a secret: never log it); undefined: keys in the clear. */
+  readonly keyEncryptionKey?: string;
+  /** `oauth.previousKeyEncryptionKeys`: KEKs that may still open keys sealed before a rotation. */
+  readonly previousKeyEncryptionKeys?: readonly string[];
+  /** `oauth.allowPlaintextSigningKeys`: a PostgreSQL store may hold the keys in the clear. */
+  readonly allowPlaintextSigningKeys?: boolean;
 }
 
 export interface ExternalIssuer {
@@ -132,7 +151,7 @@ export interface GatewayConfig {
   };
   readonly cache: CacheSettings;
   readonly tokens: { readonly defaultExpiryMs: number | undefined };
-  readonly oauth: { readonly issuer: string; readonly audience: string; readonly tokenTtlMs: number; readonly leewayMs: number };
+  readonly oauth: OAuthSettings;
   readonly jwt: { readonly issuers: readonly ExternalIssuer[] };
   readonly log: { readonly level: string; readonly queryValues: readonly string[]; readonly bufferBytes: number };
   readonly routes: readonly RoutePolicy[];

@@ -317,6 +317,17 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const retired = previous === undefined ? undefined : await tx.signingKey(previous.kid);
         return { active, retired: retired === undefined ? null : toSigningKey(retired) };
       }),
+      replacePrivate: (kid, privateJwk) => write('re-encrypting the signing key', async (tx) => {
+        if (typeof privateJwk !== 'object' || privateJwk === null || typeof privateJwk.d !== 'string' || privateJwk.kid !== kid) {
+          throw new CredentialStoreError('invalid_argument', 'privateJwk must be the private JWK of that key');
+        }
+        if (!(await tx.replaceSigningKeyPrivate(kid, JSON.stringify(privateJwk)))) {
+          throw new CredentialStoreError('not_found', `no active signing key with kid ${String(kid)}`);
+        }
+        const row = await tx.signingKey(kid);
+        if (row === undefined) throw new CredentialStoreError('unavailable', 'the signing key just stored cannot be read back');
+        return toSigningKey(row);
+      }),
     },
 
     accessTokens: {

@@ -13,7 +13,9 @@ export type {
   SigningKeyRecord, TokenOperations, TokenRecord, TokenVerificationRecord,
 } from './store.js';
 export { ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS } from './store.js';
-export { createChangeFeedFollower, type ChangeFeedFollower, type ChangeFeedOptions } from './change-feed.js';
+export {
+  createChangeFeedFollower, DEFAULT_MAX_STALENESS_MS, type ChangeFeedConsumer, type ChangeFeedFollower, type ChangeFeedOptions, type FeedHealth,
+} from './change-feed.js';
 export { CredentialStoreError, isStoreError, STORE_ERROR_REASONS, type StoreErrorReason } from './store-error.js';
 export {
   createCredentialVerifier, type CredentialVerifier, type CredentialVerifierOptions, type VerifierEvent,

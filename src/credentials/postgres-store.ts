@@ -324,6 +324,8 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         [r.kid, r.alg, r.publicJwk, r.privateJwk, r.createdAt]),
       retireSigningKey: (kid, at) => exec('key_retire',
         'UPDATE signing_keys SET retired_at = $1, private_jwk = NULL WHERE kid = $2 AND retired_at IS NULL', [at, kid]),
+      replaceSigningKeyPrivate: async (kid, privateJwk) => (await run('key_replace_private',
+        'UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2 AND retired_at IS NULL RETURNING kid', [privateJwk, kid])).length > 0,
       insertRevokedAccessToken: async (jti, clientId, expiresAt, at) => (await run('jti_insert',
         'INSERT INTO revoked_access_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING RETURNING jti',
         [jti, clientId, expiresAt, at])).length > 0,

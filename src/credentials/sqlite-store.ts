@@ -218,6 +218,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     keyGet: db.prepare<[string], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE kid = ?`),
     keyInsert: db.prepare('INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at) VALUES (?, ?, ?, ?, ?)'),
     keyRetire: db.prepare('UPDATE signing_keys SET retired_at = ?, private_jwk = NULL WHERE kid = ? AND retired_at IS NULL'),
+    keyReplacePrivate: db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND retired_at IS NULL'),
     keyDump: db.prepare<[], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys ORDER BY created_at, rowid`),
     keyLoad: db.prepare(`INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`),
 
@@ -272,6 +273,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     recordClientLastUsed: (id, at) => inTx(() => { sql.clientLastUsed.run(at, id, at); }),
     insertSigningKey: (r) => inTx(() => { sql.keyInsert.run(r.kid, r.alg, r.publicJwk, r.privateJwk, r.createdAt); }),
     retireSigningKey: (kid, at) => inTx(() => { sql.keyRetire.run(at, kid); }),
+    replaceSigningKeyPrivate: (kid, privateJwk) => inTx(() => sql.keyReplacePrivate.run(privateJwk, kid).changes > 0),
     insertRevokedAccessToken: (jti, clientId, expiresAt, at) =>
       inTx(() => sql.accessTokenRevoke.run(jti, clientId, expiresAt, at).changes > 0),
     pruneRevokedAccessTokens: (before) => inTx(() => { sql.accessTokenPrune.run(before); }),

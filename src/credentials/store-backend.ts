@@ -93,6 +93,8 @@ export interface StoreWrites extends StoreReads {
   insertSigningKey(row: { kid: string; alg: SigningAlgorithm; publicJwk: string; privateJwk: string; createdAt: number }): Promise<void>;
   /** Retires the key and erases its private part. */
   retireSigningKey(kid: string, at: number): Promise<void>;
+  /** Replaces the private part of the ACTIVE key `kid` (re-encryption); false if `kid` is not active. */
+  replaceSigningKeyPrivate(kid: string, privateJwk: string): Promise<boolean>;
   /** False when `jti` was already recorded. */
   insertRevokedAccessToken(jti: string, clientId: string, expiresAt: number, at: number): Promise<boolean>;
   pruneRevokedAccessTokens(expiredBefore: number): Promise<void>;

@@ -250,6 +250,12 @@ export interface SigningKeyOperations {
    * Appends `signing_key.added`. `invalid_argument` if `next.kid` exists.
    */
   rotate(next: NewSigningKey): Promise<{ readonly active: SigningKeyRecord; readonly retired: SigningKeyRecord | null }>;
+  /**
+   * Replaces the private JWK of the active key `kid` with `privateJwk` — the same key
+   * re-encrypted (`portcullis keys rekey`); the store treats both as opaque. No change row: the
+   * key itself is unchanged. `not_found` if `kid` is not the active key.
+   */
+  replacePrivate(kid: string, privateJwk: JWK): Promise<SigningKeyRecord>;
 }
 
 /** Revocation of individual access tokens (RFC 7009), shared by every instance. */

@@ -16,13 +16,18 @@
  * Unknown and wrong credentials get the same code and detail after the same work (a hash, one
  * indexed lookup, two constant-time comparisons). Revocation, rotation and account changes made
  * through this process's store apply at once (store.subscribe); those of other processes within
- * one poll of the change feed (≤ 250 ms by default).
+ * one poll of the change feed (≤ 250 ms by default; one round trip when the store can push).
+ *
+ * Partition safety: while the change feed is not fresh (not confirmed within cache.maxStaleness,
+ * change-feed.ts), every credential is refused with auth.store_unavailable, cached or not — a
+ * cached answer may be one a revocation has since made wrong, and a store read cannot be trusted
+ * to be a re-check either (an SQLite file moved under the process still answers).
  */
 import type { CacheSettings } from '../config/types.js';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { Principal, PresentedCredential } from '../types.js';
 import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
-import { createChangeFeedFollower } from './change-feed.js';
+import { createChangeFeedFollower, type ChangeFeedFollower } from './change-feed.js';
 import { createLastUsedRecorder } from './last-used.js';
 import { narrowerScope, sharedScope } from './scope.js';
 import {
@@ -72,7 +77,12 @@ export interface CredentialVerifierOptions {
   readonly now?: () => number;
   /** Event hook for metrics; exceptions it throws are ignored. */
   readonly onEvent?: (event: VerifierEvent) => void;
-  /** Change-feed poll period in ms (10-500). Default 250. */
+  /**
+   * The process's change-feed follower (src/services.ts shares one with the OAuth layer). When
+   * omitted the verifier creates, starts and closes its own.
+   */
+  readonly feed?: ChangeFeedFollower;
+  /** Poll period in ms (10-500) of the verifier's own follower. Default 250. */
   readonly pollIntervalMs?: number;
   /** Last-used flush period in ms. Default 5000. */
   readonly lastUsedFlushMs?: number;
@@ -87,9 +97,10 @@ export interface CredentialVerifier {
    */
   verify(presented: PresentedCredential): Principal | Promise<Principal>;
   /**
-   * Reads the change feed's position, then polls it and flushes last-used times periodically.
-   * Never rejects (a store that is down is retried by the next poll). Nothing is cached until
-   * the position is known, so call it before serving.
+   * Starts the change feed (its own, or the shared one: idempotent) and the periodic flush of
+   * last-used times. Never rejects (a store that is down is retried by the next poll). Every
+   * credential is refused with auth.store_unavailable until the feed is confirmed, so call it
+   * before serving.
    */
   start(): Promise<void>;
   /** Applies pending change-feed rows now. */
@@ -205,47 +216,37 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
   let epoch = 0;
   /** True once the change feed's position is known; nothing is cached before. */
   let following = false;
-  /** Seqs already applied through the local subscription, skipped when the poll sees them. */
-  const appliedLocally = new Set<number>();
-
-  function applyChanges(changes: readonly ChangeRow[], local: boolean): void {
+  function applyChanges(changes: readonly ChangeRow[]): void {
     epoch++;
     for (const change of changes) {
-      if (local) appliedLocally.add(change.seq);
-      else if (appliedLocally.delete(change.seq)) continue;
       const evicted = 'credentialId' in change ? cache.evictCredential(change.credentialId) : cache.evictAccount(change.account);
       counters.changesApplied++;
       if (evicted > 0) emit({ type: 'eviction', reason: 'change', count: evicted });
       emit({ type: 'change_applied', change, delayMs: now() - change.at, evicted });
     }
-    if (!local) {
-      const last = changes[changes.length - 1];
-      if (last !== undefined) for (const seq of appliedLocally) if (seq <= last.seq) appliedLocally.delete(seq);
-    }
   }
 
-  const feed = createChangeFeedFollower({
+  const ownFeed = options.feed === undefined;
+  const feed = options.feed ?? createChangeFeedFollower({
     store,
     ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
-    apply: (changes) => applyChanges(changes, false),
-    onReady: () => {
-      epoch++;
-      following = true;
-      // Local changes up to the starting position will never be polled; applying one twice
-      // would only cost a re-read.
-      appliedLocally.clear();
-    },
+    ...(options.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: options.cache.maxStalenessMs }),
     onError: () => {
       counters.storeErrors++;
       emit({ type: 'store_error', op: 'changes' });
+    },
+  });
+  const unfollow = feed.follow({
+    apply: applyChanges,
+    onFollowing: () => {
+      epoch++;
+      following = true;
     },
   });
   const lastUsed = createLastUsedRecorder(store, {
     ...(options.lastUsedFlushMs === undefined ? {} : { intervalMs: options.lastUsedFlushMs }),
     onError: () => emit({ type: 'store_error', op: 'last_used' }),
   });
-
-  const unsubscribe = store.subscribe((changes) => applyChanges(changes, true));
 
   async function readStore<T>(op: 'token' | 'client', read: () => Promise<T>): Promise<T> {
     counters.storeReads++;
@@ -336,20 +337,28 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     return pending;
   }
 
+  /** Refuses while the change feed is not fresh: nothing cached or read can be trusted then. */
+  function requireFreshFeed(): void {
+    if (!feed.fresh()) throw new GatewayError('auth.store_unavailable', DETAIL.storeUnavailable);
+  }
+
   return {
     verify(presented) {
       if (presented.scheme === 'bearer') {
         const { token } = presented;
         if (!isWellFormedApiToken(token)) throw new GatewayError('auth.invalid_token', DETAIL.invalidToken);
+        requireFreshFeed();
         const key = cacheKeyOf('bearer', token);
         return fromCache(key) ?? coalesce(key, () => loadToken(key, token, 'bearer'));
       }
       const { username, password } = presented;
       if (isWellFormedApiToken(password)) {
+        requireFreshFeed();
         const key = cacheKeyOf('basic', username, password);
         return fromCache(key) ?? coalesce(key, () => loadToken(key, password, 'basic'));
       }
       if (isClientId(username) && isWellFormedClientSecret(password)) {
+        requireFreshFeed();
         const key = cacheKeyOf('client', username, password);
         return fromCache(key) ?? coalesce(key, () => loadClient(key, username, password));
       }
@@ -361,8 +370,8 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     },
     sync: () => feed.poll(),
     async close() {
-      feed.close();
-      unsubscribe();
+      unfollow();
+      if (ownFeed) feed.close();
       await lastUsed.close();
     },
     positiveSize: () => cache.positiveSize(),

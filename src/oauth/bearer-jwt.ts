@@ -37,16 +37,24 @@ export interface JwtBearerVerifierOptions {
   readonly ownIssuer: () => string;
   /** The current external issuers. */
   readonly external: () => ExternalIssuers;
+  /**
+   * Whether the change feed is fresh (change-feed.ts). Portcullis' own tokens depend on it
+   * (client and jti revocations arrive through it): while it is not, they are refused with
+   * auth.store_unavailable, cached or not. Omitted: always fresh.
+   */
+  readonly feedFresh?: () => boolean;
   readonly now?: () => number;
 }
 
 const INVALID = 'The token is not valid.';
 const OWN = -2;
+const STORE_UNAVAILABLE = 'The credential store cannot be reached; try again shortly.';
 
 /** Creates the verifier. */
 export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtBearerVerifier {
   const { cache, own } = options;
   const now = options.now ?? Date.now;
+  const feedFresh = options.feedFresh ?? (() => true);
   const inflight = new Map<string, Promise<VerifiedJwt>>();
 
   /** -2: Portcullis' own issuer; ≥ 0: an external issuer; -1: none we trust. */
@@ -82,10 +90,16 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
     return pending;
   }
 
+  /** Refuses a token of Portcullis' own while the change feed is not fresh. */
+  function requireFreshFeed(): void {
+    if (!feedFresh()) throw new GatewayError('auth.store_unavailable', STORE_UNAVAILABLE);
+  }
+
   /** The cached answer, a thrown refusal, or undefined on a miss. */
   function fromCache(key: string): VerifiedJwt | undefined {
     const hit = cache.getPositive(key);
     if (hit !== undefined) {
+      if (hit.clientId !== null) requireFreshFeed();
       if (now() < hit.validUntil) return hit;
       // Past its validity (expiry, or the end of a secret rotation's grace): verified again,
       // which answers with the reason (and caches the refusal).
@@ -106,7 +120,9 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
       const key = keyOf(token);
       const hit = fromCache(key);
       if (hit !== undefined) return hit.principal;
-      return load(key, token, issuerOf(token)).then((verified) => verified.principal);
+      const issuer = issuerOf(token);
+      if (issuer === OWN) requireFreshFeed();
+      return load(key, token, issuer).then((verified) => verified.principal);
     },
     inspect(token) {
       const key = keyOf(token);
@@ -118,6 +134,7 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
       // Only Portcullis' own tokens are introspected; nothing is cached for the others here.
       const issuer = issuerOf(token);
       if (issuer !== OWN) throw new GatewayError('auth.invalid_token', INVALID);
+      requireFreshFeed();
       return load(key, token, issuer);
     },
   };

@@ -13,14 +13,19 @@
  *   close: await oauth.close()            // before the store closes
  *
  * Cross-instance state lives in the store: signing keys, revoked jtis, client revocations. This
- * instance applies the store's changes at once when it made them (store.subscribe) and within one
- * change-feed poll (250 ms) when another process did.
+ * instance applies the store's changes through the process's one change-feed follower (shared
+ * with the credential verifier): at once when it made them, within one poll (250 ms) or one push
+ * when another process did. While the feed is not fresh (cache.maxStaleness), Portcullis access
+ * tokens are refused with auth.store_unavailable, cached or not; external issuers' tokens do not
+ * depend on the store and keep verifying.
  */
 import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
 import type { GatewayConfig } from '../config/types.js';
-import { createChangeFeedFollower, isStoreError, sqlitePathOf, type ChangeRow, type CredentialStore } from '../credentials/index.js';
+import {
+  createChangeFeedFollower, isStoreError, sqlitePathOf, type ChangeFeedFollower, type ChangeRow, type CredentialStore,
+} from '../credentials/index.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
 import { createClientDirectory } from './client-directory.js';
@@ -33,11 +38,13 @@ import { sendJwks } from './jwks.js';
 import { createJwtCache } from './jwt-cache.js';
 import { sendMetadata } from './metadata.js';
 import { createRevocationEndpoint } from './revoke.js';
-import { createKeyRing, type KeyRing } from './signing-keys.js';
+import { createKeyRing, requireKeyProtection, type KeyRing } from './signing-keys.js';
 import { createTokenEndpoint } from './token-endpoint.js';
 import type { ReportInternalError } from '../observe/internal-errors.js';
 
-export { generateSigningKey, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM } from './signing-keys.js';
+export {
+  generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM,
+} from './signing-keys.js';
 export { OAUTH_PATHS, authorizationServerMetadata } from './metadata.js';
 export type { JwksTuning } from './external-issuers.js';
 
@@ -64,7 +71,12 @@ export interface OAuthOptions {
   readonly onInternalError?: ReportInternalError;
   /** Wall clock in epoch ms. Default Date.now. */
   readonly now?: () => number;
-  /** Change-feed poll period in ms (10-500). Default 250. */
+  /**
+   * The process's change-feed follower (src/services.ts shares one with the credential
+   * verifier). When omitted the layer creates, starts and closes its own.
+   */
+  readonly feed?: ChangeFeedFollower;
+  /** Poll period in ms (10-500) of the layer's own follower. Default 250. */
   readonly pollIntervalMs?: number;
   /** JWKS fetching of external issuers (tests shorten the periods). */
   readonly jwks?: JwksTuning;
@@ -107,9 +119,12 @@ function warnIfExposed(url: string, warn: ((event: string, message: string) => v
  * temporarily_unavailable and readiness reports the missing keys. Any other failure fails the
  * start. Returns the function that stops the retries.
  */
-async function startKeys(keys: KeyRing, warn: ((event: string, message: string) => void) | undefined): Promise<() => void> {
+async function startKeys(
+  keys: KeyRing, warn: ((event: string, message: string) => void) | undefined, loaded: () => void,
+): Promise<() => void> {
   try {
     await keys.start();
+    loaded();
     return () => undefined;
   } catch (error) {
     if (!isStoreError(error, 'unavailable')) throw error;
@@ -119,7 +134,10 @@ async function startKeys(keys: KeyRing, warn: ((event: string, message: string) 
   let stopped = false;
   const retry = (): void => {
     timer = setTimeout(() => {
-      keys.start().then(() => { warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded'); }, () => {
+      keys.start().then(() => {
+        warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded');
+        loaded();
+      }, () => {
         if (stopped) return;
         delay = Math.min(delay * 2, 10_000);
         retry();
@@ -148,21 +166,33 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   });
   let external = makeExternal(config);
 
-  const keys = createKeyRing({ store, settings: () => config.oauth, now });
-  const stopKeyRetries = await startKeys(keys, options.onWarning);
+  const encryption = requireKeyProtection(config.oauth, config.store.url);
+  const keys = createKeyRing({ store, settings: () => config.oauth, now, encryption });
+  const shared = !config.store.url.startsWith('sqlite:');
+  const warnIfInClear = (): void => {
+    if (!keys.activeInClear() || (encryption.current === null && !shared)) return;
+    options.onWarning?.('oauth.signing_key_in_clear', encryption.current === null
+      ? 'the OAuth signing key is stored in the clear: set oauth.keyEncryptionKey (decision 0011) and run `portcullis keys rekey`'
+      : 'the active OAuth signing key was stored before oauth.keyEncryptionKey was set and is still in the clear: run `portcullis keys rekey`');
+  };
+  const stopKeyRetries = await startKeys(keys, options.onWarning, warnIfInClear);
   warnIfExposed(config.store.url, options.onWarning);
   const clients = createClientDirectory(store, config.cache);
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
   const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });
-  const jwt = createJwtBearerVerifier({ cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, now });
+  const ownFeed = options.feed === undefined;
+  const feed = options.feed ?? createChangeFeedFollower({
+    store,
+    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+    ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
+  });
+  const jwt = createJwtBearerVerifier({
+    cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, feedFresh: feed.fresh, now,
+  });
   const verifier = dispatchVerifier(credentials, jwt);
 
-  /** Seqs applied through the local subscription, skipped when the poll sees them. */
-  const appliedLocally = new Set<number>();
-  function apply(changes: readonly ChangeRow[], local: boolean): void {
+  function apply(changes: readonly ChangeRow[]): void {
     for (const change of changes) {
-      if (local) appliedLocally.add(change.seq);
-      else if (appliedLocally.delete(change.seq)) continue;
       if (!('credentialId' in change)) continue;
       switch (change.kind) {
         case 'client.revoked':
@@ -184,21 +214,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           break;
       }
     }
-    if (!local) {
-      const last = changes[changes.length - 1];
-      if (last !== undefined) for (const seq of appliedLocally) if (seq <= last.seq) appliedLocally.delete(seq);
-    }
   }
-  const unsubscribe = store.subscribe((changes) => apply(changes, true));
-  const feed = createChangeFeedFollower({
-    store,
-    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
-    apply: (changes) => apply(changes, false),
-    onReady: () => {
-      appliedLocally.clear();
-      cache.follow();
-    },
-  });
+  const unfollow = feed.follow({ apply, onFollowing: () => cache.follow() });
   await feed.start();
   void external.refreshAll();
 
@@ -233,8 +250,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     sync: () => feed.poll(),
     async close() {
       stopKeyRetries();
-      feed.close();
-      unsubscribe();
+      unfollow();
+      if (ownFeed) feed.close();
       await external.close();
     },
   };

@@ -13,11 +13,18 @@
  *   - every instance reloads its ring on the `signing_key.added` change (≤ 250 ms on other
  *     processes), and on a token whose kid it does not know (at most once per second).
  *
+ * At rest (key-encryption.ts, decision 0011): with `oauth.keyEncryptionKey` the private part is
+ * sealed (AES-256-GCM) before it reaches the store and opened here when loaded; the store only
+ * ever holds the envelope. A PostgreSQL store without a KEK is refused unless
+ * `oauth.allowPlaintextSigningKeys` says otherwise ({@link requireKeyProtection}).
+ *
  * Algorithm: ES256 (P-256). Asymmetric only: the JWKS is public, and a verifier never accepts
  * a symmetric algorithm, so a public key can never be used as an HMAC secret.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { OAuthSettings } from '../config/types.js';
 import type { CredentialStore, NewSigningKey, SigningAlgorithm, SigningKeyRecord } from '../credentials/index.js';
+import { keyEncryptionKeys, openPrivateJwk, sealedWith, sealPrivateJwk, type KeyEncryptionKeys } from './key-encryption.js';
 
 /** The algorithm of keys Portcullis generates. */
 export const SIGNING_ALGORITHM: SigningAlgorithm = 'ES256';
@@ -49,6 +56,51 @@ export async function generateSigningKey(alg: SigningAlgorithm = SIGNING_ALGORIT
     publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
     privateJwk: { ...privateJwk, kid, alg, use: 'sig' },
   };
+}
+
+/** No key-encryption key: keys are stored and loaded in the clear. */
+export const NO_KEY_ENCRYPTION: KeyEncryptionKeys = Object.freeze({ current: null, openers: [] });
+
+/**
+ * The KEKs of the configuration, after the policy: a PostgreSQL store (shared by every instance
+ * and readable by every database user granted the table) refuses to hold keys in the clear
+ * unless `oauth.allowPlaintextSigningKeys` is true. Throws an Error that says what to set.
+ */
+export function requireKeyProtection(settings: OAuthSettings, storeUrl: string): KeyEncryptionKeys {
+  const keys = keyEncryptionKeys(settings.keyEncryptionKey, settings.previousKeyEncryptionKeys ?? []);
+  const shared = storeUrl.startsWith('postgres://') || storeUrl.startsWith('postgresql://');
+  if (keys.current === null && shared && settings.allowPlaintextSigningKeys !== true) {
+    throw new Error('oauth.keyEncryptionKey is not set: on a PostgreSQL store the OAuth signing keys would be stored in the clear, '
+      + 'and anyone who can read the database could mint access tokens. Set oauth.keyEncryptionKey: "${PORTCULLIS_KEK}" '
+      + '(32 random bytes in base64: openssl rand -base64 32), or oauth.allowPlaintextSigningKeys: true to accept the risk.');
+  }
+  return keys;
+}
+
+/** `key` as it is written to the store: its private part sealed when a KEK is configured. */
+export function protectSigningKey(key: NewSigningKey, encryption: KeyEncryptionKeys): NewSigningKey {
+  if (encryption.current === null) return key;
+  return { ...key, privateJwk: sealPrivateJwk(key.privateJwk, key.kid, encryption.current) };
+}
+
+/** What `keys rekey` did to the active key. */
+export type RekeyOutcome = 'sealed' | 'resealed' | 'unchanged' | 'none';
+
+/**
+ * Re-encrypts the active key under the current KEK: a key in the clear is sealed, a key sealed
+ * under another (previous) KEK is opened and sealed again; retired keys hold no private part.
+ * The key itself (kid, public part) does not change, so nothing else has to follow.
+ */
+export async function rekeySigningKeys(store: CredentialStore, encryption: KeyEncryptionKeys): Promise<{ readonly kid: string | null; readonly outcome: RekeyOutcome; readonly from: string | null }> {
+  const current = encryption.current;
+  if (current === null) throw new Error('oauth.keyEncryptionKey is not set: there is no key to encrypt under');
+  const active = (await store.signingKeys.list()).find((record) => record.retiredAt === null);
+  if (active === undefined || active.privateJwk === null) return { kid: null, outcome: 'none', from: null };
+  const from = sealedWith(active.privateJwk) ?? null;
+  if (from === current.id) return { kid: active.kid, outcome: 'unchanged', from };
+  const clear = openPrivateJwk(active.privateJwk, active.kid, encryption);
+  await store.signingKeys.replacePrivate(active.kid, sealPrivateJwk(clear, active.kid, current));
+  return { kid: active.kid, outcome: from === null ? 'sealed' : 'resealed', from };
 }
 
 /**
@@ -92,6 +144,8 @@ export interface KeyRing {
   verificationKey(kid: string): { readonly key: CryptoKey; readonly alg: SigningAlgorithm } | undefined;
   /** Public JWKs of the keys that verify now, newest first (for /.well-known/jwks.json). */
   publicKeys(): readonly JWK[];
+  /** Whether the active key's private part is stored in the clear (after start()). */
+  activeInClear(): boolean;
 }
 
 /** Options of {@link createKeyRing}. */
@@ -101,14 +155,16 @@ export interface KeyRingOptions {
   readonly settings: () => KeyLifetimeSettings;
   /** Wall clock in epoch ms. Default Date.now. */
   readonly now?: () => number;
+  /** Key-encryption keys ({@link requireKeyProtection}). Default: none (keys in the clear). */
+  readonly encryption?: KeyEncryptionKeys;
 }
 
-async function load(record: SigningKeyRecord, usePrivate: boolean): Promise<LoadedKey & { readonly signing?: CryptoKey }> {
+async function load(record: SigningKeyRecord, usePrivate: boolean, encryption: KeyEncryptionKeys): Promise<LoadedKey & { readonly signing?: CryptoKey }> {
   const key = await importJWK(record.publicJwk, record.alg);
   if (key instanceof Uint8Array) throw new TypeError(`signing key ${record.kid} is not an asymmetric key`);
   let signing: CryptoKey | undefined;
   if (usePrivate && record.privateJwk !== null) {
-    const imported = await importJWK(record.privateJwk, record.alg);
+    const imported = await importJWK(openPrivateJwk(record.privateJwk, record.kid, encryption), record.alg);
     if (imported instanceof Uint8Array) throw new TypeError(`signing key ${record.kid} is not an asymmetric key`);
     signing = imported;
   }
@@ -121,7 +177,9 @@ async function load(record: SigningKeyRecord, usePrivate: boolean): Promise<Load
 export function createKeyRing(options: KeyRingOptions): KeyRing {
   const { store } = options;
   const now = options.now ?? Date.now;
+  const encryption = options.encryption ?? NO_KEY_ENCRYPTION;
   let keys: readonly LoadedKey[] = [];
+  let activeInClear = false;
   let active: ActiveSigningKey | undefined;
   let pending: Promise<void> | undefined;
   let lastUnknownKidReload = -Infinity;
@@ -134,9 +192,12 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     let nextActive: ActiveSigningKey | undefined;
     for (const record of records) {
       if (verifiesUntil(record, settings) <= at) continue;
-      const key = await load(record, record.retiredAt === null);
+      const key = await load(record, record.retiredAt === null, encryption);
       loaded.push(key);
-      if (record.retiredAt === null && key.signing !== undefined) nextActive = { kid: key.kid, alg: key.alg, key: key.signing };
+      if (record.retiredAt === null && key.signing !== undefined) {
+        nextActive = { kid: key.kid, alg: key.alg, key: key.signing };
+        activeInClear = record.privateJwk !== null && sealedWith(record.privateJwk) === undefined;
+      }
     }
     keys = loaded;
     // A ring always has a signer once started: keep the previous one until a new one is seen.
@@ -151,7 +212,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   return {
     async start() {
       const records = await store.signingKeys.list();
-      if (!records.some((r) => r.retiredAt === null)) await store.signingKeys.ensureActive(await generateSigningKey());
+      if (!records.some((r) => r.retiredAt === null)) await store.signingKeys.ensureActive(protectSigningKey(await generateSigningKey(), encryption));
       await reload();
       if (active === undefined) throw new Error('the store holds no usable signing key');
     },
@@ -181,5 +242,6 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       const at = now();
       return keys.filter((key) => verifiesUntil(key, settings) > at).map((key) => key.publicJwk);
     },
+    activeInClear: () => activeInClear,
   };
 }

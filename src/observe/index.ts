@@ -78,14 +78,17 @@ export interface Observability {
   readonly registry: Registry;
   /** Logs the unexpected failure behind an `internal.error` answer against its request id. */
   readonly reportInternalError: ReportInternalError;
+  /** Where `portcullis_store_feed_age_seconds` reads the feed's age at scrape time (the last call wins). */
+  setFeedSource(source: { health(): { readonly ageMs: number } }): void;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
   const { config, logger, version } = options;
   let cacheSizes: CacheSizes | undefined;
+  let feedSource: { health(): { readonly ageMs: number } } | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger) });
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger), feedAgeMs: () => feedSource?.health().ageMs });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
   const observer = createRequestObserver(table, accessLog, logger);
@@ -135,6 +138,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     updateRoutes: applyConfig,
     setRestartRequired(required) {
       metrics.restartRequired.set(required ? 1 : 0);
+    },
+    setFeedSource(source) {
+      feedSource = source;
     },
   };
 }

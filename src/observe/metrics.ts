@@ -50,6 +50,8 @@ export interface GaugeSources {
   cacheSizes(): CacheSizes | undefined;
   /** Log lines dropped so far because the log reader did not keep up (log-sink.ts). */
   logLinesDropped?(): number;
+  /** Milliseconds since the change feed was last confirmed, once a follower is attached. */
+  feedAgeMs(): number | undefined;
 }
 
 export interface GatewayMetrics {
@@ -74,6 +76,8 @@ export interface GatewayMetrics {
   readonly storeReads: Counter;
   /** `portcullis_store_errors_total` — counter, errors; no labels. */
   readonly storeErrors: Counter;
+  /** `portcullis_store_feed_age_seconds` — gauge, seconds; no labels. */
+  readonly feedAge: Gauge;
   /** `portcullis_credential_change_apply_delay_seconds` — histogram, seconds; no labels. */
   readonly changeApplyDelay: Histogram;
   /** `portcullis_upstream_errors_total` — counter, errors; labels route, kind. */
@@ -181,6 +185,15 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       name: 'portcullis_store_errors_total',
       help: 'Credential store operations that failed (store unreachable, query error).',
       registers,
+    }),
+    feedAge: new Gauge({
+      name: 'portcullis_store_feed_age_seconds',
+      help: 'Seconds since this instance last confirmed the store\'s change feed (read to its end); above cache.maxStaleness the instance refuses credentials and is unready.',
+      registers,
+      collect() {
+        const ageMs = sources.feedAgeMs();
+        this.set(ageMs === undefined ? 0 : ageMs / 1000);
+      },
     }),
     changeApplyDelay: new Histogram({
       name: 'portcullis_credential_change_apply_delay_seconds',

@@ -29,9 +29,11 @@ test('defaults are applied', (t) => {
   assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9091 }, tls: undefined, allowOnProxyRoutes: false });
   assert.deepEqual(config.metrics, { listen: { host: '127.0.0.1', port: 9090 } });
   assert.equal(config.store.url, `sqlite:${path.join(dir, 'data', 'portcullis.db')}`);
-  assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000 });
+  assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000, maxStalenessMs: 1_000 });
   assert.deepEqual(config.tokens, { defaultExpiryMs: undefined });
-  assert.deepEqual(config.oauth, { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 });
+  assert.deepEqual(config.oauth, {
+    issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000, previousKeyEncryptionKeys: [], allowPlaintextSigningKeys: false,
+  });
   assert.deepEqual(config.jwt, { issuers: [] });
   assert.deepEqual(config.log, { level: 'info', queryValues: [], bufferBytes: 4_194_304 });
   const route = config.routes[0];

@@ -5,6 +5,7 @@
  * database is back — without being restarted.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ test('start with PostgreSQL down: unready with the reason logged, 503 on credent
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "\${STORE_URL}", queryTimeout: 1s }
+oauth: { keyEncryptionKey: "\${PORTCULLIS_KEK}" }
 log: { level: info }
 routes:
   - name: api
@@ -40,7 +42,7 @@ routes:
     upstreamCa: "${sharedCerts().ca.caCertPath}"
 `);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STORE_URL: cluster.url },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STORE_URL: cluster.url, PORTCULLIS_KEK: randomBytes(32).toString('base64') },
   });
   let logs = '';
   child.stdout?.on('data', (chunk: Buffer) => { logs += chunk.toString(); });
@@ -63,7 +65,9 @@ routes:
   assert.match(logs, new RegExp(`"event":"store\\.unreachable".*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis \\(user \\\\"portcullis\\\\"\\) \\(ECONNREFUSED\\); retrying`));
   const ready = await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' });
   assert.equal(ready.status, 503);
-  assert.equal(ready.json().reason, 'the credential store does not answer');
+  // The change feed has never been confirmed: the reason says so, and why (never the password).
+  assert.match(String(ready.json().reason), new RegExp(`^the change feed has never been confirmed .*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis`));
+  assert.equal(ready.body.includes(password), false);
   // A well-formed token the gateway cannot check: refused as unavailable, not as unknown.
   const refused = await send(`http://127.0.0.1:${ports.proxy}`, { path: '/api', headers: { authorization: `Bearer ${generateApiToken()}` } });
   assert.equal(refused.status, 503, refused.body);
@@ -89,7 +93,9 @@ test('a locked database: a cache miss is refused with 503 auth.store_unavailable
   t.after(() => upstream.close());
   const gw = await startTestGateway(t, gatewayYaml(
     `  - name: api\n    match: { path: /api }\n    upstream: "${upstream.origin}"\n    upstreamCa: "\${CA}"`,
-  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'), { STORE_URL: url });
+    'oauth: { keyEncryptionKey: "${PORTCULLIS_KEK}" }',
+  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'),
+  { STORE_URL: url, PORTCULLIS_KEK: randomBytes(32).toString('base64') });
   const issued = await gw.services.store.tokens.create({ label: 'locked-out', scope: 'read-only' });
   const blocker = new pg.Client({ connectionString: url });
   blocker.on('error', () => undefined);

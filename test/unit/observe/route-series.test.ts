@@ -12,7 +12,7 @@ async function requestCounts(metrics: ReturnType<typeof createMetrics>): Promise
 }
 
 test('requests of one route count into the series of their own method and status, in any order', async () => {
-  const metrics = createMetrics('test', { inFlight: () => 0, cacheSizes: () => undefined });
+  const metrics = createMetrics('test', { inFlight: () => 0, cacheSizes: () => undefined, feedAgeMs: () => undefined });
   const table = createRouteSeriesTable(metrics);
   table.addRoutes(['a', 'b']);
   // Runs of the same outcome, changes after one request, and two routes interleaved: a child
