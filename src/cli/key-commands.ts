@@ -90,8 +90,8 @@ const HELP: Readonly<Record<string, { summary: string; example: string; notes?: 
   list: { summary: 'List the signing keys, newest first (never a private key).', example: 'keys list --json' },
   rekey: {
     summary: 'Re-encrypt the active signing key under oauth.keyEncryptionKey (from a key in the clear, or from one of oauth.previousKeyEncryptionKeys).',
-    example: 'PORTCULLIS_KEK=… keys rekey --config /etc/portcullis/portcullis.yaml',
-    notes: 'The key itself is unchanged: issued tokens and running gateways are unaffected. Never prints key material.',
+    example: 'keys rekey --config /etc/portcullis/portcullis.yaml',
+    notes: 'oauth.keyEncryptionKey usually comes from the environment (${PORTCULLIS_KEK}). The key itself is unchanged: issued tokens and running gateways are unaffected. Never prints key material.',
   },
 };
 

@@ -124,7 +124,7 @@ test('check --json: the result on stdout, problems with file, line, column, path
   const { file } = tempConfig(t);
   const valid = await runCli(['check', '--config', file, '--json']);
   assert.equal(valid.code, 0);
-  assert.deepEqual(JSON.parse(valid.stdout), { ok: true, file, routes: 1, problems: [] });
+  assert.deepEqual(JSON.parse(valid.stdout), { ok: true, file, routes: 1, problems: [], warnings: [] });
 
   const broken = tempConfig(t, 'listen: "127.0.0.1:0"\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "http://example.com"\n    requrie: {}\n');
   const invalid = await runCli(['check', '--config', broken.file, '--json']);

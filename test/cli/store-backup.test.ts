@@ -71,7 +71,7 @@ test('store backup of a PostgreSQL store points to pg_dump, never echoing the UR
   const dir = mkdtempSync(join(tmpdir(), 'pcl-backup-pg-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, 'store: { url: "postgres://portcullis:S3cretPw@db.internal:5432/portcullis" }\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "https://127.0.0.1:1"\n');
+  writeFileSync(configFile, 'store: { url: "postgres://portcullis:S3cretPw@db.internal:5432/portcullis?sslmode=require" }\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "https://127.0.0.1:1"\n');
   for (const json of [false, true]) {
     const result = await runCli(['store', 'backup', join(dir, 'b.db'), '--config', configFile, ...(json ? ['--json'] : [])]);
     assert.equal(result.code, 1);

@@ -280,7 +280,8 @@ test('--workers takes "auto" or 1…256; anything else is a usage error (exit 2)
   for (const bad of ['0', '257', 'two', '1.5', '']) {
     const result = await runCli(['start', '--config', configFile, '--workers', bad]);
     assert.equal(result.code, 2, bad);
-    assert.match(result.stderr, /--workers expects "auto" or a whole number from 1 to 256/);
+    // An empty value is refused by the option parser itself ("needs a non-empty value").
+    assert.match(result.stderr, bad === '' ? /"--workers" needs a non-empty value/ : /--workers expects "auto" or a whole number from 1 to 256/, bad);
   }
   // The file's key is checked like every other: a bad value is located, exit 2.
   writeFileSync(configFile, `workers: 0\n${configYaml(await startRecordingUpstream().then((u) => (t.after(() => u.close()), u)), ['a'])}`);
