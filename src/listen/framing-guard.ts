@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from '../forward/proxy-claim-headers.js';
 import { canonicalHeaderName, connectionNominees } from './header-name.js';
+import { foldParameterName, queryParameters } from './parameter-name.js';
 
 /**
  * Methods on which a chunked body is refused: http-proxy sets `content-length: 0` on DELETE and
@@ -134,13 +135,18 @@ const canonical = canonicalHeaderName;
 /**
  * Query parameters frameworks read as the method: `_method` (Rails, Laravel, Symfony, Express
  * method-override), `_HttpMethod` (Salesforce), and the override headers' names. Compared
- * decoded, lower-cased, with `-`, `.`, space and `[` read as `_` (PHP folds `.`, space and `[`
- * in parameter names to `_`).
+ * decoded and folded as PHP registers them (parameter-name.ts: leading spaces, NUL, `.`, space,
+ * `[`), lower-cased, with `-` read as `_`, and with `;` as a separator too.
  */
 const OVERRIDE_PARAMETERS: ReadonlySet<string> = new Set(['_method', '_httpmethod', ...METHOD_OVERRIDE_HEADERS.map((h) => h.replaceAll('-', '_'))]);
 /** A query that may hold one: names are only decoded when this matches. */
 const MAYBE_OVERRIDE = /method|%/i;
-const PARAMETER_FOLD = /[-. []/g;
+
+/** Whether a (decoded) query parameter name is read as a method override by some backend. */
+function isOverrideParameter(name: string): boolean {
+  const folded = foldParameterName(name);
+  return OVERRIDE_PARAMETERS.has(folded.includes('-') ? folded.replaceAll('-', '_') : folded);
+}
 
 /**
  * Refuses a method-override parameter in the query of a read (GET, HEAD, OPTIONS), as the
@@ -148,8 +154,8 @@ const PARAMETER_FOLD = /[-. []/g;
  */
 export function guardMethodOverrideParameter(method: string, search: string): void {
   if (!READ_METHODS.has(method) || !MAYBE_OVERRIDE.test(search)) return;
-  for (const name of new URLSearchParams(search).keys()) {
-    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) {
+  for (const name of queryParameters(search).keys()) {
+    if (isOverrideParameter(name)) {
       throw malformed('A method-override parameter ("_method" and kin) is not accepted on a read request.');
     }
   }
@@ -172,8 +178,8 @@ export function methodOverridesOf(req: IncomingMessage, search: string): string[
     }
   }
   if (search.length <= 1 || !MAYBE_OVERRIDE.test(search)) return found;
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) (found ??= []).push(value.trim().toUpperCase());
+  for (const [name, value] of queryParameters(search)) {
+    if (isOverrideParameter(name)) (found ??= []).push(value.trim().toUpperCase());
   }
   return found;
 }
