@@ -426,3 +426,47 @@ test('a method override on a write that names a method another route takes is re
   assert.equal(upstream.received.length, 2);
   assert.equal(upstream.received[0]?.headers['x-http-method-override'], 'DELETE');
 });
+
+test('a format suffix does not reach a protected route through a laxer one: /admin.json is /admin\'s (auth required), raw bytes both views', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(`
+  - name: admin
+    match: { path: /admin }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: admin-public
+    match: { path: /admin.public }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-only
+  - name: site
+    match: { path: / }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  const get = async (target: string, headers: readonly string[] = []): Promise<RawResponse> => {
+    const result = await exchange(gw.port, rawBytes(`GET ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`));
+    const response = result.responses[0];
+    assert.ok(response, target);
+    return response;
+  };
+  for (const target of ['/admin.json', '/admin.xml', '/admin.json/users', '/admin.', '/adm%69n.json', '/admin.tar.gz?x=1']) {
+    assertProblem(fromRaw(await get(target)), 'auth.missing_credentials', target);
+  }
+  // Upstream view: none of them arrived.
+  assert.equal(upstream.arrived.length, 0);
+  // With credentials, the protected route forwards it; a longer declared prefix and an unrelated name keep their routes.
+  assert.equal((await get('/admin.json', ['Authorization: Bearer rw-token'])).status, 200);
+  assert.equal((await get('/admin.public.json')).status, 200);
+  assert.equal((await get('/adminx.json')).status, 200);
+  assert.deepEqual(upstream.received.map((r) => [r.url, r.headers['x-portcullis-subject'] ?? null]), [
+    ['/admin.json', 'alice'],
+    ['/admin.public.json', null],
+    ['/adminx.json', null],
+  ]);
+});
