@@ -68,6 +68,9 @@ export function guardFraming(req: IncomingMessage): string {
   let hostCount = 0;
   let transferEncodingCount = 0;
   let contentLengthCount = 0;
+  /** Content-Type in any spelling; `folded`: one spelled with `_` or `.` was among them. */
+  let contentTypeCount = 0;
+  let contentTypeFolded = false;
   let methodOverride = false;
   let connection: string | undefined;
   const method = req.method ?? '';
@@ -101,6 +104,17 @@ export function guardFraming(req: IncomingMessage): string {
       case 22:
         if (OVERRIDE_HEADERS.has(canonical(name))) methodOverride = true;
         break;
+      case 12: {
+        // One Content-Type, spelled as such: the form-body check (authorize) reads the one Node
+        // keeps (the first), a backend may read the last, or `Content_Type` as CONTENT_TYPE.
+        const lower = name.toLowerCase();
+        if (lower === 'content-type') contentTypeCount++;
+        else if (canonical(lower) === 'content-type') {
+          contentTypeCount++;
+          contentTypeFolded = true;
+        }
+        break;
+      }
       case 10:
         if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] as string : `${connection},${raw[i + 1] as string}`;
         break;
@@ -122,6 +136,8 @@ export function guardFraming(req: IncomingMessage): string {
     if (NO_CHUNKED_BODY.has(method)) throw malformed(`A chunked body is not accepted on ${method}.`);
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
+  if (contentTypeCount > 1) throw malformed('Several Content-Type headers were sent.');
+  if (contentTypeFolded) throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
   if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
   if (connection !== undefined) checkConnection(connection);
   checkExpectation(req);
