@@ -158,8 +158,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     this.finished = true;
     this.ended();
     this.callbacks.onBrokenResponse('client_stalled', 'other');
-    this.abortUpstream?.(new Error('the client stopped reading the response'));
+    // The response first: undici's onError then sees it destroyed and counts nothing more.
     this.res.destroy();
+    this.abortUpstream?.(new Error('the client stopped reading the response'));
   }
 
   onComplete(): void {
