@@ -59,11 +59,19 @@ function malformed(detail: string): GatewayError {
   return new GatewayError('request.malformed', detail);
 }
 
+export interface FramingOptions {
+  /**
+   * The handler reads and checks `Content-Type` itself (the OAuth endpoints answer two of them
+   * with an RFC 6749 `invalid_request`): the guard leaves repeated or folded spellings to it.
+   */
+  readonly ownContentTypeCheck?: boolean;
+}
+
 /**
  * Checks the request head and returns the lower-cased host name (without port or trailing dot)
  * used for routing.
  */
-export function guardFraming(req: IncomingMessage): string {
+export function guardFraming(req: IncomingMessage, options: FramingOptions = {}): string {
   const raw = req.rawHeaders;
   let hostCount = 0;
   let transferEncodingCount = 0;
@@ -136,8 +144,8 @@ export function guardFraming(req: IncomingMessage): string {
     if (NO_CHUNKED_BODY.has(method)) throw malformed(`A chunked body is not accepted on ${method}.`);
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
-  if (contentTypeCount > 1) throw malformed('Several Content-Type headers were sent.');
-  if (contentTypeFolded) throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
+  if (contentTypeCount > 1 && options.ownContentTypeCheck !== true) throw malformed('Several Content-Type headers were sent.');
+  if (contentTypeFolded && options.ownContentTypeCheck !== true) throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
   if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
   if (connection !== undefined) checkConnection(connection);
   checkExpectation(req);
