@@ -233,7 +233,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     }
     admit(deps, ctx, ({ ctx: admitted, route, headers }) => {
       res.detachSocket(socket as Socket);
-      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, (error, kind, reason) => {
+      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, admitted.id, (error, kind, reason) => {
         observer.upstreamFailed(admitted, kind, reason);
         // The upstream failed before answering: the request's own response takes the socket
         // back, so the refusal is what the access line and the metrics record.

@@ -46,6 +46,7 @@ function durationRules(parts: PartialConfig): DurationRule[] {
     { path: ['limits', 'requestTimeout'], text: parts.limits?.requestTimeout, zero: false, timer: true },
     { path: ['limits', 'bodyReadTimeout'], text: parts.limits?.bodyReadTimeout, zero: false, timer: true },
     { path: ['limits', 'upstreamQueueTimeout'], text: parts.limits?.upstreamQueueTimeout, zero: false, timer: true },
+    { path: ['limits', 'responseStallTimeout'], text: parts.limits?.responseStallTimeout, zero: false, timer: true },
     { path: ['limits', 'shutdownDelay'], text: parts.limits?.shutdownDelay, zero: true, timer: true },
     { path: ['cache', 'ttl'], text: parts.cache?.ttl, zero: false, timer: false },
     { path: ['cache', 'negativeTtl'], text: parts.cache?.negativeTtl, zero: false, timer: false },

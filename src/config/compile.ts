@@ -82,6 +82,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       maxInFlightPerClient: raw.limits.maxInFlightPerClient,
       upstreamQueueSize: raw.limits.upstreamQueueSize,
       upstreamQueueTimeoutMs: parseDuration(raw.limits.upstreamQueueTimeout),
+      responseStallTimeoutMs: parseDuration(raw.limits.responseStallTimeout),
       shutdownDelayMs: parseDuration(raw.limits.shutdownDelay),
     },
     admin: {

@@ -104,10 +104,11 @@ export const configSchema = z.strictObject({
     maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(64).describe('Requests in flight on the proxy listener per client address; beyond it 429 client.too_many_requests. Peers listed in trustedProxies are not limited. Default 64.'),
     upstreamQueueSize: z.number().int().min(0).max(1_000_000).default(256).describe('Requests per upstream that may wait for one of its 256 connections; beyond it 503 upstream.saturated. Default 256.'),
     upstreamQueueTimeout: duration('Longest a request waits for an upstream connection; past it 503 upstream.saturated. Default 5s.').default('5s'),
+    responseStallTimeout: duration('Longest a client may leave a forwarded response unread (the gateway cannot write to it) before its connection is cut and the upstream exchange aborted, freeing the upstream connection; counted as kind client_stalled of portcullis_upstream_errors_total. Default 30s.').default('30s'),
     shutdownDelay: duration('After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. Default 5s.').default('5s'),
   }).default({
     maxHeaderBytes: 16_384, headersTimeout: '10s', shutdownGrace: '30s', shutdownDelay: '5s', requestTimeout: '60s', bodyReadTimeout: '10s',
-    maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeout: '5s',
+    maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeout: '5s', responseStallTimeout: '30s',
   }),
   admin: z.strictObject({
     listen: listenAddress('Admin API address. Default "127.0.0.1:9091".').default('127.0.0.1:9091'),

@@ -110,6 +110,8 @@ export interface Limits {
   /** Requests per upstream waiting for a connection. */
   readonly upstreamQueueSize: number;
   readonly upstreamQueueTimeoutMs: number;
+  /** Longest a client may leave a forwarded response undrained before both sides are cut. */
+  readonly responseStallTimeoutMs: number;
   /** After SIGTERM: /readyz is 503 while requests are still served, for this long. */
   readonly shutdownDelayMs: number;
 }

@@ -72,6 +72,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   /** Gave up before a connection was free (queue deadline, client gone): never sent. */
   private abandoned = false;
   private queueTimer: NodeJS.Timeout | undefined;
+  /** Runs while the client is not draining the response (backpressure): limits.responseStallTimeout. */
+  private stallTimer: NodeJS.Timeout | undefined;
   /** Counted against the pool (pools.enter) until it ends or gives up. */
   private counted = true;
 
@@ -103,6 +105,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
   private ended(): void {
     if (this.queueTimer !== undefined) clearTimeout(this.queueTimer);
     this.queueTimer = undefined;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     if (this.counted) {
       this.counted = false;
       this.pools.leave(this.pool);
@@ -134,12 +138,29 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     // Registered only while the client is slower than the upstream (backpressure).
     if (!this.waitingForDrain) {
       this.waitingForDrain = true;
+      // Paused, undici's bodyTimeout does not run: without this bound a client that stops reading
+      // holds the upstream connection for ever (docs/decisions/0012, "Second review").
+      this.stallTimer = setTimeout(() => this.stalled(), this.pools.responseStallTimeoutMs);
       this.res.once('drain', () => {
         this.waitingForDrain = false;
+        if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+        this.stallTimer = undefined;
         this.resumeUpstream?.();
       });
     }
     return false;
+  }
+
+  /** The client read nothing for limits.responseStallTimeout: both sides are cut. */
+  private stalled(): void {
+    this.stallTimer = undefined;
+    if (this.finished) return;
+    this.finished = true;
+    this.ended();
+    this.callbacks.onBrokenResponse('client_stalled', 'other');
+    // The response first: undici's onError then sees it destroyed and counts nothing more.
+    this.res.destroy();
+    this.abortUpstream?.(new Error('the client stopped reading the response'));
   }
 
   onComplete(): void {

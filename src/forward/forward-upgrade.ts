@@ -8,12 +8,13 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import type { RoutePolicy } from '../config/types.js';
+import { clientResponseHeaders } from './header-rules.js';
 import { upgradeAgentOf } from './upstream-trust.js';
 import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
 import type { GatewayError } from '../errors.js';
 
 export interface UpgradeForwarder {
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: RoutePolicy, pathAndQuery: string, headers: string[], onFailure: (error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason) => void): void;
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: RoutePolicy, pathAndQuery: string, headers: string[], requestId: string, onFailure: (error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason) => void): void;
   close(): void;
 }
 
@@ -73,13 +74,37 @@ function headersObject(flat: readonly string[]): Record<string, string | string[
   return out;
 }
 
+/**
+ * The upstream's answer to an upgrade, under the response rules of plain forwarding
+ * (header-rules.ts): the gateway's `X-Request-Id`, hop-by-hop headers and those the upstream
+ * named in `Connection` dropped. A 101 keeps `Connection: Upgrade` and its `Upgrade`; any other
+ * answer closes the connection, so it says `Connection: close` (http-proxy-3 would relay the
+ * request's `Connection: Upgrade`). Runs before http-proxy-3 writes the head: listeners added in
+ * `proxyReqWs` come before its own.
+ */
+function applyResponseRules(proxyRes: IncomingMessage, requestId: string, switching: boolean): void {
+  const headers = headersObject(clientResponseHeaders(proxyRes.rawHeaders, requestId));
+  if (switching) {
+    headers.connection = 'Upgrade';
+    headers.upgrade = proxyRes.headers.upgrade ?? 'websocket';
+  } else {
+    headers.connection = 'close';
+  }
+  proxyRes.headers = headers as IncomingMessage['headers'];
+}
+
 export function createUpgradeForwarder(): UpgradeForwarder {
+  /** The request id of each upgrade in flight, for its response (http-proxy-3 passes only `req`). */
+  const requestIds = new WeakMap<IncomingMessage, string>();
   const proxy = createProxyServer({ ws: true, secure: true, xfwd: false, changeOrigin: false, prependPath: true });
   // Errors are handled per call; this keeps an unhandled 'error' from crashing the process.
   proxy.on('error', () => {});
   // http-proxy-3 applies no timeout to upgrades: the route's timeout bounds the wait for the
   // upstream's 101 (after it the socket timeout is reset to none, the tunnel may idle).
-  proxy.on('proxyReqWs', (proxyReq, _req, _socket, options) => {
+  proxy.on('proxyReqWs', (proxyReq, req, _socket, options) => {
+    const requestId = requestIds.get(req) ?? '';
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => applyResponseRules(proxyRes, requestId, true));
+    proxyReq.once('response', (proxyRes: IncomingMessage) => applyResponseRules(proxyRes, requestId, false));
     const timeoutMs = options.proxyTimeout;
     if (timeoutMs === undefined) return;
     proxyReq.setTimeout(timeoutMs, () => {
@@ -87,8 +112,9 @@ export function createUpgradeForwarder(): UpgradeForwarder {
     });
   });
   return {
-    forward(req, socket, head, route, pathAndQuery, headers, onFailure) {
+    forward(req, socket, head, route, pathAndQuery, headers, requestId, onFailure) {
       const upstream = route.upstream;
+      requestIds.set(req, requestId);
       const agent = upgradeAgentOf(upstream);
       req.url = pathAndQuery;
       const outgoing = headersObject(headers);

@@ -31,9 +31,12 @@ const REPLACED: ReadonlySet<string> = new Set(['host', 'expect', 'x-forwarded-fo
 /** Headers a backend may trust for the client address, the original URL or identity; only a trusted proxy may send them. */
 const PROXY_ONLY: ReadonlySet<string> = new Set(PROXY_CLAIM_HEADERS.map((h) => h.name));
 const PROXY_ONLY_PREFIXES: readonly string[] = PROXY_CLAIM_PREFIXES.map((p) => p.prefix);
+/** First characters of the prefixes (`x`, `c`): most headers are ruled out by one lookup. */
+const PREFIX_STARTS: ReadonlySet<number> = new Set(PROXY_ONLY_PREFIXES.map((prefix) => prefix.charCodeAt(0)));
 
 function isProxyOnly(hyphenated: string): boolean {
   if (PROXY_ONLY.has(hyphenated)) return true;
+  if (!PREFIX_STARTS.has(hyphenated.charCodeAt(0))) return false;
   for (const prefix of PROXY_ONLY_PREFIXES) if (hyphenated.startsWith(prefix)) return true;
   return false;
 }

@@ -48,6 +48,14 @@ export const PROXY_CLAIM_HEADERS: readonly ProxyClaimHeader[] = [
   { name: 'x-original-for', claim: 'address', sources: ['ASP.NET Core ForwardedHeadersMiddleware https://learn.microsoft.com/aspnet/core/host-and-deploy/proxy-load-balancer'] },
   { name: 'x-client-port', claim: 'address', sources: ['F5 / HAProxy configurations'] },
   { name: 'x-real-port', claim: 'address', sources: ['nginx configurations (realip $remote_port)'] },
+  { name: 'forwarded-for', claim: 'address', sources: ['request-ip (Node) and PHP client-address helpers (HTTP_FORWARDED_FOR) https://github.com/pbojinov/request-ip', 'Zend Framework RemoteAddress'] },
+  { name: 'x-original-remote-addr', claim: 'address', sources: ['IIS Application Request Routing / URL Rewrite configurations (X-Original-Remote-Addr)'] },
+  { name: 'x-real-client-ip', claim: 'address', sources: ['Oracle Cloud / F5 configurations; client-address helper lists (Param Miner)'] },
+  { name: 'akamai-client-ip', claim: 'address', sources: ['Akamai https://techdocs.akamai.com/property-mgr/docs/origin-ip-acl'] },
+  { name: 'cloudfront-viewer-address', claim: 'address', sources: ['Amazon CloudFront https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html'] },
+  { name: 'fly-client-ip', claim: 'address', sources: ['Fly.io https://fly.io/docs/networking/request-headers/'] },
+  { name: 'x-vercel-forwarded-for', claim: 'address', sources: ['Vercel https://vercel.com/docs/headers/request-headers'] },
+  { name: 'x-nf-client-connection-ip', claim: 'address', sources: ['Netlify https://docs.netlify.com/edge-functions/api/#request-headers'] },
   { name: 'x-forwarded-by', claim: 'address', sources: ['Tomcat RemoteIpValve proxiesHeader https://tomcat.apache.org/tomcat-10.1-doc/config/valve.html#Remote_IP_Valve'] },
   // Scheme and port.
   { name: 'x-forwarded-ssl', claim: 'scheme', sources: ['Rack::Request https://github.com/rack/rack/blob/main/lib/rack/request.rb', 'Spring ForwardedHeaderFilter'] },
@@ -121,6 +129,15 @@ export const PROXY_CLAIM_HEADERS: readonly ProxyClaimHeader[] = [
   { name: 'x-credential-identifier', claim: 'identity', sources: ['Kong authentication plugins'] },
   { name: 'x-anonymous-consumer', claim: 'identity', sources: ['Kong authentication plugins'] },
   { name: 'x-userinfo', claim: 'identity', sources: ['Kong / lua-resty-openidc OIDC plugins'] },
+  { name: 'remote-email', claim: 'identity', sources: ['Authelia trusted-header SSO https://www.authelia.com/integration/trusted-header-sso/introduction/'] },
+  { name: 'remote-groups', claim: 'identity', sources: ['Authelia trusted-header SSO'] },
+  { name: 'remote-name', claim: 'identity', sources: ['Authelia trusted-header SSO'] },
+  { name: 'cf-access-authenticated-user-email', claim: 'identity', sources: ['Cloudflare Access https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/'] },
+  { name: 'cf-access-jwt-assertion', claim: 'identity', sources: ['Cloudflare Access https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/validating-json/'] },
+  { name: 'x-pomerium-jwt-assertion', claim: 'identity', sources: ['Pomerium https://www.pomerium.com/docs/capabilities/getting-users-identity'] },
+  { name: 'x-ms-token-aad-id-token', claim: 'identity', sources: ['Azure App Service authentication token store https://learn.microsoft.com/azure/app-service/configure-authentication-oauth-tokens'] },
+  { name: 'x-vouch-user', claim: 'identity', sources: ['Vouch Proxy https://github.com/vouch/vouch-proxy'] },
+  { name: 'x-auth-user', claim: 'identity', sources: ['nginx auth_request / Caddy forward_auth configurations (copied from the auth service\'s answer)'] },
   { name: 'x-user', claim: 'identity', sources: ['Ory Oathkeeper header mutator examples https://www.ory.sh/docs/oathkeeper/pipeline/mutator'] },
 ];
 
@@ -128,9 +145,17 @@ export const PROXY_CLAIM_HEADERS: readonly ProxyClaimHeader[] = [
  * Name prefixes whose every header is such a claim: Envoy reads its `x-envoy-*` headers from
  * the request (`x-envoy-external-address`, `x-envoy-original-path`, `x-envoy-internal`, …,
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter),
- * and every `x-forwarded-*` is a proxy's statement about the original request.
+ * every `x-forwarded-*` is a proxy's statement about the original request, and the identity
+ * proxies below put one header per claim under their prefix.
  */
 export const PROXY_CLAIM_PREFIXES: readonly { readonly prefix: string; readonly sources: readonly string[] }[] = [
   { prefix: 'x-forwarded-', sources: ['every proxy above; the prefix is reserved to proxies by convention'] },
   { prefix: 'x-envoy-', sources: ['Envoy https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers'] },
+  { prefix: 'x-remote-extra-', sources: ['Kubernetes API server front-proxy --requestheader-extra-headers-prefix https://kubernetes.io/docs/reference/access-authn-authz/authentication/#authenticating-proxy'] },
+  { prefix: 'x-pomerium-', sources: ['Pomerium (X-Pomerium-Jwt-Assertion, X-Pomerium-Claim-*) https://www.pomerium.com/docs/reference/jwt-claim-headers'] },
+  { prefix: 'x-authentik-', sources: ['authentik proxy provider (X-authentik-username, -groups, -email, -uid, -jwt, …) https://docs.goauthentik.io/docs/add-secure-apps/providers/proxy/'] },
+  { prefix: 'cf-access-', sources: ['Cloudflare Access (Cf-Access-Jwt-Assertion, Cf-Access-Authenticated-User-Email, …)'] },
+  { prefix: 'x-ms-token-', sources: ['Azure App Service token store (X-MS-TOKEN-AAD-ID-TOKEN, -ACCESS-TOKEN, …) https://learn.microsoft.com/azure/app-service/configure-authentication-oauth-tokens'] },
+  { prefix: 'x-ms-client-principal', sources: ['Azure App Service authentication (X-MS-CLIENT-PRINCIPAL, -ID, -NAME, -IDP and later additions)'] },
+  { prefix: 'x-vouch-', sources: ['Vouch Proxy (X-Vouch-User, X-Vouch-IdP-Claims-*, X-Vouch-IdP-IdToken, …) https://github.com/vouch/vouch-proxy'] },
 ];

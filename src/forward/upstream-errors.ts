@@ -5,8 +5,12 @@
 import { GatewayError, type ErrorCode } from '../errors.js';
 
 /** Kinds of upstream failure, as counted in metrics. */
-/** `saturated`: every connection busy and the wait for one full or too long (nothing was sent). */
-export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset' | 'saturated';
+/**
+ * `saturated`: every connection busy and the wait for one full or too long (nothing was sent).
+ * `client_stalled`: the client left the response undrained past `limits.responseStallTimeout`;
+ * the gateway cut the exchange to free the upstream connection.
+ */
+export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset' | 'saturated' | 'client_stalled';
 
 const TLS_CODES: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -76,6 +80,7 @@ export const UPSTREAM_ERROR_CODES = {
   reset: 'upstream.unavailable',
   unavailable: 'upstream.unavailable',
   saturated: 'upstream.saturated',
+  client_stalled: 'client.response_stalled',
 } as const satisfies Record<UpstreamErrorKind, ErrorCode>;
 
 /** The response-level error for an upstream failure; `timeoutMs` is the route's. */
@@ -88,6 +93,8 @@ export function upstreamGatewayError(kind: UpstreamErrorKind, routeName: string,
       return new GatewayError(code, `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
     case 'saturated':
       return new GatewayError(code, `Every connection to the upstream of route "${routeName}" is busy; try again shortly.`, { 'retry-after': '1' });
+    case 'client_stalled':
+      return new GatewayError(code, `The client did not read the response of route "${routeName}" in time.`);
     case 'reset':
     case 'unavailable':
       return new GatewayError(code, `The upstream of route "${routeName}" could not be reached.`);

@@ -19,6 +19,7 @@ export const UPSTREAM_CONNECTIONS = 256;
 export interface QueueLimits {
   readonly upstreamQueueSize: number;
   readonly upstreamQueueTimeoutMs: number;
+  readonly responseStallTimeoutMs: number;
 }
 
 export interface UpstreamPools {
@@ -33,6 +34,8 @@ export interface UpstreamPools {
   leave(pool: Pool): void;
   /** `limits.upstreamQueueTimeout`: how long a queued request may wait, in milliseconds. */
   readonly queueTimeoutMs: number;
+  /** `limits.responseStallTimeout`: longest a client may leave a response undrained, in milliseconds. */
+  readonly responseStallTimeoutMs: number;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,7 @@ function poolKey(target: UpstreamTarget): string {
   return target.ca === undefined ? target.origin : `${target.origin}\n${target.ca}`;
 }
 
-const NO_QUEUE_LIMITS: QueueLimits = { upstreamQueueSize: Number.MAX_SAFE_INTEGER, upstreamQueueTimeoutMs: 0 };
+const NO_QUEUE_LIMITS: QueueLimits = { upstreamQueueSize: Number.MAX_SAFE_INTEGER, upstreamQueueTimeoutMs: 0, responseStallTimeoutMs: 30_000 };
 
 export function createUpstreamPools(targets: Iterable<UpstreamTarget>, limits: QueueLimits = NO_QUEUE_LIMITS): UpstreamPools {
   const pools = new Map<string, Pool>();
@@ -94,6 +97,7 @@ export function createUpstreamPools(targets: Iterable<UpstreamTarget>, limits: Q
       if (load !== undefined && load.busy > 0) load.busy--;
     },
     queueTimeoutMs: limits.upstreamQueueTimeoutMs,
+    responseStallTimeoutMs: limits.responseStallTimeoutMs,
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close().catch(() => pool.destroy())));
     },

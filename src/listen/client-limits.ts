@@ -36,6 +36,26 @@ function decrement(counts: Map<string, number>, key: string): void {
   else counts.set(key, count);
 }
 
+/**
+ * The key an address is counted under: an IPv6 address by its /64 (a host or home network
+ * usually holds a whole /64: per address, one client could open 2^64 times the limits); IPv4
+ * and IPv4-mapped IPv6 as they are.
+ */
+export function clientKey(address: string): string {
+  if (!address.includes(':') || address.includes('.')) return address;
+  const zone = address.indexOf('%');
+  const bare = zone === -1 ? address : address.slice(0, zone);
+  const gap = bare.indexOf('::');
+  let groups: string[];
+  if (gap === -1) groups = bare.split(':');
+  else {
+    const head = gap === 0 ? [] : bare.slice(0, gap).split(':');
+    const tail = gap + 2 === bare.length ? [] : bare.slice(gap + 2).split(':');
+    groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  }
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group || '0', 16).toString(16)).join(':')}::/64`;
+}
+
 /** `settings` and `exempt` are read per call, so a reload applies at once. */
 export function createClientLimits(settings: () => ClientLimitSettings, exempt: (address: string) => boolean): ClientLimits {
   const connections = new Map<string, number>();
@@ -44,32 +64,34 @@ export function createClientLimits(settings: () => ClientLimitSettings, exempt: 
     connectionOpened(socket) {
       const address = socket.remoteAddress;
       if (address === undefined) return;
-      increment(connections, address);
-      socket.once('close', () => decrement(connections, address));
+      const key = clientKey(address);
+      increment(connections, key);
+      socket.once('close', () => decrement(connections, key));
     },
     admit(address) {
+      const key = clientKey(address);
       if (address === '' || exempt(address)) {
-        increment(inFlight, address);
+        increment(inFlight, key);
         return undefined;
       }
       const limits = settings();
       // Every connection of the address over the limit is refused and closed on its next request
       // (with a TLS listener the request's socket is not the one counted, so the count decides).
-      if ((connections.get(address) ?? 0) > limits.maxConnectionsPerClient) {
+      if ((connections.get(key) ?? 0) > limits.maxConnectionsPerClient) {
         return new GatewayError('client.too_many_connections', `At most ${limits.maxConnectionsPerClient} connections per client address.`, {
           'retry-after': RETRY_AFTER,
         });
       }
-      if ((inFlight.get(address) ?? 0) >= limits.maxInFlightPerClient) {
+      if ((inFlight.get(key) ?? 0) >= limits.maxInFlightPerClient) {
         return new GatewayError('client.too_many_requests', `At most ${limits.maxInFlightPerClient} requests in flight per client address.`, {
           'retry-after': RETRY_AFTER,
         });
       }
-      increment(inFlight, address);
+      increment(inFlight, key);
       return undefined;
     },
     release(address) {
-      decrement(inFlight, address);
+      decrement(inFlight, clientKey(address));
     },
   };
 }

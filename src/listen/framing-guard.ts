@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from '../forward/proxy-claim-headers.js';
 import { canonicalHeaderName, connectionNominees } from './header-name.js';
+import { foldParameterName, queryParameters } from './parameter-name.js';
 
 /**
  * Methods on which a chunked body is refused: http-proxy sets `content-length: 0` on DELETE and
@@ -58,15 +59,26 @@ function malformed(detail: string): GatewayError {
   return new GatewayError('request.malformed', detail);
 }
 
+export interface FramingOptions {
+  /**
+   * The handler reads and checks `Content-Type` itself (the OAuth endpoints answer two of them
+   * with an RFC 6749 `invalid_request`): the guard leaves repeated or folded spellings to it.
+   */
+  readonly ownContentTypeCheck?: boolean;
+}
+
 /**
  * Checks the request head and returns the lower-cased host name (without port or trailing dot)
  * used for routing.
  */
-export function guardFraming(req: IncomingMessage): string {
+export function guardFraming(req: IncomingMessage, options: FramingOptions = {}): string {
   const raw = req.rawHeaders;
   let hostCount = 0;
   let transferEncodingCount = 0;
   let contentLengthCount = 0;
+  /** Content-Type in any spelling; `folded`: one spelled with `_` or `.` was among them. */
+  let contentTypeCount = 0;
+  let contentTypeFolded = false;
   let methodOverride = false;
   let connection: string | undefined;
   const method = req.method ?? '';
@@ -100,6 +112,17 @@ export function guardFraming(req: IncomingMessage): string {
       case 22:
         if (OVERRIDE_HEADERS.has(canonical(name))) methodOverride = true;
         break;
+      case 12: {
+        // One Content-Type, spelled as such: the form-body check (authorize) reads the one Node
+        // keeps (the first), a backend may read the last, or `Content_Type` as CONTENT_TYPE.
+        const lower = name.toLowerCase();
+        if (lower === 'content-type') contentTypeCount++;
+        else if (canonical(lower) === 'content-type') {
+          contentTypeCount++;
+          contentTypeFolded = true;
+        }
+        break;
+      }
       case 10:
         if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] as string : `${connection},${raw[i + 1] as string}`;
         break;
@@ -121,6 +144,8 @@ export function guardFraming(req: IncomingMessage): string {
     if (NO_CHUNKED_BODY.has(method)) throw malformed(`A chunked body is not accepted on ${method}.`);
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
+  if (contentTypeCount > 1 && options.ownContentTypeCheck !== true) throw malformed('Several Content-Type headers were sent.');
+  if (contentTypeFolded && options.ownContentTypeCheck !== true) throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
   if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
   if (connection !== undefined) checkConnection(connection);
   checkExpectation(req);
@@ -134,13 +159,18 @@ const canonical = canonicalHeaderName;
 /**
  * Query parameters frameworks read as the method: `_method` (Rails, Laravel, Symfony, Express
  * method-override), `_HttpMethod` (Salesforce), and the override headers' names. Compared
- * decoded, lower-cased, with `-`, `.`, space and `[` read as `_` (PHP folds `.`, space and `[`
- * in parameter names to `_`).
+ * decoded and folded as PHP registers them (parameter-name.ts: leading spaces, NUL, `.`, space,
+ * `[`), lower-cased, with `-` read as `_`, and with `;` as a separator too.
  */
 const OVERRIDE_PARAMETERS: ReadonlySet<string> = new Set(['_method', '_httpmethod', ...METHOD_OVERRIDE_HEADERS.map((h) => h.replaceAll('-', '_'))]);
 /** A query that may hold one: names are only decoded when this matches. */
 const MAYBE_OVERRIDE = /method|%/i;
-const PARAMETER_FOLD = /[-. []/g;
+
+/** Whether a (decoded) query parameter name is read as a method override by some backend. */
+function isOverrideParameter(name: string): boolean {
+  const folded = foldParameterName(name);
+  return OVERRIDE_PARAMETERS.has(folded.includes('-') ? folded.replaceAll('-', '_') : folded);
+}
 
 /**
  * Refuses a method-override parameter in the query of a read (GET, HEAD, OPTIONS), as the
@@ -148,8 +178,8 @@ const PARAMETER_FOLD = /[-. []/g;
  */
 export function guardMethodOverrideParameter(method: string, search: string): void {
   if (!READ_METHODS.has(method) || !MAYBE_OVERRIDE.test(search)) return;
-  for (const name of new URLSearchParams(search).keys()) {
-    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) {
+  for (const name of queryParameters(search).keys()) {
+    if (isOverrideParameter(name)) {
       throw malformed('A method-override parameter ("_method" and kin) is not accepted on a read request.');
     }
   }
@@ -172,8 +202,8 @@ export function methodOverridesOf(req: IncomingMessage, search: string): string[
     }
   }
   if (search.length <= 1 || !MAYBE_OVERRIDE.test(search)) return found;
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (OVERRIDE_PARAMETERS.has(name.toLowerCase().replace(PARAMETER_FOLD, '_'))) (found ??= []).push(value.trim().toUpperCase());
+  for (const [name, value] of queryParameters(search)) {
+    if (isOverrideParameter(name)) (found ??= []).push(value.trim().toUpperCase());
   }
   return found;
 }

@@ -14,7 +14,13 @@
  *    `/private%3F` or `/private%23` to `/private`, a prefix the router never saw
  *    (`/public/..%3B/admin`, the Tomcat-style bypass);
  *  - NUL and every other control byte, raw or encoded; raw bytes outside printable ASCII;
- *  - invalid percent-encoding (`%`, `%4`, `%zz`).
+ *  - invalid percent-encoding (`%`, `%4`, `%zz`);
+ *  - escapes of bytes ≥ 0x80 that are not well-formed UTF-8 (RFC 3629): overlong forms
+ *    (`%C0%AE` is an overlong `.`, `%C0%AF` an overlong `/`, read as such by old decoders),
+ *    surrogates, stray continuation bytes, truncated sequences;
+ *  - escaped characters that Unicode compatibility normalisation (NFKC) turns into dots only,
+ *    or into something with `/` or `\` (`%EF%BC%8E`, the fullwidth full stop): a backend that
+ *    normalises the decoded path would see dot segments or separators the router never saw.
  *
  * Normalised (RFC 3986 §6.2.2): percent-encoded unreserved characters are decoded (`%61` → `a`,
  * so `/pro%66iles` is routed and forwarded as `/profiles`), remaining escapes are upper-cased.
@@ -81,6 +87,8 @@ export function normalisePath(rawPath: string): string {
   // how many of its characters are dots, raw or encoded.
   let segmentLength = 0;
   let segmentDots = 0;
+  // Escapes still to come that continue a UTF-8 sequence already checked whole.
+  let continuations = 0;
   const length = rawPath.length;
   for (let i = 0; i < length; i++) {
     const code = rawPath.charCodeAt(i);
@@ -113,6 +121,10 @@ export function normalisePath(rawPath: string): string {
     if (byte === 0x3b || byte === 0x3f || byte === 0x23) {
       throw invalid('Encoded ";", "?" or "#" (%3B, %3F, %23) is not allowed in the path: a backend that decodes before it splits the path would cut it there.');
     }
+    if (byte >= 0x80) {
+      if (continuations > 0) continuations--;
+      else continuations = checkUtf8Escapes(rawPath, i, byte);
+    }
     let replacement: string | undefined;
     if (byte < 0x80 && UNRESERVED[byte] === 1) {
       replacement = String.fromCharCode(byte);
@@ -129,6 +141,57 @@ export function normalisePath(rawPath: string): string {
   }
   if (segmentLength > 0) checkDotSegment(segmentLength, segmentDots);
   return out === undefined ? rawPath : out + rawPath.slice(copiedTo);
+}
+
+/**
+ * Code points whose NFKC form is only dots (`．`, `‥`, `…`) or contains `/` or `\` (`／`, `＼`,
+ * `℀`): test/unit/listen/request-target.test.ts checks this list against every code point.
+ */
+export const NORMALISES_TO_SEPARATOR: ReadonlySet<number> = new Set([
+  0x2024, 0x2025, 0x2026, 0x2100, 0x2101, 0x2105, 0x2106, 0xfe19, 0xfe30, 0xfe52, 0xfe68, 0xff0e, 0xff0f, 0xff3c,
+]);
+
+function escapedByte(rawPath: string, at: number): number {
+  if (at + 2 >= rawPath.length || rawPath.charCodeAt(at) !== 0x25) return -1;
+  const high = hexValue(rawPath.charCodeAt(at + 1));
+  const low = hexValue(rawPath.charCodeAt(at + 2));
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+/**
+ * Checks the UTF-8 sequence that starts with the escape at `at` (byte `lead` ≥ 0x80): well-formed
+ * per RFC 3629 §4, its continuation bytes escaped right after it, and not a code point in
+ * NORMALISES_TO_SEPARATOR. Returns how many continuation escapes follow.
+ */
+function checkUtf8Escapes(rawPath: string, at: number, lead: number): number {
+  let count: number;
+  let min = 0x80;
+  let max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) count = 1;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    count = 2;
+    if (lead === 0xe0) min = 0xa0;
+    if (lead === 0xed) max = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    count = 3;
+    if (lead === 0xf0) min = 0x90;
+    if (lead === 0xf4) max = 0x8f;
+  } else {
+    throw invalid('The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).');
+  }
+  let codePoint = lead & (0xff >> (count + 2));
+  for (let k = 1; k <= count; k++) {
+    const byte = escapedByte(rawPath, at + 3 * k);
+    // Only the first continuation byte has narrowed bounds (RFC 3629 §4).
+    if (byte < (k === 1 ? min : 0x80) || byte > (k === 1 ? max : 0xbf)) {
+      throw invalid('The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).');
+    }
+    codePoint = (codePoint << 6) | (byte & 0x3f);
+  }
+  if (NORMALISES_TO_SEPARATOR.has(codePoint)) {
+    throw invalid('The path contains an encoded character that Unicode normalisation turns into dots, "/" or "\\" (such as %EF%BC%8E, a fullwidth full stop).');
+  }
+  return count;
 }
 
 /** A segment of only one or two dots (raw or encoded) is a dot segment. */

@@ -1,7 +1,9 @@
 /**
  * Route selection (SPEC §1): exact host over wildcard over none, then the longest path prefix on
  * a segment boundary, then a route listing the method over one listing none. A route listing
- * GET also takes HEAD (see `pick`).
+ * GET also takes HEAD (see `pick`). A `.` ends a prefix like a `/` does: Rails routes
+ * `/admin.json` to `/admin(.:format)` and Spring ≤ 5.2's suffix matching to `/admin`, so the
+ * route of `/admin` must be the one that checks it (docs/decisions/0012, "Second review").
  *
  * The table is built once per configuration. A lookup probes, for each of at most three host
  * maps, only the prefix lengths (in segments) that some route of that map has, longest first:
@@ -104,12 +106,20 @@ export function buildRouteTable<R extends Routable = RoutePolicy>(routes: readon
     // The candidate of depth d is the path up to its (d+1)-th "/", or the whole path when it has
     // exactly d segments and does not end with "/". The root route is stored under "".
     for (const depth of depths) {
-      let candidate: string;
-      if (depth < slashCount) candidate = path.slice(0, slashes[depth]);
-      else if (depth === slashCount && !endsWithSlash) candidate = path;
+      let end: number;
+      if (depth < slashCount) end = slashes[depth] as number;
+      else if (depth === slashCount && !endsWithSlash) end = path.length;
       else continue;
-      const found = pick(prefixes.get(candidate), method);
+      const found = pick(prefixes.get(path.slice(0, end)), method);
       if (found) return found;
+      if (depth === 0) continue;
+      // Then the same segment cut at each `.` in it, the longest first: `/admin.public.json`
+      // tries `/admin.public`, then `/admin`. Only paths with a dot in that segment pay.
+      const start = (slashes[depth - 1] as number) + 1;
+      for (let dot = path.lastIndexOf('.', end - 1); dot > start; dot = path.lastIndexOf('.', dot - 1)) {
+        const cut = pick(prefixes.get(path.slice(0, dot)), method);
+        if (cut) return cut;
+      }
     }
     return undefined;
   }

@@ -131,7 +131,8 @@ export function createOAuthEndpoints(
       answerFailure(req, res, error, requestId, report);
     };
     try {
-      guardFraming(req);
+      // The form endpoints refuse two Content-Types themselves, in RFC 6749 form.
+      guardFraming(req, { ownContentTypeCheck: true });
       const method = req.method ?? '';
       if ('post' in entry) {
         if (method !== 'POST') throw new GatewayError('method.not_allowed', 'Use POST.', { allow: entry.allow });

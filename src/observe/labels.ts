@@ -77,7 +77,7 @@ export function isAuthOutcomeCode(code: string): code is AuthOutcomeCode {
   return AUTH_OUTCOME_SET.has(code);
 }
 
-export const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['unavailable', 'tls', 'timeout', 'reset', 'saturated'];
+export const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['unavailable', 'tls', 'timeout', 'reset', 'saturated', 'client_stalled'];
 
 /** Result of a credential cache lookup. */
 export const CACHE_LOOKUP_RESULTS = ['hit', 'miss', 'negative_hit'] as const;

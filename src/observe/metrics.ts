@@ -203,7 +203,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     upstreamErrors: labelledCounter(
       'portcullis_upstream_errors_total',
-      'Upstream failures by route and kind (unavailable, tls, timeout, reset, saturated).',
+      'Upstream failures by route and kind (unavailable, tls, timeout, reset, saturated, client_stalled: the client stopped reading the response).',
       ['route', 'kind'] as const,
     ),
     tokensIssued: new Counter({

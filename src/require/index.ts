@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { canonicalHeaderName, connectionNominees } from '../listen/header-name.js';
+import { foldParameterName, queryParameters } from '../listen/parameter-name.js';
 import type { RoutePolicy } from '../types.js';
 
 /** How a required item was sent: fine, or what is wrong with it. */
@@ -37,9 +38,24 @@ function headerPresence(req: IncomingMessage, name: string): Presence {
   return copies > 1 ? 'repeated' : filled ? 'ok' : 'missing';
 }
 
+/**
+ * One `name` parameter with a non-empty value, and no other a backend could read as it: a
+ * spelling PHP folds into it (`+name`, `name[]`, `name%00x`), another case, or a copy after a
+ * `;` (parameter-name.ts).
+ */
 function queryPresence(params: URLSearchParams, name: string): Presence {
-  const values = params.getAll(name);
-  return values.length > 1 ? 'repeated' : values[0] === undefined || values[0] === '' ? 'missing' : 'ok';
+  const folded = foldParameterName(name);
+  let copies = 0;
+  let filled = false;
+  for (const [key, value] of params) {
+    if (key === name) {
+      copies++;
+      if (value !== '') filled = true;
+    } else if (foldParameterName(key) === folded) {
+      copies++;
+    }
+  }
+  return copies > 1 ? 'repeated' : filled ? 'ok' : 'missing';
 }
 
 function describe(kind: string, missing: readonly string[], repeated: readonly string[]): string {
@@ -66,7 +82,7 @@ export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: 
     if (missing.length > 0 || repeated.length > 0) throw new GatewayError('request.missing_header', describe('header', missing, repeated));
   }
   if (route.requiredQuery.length > 0) {
-    const params = new URLSearchParams(search);
+    const params = queryParameters(search);
     const missing: string[] = [];
     const repeated: string[] = [];
     for (const name of route.requiredQuery) {

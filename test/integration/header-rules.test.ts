@@ -11,7 +11,7 @@ import { exchange, type RawResponse } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { createStubAuthenticator } from '../support/stub-auth.js';
 import { rawBytes } from '../support/vectors.js';
-import { PROXY_CLAIM_HEADERS } from '../../src/forward/proxy-claim-headers.js';
+import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from '../../src/forward/proxy-claim-headers.js';
 import { startRecordingUpstream, type ReceivedRequest, type RecordingUpstream } from '../support/upstream.js';
 
 const ROUTES = `
@@ -230,6 +230,9 @@ const CLAIMS: readonly (readonly [string, string])[] = [
   ...PROXY_CLAIM_HEADERS.map((h, i) => [h.name, `v${i}`] as const),
   ['x-envoy-original-path', '/admin'], ['x-envoy-external-address', '6.6.6.6'], ['x-envoy-internal', 'true'],
   ['x-forwarded-anything-else', '1'],
+  ['x-remote-extra-scopes', 'admin'], ['x-pomerium-claim-email', 'a@b'], ['x-pomerium-claim-groups', 'admins'],
+  ['x-authentik-username', 'akadmin'], ['x-authentik-groups', 'admins'], ['cf-access-client-id', 'x'],
+  ['x-ms-token-aad-access-token', 't'], ['x-ms-client-principal-claims', 'c'], ['x-vouch-idp-claims-email', 'a@b'],
 ];
 /** How a client may spell a name so that a backend folds it into the canonical one. */
 const SPELLINGS: readonly ((name: string) => string)[] = [
@@ -276,8 +279,16 @@ test('every entry of proxy-claim-headers.ts is canonical, unique and names where
     seen.add(entry.name);
     assert.ok(entry.sources.length > 0 && entry.sources.every((source) => source.length > 5), `${entry.name} has a source`);
   }
-  for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri']) {
+  for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri',
+    // The second review's list.
+    'remote-email', 'remote-groups', 'remote-name', 'cf-access-authenticated-user-email', 'cf-access-jwt-assertion', 'x-pomerium-jwt-assertion',
+    'x-ms-token-aad-id-token', 'cloudfront-viewer-address', 'fly-client-ip', 'x-vercel-forwarded-for', 'x-nf-client-connection-ip', 'forwarded-for',
+    'x-original-remote-addr', 'x-real-client-ip', 'akamai-client-ip', 'x-vouch-user', 'x-auth-user']) {
     assert.ok(seen.has(required), required);
+  }
+  const prefixes = PROXY_CLAIM_PREFIXES.map((p) => p.prefix);
+  for (const prefix of ['x-forwarded-', 'x-envoy-', 'x-remote-extra-', 'x-pomerium-', 'x-authentik-', 'cf-access-', 'x-ms-token-', 'x-ms-client-principal']) {
+    assert.ok(prefixes.includes(prefix), prefix);
   }
 });
 

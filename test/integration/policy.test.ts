@@ -225,6 +225,7 @@ test('require.query: 400 request.missing_query_param naming every missing or emp
     { query: '?serviceProvider&code', missing: ['serviceProvider', 'code'] },
     { query: '?serviceprovider=sp&CODE=42', missing: ['serviceProvider', 'code'] },
     { query: '?x=serviceProvider%3Dsp&code=1', missing: ['serviceProvider'] },
+    { query: '?+serviceProvider=sp&code=1', missing: ['serviceProvider'] },
   ];
   for (const { query, missing } of cases) {
     const response = await gw.request('GET', `/profiles-flow/check${query}`, GOOD_HEADERS);
@@ -265,7 +266,12 @@ test('require refuses ambiguity: a required header or parameter sent twice (or a
     const body = assertProblem(fromRaw(response), 'request.missing_header', headers.join());
     assert.match(body.detail ?? '', new RegExp(`more than once: ${name}`), headers.join());
   }
-  for (const query of ['?serviceProvider=&serviceProvider=acme&code=1', '?serviceProvider=acme&service%50rovider=x&code=1', '?serviceProvider=a&code=1&code=1']) {
+  for (const query of [
+    '?serviceProvider=&serviceProvider=acme&code=1', '?serviceProvider=acme&service%50rovider=x&code=1', '?serviceProvider=a&code=1&code=1',
+    // The second review: spellings a backend merges into the name (PHP, case-insensitive, [], ;).
+    '?serviceProvider=acme&+serviceProvider=&code=1', '?serviceProvider=acme&ServiceProvider=evil&code=1',
+    '?serviceProvider=acme&serviceProvider[]=evil&code=1', '?serviceProvider=acme;serviceProvider=&code=1',
+  ]) {
     const response = await gw.request('GET', `/profiles-flow/check${query}`, GOOD_HEADERS);
     const body = assertProblem(fromRaw(response), 'request.missing_query_param', query);
     assert.match(body.detail ?? '', /more than once: (serviceProvider|code)/, query);
@@ -350,7 +356,11 @@ test('a body on a read: refused on a read-only route or with a read-only credent
 
 test('_method (and kin) in the query of a read is refused like the override headers; on a write it is forwarded', async (t) => {
   const gw = await setup(t);
-  for (const query of ['?_method=DELETE', '?a=1&_METHOD=put', '?%5fmethod=PATCH', '?_HttpMethod=PATCH', '?x-http-method-override=DELETE', '?_method']) {
+  for (const query of [
+    '?_method=DELETE', '?a=1&_METHOD=put', '?%5fmethod=PATCH', '?_HttpMethod=PATCH', '?x-http-method-override=DELETE', '?_method',
+    // Spellings PHP registers as _method: leading space (+, %20), cut at NUL, [] suffix, and after a `;`.
+    '?+_method=DELETE', '?%20_method=DELETE', '?%20%20_method=DELETE', '?_method%00=DELETE', '?_method%00x=DELETE', '?_method[]=DELETE', '?a=1;_method=DELETE',
+  ]) {
     for (const method of ['GET', 'OPTIONS']) {
       const response = await gw.request(method, `/rw-open/x${query}`);
       assertProblem(fromRaw(response), 'request.malformed', `${method} ${query}`);
@@ -399,6 +409,12 @@ test('a method override on a write that names a method another route takes is re
     ['/items/7', ['X-HTTP-Method-Override: PUT']],
     ['/items/7', ['X-HTTP-Method-Override: POST', 'X-HTTP-Method: DELETE']],
     ['/items/7?_method=POST&_method=DELETE', []],
+    // The review's spellings: PHP registers each as _method.
+    ['/items/7?+_method=DELETE', []],
+    ['/items/7?%20_method=DELETE', []],
+    ['/items/7?_method%00=DELETE', []],
+    ['/items/7?_method[]=DELETE', []],
+    ['/items/7?x=1;_method=DELETE', []],
   ] as const) {
     assertProblem(fromRaw(await post(target, headers)), 'request.malformed', `${target} ${headers.join()}`);
   }
@@ -409,4 +425,48 @@ test('a method override on a write that names a method another route takes is re
   assert.equal(own.status, 200);
   assert.equal(upstream.received.length, 2);
   assert.equal(upstream.received[0]?.headers['x-http-method-override'], 'DELETE');
+});
+
+test('a format suffix does not reach a protected route through a laxer one: /admin.json is /admin\'s (auth required), raw bytes both views', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const gw = await startTestGateway(t, gatewayYaml(`
+  - name: admin
+    match: { path: /admin }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    access: read-write
+  - name: admin-public
+    match: { path: /admin.public }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-only
+  - name: site
+    match: { path: / }
+    upstream: "\${UPSTREAM}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  const get = async (target: string, headers: readonly string[] = []): Promise<RawResponse> => {
+    const result = await exchange(gw.port, rawBytes(`GET ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`));
+    const response = result.responses[0];
+    assert.ok(response, target);
+    return response;
+  };
+  for (const target of ['/admin.json', '/admin.xml', '/admin.json/users', '/admin.', '/adm%69n.json', '/admin.tar.gz?x=1']) {
+    assertProblem(fromRaw(await get(target)), 'auth.missing_credentials', target);
+  }
+  // Upstream view: none of them arrived.
+  assert.equal(upstream.arrived.length, 0);
+  // With credentials, the protected route forwards it; a longer declared prefix and an unrelated name keep their routes.
+  assert.equal((await get('/admin.json', ['Authorization: Bearer rw-token'])).status, 200);
+  assert.equal((await get('/admin.public.json')).status, 200);
+  assert.equal((await get('/adminx.json')).status, 200);
+  assert.deepEqual(upstream.received.map((r) => [r.url, r.headers['x-portcullis-subject'] ?? null]), [
+    ['/admin.json', 'alice'],
+    ['/admin.public.json', null],
+    ['/adminx.json', null],
+  ]);
 });

@@ -173,3 +173,110 @@ test('a WebSocket session counts as a request in flight of its client: beyond th
   assert.ok(third.socket !== undefined);
   third.socket?.terminate();
 });
+
+test('clients that stop reading an 8 MiB response are cut after limits.responseStallTimeout: their upstream exchanges are aborted, counted as client_stalled, and another client is served', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+  const BIG = 8 * 1024 * 1024;
+  // Upstream view: the connection of each big response is closed by the gateway (kernel buffers
+  // may have taken the whole response; the connection is what the staller held).
+  const outcomes: Array<'closed'> = [];
+  upstream.handle((req, res) => {
+    if (!(req.url ?? '').includes('/big')) {
+      res.end('small');
+      return;
+    }
+    res.writeHead(200, { 'content-length': String(BIG) });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < BIG) {
+        sent += CHUNK.length;
+        if (!res.write(CHUNK)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    req.socket.once('close', () => outcomes.push('closed'));
+    pump();
+  });
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES, 'limits: { responseStallTimeout: 2s }'), { UPSTREAM: upstream.origin });
+  const STALLERS = 8;
+  const stallers: net.Socket[] = [];
+  t.after(() => {
+    for (const socket of stallers) socket.destroy();
+  });
+  for (let i = 0; i < STALLERS; i++) {
+    const socket = net.connect({ port: gw.port, host: '127.0.0.1', localAddress: `127.0.0.${10 + (i % 4)}` });
+    socket.on('error', () => {});
+    socket.write(`GET /open/big-${i} HTTP/1.1\r\nHost: gw\r\n\r\n`);
+    // Never reads: the kernel's receive window fills, then the gateway's send buffer.
+    socket.pause();
+    stallers.push(socket);
+  }
+  const deadline = Date.now() + 30_000;
+  while (outcomes.length < STALLERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // Upstream view: every staller's upstream connection was closed (the route timeout, 30 s, plays no part).
+  assert.deepEqual(outcomes, new Array(STALLERS).fill('closed'));
+  // Client view: reading now, each staller finds its connection closed before the whole body.
+  const lengths = await Promise.all(
+    stallers.map(
+      (socket) =>
+        new Promise<number>((resolve) => {
+          let bytes = 0;
+          socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          socket.on('close', () => resolve(bytes));
+          socket.resume();
+        }),
+    ),
+  );
+  assert.ok(lengths.every((bytes) => bytes < BIG), lengths.join());
+  // Another client of the same upstream is served.
+  const other = await within(sendFrom('127.0.0.2', gw.port, '/open/other'), GENEROUS_MS, 'the other peer');
+  assert.equal(other.status, 200);
+  assert.ok(upstream.arrived.some((r) => r.url === '/open/other'));
+  assert.match(other.raw, /\r\n\r\nsmall$/);
+  const metrics = await send(`http://127.0.0.1:${gw.gateway.metricsAddress.port}`, { path: '/metrics' });
+  assert.match(metrics.body, new RegExp(`portcullis_upstream_errors_total\\{route="open",kind="client_stalled"\\} ${STALLERS}`));
+});
+
+test('a client that reads a large response slower than the upstream sends it, but steadily, is not cut', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const CHUNK = Buffer.alloc(64 * 1024, 0x62);
+  const BIG = 24 * 1024 * 1024;
+  upstream.handle((_req, res) => {
+    res.writeHead(200, { 'content-length': String(BIG) });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < BIG) {
+        sent += CHUNK.length;
+        if (!res.write(CHUNK)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  const gw = await startTestGateway(t, gatewayYaml(ROUTES, 'limits: { responseStallTimeout: 3s }'), { UPSTREAM: upstream.origin });
+  const received = await new Promise<number>((resolve, reject) => {
+    const socket = net.connect(gw.port, '127.0.0.1');
+    let bytes = 0;
+    socket.write('GET /open/slow HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      // A pause after every read: slower than loopback (the gateway's writes back up), never idle for 3 s.
+      socket.pause();
+      setTimeout(() => socket.resume(), 10);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(bytes));
+  });
+  assert.ok(received > BIG, `bytes received: ${received}`);
+  const metrics = await send(`http://127.0.0.1:${gw.gateway.metricsAddress.port}`, { path: '/metrics' });
+  assert.match(metrics.body, /portcullis_upstream_errors_total\{route="open",kind="client_stalled"\} 0/);
+});

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { send } from '../support/client.js';
@@ -329,4 +330,84 @@ test('an admin credential is refused on a WebSocket upgrade too (401 auth.admin_
   assert.equal((JSON.parse(refused.bodyText) as { code: string }).code, 'auth.admin_credential');
   assert.equal(upstream.upgrades.length, 0);
   assert.equal(await roundTrip(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer rw-token' }, 'ok'), 'ok');
+});
+
+/** Sends a raw upgrade request and returns the response head as bytes (latin1), then closes. */
+function rawUpgradeHead(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('connect', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end !== -1) {
+        socket.destroy();
+        resolve(text.slice(0, end + 2));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed before a whole head: ${JSON.stringify(text)}`)));
+  });
+}
+
+function headLines(head: string): string[] {
+  return head.split('\r\n').filter((line) => line !== '').map((line) => line.toLowerCase());
+}
+
+async function upgradeGateway(t: TestContext, answer: string) {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  upstream.handleUpgrade((_req, socket) => {
+    socket.write(answer);
+    setTimeout(() => socket.end(), 200);
+  });
+  const gw = await startTestGateway(t, gatewayYaml(`
+  - name: ws
+    match: { path: /ws }
+    upstream: "\${WSS}"
+    upstreamCa: "\${CA}"
+    auth: "off"
+    access: read-write
+`), { WSS: upstream.origin.replace('https://', 'wss://') });
+  return { upstream, gw };
+}
+
+test('a 101 carries the gateway\'s X-Request-Id and the response header rules of plain forwarding (raw bytes)', async (t) => {
+  const { upstream, gw } = await upgradeGateway(
+    t,
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, X-Hidden\r\nX-Hidden: secret\r\nKeep-Alive: timeout=5\r\n' +
+      'X-Request-Id: upstream-chosen\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-App: kept\r\n\r\n',
+  );
+  const head = await rawUpgradeHead(gw.port, '/ws/x');
+  const lines = headLines(head);
+  assert.equal(lines[0], 'http/1.1 101 switching protocols');
+  assert.equal(lines.filter((l) => l.startsWith('x-request-id:')).length, 1, head);
+  assert.match(head, /\r\nx-request-id: [0-9a-zA-Z-_]+\r\n/i);
+  assert.ok(!head.includes('upstream-chosen'), head);
+  assert.ok(!lines.some((l) => l.startsWith('x-hidden:') || l.startsWith('keep-alive:')), head);
+  assert.ok(lines.includes('connection: upgrade'), head);
+  assert.ok(lines.includes('upgrade: websocket'), head);
+  assert.ok(lines.includes('sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo='), head);
+  assert.ok(lines.includes('x-app: kept'), head);
+  assert.equal(upstream.upgrades.length, 1);
+});
+
+test('an upgrade the upstream answers without switching (200): the gateway\'s X-Request-Id, no Connection: Upgrade relayed, hop-by-hop dropped (raw bytes)', async (t) => {
+  const { upstream, gw } = await upgradeGateway(
+    t,
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Hidden\r\nX-Hidden: secret\r\nX-Request-Id: upstream-chosen\r\nX-App: kept\r\n\r\nno',
+  );
+  const head = await rawUpgradeHead(gw.port, '/ws/x');
+  const lines = headLines(head);
+  assert.equal(lines[0], 'http/1.1 200 ok');
+  assert.equal(lines.filter((l) => l.startsWith('x-request-id:')).length, 1, head);
+  assert.ok(!head.includes('upstream-chosen'), head);
+  assert.ok(!lines.some((l) => l.startsWith('x-hidden:') || l.startsWith('upgrade:')), head);
+  assert.deepEqual(lines.filter((l) => l.startsWith('connection:')), ['connection: close'], head);
+  assert.ok(lines.includes('content-length: 2'), head);
+  assert.ok(lines.includes('x-app: kept'), head);
+  assert.equal(upstream.upgrades.length, 1);
 });

@@ -71,6 +71,30 @@ test('prefixes match on a segment boundary: /profiles matches /profiles, /profil
   for (const path of ['/profilesx', '/profile', '/', '/x/profiles', '/PROFILES']) assert.equal(t.match('h', 'GET', path), undefined, path);
 });
 
+test('a . ends a prefix like a /: /admin.json is /admin\'s (Rails format, Spring suffix matching); a longer declared prefix still wins', () => {
+  const t = table([
+    routePolicy({ name: 'root', path: '/' }),
+    routePolicy({ name: 'admin', path: '/admin' }),
+    routePolicy({ name: 'admin-public', path: '/admin.public' }),
+    routePolicy({ name: 'deep', path: '/v1/users' }),
+  ]);
+  const cases: readonly (readonly [string, string])[] = [
+    ['/admin.json', 'admin'],
+    ['/admin.', 'admin'],
+    ['/admin.xml/x', 'admin'],
+    ['/admin.tar.gz', 'admin'],
+    ['/admin.public', 'admin-public'],
+    ['/admin.public.json', 'admin-public'],
+    ['/admin.public/x', 'admin-public'],
+    ['/adminx.json', 'root'],
+    ['/v1/users.json', 'deep'],
+    ['/v1/users.json/7', 'deep'],
+    ['/v1.json', 'root'],
+    ['/.admin', 'root'],
+  ];
+  for (const [path, name] of cases) assert.equal(t.match('h.test', 'GET', path)?.name, name, path);
+});
+
 test('a configured trailing slash does not change the prefix', () => {
   const t = table([routePolicy({ name: 'slash', path: '/a/b/' })]);
   assert.equal(t.match('h', 'GET', '/a/b')?.name, 'slash');
@@ -113,7 +137,7 @@ function reference(routes: readonly RoutePolicy[], host: string, method: string,
   const candidates = routes.filter(
     (r) =>
       hostRank(r) > 0 &&
-      (r.pathPrefix === '' || path === r.pathPrefix || path.startsWith(`${r.pathPrefix}/`)) &&
+      (r.pathPrefix === '' || path === r.pathPrefix || path.startsWith(`${r.pathPrefix}/`) || path.startsWith(`${r.pathPrefix}.`)) &&
       (r.methods === undefined || r.methods.has(method) || (method === 'HEAD' && r.methods.has('GET'))),
   );
   // A route listing the method itself, then one listing GET for a HEAD, then one listing none.
@@ -138,7 +162,7 @@ test('2,000 generated routes: the table picks what the plain rule picks for 20,0
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const labels = ['api', 'www', 'a', 'b', 'svc-1', 'svc-2'];
   const domains = ['example.com', 'example.org', 'internal'];
-  const segments = ['v1', 'v2', 'items', 'profiles', 'x', 'admin', 'a'];
+  const segments = ['v1', 'v2', 'items', 'profiles', 'x', 'admin', 'a', 'admin.json', 'a.b.c', 'a.b', 'v1.', '.x'];
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
   const randomPath = (depth: number): string => '/' + Array.from({ length: depth }, () => pick(segments)).join('/');
   const routes: RoutePolicy[] = [];

@@ -40,6 +40,25 @@ test('a required item sent more than once, or with a spelling a backend folds in
   assert.equal(outcome([], '?serviceProvider=a&serviceProvider=b'), 'request.missing_header: Missing required headers: x-correlation-id, x-api-version.');
 });
 
+test('a query parameter spelling a backend merges into the required name counts as a copy (PHP folding, case, [], ;)', () => {
+  const repeated = 'request.missing_query_param: Required query parameter sent more than once: serviceProvider.';
+  for (const query of [
+    '?serviceProvider=acme&+serviceProvider=&code=1',
+    '?serviceProvider=acme&%20serviceProvider=evil&code=1',
+    '?serviceProvider=acme&serviceProvider%00x=evil&code=1',
+    '?serviceProvider=acme&ServiceProvider=evil&code=1',
+    '?serviceProvider=acme&SERVICEPROVIDER=evil&code=1',
+    '?serviceProvider=acme&serviceProvider[]=evil&code=1',
+    '?serviceProvider=acme&serviceProvider%5B0%5D=evil&code=1',
+    '?serviceProvider=acme;serviceProvider=&code=1',
+    '?code=1&serviceProvider=acme;serviceProvider=evil',
+  ]) {
+    assert.equal(outcome(GOOD, query), repeated, query);
+  }
+  // Names that only resemble it are other parameters.
+  assert.equal(outcome(GOOD, '?serviceProvider=acme&serviceProviderId=7&x.serviceProvider=1&code=1'), 'ok');
+});
+
 test('every missing or empty query parameter is named in one answer; names are case-sensitive', () => {
   assert.equal(outcome(GOOD, ''), 'request.missing_query_param: Missing required query parameters: serviceProvider, code.');
   assert.equal(outcome(GOOD, '?serviceProvider='), 'request.missing_query_param: Missing required query parameters: serviceProvider, code.');
