@@ -12,7 +12,7 @@
 //                      [--no-pin] [--target-cpus 0] [--upstream-cpus 0] [--load-cpus 1]
 //                      [--quiet-pct 15] [--quiet-wait 120] [--disturbed-pct 30] [--retries 2]
 //                      [--budget-min 12] [--out bench/results] [--tag NAME]
-//   node bench/run.mjs --table bench/results/FILE.json   (reprint a saved report)
+//   node bench/run.mjs --table bench/results/summaries/FILE.json   (reprint a saved run, summary or raw)
 //
 // Starts an HTTPS upstream and every process the selected targets need (forwarders, nginx,
 // Portcullis gateways with their own config, store and credentials), each in its own child
@@ -21,7 +21,8 @@
 // latency percentiles, errors, CPU time per request of the target process (/proc), the
 // gateway's store reads (/metrics). Then the extras: memory per cached credential, 1 GiB upload
 // and download, and a --cpu-prof profile of scenario 2 when a target is missed. Writes
-// bench/results/<date>.json (--only all) or <date>-<scenario>.json and prints markdown tables.
+// bench/results/raw/<date>.json (--only all) or <date>-<scenario>.json (not tracked), its summary
+// in bench/results/summaries/ (tracked, summarise.mjs) and prints markdown tables.
 // Every wait and loop is bounded; children are killed on exit, error and signals.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, readFileSync, existsSync, rmSync, mkdtempSync, openSync, closeSync, truncateSync, readdirSync, copyFileSync, statSync } from 'node:fs';
@@ -36,8 +37,10 @@ import { freePort } from './lib/ports.mjs';
 import {
   resolveDist, writeGatewayConfig, createCredentials, invalidTokens, fetchAccessToken, writeLines, memoryAfterGc,
 } from './lib/portcullis.mjs';
-import { evaluateChecks, targetsTable, checksTable, memoryTable, transfersTable, fmt } from './lib/report.mjs';
-import { summarise, markdownSummary } from './lib/cpuprofile-summary.mjs';
+import { evaluateChecks, fmt } from './lib/report.mjs';
+import { summarise } from './lib/cpuprofile-summary.mjs';
+import { renderReport, renderSaved } from './lib/summary.mjs';
+import { writeSummary } from './summarise.mjs';
 import { PROCESSES, TARGETS, SCENARIOS } from './targets/index.mjs';
 import { findNginx, nginxVersion } from './targets/nginx.mjs';
 
@@ -518,39 +521,9 @@ const nproc = cpus().length;
 const pin = !opt['no-pin'] && Boolean(tasksetBin) && nproc >= 2;
 let caPath = '';
 
-function machineLine(report) {
-  const m = report.machine;
-  const p = report.pinning;
-  const pinT = p.enabled ? `targets on ${p.targets}, upstream on ${p.upstream}, load generator on ${p.loadGenerator} (${p.tool})` : `no pinning (${p.reason})`;
-  const q = report.params;
-  return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
-    + `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, `
-    + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections${q.olWarmupS ? ` (each run after ${q.olWarmupS}s of unmeasured load)` : ''}, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
-    + `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}`
-    + `${report.build ? `; code: ${report.build.commit ?? '?'}${report.build.srcFilesChanged ? ` + ${report.build.srcFilesChanged} uncommitted src files` : ''}` : ''}`;
-}
-
-function renderReport(report) {
-  const parts = [targetsTable(report.targets)];
-  if (report.checks?.length) parts.push(checksTable(report.checks));
-  if (report.extras?.memoryPerCredential) parts.push(memoryTable(report.extras.memoryPerCredential));
-  if (report.extras?.transfers?.length) parts.push(`1 GiB transfers (one each, fresh processes):\n\n${transfersTable(report.extras.transfers)}`);
-  for (const p of report.extras?.profiles ?? []) {
-    if (p.summary) {
-      parts.push(`CPU profile of ${p.target} (${p.reason}; fresh process, ${p.seconds} s, node --cpu-prof, ${fmt(p.rps)} req/s, ${fmt(p.cpuUsPerReq, 1)} µs/req under the profiler):\n\n${markdownSummary(p.summary, 20)}`);
-    } else {
-      parts.push(`CPU profile of ${p.target}: ${p.error}`);
-    }
-  }
-  parts.push(machineLine(report));
-  return parts.join('\n\n');
-}
-
 function printSavedTable(file) {
-  const report = JSON.parse(readFileSync(file, 'utf8'));
-  // Evaluated again from the saved rounds: a report saved before a column was added gets it too.
-  if (report.checks?.length && report.processes) report.checks = evaluateChecks(report.targets, report.processes);
-  process.stdout.write(`${renderReport(report)}\n`);
+  // A raw report or its summary: the same tables, the checks evaluated again from the saved rounds.
+  process.stdout.write(`${renderSaved(JSON.parse(readFileSync(file, 'utf8')))}\n`);
 }
 
 /** Everything started for this run, by process key. */
@@ -899,13 +872,19 @@ async function main() {
     checks,
     extras,
   };
-  mkdirSync(opt.out, { recursive: true });
-  let file = join(opt.out, opt.only === 'all' && !opt.tag ? `${date}.json` : `${date}-${scenario}.json`);
-  for (let i = 2; opt.only === 'all' && existsSync(file) && i < 100; i++) file = join(opt.out, `${date}-${i}${opt.tag ? `-${opt.tag}` : ''}.json`);
+  // The raw report stays local (results/raw/ is ignored); git keeps its summary (summarise.mjs).
+  const rawDir = join(opt.out, 'raw');
+  const summariesDir = join(opt.out, 'summaries');
+  mkdirSync(rawDir, { recursive: true });
+  let name = opt.only === 'all' && !opt.tag ? `${date}.json` : `${date}-${scenario}.json`;
+  const taken = (n) => existsSync(join(rawDir, n)) || existsSync(join(summariesDir, n));
+  for (let i = 2; opt.only === 'all' && taken(name) && i < 100; i++) name = `${date}-${i}${opt.tag ? `-${opt.tag}` : ''}.json`;
+  const file = join(rawDir, name);
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  const summaryFile = writeSummary(file, report, summariesDir);
 
   process.stdout.write(`\n${renderReport(report)}\n`);
-  process.stdout.write(`results: ${relative(process.cwd(), file) || file} (${report.params.totalMinutes} min)\n`);
+  process.stdout.write(`results: ${relative(process.cwd(), file) || file} (raw, not tracked), ${relative(process.cwd(), summaryFile) || summaryFile} (summary) (${report.params.totalMinutes} min)\n`);
 }
 
 // ---------------------------------------------------------------- extras

@@ -81,11 +81,11 @@ export function registerBuiltinCommands(): void {
 
   registerCommand({
     name: 'demo',
-    summary: 'Run the gateway on config/demo.yaml with a sample HTTPS API, and print curl lines to try it.',
+    summary: 'Run the gateway over HTTPS on config/demo.yaml with a sample HTTPS API, and print curl lines to try it.',
     usage: '',
     options: {},
     examples: ['demo'],
-    notes: 'Listens where config/demo.yaml says (gateway 127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Ctrl-C stops it.',
+    notes: 'Listens where config/demo.yaml says (gateway https://127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Both serve a certificate from the demo CA it makes in .demo/; the curl lines trust it with --cacert .demo/ca.pem. Ctrl-C stops it.',
     async run({ values }, io) {
       return runDemo(values.json === true, io);
     },

@@ -1,9 +1,10 @@
 /**
  * `portcullis demo`: the README's first command. Starts a sample HTTPS API on 127.0.0.1:9443
- * (certificates generated on first run), the gateway on config/demo.yaml, creates a demo token,
- * and prints curl lines that show a request passing and others being refused.
+ * (certificates generated on first run), the gateway on config/demo.yaml — served over HTTPS too,
+ * with a certificate from the same demo CA — creates demo tokens, and prints curl lines
+ * (`curl --cacert .demo/ca.pem https://…`) that show a request passing and others being refused.
  */
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CliIo, reportConfigProblems } from '../cli/run.js';
 import { startFromFile } from '../main.js';
@@ -24,26 +25,29 @@ export async function runDemo(json: boolean, io: CliIo): Promise<number | undefi
     upstream.close();
     return 2;
   }
-  const gw = `http://127.0.0.1:${started.gateway.proxyAddress.port}`;
+  const gw = `https://127.0.0.1:${started.gateway.proxyAddress.port}`;
   if (json) {
-    io.out(JSON.stringify({ gateway: gw, upstream: `https://127.0.0.1:${upstream.port}`, metrics: `http://127.0.0.1:${started.gateway.metricsAddress.port}`, config: configFile }));
+    io.out(JSON.stringify({ gateway: gw, upstream: `https://127.0.0.1:${upstream.port}`, metrics: `http://127.0.0.1:${started.gateway.metricsAddress.port}`, config: configFile, ca: certs.caPath }));
     process.once('exit', () => upstream.close());
     return undefined;
   }
-  const credentialLines = await demoCredentialLines(configFile, gw);
+  // The CA file as the user can paste it from where they ran the command.
+  const curl = `curl --cacert ${shellWord(displayPath(certs.caPath))}`;
+  const credentialLines = await demoCredentialLines(configFile, gw, curl);
   io.err(
     [
       '',
       `Portcullis demo: gateway ${gw} → sample HTTPS API https://127.0.0.1:${upstream.port} (config/demo.yaml)`,
+      `Both serve a certificate from the demo's own CA, ${certs.caPath}: curl trusts it through --cacert.`,
       '',
       '  # passes: auth: off route, forwarded to the HTTPS upstream',
-      `  curl -i ${gw}/public/hello`,
+      `  ${curl} -i ${gw}/public/hello`,
       '  # refused: 405 route.read_only (the public route is read-only)',
-      `  curl -i -X POST ${gw}/public/hello`,
+      `  ${curl} -i -X POST ${gw}/public/hello`,
       '  # refused: 401 auth.missing_credentials (the /api route requires a credential)',
-      `  curl -i ${gw}/api/hello`,
+      `  ${curl} -i ${gw}/api/hello`,
       '  # refused: 400 request.invalid_path (dot segments never reach a backend)',
-      `  curl -i --path-as-is ${gw}/public/../api/hello`,
+      `  ${curl} -i --path-as-is ${gw}/public/../api/hello`,
       ...credentialLines,
       '',
       `  metrics: curl http://127.0.0.1:${started.gateway.metricsAddress.port}/metrics`,
@@ -53,4 +57,15 @@ export async function runDemo(json: boolean, io: CliIo): Promise<number | undefi
   );
   process.once('exit', () => upstream.close());
   return undefined;
+}
+
+/** Relative to the working directory when the file is below it (`.demo/ca.pem`), else absolute. */
+function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/** A word the shell reads back unchanged: quoted only when it holds anything but plain path characters. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

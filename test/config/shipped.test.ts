@@ -34,15 +34,20 @@ test('config/example.yaml is valid', () => {
   assert.ok(result.config.routes.length >= 3);
 });
 
-test('config/demo.yaml is valid once the demo CA exists in ../.demo/', (t) => {
+test('config/demo.yaml is valid once the demo CA and certificate exist in ../.demo/, and serves HTTPS', (t) => {
   const root = tempDir(t);
   mkdirSync(path.join(root, 'config'));
   mkdirSync(path.join(root, '.demo'));
   copyFileSync(path.join(REPO_ROOT, 'config/demo.yaml'), path.join(root, 'config/demo.yaml'));
   const ca = selfSigned(path.join(root, '.demo'), 'ca');
+  const before = loadConfigFile(path.join(root, 'config/demo.yaml'), {});
+  assert.ok(!before.ok, 'without .demo/server.pem the demo configuration is refused');
+  const server = selfSigned(path.join(root, '.demo'), 'server');
   const result = loadConfigFile(path.join(root, 'config/demo.yaml'), {});
   assert.deepEqual(problems(result), []);
   assert.ok(result.ok);
+  assert.deepEqual(result.config.listen, { host: '127.0.0.1', port: 8443 });
+  assert.equal(result.config.tls?.cert, readFileSync(server.cert, 'utf8'), 'the proxy listener serves the demo certificate');
   for (const route of result.config.routes) {
     assert.equal(route.upstream.origin, 'https://127.0.0.1:9443');
     assert.equal(route.upstream.ca, readFileSync(ca.cert, 'utf8'));
