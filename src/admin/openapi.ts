@@ -35,6 +35,7 @@ export const ADMIN_OPENAPI = {
     },
     '/v1/accounts/{name}/scope': { post: { operationId: 'accountsSetScope', parameters: [idParam('name')], requestBody: json({ type: 'object', required: ['scope'], properties: { scope } }), responses: { '200': json(ref('Account')), ...errors } } },
     '/v1/accounts/{name}/disable': { post: { operationId: 'accountsDisable', parameters: [idParam('name')], responses: { '200': json(ref('Account')), ...errors } } },
+    '/v1/accounts/{name}/enable': { post: { operationId: 'accountsEnable', parameters: [idParam('name')], responses: { '200': json(ref('Account')), ...errors } } },
     '/v1/tokens': {
       get: { operationId: 'tokensList', parameters: [{ name: 'account', in: 'query', required: false, schema: { type: 'string' } }], responses: { '200': json({ type: 'array', items: ref('Token') }), ...errors } },
       post: { operationId: 'tokensCreate', requestBody: json({ type: 'object', required: ['label', 'scope'], properties: { label: { type: 'string' }, scope, account: { type: 'string' }, expiresIn: { type: 'string', description: 'e.g. 30d' } } }), responses: { '201': json(ref('Token')), ...errors } },

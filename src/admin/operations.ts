@@ -64,6 +64,7 @@ export interface AdminOperations {
   accountsList(): Promise<AccountJson[]>;
   accountsSetScope(name: string, scope: Scope): Promise<AccountJson>;
   accountsDisable(name: string): Promise<AccountJson>;
+  accountsEnable(name: string): Promise<AccountJson>;
   tokensCreate(input: TokenCreateInput): Promise<TokenJson>;
   tokensList(account?: string): Promise<TokenJson[]>;
   tokensRevoke(id: string): Promise<TokenJson>;
@@ -80,6 +81,7 @@ export function createAdminOperations(store: CredentialStore, defaults: { tokenE
     accountsList: async () => (await store.accounts.list()).map(accountJson),
     accountsSetScope: async (name, scope) => accountJson(await store.accounts.setScope(name, scope)),
     accountsDisable: async (name) => accountJson(await store.accounts.disable(name)),
+    accountsEnable: async (name) => accountJson(await store.accounts.enable(name)),
     async tokensCreate(input) {
       const lifetime = input.expiresInMs ?? defaults.tokenExpiryMs;
       const issued = await store.tokens.create({

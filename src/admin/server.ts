@@ -52,6 +52,7 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b) => ops.accountsCreate(String(b.name ?? ''), requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b) => ops.accountsSetScope(name ?? '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name]) => ops.accountsDisable(name ?? '') },
+  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name]) => ops.accountsEnable(name ?? '') },
   { method: 'GET', pattern: /^\/v1\/tokens$/, status: 200, handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined) },
   { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b) => ops.tokensCreate(readInput.tokenCreate(b)) },
   { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id]) => ops.tokensRevoke(id ?? '') },

@@ -59,7 +59,17 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: {},
       positionals: ['NAME'],
       examples: ['accounts disable billing'],
+      notes: 'Reversible: `accounts enable NAME` lets its tokens work again (revoked ones stay revoked).',
       run: (ops, _v, [name]) => ops.accountsDisable(requireText(name, 'NAME')),
+    },
+    enable: {
+      summary: 'Enable a disabled account again: its tokens that are not revoked or expired work again.',
+      usage: 'NAME',
+      options: {},
+      positionals: ['NAME'],
+      examples: ['accounts enable billing'],
+      notes: 'Every instance accepts the tokens again within a second. Revoked tokens stay revoked.',
+      run: (ops, _v, [name]) => ops.accountsEnable(requireText(name, 'NAME')),
     },
   },
   tokens: {
@@ -162,7 +172,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
 };
 
 const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
-  accounts: 'Accounts: create, list, set-scope, disable.',
+  accounts: 'Accounts: create, list, set-scope, disable, enable.',
   tokens: 'API tokens: create, list, revoke, rotate.',
   clients: 'OAuth clients: create, list, revoke, rotate-secret.',
 };

@@ -204,6 +204,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         }
         return toAccount(await existingAccount(tx, row.name));
       }),
+      enable: (name) => write('enabling an account', async (tx, append) => {
+        const row = await existingAccount(tx, name);
+        if (row.disabled_at !== null) {
+          await tx.enableAccount(row.name);
+          await append(ACCOUNT_CHANGE_KINDS.accountEnabled, row.name, now());
+        }
+        return toAccount(await existingAccount(tx, row.name));
+      }),
     },
 
     tokens: {

@@ -300,6 +300,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       insertAccount: (name, scope, at) => exec('account_insert', 'INSERT INTO accounts (name, scope, created_at) VALUES ($1, $2, $3)', [name, scope, at]),
       setAccountScope: (name, scope) => exec('account_scope', 'UPDATE accounts SET scope = $1 WHERE name = $2', [scope, name]),
       disableAccount: (name, at) => exec('account_disable', 'UPDATE accounts SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL', [at, name]),
+      enableAccount: (name) => exec('account_enable', 'UPDATE accounts SET disabled_at = NULL WHERE name = $1', [name]),
       insertToken: (r) => exec('token_insert',
         'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [r.id, r.label, r.scope, r.account, Buffer.from(r.secretHash), r.createdAt, r.expiresAt]),

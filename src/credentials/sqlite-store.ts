@@ -174,6 +174,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     accountList: db.prepare<[], AccountRow>('SELECT name, scope, created_at, disabled_at FROM accounts ORDER BY created_at, name'),
     accountSetScope: db.prepare('UPDATE accounts SET scope = ? WHERE name = ?'),
     accountDisable: db.prepare('UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL'),
+    accountEnable: db.prepare('UPDATE accounts SET disabled_at = NULL WHERE name = ?'),
 
     tokenInsert: db.prepare(
       'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -260,6 +261,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     insertAccount: (name, scope, at) => inTx(() => { sql.accountInsert.run(name, scope, at); }),
     setAccountScope: (name, scope) => inTx(() => { sql.accountSetScope.run(scope, name); }),
     disableAccount: (name, at) => inTx(() => { sql.accountDisable.run(at, name); }),
+    enableAccount: (name) => inTx(() => { sql.accountEnable.run(name); }),
     insertToken: (r) => inTx(() => { sql.tokenInsert.run(r.id, r.label, r.scope, r.account, r.secretHash, r.createdAt, r.expiresAt); }),
     revokeToken: (id, at) => inTx(() => { sql.tokenRevoke.run(at, id); }),
     rotateToken: (id, hash, at, until) => inTx(() => { sql.tokenRotate.run(until, until, hash, at, id); }),

@@ -75,6 +75,8 @@ export interface StoreWrites extends StoreReads {
   insertAccount(name: string, scope: Scope, at: number): Promise<void>;
   setAccountScope(name: string, scope: Scope): Promise<void>;
   disableAccount(name: string, at: number): Promise<void>;
+  /** Clears `disabled_at` (accounts enable). */
+  enableAccount(name: string): Promise<void>;
   insertToken(row: {
     id: string; label: string; scope: Scope; account: string | null; secretHash: Uint8Array; createdAt: number; expiresAt: number | null;
   }): Promise<void>;

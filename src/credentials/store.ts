@@ -104,6 +104,12 @@ export interface AccountOperations {
   setScope(name: string, scope: Scope): Promise<AccountRecord>;
   /** Disables the account: all its tokens stop (auth.token_revoked). Idempotent. */
   disable(name: string): Promise<AccountRecord>;
+  /**
+   * Enables a disabled account again: its tokens that are not revoked or expired work again on
+   * every instance (`account.enabled` in the change feed). Idempotent. Disabling is a state;
+   * revoking a token stays permanent.
+   */
+  enable(name: string): Promise<AccountRecord>;
 }
 
 /** API token administration. */
@@ -187,6 +193,7 @@ export const CREDENTIAL_CHANGE_KINDS = {
 export const ACCOUNT_CHANGE_KINDS = {
   accountScopeChanged: 'account.scope_changed',
   accountDisabled: 'account.disabled',
+  accountEnabled: 'account.enabled',
 } as const;
 
 export type CredentialChangeKind = (typeof CREDENTIAL_CHANGE_KINDS)[keyof typeof CREDENTIAL_CHANGE_KINDS];
@@ -195,7 +202,7 @@ export type ChangeKind = CredentialChangeKind | AccountChangeKind;
 
 /**
  * One row of the change feed: appended in the same transaction as every mutation that can make
- * a cached verification wrong (revoke, rotate, expiry change, account scope change or disable).
+ * a cached verification wrong (revoke, rotate, expiry change, account scope change, disable or enable).
  * `seq` increases with commit order; `at` is the commit time in epoch ms.
  */
 export type ChangeRow =

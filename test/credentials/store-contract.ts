@@ -49,11 +49,21 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.accounts.setScope('alice', 'read-only')).scope, 'read-only');
     assert.equal((await store.accounts.disable('alice')).disabled, true);
     assert.equal((await store.accounts.disable('alice')).disabled, true, 'idempotent');
+    await rejectsWith(store.tokens.create({ label: 'x', scope: 'read-only', account: 'alice' }), 'disabled');
+    const enabled = await store.accounts.enable('alice');
+    assert.equal(enabled.disabled, false);
+    assert.equal(enabled.disabledAt, null);
+    assert.equal((await store.accounts.enable('alice')).disabled, false, 'idempotent');
+    await rejectsWith(store.accounts.enable('nobody'), 'not_found');
     const changes = await store.changesSince(before);
     assert.deepEqual(changes.map((c) => [c.kind, 'account' in c ? c.account : c.credentialId]), [
       ['account.scope_changed', 'alice'],
       ['account.disabled', 'alice'],
+      ['account.enabled', 'alice'],
     ]);
+    const issued = await store.tokens.create({ label: 'x', scope: 'read-only', account: 'alice' });
+    const found = await store.findTokenByHash(hashSecret(issued.token));
+    assert.equal(found?.account?.disabled, false, 'an enabled account verifies again');
     assert.deepEqual((await store.accounts.list()).map((a) => a.name), ['alice']);
     assert.equal(await store.accounts.get('nobody'), undefined);
   });
@@ -171,12 +181,13 @@ export function storeContract(backend: ContractBackend): void {
     await store.tokens.setExpiry(token.record.id, new Date(Date.now() + 60_000));
     await store.accounts.setScope('a', 'read-only');
     await store.accounts.disable('a');
+    await store.accounts.enable('a');
     await store.clients.rotateSecret(client.record.clientId);
     await store.clients.revoke(client.record.clientId);
     await store.tokens.revoke(token.record.id);
     unsubscribe();
     const expected = ['token.rotated', 'token.expiry_changed', 'account.scope_changed', 'account.disabled',
-      'client.secret_rotated', 'client.revoked', 'token.revoked'];
+      'account.enabled', 'client.secret_rotated', 'client.revoked', 'token.revoked'];
     assert.deepEqual(seen, expected, 'subscribers of this instance see each change at commit');
     const rows = await store.changesSince(start);
     assert.deepEqual(rows.map((r) => r.kind), expected);

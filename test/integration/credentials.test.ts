@@ -205,6 +205,53 @@ test('demoting or disabling an account narrows or stops its cached tokens within
   });
 });
 
+test('enabling a disabled account lets its tokens work again within 1 second; a revoked token stays revoked', async (t) => {
+  const h = await harness(t);
+  await withinOneSecond(t, 'from the enabling CLI process exit to the token accepted again', async (run) => {
+    const account = `back-${run}`;
+    await h.json(['accounts', 'create', account, '--scope', 'read-only']);
+    const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'kept', '--scope', 'read-only', '--account', account])).token ?? '';
+    const revoked = await h.json<TokenOut>(['tokens', 'create', '--label', 'gone', '--scope', 'read-only', '--account', account]);
+    await h.json(['tokens', 'revoke', revoked.id]);
+    const read = () => send(h.url, { path: '/ro/x', headers: bearer(token) });
+    assert.equal((await read()).status, 200);
+    const disabled = await h.json<{ disabled: boolean }>(['accounts', 'disable', account]);
+    assert.equal(disabled.disabled, true);
+    await timeUntil(read, (a) => a.status === 401, 'the disabling');
+    assert.equal((await read()).json().code, 'auth.token_revoked', 'cached as refused now');
+    const enabled = await h.json<{ disabled: boolean; disabledAt: string | null }>(['accounts', 'enable', account]);
+    assert.deepEqual([enabled.disabled, enabled.disabledAt], [false, null]);
+    const back = await timeUntil(read, (a) => a.status === 200, 'the enabling');
+    const still = await send(h.url, { path: '/ro/x', headers: bearer(revoked.token ?? '') });
+    assert.equal(still.status, 401, 'revoking stays permanent');
+    assert.equal(still.json().code, 'auth.token_revoked');
+    return back.ms;
+  });
+  const admin = (await h.json<TokenOut>(['tokens', 'create', '--label', 'ops', '--scope', 'admin'])).token ?? '';
+  await h.json(['accounts', 'create', 'api-made', '--scope', 'read-only']);
+  const post = (path: string) => send(h.adminUrl, { method: 'POST', path, headers: bearer(admin) });
+  assert.equal((await post('/v1/accounts/api-made/disable')).json<{ disabled: boolean }>().disabled, true);
+  const viaApi = await post('/v1/accounts/api-made/enable');
+  assert.equal(viaApi.status, 200, viaApi.body);
+  assert.equal(viaApi.json<{ disabled: boolean }>().disabled, false);
+  const missing = await post('/v1/accounts/nobody/enable');
+  assert.equal(missing.status, 404, missing.body);
+  const missingCli = await h.cli(['accounts', 'enable', 'nobody', '--json']);
+  assert.equal(missingCli.code, 1);
+  assert.equal(JSON.parse(missingCli.stderr).error.code, 'store.not_found');
+});
+
+test('the irreversible commands say so in their --help; accounts disable says it can be undone', async (t) => {
+  const h = await harness(t);
+  for (const command of [['tokens', 'revoke'], ['clients', 'revoke']]) {
+    const help = await h.cli([...command, '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Irreversible/, command.join(' '));
+  }
+  const disable = await h.cli(['accounts', 'disable', '--help']);
+  assert.match(disable.stdout, /accounts enable NAME/);
+});
+
 test('rotation: the old secret fails at once without grace, and keeps working during a grace period', async (t) => {
   const h = await harness(t);
   const first = await h.json<TokenOut>(['tokens', 'create', '--label', 'r', '--scope', 'read-only']);
