@@ -7,7 +7,7 @@
  */
 import type { JWK } from 'jose';
 import {
-  generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret,
+  generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret, isClientId, isTokenId,
 } from './secrets.js';
 import type {
   AccountRow, ChangeDbRow, ClientRow, SigningKeyRow, StoreBackend, StoreWrites, TokenRow,
@@ -39,6 +39,14 @@ const DEFAULT_CHANGE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 /** How long a revoked access token's row outlives the token's expiry, in ms (beyond any leeway). */
 const REVOKED_ACCESS_TOKEN_RETENTION_MS = 24 * 3600 * 1000;
 const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * An unknown id as a message may show it: only when it has the shape of an id. A secret pasted
+ * where an id belongs (a leaked token given to `tokens revoke`) is never echoed back.
+ */
+function shownId(id: unknown, isId: (value: string) => boolean): string {
+  return typeof id === 'string' && isId(id) ? id : '(not shown: it is not shaped like an id)';
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -157,12 +165,12 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
   }
   async function existingToken(tx: StoreWrites, id: string): Promise<TokenRow> {
     const row = typeof id === 'string' ? await tx.token(id) : undefined;
-    if (row === undefined) throw new CredentialStoreError('not_found', `no token with id ${String(id)}`);
+    if (row === undefined) throw new CredentialStoreError('not_found', `no token with id ${shownId(id, isTokenId)}`);
     return row;
   }
   async function existingClient(tx: StoreWrites, id: string): Promise<ClientRow> {
     const row = typeof id === 'string' ? await tx.client(id) : undefined;
-    if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${String(id)}`);
+    if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${shownId(id, isClientId)}`);
     return row;
   }
   function refuseRevoked(row: { revoked_at: number | null }, what: string): void {
@@ -236,6 +244,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const row = typeof id === 'string' ? await backend.token(id) : undefined;
         return row === undefined ? undefined : toToken(row);
       }),
+      idBySecretHash: (hash) => use('looking up a token by its secret', async () => (await backend.tokenByHash(hash))?.id),
       revoke: (id) => write('revoking a token', async (tx, append) => {
         const row = await existingToken(tx, id);
         if (row.revoked_at === null) {
@@ -284,6 +293,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const row = typeof clientId === 'string' ? await backend.client(clientId) : undefined;
         return row === undefined ? undefined : toClient(row);
       }),
+      idBySecretHash: (hash) => use('looking up a client by its secret', () => backend.clientIdByHash(hash)),
       revoke: (clientId) => write('revoking a client', async (tx, append) => {
         const row = await existingClient(tx, clientId);
         if (row.revoked_at === null) {

@@ -204,6 +204,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     clientLastUsed: db.prepare('UPDATE clients SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     clientAuth: db.prepare<[string], ClientAuthRow>(
       'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
+    clientByHash: db.prepare<[Uint8Array, Uint8Array], { id: string }>('SELECT id FROM clients WHERE secret_hash = ? OR prev_secret_hash = ?'),
     clientDump: db.prepare<[], FullClientRow>(`SELECT ${CLIENT_COLUMNS}, secret_hash, prev_secret_hash FROM clients ORDER BY created_at, id`),
     clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 
@@ -250,6 +251,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     activeSigningKey: () => run(() => sql.keyActive.get()),
     tokenByHash: (hash) => run(() => sql.tokenAuth.get(hash, hash)),
     clientAuth: (id) => run(() => sql.clientAuth.get(id)),
+    clientIdByHash: (hash) => run(() => sql.clientByHash.get(hash, hash)?.id),
     isAccessTokenRevoked: (jti) => run(() => sql.accessTokenIsRevoked.get(jti) !== undefined),
     changesSince: (afterSeq, limit) => run(() => sql.changesSince.all(afterSeq, limit)),
     latestSeq: () => run(() => sql.latestSeq.get() ?? 0),

@@ -63,6 +63,8 @@ export interface StoreReads {
   /** The token whose current or previous secret hash is `hash`, joined with its account. */
   tokenByHash(hash: Uint8Array): Promise<TokenAuthRow | undefined>;
   clientAuth(id: string): Promise<ClientAuthRow | undefined>;
+  /** The id of the client whose current or previous secret hash is `hash` (incident response, not the request path). */
+  clientIdByHash(hash: Uint8Array): Promise<string | undefined>;
   isAccessTokenRevoked(jti: string): Promise<boolean>;
   /** Feed rows with seq > afterSeq, in seq order. Seq order must be commit order. */
   changesSince(afterSeq: number, limit: number): Promise<ChangeDbRow[]>;

@@ -121,6 +121,11 @@ export interface TokenOperations {
   /** Revokes for ever (idempotent: revoking again returns the record unchanged). */
   revoke(id: string): Promise<TokenRecord>;
   /**
+   * The id of the token whose current or previous secret hashes to `hash` (incident response:
+   * a secret scanner hands over the secret, not its id), revoked ones included; undefined if none.
+   */
+  idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
+  /**
    * A new secret for the same id. The old secret fails at once (`graceMs` 0 or omitted) or
    * at now + graceMs. A previous secret still in its grace period is dropped at once.
    * `revoked` if the token is revoked.
@@ -138,6 +143,8 @@ export interface ClientOperations {
   get(clientId: string): Promise<ClientRecord | undefined>;
   /** Revokes for ever (idempotent). */
   revoke(clientId: string): Promise<ClientRecord>;
+  /** As `tokens.idBySecretHash`, for a client secret. */
+  idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
   /** As `tokens.rotate`, for the client secret. */
   rotateSecret(clientId: string, graceMs?: number): Promise<IssuedClient>;
 }

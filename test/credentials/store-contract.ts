@@ -121,6 +121,32 @@ export function storeContract(backend: ContractBackend): void {
     await rejectsWith(store.tokens.rotate('tok_nope'), 'not_found');
   });
 
+  test(`${backend.name}: a credential is found by the hash of its current or previous secret (revoke --secret); unknown ids are not echoed`, async (t) => {
+    const { store } = await backend.open(t);
+    const token = await store.tokens.create({ label: 'leaky', scope: 'read-only' });
+    const other = await store.tokens.create({ label: 'other', scope: 'read-only' });
+    const rotated = await store.tokens.rotate(token.record.id, 600_000);
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(token.token)), token.record.id, 'previous secret');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(rotated.token)), token.record.id, 'current secret');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(other.token)), other.record.id);
+    await store.tokens.revoke(token.record.id);
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(rotated.token)), token.record.id, 'revoked ones too');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret('pcl_unknown')), undefined);
+
+    const client = await store.clients.create({ name: 'svc', scope: 'read-only' });
+    const next = await store.clients.rotateSecret(client.record.clientId, 600_000);
+    assert.equal(await store.clients.idBySecretHash(hashSecret(client.clientSecret)), client.record.clientId, 'previous secret');
+    assert.equal(await store.clients.idBySecretHash(hashSecret(next.clientSecret)), client.record.clientId, 'current secret');
+    assert.equal(await store.clients.idBySecretHash(hashSecret(token.token)), undefined, 'a token secret is no client secret');
+
+    for (const attempt of [store.tokens.revoke(rotated.token), store.clients.revoke(next.clientSecret), store.tokens.rotate(rotated.token)]) {
+      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      assert.ok(isStoreError(error) && error.reason === 'not_found');
+      assert.ok(!String((error as Error).message).includes('pc'), 'a secret given as an id is not echoed');
+    }
+    await rejectsWith(store.tokens.revoke('tok_nope'), 'not_found');
+  });
+
   test(`${backend.name}: revocation is permanent: no API restores it and SQL refuses to`, async (t) => {
     const { store, url } = await backend.open(t);
     const issued = await store.tokens.create({ label: 'old', scope: 'read-only' });

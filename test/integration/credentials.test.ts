@@ -11,6 +11,7 @@ import { type TestContext, test } from 'node:test';
 import { loadConfigFile } from '../../src/config/index.js';
 import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observe/logger.js';
+import { generateApiToken } from '../../src/credentials/secrets.js';
 import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
@@ -37,7 +38,7 @@ interface Harness {
   readonly adminUrl: string;
   readonly configFile: string;
   readonly upstream: RecordingUpstream;
-  cli(args: string[]): ReturnType<typeof runCli>;
+  cli(args: string[], input?: string): ReturnType<typeof runCli>;
   json<T>(args: string[]): Promise<T>;
 }
 
@@ -85,7 +86,7 @@ routes:
     adminUrl: `http://127.0.0.1:${gateway.adminAddress?.port ?? 0}`,
     configFile,
     upstream,
-    cli: (args) => runCli([...args, '--config', configFile]),
+    cli: (args, input) => runCli([...args, '--config', configFile], {}, input),
     json: <T>(args: string[]) => runCliJson<T>([...args, '--config', configFile]),
   };
 }
@@ -365,3 +366,72 @@ test('bad CLI arguments give a usage message and a non-zero exit, never a stack 
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
 
+
+test('incident response: tokens revoke --secret - finds the token by the secret on stdin, revokes it, and never echoes a secret', async (t) => {
+  const h = await harness(t);
+  const leaked = await h.json<TokenOut>(['tokens', 'create', '--label', 'leaked', '--scope', 'read-only']);
+  const other = await h.json<TokenOut>(['tokens', 'create', '--label', 'other', '--scope', 'read-only']);
+  const secret = leaked.token ?? '';
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(secret) })).status, 200);
+
+  const revoked = await h.cli(['tokens', 'revoke', '--secret', '-', '--json'], `${secret}\n`);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const record = JSON.parse(revoked.stdout) as TokenOut & { revokedAt: string | null };
+  assert.equal(record.id, leaked.id);
+  assert.ok(record.revokedAt);
+  assert.equal(record.token, undefined);
+  assert.ok(!revoked.stdout.includes(secret) && !revoked.stderr.includes(secret), 'the secret is not echoed');
+  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: bearer(secret) })).status === 401, 1_000, 'the revocation');
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(other.token ?? '') })).status, 200, 'only that token');
+
+  // Text mode, again: idempotent, and still no secret.
+  const again = await h.cli(['tokens', 'revoke', '--secret', '-'], secret);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`id=${leaked.id}`));
+  assert.ok(!again.stdout.includes(secret) && !again.stderr.includes(secret));
+
+  // Every way of getting it wrong: a clear error, exit 1 or 2, never the secret.
+  const unknownSecret = generateApiToken();
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const cases: Array<{ args: string[]; input?: string; code: number; says: RegExp; hidden: string }> = [
+    { args: ['tokens', 'revoke', secret], code: 2, says: /looks like a secret/, hidden: secret },
+    { args: ['tokens', 'revoke', '--secret', secret], code: 2, says: /--secret takes/, hidden: secret },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: client.client_secret ?? '', code: 2, says: /use clients revoke --secret -/, hidden: client.client_secret ?? '' },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: 'pcl_not-a-token', code: 2, says: /not an API token/, hidden: 'pcl_not-a-token' },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: '', code: 2, says: /standard input is empty/, hidden: '\u0000' },
+    { args: ['tokens', 'revoke', leaked.id, '--secret', '-'], input: secret, code: 2, says: /not both/, hidden: secret },
+    { args: ['tokens', 'rotate', secret], code: 1, says: /not shown/, hidden: secret },
+    { args: ['clients', 'revoke', '--secret', '-'], input: secret, code: 2, says: /use tokens revoke --secret -/, hidden: secret },
+  ];
+  for (const c of cases) {
+    for (const json of [false, true]) {
+      const result = await h.cli([...c.args, ...(json ? ['--json'] : [])], c.input ?? '');
+      const what = `${c.args[0]} ${c.args[1]} ${json ? '--json' : ''} (${String(c.says)})`;
+      assert.equal(result.code, c.code, `${what}: ${result.stderr}`);
+      assert.match(result.stderr, c.says, what);
+      assert.ok(!result.stdout.includes(c.hidden) && !result.stderr.includes(c.hidden), `${what} echoes no secret`);
+      if (json) assert.ok(JSON.parse(result.stderr).error.code, what);
+    }
+  }
+  const notFound = await h.cli(['tokens', 'revoke', '--secret', '-', '--json'], unknownSecret);
+  assert.equal(notFound.code, 1);
+  assert.equal(JSON.parse(notFound.stderr).error.code, 'store.not_found');
+  assert.ok(!notFound.stderr.includes(unknownSecret));
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(other.token ?? '') })).status, 200, 'nothing else was revoked');
+});
+
+test('incident response: clients revoke --secret - revokes the client whose secret (current or in grace) is on stdin', async (t) => {
+  const h = await harness(t);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const old = client.client_secret ?? '';
+  await h.json(['clients', 'rotate-secret', client.client_id, '--grace', '10m']);
+  const basicOf = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${client.client_id}:${secret}`).toString('base64')}` });
+  assert.equal((await send(h.url, { path: '/ro/x', headers: basicOf(old) })).status, 200, 'the old secret is in grace');
+  const revoked = await h.cli(['clients', 'revoke', '--secret', '-', '--json'], old);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const record = JSON.parse(revoked.stdout) as { client_id: string; revoked_at?: string; revokedAt?: string };
+  assert.equal(record.client_id, client.client_id);
+  assert.ok(!revoked.stdout.includes(old) && !revoked.stderr.includes(old));
+  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: basicOf(old) })).status === 401, 1_000, 'the revocation');
+  assert.equal(h.upstream.received.length, 1, 'nothing reached the upstream after the revocation');
+});
