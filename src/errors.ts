@@ -53,6 +53,12 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly headers: ErrorHeaders | undefined;
+  /**
+   * The id of a known credential this refusal is about (a revoked or expired token, a token of a
+   * disabled account, a revoked client), for the access log's `credentialId`. Never a secret;
+   * never sent to the client.
+   */
+  credentialId: string | undefined = undefined;
 
   /**
    * `cause`: the unexpected failure behind an `internal.error`, kept for the log line
@@ -66,6 +72,12 @@ export class GatewayError extends Error {
     this.detail = detail;
     this.headers = headers;
   }
+}
+
+/** `error` with the id of the known credential it refuses (see GatewayError.credentialId). */
+export function aboutCredential(error: GatewayError, credentialId: string | null | undefined): GatewayError {
+  if (credentialId !== null && credentialId !== undefined) error.credentialId = credentialId;
+  return error;
 }
 
 /** The RFC 9457 body Portcullis answers with. */

@@ -165,6 +165,7 @@ export function timeOut(ctx: RequestContext): void {
 
 export function refuse(ctx: RequestContext, error: GatewayError): void {
   ctx.decision = error.code;
+  if (error.credentialId !== undefined) ctx.refusedCredentialId = error.credentialId;
   if (error.code === 'internal.error' && error.cause !== undefined) ctx.failure = error.cause;
   sendProblem(ctx.req, ctx.res, error, ctx.id);
 }

@@ -53,6 +53,8 @@ export interface RequestContext {
   search: string;
   route: RoutePolicy | undefined;
   principal: Principal | undefined;
+  /** The id of a known credential that was refused (revoked, expired, disabled account), for the access log. */
+  refusedCredentialId?: string;
   /** The error code the request ended with, for logs and metrics. */
   decision: string;
   /** The unexpected failure behind an `internal.error` answer, logged when the request ends. */

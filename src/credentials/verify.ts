@@ -24,7 +24,7 @@
  * to be a re-check either (an SQLite file moved under the process still answers).
  */
 import type { CacheSettings } from '../config/types.js';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { aboutCredential, GatewayError, type ErrorCode } from '../errors.js';
 import type { Principal, PresentedCredential } from '../types.js';
 import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
 import { createChangeFeedFollower, type ChangeFeedFollower } from './change-feed.js';
@@ -270,7 +270,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
       return outcome.entry.principal;
     }
     if (fresh) cache.setNegative(key, outcome.refusal);
-    throw new GatewayError(outcome.refusal.code, outcome.refusal.detail);
+    throw aboutCredential(new GatewayError(outcome.refusal.code, outcome.refusal.detail), outcome.refusal.credentialId);
   }
 
   async function loadToken(key: string, token: string, scheme: 'bearer' | 'basic'): Promise<Principal> {
@@ -305,7 +305,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
         cache.setNegative(key, { code: 'auth.token_expired', detail, credentialId: hit.credentialId, account: hit.account });
         counters.negativeHits++;
         emit(NEGATIVE_HIT);
-        throw new GatewayError('auth.token_expired', detail);
+        throw aboutCredential(new GatewayError('auth.token_expired', detail), hit.credentialId);
       }
       if (at < hit.validUntil) {
         counters.hits++;
@@ -320,7 +320,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     if (refusal !== undefined) {
       counters.negativeHits++;
       emit(NEGATIVE_HIT);
-      throw new GatewayError(refusal.code, refusal.detail);
+      throw aboutCredential(new GatewayError(refusal.code, refusal.detail), refusal.credentialId);
     }
     counters.misses++;
     emit(MISS);
