@@ -13,7 +13,7 @@ import type {
   AccountRow, ChangeDbRow, ClientRow, SigningKeyRow, StoreBackend, StoreWrites, TokenRow,
 } from './store-backend.js';
 import {
-  ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS,
+  ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS, PREVIOUS_SECRET_SUFFIX,
   type AccountChangeKind, type AccountRecord, type ChangeListener, type ChangeRow, type ClientRecord,
   type ClientVerificationRecord, type CredentialChangeKind, type CredentialStore, type IssuedClient,
   type IssuedToken, type NewClient, type NewSigningKey, type NewToken,
@@ -124,12 +124,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     createdAt: iso(row.created_at), expiresAt: isoOrNull(row.expires_at), lastUsedAt: isoOrNull(row.last_used_at),
     revokedAt: isoOrNull(row.revoked_at), rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
+    previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
   });
   const toClient = (row: ClientRow): ClientRecord => ({
     clientId: row.id, name: row.name, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
     createdAt: iso(row.created_at), lastUsedAt: isoOrNull(row.last_used_at), revokedAt: isoOrNull(row.revoked_at),
     rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
+    previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
   });
   const toSigningKey = (row: SigningKeyRow): SigningKeyRecord => ({
     kid: row.kid, alg: row.alg, publicJwk: JSON.parse(row.public_jwk) as JWK,
@@ -384,9 +386,16 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     recordLastUsed: (batch) => {
       if (batch.size === 0) return use('recording last use', () => undefined);
       return write('recording last use', async (tx) => {
-        for (const [id, at] of batch) {
-          if (id.startsWith('tok_')) await tx.recordTokenLastUsed(id, at);
-          else if (id.startsWith('cli_')) await tx.recordClientLastUsed(id, at);
+        for (const [key, at] of batch) {
+          const previous = key.endsWith(PREVIOUS_SECRET_SUFFIX);
+          const id = previous ? key.slice(0, -PREVIOUS_SECRET_SUFFIX.length) : key;
+          if (id.startsWith('tok_')) {
+            await tx.recordTokenLastUsed(id, at);
+            if (previous) await tx.recordTokenPreviousLastUsed(id, at);
+          } else if (id.startsWith('cli_')) {
+            await tx.recordClientLastUsed(id, at);
+            if (previous) await tx.recordClientPreviousLastUsed(id, at);
+          }
         }
       });
     },

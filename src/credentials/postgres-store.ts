@@ -61,8 +61,8 @@ const types = {
     (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
-const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 
 interface PgError { code?: string; message?: string; severity?: string }
@@ -308,7 +308,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         [r.id, r.label, r.scope, r.account, Buffer.from(r.secretHash), r.createdAt, r.expiresAt]),
       revokeToken: (id, at) => exec('token_revoke', 'UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]),
       rotateToken: (id, hash, at, until) => exec('token_rotate', `UPDATE tokens SET
-        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1,
+        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
         secret_hash = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL`, [until, Buffer.from(hash), at, id]),
       setTokenExpiry: (id, expiresAt) => exec('token_expiry', 'UPDATE tokens SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL', [expiresAt, id]),
       insertClient: (r) => exec('client_insert',
@@ -316,12 +316,16 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         [r.id, r.name, r.scope, r.orgId, r.technicalAccountId, Buffer.from(r.secretHash), r.createdAt]),
       revokeClient: (id, at) => exec('client_revoke', 'UPDATE clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]),
       rotateClient: (id, hash, at, until) => exec('client_rotate', `UPDATE clients SET
-        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1,
+        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
         secret_hash = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL`, [until, Buffer.from(hash), at, id]),
       recordTokenLastUsed: (id, at) => exec('token_used',
         'UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [at, id]),
       recordClientLastUsed: (id, at) => exec('client_used',
         'UPDATE clients SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [at, id]),
+      recordTokenPreviousLastUsed: (id, at) => exec('token_prev_used',
+        'UPDATE tokens SET prev_last_used_at = $1 WHERE id = $2 AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < $1)', [at, id]),
+      recordClientPreviousLastUsed: (id, at) => exec('client_prev_used',
+        'UPDATE clients SET prev_last_used_at = $1 WHERE id = $2 AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < $1)', [at, id]),
       insertSigningKey: (r) => exec('key_insert',
         'INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5)',
         [r.kid, r.alg, r.publicJwk, r.privateJwk, r.createdAt]),
@@ -350,13 +354,13 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
             [a.name, a.scope, a.created_at, a.disabled_at]);
         }
         for (const t of dump.tokens) {
-          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until,
+          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until, t.prev_last_used_at,
               Buffer.from(t.secret_hash), t.prev_secret_hash === null ? null : Buffer.from(t.prev_secret_hash)]);
         }
         for (const c of dump.clients) {
-          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-            [c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at, c.revoked_at, c.prev_valid_until,
+          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+            [c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at, c.revoked_at, c.prev_valid_until, c.prev_last_used_at,
               Buffer.from(c.secret_hash), c.prev_secret_hash === null ? null : Buffer.from(c.prev_secret_hash)]);
         }
         for (const k of dump.signingKeys) {

@@ -15,11 +15,12 @@ export interface AccountRow { name: string; scope: Scope; created_at: number; di
 export interface TokenRow {
   id: string; label: string; scope: Scope; account: string | null; created_at: number; expires_at: number | null;
   last_used_at: number | null; rotated_at: number | null; revoked_at: number | null; prev_valid_until: number | null;
+  prev_last_used_at: number | null;
 }
 export interface ClientRow {
   id: string; name: string; scope: Scope; org_id: string | null; technical_account_id: string | null;
   created_at: number; last_used_at: number | null; rotated_at: number | null; revoked_at: number | null;
-  prev_valid_until: number | null;
+  prev_valid_until: number | null; prev_last_used_at: number | null;
 }
 export interface TokenAuthRow {
   id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
@@ -94,6 +95,9 @@ export interface StoreWrites extends StoreReads {
   /** Times only move forward; unknown ids are ignored. */
   recordTokenLastUsed(id: string, at: number): Promise<void>;
   recordClientLastUsed(id: string, at: number): Promise<void>;
+  /** Last use of the previous (in-grace) secret; ignored when there is none. Times only move forward. */
+  recordTokenPreviousLastUsed(id: string, at: number): Promise<void>;
+  recordClientPreviousLastUsed(id: string, at: number): Promise<void>;
   insertSigningKey(row: { kid: string; alg: SigningAlgorithm; publicJwk: string; privateJwk: string; createdAt: number }): Promise<void>;
   /** Retires the key and erases its private part. */
   retireSigningKey(kid: string, at: number): Promise<void>;

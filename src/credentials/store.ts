@@ -40,6 +40,11 @@ export interface TokenRecord {
   readonly rotatedAt: string | null;
   /** Until when the secret replaced by the last rotation still works, or null. */
   readonly previousSecretValidUntil: string | null;
+  /**
+   * Last use of the previous secret (the one the last rotation replaced) while it was in grace;
+   * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
+   */
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 /** An OAuth client as listed (never its secret). */
@@ -55,6 +60,11 @@ export interface ClientRecord {
   readonly revokedAt: string | null;
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
+  /**
+   * Last use of the previous secret (the one the last rotation replaced) while it was in grace;
+   * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
+   */
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 /** A token with its secret, returned once by create and rotate. */
@@ -216,6 +226,9 @@ export type ChangeRow =
   | { readonly seq: number; readonly at: number; readonly kind: CredentialChangeKind; readonly credentialId: string }
   | { readonly seq: number; readonly at: number; readonly kind: AccountChangeKind; readonly account: string };
 
+/** Appended to a credential id in a last-used batch: the previous (in-grace) secret was used. */
+export const PREVIOUS_SECRET_SUFFIX = ':previous';
+
 /** Called after a mutation made through this store instance commits. */
 export type ChangeListener = (changes: readonly ChangeRow[]) => void;
 
@@ -297,7 +310,8 @@ export interface CredentialStore {
   /** Request path: the client with this id. */
   findClientById(clientId: string): Promise<ClientVerificationRecord | undefined>;
   /**
-   * Records last-use times in one batched write (id → epoch ms; tok_ and cli_ ids). Times only
+   * Records last-use times in one batched write (id → epoch ms; tok_ and cli_ ids; an id followed
+   * by {@link PREVIOUS_SECRET_SUFFIX} is a use of its previous, in-grace secret). Times only
    * move forward. Unknown ids are ignored. Called off the request path by the verifier.
    */
   recordLastUsed(batch: ReadonlyMap<string, number>): Promise<void>;

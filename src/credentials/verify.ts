@@ -33,7 +33,7 @@ import { narrowerScope, sharedScope } from './scope.js';
 import {
   cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
 } from './secrets.js';
-import type { ChangeRow, ClientVerificationRecord, CredentialStore, TokenVerificationRecord } from './store.js';
+import { PREVIOUS_SECRET_SUFFIX, type ChangeRow, type ClientVerificationRecord, type CredentialStore, type TokenVerificationRecord } from './store.js';
 
 /**
  * What the verifier reports, for metrics. Constant objects are reused for the frequent events,
@@ -137,6 +137,14 @@ const expiredDetail = (expiresAt: number): string => `The token expired at ${new
 
 function refuse(code: ErrorCode, detail: string, credentialId: string | null = null, account: string | null = null): Outcome {
   return { ok: false, refusal: { code, detail, credentialId, account } };
+}
+
+/**
+ * The last-used key of a verified entry: its id, or its id with PREVIOUS_SECRET_SUFFIX when the
+ * previous (in-grace) secret matched, so the store keeps both generations' last use.
+ */
+function usedKey(entry: { readonly credentialId: string; readonly validUntil: number }): string {
+  return entry.validUntil === Infinity ? entry.credentialId : `${entry.credentialId}${PREVIOUS_SECRET_SUFFIX}`;
 }
 
 /** Which secret matched, and until when it works (Infinity for the current one). */
@@ -266,7 +274,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     const fresh = cacheable && startedAt === epoch;
     if (outcome.ok) {
       if (fresh) cache.setPositive(key, outcome.entry, outcome.ttlMs);
-      lastUsed.touch(outcome.entry.credentialId, at);
+      lastUsed.touch(usedKey(outcome.entry), at);
       return outcome.entry.principal;
     }
     if (fresh) cache.setNegative(key, outcome.refusal);
@@ -310,7 +318,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
       if (at < hit.validUntil) {
         counters.hits++;
         emit(HIT);
-        lastUsed.touch(hit.credentialId, at);
+        lastUsed.touch(usedKey(hit), at);
         return hit.principal;
       }
       cache.delete(key);

@@ -139,8 +139,8 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal(await store.clients.idBySecretHash(hashSecret(next.clientSecret)), client.record.clientId, 'current secret');
     assert.equal(await store.clients.idBySecretHash(hashSecret(token.token)), undefined, 'a token secret is no client secret');
 
-    for (const attempt of [store.tokens.revoke(rotated.token), store.clients.revoke(next.clientSecret), store.tokens.rotate(rotated.token)]) {
-      const error = await attempt.then(() => undefined, (e: unknown) => e);
+    for (const attempt of [() => store.tokens.revoke(rotated.token), () => store.clients.revoke(next.clientSecret), () => store.tokens.rotate(rotated.token)]) {
+      const error = await attempt().then(() => undefined, (e: unknown) => e);
       assert.ok(isStoreError(error) && error.reason === 'not_found');
       assert.ok(!String((error as Error).message).includes('pc'), 'a secret given as an id is not echoed');
     }
@@ -233,6 +233,30 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.tokens.get(token.record.id))?.lastUsedAt, new Date(t1).toISOString());
     assert.equal((await store.clients.get(client.record.clientId))?.lastUsedAt, new Date(t1).toISOString());
     assert.equal(await store.latestChangeSeq(), before, 'last use is not a change');
+  });
+
+  test(`${backend.name}: during a rotation grace, last use is kept per secret generation; a rotation resets the previous one's`, async (t) => {
+    const { store } = await backend.open(t);
+    const token = await store.tokens.create({ label: 'l', scope: 'read-only' });
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    const t1 = Date.UTC(2026, 1, 1);
+    const previous = (id: string) => `${id}:previous`;
+    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1]]));
+    assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'no previous secret: nothing to record');
+    await store.tokens.rotate(token.record.id, 600_000);
+    await store.clients.rotateSecret(client.record.clientId, 600_000);
+    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1 + 5]]));
+    await store.recordLastUsed(new Map([[token.record.id, t1 + 1000], [previous(token.record.id), t1 - 1000]]));
+    const tok = await store.tokens.get(token.record.id);
+    assert.equal(tok?.previousSecretLastUsedAt, new Date(t1).toISOString(), 'only moves forward');
+    assert.equal(tok?.lastUsedAt, new Date(t1 + 1000).toISOString(), 'lastUsedAt is the last use of either');
+    const cli = await store.clients.get(client.record.clientId);
+    assert.equal(cli?.previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
+    assert.equal(cli?.lastUsedAt, new Date(t1 + 5).toISOString());
+    assert.equal(tokenJson(tok!).previousSecretLastUsedAt, new Date(t1).toISOString(), 'in the JSON shape');
+    assert.equal(clientJson(cli!).previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
+    await store.tokens.rotate(token.record.id, 600_000);
+    assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'a new generation starts unused');
   });
 
   test(`${backend.name}: a closed store rejects every call with \`unavailable\``, async (t) => {

@@ -435,3 +435,29 @@ test('incident response: clients revoke --secret - revokes the client whose secr
   await eventually(async () => (await send(h.url, { path: '/ro/x', headers: basicOf(old) })).status === 401, 1_000, 'the revocation');
   assert.equal(h.upstream.received.length, 1, 'nothing reached the upstream after the revocation');
 });
+
+test('during a rotation grace, the CLI shows whether clients still use the previous secret (previousSecretLastUsedAt)', async (t) => {
+  const h = await harness(t);
+  const first = await h.json<TokenOut>(['tokens', 'create', '--label', 'g', '--scope', 'read-only']);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const second = await h.json<TokenOut>(['tokens', 'rotate', first.id, '--grace', '10m']);
+  await h.json(['clients', 'rotate-secret', client.client_id, '--grace', '10m']);
+  const basicOf = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${client.client_id}:${secret}`).toString('base64')}` });
+  // Only the new token secret is used, and only the old client secret.
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: basicOf(client.client_secret ?? '') })).status, 200);
+  type Used = { lastUsedAt: string | null; previousSecretLastUsedAt: string | null };
+  let token: Used | undefined;
+  let cli: Used | undefined;
+  // Last use is written off the request path, every 5 s.
+  await eventually(async () => {
+    token = (await h.json<Array<TokenOut & Used>>(['tokens', 'list'])).find((r) => r.id === first.id);
+    cli = (await h.json<Array<ClientOut & { client_id: string } & Used>>(['clients', 'list'])).find((r) => r.client_id === client.client_id);
+    return token?.lastUsedAt !== null && cli?.lastUsedAt !== null;
+  }, 12_000, 'the last-used flush');
+  assert.equal(token?.previousSecretLastUsedAt, null, 'the token\'s clients moved to the new secret');
+  assert.ok(cli?.previousSecretLastUsedAt, 'the client still uses its previous secret');
+  assert.equal(cli?.previousSecretLastUsedAt, cli?.lastUsedAt);
+  const text = await h.cli(['clients', 'list']);
+  assert.match(text.stdout, /previousSecretLastUsedAt=\d{4}-/);
+});
