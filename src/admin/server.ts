@@ -31,6 +31,7 @@ const ADMIN_ROUTE: RoutePolicy = {
   credentials: new Set(['bearer'] as const),
   requiredHeaders: [],
   requiredQuery: [],
+  identityMatch: [],
   timeoutMs: 0,
   websocket: 'read-write',
   readsWithBody: false,

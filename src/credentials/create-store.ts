@@ -379,7 +379,8 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
       const row = await backend.clientAuth(clientId);
       if (row === undefined) return undefined;
       return {
-        clientId: row.id, scope: row.scope, secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
+        clientId: row.id, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
+        secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
         previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at, rotatedAt: row.rotated_at,
       };
     }),

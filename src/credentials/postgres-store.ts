@@ -283,7 +283,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         FROM tokens t LEFT JOIN accounts a ON a.name = t.account
         WHERE t.secret_hash = $1 OR t.prev_secret_hash = $1`, [Buffer.from(hash)])),
       clientAuth: async (id) => first(await run<ClientAuthRow>('client_auth',
-        'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = $1', [id])),
+        'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = $1', [id])),
       clientIdByHash: async (hash) => first(await run<{ id: string }>('client_by_hash',
         'SELECT id FROM clients WHERE secret_hash = $1 OR prev_secret_hash = $1', [Buffer.from(hash)]))?.id,
       isAccessTokenRevoked: async (jti) => (await run('jti', 'SELECT 1 FROM revoked_access_tokens WHERE jti = $1', [jti])).length > 0,

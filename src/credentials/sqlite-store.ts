@@ -205,7 +205,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     clientLastUsed: db.prepare('UPDATE clients SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     clientPrevLastUsed: db.prepare('UPDATE clients SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     clientAuth: db.prepare<[string], ClientAuthRow>(
-      'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
+      'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
     clientByHash: db.prepare<[Uint8Array, Uint8Array], { id: string }>('SELECT id FROM clients WHERE secret_hash = ? OR prev_secret_hash = ?'),
     clientDump: db.prepare<[], FullClientRow>(`SELECT ${CLIENT_COLUMNS}, secret_hash, prev_secret_hash FROM clients ORDER BY created_at, id`),
     clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),

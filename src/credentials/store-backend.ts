@@ -28,7 +28,7 @@ export interface TokenAuthRow {
   account_name: string | null; account_scope: Scope | null; account_disabled_at: number | null;
 }
 export interface ClientAuthRow {
-  id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
+  id: string; scope: Scope; org_id: string | null; technical_account_id: string | null; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
   revoked_at: number | null; rotated_at: number | null;
 }
 export interface ChangeDbRow { seq: number; kind: string; target: string; at: number }

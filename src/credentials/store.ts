@@ -181,6 +181,8 @@ export interface TokenVerificationRecord {
 export interface ClientVerificationRecord {
   readonly clientId: string;
   readonly scope: Scope;
+  readonly orgId: string | null;
+  readonly technicalAccountId: string | null;
   readonly secretHash: Uint8Array;
   readonly previousSecretHash: Uint8Array | null;
   readonly previousValidUntil: number | null;

@@ -177,6 +177,7 @@ function decideToken(
     subject: accountName ?? record.id,
     scope: sharedScope(account === null ? record.scope : narrowerScope(record.scope, account.scope)),
     credentialId: record.id,
+    ...(accountName === null ? {} : { account: accountName }),
   });
   return {
     ok: true,
@@ -191,6 +192,8 @@ function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8A
   if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
   const principal: Principal = Object.freeze({
     kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: sharedScope(record.scope), credentialId: record.clientId,
+    ...(record.orgId === null ? {} : { orgId: record.orgId }),
+    ...(record.technicalAccountId === null ? {} : { technicalAccountId: record.technicalAccountId }),
   });
   return {
     ok: true,

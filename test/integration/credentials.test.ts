@@ -53,6 +53,7 @@ admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:./portcullis.db" }
 log: { level: silent }
+oauth: { issuer: "https://gw.test", audience: portcullis }
 routes:
   - name: rw
     match: { path: /rw }
@@ -68,6 +69,16 @@ routes:
     upstream: "${upstream.origin}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
     credentials: [bearer]
+  - name: by-account
+    match: { path: /by-account }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    require: { match: { X-Tenant: account } }
+  - name: by-org
+    match: { path: /by-org }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    require: { match: { x-org: orgId, x-technical-account: technicalAccountId } }
 `,
   );
   const loaded = loadConfigFile(configFile);
@@ -460,4 +471,67 @@ test('during a rotation grace, the CLI shows whether clients still use the previ
   assert.equal(cli?.previousSecretLastUsedAt, cli?.lastUsedAt);
   const text = await h.cli(['clients', 'list']);
   assert.match(text.stdout, /previousSecretLastUsedAt=\d{4}-/);
+});
+
+test('the tenant reaches the backend, and require.match keeps X-Tenant to the credential\'s own tenant', async (t) => {
+  const h = await harness(t);
+  await h.json(['accounts', 'create', 'billing', '--scope', 'read-write']);
+  const member = await h.json<TokenOut>(['tokens', 'create', '--label', 'm', '--scope', 'read-only', '--account', 'billing']);
+  const alone = await h.json<TokenOut>(['tokens', 'create', '--label', 'a', '--scope', 'read-only']);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'partner', '--scope', 'read-only', '--org-id', 'acme', '--technical-account-id', 'ta-7']);
+  const basicOf = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+  const clientAuth = basicOf(client.client_id, client.client_secret ?? '');
+  const received = () => h.upstream.received.length;
+
+  // Accepted: the header equals the credential's identity; the backend sees it from Portcullis.
+  const ok = await send(h.url, { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing', 'x-portcullis-account': 'evil', 'x_portcullis_org_id': 'evil' } });
+  assert.equal(ok.status, 200, ok.body);
+  let seen = h.upstream.received.at(-1)?.headers;
+  assert.equal(seen?.['x-portcullis-account'], 'billing');
+  assert.equal(seen?.['x-portcullis-org-id'], undefined, 'a client-sent copy in any spelling is dropped');
+  assert.equal(seen?.['x_portcullis_org_id'], undefined);
+  assert.equal(seen?.['x-tenant'], 'billing');
+
+  const viaClient = await send(h.url, { path: '/by-org/x', headers: { ...clientAuth, 'x-org': 'acme', 'x-technical-account': 'ta-7' } });
+  assert.equal(viaClient.status, 200, viaClient.body);
+  seen = h.upstream.received.at(-1)?.headers;
+  assert.equal(seen?.['x-portcullis-org-id'], 'acme');
+  assert.equal(seen?.['x-portcullis-technical-account-id'], 'ta-7');
+  assert.equal(seen?.['x-portcullis-account'], undefined);
+
+  // The access token the client gets from the token endpoint carries the same tenant.
+  const issued = await send(h.url, {
+    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    headers: { ...clientAuth, 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(issued.status, 200, issued.body);
+  const accessToken = issued.json<{ access_token: string }>().access_token;
+  const viaJwt = await send(h.url, { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-7' } });
+  assert.equal(viaJwt.status, 200, viaJwt.body);
+  assert.equal(h.upstream.received.at(-1)?.headers['x-portcullis-org-id'], 'acme');
+
+  // Refused, and nothing reaches the upstream.
+  const before = received();
+  const refusals: Array<{ path: string; headers: Record<string, string>; status: number; code: string }> = [
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'other' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'Billing' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing ,other' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(alone.token ?? ''), 'x-tenant': 'billing' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...clientAuth, 'x-tenant': 'acme' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? '') }, status: 400, code: 'request.missing_header' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': '' }, status: 400, code: 'request.missing_header' },
+    { path: '/by-org/x', headers: { ...clientAuth, 'x-org': 'globex', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-8' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-org/x', headers: { ...bearer(member.token ?? ''), 'x-org': 'acme', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
+  ];
+  for (const r of refusals) {
+    const answer = await send(h.url, { path: r.path, headers: r.headers });
+    assert.equal(answer.status, r.status, `${JSON.stringify(r.headers)}: ${answer.body}`);
+    assert.equal(answer.json().code, r.code);
+  }
+  // Two copies, one in another spelling a backend may read as the same header.
+  const raw = await sendRaw(Number(new URL(h.url).port),
+    `GET /by-account/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${member.token ?? ''}\r\nX-Tenant: billing\r\nX_Tenant: other\r\nConnection: close\r\n\r\n`);
+  assert.equal(raw.status, 400);
+  assert.equal(received(), before, 'no refused request reached the upstream');
 });
