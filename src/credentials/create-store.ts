@@ -416,6 +416,10 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     },
     ...(backend.notifier === undefined ? {} : { notifier: backend.notifier }),
 
+    countActive: () => use('counting active credentials', async () => {
+      const { tokens, clients } = await backend.countActive(now());
+      return { api_token: tokens, oauth_client: clients };
+    }),
     ping: () => use('pinging the store', () => backend.ping()),
     close: async () => {
       if (!closed) {

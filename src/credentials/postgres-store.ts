@@ -428,6 +428,11 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         client.release(failed ? true : undefined);
       }
     },
+    countActive: async (now) => {
+      const tokens = first(await onPool('active_tokens', 'SELECT count(*) AS n FROM tokens t LEFT JOIN accounts a ON a.name = t.account WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $1) AND a.disabled_at IS NULL', [now]));
+      const clients = first(await onPool('active_clients', 'SELECT count(*) AS n FROM clients WHERE revoked_at IS NULL'));
+      return { tokens: Number((tokens as { n?: unknown } | undefined)?.n ?? 0), clients: Number((clients as { n?: unknown } | undefined)?.n ?? 0) };
+    },
     ping: async () => { await onPool('ping', 'SELECT 1'); },
     close: async () => {
       if (closed) return;

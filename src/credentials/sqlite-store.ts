@@ -216,6 +216,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     changesSince: db.prepare<[number, number], ChangeDbRow>('SELECT seq, kind, target, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
     latestSeq: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck(),
     ping: db.prepare('SELECT 1').pluck(),
+    activeTokens: db.prepare<[number], number>('SELECT count(*) AS n FROM tokens t LEFT JOIN accounts a ON a.name = t.account WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND a.disabled_at IS NULL').pluck(),
+    activeClients: db.prepare<[], number>('SELECT count(*) AS n FROM clients WHERE revoked_at IS NULL').pluck(),
 
     keyList: db.prepare<[], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC`),
     keyActive: db.prepare<[], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE retired_at IS NULL`),
@@ -337,6 +339,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       signingKeys: sql.keyDump.all(),
       revokedAccessTokens: sql.accessTokenDump.all(),
     }))()),
+    countActive: (now) => read(() => ({ tokens: sql.activeTokens.get(now) ?? 0, clients: sql.activeClients.get() ?? 0 })),
     ping: () => read(() => {
       sql.ping.get();
       checkStillAtPath();

@@ -125,6 +125,8 @@ export interface StoreBackend extends StoreReads {
   /** Every row, secret hashes included (store copy). */
   dump(): Promise<StoreDump>;
   readonly notifier?: ChangeNotifier;
+  /** Credentials that work at `now`: tokens not revoked, not expired, of no disabled account; clients not revoked. */
+  countActive(now: number): Promise<{ readonly tokens: number; readonly clients: number }>;
   /** Resolves when the engine answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

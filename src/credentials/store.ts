@@ -331,6 +331,12 @@ export interface CredentialStore {
 
   readonly notifier?: ChangeNotifier;
 
+  /**
+   * How many credentials work now, by kind: API tokens (not revoked, not expired, of no disabled
+   * account) and OAuth clients (not revoked). Two counting queries: for the
+   * `portcullis_credentials_active` gauge, refreshed off the request path.
+   */
+  countActive(): Promise<{ readonly api_token: number; readonly oauth_client: number }>;
   /** Resolves when the store answers a trivial query (readiness); rejects `unavailable`. */
   ping(): Promise<void>;
   /** Closes the store; later calls reject with `unavailable`. Idempotent. */

@@ -259,6 +259,26 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'a new generation starts unused');
   });
 
+  test(`${backend.name}: countActive counts the credentials that work now, by kind`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    assert.deepEqual(await store.countActive(), { api_token: 0, oauth_client: 0 });
+    await store.accounts.create('team', 'read-write');
+    await store.tokens.create({ label: 'a', scope: 'read-only' });
+    await store.tokens.create({ label: 'b', scope: 'read-only', account: 'team' });
+    const revoked = await store.tokens.create({ label: 'c', scope: 'read-only' });
+    await store.tokens.revoke(revoked.record.id);
+    await store.tokens.create({ label: 'd', scope: 'read-only', expiresAt: new Date(clock.now() + 1_000) });
+    await store.clients.create({ name: 'x', scope: 'read-only' });
+    const gone = await store.clients.create({ name: 'y', scope: 'read-only' });
+    await store.clients.revoke(gone.record.clientId);
+    assert.deepEqual(await store.countActive(), { api_token: 3, oauth_client: 1 });
+    clock.advance(1_000);
+    assert.deepEqual(await store.countActive(), { api_token: 2, oauth_client: 1 }, 'an expired token no longer counts');
+    await store.accounts.disable('team');
+    assert.deepEqual(await store.countActive(), { api_token: 1, oauth_client: 1 }, 'nor a disabled account\'s');
+  });
+
   test(`${backend.name}: a closed store rejects every call with \`unavailable\``, async (t) => {
     const { store } = await backend.open(t);
     await store.close();
