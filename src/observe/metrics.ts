@@ -247,6 +247,8 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       name: 'portcullis_credentials_active',
       help: 'Credentials in the store that work now, by kind (api_token: not revoked, not expired, of no disabled account; oauth_client: not revoked). Counted every 30 s off the request path; absent until the first count.',
       labelNames: ['kind'] as const,
+      // Every worker counts the same store: the host value is one count, not their sum.
+      aggregator: 'max',
       registers,
     }),
     restartRequired: new Gauge({
