@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   'auth.token_revoked': { status: 401, title: 'Token revoked', description: 'The credential, its OAuth client or its account was revoked or disabled.' },
   'auth.admin_credential': { status: 401, title: 'Admin credential on a proxy route', description: 'A credential of scope `admin` was presented on a proxy route. Admin credentials manage the gateway (admin API, token introspection) and are refused on proxy routes unless `admin.allowOnProxyRoutes` is true.' },
   'auth.insufficient_scope': { status: 403, title: 'Insufficient scope', description: 'A read-only credential tried to write (a WebSocket upgrade is a write unless the route says `websocket: read-only`).' },
+  'auth.identity_mismatch': { status: 403, title: 'Identity mismatch', description: 'A header named in the route\'s `require.match` does not equal the credential\'s identity it is bound to (a token\'s account, an OAuth client\'s org or technical account id), or the credential has no such identity: the request names another tenant than the credential\'s. Nothing is forwarded.' },
   'route.not_found': { status: 404, title: 'No route', description: 'No route matches the request\'s host, path and method.' },
   'route.read_only': { status: 405, title: 'Read-only route', description: 'A write method, or a WebSocket upgrade (unless the route says `websocket: read-only`), was sent to a route with `access: read-only`; the `Allow` header lists the read methods.' },
   'method.not_allowed': { status: 405, title: 'Method not allowed', description: 'An endpoint of Portcullis itself (token endpoint, admin API) does not accept this method; the `Allow` header lists those it does.' },
@@ -54,6 +55,12 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly headers: ErrorHeaders | undefined;
+  /**
+   * The id of a known credential this refusal is about (a revoked or expired token, a token of a
+   * disabled account, a revoked client), for the access log's `credentialId`. Never a secret;
+   * never sent to the client.
+   */
+  credentialId: string | undefined = undefined;
 
   /**
    * `cause`: the unexpected failure behind an `internal.error`, kept for the log line
@@ -67,6 +74,12 @@ export class GatewayError extends Error {
     this.detail = detail;
     this.headers = headers;
   }
+}
+
+/** `error` with the id of the known credential it refuses (see GatewayError.credentialId). */
+export function aboutCredential(error: GatewayError, credentialId: string | null | undefined): GatewayError {
+  if (credentialId !== null && credentialId !== undefined) error.credentialId = credentialId;
+  return error;
 }
 
 /** The RFC 9457 body Portcullis answers with. */

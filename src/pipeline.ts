@@ -25,7 +25,7 @@ import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
 import type { RouteTable } from './match/route-table.js';
 import type { RequestObserver } from './observe/observer.js';
-import { checkRequired } from './require/index.js';
+import { checkIdentityMatch, checkRequired } from './require/index.js';
 import type { Authenticate, Principal, RequestContext, RoutePolicy } from './types.js';
 
 /** Everything a configuration (re)load produces; swapped as one reference on SIGHUP. */
@@ -112,6 +112,7 @@ function afterAuthentication(
     const { req } = ctx;
     authorize(route, req, principal, state.config.admin.allowOnProxyRoutes);
     checkRequired(route, req, ctx.search);
+    checkIdentityMatch(route, req, principal);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
       peerAddress,
@@ -165,6 +166,7 @@ export function timeOut(ctx: RequestContext): void {
 
 export function refuse(ctx: RequestContext, error: GatewayError): void {
   ctx.decision = error.code;
+  if (error.credentialId !== undefined) ctx.refusedCredentialId = error.credentialId;
   if (error.code === 'internal.error' && error.cause !== undefined) ctx.failure = error.cause;
   sendProblem(ctx.req, ctx.res, error, ctx.id);
 }

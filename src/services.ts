@@ -36,6 +36,9 @@ export interface ServiceHooks extends OAuthHooks {
   readonly onVerifierEvent?: (event: VerifierEvent) => void;
 }
 
+/** How often `portcullis_credentials_active` is counted, in ms. */
+const ACTIVE_CREDENTIALS_REFRESH_MS = 30_000;
+
 export async function createServices(config: GatewayConfig, logger: Logger, hooks: ServiceHooks = {}): Promise<ServiceBundle> {
   const observability = createObservability({ config, logger, version: PACKAGE_VERSION });
   const toMetrics = verifierEventListener(observability.credentialEvents);
@@ -71,6 +74,14 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     },
   });
   observability.setFeedSource(feed);
+  // portcullis_credentials_active: two counting queries every 30 s, never on the request path.
+  // A failed count keeps the last one (the store's own metrics and readiness report the outage).
+  const countActive = (): void => {
+    store.countActive().then(observability.setActiveCredentials, () => undefined);
+  };
+  countActive();
+  const activeTimer = setInterval(countActive, ACTIVE_CREDENTIALS_REFRESH_MS);
+  activeTimer.unref();
   const verifier = createCredentialVerifier({
     store,
     feed,
@@ -112,6 +123,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     });
   } catch (error) {
     // E.g. a signing key that does not decrypt: close what is open so the process can exit.
+    clearInterval(activeTimer);
     await verifier.close();
     feed.close();
     await store.close();
@@ -152,6 +164,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       return undefined;
     },
     async close() {
+      clearInterval(activeTimer);
       await oauth.close();
       await verifier.close();
       feed.close();

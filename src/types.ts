@@ -26,6 +26,12 @@ export interface Principal {
   readonly credentialId: string;
   /** The `iss` of an external JWT (kind `external_jwt`); absent for Portcullis' own credentials. */
   readonly issuer?: string | undefined;
+  /** The owning account of an API token (absent for a stand-alone token). */
+  readonly account?: string | undefined;
+  /** The OAuth client's organisation id (Basic client credentials and the access tokens it was issued). */
+  readonly orgId?: string | undefined;
+  /** The OAuth client's technical account id. */
+  readonly technicalAccountId?: string | undefined;
 }
 
 /** A credential as presented in the Authorization header, parsed but not verified. */
@@ -53,6 +59,8 @@ export interface RequestContext {
   search: string;
   route: RoutePolicy | undefined;
   principal: Principal | undefined;
+  /** The id of a known credential that was refused (revoked, expired, disabled account), for the access log. */
+  refusedCredentialId?: string;
   /** The error code the request ended with, for logs and metrics. */
   decision: string;
   /** The unexpected failure behind an `internal.error` answer, logged when the request ends. */

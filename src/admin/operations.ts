@@ -6,7 +6,9 @@
 import {
   clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson,
 } from '../credentials/index.js';
+import { hashSecret, isWellFormedApiToken, isWellFormedClientSecret } from '../credentials/secrets.js';
 import type { AccountRecord, NewClient, NewToken } from '../credentials/store.js';
+import { CredentialStoreError } from '../credentials/store-error.js';
 import { parseDuration } from '../config/durations.js';
 
 /** An account as JSON (SPEC §6: camelCase). */
@@ -64,13 +66,18 @@ export interface AdminOperations {
   accountsList(): Promise<AccountJson[]>;
   accountsSetScope(name: string, scope: Scope): Promise<AccountJson>;
   accountsDisable(name: string): Promise<AccountJson>;
+  accountsEnable(name: string): Promise<AccountJson>;
   tokensCreate(input: TokenCreateInput): Promise<TokenJson>;
   tokensList(account?: string): Promise<TokenJson[]>;
   tokensRevoke(id: string): Promise<TokenJson>;
+  /** Revokes the token that has `secret` (current or previous); never echoes it. */
+  tokensRevokeBySecret(secret: string): Promise<TokenJson>;
   tokensRotate(id: string, graceMs?: number): Promise<TokenJson>;
   clientsCreate(input: ClientCreateInput): Promise<ClientJson>;
   clientsList(): Promise<ClientJson[]>;
   clientsRevoke(clientId: string): Promise<ClientJson>;
+  /** Revokes the client that has `secret` (current or previous); never echoes it. */
+  clientsRevokeBySecret(secret: string): Promise<ClientJson>;
   clientsRotateSecret(clientId: string, graceMs?: number): Promise<ClientJson>;
 }
 
@@ -80,6 +87,7 @@ export function createAdminOperations(store: CredentialStore, defaults: { tokenE
     accountsList: async () => (await store.accounts.list()).map(accountJson),
     accountsSetScope: async (name, scope) => accountJson(await store.accounts.setScope(name, scope)),
     accountsDisable: async (name) => accountJson(await store.accounts.disable(name)),
+    accountsEnable: async (name) => accountJson(await store.accounts.enable(name)),
     async tokensCreate(input) {
       const lifetime = input.expiresInMs ?? defaults.tokenExpiryMs;
       const issued = await store.tokens.create({
@@ -92,10 +100,26 @@ export function createAdminOperations(store: CredentialStore, defaults: { tokenE
     },
     tokensList: async (account) => (await store.tokens.list(account === undefined ? undefined : { account })).map((r) => tokenJson(r)),
     tokensRevoke: async (id) => tokenJson(await store.tokens.revoke(id)),
+    async tokensRevokeBySecret(secret) {
+      if (!isWellFormedApiToken(secret)) {
+        throw new InvalidInputError(`the secret read is not an API token (pcl_ and 49 characters${isWellFormedClientSecret(secret) ? '; it is a client secret: use clients revoke --secret -' : ''})`);
+      }
+      const id = await store.tokens.idBySecretHash(hashSecret(secret));
+      if (id === undefined) throw new CredentialStoreError('not_found', 'no token has this secret (in this store)');
+      return tokenJson(await store.tokens.revoke(id));
+    },
     tokensRotate: async (id, graceMs) => tokenJson(await store.tokens.rotate(id, graceMs)),
     clientsCreate: async (input) => clientJson(await store.clients.create(input)),
     clientsList: async () => (await store.clients.list()).map((r) => clientJson(r)),
     clientsRevoke: async (clientId) => clientJson(await store.clients.revoke(clientId)),
+    async clientsRevokeBySecret(secret) {
+      if (!isWellFormedClientSecret(secret)) {
+        throw new InvalidInputError(`the secret read is not a client secret (pcs_ and 49 characters${isWellFormedApiToken(secret) ? '; it is an API token: use tokens revoke --secret -' : ''})`);
+      }
+      const id = await store.clients.idBySecretHash(hashSecret(secret));
+      if (id === undefined) throw new CredentialStoreError('not_found', 'no client has this secret (in this store)');
+      return clientJson(await store.clients.revoke(id));
+    },
     clientsRotateSecret: async (clientId, graceMs) => clientJson(await store.clients.rotateSecret(clientId, graceMs)),
   };
 }

@@ -10,7 +10,7 @@
  * A cache hit is answered synchronously: the Principal is returned, not a promise.
  */
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from '../errors.js';
+import { aboutCredential, GatewayError } from '../errors.js';
 import type { Authenticate, Principal, PresentedCredential, RoutePolicy } from '../types.js';
 import { challengesFor } from './challenges.js';
 import { parseAuthorization, type ParsedAuthorization } from './parse-authorization.js';
@@ -35,6 +35,10 @@ function missing(route: RoutePolicy): GatewayError {
 /** Re-throws a refusal with the route's challenges (`error=` only on the Bearer challenge it concerns). */
 function withChallenges(route: RoutePolicy, scheme: PresentedCredential['scheme'], error: unknown): unknown {
   if (!(error instanceof GatewayError)) return error;
+  return aboutCredential(challenged(route, scheme, error), error.credentialId);
+}
+
+function challenged(route: RoutePolicy, scheme: PresentedCredential['scheme'], error: GatewayError): GatewayError {
   if (error.status === 400) {
     return new GatewayError(error.code, error.detail, { 'www-authenticate': challengesFor(route.credentials, 'invalid_request') });
   }

@@ -19,6 +19,8 @@ interface Action {
   readonly options: OptionSpecs;
   /** Positional arguments after the action name. */
   readonly positionals: readonly string[];
+  /** How many of the last positionals may be left out. */
+  readonly optionalPositionals?: number;
   readonly examples: readonly string[];
   readonly notes?: string;
   run(ops: AdminOperations, values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[]): Promise<Printable | Printable[]>;
@@ -29,6 +31,44 @@ interface Action {
 function text(values: Readonly<Record<string, string | boolean | undefined>>, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+const SECRET: OptionSpec = {
+  type: 'string', value: '-',
+  description: 'Find the credential by its secret, read from standard input (only "-" is accepted: a secret on the command line would stay in the shell history and the process list).',
+};
+
+/** Reads a secret from standard input (at most 4 KiB), without its surrounding white space. */
+async function readSecretFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > 4096) throw new InvalidInputError('standard input holds more than one secret (over 4 KiB)');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/**
+ * ID, or `--secret -` with the secret on standard input: exactly one. A secret given where the
+ * id belongs is refused without being echoed.
+ */
+async function revokeTarget(values: Readonly<Record<string, string | boolean | undefined>>, id: string | undefined, prefix: string): Promise<{ id: string } | { secret: string }> {
+  const secret = values.secret;
+  if (secret !== undefined) {
+    if (secret !== '-') throw new InvalidInputError('--secret takes "-": give the secret on standard input, never on the command line');
+    if (id !== undefined) throw new InvalidInputError('give either ID or --secret -, not both');
+    const read = await readSecretFromStdin();
+    if (read === '') throw new InvalidInputError('--secret -: standard input is empty');
+    return { secret: read };
+  }
+  if (id === undefined) throw new InvalidInputError('ID (or --secret - with the secret on standard input) is required');
+  if (id.startsWith('pcl_') || id.startsWith('pcs_')) {
+    throw new InvalidInputError(`ID must be an id (${prefix}…); that looks like a secret: give it on standard input with --secret -`);
+  }
+  return { id: requireText(id, 'ID') };
 }
 
 const SCOPE_HELP = 'read-only, read-write or admin (admin: the admin API only; refused on proxy routes by default).';
@@ -59,7 +99,17 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: {},
       positionals: ['NAME'],
       examples: ['accounts disable billing'],
+      notes: 'Reversible: `accounts enable NAME` lets its tokens work again (revoked ones stay revoked).',
       run: (ops, _v, [name]) => ops.accountsDisable(requireText(name, 'NAME')),
+    },
+    enable: {
+      summary: 'Enable a disabled account again: its tokens that are not revoked or expired work again.',
+      usage: 'NAME',
+      options: {},
+      positionals: ['NAME'],
+      examples: ['accounts enable billing'],
+      notes: 'Every instance accepts the tokens again within a second. Revoked tokens stay revoked.',
+      run: (ops, _v, [name]) => ops.accountsEnable(requireText(name, 'NAME')),
     },
   },
   tokens: {
@@ -95,12 +145,17 @@ const ACTIONS: Record<string, Record<string, Action>> = {
     },
     revoke: {
       summary: 'Revoke a token. Permanent: a revoked token can never be used again.',
-      usage: 'ID',
-      options: {},
+      usage: 'ID | --secret -',
+      options: { secret: SECRET },
       positionals: ['ID'],
-      examples: ['tokens revoke tok_2f9c1e7a'],
-      notes: 'Irreversible. Every instance refuses the token within a second.',
-      run: (ops, _v, [id]) => ops.tokensRevoke(requireText(id, 'ID')),
+      optionalPositionals: 1,
+      examples: ['tokens revoke tok_2f9c1e7a', 'tokens revoke --secret - < leaked-token.txt'],
+      notes: 'Irreversible: there is no way to un-revoke a token. Every instance refuses the token within a second.\n'
+        + 'With --secret -, the token is found by the hash of the secret read from standard input (what a secret scanner reports); the secret is never printed.',
+      run: async (ops, v, [id]) => {
+        const target = await revokeTarget(v, id, 'tok_');
+        return 'secret' in target ? ops.tokensRevokeBySecret(target.secret) : ops.tokensRevoke(target.id);
+      },
     },
     rotate: {
       summary: 'Give a token a new secret (same id); the new secret is printed once.',
@@ -139,12 +194,17 @@ const ACTIONS: Record<string, Record<string, Action>> = {
     list: { summary: 'List OAuth clients (never their secrets).', usage: '', options: {}, positionals: [], examples: ['clients list --json'], run: (ops) => ops.clientsList() },
     revoke: {
       summary: 'Revoke an OAuth client and the tokens it was issued. Permanent.',
-      usage: 'ID',
-      options: {},
+      usage: 'ID | --secret -',
+      options: { secret: SECRET },
       positionals: ['ID'],
-      examples: ['clients revoke cli_5b1d0c9e'],
-      notes: 'Irreversible. Every instance refuses the client and its access tokens within a second.',
-      run: (ops, _v, [id]) => ops.clientsRevoke(requireText(id, 'ID')),
+      optionalPositionals: 1,
+      examples: ['clients revoke cli_5b1d0c9e', 'clients revoke --secret - < leaked-client-secret.txt'],
+      notes: 'Irreversible: there is no way to un-revoke a client. Every instance refuses the client and its access tokens within a second.\n'
+        + 'With --secret -, the client is found by the hash of the client secret read from standard input; the secret is never printed.',
+      run: async (ops, v, [id]) => {
+        const target = await revokeTarget(v, id, 'cli_');
+        return 'secret' in target ? ops.clientsRevokeBySecret(target.secret) : ops.clientsRevoke(target.id);
+      },
     },
     'rotate-secret': {
       summary: 'Give a client a new secret (same id); the new secret is printed once.',
@@ -162,7 +222,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
 };
 
 const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
-  accounts: 'Accounts: create, list, set-scope, disable.',
+  accounts: 'Accounts: create, list, set-scope, disable, enable.',
   tokens: 'API tokens: create, list, revoke, rotate.',
   clients: 'OAuth clients: create, list, revoke, rotate-secret.',
 };
@@ -224,6 +284,7 @@ export function registerCredentialCommands(): void {
         usage: action.usage,
         options: { ...action.options, ...CONFIG_OPTION },
         positionals: action.positionals,
+        ...(action.optionalPositionals !== undefined ? { optionalPositionals: action.optionalPositionals } : {}),
         examples: action.examples,
         ...(action.notes !== undefined ? { notes: action.notes } : {}),
         run: runner(group, actionName, action, () => command),

@@ -43,6 +43,16 @@ function checkRoute(route: PartialRoute, i: number): Finding[] {
       findings.push({ path: ['routes', i, 'require', 'headers', j], message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}` });
     }
   });
+  for (const name of Object.keys(route.require?.match ?? {})) {
+    if (!TOKEN.test(name)) {
+      findings.push({ path: ['routes', i, 'require', 'match', name], message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}` });
+    } else if (name.toLowerCase().replace(/[_.]/g, '-').startsWith('x-portcullis-')) {
+      findings.push({ path: ['routes', i, 'require', 'match', name], message: 'X-Portcullis-* headers are set by Portcullis; name the header your clients send (e.g. X-Tenant)' });
+    }
+  }
+  if (route.require?.match !== undefined && Object.keys(route.require.match).length > 0 && route.auth === 'off') {
+    findings.push({ path: ['routes', i, 'require', 'match'], message: 'require.match compares a header with the credential: it needs auth: required' });
+  }
   findings.push(...checkDuration({ path: ['routes', i, 'timeout'], text: route.timeout, zero: false, timer: true }));
   return findings;
 }

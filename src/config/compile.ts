@@ -51,6 +51,7 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, t
     credentials: frozenSet(route.credentials),
     requiredHeaders: Object.freeze([...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))]),
     requiredQuery: Object.freeze([...new Set(route.require?.query ?? [])]),
+    identityMatch: Object.freeze(Object.entries(route.require?.match ?? {}).map(([header, field]) => Object.freeze([header.toLowerCase(), field] as const))),
     timeoutMs: parseDuration(route.timeout),
     websocket: route.websocket,
     readsWithBody: route.readsWithBody,

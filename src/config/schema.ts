@@ -46,9 +46,14 @@ const matchSchema = z.strictObject({
     .describe('Methods this route matches (upper case). Omitted: every method.'),
 }).describe('Which requests this route takes.');
 
+/** What of the credential a request header may be required to equal (`require.match`). */
+export const IDENTITY_MATCH_FIELDS = ['account', 'orgId', 'technicalAccountId'] as const;
+
 const requireSchema = z.strictObject({
   headers: z.array(nonEmpty('Header name.')).optional().describe('Headers that must be present and non-empty (seed 004).'),
   query: z.array(nonEmpty('Query parameter name.')).optional().describe('Query parameters that must be present and non-empty.'),
+  match: z.record(z.string(), z.enum(IDENTITY_MATCH_FIELDS)).optional()
+    .describe('Header name -> account, orgId or technicalAccountId: the header must be present once and equal that identity of the credential (a token\'s account, an OAuth client\'s org or technical account id); else 403 auth.identity_mismatch. Needs auth: required.'),
 }).describe('Parameters the route requires; a request without them gets 400 naming every missing item.');
 
 export const routeSchema = z.strictObject({

@@ -53,6 +53,8 @@ export interface RoutePolicy {
   /** Lower-case header names. */
   readonly requiredHeaders: readonly string[];
   readonly requiredQuery: readonly string[];
+  /** `require.match`: lower-case header name → the credential identity it must equal. */
+  readonly identityMatch: ReadonlyArray<readonly [header: string, field: 'account' | 'orgId' | 'technicalAccountId']>;
   readonly timeoutMs: number;
   /** `read-write`: an upgrade is a write (route and credential must be read-write). `read-only`: read credentials may open it; the backend enforces that. */
   readonly websocket: RouteAccess;

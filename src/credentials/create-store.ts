@@ -7,13 +7,13 @@
  */
 import type { JWK } from 'jose';
 import {
-  generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret,
+  generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret, isClientId, isTokenId,
 } from './secrets.js';
 import type {
   AccountRow, ChangeDbRow, ClientRow, SigningKeyRow, StoreBackend, StoreWrites, TokenRow,
 } from './store-backend.js';
 import {
-  ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS,
+  ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS, PREVIOUS_SECRET_SUFFIX,
   type AccountChangeKind, type AccountRecord, type ChangeListener, type ChangeRow, type ClientRecord,
   type ClientVerificationRecord, type CredentialChangeKind, type CredentialStore, type IssuedClient,
   type IssuedToken, type NewClient, type NewSigningKey, type NewToken,
@@ -39,6 +39,14 @@ const DEFAULT_CHANGE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 /** How long a revoked access token's row outlives the token's expiry, in ms (beyond any leeway). */
 const REVOKED_ACCESS_TOKEN_RETENTION_MS = 24 * 3600 * 1000;
 const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * An unknown id as a message may show it: only when it has the shape of an id. A secret pasted
+ * where an id belongs (a leaked token given to `tokens revoke`) is never echoed back.
+ */
+function shownId(id: unknown, isId: (value: string) => boolean): string {
+  return typeof id === 'string' && isId(id) ? id : '(not shown: it is not shaped like an id)';
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -116,12 +124,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     createdAt: iso(row.created_at), expiresAt: isoOrNull(row.expires_at), lastUsedAt: isoOrNull(row.last_used_at),
     revokedAt: isoOrNull(row.revoked_at), rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
+    previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
   });
   const toClient = (row: ClientRow): ClientRecord => ({
     clientId: row.id, name: row.name, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
     createdAt: iso(row.created_at), lastUsedAt: isoOrNull(row.last_used_at), revokedAt: isoOrNull(row.revoked_at),
     rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
+    previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
   });
   const toSigningKey = (row: SigningKeyRow): SigningKeyRecord => ({
     kid: row.kid, alg: row.alg, publicJwk: JSON.parse(row.public_jwk) as JWK,
@@ -157,12 +167,12 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
   }
   async function existingToken(tx: StoreWrites, id: string): Promise<TokenRow> {
     const row = typeof id === 'string' ? await tx.token(id) : undefined;
-    if (row === undefined) throw new CredentialStoreError('not_found', `no token with id ${String(id)}`);
+    if (row === undefined) throw new CredentialStoreError('not_found', `no token with id ${shownId(id, isTokenId)}`);
     return row;
   }
   async function existingClient(tx: StoreWrites, id: string): Promise<ClientRow> {
     const row = typeof id === 'string' ? await tx.client(id) : undefined;
-    if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${String(id)}`);
+    if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${shownId(id, isClientId)}`);
     return row;
   }
   function refuseRevoked(row: { revoked_at: number | null }, what: string): void {
@@ -204,6 +214,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         }
         return toAccount(await existingAccount(tx, row.name));
       }),
+      enable: (name) => write('enabling an account', async (tx, append) => {
+        const row = await existingAccount(tx, name);
+        if (row.disabled_at !== null) {
+          await tx.enableAccount(row.name);
+          await append(ACCOUNT_CHANGE_KINDS.accountEnabled, row.name, now());
+        }
+        return toAccount(await existingAccount(tx, row.name));
+      }),
     },
 
     tokens: {
@@ -228,6 +246,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const row = typeof id === 'string' ? await backend.token(id) : undefined;
         return row === undefined ? undefined : toToken(row);
       }),
+      idBySecretHash: (hash) => use('looking up a token by its secret', async () => (await backend.tokenByHash(hash))?.id),
       revoke: (id) => write('revoking a token', async (tx, append) => {
         const row = await existingToken(tx, id);
         if (row.revoked_at === null) {
@@ -276,6 +295,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const row = typeof clientId === 'string' ? await backend.client(clientId) : undefined;
         return row === undefined ? undefined : toClient(row);
       }),
+      idBySecretHash: (hash) => use('looking up a client by its secret', () => backend.clientIdByHash(hash)),
       revoke: (clientId) => write('revoking a client', async (tx, append) => {
         const row = await existingClient(tx, clientId);
         if (row.revoked_at === null) {
@@ -359,16 +379,24 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
       const row = await backend.clientAuth(clientId);
       if (row === undefined) return undefined;
       return {
-        clientId: row.id, scope: row.scope, secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
+        clientId: row.id, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
+        secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
         previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at, rotatedAt: row.rotated_at,
       };
     }),
     recordLastUsed: (batch) => {
       if (batch.size === 0) return use('recording last use', () => undefined);
       return write('recording last use', async (tx) => {
-        for (const [id, at] of batch) {
-          if (id.startsWith('tok_')) await tx.recordTokenLastUsed(id, at);
-          else if (id.startsWith('cli_')) await tx.recordClientLastUsed(id, at);
+        for (const [key, at] of batch) {
+          const previous = key.endsWith(PREVIOUS_SECRET_SUFFIX);
+          const id = previous ? key.slice(0, -PREVIOUS_SECRET_SUFFIX.length) : key;
+          if (id.startsWith('tok_')) {
+            await tx.recordTokenLastUsed(id, at);
+            if (previous) await tx.recordTokenPreviousLastUsed(id, at);
+          } else if (id.startsWith('cli_')) {
+            await tx.recordClientLastUsed(id, at);
+            if (previous) await tx.recordClientPreviousLastUsed(id, at);
+          }
         }
       });
     },
@@ -388,6 +416,10 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     },
     ...(backend.notifier === undefined ? {} : { notifier: backend.notifier }),
 
+    countActive: () => use('counting active credentials', async () => {
+      const { tokens, clients } = await backend.countActive(now());
+      return { api_token: tokens, oauth_client: clients };
+    }),
     ping: () => use('pinging the store', () => backend.ping()),
     close: async () => {
       if (!closed) {

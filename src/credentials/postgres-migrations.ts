@@ -137,4 +137,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens(expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'last use of the previous secret',
+    sql: `
+      -- Last use of the secret a rotation replaced, while it is in grace (reset by each rotation):
+      -- whether clients still use the old secret. last_used_at stays the last use of either.
+      ALTER TABLE tokens ADD COLUMN prev_last_used_at bigint;
+      ALTER TABLE clients ADD COLUMN prev_last_used_at bigint;
+    `,
+  },
 ];

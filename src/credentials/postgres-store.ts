@@ -61,8 +61,8 @@ const types = {
     (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
-const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 
 interface PgError { code?: string; message?: string; severity?: string }
@@ -283,7 +283,9 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         FROM tokens t LEFT JOIN accounts a ON a.name = t.account
         WHERE t.secret_hash = $1 OR t.prev_secret_hash = $1`, [Buffer.from(hash)])),
       clientAuth: async (id) => first(await run<ClientAuthRow>('client_auth',
-        'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = $1', [id])),
+        'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = $1', [id])),
+      clientIdByHash: async (hash) => first(await run<{ id: string }>('client_by_hash',
+        'SELECT id FROM clients WHERE secret_hash = $1 OR prev_secret_hash = $1', [Buffer.from(hash)]))?.id,
       isAccessTokenRevoked: async (jti) => (await run('jti', 'SELECT 1 FROM revoked_access_tokens WHERE jti = $1', [jti])).length > 0,
       changesSince: (afterSeq, limit) => run<ChangeDbRow>('changes', 'SELECT seq, kind, target, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit]),
       // The highest committed seq (never a value drawn by a transaction still open). Pruning
@@ -300,12 +302,13 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       insertAccount: (name, scope, at) => exec('account_insert', 'INSERT INTO accounts (name, scope, created_at) VALUES ($1, $2, $3)', [name, scope, at]),
       setAccountScope: (name, scope) => exec('account_scope', 'UPDATE accounts SET scope = $1 WHERE name = $2', [scope, name]),
       disableAccount: (name, at) => exec('account_disable', 'UPDATE accounts SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL', [at, name]),
+      enableAccount: (name) => exec('account_enable', 'UPDATE accounts SET disabled_at = NULL WHERE name = $1', [name]),
       insertToken: (r) => exec('token_insert',
         'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [r.id, r.label, r.scope, r.account, Buffer.from(r.secretHash), r.createdAt, r.expiresAt]),
       revokeToken: (id, at) => exec('token_revoke', 'UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]),
       rotateToken: (id, hash, at, until) => exec('token_rotate', `UPDATE tokens SET
-        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1,
+        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
         secret_hash = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL`, [until, Buffer.from(hash), at, id]),
       setTokenExpiry: (id, expiresAt) => exec('token_expiry', 'UPDATE tokens SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL', [expiresAt, id]),
       insertClient: (r) => exec('client_insert',
@@ -313,12 +316,16 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         [r.id, r.name, r.scope, r.orgId, r.technicalAccountId, Buffer.from(r.secretHash), r.createdAt]),
       revokeClient: (id, at) => exec('client_revoke', 'UPDATE clients SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]),
       rotateClient: (id, hash, at, until) => exec('client_rotate', `UPDATE clients SET
-        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1,
+        prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
         secret_hash = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL`, [until, Buffer.from(hash), at, id]),
       recordTokenLastUsed: (id, at) => exec('token_used',
         'UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [at, id]),
       recordClientLastUsed: (id, at) => exec('client_used',
         'UPDATE clients SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [at, id]),
+      recordTokenPreviousLastUsed: (id, at) => exec('token_prev_used',
+        'UPDATE tokens SET prev_last_used_at = $1 WHERE id = $2 AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < $1)', [at, id]),
+      recordClientPreviousLastUsed: (id, at) => exec('client_prev_used',
+        'UPDATE clients SET prev_last_used_at = $1 WHERE id = $2 AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < $1)', [at, id]),
       insertSigningKey: (r) => exec('key_insert',
         'INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5)',
         [r.kid, r.alg, r.publicJwk, r.privateJwk, r.createdAt]),
@@ -347,13 +354,13 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
             [a.name, a.scope, a.created_at, a.disabled_at]);
         }
         for (const t of dump.tokens) {
-          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until,
+          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until, t.prev_last_used_at,
               Buffer.from(t.secret_hash), t.prev_secret_hash === null ? null : Buffer.from(t.prev_secret_hash)]);
         }
         for (const c of dump.clients) {
-          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-            [c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at, c.revoked_at, c.prev_valid_until,
+          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+            [c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at, c.revoked_at, c.prev_valid_until, c.prev_last_used_at,
               Buffer.from(c.secret_hash), c.prev_secret_hash === null ? null : Buffer.from(c.prev_secret_hash)]);
         }
         for (const k of dump.signingKeys) {
@@ -420,6 +427,11 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       } finally {
         client.release(failed ? true : undefined);
       }
+    },
+    countActive: async (now) => {
+      const tokens = first(await onPool('active_tokens', 'SELECT count(*) AS n FROM tokens t LEFT JOIN accounts a ON a.name = t.account WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $1) AND a.disabled_at IS NULL', [now]));
+      const clients = first(await onPool('active_clients', 'SELECT count(*) AS n FROM clients WHERE revoked_at IS NULL'));
+      return { tokens: Number((tokens as { n?: unknown } | undefined)?.n ?? 0), clients: Number((clients as { n?: unknown } | undefined)?.n ?? 0) };
     },
     ping: async () => { await onPool('ping', 'SELECT 1'); },
     close: async () => {

@@ -19,6 +19,7 @@ export interface TokenJson {
   readonly revokedAt: string | null;
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 /** A client as JSON: `{"client_id","client_secret"?,"name","scope","orgId","technicalAccountId",…}`. */
@@ -34,6 +35,7 @@ export interface ClientJson {
   readonly revokedAt: string | null;
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 function isIssuedToken(value: TokenRecord | IssuedToken): value is IssuedToken {
@@ -52,6 +54,7 @@ export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
     ...(isIssuedToken(value) ? { token: value.token } : {}),
     label: r.label, scope: r.scope, account: r.account, expiresAt: r.expiresAt, createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
   };
 }
 
@@ -63,5 +66,6 @@ export function clientJson(value: ClientRecord | IssuedClient): ClientJson {
     ...(isIssuedClient(value) ? { client_secret: value.clientSecret } : {}),
     name: r.name, scope: r.scope, orgId: r.orgId, technicalAccountId: r.technicalAccountId, createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
   };
 }

@@ -40,8 +40,8 @@ export interface SqliteStoreOptions extends CoreStoreOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
-const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 
 /** Translates a foreign (SQLite) error where it enters; coded errors pass through. */
@@ -174,6 +174,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     accountList: db.prepare<[], AccountRow>('SELECT name, scope, created_at, disabled_at FROM accounts ORDER BY created_at, name'),
     accountSetScope: db.prepare('UPDATE accounts SET scope = ? WHERE name = ?'),
     accountDisable: db.prepare('UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL'),
+    accountEnable: db.prepare('UPDATE accounts SET disabled_at = NULL WHERE name = ?'),
 
     tokenInsert: db.prepare(
       'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -182,16 +183,17 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     tokenListByAccount: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE account = ? ORDER BY created_at, id`),
     tokenRevoke: db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     tokenRotate: db.prepare(`UPDATE tokens SET prev_secret_hash = CASE WHEN ? IS NOT NULL THEN secret_hash END,
-      prev_valid_until = ?, secret_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
+      prev_valid_until = ?, prev_last_used_at = NULL, secret_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
     tokenSetExpiry: db.prepare('UPDATE tokens SET expires_at = ? WHERE id = ? AND revoked_at IS NULL'),
     tokenLastUsed: db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
+    tokenPrevLastUsed: db.prepare('UPDATE tokens SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     tokenAuth: db.prepare<[Uint8Array, Uint8Array], TokenAuthRow>(`
       SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at,
              a.name AS account_name, a.scope AS account_scope, a.disabled_at AS account_disabled_at
       FROM tokens t LEFT JOIN accounts a ON a.name = t.account
       WHERE t.secret_hash = ? OR t.prev_secret_hash = ?`),
     tokenDump: db.prepare<[], FullTokenRow>(`SELECT ${TOKEN_COLUMNS}, secret_hash, prev_secret_hash FROM tokens ORDER BY created_at, id`),
-    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 
     clientInsert: db.prepare(
       'INSERT INTO clients (id, name, scope, org_id, technical_account_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -199,12 +201,14 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     clientList: db.prepare<[], ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM clients ORDER BY created_at, id`),
     clientRevoke: db.prepare('UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     clientRotate: db.prepare(`UPDATE clients SET prev_secret_hash = CASE WHEN ? IS NOT NULL THEN secret_hash END,
-      prev_valid_until = ?, secret_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
+      prev_valid_until = ?, prev_last_used_at = NULL, secret_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL`),
     clientLastUsed: db.prepare('UPDATE clients SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
+    clientPrevLastUsed: db.prepare('UPDATE clients SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     clientAuth: db.prepare<[string], ClientAuthRow>(
-      'SELECT id, scope, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
+      'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
+    clientByHash: db.prepare<[Uint8Array, Uint8Array], { id: string }>('SELECT id FROM clients WHERE secret_hash = ? OR prev_secret_hash = ?'),
     clientDump: db.prepare<[], FullClientRow>(`SELECT ${CLIENT_COLUMNS}, secret_hash, prev_secret_hash FROM clients ORDER BY created_at, id`),
-    clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 
     changeInsert: db.prepare<[string, string, number], ChangeDbRow>(
       'INSERT INTO changes (kind, target, at) VALUES (?, ?, ?) RETURNING seq, kind, target, at'),
@@ -212,6 +216,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     changesSince: db.prepare<[number, number], ChangeDbRow>('SELECT seq, kind, target, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
     latestSeq: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck(),
     ping: db.prepare('SELECT 1').pluck(),
+    activeTokens: db.prepare<[number], number>('SELECT count(*) AS n FROM tokens t LEFT JOIN accounts a ON a.name = t.account WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND a.disabled_at IS NULL').pluck(),
+    activeClients: db.prepare<[], number>('SELECT count(*) AS n FROM clients WHERE revoked_at IS NULL').pluck(),
 
     keyList: db.prepare<[], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC`),
     keyActive: db.prepare<[], SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE retired_at IS NULL`),
@@ -249,6 +255,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     activeSigningKey: () => run(() => sql.keyActive.get()),
     tokenByHash: (hash) => run(() => sql.tokenAuth.get(hash, hash)),
     clientAuth: (id) => run(() => sql.clientAuth.get(id)),
+    clientIdByHash: (hash) => run(() => sql.clientByHash.get(hash, hash)?.id),
     isAccessTokenRevoked: (jti) => run(() => sql.accessTokenIsRevoked.get(jti) !== undefined),
     changesSince: (afterSeq, limit) => run(() => sql.changesSince.all(afterSeq, limit)),
     latestSeq: () => run(() => sql.latestSeq.get() ?? 0),
@@ -260,6 +267,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     insertAccount: (name, scope, at) => inTx(() => { sql.accountInsert.run(name, scope, at); }),
     setAccountScope: (name, scope) => inTx(() => { sql.accountSetScope.run(scope, name); }),
     disableAccount: (name, at) => inTx(() => { sql.accountDisable.run(at, name); }),
+    enableAccount: (name) => inTx(() => { sql.accountEnable.run(name); }),
     insertToken: (r) => inTx(() => { sql.tokenInsert.run(r.id, r.label, r.scope, r.account, r.secretHash, r.createdAt, r.expiresAt); }),
     revokeToken: (id, at) => inTx(() => { sql.tokenRevoke.run(at, id); }),
     rotateToken: (id, hash, at, until) => inTx(() => { sql.tokenRotate.run(until, until, hash, at, id); }),
@@ -271,6 +279,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     rotateClient: (id, hash, at, until) => inTx(() => { sql.clientRotate.run(until, until, hash, at, id); }),
     recordTokenLastUsed: (id, at) => inTx(() => { sql.tokenLastUsed.run(at, id, at); }),
     recordClientLastUsed: (id, at) => inTx(() => { sql.clientLastUsed.run(at, id, at); }),
+    recordTokenPreviousLastUsed: (id, at) => inTx(() => { sql.tokenPrevLastUsed.run(at, id, at); }),
+    recordClientPreviousLastUsed: (id, at) => inTx(() => { sql.clientPrevLastUsed.run(at, id, at); }),
     insertSigningKey: (r) => inTx(() => { sql.keyInsert.run(r.kid, r.alg, r.publicJwk, r.privateJwk, r.createdAt); }),
     retireSigningKey: (kid, at) => inTx(() => { sql.keyRetire.run(at, kid); }),
     replaceSigningKeyPrivate: (kid, privateJwk) => inTx(() => sql.keyReplacePrivate.run(privateJwk, kid).changes > 0),
@@ -287,11 +297,11 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       for (const a of dump.accounts) sql.accountLoad.run(a.name, a.scope, a.created_at, a.disabled_at);
       for (const t of dump.tokens) {
         sql.tokenLoad.run(t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at,
-          t.revoked_at, t.prev_valid_until, t.secret_hash, t.prev_secret_hash);
+          t.revoked_at, t.prev_valid_until, t.prev_last_used_at, t.secret_hash, t.prev_secret_hash);
       }
       for (const c of dump.clients) {
         sql.clientLoad.run(c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at,
-          c.revoked_at, c.prev_valid_until, c.secret_hash, c.prev_secret_hash);
+          c.revoked_at, c.prev_valid_until, c.prev_last_used_at, c.secret_hash, c.prev_secret_hash);
       }
       for (const k of dump.signingKeys) sql.keyLoad.run(k.kid, k.alg, k.public_jwk, k.private_jwk, k.created_at, k.retired_at);
       for (const r of dump.revokedAccessTokens) sql.accessTokenRevoke.run(r.jti, r.client_id, r.expires_at, r.revoked_at);
@@ -329,6 +339,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       signingKeys: sql.keyDump.all(),
       revokedAccessTokens: sql.accessTokenDump.all(),
     }))()),
+    countActive: (now) => read(() => ({ tokens: sql.activeTokens.get(now) ?? 0, clients: sql.activeClients.get() ?? 0 })),
     ping: () => read(() => {
       sql.ping.get();
       checkStillAtPath();

@@ -15,11 +15,12 @@ export interface AccountRow { name: string; scope: Scope; created_at: number; di
 export interface TokenRow {
   id: string; label: string; scope: Scope; account: string | null; created_at: number; expires_at: number | null;
   last_used_at: number | null; rotated_at: number | null; revoked_at: number | null; prev_valid_until: number | null;
+  prev_last_used_at: number | null;
 }
 export interface ClientRow {
   id: string; name: string; scope: Scope; org_id: string | null; technical_account_id: string | null;
   created_at: number; last_used_at: number | null; rotated_at: number | null; revoked_at: number | null;
-  prev_valid_until: number | null;
+  prev_valid_until: number | null; prev_last_used_at: number | null;
 }
 export interface TokenAuthRow {
   id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
@@ -27,7 +28,7 @@ export interface TokenAuthRow {
   account_name: string | null; account_scope: Scope | null; account_disabled_at: number | null;
 }
 export interface ClientAuthRow {
-  id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
+  id: string; scope: Scope; org_id: string | null; technical_account_id: string | null; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
   revoked_at: number | null; rotated_at: number | null;
 }
 export interface ChangeDbRow { seq: number; kind: string; target: string; at: number }
@@ -63,6 +64,8 @@ export interface StoreReads {
   /** The token whose current or previous secret hash is `hash`, joined with its account. */
   tokenByHash(hash: Uint8Array): Promise<TokenAuthRow | undefined>;
   clientAuth(id: string): Promise<ClientAuthRow | undefined>;
+  /** The id of the client whose current or previous secret hash is `hash` (incident response, not the request path). */
+  clientIdByHash(hash: Uint8Array): Promise<string | undefined>;
   isAccessTokenRevoked(jti: string): Promise<boolean>;
   /** Feed rows with seq > afterSeq, in seq order. Seq order must be commit order. */
   changesSince(afterSeq: number, limit: number): Promise<ChangeDbRow[]>;
@@ -75,6 +78,8 @@ export interface StoreWrites extends StoreReads {
   insertAccount(name: string, scope: Scope, at: number): Promise<void>;
   setAccountScope(name: string, scope: Scope): Promise<void>;
   disableAccount(name: string, at: number): Promise<void>;
+  /** Clears `disabled_at` (accounts enable). */
+  enableAccount(name: string): Promise<void>;
   insertToken(row: {
     id: string; label: string; scope: Scope; account: string | null; secretHash: Uint8Array; createdAt: number; expiresAt: number | null;
   }): Promise<void>;
@@ -90,6 +95,9 @@ export interface StoreWrites extends StoreReads {
   /** Times only move forward; unknown ids are ignored. */
   recordTokenLastUsed(id: string, at: number): Promise<void>;
   recordClientLastUsed(id: string, at: number): Promise<void>;
+  /** Last use of the previous (in-grace) secret; ignored when there is none. Times only move forward. */
+  recordTokenPreviousLastUsed(id: string, at: number): Promise<void>;
+  recordClientPreviousLastUsed(id: string, at: number): Promise<void>;
   insertSigningKey(row: { kid: string; alg: SigningAlgorithm; publicJwk: string; privateJwk: string; createdAt: number }): Promise<void>;
   /** Retires the key and erases its private part. */
   retireSigningKey(kid: string, at: number): Promise<void>;
@@ -117,6 +125,8 @@ export interface StoreBackend extends StoreReads {
   /** Every row, secret hashes included (store copy). */
   dump(): Promise<StoreDump>;
   readonly notifier?: ChangeNotifier;
+  /** Credentials that work at `now`: tokens not revoked, not expired, of no disabled account; clients not revoked. */
+  countActive(now: number): Promise<{ readonly tokens: number; readonly clients: number }>;
   /** Resolves when the engine answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -40,6 +40,11 @@ export interface TokenRecord {
   readonly rotatedAt: string | null;
   /** Until when the secret replaced by the last rotation still works, or null. */
   readonly previousSecretValidUntil: string | null;
+  /**
+   * Last use of the previous secret (the one the last rotation replaced) while it was in grace;
+   * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
+   */
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 /** An OAuth client as listed (never its secret). */
@@ -55,6 +60,11 @@ export interface ClientRecord {
   readonly revokedAt: string | null;
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
+  /**
+   * Last use of the previous secret (the one the last rotation replaced) while it was in grace;
+   * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
+   */
+  readonly previousSecretLastUsedAt: string | null;
 }
 
 /** A token with its secret, returned once by create and rotate. */
@@ -104,6 +114,12 @@ export interface AccountOperations {
   setScope(name: string, scope: Scope): Promise<AccountRecord>;
   /** Disables the account: all its tokens stop (auth.token_revoked). Idempotent. */
   disable(name: string): Promise<AccountRecord>;
+  /**
+   * Enables a disabled account again: its tokens that are not revoked or expired work again on
+   * every instance (`account.enabled` in the change feed). Idempotent. Disabling is a state;
+   * revoking a token stays permanent.
+   */
+  enable(name: string): Promise<AccountRecord>;
 }
 
 /** API token administration. */
@@ -114,6 +130,11 @@ export interface TokenOperations {
   get(id: string): Promise<TokenRecord | undefined>;
   /** Revokes for ever (idempotent: revoking again returns the record unchanged). */
   revoke(id: string): Promise<TokenRecord>;
+  /**
+   * The id of the token whose current or previous secret hashes to `hash` (incident response:
+   * a secret scanner hands over the secret, not its id), revoked ones included; undefined if none.
+   */
+  idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
   /**
    * A new secret for the same id. The old secret fails at once (`graceMs` 0 or omitted) or
    * at now + graceMs. A previous secret still in its grace period is dropped at once.
@@ -132,6 +153,8 @@ export interface ClientOperations {
   get(clientId: string): Promise<ClientRecord | undefined>;
   /** Revokes for ever (idempotent). */
   revoke(clientId: string): Promise<ClientRecord>;
+  /** As `tokens.idBySecretHash`, for a client secret. */
+  idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
   /** As `tokens.rotate`, for the client secret. */
   rotateSecret(clientId: string, graceMs?: number): Promise<IssuedClient>;
 }
@@ -158,6 +181,8 @@ export interface TokenVerificationRecord {
 export interface ClientVerificationRecord {
   readonly clientId: string;
   readonly scope: Scope;
+  readonly orgId: string | null;
+  readonly technicalAccountId: string | null;
   readonly secretHash: Uint8Array;
   readonly previousSecretHash: Uint8Array | null;
   readonly previousValidUntil: number | null;
@@ -187,6 +212,7 @@ export const CREDENTIAL_CHANGE_KINDS = {
 export const ACCOUNT_CHANGE_KINDS = {
   accountScopeChanged: 'account.scope_changed',
   accountDisabled: 'account.disabled',
+  accountEnabled: 'account.enabled',
 } as const;
 
 export type CredentialChangeKind = (typeof CREDENTIAL_CHANGE_KINDS)[keyof typeof CREDENTIAL_CHANGE_KINDS];
@@ -195,12 +221,15 @@ export type ChangeKind = CredentialChangeKind | AccountChangeKind;
 
 /**
  * One row of the change feed: appended in the same transaction as every mutation that can make
- * a cached verification wrong (revoke, rotate, expiry change, account scope change or disable).
+ * a cached verification wrong (revoke, rotate, expiry change, account scope change, disable or enable).
  * `seq` increases with commit order; `at` is the commit time in epoch ms.
  */
 export type ChangeRow =
   | { readonly seq: number; readonly at: number; readonly kind: CredentialChangeKind; readonly credentialId: string }
   | { readonly seq: number; readonly at: number; readonly kind: AccountChangeKind; readonly account: string };
+
+/** Appended to a credential id in a last-used batch: the previous (in-grace) secret was used. */
+export const PREVIOUS_SECRET_SUFFIX = ':previous';
 
 /** Called after a mutation made through this store instance commits. */
 export type ChangeListener = (changes: readonly ChangeRow[]) => void;
@@ -283,7 +312,8 @@ export interface CredentialStore {
   /** Request path: the client with this id. */
   findClientById(clientId: string): Promise<ClientVerificationRecord | undefined>;
   /**
-   * Records last-use times in one batched write (id → epoch ms; tok_ and cli_ ids). Times only
+   * Records last-use times in one batched write (id → epoch ms; tok_ and cli_ ids; an id followed
+   * by {@link PREVIOUS_SECRET_SUFFIX} is a use of its previous, in-grace secret). Times only
    * move forward. Unknown ids are ignored. Called off the request path by the verifier.
    */
   recordLastUsed(batch: ReadonlyMap<string, number>): Promise<void>;
@@ -301,6 +331,12 @@ export interface CredentialStore {
 
   readonly notifier?: ChangeNotifier;
 
+  /**
+   * How many credentials work now, by kind: API tokens (not revoked, not expired, of no disabled
+   * account) and OAuth clients (not revoked). Two counting queries: for the
+   * `portcullis_credentials_active` gauge, refreshed off the request path.
+   */
+  countActive(): Promise<{ readonly api_token: number; readonly oauth_client: number }>;
   /** Resolves when the store answers a trivial query (readiness); rejects `unavailable`. */
   ping(): Promise<void>;
   /** Closes the store; later calls reject with `unavailable`. Idempotent. */

@@ -24,7 +24,7 @@
  * to be a re-check either (an SQLite file moved under the process still answers).
  */
 import type { CacheSettings } from '../config/types.js';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { aboutCredential, GatewayError, type ErrorCode } from '../errors.js';
 import type { Principal, PresentedCredential } from '../types.js';
 import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
 import { createChangeFeedFollower, type ChangeFeedFollower } from './change-feed.js';
@@ -33,7 +33,7 @@ import { narrowerScope, sharedScope } from './scope.js';
 import {
   cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
 } from './secrets.js';
-import type { ChangeRow, ClientVerificationRecord, CredentialStore, TokenVerificationRecord } from './store.js';
+import { PREVIOUS_SECRET_SUFFIX, type ChangeRow, type ClientVerificationRecord, type CredentialStore, type TokenVerificationRecord } from './store.js';
 
 /**
  * What the verifier reports, for metrics. Constant objects are reused for the frequent events,
@@ -139,6 +139,14 @@ function refuse(code: ErrorCode, detail: string, credentialId: string | null = n
   return { ok: false, refusal: { code, detail, credentialId, account } };
 }
 
+/**
+ * The last-used key of a verified entry: its id, or its id with PREVIOUS_SECRET_SUFFIX when the
+ * previous (in-grace) secret matched, so the store keeps both generations' last use.
+ */
+function usedKey(entry: { readonly credentialId: string; readonly validUntil: number }): string {
+  return entry.validUntil === Infinity ? entry.credentialId : `${entry.credentialId}${PREVIOUS_SECRET_SUFFIX}`;
+}
+
 /** Which secret matched, and until when it works (Infinity for the current one). */
 function matchSecret(hash: Uint8Array, record: TokenVerificationRecord | ClientVerificationRecord | undefined): number {
   // Both comparisons always run, against a dummy digest when there is nothing to compare.
@@ -169,6 +177,7 @@ function decideToken(
     subject: accountName ?? record.id,
     scope: sharedScope(account === null ? record.scope : narrowerScope(record.scope, account.scope)),
     credentialId: record.id,
+    ...(accountName === null ? {} : { account: accountName }),
   });
   return {
     ok: true,
@@ -183,6 +192,8 @@ function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8A
   if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
   const principal: Principal = Object.freeze({
     kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: sharedScope(record.scope), credentialId: record.clientId,
+    ...(record.orgId === null ? {} : { orgId: record.orgId }),
+    ...(record.technicalAccountId === null ? {} : { technicalAccountId: record.technicalAccountId }),
   });
   return {
     ok: true,
@@ -266,11 +277,11 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     const fresh = cacheable && startedAt === epoch;
     if (outcome.ok) {
       if (fresh) cache.setPositive(key, outcome.entry, outcome.ttlMs);
-      lastUsed.touch(outcome.entry.credentialId, at);
+      lastUsed.touch(usedKey(outcome.entry), at);
       return outcome.entry.principal;
     }
     if (fresh) cache.setNegative(key, outcome.refusal);
-    throw new GatewayError(outcome.refusal.code, outcome.refusal.detail);
+    throw aboutCredential(new GatewayError(outcome.refusal.code, outcome.refusal.detail), outcome.refusal.credentialId);
   }
 
   async function loadToken(key: string, token: string, scheme: 'bearer' | 'basic'): Promise<Principal> {
@@ -305,12 +316,12 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
         cache.setNegative(key, { code: 'auth.token_expired', detail, credentialId: hit.credentialId, account: hit.account });
         counters.negativeHits++;
         emit(NEGATIVE_HIT);
-        throw new GatewayError('auth.token_expired', detail);
+        throw aboutCredential(new GatewayError('auth.token_expired', detail), hit.credentialId);
       }
       if (at < hit.validUntil) {
         counters.hits++;
         emit(HIT);
-        lastUsed.touch(hit.credentialId, at);
+        lastUsed.touch(usedKey(hit), at);
         return hit.principal;
       }
       cache.delete(key);
@@ -320,7 +331,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     if (refusal !== undefined) {
       counters.negativeHits++;
       emit(NEGATIVE_HIT);
-      throw new GatewayError(refusal.code, refusal.detail);
+      throw aboutCredential(new GatewayError(refusal.code, refusal.detail), refusal.credentialId);
     }
     counters.misses++;
     emit(MISS);

@@ -43,6 +43,15 @@ function isProxyOnly(hyphenated: string): boolean {
 
 export const IDENTITY_HEADER_PREFIX = 'x-portcullis-';
 
+/** The tenant a credential belongs to, each sent upstream in its own header when the credential has it. */
+export const IDENTITY_FIELDS = ['account', 'orgId', 'technicalAccountId'] as const;
+export type IdentityField = (typeof IDENTITY_FIELDS)[number];
+const IDENTITY_FIELD_HEADERS: ReadonlyArray<readonly [IdentityField, string]> = [
+  ['account', 'x-portcullis-account'],
+  ['orgId', 'x-portcullis-org-id'],
+  ['technicalAccountId', 'x-portcullis-technical-account-id'],
+];
+
 const FOLDED = /[_.]/g;
 
 /**
@@ -142,6 +151,12 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
     out.push('x-portcullis-credential-kind', principal.kind);
     if (principal.issuer !== undefined) out.push('x-portcullis-issuer', principal.issuer);
     out.push('x-portcullis-principal', qualifiedSubject(principal));
+    for (const [field, header] of IDENTITY_FIELD_HEADERS) {
+      const value = principal[field];
+      if (value === undefined) continue;
+      if (UNSAFE_HEADER_VALUE.test(value)) throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
+      out.push(header, value);
+    }
   }
   return out;
 }

@@ -160,6 +160,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         subject: claims.client_id,
         scope: narrowerScope(claims.scope, client.scope),
         credentialId: claims.jti,
+        ...(claims.org_id === undefined ? {} : { orgId: claims.org_id }),
+        ...(claims.technical_account_id === undefined ? {} : { technicalAccountId: claims.technical_account_id }),
       });
       const expiresAt = claims.exp * 1000;
       const validUntil = expiresAt + Math.floor(options.settings().leewayMs / 1000) * 1000;

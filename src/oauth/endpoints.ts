@@ -61,6 +61,7 @@ function endpointRoute(name: OwnEndpointRoute, path: string, methods: readonly s
     credentials: new Set(['basic', 'bearer'] as const),
     requiredHeaders: [],
     requiredQuery: [],
+    identityMatch: [],
     timeoutMs: 0,
     websocket: 'read-write',
     readsWithBody: false,

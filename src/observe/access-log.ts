@@ -214,7 +214,7 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
         upstreamStartedAt !== undefined && upstreamHeadersAt !== undefined
           ? millisecondsText(Math.round(Number(upstreamHeadersAt - upstreamStartedAt) / 1_000))
           : 'null';
-      const credentialId = ctx.principal?.credentialId;
+      const credentialId = ctx.principal?.credentialId ?? ctx.refusedCredentialId;
       // Field order and spelling: AccessLine (docs/logging.md).
       writeLine(
         `${head}${now()}${afterTime}${JSON.stringify(ctx.id)},"route":${JSON.stringify(ctx.route?.name ?? NO_ROUTE)}` +

@@ -80,6 +80,8 @@ export interface Observability {
   readonly reportInternalError: ReportInternalError;
   /** Where `portcullis_store_feed_age_seconds` reads the feed's age at scrape time (the last call wins). */
   setFeedSource(source: { health(): { readonly ageMs: number } }): void;
+  /** The latest count of active credentials by kind (`portcullis_credentials_active`). */
+  setActiveCredentials(counts: { readonly api_token: number; readonly oauth_client: number }): void;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
@@ -141,6 +143,10 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     },
     setFeedSource(source) {
       feedSource = source;
+    },
+    setActiveCredentials(counts) {
+      metrics.credentialsActive.set({ kind: 'api_token' }, counts.api_token);
+      metrics.credentialsActive.set({ kind: 'oauth_client' }, counts.oauth_client);
     },
   };
 }

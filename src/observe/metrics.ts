@@ -97,6 +97,7 @@ export interface GatewayMetrics {
   /** `portcullis_tls_certificate_expiry_timestamp_seconds` — gauge, Unix seconds; labels kind, name. */
   readonly certificateExpiry: Gauge<'kind' | 'name'>;
   /** `portcullis_config_restart_required` — gauge, 1 or 0; no labels. */
+  readonly credentialsActive: Gauge<'kind'>;
   readonly restartRequired: Gauge;
   /** `portcullis_build_info` — gauge, always 1; labels version, node_version. */
   readonly buildInfo: Gauge<'version' | 'node_version'>;
@@ -240,6 +241,14 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       name: 'portcullis_tls_certificate_expiry_timestamp_seconds',
       help: 'When a certificate stops being valid (notAfter, Unix seconds; the earliest in the file), by kind (listener: served by the proxy or admin listener; upstream_ca: a route\'s upstreamCa; jwks_ca: an issuer\'s jwksCa) and name (proxy, admin, the route or the issuer). Updated on start and on every reload.',
       labelNames: ['kind', 'name'] as const,
+      registers,
+    }),
+    credentialsActive: new Gauge({
+      name: 'portcullis_credentials_active',
+      help: 'Credentials in the store that work now, by kind (api_token: not revoked, not expired, of no disabled account; oauth_client: not revoked). Counted every 30 s off the request path; absent until the first count.',
+      labelNames: ['kind'] as const,
+      // Every worker counts the same store: the host value is one count, not their sum.
+      aggregator: 'max',
       registers,
     }),
     restartRequired: new Gauge({

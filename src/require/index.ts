@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import { canonicalHeaderName, connectionNominees } from '../listen/header-name.js';
 import { foldParameterName, queryParameters } from '../listen/parameter-name.js';
-import type { RoutePolicy } from '../types.js';
+import type { Principal, RoutePolicy } from '../types.js';
 
 /** How a required item was sent: fine, or what is wrong with it. */
 type Presence = 'ok' | 'missing' | 'repeated';
@@ -63,6 +63,30 @@ function describe(kind: string, missing: readonly string[], repeated: readonly s
   if (missing.length > 0) parts.push(`Missing required ${kind}${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`);
   if (repeated.length > 0) parts.push(`Required ${kind}${repeated.length > 1 ? 's' : ''} sent more than once: ${repeated.join(', ')}.`);
   return parts.join(' ');
+}
+
+/**
+ * `require.match`: each named header, sent exactly once and non-empty (else 400
+ * request.missing_header like `require.headers`), must equal the credential's identity it is
+ * bound to, byte for byte; a credential without that identity never matches (403
+ * auth.identity_mismatch). So `X-Tenant` cannot name another tenant than the credential's.
+ */
+export function checkIdentityMatch(route: RoutePolicy, req: IncomingMessage, principal: Principal | undefined): void {
+  if (route.identityMatch.length === 0) return;
+  const missing: string[] = [];
+  const repeated: string[] = [];
+  for (const [name] of route.identityMatch) {
+    const presence = headerPresence(req, name);
+    if (presence === 'missing') missing.push(name);
+    else if (presence === 'repeated') repeated.push(name);
+  }
+  if (missing.length > 0 || repeated.length > 0) throw new GatewayError('request.missing_header', describe('header', missing, repeated));
+  for (const [name, field] of route.identityMatch) {
+    const expected = principal?.[field];
+    if (expected === undefined || req.headers[name] !== expected) {
+      throw new GatewayError('auth.identity_mismatch', `The ${name} header must name the credential's ${field}${expected === undefined ? ', and this credential has none' : ''}.`);
+    }
+  }
 }
 
 export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: string): void {

@@ -131,7 +131,7 @@ test('tokens and clients: 200 with the Principal, synchronous on the second requ
   const first = await send(port, [`authorization: bearer ${issued.token}`]);
   assert.equal(first.status, 200);
   assert.equal(first.synchronous, false);
-  assert.deepEqual(first.principal, { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'read-only', credentialId: issued.record.id });
+  assert.deepEqual(first.principal, { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'read-only', credentialId: issued.record.id, account: 'ops' });
   const second = await send(port, [`Authorization: Bearer ${issued.token}`]);
   assert.deepEqual([second.status, second.synchronous], [200, true]);
 

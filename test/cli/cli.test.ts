@@ -85,7 +85,7 @@ test('did-you-mean for commands, actions and options; the message names the opti
     [['check', '-c'], /option "-c" needs a value/],
     [['check', '--config'], /option "--config" needs a value/],
     [['check', '--json=yes'], /option "--json" takes no value/],
-    [['tokens', 'revoke', '--config', file], /missing ID/],
+    [['tokens', 'revoke', '--config', file], /ID \(or --secret - with the secret on standard input\) is required/],
     [['tokens', 'create', '--label', 'x', '--scope', 'root', '--config', file], /--scope/],
   ];
   for (const [args, message] of cases) {

@@ -259,3 +259,22 @@ test('loading twice gives independent results (schema defaults are not shared an
   assert.notEqual(first.trustedProxies, second.trustedProxies);
   assert.deepEqual(first, second);
 });
+
+test('require.match compiles to lower-case header names bound to an identity; misuse is named', (t) => {
+  const dir = tempDir(t);
+  const route = (extra: string) => `routes:\n  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n${extra}`;
+  const loaded = loadYaml(dir, route('    require: { match: { X-Tenant: account, x-org: orgId } }\n'));
+  assert.ok(loaded.ok, problems(loaded).join('\n'));
+  assert.deepEqual(loaded.config.routes[0]?.identityMatch, [['x-tenant', 'account'], ['x-org', 'orgId']]);
+  const bad = [
+    [route('    auth: "off"\n    require: { match: { X-Tenant: account } }\n'), /require\.match.*needs auth: required/],
+    [route('    require: { match: { X-Portcullis_Account: account } }\n'), /X-Portcullis-\* headers are set by Portcullis/],
+    [route('    require: { match: { "bad header": account } }\n'), /expected a header name/],
+    [route('    require: { match: { X-Tenant: tenant } }\n'), /account.*orgId.*technicalAccountId/],
+  ] as const;
+  for (const [yaml, message] of bad) {
+    const result = loadYaml(dir, yaml);
+    assert.equal(result.ok, false, yaml);
+    assert.match(problems(result).join('\n'), message);
+  }
+});

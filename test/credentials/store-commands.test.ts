@@ -158,19 +158,19 @@ test('store migrate: applies the schema once as a job; with store.migrate false 
   const config = configWith(t, `  url: "${url}"\n  migrate: false`);
   const behind = await runCli(['tokens', 'list', '--config', config]);
   assert.equal(behind.code, 1);
-  assert.match(behind.stderr, /schema version 0, this Portcullis needs 2: run `portcullis store migrate`/);
+  assert.match(behind.stderr, /schema version 0, this Portcullis needs 3: run `portcullis store migrate`/);
   assertNoPassword(behind.stdout, behind.stderr);
 
   const first = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(first.code, 0, first.stderr);
   const out = JSON.parse(first.stdout) as { store: string; applied: number[]; version: number };
-  assert.deepEqual(out.applied, [1, 2]);
-  assert.equal(out.version, 2);
+  assert.deepEqual(out.applied, [1, 2, 3]);
+  assert.equal(out.version, 3);
   assert.match(out.store, /:\*\*\*@/);
   assertNoPassword(first.stdout, first.stderr);
   const second = await runCli(['store', 'migrate', '--config', config]);
   assert.equal(second.code, 0);
-  assert.match(second.stdout, /schema at version 2, nothing to apply/);
+  assert.match(second.stdout, /schema at version 3, nothing to apply/);
 
   const listed = await runCli(['tokens', 'list', '--config', config, '--json']);
   assert.equal(listed.code, 0, listed.stderr);
@@ -181,7 +181,7 @@ test('store migrate on SQLite, and CLI commands against an unreachable PostgreSQ
   const config = configWith(t, `  url: "sqlite:${file}"`);
   const migrated = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(migrated.code, 0, migrated.stderr);
-  assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, [1, 2]);
+  assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, [1, 2, 3]);
 
   const unreachable = configWith(t, '  url: "postgres://portcullis:Sekrit-99@127.0.0.1:9/portcullis"\n  queryTimeout: 1s');
   for (const args of [['tokens', 'list'], ['keys', 'list'], ['store', 'migrate']]) {

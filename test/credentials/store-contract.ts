@@ -49,11 +49,21 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.accounts.setScope('alice', 'read-only')).scope, 'read-only');
     assert.equal((await store.accounts.disable('alice')).disabled, true);
     assert.equal((await store.accounts.disable('alice')).disabled, true, 'idempotent');
+    await rejectsWith(store.tokens.create({ label: 'x', scope: 'read-only', account: 'alice' }), 'disabled');
+    const enabled = await store.accounts.enable('alice');
+    assert.equal(enabled.disabled, false);
+    assert.equal(enabled.disabledAt, null);
+    assert.equal((await store.accounts.enable('alice')).disabled, false, 'idempotent');
+    await rejectsWith(store.accounts.enable('nobody'), 'not_found');
     const changes = await store.changesSince(before);
     assert.deepEqual(changes.map((c) => [c.kind, 'account' in c ? c.account : c.credentialId]), [
       ['account.scope_changed', 'alice'],
       ['account.disabled', 'alice'],
+      ['account.enabled', 'alice'],
     ]);
+    const issued = await store.tokens.create({ label: 'x', scope: 'read-only', account: 'alice' });
+    const found = await store.findTokenByHash(hashSecret(issued.token));
+    assert.equal(found?.account?.disabled, false, 'an enabled account verifies again');
     assert.deepEqual((await store.accounts.list()).map((a) => a.name), ['alice']);
     assert.equal(await store.accounts.get('nobody'), undefined);
   });
@@ -109,6 +119,32 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.findTokenByHash(hashSecret(graced.token)))?.id, issued.record.id);
     await rejectsWith(store.tokens.rotate(issued.record.id, -1), 'invalid_argument');
     await rejectsWith(store.tokens.rotate('tok_nope'), 'not_found');
+  });
+
+  test(`${backend.name}: a credential is found by the hash of its current or previous secret (revoke --secret); unknown ids are not echoed`, async (t) => {
+    const { store } = await backend.open(t);
+    const token = await store.tokens.create({ label: 'leaky', scope: 'read-only' });
+    const other = await store.tokens.create({ label: 'other', scope: 'read-only' });
+    const rotated = await store.tokens.rotate(token.record.id, 600_000);
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(token.token)), token.record.id, 'previous secret');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(rotated.token)), token.record.id, 'current secret');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(other.token)), other.record.id);
+    await store.tokens.revoke(token.record.id);
+    assert.equal(await store.tokens.idBySecretHash(hashSecret(rotated.token)), token.record.id, 'revoked ones too');
+    assert.equal(await store.tokens.idBySecretHash(hashSecret('pcl_unknown')), undefined);
+
+    const client = await store.clients.create({ name: 'svc', scope: 'read-only' });
+    const next = await store.clients.rotateSecret(client.record.clientId, 600_000);
+    assert.equal(await store.clients.idBySecretHash(hashSecret(client.clientSecret)), client.record.clientId, 'previous secret');
+    assert.equal(await store.clients.idBySecretHash(hashSecret(next.clientSecret)), client.record.clientId, 'current secret');
+    assert.equal(await store.clients.idBySecretHash(hashSecret(token.token)), undefined, 'a token secret is no client secret');
+
+    for (const attempt of [() => store.tokens.revoke(rotated.token), () => store.clients.revoke(next.clientSecret), () => store.tokens.rotate(rotated.token)]) {
+      const error = await attempt().then(() => undefined, (e: unknown) => e);
+      assert.ok(isStoreError(error) && error.reason === 'not_found');
+      assert.ok(!String((error as Error).message).includes('pc'), 'a secret given as an id is not echoed');
+    }
+    await rejectsWith(store.tokens.revoke('tok_nope'), 'not_found');
   });
 
   test(`${backend.name}: revocation is permanent: no API restores it and SQL refuses to`, async (t) => {
@@ -171,12 +207,13 @@ export function storeContract(backend: ContractBackend): void {
     await store.tokens.setExpiry(token.record.id, new Date(Date.now() + 60_000));
     await store.accounts.setScope('a', 'read-only');
     await store.accounts.disable('a');
+    await store.accounts.enable('a');
     await store.clients.rotateSecret(client.record.clientId);
     await store.clients.revoke(client.record.clientId);
     await store.tokens.revoke(token.record.id);
     unsubscribe();
     const expected = ['token.rotated', 'token.expiry_changed', 'account.scope_changed', 'account.disabled',
-      'client.secret_rotated', 'client.revoked', 'token.revoked'];
+      'account.enabled', 'client.secret_rotated', 'client.revoked', 'token.revoked'];
     assert.deepEqual(seen, expected, 'subscribers of this instance see each change at commit');
     const rows = await store.changesSince(start);
     assert.deepEqual(rows.map((r) => r.kind), expected);
@@ -196,6 +233,50 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.tokens.get(token.record.id))?.lastUsedAt, new Date(t1).toISOString());
     assert.equal((await store.clients.get(client.record.clientId))?.lastUsedAt, new Date(t1).toISOString());
     assert.equal(await store.latestChangeSeq(), before, 'last use is not a change');
+  });
+
+  test(`${backend.name}: during a rotation grace, last use is kept per secret generation; a rotation resets the previous one's`, async (t) => {
+    const { store } = await backend.open(t);
+    const token = await store.tokens.create({ label: 'l', scope: 'read-only' });
+    const client = await store.clients.create({ name: 'c', scope: 'read-only' });
+    const t1 = Date.UTC(2026, 1, 1);
+    const previous = (id: string) => `${id}:previous`;
+    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1]]));
+    assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'no previous secret: nothing to record');
+    await store.tokens.rotate(token.record.id, 600_000);
+    await store.clients.rotateSecret(client.record.clientId, 600_000);
+    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1 + 5]]));
+    await store.recordLastUsed(new Map([[token.record.id, t1 + 1000], [previous(token.record.id), t1 - 1000]]));
+    const tok = await store.tokens.get(token.record.id);
+    assert.equal(tok?.previousSecretLastUsedAt, new Date(t1).toISOString(), 'only moves forward');
+    assert.equal(tok?.lastUsedAt, new Date(t1 + 1000).toISOString(), 'lastUsedAt is the last use of either');
+    const cli = await store.clients.get(client.record.clientId);
+    assert.equal(cli?.previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
+    assert.equal(cli?.lastUsedAt, new Date(t1 + 5).toISOString());
+    assert.equal(tokenJson(tok!).previousSecretLastUsedAt, new Date(t1).toISOString(), 'in the JSON shape');
+    assert.equal(clientJson(cli!).previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
+    await store.tokens.rotate(token.record.id, 600_000);
+    assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'a new generation starts unused');
+  });
+
+  test(`${backend.name}: countActive counts the credentials that work now, by kind`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    assert.deepEqual(await store.countActive(), { api_token: 0, oauth_client: 0 });
+    await store.accounts.create('team', 'read-write');
+    await store.tokens.create({ label: 'a', scope: 'read-only' });
+    await store.tokens.create({ label: 'b', scope: 'read-only', account: 'team' });
+    const revoked = await store.tokens.create({ label: 'c', scope: 'read-only' });
+    await store.tokens.revoke(revoked.record.id);
+    await store.tokens.create({ label: 'd', scope: 'read-only', expiresAt: new Date(clock.now() + 1_000) });
+    await store.clients.create({ name: 'x', scope: 'read-only' });
+    const gone = await store.clients.create({ name: 'y', scope: 'read-only' });
+    await store.clients.revoke(gone.record.clientId);
+    assert.deepEqual(await store.countActive(), { api_token: 3, oauth_client: 1 });
+    clock.advance(1_000);
+    assert.deepEqual(await store.countActive(), { api_token: 2, oauth_client: 1 }, 'an expired token no longer counts');
+    await store.accounts.disable('team');
+    assert.deepEqual(await store.countActive(), { api_token: 1, oauth_client: 1 }, 'nor a disabled account\'s');
   });
 
   test(`${backend.name}: a closed store rejects every call with \`unavailable\``, async (t) => {

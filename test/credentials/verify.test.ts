@@ -70,13 +70,13 @@ test('bearer and basic API tokens, OAuth clients: the Principal, then synchronou
 
   const first = verifier.verify(bearer(owned.token));
   assert.ok(isPromise(first), 'a miss is asynchronous');
-  assert.deepEqual(await first, { kind: 'api_token', scheme: 'bearer', subject: 'alice', scope: 'read-write', credentialId: owned.record.id });
+  assert.deepEqual(await first, { kind: 'api_token', scheme: 'bearer', subject: 'alice', scope: 'read-write', credentialId: owned.record.id, account: 'alice' });
   assert.deepEqual(cached(verifier, bearer(owned.token)), await first);
 
   assert.deepEqual(await verifier.verify(bearer(alone.token)),
     { kind: 'api_token', scheme: 'bearer', subject: alone.record.id, scope: 'admin', credentialId: alone.record.id });
   assert.deepEqual(await verifier.verify(basic('anything', owned.token)),
-    { kind: 'api_token', scheme: 'basic', subject: 'alice', scope: 'read-write', credentialId: owned.record.id });
+    { kind: 'api_token', scheme: 'basic', subject: 'alice', scope: 'read-write', credentialId: owned.record.id, account: 'alice' });
   assert.equal(cached(verifier, basic('anything', owned.token)).scheme, 'basic');
   const clientPrincipal = { kind: 'oauth_client', scheme: 'basic', subject: client.record.clientId, scope: 'read-write', credentialId: client.record.clientId };
   assert.deepEqual(await verifier.verify(basic(client.record.clientId, client.clientSecret)), clientPrincipal);

@@ -11,6 +11,7 @@ import { type TestContext, test } from 'node:test';
 import { loadConfigFile } from '../../src/config/index.js';
 import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observe/logger.js';
+import { generateApiToken } from '../../src/credentials/secrets.js';
 import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
@@ -37,7 +38,7 @@ interface Harness {
   readonly adminUrl: string;
   readonly configFile: string;
   readonly upstream: RecordingUpstream;
-  cli(args: string[]): ReturnType<typeof runCli>;
+  cli(args: string[], input?: string): ReturnType<typeof runCli>;
   json<T>(args: string[]): Promise<T>;
 }
 
@@ -52,6 +53,7 @@ admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:./portcullis.db" }
 log: { level: silent }
+oauth: { issuer: "https://gw.test", audience: portcullis }
 routes:
   - name: rw
     match: { path: /rw }
@@ -67,6 +69,16 @@ routes:
     upstream: "${upstream.origin}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
     credentials: [bearer]
+  - name: by-account
+    match: { path: /by-account }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    require: { match: { X-Tenant: account } }
+  - name: by-org
+    match: { path: /by-org }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    require: { match: { x-org: orgId, x-technical-account: technicalAccountId } }
 `,
   );
   const loaded = loadConfigFile(configFile);
@@ -85,7 +97,7 @@ routes:
     adminUrl: `http://127.0.0.1:${gateway.adminAddress?.port ?? 0}`,
     configFile,
     upstream,
-    cli: (args) => runCli([...args, '--config', configFile]),
+    cli: (args, input) => runCli([...args, '--config', configFile], {}, input),
     json: <T>(args: string[]) => runCliJson<T>([...args, '--config', configFile]),
   };
 }
@@ -205,6 +217,53 @@ test('demoting or disabling an account narrows or stops its cached tokens within
   });
 });
 
+test('enabling a disabled account lets its tokens work again within 1 second; a revoked token stays revoked', async (t) => {
+  const h = await harness(t);
+  await withinOneSecond(t, 'from the enabling CLI process exit to the token accepted again', async (run) => {
+    const account = `back-${run}`;
+    await h.json(['accounts', 'create', account, '--scope', 'read-only']);
+    const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'kept', '--scope', 'read-only', '--account', account])).token ?? '';
+    const revoked = await h.json<TokenOut>(['tokens', 'create', '--label', 'gone', '--scope', 'read-only', '--account', account]);
+    await h.json(['tokens', 'revoke', revoked.id]);
+    const read = () => send(h.url, { path: '/ro/x', headers: bearer(token) });
+    assert.equal((await read()).status, 200);
+    const disabled = await h.json<{ disabled: boolean }>(['accounts', 'disable', account]);
+    assert.equal(disabled.disabled, true);
+    await timeUntil(read, (a) => a.status === 401, 'the disabling');
+    assert.equal((await read()).json().code, 'auth.token_revoked', 'cached as refused now');
+    const enabled = await h.json<{ disabled: boolean; disabledAt: string | null }>(['accounts', 'enable', account]);
+    assert.deepEqual([enabled.disabled, enabled.disabledAt], [false, null]);
+    const back = await timeUntil(read, (a) => a.status === 200, 'the enabling');
+    const still = await send(h.url, { path: '/ro/x', headers: bearer(revoked.token ?? '') });
+    assert.equal(still.status, 401, 'revoking stays permanent');
+    assert.equal(still.json().code, 'auth.token_revoked');
+    return back.ms;
+  });
+  const admin = (await h.json<TokenOut>(['tokens', 'create', '--label', 'ops', '--scope', 'admin'])).token ?? '';
+  await h.json(['accounts', 'create', 'api-made', '--scope', 'read-only']);
+  const post = (path: string) => send(h.adminUrl, { method: 'POST', path, headers: bearer(admin) });
+  assert.equal((await post('/v1/accounts/api-made/disable')).json<{ disabled: boolean }>().disabled, true);
+  const viaApi = await post('/v1/accounts/api-made/enable');
+  assert.equal(viaApi.status, 200, viaApi.body);
+  assert.equal(viaApi.json<{ disabled: boolean }>().disabled, false);
+  const missing = await post('/v1/accounts/nobody/enable');
+  assert.equal(missing.status, 404, missing.body);
+  const missingCli = await h.cli(['accounts', 'enable', 'nobody', '--json']);
+  assert.equal(missingCli.code, 1);
+  assert.equal(JSON.parse(missingCli.stderr).error.code, 'store.not_found');
+});
+
+test('the irreversible commands say so in their --help; accounts disable says it can be undone', async (t) => {
+  const h = await harness(t);
+  for (const command of [['tokens', 'revoke'], ['clients', 'revoke']]) {
+    const help = await h.cli([...command, '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Irreversible/, command.join(' '));
+  }
+  const disable = await h.cli(['accounts', 'disable', '--help']);
+  assert.match(disable.stdout, /accounts enable NAME/);
+});
+
 test('rotation: the old secret fails at once without grace, and keeps working during a grace period', async (t) => {
   const h = await harness(t);
   const first = await h.json<TokenOut>(['tokens', 'create', '--label', 'r', '--scope', 'read-only']);
@@ -318,3 +377,161 @@ test('bad CLI arguments give a usage message and a non-zero exit, never a stack 
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
 
+
+test('incident response: tokens revoke --secret - finds the token by the secret on stdin, revokes it, and never echoes a secret', async (t) => {
+  const h = await harness(t);
+  const leaked = await h.json<TokenOut>(['tokens', 'create', '--label', 'leaked', '--scope', 'read-only']);
+  const other = await h.json<TokenOut>(['tokens', 'create', '--label', 'other', '--scope', 'read-only']);
+  const secret = leaked.token ?? '';
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(secret) })).status, 200);
+
+  const revoked = await h.cli(['tokens', 'revoke', '--secret', '-', '--json'], `${secret}\n`);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const record = JSON.parse(revoked.stdout) as TokenOut & { revokedAt: string | null };
+  assert.equal(record.id, leaked.id);
+  assert.ok(record.revokedAt);
+  assert.equal(record.token, undefined);
+  assert.ok(!revoked.stdout.includes(secret) && !revoked.stderr.includes(secret), 'the secret is not echoed');
+  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: bearer(secret) })).status === 401, 1_000, 'the revocation');
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(other.token ?? '') })).status, 200, 'only that token');
+
+  // Text mode, again: idempotent, and still no secret.
+  const again = await h.cli(['tokens', 'revoke', '--secret', '-'], secret);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`id=${leaked.id}`));
+  assert.ok(!again.stdout.includes(secret) && !again.stderr.includes(secret));
+
+  // Every way of getting it wrong: a clear error, exit 1 or 2, never the secret.
+  const unknownSecret = generateApiToken();
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const cases: Array<{ args: string[]; input?: string; code: number; says: RegExp; hidden: string }> = [
+    { args: ['tokens', 'revoke', secret], code: 2, says: /looks like a secret/, hidden: secret },
+    { args: ['tokens', 'revoke', '--secret', secret], code: 2, says: /--secret takes/, hidden: secret },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: client.client_secret ?? '', code: 2, says: /use clients revoke --secret -/, hidden: client.client_secret ?? '' },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: 'pcl_not-a-token', code: 2, says: /not an API token/, hidden: 'pcl_not-a-token' },
+    { args: ['tokens', 'revoke', '--secret', '-'], input: '', code: 2, says: /standard input is empty/, hidden: '\u0000' },
+    { args: ['tokens', 'revoke', leaked.id, '--secret', '-'], input: secret, code: 2, says: /not both/, hidden: secret },
+    { args: ['tokens', 'rotate', secret], code: 1, says: /not shown/, hidden: secret },
+    { args: ['clients', 'revoke', '--secret', '-'], input: secret, code: 2, says: /use tokens revoke --secret -/, hidden: secret },
+  ];
+  for (const c of cases) {
+    for (const json of [false, true]) {
+      const result = await h.cli([...c.args, ...(json ? ['--json'] : [])], c.input ?? '');
+      const what = `${c.args[0]} ${c.args[1]} ${json ? '--json' : ''} (${String(c.says)})`;
+      assert.equal(result.code, c.code, `${what}: ${result.stderr}`);
+      assert.match(result.stderr, c.says, what);
+      assert.ok(!result.stdout.includes(c.hidden) && !result.stderr.includes(c.hidden), `${what} echoes no secret`);
+      if (json) assert.ok(JSON.parse(result.stderr).error.code, what);
+    }
+  }
+  const notFound = await h.cli(['tokens', 'revoke', '--secret', '-', '--json'], unknownSecret);
+  assert.equal(notFound.code, 1);
+  assert.equal(JSON.parse(notFound.stderr).error.code, 'store.not_found');
+  assert.ok(!notFound.stderr.includes(unknownSecret));
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(other.token ?? '') })).status, 200, 'nothing else was revoked');
+});
+
+test('incident response: clients revoke --secret - revokes the client whose secret (current or in grace) is on stdin', async (t) => {
+  const h = await harness(t);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const old = client.client_secret ?? '';
+  await h.json(['clients', 'rotate-secret', client.client_id, '--grace', '10m']);
+  const basicOf = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${client.client_id}:${secret}`).toString('base64')}` });
+  assert.equal((await send(h.url, { path: '/ro/x', headers: basicOf(old) })).status, 200, 'the old secret is in grace');
+  const revoked = await h.cli(['clients', 'revoke', '--secret', '-', '--json'], old);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const record = JSON.parse(revoked.stdout) as { client_id: string; revoked_at?: string; revokedAt?: string };
+  assert.equal(record.client_id, client.client_id);
+  assert.ok(!revoked.stdout.includes(old) && !revoked.stderr.includes(old));
+  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: basicOf(old) })).status === 401, 1_000, 'the revocation');
+  assert.equal(h.upstream.received.length, 1, 'nothing reached the upstream after the revocation');
+});
+
+test('during a rotation grace, the CLI shows whether clients still use the previous secret (previousSecretLastUsedAt)', async (t) => {
+  const h = await harness(t);
+  const first = await h.json<TokenOut>(['tokens', 'create', '--label', 'g', '--scope', 'read-only']);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
+  const second = await h.json<TokenOut>(['tokens', 'rotate', first.id, '--grace', '10m']);
+  await h.json(['clients', 'rotate-secret', client.client_id, '--grace', '10m']);
+  const basicOf = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${client.client_id}:${secret}`).toString('base64')}` });
+  // Only the new token secret is used, and only the old client secret.
+  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200);
+  assert.equal((await send(h.url, { path: '/ro/x', headers: basicOf(client.client_secret ?? '') })).status, 200);
+  type Used = { lastUsedAt: string | null; previousSecretLastUsedAt: string | null };
+  let token: Used | undefined;
+  let cli: Used | undefined;
+  // Last use is written off the request path, every 5 s.
+  await eventually(async () => {
+    token = (await h.json<Array<TokenOut & Used>>(['tokens', 'list'])).find((r) => r.id === first.id);
+    cli = (await h.json<Array<ClientOut & { client_id: string } & Used>>(['clients', 'list'])).find((r) => r.client_id === client.client_id);
+    return token?.lastUsedAt !== null && cli?.lastUsedAt !== null;
+  }, 12_000, 'the last-used flush');
+  assert.equal(token?.previousSecretLastUsedAt, null, 'the token\'s clients moved to the new secret');
+  assert.ok(cli?.previousSecretLastUsedAt, 'the client still uses its previous secret');
+  assert.equal(cli?.previousSecretLastUsedAt, cli?.lastUsedAt);
+  const text = await h.cli(['clients', 'list']);
+  assert.match(text.stdout, /previousSecretLastUsedAt=\d{4}-/);
+});
+
+test('the tenant reaches the backend, and require.match keeps X-Tenant to the credential\'s own tenant', async (t) => {
+  const h = await harness(t);
+  await h.json(['accounts', 'create', 'billing', '--scope', 'read-write']);
+  const member = await h.json<TokenOut>(['tokens', 'create', '--label', 'm', '--scope', 'read-only', '--account', 'billing']);
+  const alone = await h.json<TokenOut>(['tokens', 'create', '--label', 'a', '--scope', 'read-only']);
+  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'partner', '--scope', 'read-only', '--org-id', 'acme', '--technical-account-id', 'ta-7']);
+  const basicOf = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+  const clientAuth = basicOf(client.client_id, client.client_secret ?? '');
+  const received = () => h.upstream.received.length;
+
+  // Accepted: the header equals the credential's identity; the backend sees it from Portcullis.
+  const ok = await send(h.url, { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing', 'x-portcullis-account': 'evil', 'x_portcullis_org_id': 'evil' } });
+  assert.equal(ok.status, 200, ok.body);
+  let seen = h.upstream.received.at(-1)?.headers;
+  assert.equal(seen?.['x-portcullis-account'], 'billing');
+  assert.equal(seen?.['x-portcullis-org-id'], undefined, 'a client-sent copy in any spelling is dropped');
+  assert.equal(seen?.['x_portcullis_org_id'], undefined);
+  assert.equal(seen?.['x-tenant'], 'billing');
+
+  const viaClient = await send(h.url, { path: '/by-org/x', headers: { ...clientAuth, 'x-org': 'acme', 'x-technical-account': 'ta-7' } });
+  assert.equal(viaClient.status, 200, viaClient.body);
+  seen = h.upstream.received.at(-1)?.headers;
+  assert.equal(seen?.['x-portcullis-org-id'], 'acme');
+  assert.equal(seen?.['x-portcullis-technical-account-id'], 'ta-7');
+  assert.equal(seen?.['x-portcullis-account'], undefined);
+
+  // The access token the client gets from the token endpoint carries the same tenant.
+  const issued = await send(h.url, {
+    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    headers: { ...clientAuth, 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(issued.status, 200, issued.body);
+  const accessToken = issued.json<{ access_token: string }>().access_token;
+  const viaJwt = await send(h.url, { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-7' } });
+  assert.equal(viaJwt.status, 200, viaJwt.body);
+  assert.equal(h.upstream.received.at(-1)?.headers['x-portcullis-org-id'], 'acme');
+
+  // Refused, and nothing reaches the upstream.
+  const before = received();
+  const refusals: Array<{ path: string; headers: Record<string, string>; status: number; code: string }> = [
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'other' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'Billing' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing ,other' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(alone.token ?? ''), 'x-tenant': 'billing' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...clientAuth, 'x-tenant': 'acme' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? '') }, status: 400, code: 'request.missing_header' },
+    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': '' }, status: 400, code: 'request.missing_header' },
+    { path: '/by-org/x', headers: { ...clientAuth, 'x-org': 'globex', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-8' }, status: 403, code: 'auth.identity_mismatch' },
+    { path: '/by-org/x', headers: { ...bearer(member.token ?? ''), 'x-org': 'acme', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
+  ];
+  for (const r of refusals) {
+    const answer = await send(h.url, { path: r.path, headers: r.headers });
+    assert.equal(answer.status, r.status, `${JSON.stringify(r.headers)}: ${answer.body}`);
+    assert.equal(answer.json().code, r.code);
+  }
+  // Two copies, one in another spelling a backend may read as the same header.
+  const raw = await sendRaw(Number(new URL(h.url).port),
+    `GET /by-account/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${member.token ?? ''}\r\nX-Tenant: billing\r\nX_Tenant: other\r\nConnection: close\r\n\r\n`);
+  assert.equal(raw.status, 400);
+  assert.equal(received(), before, 'no refused request reached the upstream');
+});

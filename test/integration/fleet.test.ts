@@ -141,7 +141,7 @@ function assertWithinBound(t: TestContext, what: string, delays: number[]): void
   for (const delay of delays) assert.ok(delay < PROPAGATION_BOUND_MS, `${what}: ${delay.toFixed(0)} ms`);
 }
 
-test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate, disable and revoke reach all three within 1 s; access tokens and key rotation cross instances', async (t) => {
+test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate, disable, enable and revoke reach all three within 1 s; access tokens and key rotation cross instances', async (t) => {
   const fleet = await startFleet(t);
   const { gateways, store } = fleet;
   const [a, b] = gateways;
@@ -176,6 +176,10 @@ test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate
   // disable: the account's tokens stop everywhere.
   assertWithinBound(t, 'disable', await propagation(gateways, () => store.accounts.disable('team'),
     (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }), (answer) => codeOf(answer) === 'auth.token_revoked'));
+
+  // enable: the account's tokens work again everywhere (each instance cached the refusal).
+  assertWithinBound(t, 'enable', await propagation(gateways, () => store.accounts.enable('team'),
+    (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }), (answer) => answer.status === 200));
 
   // revoke: instance 2's token stops everywhere.
   assertWithinBound(t, 'revoke', await propagation(gateways, () => store.tokens.revoke(standalone.id),

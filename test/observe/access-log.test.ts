@@ -5,7 +5,7 @@ import { loggedQuery, MASK } from '../../src/observe/access-log.js';
 import { send, sendRaw } from '../support/client.js';
 import { abortOnSlowRoute } from './traffic.js';
 import { ACCESS_LINE_KEYS } from './fixtures.js';
-import { eventually, fakeApiToken, KNOWN, startStandard } from './harness.js';
+import { basic, eventually, fakeApiToken, KNOWN, startStandard } from './harness.js';
 
 
 test('one access-log line per request, at response close, with the documented fields and no query value', async (t) => {
@@ -203,4 +203,45 @@ test('the hand-built access line is the line pino writes for the same fields, wh
     assert.deepEqual(withoutTime(ours[i] ?? ''), withoutTime(pinos[i] ?? ''));
     assert.deepEqual(Object.keys(JSON.parse(ours[i] ?? '{}')), Object.keys(JSON.parse(pinos[i] ?? '{}')), 'same field order');
   }
+});
+
+test('a refused credential that is known (revoked, account disabled, expired, revoked client) is logged with its id; an unknown one is not', async (t) => {
+  const setup = await startStandard(t);
+  const store = setup.services.store;
+  const revoked = await store.tokens.create({ label: 'leaked', scope: 'read-only' });
+  await store.tokens.revoke(revoked.record.id);
+  await store.accounts.create('off', 'read-only');
+  const ofDisabled = await store.tokens.create({ label: 'member', scope: 'read-only', account: 'off' });
+  await store.accounts.disable('off');
+  const expiring = await store.tokens.create({ label: 'short', scope: 'read-only', expiresAt: new Date(Date.now() + 1_500) });
+  const client = await store.clients.create({ name: 'svc', scope: 'read-only' });
+  await store.clients.revoke(client.record.clientId);
+  const bearerOf = (token: string) => ({ authorization: `Bearer ${token}` });
+  assert.equal((await send(setup.url, { path: '/private/x', headers: bearerOf(expiring.token) })).status, 200, 'cached as valid');
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiring.record.expiresAt ?? '') - Date.now()) + 50));
+
+  const cases = [
+    { n: 1, headers: bearerOf(revoked.token), id: revoked.record.id, decision: 'auth.token_revoked' },
+    { n: 2, headers: bearerOf(revoked.token), id: revoked.record.id, decision: 'auth.token_revoked' }, // negative cache hit
+    { n: 3, headers: { authorization: basic('x', ofDisabled.token) }, id: ofDisabled.record.id, decision: 'auth.token_revoked' },
+    { n: 4, headers: bearerOf(expiring.token), id: expiring.record.id, decision: 'auth.token_expired' }, // expired on a positive hit
+    { n: 5, headers: bearerOf(expiring.token), id: expiring.record.id, decision: 'auth.token_expired' },
+    { n: 6, headers: { authorization: basic(client.record.clientId, client.clientSecret) }, id: client.record.clientId, decision: 'auth.token_revoked' },
+    { n: 7, headers: bearerOf(fakeApiToken()), id: null, decision: 'auth.invalid_token' },
+    { n: 8, headers: { authorization: basic(client.record.clientId, 'pcs_wrong') }, id: null, decision: 'auth.invalid_credentials' },
+  ];
+  for (const c of cases) {
+    const answer = await send(setup.url, { path: '/private/x', headers: { ...c.headers, 'x-request-id': `known-${c.n}` } });
+    assert.equal(answer.status, 401, `case ${c.n}`);
+    assert.equal(answer.json().code, c.decision, `case ${c.n}`);
+    assert.ok(!answer.body.includes(c.id ?? 'tok_'), `case ${c.n}: the id is for the log, not the client`);
+  }
+  await eventually(() => setup.log.access().filter((l) => String(l.requestId).startsWith('known-')).length === cases.length, 2_000, 'the access lines');
+  for (const c of cases) {
+    const line = setup.log.access().find((l) => l.requestId === `known-${c.n}`);
+    assert.equal(line?.credentialId, c.id, `case ${c.n}: credentialId`);
+    assert.equal(line?.decision, c.decision, `case ${c.n}: decision`);
+  }
+  const everything = setup.log.raw.join('');
+  for (const secret of [revoked.token, ofDisabled.token, expiring.token, client.clientSecret]) assert.ok(!everything.includes(secret), 'no secret in any log line');
 });

@@ -16,6 +16,7 @@ function route(name: string, index: number): RoutePolicy {
     credentials: new Set(['bearer', 'basic'] as const),
     requiredHeaders: [],
     requiredQuery: [],
+    identityMatch: [],
     timeoutMs: 30_000,
     websocket: 'read-write',
     readsWithBody: false,

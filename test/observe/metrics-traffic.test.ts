@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import { PACKAGE_VERSION } from '../../src/version.js';
 import { send } from '../support/client.js';
 import { samplesOf, scrape, valueOf } from './exposition.js';
-import { startStandard } from './harness.js';
+import { eventually, observedGatewayYaml, startStandard } from './harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../src/credentials/open-store.js';
+import { startGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/observe/logger.js';
+import { createServices } from '../../src/services.js';
+import { loadTestConfig } from '../support/gateway.js';
 import {
   EXPECTED_AUTH,
   EXPECTED_DURATION_COUNTS,
@@ -137,4 +145,31 @@ test('/readyz answers 503 when the readiness check itself fails', async (t) => {
   const answer = await send(setup.metricsUrl, { path: '/readyz' });
   assert.equal(answer.status, 503);
   assert.deepEqual(answer.json(), { status: 'unavailable', reason: 'readiness check failed' });
+});
+
+test('portcullis_credentials_active counts the working credentials by kind, off the request path', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-active-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const seeded = await openStore(`sqlite:${join(dir, 'portcullis.db')}`);
+  await seeded.tokens.create({ label: 'a', scope: 'read-only' });
+  await seeded.tokens.create({ label: 'b', scope: 'read-write' });
+  const revoked = await seeded.tokens.create({ label: 'c', scope: 'read-only' });
+  await seeded.tokens.revoke(revoked.record.id);
+  await seeded.clients.create({ name: 'svc', scope: 'read-only' });
+  await seeded.close();
+  const config = loadTestConfig(observedGatewayYaml({ routes: '  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n', level: 'silent' }), {}, dir);
+  const services = await createServices(config, createLogger('silent'));
+  const gateway = await startGateway(config, services, createLogger('silent'));
+  t.after(async () => {
+    await gateway.close(500);
+    await services.close();
+  });
+  const metricsUrl = `http://127.0.0.1:${gateway.metricsAddress.port}`;
+  let m = await scrape(metricsUrl);
+  await eventually(async () => {
+    m = await scrape(metricsUrl);
+    return valueOf(m, 'portcullis_credentials_active', { kind: 'api_token' }) !== undefined;
+  }, 5_000, 'the first count');
+  assert.equal(valueOf(m, 'portcullis_credentials_active', { kind: 'api_token' }), 2);
+  assert.equal(valueOf(m, 'portcullis_credentials_active', { kind: 'oauth_client' }), 1);
 });

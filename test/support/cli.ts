@@ -14,12 +14,14 @@ export interface CliResult {
 
 export const CLI_PATH = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs the CLI; `input`, when given, is written to its standard input (which is then closed). */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 

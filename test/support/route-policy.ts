@@ -51,6 +51,7 @@ export function routePolicy(spec: RouteSpec = {}): RoutePolicy {
     credentials: new Set(spec.credentials ?? ['bearer', 'basic']),
     requiredHeaders: spec.requiredHeaders ?? [],
     requiredQuery: spec.requiredQuery ?? [],
+    identityMatch: [],
     timeoutMs: 30_000,
     websocket: spec.websocket ?? 'read-write',
     readsWithBody: spec.readsWithBody ?? false,
