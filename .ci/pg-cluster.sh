@@ -58,7 +58,8 @@ CONF
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
     as_pg "$bin/psql" -h "$dir" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
       -c "CREATE ROLE portcullis LOGIN CREATEDB CREATEROLE PASSWORD 'pcl-test-pw'" \
-      -c "CREATE DATABASE portcullis OWNER portcullis" >/dev/null
+      -c "CREATE DATABASE portcullis OWNER portcullis" \
+      -c "GRANT pg_signal_backend TO portcullis" >/dev/null
     echo "$port" >"$dir/port"
     echo "postgres://portcullis:pcl-test-pw@127.0.0.1:$port/portcullis"
     ;;

@@ -74,7 +74,8 @@ export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (reques
     const target = parseRequestTarget(req.url ?? '');
     ctx.path = target.path;
     ctx.search = target.search;
-    const method = req.method ?? 'GET';
+    // Set: the framing guard refused a request without one.
+    const method = req.method as string;
     if (target.search.length > 1) guardMethodOverrideParameter(method, target.search);
     const route = state.routes.match(host, method, target.path);
     if (route === undefined) throw new GatewayError('route.not_found', 'No route matches this host, path and method.');

@@ -45,7 +45,9 @@ export function authorize(route: RoutePolicy, req: IncomingMessage, principal: P
       { 'www-authenticate': challengesFor(route.credentials, principal.scheme === 'bearer' ? 'invalid_token' : undefined) },
     );
   }
-  const method = req.method ?? 'GET';
+  // A request without a method is refused by the framing guard; should one get here, it is a
+  // write, never a read.
+  const method = req.method ?? '';
   if (isWrite(method)) {
     requireWrite(route, principal, `${method} is a write`);
     return;

@@ -81,7 +81,12 @@ export function guardFraming(req: IncomingMessage, options: FramingOptions = {})
   let contentTypeFolded = false;
   let methodOverride = false;
   let connection: string | undefined;
-  const method = req.method ?? '';
+  const method = req.method;
+  // Some runtimes parse a method they cannot name (Node 20.19.2 hands QUERY over with no
+  // method): a request whose method is unknown is refused, never defaulted to a read.
+  if (typeof method !== 'string' || method === '') {
+    throw new GatewayError('request.malformed', 'The request method is not one this gateway can name.');
+  }
   // Node keeps only the first `maxHeadersCount` header lines; one hidden past them would be
   // invisible here and to the header rules, so a head that reached the limit is refused.
   if (raw.length >= MAX_HEADER_LINES * 2) {

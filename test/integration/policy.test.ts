@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { METHODS } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { assertProblem, fromRaw } from '../support/problem.js';
+import { methodsTheParserAccepts } from '../support/parsed-methods.js';
 import { exchange, type RawResponse } from '../support/raw-http.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { createStubAuthenticator } from '../support/stub-auth.js';
@@ -94,8 +95,11 @@ async function setup(t: TestContext): Promise<Setup> {
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Every method Node's parser accepts, but CONNECT (never tunnelled, see framing.json). */
-const PARSED_METHODS = METHODS.filter((m) => m !== 'CONNECT');
+/**
+ * Every method this runtime's parser accepts, but CONNECT (never tunnelled, see framing.json).
+ * A method it refuses is refused as malformed before any policy, as the test below shows.
+ */
+const PARSED_METHODS = await methodsTheParserAccepts();
 
 test('read-only route (auth: off): every write method Node can parse gets 405 route.read_only with Allow, reads pass', async (t) => {
   const gw = await setup(t);
@@ -117,7 +121,9 @@ test('read-only route (auth: off): every write method Node can parse gets 405 ro
 
 test('a method Node\'s parser does not know (FOO, PROPFIND in lower case) is refused as malformed before any policy', async (t) => {
   const gw = await setup(t);
-  for (const method of ['FOO', 'propfind', 'GET2', 'BREW']) {
+  // Listed in http.METHODS but refused by this runtime's parser (QUERY on Node 20.19.2): the same.
+  const unparsed = METHODS.filter((m) => m !== 'CONNECT' && !PARSED_METHODS.includes(m));
+  for (const method of ['FOO', 'propfind', 'GET2', 'BREW', ...unparsed]) {
     for (const path of ['/ro-open/x', '/rw-open/x']) {
       const response = await gw.request(method, path);
       assertProblem(fromRaw(response), 'request.malformed', `${method} ${path}`);

@@ -70,7 +70,18 @@ export async function freshDatabase(t: TestContext): Promise<{ url: string; data
   const database = `pcl_${randomBytes(6).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${database}`);
   t.after(async () => {
-    await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    // FORCE ends the sessions still open on it. A session of another role (a test's restricted
+    // user) may not be ours to end yet (42501): it closes by itself moments later, so try again;
+    // a database left behind in the throwaway cluster harms no other test.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '42501') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   });
   return { url: withDatabase(testCluster().url, database), database };
 }

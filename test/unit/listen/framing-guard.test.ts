@@ -102,3 +102,18 @@ test('Expect: 100-continue is honoured on HTTP/1.1 only; other expectations get 
   assert.equal(outcome('POST', [host, ['Expect', 'teapot']]), '!request.expectation_failed');
   assert.equal(outcome('POST', [host, ['Expect', 'teapot']], '1.0'), 'a.test');
 });
+
+test('a request whose method the runtime could not name is refused as malformed, never taken for a read', () => {
+  // Node 20.19.2 parses `QUERY` but hands the request over with no method.
+  for (const method of [undefined, '']) {
+    const req = fakeRequest({ headers: [['Host', 'gw.test']] });
+    Object.defineProperty(req, 'method', { value: method });
+    try {
+      guardFraming(req);
+      assert.fail(`method ${String(method)} passed`);
+    } catch (error) {
+      assert.ok(error instanceof GatewayError);
+      assert.equal(error.code, 'request.malformed');
+    }
+  }
+});
