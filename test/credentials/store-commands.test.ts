@@ -68,7 +68,7 @@ async function assertSameContents(fromUrl: string, toUrl: string, issued: Issued
     await from.close();
     await to.close();
   }
-  const store = await openStore(toUrl);
+  const store = await openStore(toUrl, { create: true });
   try {
     for (const token of issued.tokens) {
       const found = await store.findTokenByHash(hashSecret(token.secret));
@@ -97,7 +97,7 @@ function assertNoPassword(...texts: string[]): void {
 
 async function sqliteWith(t: TestContext): Promise<{ url: string; issued: Issued }> {
   const url = `sqlite:${join(tempDir(t), 'source.db')}`;
-  const store = await openStore(url);
+  const store = await openStore(url, { create: true });
   const issued = await populate(store);
   await store.close();
   return { url, issued };
@@ -123,7 +123,7 @@ test('store copy: SQLite → PostgreSQL keeps every secret working; a second cop
 
 test('store copy: PostgreSQL → SQLite keeps every secret working', async (t) => {
   const { url: from } = await freshDatabase(t);
-  const store = await openStore(from);
+  const store = await openStore(from, { create: true });
   const issued = await populate(store);
   await store.close();
   const to = `sqlite:${join(tempDir(t), 'target.db')}`;
