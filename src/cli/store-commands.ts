@@ -192,9 +192,10 @@ export function registerStoreCommands(): void {
       let source: StoreBackend | undefined;
       let target: StoreBackend | undefined;
       try {
-        // The source is only read: it must already be at this version's schema.
+        // The source is only read: it must exist, at this version's schema. The target may be new:
+        // naming it in a copy is the explicit step that creates it (as `store init`).
         source = await openBackend(from, { migrate: false });
-        target = await openBackend(to, { migrate: true });
+        target = await openBackend(to, { migrate: true, create: true });
         const existing = countsOf(await target.dump());
         if (Object.values(existing).some((n) => n > 0)) {
           return reportError(io, json, 'store copy', 'store.not_empty', `the target ${maskStoreUrl(to)} already holds credentials (${describeCounts(existing)}); copy only into an empty store`, EXIT_FAILURE);

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import pg from 'pg';
@@ -17,6 +19,7 @@ import { hashSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
 import { isStoreError } from '../../src/credentials/store-error.js';
 import { createTestCa } from '../support/certs.js';
+import { runCliAsIs } from '../support/cli.js';
 import { adminQuery, freshDatabase, privateCluster, testCluster, withDatabase } from '../support/postgres.js';
 import { fakeKey, storeContract } from './store-contract.js';
 
@@ -105,6 +108,39 @@ test('postgres: store.migrate false refuses a database that is behind, naming `p
   assert.equal((await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t, null, 'nothing created');
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
   const store = await openStore(url, { create: true, migrate: false });
+  await store.close();
+});
+
+test('postgres: a database without the schema is refused as not initialised, by openStore and the CLI; store init creates it, idempotently', async (t) => {
+  const { url } = await freshDatabase(t);
+  const noSchema = async (): Promise<boolean> => (await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t === null;
+  const message = await messageOf(openStore(url), 'not_initialised');
+  assert.match(message, /holds no Portcullis schema/);
+  assertNoPassword(message);
+  assert.ok(await noSchema(), 'nothing created');
+
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-pg-init-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, `store: { url: "${url}" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n`);
+  for (const command of [['tokens', 'list'], ['accounts', 'create', 'team', '--scope', 'read-only']]) {
+    const refused = await runCliAsIs([...command, '--config', configFile, '--json']);
+    assert.equal(refused.code, 1, refused.stderr);
+    const body = JSON.parse(refused.stderr) as { error: { code: string; message: string; init: string } };
+    assert.equal(body.error.code, 'store.not_initialised');
+    assert.equal(body.error.init, `portcullis store init --config ${configFile}`);
+    assertNoPassword(refused.stderr);
+  }
+  assert.ok(await noSchema(), 'the CLI created nothing');
+
+  const init = await runCliAsIs(['store', 'init', '--config', configFile, '--json']);
+  assert.equal(init.code, 0, init.stderr);
+  assert.equal((JSON.parse(init.stdout) as { created: boolean }).created, true);
+  assertNoPassword(init.stdout);
+  const again = await runCliAsIs(['store', 'init', '--config', configFile, '--json']);
+  assert.equal((JSON.parse(again.stdout) as { created: boolean }).created, false);
+  assert.equal((await runCliAsIs(['tokens', 'list', '--config', configFile])).code, 0);
+  const store = await openStore(url);
   await store.close();
 });
 

@@ -29,11 +29,12 @@ function configFileOf(args: readonly string[], env: Record<string, string>): str
 
 /**
  * Runs the CLI as an operator who ran `portcullis store init` once: the SQLite store the
- * configuration names is initialised first (except for the `store` commands themselves, which
- * tests run on the store exactly as it is). `input`, when given, is written to its standard input.
+ * configuration names is initialised first (except for the `store` commands themselves and
+ * `--help`, which tests run on the store exactly as it is). `input`, when given, is written to its standard input.
  */
 export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
-  const file = args[0] === 'store' ? undefined : configFileOf(args, env);
+  const asIs = args[0] === 'store' || args.includes('--help') || args.includes('-h');
+  const file = asIs ? undefined : configFileOf(args, env);
   if (file !== undefined) await initConfiguredTestStore(file, env);
   return runCliAsIs(args, env, input);
 }
