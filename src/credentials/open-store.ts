@@ -7,9 +7,8 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { createCredentialStore } from './create-store.js';
-import { isPostgresUrl } from './postgres-location.js';
+import { isPostgresUrl, parsePostgresUrl } from './postgres-location.js';
 import { migratePostgres, openPostgresBackend, type PostgresStoreOptions } from './postgres-store.js';
-import { parsePostgresUrl } from './postgres-location.js';
 import { migrateSqlite, notInitialisedError, openSqliteBackend, type SqliteStoreOptions } from './sqlite-store.js';
 import type { StoreBackend } from './store-backend.js';
 import type { CredentialStore } from './store.js';
