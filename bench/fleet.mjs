@@ -184,7 +184,7 @@ for (const kind of ['sqlite', 'postgres']) {
   log(`== ${kind}`);
   const storeUrl = kind === 'sqlite' ? `sqlite:${join(work, 'sqlite', 'store.db')}` : await pgDatabase('fleet_bench');
   mkdirSync(join(work, 'sqlite'), { recursive: true });
-  const store = await openStore(storeUrl);
+  const store = await openStore(storeUrl, { create: true });
   const r = (results.stores[kind] = {});
 
   // 1. cached Bearer.

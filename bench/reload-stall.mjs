@@ -81,6 +81,9 @@ async function measure(dist, routes, pin) {
   const file = join(dir, 'portcullis.yaml');
   writeFileSync(file, configText(routes, ports, dir));
   const main = resolve(ROOT, dist, 'src/cli/main.js');
+  // `start` never creates a store (a build older than `store init` creates it itself and
+  // answers this with an unknown-command error, which is fine).
+  spawnSync(process.execPath, [main, 'store', 'init', '--config', file], { stdio: 'ignore' });
   const argv = [process.execPath, main, 'start', '--config', file];
   const child = pin === null ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
     : spawn('taskset', ['-c', pin, ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });

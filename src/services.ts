@@ -9,7 +9,7 @@ import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import {
   createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent,
-  openStore, storeOptionsOf,
+  isPostgresUrl, openStore, storeOptionsOf,
 } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
@@ -48,8 +48,12 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   // unready (readiness pings the store), logs why (host and port, never the password) and keeps
   // trying with backoff. A schema it cannot use still fails the start.
   let lastUnreachable: string | undefined;
+  // The gateway never creates a SQLite store: a missing file is a mistyped path or an unmounted
+  // volume, and serving from an empty store would answer 401 to everyone while ready. On
+  // PostgreSQL, store.migrate also creates the schema in an empty database (which must exist).
   const store = await openStore(config.store.url, {
     ...storeOptionsOf(config.store),
+    create: isPostgresUrl(config.store.url) && config.store.migrate,
     onUnreachable: (message) => {
       if (message !== lastUnreachable) logger.error({ event: 'store.unreachable' }, `${message}; retrying`);
       lastUnreachable = message;

@@ -111,7 +111,7 @@ export function writeGatewayConfig(dir, kind, o) {
  */
 export async function createCredentials(dist, storeUrl, { tokens = 1, clients = 0, label = 'bench', log = () => {} }) {
   const { openStore } = await importDist(dist, 'src/credentials/index.js');
-  const store = await openStore(storeUrl);
+  const store = await openStore(storeUrl, { create: true });
   try {
     const out = { tokens: [], client: null };
     const t0 = Date.now();

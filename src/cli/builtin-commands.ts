@@ -5,6 +5,8 @@ import { formatIssue, formatPath, loadConfigFile, locateFindings, resolveConfigP
 import { runDemo } from '../demo/run-demo.js';
 import { describeProbeFailure, PROBE_EXPIRY_WARNING_DAYS, probeUpstreams, type RouteProbe } from '../forward/probe-upstreams.js';
 import { startHost } from '../cluster/start-host.js';
+import { isStoreError } from '../credentials/index.js';
+import { reportNotInitialised } from './configured-store.js';
 import { parseWorkersFlag } from '../cluster/workers-count.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, reportConfigProblems, reportError } from './run.js';
@@ -74,8 +76,13 @@ export function registerBuiltinCommands(): void {
       if (workersText !== undefined && workers === undefined) {
         return reportError(io, json, 'start', 'usage', `--workers expects "auto" or a whole number from 1 to 256, got "${workersText}"`, EXIT_USAGE);
       }
-      const started = await startHost(file, (issues) => reportConfigProblems(io, json, 'start', file, issues), workers, { watch: values['watch-config'] === true });
-      return started ? undefined : EXIT_USAGE;
+      try {
+        const started = await startHost(file, (issues) => reportConfigProblems(io, json, 'start', file, issues), workers, { watch: values['watch-config'] === true });
+        return started ? undefined : EXIT_USAGE;
+      } catch (error) {
+        if (isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, 'start', error.message, file);
+        throw error;
+      }
     },
   });
 

@@ -14,11 +14,14 @@
  * URLs are printed masked (postgres passwords as ***). Relative sqlite paths and sslrootcert
  * files on the command line are relative to the working directory.
  */
+import { existsSync } from 'node:fs';
 import path, { resolve } from 'node:path';
 import { loadConfigFile, resolveConfigPath } from '../config/index.js';
 import {
-  isPostgresUrl, isStoreError, maskStoreUrl, openBackend, parsePostgresUrl, sqlitePathOf,
+  initStore, isPostgresUrl, isStoreError, maskStoreUrl, openBackend, parsePostgresUrl, sqlitePathOf,
 } from '../credentials/index.js';
+import { notInitialisedError } from '../credentials/sqlite-store.js';
+import { reportNotInitialised } from './configured-store.js';
 import { resolveSslRootCert } from '../credentials/postgres-location.js';
 import { migratePostgres } from '../credentials/postgres-store.js';
 import { BackupError, backupSqliteStore } from '../credentials/sqlite-backup.js';
@@ -55,7 +58,8 @@ function cliStoreUrl(text: string): string {
   return text;
 }
 
-function fail(io: CliIo, json: boolean, action: string, error: unknown): number {
+function fail(io: CliIo, json: boolean, action: string, error: unknown, configFile?: string): number {
+  if (configFile !== undefined && isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, `store ${action}`, maskStoreUrlsIn(error.message), configFile);
   if (isStoreError(error) || error instanceof TypeError) {
     return reportError(io, json, `store ${action}`, 'store.unavailable', maskStoreUrlsIn(error.message), EXIT_FAILURE);
   }
@@ -73,7 +77,36 @@ function describeCounts(counts: StoreCounts): string {
 }
 
 export function registerStoreCommands(): void {
-  registerGroup('store', 'The credential store: backup, migrate, copy.');
+  registerGroup('store', 'The credential store: init, backup, migrate, copy.');
+  registerCommand({
+    name: 'store init',
+    summary: 'Create the credential store the configuration names and bring its schema up to date (once, before the first start).',
+    usage: '[--config FILE]',
+    options: CONFIG_OPTION,
+    examples: ['store init --config /etc/portcullis/portcullis.yaml'],
+    notes: 'SQLite: creates the file (owner-only) and its directory. PostgreSQL: creates the schema in the database, which must exist (as store migrate).\n'
+      + 'Idempotent: on an existing store it says so, applies any missing migration and exits 0.\n'
+      + 'start and the credential commands never create a store: a mistyped store.url or an unmounted volume is refused rather than served empty.',
+    async run({ values }, io) {
+      const json = values.json === true;
+      const file = resolveConfigPath(typeof values.config === 'string' ? values.config : undefined);
+      const loaded = loadConfigFile(file);
+      if (!loaded.ok) return reportConfigProblems(io, json, 'store init', file, loaded.issues);
+      const { url } = loaded.config.store;
+      try {
+        const { created, applied } = await initStore(url, { queryTimeoutMs: loaded.config.store.queryTimeoutMs });
+        const version = Math.max(...MIGRATIONS.map((m) => m.version));
+        const store = maskStoreUrl(url);
+        if (json) io.out(JSON.stringify({ store, created, applied, version }));
+        else if (created) io.out(`${store}: created; schema at version ${version}`);
+        else io.out(`${store}: already exists; schema at version ${version}${applied.length === 0 ? '' : ` (applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')})`}`);
+        return EXIT_OK;
+      } catch (error) {
+        return fail(io, json, 'init', error);
+      }
+    },
+  });
+
   registerCommand({
     name: 'store backup',
     summary: 'Copy the SQLite credential store to FILE while gateways keep running (SQLite online backup).',
@@ -94,6 +127,7 @@ export function registerStoreCommands(): void {
       const source = url.slice('sqlite:'.length);
       if (source === ':memory:') return reportError(io, json, 'store backup', 'store.unsupported', 'an in-memory store (sqlite::memory:) has nothing to back up', EXIT_FAILURE);
       const destination = path.resolve(positionals[0] ?? '');
+      if (!existsSync(source)) return reportNotInitialised(io, json, 'store backup', notInitialisedError(source, 'does not exist').message, file);
       try {
         const result = await backupSqliteStore(source, destination);
         if (json) io.out(JSON.stringify({ ...result, source }));
@@ -132,7 +166,7 @@ export function registerStoreCommands(): void {
           : `${maskStoreUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}; schema at version ${version}`);
         return EXIT_OK;
       } catch (error) {
-        return fail(io, json, 'migrate', error);
+        return fail(io, json, 'migrate', error, file);
       }
     },
   });
@@ -158,9 +192,10 @@ export function registerStoreCommands(): void {
       let source: StoreBackend | undefined;
       let target: StoreBackend | undefined;
       try {
-        // The source is only read: it must already be at this version's schema.
+        // The source is only read: it must exist, at this version's schema. The target may be new:
+        // naming it in a copy is the explicit step that creates it (as `store init`).
         source = await openBackend(from, { migrate: false });
-        target = await openBackend(to, { migrate: true });
+        target = await openBackend(to, { migrate: true, create: true });
         const existing = countsOf(await target.dump());
         if (Object.values(existing).some((n) => n > 0)) {
           return reportError(io, json, 'store copy', 'store.not_empty', `the target ${maskStoreUrl(to)} already holds credentials (${describeCounts(existing)}); copy only into an empty store`, EXIT_FAILURE);

@@ -4,6 +4,7 @@
  */
 import { compileChecked, type ConfigIssue } from '../config/index.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
+import { assertStoreExists } from '../credentials/index.js';
 import { startFromFile, type StartOptions } from '../main.js';
 import { startPrimary } from './primary.js';
 import { resolveWorkers } from './workers-count.js';
@@ -21,6 +22,9 @@ export async function startHost(
     invalid(loaded.ok ? [] : loaded.issues);
     return false;
   }
+  // Before any listener or worker: a SQLite store that was never created is refused (throws
+  // CredentialStoreError not_initialised; the start command reports it, exit 1).
+  assertStoreExists(loaded.config.store.url);
   const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
   if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
   startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true });

@@ -3,7 +3,9 @@
  * request-path verifier, the token formats, and the JSON shapes of the CLI and admin API.
  * See docs/credentials.md.
  */
-export { openBackend, openStore, sqlitePathOf, storeOptionsOf, type OpenStoreOptions } from './open-store.js';
+export {
+  assertStoreExists, initStore, openBackend, openStore, sqlitePathOf, storeOptionsOf, type InitResult, type OpenStoreOptions,
+} from './open-store.js';
 export { describePostgres, isPostgresUrl, maskStoreUrl, parsePostgresUrl } from './postgres-location.js';
 export type { ChangeNotifier } from './change-notifier.js';
 export type {

@@ -35,6 +35,12 @@ export interface PostgresStoreOptions extends CoreStoreOptions {
   readonly queryTimeoutMs?: number;
   /** Apply missing migrations on open (default true); false refuses a database that is behind. */
   readonly migrate?: boolean;
+  /**
+   * Create the schema in a database that has none (no migrations table). Default false: such a
+   * database is refused with `not_initialised` (`portcullis store init` creates it; `start`
+   * passes `store.migrate`).
+   */
+  readonly create?: boolean;
   /** How often the LISTEN connection is checked with a query, in ms. Default 1000. */
   readonly listenHeartbeatMs?: number;
   /**
@@ -148,15 +154,15 @@ function clientConfig(location: PostgresLocation, queryTimeoutMs: number | undef
  * the first applies each missing migration in its own transaction. Refuses, before writing
  * anything, a schema newer than this code, and (with `allowMigrate` false) one that is behind.
  */
-export async function migratePostgres(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number): Promise<{ applied: number[] }> {
+export async function migratePostgres(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number, create = true): Promise<{ applied: number[] }> {
   try {
-    return await migrateUnderLock(location, allowMigrate, connectTimeoutMs);
+    return await migrateUnderLock(location, allowMigrate, connectTimeoutMs, create);
   } catch (error) {
     throw translatePg(error, 'migrating the credential store', location, connectTimeoutMs);
   }
 }
 
-async function migrateUnderLock(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number): Promise<{ applied: number[] }> {
+async function migrateUnderLock(location: PostgresLocation, allowMigrate: boolean, connectTimeoutMs: number, create: boolean): Promise<{ applied: number[] }> {
   const client = new pg.Client({ ...clientConfig(location, undefined), connectionTimeoutMillis: connectTimeoutMs });
   client.on('error', () => { /* reported by the failing query */ });
   await client.connect();
@@ -164,6 +170,10 @@ async function migrateUnderLock(location: PostgresLocation, allowMigrate: boolea
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const exists = (await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t")).rows[0]?.t !== null;
+    if (!exists && !create) {
+      throw new CredentialStoreError('not_initialised',
+        `${describePostgres(location)} holds no Portcullis schema (no schema_migrations table); nothing was created`);
+    }
     const versions = new Set(exists
       ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))
       : []);
@@ -216,7 +226,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
   const initialise = async (): Promise<void> => {
-    await migratePostgres(location, options.migrate ?? true, connectTimeoutMs);
+    await migratePostgres(location, options.migrate ?? true, connectTimeoutMs, options.create ?? false);
     ready = true;
   };
   try {

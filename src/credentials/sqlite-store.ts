@@ -36,6 +36,12 @@ export interface SqliteStoreOptions extends CoreStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Apply missing migrations on open (default true); false refuses a store that is behind. */
   readonly migrate?: boolean;
+  /**
+   * Create the file (and its directory) and the schema when there is none (default false: a
+   * missing file, or one without a schema, is refused with `not_initialised` and nothing is
+   * written, so a mistyped path or an unmounted volume never becomes an empty store).
+   */
+  readonly create?: boolean;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -67,17 +73,33 @@ function fileIdentity(file: string): string | undefined {
 /** SQLite's page cache, in KiB. */
 const PAGE_CACHE_KIB = 2048;
 
-function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean, skipMigrate = false): Database.Database {
-  if (file !== ':memory:') {
-    mkdirSync(dirname(file), { recursive: true });
-    // A new file is created owner-only: it holds the OAuth signing key (docs/oauth.md). SQLite
-    // gives its -wal and -shm files the same permissions. An existing file keeps its mode.
-    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+/** The refusal of a store that `portcullis store init` has not created; the caller adds the command. */
+export function notInitialisedError(file: string, why: string): CredentialStoreError {
+  return new CredentialStoreError('not_initialised', `the SQLite store ${file} ${why}; nothing was created (a mistyped store.url or a volume that is not mounted looks the same)`);
+}
+
+const hasSchema = (db: Database.Database): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+
+function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean, skipMigrate = false, create = false): Database.Database {
+  const onDisk = file !== ':memory:';
+  if (onDisk) {
+    if (!existsSync(file)) {
+      if (!create) throw notInitialisedError(file, 'does not exist');
+      mkdirSync(dirname(file), { recursive: true });
+      // A new file is created owner-only: it holds the OAuth signing key (docs/oauth.md). SQLite
+      // gives its -wal and -shm files the same permissions. An existing file keeps its mode.
+      closeSync(openSync(file, 'a', 0o600));
+    }
   }
-  const db = new Database(file);
+  // fileMustExist: a file deleted between the check and here is refused, not recreated.
+  const db = new Database(file, { fileMustExist: onDisk });
   try {
     // busy_timeout first: the journal_mode switch itself may have to wait for another process.
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // An existing file without the schema (an empty file, another program's database) is not a
+    // store either; only `store init` (create) or `store migrate` (skipMigrate) may write one.
+    if (onDisk && !create && !skipMigrate && !hasSchema(db)) throw notInitialisedError(file, 'holds no Portcullis schema');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && file !== ':memory:') {
       throw new CredentialStoreError('unavailable', `the SQLite store at ${file} cannot use WAL mode (got ${String(mode)})`);
@@ -128,8 +150,8 @@ function migrate(db: Database.Database, file: string, allowMigrate: boolean): nu
 }
 
 /** `portcullis store migrate` on SQLite: opens, migrates, closes; returns the versions applied. */
-export function migrateSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): { applied: number[] } {
-  const db = openDatabase(file, busyTimeoutMs, false, true);
+export function migrateSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, create = false): { applied: number[] } {
+  const db = openDatabase(file, busyTimeoutMs, false, true, create);
   try {
     return { applied: migrate(db, file, true) };
   } catch (error) {
@@ -141,8 +163,8 @@ export function migrateSqlite(file: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT
 
 const latestVersion = (): number => Math.max(...MIGRATIONS.map((m) => m.version));
 /**
- * Opens (creating and migrating as needed) the SQLite store at the absolute path `file`.
- * Throws CredentialStoreError `unavailable` or `incompatible_schema`.
+ * Opens and migrates the SQLite store at the absolute path `file` (creating it only with
+ * `create`). Throws CredentialStoreError `not_initialised`, `unavailable` or `incompatible_schema`.
  */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): CredentialStore {
   return createCredentialStore(openSqliteBackend(file, options), options);
@@ -152,7 +174,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}): StoreBackend {
   let db: Database.Database;
   try {
-    db = openDatabase(file, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, options.migrate ?? true);
+    db = openDatabase(file, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS, options.migrate ?? true, false, options.create ?? false);
   } catch (error) {
     throw translate(error, `opening ${file}`);
   }

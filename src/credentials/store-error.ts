@@ -22,6 +22,11 @@ export const STORE_ERROR_REASONS = {
   unavailable: 'unavailable',
   /** The store was written by a newer Portcullis (unknown migration). */
   incompatibleSchema: 'incompatible_schema',
+  /**
+   * The store was never created (`portcullis store init`): a SQLite file that does not exist or
+   * holds no schema, a PostgreSQL database without the migrations table. Nothing was created.
+   */
+  notInitialised: 'not_initialised',
 } as const;
 
 export type StoreErrorReason = (typeof STORE_ERROR_REASONS)[keyof typeof STORE_ERROR_REASONS];

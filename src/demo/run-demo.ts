@@ -7,6 +7,8 @@
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CliIo, reportConfigProblems } from '../cli/run.js';
+import { loadConfigFile } from '../config/index.js';
+import { initStore } from '../credentials/index.js';
 import { startFromFile } from '../main.js';
 import { ensureDemoCerts } from './demo-certs.js';
 import { startSampleUpstream } from './sample-upstream.js';
@@ -20,6 +22,9 @@ export async function runDemo(json: boolean, io: CliIo): Promise<number | undefi
   const certs = ensureDemoCerts(join(PACKAGE_ROOT, '.demo'));
   const upstream = await startSampleUpstream(certs.cert, certs.key, 9443);
   const configFile = join(PACKAGE_ROOT, 'config', 'demo.yaml');
+  // `portcullis store init` for the user: start never creates a store (docs/credentials.md).
+  const loaded = loadConfigFile(configFile);
+  if (loaded.ok) await initStore(loaded.config.store.url);
   const started = await startFromFile(configFile, (issues) => reportConfigProblems(io, json, 'demo', configFile, issues));
   if (!started) {
     upstream.close();

@@ -9,6 +9,7 @@ import { formatIssue } from '../../src/config/index.js';
 import { spawn } from 'node:child_process';
 import { CLI_PATH, runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
+import { initConfiguredTestStore } from '../support/init-store.js';
 import { loadYaml, tempDir, writeFile, y } from './helpers.js';
 
 const HEAD = ['listen: "127.0.0.1:0"', 'routes:'];
@@ -69,6 +70,7 @@ test('a started gateway logs each warning as config.warning, once started', asyn
     'listen: "127.0.0.1:0"', 'admin: { listen: "127.0.0.1:0" }', 'metrics: { listen: "127.0.0.1:0" }', 'store: { url: "sqlite:./pcl.db" }', 'routes:',
     ...route('admin', '/admin', ['methods: [GET]', 'access: read-write']), ...route('open', '/', ['auth: "off"', 'access: read-write']),
   ));
+  await initConfiguredTestStore(file);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   let out = '';

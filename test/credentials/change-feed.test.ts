@@ -44,7 +44,7 @@ function controllable(inner: CredentialStore): {
 
 test('one follower feeds every consumer once per change; local changes are not applied twice', async (t) => {
   const { store, url } = await tempStore(t);
-  const other = await openStore(url);
+  const other = await openStore(url, { create: true });
   t.after(() => other.close());
   const feed = createChangeFeedFollower({ store, intervalMs: 20 });
   t.after(() => feed.close());
@@ -71,7 +71,7 @@ test('one follower feeds every consumer once per change; local changes are not a
 
 test('a push wake-up is applied before the next poll period; a reconnection catches up at once', async (t) => {
   const { store: real, url } = await tempStore(t);
-  const other = await openStore(url);
+  const other = await openStore(url, { create: true });
   t.after(() => other.close());
   const { store, push } = controllable(real);
   const feed = createChangeFeedFollower({ store, intervalMs: 500, maxStalenessMs: 5_000 });
@@ -125,7 +125,7 @@ test('freshness: lost when the store fails or hangs, and the reason says which',
 
 test('freshness returns only after the changes missed during an outage were applied', async (t) => {
   const { store: real, url } = await tempStore(t);
-  const other = await openStore(url);
+  const other = await openStore(url, { create: true });
   t.after(() => other.close());
   const { store, mode } = controllable(real);
   let clock = 0;

@@ -43,7 +43,7 @@ function runChild(source: string, args: readonly string[]): { lines: string[]; d
 const REVOKER = `
 import { openStore } from '${OPEN_STORE}';
 const [url, ...ids] = process.argv.slice(1);
-const store = await openStore(url);
+const store = await openStore(url, { create: true });
 for (const id of ids) {
   await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
   const before = Date.now();
@@ -100,7 +100,7 @@ test('a revocation made by another process is refused by this one within 1 s (me
 const WRITER = `
 import { openStore } from '${OPEN_STORE}';
 const [url, tag, count, startAt] = process.argv.slice(1);
-const store = await openStore(url);
+const store = await openStore(url, { create: true });
 while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 1));
 let errors = 0;
 for (let i = 0; i < Number(count); i++) {

@@ -21,7 +21,7 @@ export function tempDir(t: TestContext): string {
 export async function tempStore(t: TestContext, options: OpenStoreOptions = {}): Promise<{ store: CredentialStore; file: string; url: string }> {
   const file = join(tempDir(t), 'nested', 'portcullis.db');
   const url = `sqlite:${file}`;
-  const store = await openStore(url, options);
+  const store = await openStore(url, { create: true, ...options });
   t.after(() => store.close());
   return { store, file, url };
 }

@@ -79,7 +79,7 @@ routes:
   cluster.start();
   await until('ready', async () => ((await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' })).status === 200 ? true : undefined));
   assert.match(logs, /"event":"store\.reachable"/);
-  const store = await openStore(cluster.url);
+  const store = await openStore(cluster.url, { create: true });
   t.after(() => store.close());
   const issued = await store.tokens.create({ label: 'after-outage', scope: 'read-only' });
   const served = await send(`http://127.0.0.1:${ports.proxy}`, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } });

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import pg from 'pg';
@@ -17,6 +19,7 @@ import { hashSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
 import { isStoreError } from '../../src/credentials/store-error.js';
 import { createTestCa } from '../support/certs.js';
+import { runCliAsIs } from '../support/cli.js';
 import { adminQuery, freshDatabase, privateCluster, testCluster, withDatabase } from '../support/postgres.js';
 import { fakeKey, storeContract } from './store-contract.js';
 
@@ -24,7 +27,7 @@ const PASSWORD = new URL(testCluster().url).password;
 
 async function openFresh(t: test.TestContext, options = {}): Promise<{ store: CredentialStore; url: string }> {
   const { url } = await freshDatabase(t);
-  const store = await openStore(url, options);
+  const store = await openStore(url, { create: true, ...options });
   t.after(() => store.close());
   return { store, url };
 }
@@ -76,7 +79,7 @@ test('postgres: concurrent starters migrate once; reopening applies nothing', as
   assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 0, 0, 3], 'one starter applied every migration');
   const rows = await withClient(url, async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows);
   assert.deepEqual(rows.map((r: { version: number }) => r.version), [1, 2, 3]);
-  const store = await openStore(url);
+  const store = await openStore(url, { create: true });
   await store.close();
   assert.equal((await withClient(url, async (c) => c.query('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0].n, 3);
 });
@@ -92,7 +95,7 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
     (await c.query('SELECT count(*)::int AS n FROM changes')).rows,
   ]);
   const before = await snapshot();
-  const message = await messageOf(openStore(url), 'incompatible_schema');
+  const message = await messageOf(openStore(url, { create: true }), 'incompatible_schema');
   assert.match(message, /schema version 99, newer than this Portcullis knows \(3\): upgrade Portcullis/);
   assertNoPassword(message);
   assert.deepEqual(await snapshot(), before);
@@ -100,17 +103,50 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
 
 test('postgres: store.migrate false refuses a database that is behind, naming `portcullis store migrate`', async (t) => {
   const { url } = await freshDatabase(t);
-  const message = await messageOf(openStore(url, { migrate: false }), 'incompatible_schema');
+  const message = await messageOf(openStore(url, { create: true, migrate: false }), 'incompatible_schema');
   assert.match(message, /schema version 0, this Portcullis needs 3: run `portcullis store migrate`/);
   assert.equal((await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t, null, 'nothing created');
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
-  const store = await openStore(url, { migrate: false });
+  const store = await openStore(url, { create: true, migrate: false });
+  await store.close();
+});
+
+test('postgres: a database without the schema is refused as not initialised, by openStore and the CLI; store init creates it, idempotently', async (t) => {
+  const { url } = await freshDatabase(t);
+  const noSchema = async (): Promise<boolean> => (await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t === null;
+  const message = await messageOf(openStore(url), 'not_initialised');
+  assert.match(message, /holds no Portcullis schema/);
+  assertNoPassword(message);
+  assert.ok(await noSchema(), 'nothing created');
+
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-pg-init-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'portcullis.yaml');
+  writeFileSync(configFile, `store: { url: "${url}" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n`);
+  for (const command of [['tokens', 'list'], ['accounts', 'create', 'team', '--scope', 'read-only']]) {
+    const refused = await runCliAsIs([...command, '--config', configFile, '--json']);
+    assert.equal(refused.code, 1, refused.stderr);
+    const body = JSON.parse(refused.stderr) as { error: { code: string; message: string; init: string } };
+    assert.equal(body.error.code, 'store.not_initialised');
+    assert.equal(body.error.init, `portcullis store init --config ${configFile}`);
+    assertNoPassword(refused.stderr);
+  }
+  assert.ok(await noSchema(), 'the CLI created nothing');
+
+  const init = await runCliAsIs(['store', 'init', '--config', configFile, '--json']);
+  assert.equal(init.code, 0, init.stderr);
+  assert.equal((JSON.parse(init.stdout) as { created: boolean }).created, true);
+  assertNoPassword(init.stdout);
+  const again = await runCliAsIs(['store', 'init', '--config', configFile, '--json']);
+  assert.equal((JSON.parse(again.stdout) as { created: boolean }).created, false);
+  assert.equal((await runCliAsIs(['tokens', 'list', '--config', configFile])).code, 0);
+  const store = await openStore(url);
   await store.close();
 });
 
 test('postgres: seq order is commit order — two real transactions committing in reverse cannot make a reader skip a row', async (t) => {
   const { url } = await freshDatabase(t);
-  const store = await openStore(url);
+  const store = await openStore(url, { create: true });
   t.after(() => store.close());
 
   // The hazard exists: with a bare sequence (no feed lock), A draws seq n, B draws n+1 and
@@ -176,7 +212,7 @@ test('postgres: seq order is commit order — two real transactions committing i
 
 test('postgres: many concurrent writers from several stores: a reader polling throughout sees every change exactly once', async (t) => {
   const { url } = await freshDatabase(t);
-  const stores = await Promise.all([0, 1, 2].map(() => openStore(url, { poolSize: 4 })));
+  const stores = await Promise.all([0, 1, 2].map(() => openStore(url, { create: true, poolSize: 4 })));
   t.after(() => Promise.all(stores.map((s) => s.close())));
   const [reader] = stores;
   const tokens = await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 3]!.tokens.create({ label: `t${i}`, scope: 'read-only' })));
@@ -199,8 +235,8 @@ test('postgres: many concurrent writers from several stores: a reader polling th
 
 test('postgres: the notifier wakes a listener on a change by another process, and comes back after the server restarts', async (t) => {
   const cluster = privateCluster(t);
-  const writer = await openStore(cluster.url);
-  const listener = await openStore(cluster.url, { listenHeartbeatMs: 200 });
+  const writer = await openStore(cluster.url, { create: true });
+  const listener = await openStore(cluster.url, { create: true, listenHeartbeatMs: 200 });
   t.after(async () => { await writer.close(); await listener.close(); });
   const states: boolean[] = [];
   let wakes = 0;
@@ -260,11 +296,11 @@ test('postgres: each way a connection fails has its own clear message, naming ho
 
   const wrong = new URL(url);
   wrong.password = 'not-the-Password-42';
-  const badPassword = await messageOf(openStore(wrong.toString()));
+  const badPassword = await messageOf(openStore(wrong.toString(), { create: true }));
   assert.match(badPassword, new RegExp(`password authentication failed for user "portcullis" at PostgreSQL at ${where}`));
   assertNoPassword(badPassword, 'not-the-Password-42');
 
-  const missing = await messageOf(openStore(withDatabase(url, 'no_such_db')));
+  const missing = await messageOf(openStore(withDatabase(url, 'no_such_db'), { create: true }));
   assert.match(missing, new RegExp(`database "no_such_db" does not exist at PostgreSQL at ${where}`));
   assertNoPassword(missing);
 
@@ -272,10 +308,10 @@ test('postgres: each way a connection fails has its own clear message, naming ho
   const role = `lim_${database}`;
   await adminQuery(`CREATE ROLE ${role} LOGIN PASSWORD 'lim-Secret-7'`);
   t.after(() => adminQuery(`DROP ROLE IF EXISTS ${role}`).then(() => undefined, () => undefined));
-  const owner = await openStore(url);
+  const owner = await openStore(url, { create: true });
   await owner.close();
   const limited = withDatabase(url, database, { user: role, password: 'lim-Secret-7' });
-  const denied = await messageOf(openStore(limited));
+  const denied = await messageOf(openStore(limited, { create: true }));
   assert.match(denied, new RegExp(`the role "${role}" lacks a privilege at PostgreSQL at ${where}.*permission denied`));
   assertNoPassword(denied, 'lim-Secret-7');
   await adminQuery(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
@@ -288,7 +324,7 @@ test('postgres: each way a connection fails has its own clear message, naming ho
   });
   const unreachable = new URL(url);
   unreachable.port = String(closedPort);
-  const refused = await messageOf(openStore(unreachable.toString()));
+  const refused = await messageOf(openStore(unreachable.toString(), { create: true }));
   assert.match(refused, new RegExp(`cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closedPort}/${database} \\(user "portcullis"\\) \\(ECONNREFUSED\\)`));
   assertNoPassword(refused);
 });
@@ -302,7 +338,7 @@ test('postgres: TLS — verify-full passes with the right CA and host name, fail
     const good = new URL(url);
     good.hostname = host;
     good.search = `?sslmode=verify-full&sslrootcert=${join(dir, 'ca.pem')}`;
-    const store = await openStore(good.toString());
+    const store = await openStore(good.toString(), { create: true });
     await store.ping();
     await store.close();
   }
@@ -311,13 +347,13 @@ test('postgres: TLS — verify-full passes with the right CA and host name, fail
   const caFile = otherCa.caCertPath;
   const bad = new URL(url);
   bad.search = `?sslmode=verify-full&sslrootcert=${caFile}`;
-  const message = await messageOf(openStore(bad.toString()));
+  const message = await messageOf(openStore(bad.toString(), { create: true }));
   assert.match(message, new RegExp(`the TLS certificate of PostgreSQL at 127\\.0\\.0\\.1:${base.port}/.* does not verify`));
   assertNoPassword(message);
   // require: encrypted without verifying (libpq's meaning), so the other CA does not matter.
   const req = new URL(url);
   req.search = '?sslmode=require';
-  const store = await openStore(req.toString());
+  const store = await openStore(req.toString(), { create: true });
   await store.ping();
   await store.close();
 });
@@ -377,12 +413,12 @@ async function startRelay(t: test.TestContext, port: number): Promise<{ port: nu
 
 test('postgres: the notifier notices a silent partition (no reset) by its heartbeat, and comes back after it', async (t) => {
   const { url } = await freshDatabase(t);
-  const writer = await openStore(url);
+  const writer = await openStore(url, { create: true });
   t.after(() => writer.close());
   const relay = await startRelay(t, Number(new URL(url).port));
   const relayed = new URL(url);
   relayed.port = String(relay.port);
-  const listener = await openStore(relayed.toString(), { listenHeartbeatMs: 200, queryTimeoutMs: 500 });
+  const listener = await openStore(relayed.toString(), { create: true, listenHeartbeatMs: 200, queryTimeoutMs: 500 });
   t.after(() => listener.close());
   const states: Array<{ up: boolean; at: number }> = [];
   let wakes = 0;

@@ -31,7 +31,7 @@ test('opening creates the parent directories, WAL mode and the migrated schema',
   assert.deepEqual(versions, all);
   // Reopening applies nothing twice.
   await store.close();
-  const again = await openStore(`sqlite:${file}`);
+  const again = await openStore(`sqlite:${file}`, { create: true });
   await again.close();
   assert.deepEqual(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), all);
 });
@@ -46,12 +46,12 @@ test('a store written by a newer Portcullis is refused, not modified', async (t)
 });
 
 test('store URLs: sqlite needs an absolute path; a bad postgres URL is refused without echoing it', async (t) => {
-  await assert.rejects(openStore('sqlite:relative/path.db'), TypeError);
-  await assert.rejects(openStore('postgres://user:s3cr3t-pw@db.internal/portcullis'), (error: unknown) =>
+  await assert.rejects(openStore('sqlite:relative/path.db', { create: true }), TypeError);
+  await assert.rejects(openStore('postgres://user:s3cr3t-pw@db.internal/portcullis', { create: true }), (error: unknown) =>
     error instanceof TypeError && /sslmode/.test(error.message) && !error.message.includes('s3cr3t-pw'));
-  await assert.rejects(openStore('mysql://x'), TypeError);
+  await assert.rejects(openStore('mysql://x', { create: true }), TypeError);
   const file = join(tempDir(t), 'triple.db');
-  const store = await openStore(`sqlite://${file}`);
+  const store = await openStore(`sqlite://${file}`, { create: true });
   await store.close();
   assert.ok(existsSync(file));
 });

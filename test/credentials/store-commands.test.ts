@@ -5,7 +5,7 @@
  * failures exit 1 with a clear reason and never print the password.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { openBackend, openStore } from '../../src/credentials/open-store.js';
@@ -68,7 +68,7 @@ async function assertSameContents(fromUrl: string, toUrl: string, issued: Issued
     await from.close();
     await to.close();
   }
-  const store = await openStore(toUrl);
+  const store = await openStore(toUrl, { create: true });
   try {
     for (const token of issued.tokens) {
       const found = await store.findTokenByHash(hashSecret(token.secret));
@@ -97,7 +97,7 @@ function assertNoPassword(...texts: string[]): void {
 
 async function sqliteWith(t: TestContext): Promise<{ url: string; issued: Issued }> {
   const url = `sqlite:${join(tempDir(t), 'source.db')}`;
-  const store = await openStore(url);
+  const store = await openStore(url, { create: true });
   const issued = await populate(store);
   await store.close();
   return { url, issued };
@@ -123,7 +123,7 @@ test('store copy: SQLite → PostgreSQL keeps every secret working; a second cop
 
 test('store copy: PostgreSQL → SQLite keeps every secret working', async (t) => {
   const { url: from } = await freshDatabase(t);
-  const store = await openStore(from);
+  const store = await openStore(from, { create: true });
   const issued = await populate(store);
   await store.close();
   const to = `sqlite:${join(tempDir(t), 'target.db')}`;
@@ -153,13 +153,13 @@ function configWith(t: TestContext, storeLines: string): string {
   return file;
 }
 
-test('store migrate: applies the schema once as a job; with store.migrate false the CLI refuses a store that is behind', async (t) => {
+test('store migrate: applies the schema once as a job; before it the CLI refuses the database as not initialised', async (t) => {
   const { url } = await freshDatabase(t);
   const config = configWith(t, `  url: "${url}"\n  migrate: false`);
-  const behind = await runCli(['tokens', 'list', '--config', config]);
-  assert.equal(behind.code, 1);
-  assert.match(behind.stderr, /schema version 0, this Portcullis needs 3: run `portcullis store migrate`/);
-  assertNoPassword(behind.stdout, behind.stderr);
+  const empty = await runCli(['tokens', 'list', '--config', config]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /holds no Portcullis schema \(no schema_migrations table\); nothing was created\. Create the store with `portcullis store init --config /);
+  assertNoPassword(empty.stdout, empty.stderr);
 
   const first = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(first.code, 0, first.stderr);
@@ -179,6 +179,13 @@ test('store migrate: applies the schema once as a job; with store.migrate false 
 test('store migrate on SQLite, and CLI commands against an unreachable PostgreSQL exit 1 naming host and port', async (t) => {
   const file = join(tempDir(t), 'm.db');
   const config = configWith(t, `  url: "sqlite:${file}"`);
+  // A file that does not exist is not created by a migration (store init creates it)…
+  const missing = await runCli(['store', 'migrate', '--config', config, '--json']);
+  assert.equal(missing.code, 1, missing.stdout);
+  assert.equal((JSON.parse(missing.stderr) as { error: { code: string } }).error.code, 'store.not_initialised');
+  assert.equal(existsSync(file), false);
+  // …but a file without the schema is migrated: naming it in `store migrate` is the decision.
+  writeFileSync(file, '');
   const migrated = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(migrated.code, 0, migrated.stderr);
   assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, [1, 2, 3]);

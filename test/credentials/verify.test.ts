@@ -133,7 +133,7 @@ test('account narrowing: a read-write token of a read-only account is read-only;
 
 test('set-scope and disable through another connection reach cached tokens within 1 s', async (t) => {
   const { store, url } = await tempStore(t);
-  const other = await openStore(url);
+  const other = await openStore(url, { create: true });
   t.after(() => other.close());
   const events: VerifierEvent[] = [];
   // A 50 ms poll (default 250) leaves the 1 s bound a wide margin for a stalled machine.

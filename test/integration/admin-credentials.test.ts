@@ -17,6 +17,7 @@ import { sharedCerts } from '../support/certs.js';
 import { runCliJson } from '../support/cli.js';
 import { type Answer, send } from '../support/client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { initTestStore } from '../support/init-store.js';
 
 interface Harness {
   readonly url: string;
@@ -48,6 +49,7 @@ routes:
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   const logger = createLogger('silent');
+  await initTestStore(loaded.config);
   const services = await createServices(loaded.config, logger);
   const gateway = await startGateway(loaded.config, services, logger);
   t.after(async () => {

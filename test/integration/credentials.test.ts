@@ -19,6 +19,7 @@ import { type Answer, send, sendRaw } from '../support/client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 import { eventually } from '../support/eventually.js';
 import { withinOneSecond } from '../support/within-one-second.js';
+import { initTestStore } from '../support/init-store.js';
 
 interface TokenOut {
   id: string;
@@ -84,6 +85,7 @@ routes:
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   const logger = createLogger('silent');
+  await initTestStore(loaded.config);
   const services = await createServices(loaded.config, logger);
   const gateway = await startGateway(loaded.config, services, logger);
   t.after(async () => {

@@ -95,7 +95,7 @@ async function startFleet(t: TestContext): Promise<Fleet> {
     await startGatewayProcess(t, configFile, env),
     await startGatewayProcess(t, configFile, { ...env, STORE_URL: viaRelay.toString() }),
   ];
-  const store = await openStore(url);
+  const store = await openStore(url, { create: true });
   t.after(() => store.close());
   return { gateways, upstream, store, relay, kek, cli: <T>(args: string[]) => runCliJson<T>([...args, '--config', configFile], env) };
 }

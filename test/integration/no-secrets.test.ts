@@ -16,6 +16,7 @@ import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
 import { startRecordingUpstream } from '../support/upstream.js';
+import { initTestStore } from '../support/init-store.js';
 
 test('no token, client secret or Basic password appears in a log line, a metric or an error body', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-secrets-'));
@@ -46,6 +47,7 @@ routes:
     },
   });
   const logger = createLogger('debug', { destination });
+  await initTestStore(loaded.config);
   const services = await createServices(loaded.config, logger);
   const gateway = await startGateway(loaded.config, services, logger);
   t.after(async () => {

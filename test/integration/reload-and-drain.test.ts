@@ -14,6 +14,7 @@ import { CLI_PATH } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { initConfiguredTestStore } from '../support/init-store.js';
 
 interface Started {
   readonly child: ChildProcess;
@@ -31,6 +32,7 @@ function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme
 }
 
 async function startChild(t: TestContext, configFile: string): Promise<Started> {
+  await initConfiguredTestStore(configFile);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));

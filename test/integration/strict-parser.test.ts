@@ -14,6 +14,7 @@ import { CLI_PATH } from '../support/cli.js';
 import { sendRaw } from '../support/client.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
+import { initConfiguredTestStore } from '../support/init-store.js';
 
 function run(args: readonly string[], env: Record<string, string>, execArgv: readonly string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -30,6 +31,7 @@ test('portcullis start refuses to run with --insecure-http-parser, from NODE_OPT
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
   writeFileSync(configFile, gatewayYaml(`  - name: open\n    match: { path: /open }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    auth: "off"\n`));
+  await initConfiguredTestStore(configFile);
 
   for (const [env, execArgv] of [
     [{ NODE_OPTIONS: '--insecure-http-parser' }, []],

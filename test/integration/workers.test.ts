@@ -20,6 +20,7 @@ import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 import { withinOneSecond } from '../support/within-one-second.js';
+import { initConfiguredTestStore } from '../support/init-store.js';
 
 type LogLine = Record<string, unknown> & { event?: string; pid?: number; worker?: number; role?: string };
 
@@ -56,6 +57,7 @@ async function setup(t: TestContext, routes: readonly string[] = ['a'], extra = 
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
   writeFileSync(configFile, configYaml(upstream, routes, extra));
+  await initConfiguredTestStore(configFile);
   return { dir, configFile, upstream };
 }
 

@@ -153,7 +153,7 @@ test('a token revoked through one instance is refused by another instance (own s
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
   // A second instance: its own connection to the same file, its own verifier and OAuth layer.
-  const second = await openStore(gw.config.store.url);
+  const second = await openStore(gw.config.store.url, { create: true });
   const verifier = createCredentialVerifier({ store: second, cache: gw.config.cache });
   await verifier.start();
   const oauth = await createOAuth({ config: gw.config, store: second, credentials: verifier });

@@ -18,6 +18,7 @@ import { createServices, type ServiceBundle } from '../../src/services.js';
 import { loadTestConfig } from '../support/gateway.js';
 import { REFUSING_PORT } from '../support/ports.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
+import { initTestStore } from '../support/init-store.js';
 
 export { eventually } from '../support/eventually.js';
 
@@ -117,6 +118,7 @@ export async function startObservedGateway(t: TestContext, options: ObservedGate
   const log = createLogCollector();
   const logger = createLogger(config.log.level, { destination: log });
   // The real stack: store, cached verifier, OAuth, observability, as `portcullis start` builds it.
+  await initTestStore(config);
   const services = await createServices(config, logger);
   const obs = services.observability;
   const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });

@@ -150,7 +150,7 @@ test('/readyz answers 503 when the readiness check itself fails', async (t) => {
 test('portcullis_credentials_active counts the working credentials by kind, off the request path', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-active-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const seeded = await openStore(`sqlite:${join(dir, 'portcullis.db')}`);
+  const seeded = await openStore(`sqlite:${join(dir, 'portcullis.db')}`, { create: true });
   await seeded.tokens.create({ label: 'a', scope: 'read-only' });
   await seeded.tokens.create({ label: 'b', scope: 'read-write' });
   const revoked = await seeded.tokens.create({ label: 'c', scope: 'read-only' });

@@ -59,6 +59,9 @@ routes:
   const cli = join(app, 'node_modules', 'portcullis', 'dist', 'src', 'cli', 'main.js');
   const checked = await run('node', [cli, 'check', '--config', config], { cwd: app });
   assert.match(checked.stdout, /valid/);
+  // As docs/production.md says: the store is created once, explicitly, before the first start.
+  const initialised = await run('node', [cli, 'store', 'init', '--config', config], { cwd: app });
+  assert.match(initialised.stdout, /created; schema at version \d+/);
 
   const child = spawn('node', [cli, 'start', '--config', config], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { CLI_PATH } from './cli.js';
+import { initConfiguredTestStore } from './init-store.js';
 
 export interface ChildGateway {
   readonly child: ChildProcess;
@@ -21,6 +22,7 @@ export interface ChildGateway {
 }
 
 export async function startChildGateway(t: TestContext, configFile: string, env: Record<string, string> = {}): Promise<ChildGateway> {
+  await initConfiguredTestStore(configFile, env);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { initConfiguredTestStore } from './init-store.js';
 import { repoRoot } from './repo.js';
 
 export interface CliResult {
@@ -14,8 +15,32 @@ export interface CliResult {
 
 export const CLI_PATH = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
-/** Runs the CLI; `input`, when given, is written to its standard input (which is then closed). */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+/**
+ * The configuration file a command line names (`--config FILE`, `--config=FILE`, else
+ * $PORTCULLIS_CONFIG), or undefined.
+ */
+function configFileOf(args: readonly string[], env: Record<string, string>): string | undefined {
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--config') return args[i + 1];
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return env.PORTCULLIS_CONFIG ?? process.env.PORTCULLIS_CONFIG;
+}
+
+/**
+ * Runs the CLI as an operator who ran `portcullis store init` once: the SQLite store the
+ * configuration names is initialised first (except for the `store` commands themselves and
+ * `--help`, which tests run on the store exactly as it is). `input`, when given, is written to its standard input.
+ */
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+  const asIs = args[0] === 'store' || args.includes('--help') || args.includes('-h');
+  const file = asIs ? undefined : configFileOf(args, env);
+  if (file !== undefined) await initConfiguredTestStore(file, env);
+  return runCliAsIs(args, env, input);
+}
+
+/** Runs the CLI on the store as it is (no `store init` first): for tests of an uninitialised store. */
+export function runCliAsIs(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { CLI_PATH } from './cli.js';
+import { initConfiguredTestStore } from './init-store.js';
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
@@ -26,6 +27,7 @@ const STARTED = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metri
 export async function startGatewayProcess(
   t: TestContext, configFile: string, env: Record<string, string> = {}, timeoutMs = 20_000,
 ): Promise<GatewayProcess> {
+  await initConfiguredTestStore(configFile, env);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });

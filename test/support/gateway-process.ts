@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { CLI_PATH } from './cli.js';
+import { initConfiguredTestStore } from './init-store.js';
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
@@ -20,6 +21,7 @@ export interface GatewayProcess {
 }
 
 export async function startGatewayProcess(t: TestContext, configFile: string, extraArgs: readonly string[] = []): Promise<GatewayProcess> {
+  await initConfiguredTestStore(configFile);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/observe/logger.js';
 import { createServices, type ServiceBundle } from '../../src/services.js';
 import type { Authenticate } from '../../src/types.js';
 import { sharedCerts } from './certs.js';
+import { initTestStore } from './init-store.js';
 
 export interface TestGateway {
   readonly gateway: RunningGateway;
@@ -53,6 +54,7 @@ export async function startTestGateway(t: TestContext, yaml: string, env: Record
   const config = loadTestConfig(yaml, env, dir);
   const lines = options.logLines;
   const logger = lines === undefined ? createLogger(config.log.level) : createLogger('info', { destination: { write: (line: string) => void lines.push(line) } });
+  await initTestStore(config);
   const services = await createServices(config, logger);
   const composed = options.authenticate !== undefined ? { ...services, authenticate: options.authenticate } : services;
   const gateway = await startGateway(config, composed, logger);
