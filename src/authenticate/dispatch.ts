@@ -9,7 +9,7 @@
  * The two shapes cannot overlap: an API token has no `.`.
  */
 import type { Principal, PresentedCredential } from '../types.js';
-import type { PresentedCredentialVerifier } from './index.js';
+import type { PresentedCredentialVerifier } from './verifier.js';
 
 /** RFC 7515 §7.1 compact serialization: three base64url segments (the signature may not be empty here). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;

@@ -16,15 +16,9 @@ import { challengesFor } from './challenges.js';
 import { parseAuthorization, type ParsedAuthorization } from './parse-authorization.js';
 
 export { dispatchVerifier, looksLikeJwt, type BearerJwtVerifier } from './dispatch.js';
+export type { PresentedCredentialVerifier } from './verifier.js';
+import type { PresentedCredentialVerifier } from './verifier.js';
 
-/**
- * Anything that resolves a presented credential: the credential verifier
- * (credentials/verify.ts), or a composition of it with JWT verifiers. Refusals are thrown (or
- * rejected) as GatewayErrors; their headers are replaced by the route's challenges.
- */
-export interface PresentedCredentialVerifier {
-  verify(presented: PresentedCredential): Principal | Promise<Principal>;
-}
 
 function missing(route: RoutePolicy): GatewayError {
   return new GatewayError('auth.missing_credentials', 'This route requires credentials.', {
