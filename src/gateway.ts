@@ -1,26 +1,27 @@
 /**
  * The composition root: configuration → routing state, authentication, observation → listeners.
- * No request logic lives here; see pipeline.ts for the order of stages.
+ * No request logic lives here: pipeline.ts has the order of stages for plain requests,
+ * pipeline-upgrade.ts for upgrades and CONNECT, observe/health.ts the metrics listener's
+ * /healthz and /readyz; the configuration arrives compiled (config/compile.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { BlockList, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
-import { createContext } from './context.js';
-import { GatewayError } from './errors.js';
-import { createUpgradeForwarder, isWebSocketUpgrade, responseForUpgrade } from './forward/forward-upgrade.js';
 import { createUpstreamPools } from './forward/upstream-pools.js';
-import { newRequestId, requestIdOf } from './listen/request-id.js';
+import { newRequestId } from './listen/request-id.js';
 import { MAX_HEADER_LINES } from './listen/framing-guard.js';
 import { createClientLimits } from './listen/client-limits.js';
 import { isClosing, sendParserError } from './listen/send-problem.js';
 import { assertStrictParser, STRICT_PARSER } from './listen/strict-parser.js';
 import { buildRouteTable } from './match/route-table.js';
+import { createHealthEndpoints } from './observe/health.js';
 import type { Logger } from './observe/logger.js';
 import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
-import { admit, createRequestHandler, refuse, timeOut, type RoutingState } from './pipeline.js';
+import { createRequestHandler, timeOut, type RoutingState } from './pipeline.js';
+import { createUpgradeHandlers } from './pipeline-upgrade.js';
 import type { Authenticate, RequestContext } from './types.js';
 
 export interface GatewayServices {
@@ -66,21 +67,7 @@ export function createRoutingState(config: GatewayConfig): RoutingState {
     const first = conflicts[0];
     throw new TypeError(`routes "${first?.first.name}" and "${first?.second.name}" match the same requests`);
   }
-  let trusted: BlockList | undefined;
-  if (config.trustedProxies.length > 0) {
-    trusted = new BlockList();
-    for (const entry of config.trustedProxies) {
-      const [address = '', prefix] = entry.split('/');
-      const type = address.includes(':') ? 'ipv6' : 'ipv4';
-      if (prefix === undefined) trusted.addAddress(address, type);
-      else trusted.addSubnet(address, Number(prefix), type);
-    }
-  }
-  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits), trustedProxies: trusted };
-}
-
-function isTrusted(list: BlockList | undefined, address: string): boolean {
-  return list !== undefined && list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits) };
 }
 
 /** How often Node checks `headersTimeout` and `requestTimeout` (its default, 30 s, would let a 10 s limit run to 40 s). */
@@ -140,12 +127,11 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     },
     clientLimits: createClientLimits(
       () => state.config.limits,
-      (address) => isTrusted(state.trustedProxies, address),
+      (address) => state.config.trustedProxies.has(address),
     ),
     active: new WeakMap<object, RequestContext>(),
   } as const;
   const handleRequest = createRequestHandler(deps);
-  const upgrades = createUpgradeForwarder();
 
   let shuttingDown = false;
   const onRequest: http.RequestListener = (req, res) => {
@@ -184,89 +170,14 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     }
     sendParserError(socket as Socket, error.code, newRequestId());
   });
-  /**
-   * An upgrade or CONNECT request, observed like any other, with a response writing to its
-   * socket. Undefined when the connection is dropped instead: behind a refusal that closes it,
-   * or behind a pipelined request still being answered (see responseForUpgrade).
-   */
-  const socketRequest = (req: http.IncomingMessage, socket: Duplex, statusIfUnanswered: number): RequestContext | undefined => {
-    socket.on('error', () => socket.destroy());
-    if (isClosing(socket)) {
-      socket.end();
-      return undefined;
-    }
-    const res = responseForUpgrade(req, socket);
-    if (res === undefined) {
-      socket.destroy();
-      return undefined;
-    }
-    const ctx = createContext(requestIdOf(req), req, res);
-    observer.requestStarted(ctx);
-    socket.once('close', () => observer.requestEnded(ctx, res.headersSent ? res.statusCode : statusIfUnanswered));
-    return ctx;
-  };
-  // CONNECT asks for a tunnel: Portcullis forwards requests, it never opens one. Answered,
-  // logged and counted like any refusal; the connection closes (what follows would be tunnel
-  // bytes, not HTTP).
-  proxy.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
-    const ctx = socketRequest(req, socket, 499);
-    if (ctx === undefined) return;
-    refuse(ctx, new GatewayError('request.malformed', 'CONNECT is not served: Portcullis forwards requests, it does not open tunnels.'));
-  });
-  proxy.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const ctx = socketRequest(req, socket, 101);
-    if (ctx === undefined) return;
-    const { res } = ctx;
-    // A WebSocket session is a request in flight for as long as it lasts (each one opens its own
-    // upstream connection): counted against its client's limits.
-    const address = req.socket.remoteAddress ?? '';
-    const refusal = deps.clientLimits.admit(address);
-    if (refusal !== undefined) {
-      refuse(ctx, refusal);
-      return;
-    }
-    socket.once('close', () => deps.clientLimits.release(address));
-    if (!isWebSocketUpgrade(req)) {
-      // h2c and other protocols would turn the connection into a tunnel past every policy.
-      refuse(ctx, new GatewayError('request.malformed', 'Only WebSocket upgrades (GET with "Upgrade: websocket") are proxied.'));
-      return;
-    }
-    admit(deps, ctx, ({ ctx: admitted, route, headers }) => {
-      res.detachSocket(socket as Socket);
-      upgrades.forward(req, socket, head, route, admitted.path + admitted.search, headers, admitted.id, (error, kind, reason) => {
-        observer.upstreamFailed(admitted, kind, reason);
-        // The upstream failed before answering: the request's own response takes the socket
-        // back, so the refusal is what the access line and the metrics record.
-        res.assignSocket(socket as Socket);
-        refuse(admitted, error);
-      });
-    });
-  });
+  const upgradeHandlers = createUpgradeHandlers(deps);
+  proxy.on('connect', upgradeHandlers.connect);
+  proxy.on('upgrade', upgradeHandlers.upgrade);
 
-  const metrics = http.createServer(listenerOptions(config.limits), async (req, res) => {
-    res.setHeader('x-request-id', requestIdOf(req));
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end('{"status":"ok"}');
-      return;
-    }
-    if (path === '/readyz') {
-      const problem = shuttingDown
-        ? 'shutting down'
-        : services.readiness ? await services.readiness().catch(() => 'readiness check failed') : undefined;
-      res.writeHead(problem ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' }));
-      return;
-    }
-    if (services.metricsHandler) {
-      services.metricsHandler(req, res);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end('{"status":404}');
-  });
-
+  const metrics = http.createServer(
+    listenerOptions(config.limits),
+    createHealthEndpoints({ readiness: services.readiness, shuttingDown: () => shuttingDown, next: services.metricsHandler }),
+  );
   answerClientErrors(metrics);
   const admin = services.adminHandler
     ? config.admin.tls
@@ -317,7 +228,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
         proxy.closeIdleConnections();
       }
       for (const server of servers) server.closeAllConnections();
-      upgrades.close();
+      upgradeHandlers.close();
       await state.pools.close();
       logger.info({ event: 'gateway.stopped', abandoned: inFlight }, 'portcullis stopped');
     },

@@ -9,7 +9,6 @@
  * cached request goes through without a promise.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BlockList } from 'node:net';
 import { authorize } from './authorize/index.js';
 import type { GatewayConfig } from './config/types.js';
 import { createContext } from './context.js';
@@ -33,7 +32,6 @@ export interface RoutingState {
   readonly config: GatewayConfig;
   readonly routes: RouteTable;
   readonly pools: UpstreamPools;
-  readonly trustedProxies: BlockList | undefined;
 }
 
 export interface PipelineDeps {
@@ -117,7 +115,7 @@ function afterAuthentication(
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
       peerAddress,
-      peerTrusted: state.trustedProxies !== undefined && isTrusted(state.trustedProxies, peerAddress),
+      peerTrusted: state.config.trustedProxies.has(peerAddress),
       proto: deps.proto,
       stripAuthorization: route.auth === 'required',
       principal,
@@ -145,10 +143,6 @@ function checkOverrideRoute(state: RoutingState, host: string, method: string, t
       throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
     }
   }
-}
-
-function isTrusted(list: BlockList, address: string): boolean {
-  return list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 }
 
 /**

@@ -9,6 +9,7 @@ import { parseDuration } from './durations.js';
 import { deepFreeze, frozenSet } from './freeze.js';
 import { methodList } from './check-routes.js';
 import type { RawRoute } from './schema.js';
+import { compileTrustedProxies } from './trusted-proxies.js';
 import type { GatewayConfig, RoutePolicy, UpstreamTarget } from './types.js';
 import type { ValidatedConfig } from './validate.js';
 import { normalisePathPrefix, parseCidr, parseHostMatch, parseListen, parseStoreUrl, parseUpstream, storeUrlOf, type Parsed } from './values.js';
@@ -71,7 +72,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
     files: [...files.keys()],
     listen: must(parseListen(raw.listen)),
     tls: raw.tls === undefined ? undefined : { cert: fileText(raw.tls.cert), key: fileText(raw.tls.key) },
-    trustedProxies: raw.trustedProxies.map((text) => must(parseCidr(text))),
+    trustedProxies: compileTrustedProxies(raw.trustedProxies.map((text) => must(parseCidr(text)))),
     workers: raw.workers,
     limits: {
       maxHeaderBytes: raw.limits.maxHeaderBytes,

@@ -118,6 +118,14 @@ export interface Limits {
   readonly shutdownDelayMs: number;
 }
 
+/** `trustedProxies`, compiled (trusted-proxies.ts). */
+export interface TrustedProxies {
+  /** The entries as written, lower-cased: IP addresses and CIDRs. */
+  readonly entries: readonly string[];
+  /** Whether a connection from `address` (an IPv4 or IPv6 address) comes from a trusted proxy. */
+  has(address: string): boolean;
+}
+
 /** A listener's certificate chain and private key, as PEM text. */
 export interface TlsFiles {
   readonly cert: string;
@@ -131,8 +139,8 @@ export interface GatewayConfig {
   readonly files: readonly string[];
   readonly listen: ListenAddress;
   readonly tls: TlsFiles | undefined;
-  /** IPs / CIDRs whose X-Forwarded-* are trusted. */
-  readonly trustedProxies: readonly string[];
+  /** IPs / CIDRs whose X-Forwarded-* are trusted, and who are not held to the per-client limits. */
+  readonly trustedProxies: TrustedProxies;
   /** `workers`: processes serving the listeners, or 'auto' (one per core); resolved at start (cluster/workers-count.ts). */
   readonly workers: number | 'auto';
   readonly limits: Limits;

@@ -21,7 +21,7 @@ test('defaults are applied', (t) => {
   assert.equal(config.file, path.join(dir, 'portcullis.yaml'));
   assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8443 });
   assert.equal(config.tls, undefined);
-  assert.deepEqual(config.trustedProxies, []);
+  assert.deepEqual(config.trustedProxies.entries, []);
   assert.deepEqual(config.limits, {
     maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 30_000, shutdownDelayMs: 5_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
     maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000, responseStallTimeoutMs: 30_000,
@@ -128,7 +128,9 @@ test('settings compile: listeners, store URLs, durations, proxies', async (t) =>
   assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8443 });
   assert.deepEqual(config.admin.listen, { host: '::1', port: 0 });
   assert.deepEqual(config.metrics.listen, { host: 'localhost', port: 9100 });
-  assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+  assert.deepEqual(config.trustedProxies.entries, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+  for (const address of ['10.0.0.1', '10.255.255.255', 'fd00::1', 'fd12:3456::1', '192.0.2.1']) assert.equal(config.trustedProxies.has(address), true, address);
+  for (const address of ['11.0.0.1', '192.0.2.2', 'fe80::1', '127.0.0.1', '::1']) assert.equal(config.trustedProxies.has(address), false, address);
   assert.equal(config.limits.headersTimeoutMs, 2000);
   assert.equal(config.limits.shutdownGraceMs, 0);
   assert.equal(config.cache.ttlMs, 300_000);

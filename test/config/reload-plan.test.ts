@@ -24,6 +24,8 @@ function load(extra: string, routes = ROUTE): ReturnType<typeof loadTestConfig> 
 test('an unchanged file changes nothing', () => {
   const plan = planReload(load('listen: "127.0.0.1:0"'), load('listen: "127.0.0.1:0"'));
   assert.deepEqual([plan.applied, plan.restartRequired], [[], []]);
+  const proxies = 'trustedProxies: [10.0.0.0/8, "fd00::/8"]';
+  assert.deepEqual(planReload(load(proxies), load(proxies)).applied, [], 'two compilations of the same trusted proxies are the same value');
 });
 
 test('restart-only keys keep their running value; the rest applies', () => {

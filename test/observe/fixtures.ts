@@ -1,6 +1,7 @@
 /**
  * Configurations for unit tests of src/observe that need no listener.
  */
+import { compileTrustedProxies } from '../../src/config/trusted-proxies.js';
 import type { GatewayConfig, RoutePolicy } from '../../src/config/types.js';
 
 function route(name: string, index: number): RoutePolicy {
@@ -30,7 +31,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     files: [],
     listen: { host: '127.0.0.1', port: 0 },
     tls: undefined,
-    trustedProxies: [],
+    trustedProxies: compileTrustedProxies([]),
     workers: 1,
     limits: {
       maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,

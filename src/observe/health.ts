@@ -1,0 +1,44 @@
+/**
+ * The metrics listener's own endpoints: `/healthz` (liveness: the process answers) and `/readyz`
+ * (readiness: configuration loaded, the store answers, not shutting down). Everything else goes to
+ * the metrics handler. docs/metrics.md describes both answers.
+ */
+import type http from 'node:http';
+import { requestIdOf } from '../listen/request-id.js';
+
+export interface HealthEndpointOptions {
+  /** Readiness beyond "configuration loaded": a reason when not ready (e.g. the store does not answer). */
+  readonly readiness?: (() => Promise<string | undefined>) | undefined;
+  /** True from the first step of a shutdown on: /readyz answers 503 so the load balancer stops sending. */
+  readonly shuttingDown: () => boolean;
+  /** Every other request on the listener (/metrics); 404 when undefined. */
+  readonly next?: http.RequestListener | undefined;
+}
+
+const HEALTH_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+/** The request listener of the metrics listener. */
+export function createHealthEndpoints(options: HealthEndpointOptions): http.RequestListener {
+  const { readiness, shuttingDown, next } = options;
+  return async (req, res) => {
+    res.setHeader('x-request-id', requestIdOf(req));
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, HEALTH_HEADERS);
+      res.end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      const problem = shuttingDown() ? 'shutting down' : readiness ? await readiness().catch(() => 'readiness check failed') : undefined;
+      res.writeHead(problem ? 503 : 200, HEALTH_HEADERS);
+      res.end(JSON.stringify(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' }));
+      return;
+    }
+    if (next) {
+      next(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"status":404}');
+  };
+}
