@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createCoalescingRunner } from '../../src/coalescing-runner.js';
+import { createCoalescingRunner } from '../src/coalescing-runner.js';
 
 /** A task whose runs the test finishes by hand, recording what each run saw. */
 function manualTask() {

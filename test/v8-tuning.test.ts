@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { tuneV8ForRequests } from '../../src/v8-tuning.js';
+import { tuneV8ForRequests } from '../src/v8-tuning.js';
 
-const tuning = fileURLToPath(new URL('../../src/v8-tuning.js', import.meta.url));
+const tuning = fileURLToPath(new URL('../src/v8-tuning.js', import.meta.url));
 
 /** Runs a child that applies the settings, prints a marker, then makes scavenges happen. */
 function pretenuringLinesAfterTuning(nodeFlags: string[]): { applied: boolean; lines: number } {

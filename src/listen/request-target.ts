@@ -145,7 +145,7 @@ export function normalisePath(rawPath: string): string {
 
 /**
  * Code points whose NFKC form is only dots (`．`, `‥`, `…`) or contains `/` or `\` (`／`, `＼`,
- * `℀`): test/unit/listen/request-target.test.ts checks this list against every code point.
+ * `℀`): test/listen/request-target.test.ts checks this list against every code point.
  */
 export const NORMALISES_TO_SEPARATOR: ReadonlySet<number> = new Set([
   0x2024, 0x2025, 0x2026, 0x2100, 0x2101, 0x2105, 0x2106, 0xfe19, 0xfe30, 0xfe52, 0xfe68, 0xff0e, 0xff0f, 0xff3c,

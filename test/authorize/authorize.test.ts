@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { METHODS } from 'node:http';
 import { test } from 'node:test';
-import { authorize, isWrite, READ_ONLY_ALLOW } from '../../../src/authorize/index.js';
-import { GatewayError } from '../../../src/errors.js';
-import { fakeRequest } from '../../support/fake-request.js';
-import type { Principal, Scope } from '../../../src/types.js';
-import { routePolicy } from '../../support/route-policy.js';
+import { authorize, isWrite, READ_ONLY_ALLOW } from '../../src/authorize/index.js';
+import { GatewayError } from '../../src/errors.js';
+import { fakeRequest } from '../support/fake-request.js';
+import type { Principal, Scope } from '../../src/types.js';
+import { routePolicy } from '../support/route-policy.js';
 
 const principal = (scope: Scope): Principal => ({ kind: 'api_token', scheme: 'bearer', subject: 's', scope, credentialId: 'c' });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createCrashBudget, CRASH_LOOP } from '../../../src/cluster/crash-budget.js';
+import { createCrashBudget, CRASH_LOOP } from '../../src/cluster/crash-budget.js';
 
 test('restarts back off 100, 200, 400, 800 ms; the fifth crash within 30 s is a loop', () => {
   let now = 1_000_000;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { createHostMetrics, mergeSnapshots, registryOf } from '../../../src/cluster/host-metrics.js';
-import type { MetricSnapshot } from '../../../src/cluster/messages.js';
+import { createHostMetrics, mergeSnapshots, registryOf } from '../../src/cluster/host-metrics.js';
+import type { MetricSnapshot } from '../../src/cluster/messages.js';
 
 /** One worker's registry with a counter, a histogram and gauges, filled with `n` requests. */
 async function worker(n: number, inFlight: number, version = '0.1.0'): Promise<MetricSnapshot> {
@@ -67,7 +67,7 @@ test('the host view: reloads from the primary only; a worker that exits keeps it
 
 test('the merged registry renders OpenMetrics through the metrics handler path', async () => {
   const registry = registryOf(mergeSnapshots([await worker(1, 0), await worker(2, 0)]));
-  const { renderOpenMetrics } = await import('../../../src/observe/metrics-handler.js');
+  const { renderOpenMetrics } = await import('../../src/observe/metrics-handler.js');
   const text = await renderOpenMetrics(registry);
   assert.match(text, /^# TYPE portcullis_requests counter$/m);
   assert.match(text, /^portcullis_requests_total\{route="a",status="200"\} 3$/m);
@@ -76,7 +76,7 @@ test('the merged registry renders OpenMetrics through the metrics handler path',
 
 test('docs/metrics.md lists exactly the metrics only a host with workers has, with their types', async () => {
   const { readFileSync } = await import('node:fs');
-  const doc = readFileSync(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
   const rows = doc.split('\n').filter((l) => /^\| `portcullis_[a-z_]+` \|/.test(l));
   const header = doc.indexOf('| Host metric | Type |');
   assert.ok(header !== -1, 'the host metrics table exists');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { parseWorkersFlag, resolveWorkers } from '../../../src/cluster/workers-count.js';
+import { parseWorkersFlag, resolveWorkers } from '../../src/cluster/workers-count.js';
 
 test('auto is one worker per available core; a number is kept', () => {
   assert.equal(resolveWorkers('auto', () => 4), 4);

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createCredentialCache, type PositiveEntry } from '../../../src/credentials/cache.js';
-import { createJwtCache, type VerifiedJwt } from '../../../src/oauth/jwt-cache.js';
-import type { Principal } from '../../../src/types.js';
+import { createCredentialCache, type PositiveEntry } from '../../src/credentials/cache.js';
+import { createJwtCache, type VerifiedJwt } from '../../src/oauth/jwt-cache.js';
+import type { Principal } from '../../src/types.js';
 
 const settings = (maxEntries: number) => ({ maxEntries, negativeMaxEntries: 10, ttlMs: 60_000, negativeTtlMs: 5_000 });
 

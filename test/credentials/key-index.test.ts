@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { KeyIndex } from '../../../src/credentials/key-index.js';
+import { KeyIndex } from '../../src/credentials/key-index.js';
 
 test('an id owning one key, then several, then none', () => {
   const index = new KeyIndex();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { requireAccountName } from '../../../src/credentials/validate-input.js';
-import { CredentialStoreError } from '../../../src/credentials/store-error.js';
+import { requireAccountName } from '../../src/credentials/validate-input.js';
+import { CredentialStoreError } from '../../src/credentials/store-error.js';
 
 test('an account name never has the shape of a token id: a token without an account is known upstream by its id', () => {
   assert.throws(() => requireAccountName('tok_0123456789abcdefABCDEF'), (error: unknown) => error instanceof CredentialStoreError && /shape of a token id/.test(error.message));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayError } from '../../../src/errors.js';
-import { clientResponseHeaders, upstreamRequestHeaders, type ForwardingFacts } from '../../../src/forward/header-rules.js';
-import type { Principal } from '../../../src/types.js';
-import { fakeRequest } from '../../support/fake-request.js';
+import { GatewayError } from '../../src/errors.js';
+import { clientResponseHeaders, upstreamRequestHeaders, type ForwardingFacts } from '../../src/forward/header-rules.js';
+import type { Principal } from '../../src/types.js';
+import { fakeRequest } from '../support/fake-request.js';
 
 const FACTS: ForwardingFacts = {
   peerAddress: '10.0.0.5',

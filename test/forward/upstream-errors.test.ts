@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ERROR_CODES } from '../../../src/errors.js';
-import { classifyUpstreamError, upstreamGatewayError } from '../../../src/forward/upstream-errors.js';
+import { ERROR_CODES } from '../../src/errors.js';
+import { classifyUpstreamError, upstreamGatewayError } from '../../src/forward/upstream-errors.js';
 
 const withCode = (code: string, cause?: unknown) => Object.assign(new Error('x'), { code, ...(cause !== undefined ? { cause } : {}) });
 
@@ -45,7 +45,7 @@ test('each kind maps to its documented code, naming the route and never the fore
 });
 
 test('upstreamFailureReason: a known Node code as is (also on an undici cause), anything else "other"', async () => {
-  const { upstreamFailureReason, UPSTREAM_FAILURE_REASONS } = await import('../../../src/forward/upstream-errors.js');
+  const { upstreamFailureReason, UPSTREAM_FAILURE_REASONS } = await import('../../src/forward/upstream-errors.js');
   assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' })), 'CERT_HAS_EXPIRED');
   assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET', cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } })), 'ERR_TLS_CERT_ALTNAME_INVALID');
   for (const odd of ['ERR_SOMETHING_NEW', '', 'cert_has_expired', '__proto__', 'constructor']) {

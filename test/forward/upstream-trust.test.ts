@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { UpstreamTarget } from '../../../src/config/types.js';
-import { trustContextOf, upgradeAgentOf } from '../../../src/forward/upstream-trust.js';
-import { createTestCa } from '../../support/certs.js';
+import type { UpstreamTarget } from '../../src/config/types.js';
+import { trustContextOf, upgradeAgentOf } from '../../src/forward/upstream-trust.js';
+import { createTestCa } from '../support/certs.js';
 
 function target(origin: string, ca: string | undefined): UpstreamTarget {
   const url = new URL(origin);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientKey, createClientLimits } from '../../../src/listen/client-limits.js';
+import { clientKey, createClientLimits } from '../../src/listen/client-limits.js';
 
 test('clientKey: an IPv6 address is keyed by its /64, whatever its spelling; IPv4 as it is', () => {
   assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayError } from '../../../src/errors.js';
-import { expectsContinue, guardFraming, MAX_HEADER_LINES, METHOD_OVERRIDE_HEADERS } from '../../../src/listen/framing-guard.js';
-import { fakeRequest } from '../../support/fake-request.js';
+import { GatewayError } from '../../src/errors.js';
+import { expectsContinue, guardFraming, MAX_HEADER_LINES, METHOD_OVERRIDE_HEADERS } from '../../src/listen/framing-guard.js';
+import { fakeRequest } from '../support/fake-request.js';
 
 type Headers = readonly (readonly [string, string])[];
 

@@ -1,7 +1,7 @@
 /** PHP's parameter-name folding (php_register_variable_ex), as the policy checks compare names. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { foldParameterName, queryParameters } from '../../../src/listen/parameter-name.js';
+import { foldParameterName, queryParameters } from '../../src/listen/parameter-name.js';
 
 test('foldParameterName: leading spaces dropped, cut at NUL, . and space to _, a[...] is a, unclosed [ is _, lower case', () => {
   const cases: readonly (readonly [string, string])[] = [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newRequestId, requestIdOf } from '../../../src/listen/request-id.js';
-import { fakeRequest } from '../../support/fake-request.js';
+import { newRequestId, requestIdOf } from '../../src/listen/request-id.js';
+import { fakeRequest } from '../support/fake-request.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

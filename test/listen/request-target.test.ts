@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayError } from '../../../src/errors.js';
-import { NORMALISES_TO_SEPARATOR, parseRequestTarget } from '../../../src/listen/request-target.js';
-import { loadVectors } from '../../support/vectors.js';
+import { GatewayError } from '../../src/errors.js';
+import { NORMALISES_TO_SEPARATOR, parseRequestTarget } from '../../src/listen/request-target.js';
+import { loadVectors } from '../support/vectors.js';
 
 interface PathVector {
   readonly name: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RoutePolicy } from '../../../src/config/types.js';
-import { buildRouteTable } from '../../../src/match/route-table.js';
-import { routePolicy } from '../../support/route-policy.js';
+import type { RoutePolicy } from '../../src/config/types.js';
+import { buildRouteTable } from '../../src/match/route-table.js';
+import { routePolicy } from '../support/route-policy.js';
 
 function table(routes: readonly RoutePolicy[]) {
   const built = buildRouteTable(routes);

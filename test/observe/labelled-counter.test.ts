@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
-import { LabelledCounter } from '../../../src/observe/labelled-counter.js';
-import { renderOpenMetrics } from '../../../src/observe/metrics-handler.js';
+import { LabelledCounter } from '../../src/observe/labelled-counter.js';
+import { renderOpenMetrics } from '../../src/observe/metrics-handler.js';
 
 const NAME = 'portcullis_test_requests_total';
 const HELP = 'Test requests, by route and status.';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { createLineBatcher } from '../../../src/observe/line-batcher.js';
+import { createLineBatcher } from '../../src/observe/line-batcher.js';
 
 function recordingStream(): { chunks: string[]; write(chunk: string): boolean } {
   return {
@@ -54,8 +54,8 @@ test('a quiet period still delivers queued lines within intervalMs', async () =>
 });
 
 // The real stdout logger in a child process: queued access lines must survive every way out.
-const LOGGER_URL = pathToFileURL(new URL('../../../src/observe/logger.js', import.meta.url).pathname).href;
-const ACCESS_URL = pathToFileURL(new URL('../../../src/observe/access-log.js', import.meta.url).pathname).href;
+const LOGGER_URL = pathToFileURL(new URL('../../src/observe/logger.js', import.meta.url).pathname).href;
+const ACCESS_URL = pathToFileURL(new URL('../../src/observe/access-log.js', import.meta.url).pathname).href;
 
 function childOutput(ending: string): { stdout: string; status: number | null } {
   const script = `

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogSink, type SinkStream } from '../../../src/observe/log-sink.js';
+import { createLogSink, type SinkStream } from '../../src/observe/log-sink.js';
 
 /** A writable whose reader takes what is pending only when `read()` is called. */
 function heldStream() {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { millisecondsText } from '../../../src/observe/access-log.js';
+import { millisecondsText } from '../../src/observe/access-log.js';
 
 test('millisecondsText writes what JSON writes for us / 1000, for every value up to 200 s and samples beyond', () => {
   for (let us = 0; us <= 200_000; us++) {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Histogram, Registry } from 'prom-client';
-import { renderOpenMetrics } from '../../../src/observe/metrics-handler.js';
-import { LATENCY_BUCKETS } from '../../../src/observe/metrics.js';
-import { RouteHistogram } from '../../../src/observe/route-histogram.js';
+import { renderOpenMetrics } from '../../src/observe/metrics-handler.js';
+import { LATENCY_BUCKETS } from '../../src/observe/metrics.js';
+import { RouteHistogram } from '../../src/observe/route-histogram.js';
 
 const NAME = 'portcullis_test_duration_seconds';
 const HELP = 'Test durations, by route.';

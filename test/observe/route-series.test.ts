@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMetrics } from '../../../src/observe/metrics.js';
-import { createRouteSeriesTable } from '../../../src/observe/route-series.js';
+import { createMetrics } from '../../src/observe/metrics.js';
+import { createRouteSeriesTable } from '../../src/observe/route-series.js';
 
 /** `portcullis_requests_total` samples as `route method status value` lines, sorted. */
 async function requestCounts(metrics: ReturnType<typeof createMetrics>): Promise<string[]> {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayError } from '../../../src/errors.js';
-import { checkRequired } from '../../../src/require/index.js';
-import { fakeRequest } from '../../support/fake-request.js';
-import { routePolicy } from '../../support/route-policy.js';
+import { GatewayError } from '../../src/errors.js';
+import { checkRequired } from '../../src/require/index.js';
+import { fakeRequest } from '../support/fake-request.js';
+import { routePolicy } from '../support/route-policy.js';
 
 const ROUTE = routePolicy({ requiredHeaders: ['x-correlation-id', 'x-api-version'], requiredQuery: ['serviceProvider', 'code'] });
 
