@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
 import { send } from '../support/client.js';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 
 test('a backup taken while the gateway runs restores the store: the token still works', async (t) => {

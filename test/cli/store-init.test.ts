@@ -5,15 +5,15 @@
  * volume therefore never becomes an empty store served as ready.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
-import { CLI_PATH, runCliAsIs } from '../support/cli.js';
+import { runCliAsIs } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
+import { spawnGatewayProcess, startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 interface Setup {
@@ -51,21 +51,10 @@ function assertRefusedText(stderr: string, storeFile: string, configFile: string
   assert.ok(stderr.includes(`portcullis store init --config ${configFile}`), `names the command that creates it: ${stderr}`);
 }
 
-/** `portcullis start` in a child process, until it exits or logs gateway.started. */
-function startProcess(t: TestContext, configFile: string, args: readonly string[] = []): { exited: Promise<number | null>; logs: () => string } {
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(() => child.kill('SIGKILL'));
-  return { exited, logs: () => out };
-}
-
 test('start on a store that does not exist: exit 1 naming the path and `store init`; nothing is created, nothing listens', async (t) => {
   const s = await setup(t);
   for (const args of [[], ['--workers', '2']]) {
-    const started = startProcess(t, s.configFile, args);
+    const started = await spawnGatewayProcess(t, s.configFile, { args, initStore: false });
     assert.equal(await started.exited, 1, started.logs());
     assertRefusedText(started.logs(), s.storeFile, s.configFile);
     assert.doesNotMatch(started.logs(), /gateway\.started/, 'no listener was opened, so no /readyz ever answered 200');
@@ -131,12 +120,10 @@ test('store init creates the store (owner-only), is idempotent, and then start a
   // Idempotent means harmless: a second init keeps what the store holds.
   assert.equal((await runCliAsIs(['store', 'init', '--config', s.configFile])).code, 0);
 
-  const started = startProcess(t, s.configFile);
-  await eventually(() => /gateway\.started/.test(started.logs()), 20_000, 'gateway.started');
-  const ports = /"proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)/.exec(started.logs());
-  assert.ok(ports);
-  const proxy = `http://127.0.0.1:${ports[1]}`;
-  const metrics = `http://127.0.0.1:${ports[2]}`;
+  // Started on the store this test initialised, not on one the helper would create.
+  const started = await startGatewayProcess(t, s.configFile, { initStore: false });
+  const proxy = started.url;
+  const metrics = started.metricsUrl;
   await eventually(async () => (await send(metrics, { path: '/readyz' })).status === 200, 10_000, 'ready');
   const answer = await send(proxy, { path: '/api/x', headers: { authorization: `Bearer ${token}` } });
   assert.equal(answer.status, 200);
@@ -181,10 +168,7 @@ test('an existing file that is not a store (empty, e.g. an unmounted volume\'s p
 test('/readyz is never ready on a store that is gone: the store deleted under a running gateway turns it 503 and is not recreated', async (t) => {
   const s = await setup(t);
   assert.equal((await runCliAsIs(['store', 'init', '--config', s.configFile])).code, 0);
-  const started = startProcess(t, s.configFile);
-  await eventually(() => /gateway\.started/.test(started.logs()), 20_000, 'gateway.started');
-  const metricsPort = /"metrics":\{[^}]*"port":(\d+)/.exec(started.logs())?.[1];
-  const metrics = `http://127.0.0.1:${metricsPort}`;
+  const metrics = (await startGatewayProcess(t, s.configFile, { initStore: false })).metricsUrl;
   await eventually(async () => (await send(metrics, { path: '/readyz' })).status === 200, 10_000, 'ready');
   for (const suffix of ['', '-wal', '-shm']) if (existsSync(`${s.storeFile}${suffix}`)) unlinkSync(`${s.storeFile}${suffix}`);
   await eventually(async () => (await send(metrics, { path: '/readyz' })).status === 503, 15_000, '/readyz 503');

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatIssue } from '../../src/config/index.js';
-import { spawn } from 'node:child_process';
-import { CLI_PATH, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
-import { initConfiguredTestStore } from '../support/init-store.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { loadYaml, tempDir, writeFile, y } from './helpers.js';
 
 const HEAD = ['listen: "127.0.0.1:0"', 'routes:'];
@@ -70,12 +69,7 @@ test('a started gateway logs each warning as config.warning, once started', asyn
     'listen: "127.0.0.1:0"', 'admin: { listen: "127.0.0.1:0" }', 'metrics: { listen: "127.0.0.1:0" }', 'store: { url: "sqlite:./pcl.db" }', 'routes:',
     ...route('admin', '/admin', ['methods: [GET]', 'access: read-write']), ...route('open', '/', ['auth: "off"', 'access: read-write']),
   ));
-  await initConfiguredTestStore(file);
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await eventually(() => out.includes('"event":"config.warning"'), 15_000, `the warning to be logged: ${out}`);
-  assert.match(out, /"event":"config\.warning","warning":"[^"]*portcullis\.yaml:\d+:\d+: routes\[0\]\.match\.methods: warning: route \\"admin\\" lists only GET/);
+  const gw = await startGatewayProcess(t, file);
+  await eventually(() => gw.logs().includes('"event":"config.warning"'), 15_000, `the warning to be logged: ${gw.logs()}`);
+  assert.match(gw.logs(), /"event":"config\.warning","warning":"[^"]*portcullis\.yaml:\d+:\d+: routes\[0\]\.match\.methods: warning: route \\"admin\\" lists only GET/);
 });

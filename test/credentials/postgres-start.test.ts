@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +14,9 @@ import pg from 'pg';
 import { openStore } from '../../src/credentials/open-store.js';
 import { generateApiToken } from '../../src/credentials/secrets.js';
 import { sharedCerts } from '../support/certs.js';
-import { CLI_PATH } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { freshDatabase, privateCluster } from '../support/postgres.js';
-import { gatewayYaml, startTestGateway } from '../support/gateway.js';
+import { gatewayYaml, startGatewayProcess, startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 
 test('start with PostgreSQL down: unready with the reason logged, 503 on credentials, serving once the database is back', async (t) => {
@@ -41,28 +39,20 @@ routes:
     upstream: "${upstream.origin}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
 `);
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STORE_URL: cluster.url, PORTCULLIS_KEK: randomBytes(32).toString('base64') },
-  });
-  let logs = '';
-  child.stdout?.on('data', (chunk: Buffer) => { logs += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { logs += chunk.toString(); });
-  t.after(() => { child.kill('SIGKILL'); });
+  // No `store init`: the database is down, and `start` creates the schema once it answers.
+  const gw = await startGatewayProcess(t, configFile, { env: { STORE_URL: cluster.url, PORTCULLIS_KEK: randomBytes(32).toString('base64') }, initStore: false });
   const until = async <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> => {
     const end = Date.now() + ms;
     for (;;) {
       const value = await fn();
       if (value !== undefined) return value;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; logs:\n${logs}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; logs:\n${gw.logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  const ports = await until('gateway.started', () => {
-    const match = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)/.exec(logs);
-    return match === null ? undefined : { proxy: Number(match[1]), metrics: Number(match[2]) };
-  });
+  const ports = { proxy: gw.port, metrics: gw.metricsPort };
   const port = new URL(cluster.url).port;
-  assert.match(logs, new RegExp(`"event":"store\\.unreachable".*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis \\(user \\\\"portcullis\\\\"\\) \\(ECONNREFUSED\\); retrying`));
+  assert.match(gw.logs(), new RegExp(`"event":"store\\.unreachable".*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis \\(user \\\\"portcullis\\\\"\\) \\(ECONNREFUSED\\); retrying`));
   const ready = await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' });
   assert.equal(ready.status, 503);
   // The change feed has never been confirmed: the reason says so, and why (never the password).
@@ -78,13 +68,13 @@ routes:
 
   cluster.start();
   await until('ready', async () => ((await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' })).status === 200 ? true : undefined));
-  assert.match(logs, /"event":"store\.reachable"/);
+  assert.match(gw.logs(), /"event":"store\.reachable"/);
   const store = await openStore(cluster.url, { create: true });
   t.after(() => store.close());
   const issued = await store.tokens.create({ label: 'after-outage', scope: 'read-only' });
   const served = await send(`http://127.0.0.1:${ports.proxy}`, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } });
   assert.equal(served.status, 200, served.body);
-  assert.equal(logs.includes(password), false, 'the password is never logged');
+  assert.equal(gw.logs().includes(password), false, 'the password is never logged');
 });
 
 test('a locked database: a cache miss is refused with 503 auth.store_unavailable within store.queryTimeout, nothing reaches the upstream', async (t) => {

@@ -5,19 +5,15 @@
  * the upstream; it still works on the admin API. `admin.allowOnProxyRoutes: true` lets it through.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { loadConfigFile } from '../../src/config/index.js';
-import { startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/observe/logger.js';
-import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCliJson } from '../support/cli.js';
 import { type Answer, send } from '../support/client.js';
+import { startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
-import { initTestStore } from '../support/init-store.js';
 
 interface Harness {
   readonly url: string;
@@ -46,15 +42,8 @@ routes:
     access: read-write
 `,
   );
-  const loaded = loadConfigFile(configFile);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  const logger = createLogger('silent');
-  await initTestStore(loaded.config);
-  const services = await createServices(loaded.config, logger);
-  const gateway = await startGateway(loaded.config, services, logger);
+  const { gateway } = await startTestGateway(t, readFileSync(configFile, 'utf8'), {}, { dir });
   t.after(async () => {
-    await gateway.close(500);
-    await services.close();
     await upstream.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -4,22 +4,18 @@
  * also shows that nothing reached the upstream.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { loadConfigFile } from '../../src/config/index.js';
-import { startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/observe/logger.js';
 import { generateApiToken } from '../../src/credentials/secrets.js';
-import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
 import { type Answer, send, sendRaw } from '../support/client.js';
+import { startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 import { eventually } from '../support/eventually.js';
 import { withinOneSecond } from '../support/within-one-second.js';
-import { initTestStore } from '../support/init-store.js';
 
 interface TokenOut {
   id: string;
@@ -82,15 +78,8 @@ routes:
     require: { match: { x-org: orgId, x-technical-account: technicalAccountId } }
 `,
   );
-  const loaded = loadConfigFile(configFile);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  const logger = createLogger('silent');
-  await initTestStore(loaded.config);
-  const services = await createServices(loaded.config, logger);
-  const gateway = await startGateway(loaded.config, services, logger);
+  const { gateway } = await startTestGateway(t, readFileSync(configFile, 'utf8'), {}, { dir });
   t.after(async () => {
-    await gateway.close(500);
-    await services.close();
     await upstream.close();
     rmSync(dir, { recursive: true, force: true });
   });

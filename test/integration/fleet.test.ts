@@ -24,7 +24,7 @@ import type { CredentialStore } from '../../src/credentials/store.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCliJson } from '../support/cli.js';
 import { send, type Answer } from '../support/client.js';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-child.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway.js';
 import { freshDatabase } from '../support/postgres.js';
 import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
@@ -91,9 +91,9 @@ async function startFleet(t: TestContext): Promise<Fleet> {
   const env = { STORE_URL: url, PORTCULLIS_KEK: kek };
   // Started one after the other: the first migrates the empty database and stores the key.
   const gateways = [
-    await startGatewayProcess(t, configFile, env),
-    await startGatewayProcess(t, configFile, env),
-    await startGatewayProcess(t, configFile, { ...env, STORE_URL: viaRelay.toString() }),
+    await startGatewayProcess(t, configFile, { env }),
+    await startGatewayProcess(t, configFile, { env }),
+    await startGatewayProcess(t, configFile, { env: { ...env, STORE_URL: viaRelay.toString() } }),
   ];
   const store = await openStore(url, { create: true });
   t.after(() => store.close());
@@ -151,7 +151,7 @@ test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate
   await fleet.cli(['accounts', 'create', 'team', '--scope', 'read-write']);
   const member = await fleet.cli<{ id: string; token: string }>(['tokens', 'create', '--label', 'member', '--scope', 'read-write', '--account', 'team']);
   const admin = await fleet.cli<{ token: string }>(['tokens', 'create', '--label', 'ops', '--scope', 'admin']);
-  const viaApi = await send(b.adminUrl, {
+  const viaApi = await send(b.adminUrl ?? assert.fail('instance 2 has an admin listener'), {
     method: 'POST', path: '/v1/tokens', headers: { ...bearer(admin.token), 'content-type': 'application/json' },
     body: JSON.stringify({ label: 'made-on-2', scope: 'read-only' }),
   });

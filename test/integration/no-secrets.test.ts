@@ -4,27 +4,17 @@
  * Every log line, every metric line and every response body is searched for every secret.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { loadConfigText } from '../../src/config/index.js';
-import { startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/observe/logger.js';
-import { createServices } from '../../src/services.js';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
+import { startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
-import { initTestStore } from '../support/init-store.js';
 
 test('no token, client secret or Basic password appears in a log line, a metric or an error body', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-secrets-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const loaded = loadConfigText(
-    `listen: "127.0.0.1:0"
+  const yaml = `listen: "127.0.0.1:0"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:./pcl.db" }
@@ -35,10 +25,7 @@ routes:
     upstream: "${upstream.origin}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
     access: read-write
-`,
-    join(dir, 'portcullis.yaml'),
-  );
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+`;
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -46,15 +33,7 @@ routes:
       done();
     },
   });
-  const logger = createLogger('debug', { destination });
-  await initTestStore(loaded.config);
-  const services = await createServices(loaded.config, logger);
-  const gateway = await startGateway(loaded.config, services, logger);
-  t.after(async () => {
-    await gateway.close(500);
-    await services.close();
-  });
-  const url = `http://127.0.0.1:${gateway.proxyAddress.port}`;
+  const { url, metricsUrl, services, logger } = await startTestGateway(t, yaml, {}, { logDestination: destination, dirPrefix: 'pcl-secrets-' });
 
   const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });
   const writer = await services.store.tokens.create({ label: 'writer', scope: 'read-write' });
@@ -87,7 +66,7 @@ routes:
   }
   const statuses = bodies.length;
   assert.equal(statuses, requests.length * 2);
-  const metrics = await send(`http://127.0.0.1:${gateway.metricsAddress.port}`, { path: '/metrics' });
+  const metrics = await send(metricsUrl, { path: '/metrics' });
   await new Promise((r) => setTimeout(r, 100));
   logger.flush();
 

@@ -21,7 +21,7 @@ import { sharedCerts } from '../support/certs.js';
 import { runCliJson } from '../support/cli.js';
 import { send, type Answer } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startGatewayProcess } from '../support/gateway-child.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { basic, getToken } from '../oauth/helpers.js';
 

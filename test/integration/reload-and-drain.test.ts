@@ -4,25 +4,15 @@
  * serving); SIGTERM lets in-flight requests finish, then exits 0; readiness follows the store.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
-import { CLI_PATH } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
-import { initConfiguredTestStore } from '../support/init-store.js';
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly metricsPort: number;
-  readonly logs: () => string;
-  readonly exited: Promise<number | null>;
-}
 
 function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme = 'https'): string {
   const routes = names
@@ -31,30 +21,11 @@ function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme
   return `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nroutes:\n${routes}\n`;
 }
 
-async function startChild(t: TestContext, configFile: string): Promise<Started> {
-  await initConfiguredTestStore(configFile);
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  const started = performance.now();
-  for (;;) {
-    const match = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)\},"metrics":\{[^}]*"port":(\d+)/.exec(out);
-    if (match) return { child, port: Number(match[1]), metricsPort: Number(match[2]), logs: () => out, exited };
-    if (performance.now() - started > 10_000) throw new Error(`gateway did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 interface Setup {
   readonly dir: string;
   readonly upstream: RecordingUpstream;
   readonly configFile: string;
-  readonly gw: Started;
+  readonly gw: GatewayProcess;
   readonly url: string;
 }
 
@@ -66,8 +37,8 @@ async function startWithRoutes(t: TestContext, names: readonly string[]): Promis
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
   writeFileSync(configFile, routeYaml(upstream, names));
-  const gw = await startChild(t, configFile);
-  return { dir, upstream, configFile, gw, url: `http://127.0.0.1:${gw.port}` };
+  const gw = await startGatewayProcess(t, configFile);
+  return { dir, upstream, configFile, gw, url: gw.url };
 }
 
 test('SIGHUP reloads a valid configuration without dropping a request, and refuses an invalid one', async (t) => {

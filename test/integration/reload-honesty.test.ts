@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 function configYaml(upstream: RecordingUpstream, names: readonly string[], extra = ''): string {
@@ -86,7 +86,7 @@ test('--watch-config follows a Kubernetes ConfigMap update (the ..data symlink s
   const store = `store: { url: "sqlite:${join(tmpdir(), `pcl-watch-${process.pid}-${Date.now()}.db`)}" }`;
   publish(configYaml(upstream, ['a'], store));
   symlinkSync('..data/portcullis.yaml', join(dir, 'portcullis.yaml'));
-  const gw = await startGatewayProcess(t, join(dir, 'portcullis.yaml'), ['--watch-config']);
+  const gw = await startGatewayProcess(t, join(dir, 'portcullis.yaml'), { args: ['--watch-config'] });
   const url = `http://127.0.0.1:${gw.port}`;
   assert.equal((await send(url, { path: '/b/1' })).status, 404);
 

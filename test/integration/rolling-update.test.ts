@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 
 interface Outcome {

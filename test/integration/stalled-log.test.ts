@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
-import { startChildGateway } from '../support/child-gateway.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
 import { startRecordingUpstream } from '../support/upstream.js';
@@ -31,7 +31,7 @@ test('with its stdout pipe unread, the gateway keeps answering; dropped lines ar
       `log: { level: info, bufferBytes: 16384 }\n` +
       `routes:\n  - name: open\n    match: { path: /open }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"\n`,
   );
-  const gw = await startChildGateway(t, configFile);
+  const gw = await startGatewayProcess(t, configFile);
   const url = `http://127.0.0.1:${gw.port}`;
   const metricsUrl = `http://127.0.0.1:${gw.metricsPort}`;
   gw.stopReading();

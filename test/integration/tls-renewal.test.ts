@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { createTestCa, sharedCerts, type TestCa, type TestCert } from '../support/certs.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 
 /** The serial of the certificate a TLS listener presents to a new connection. */
@@ -129,7 +129,7 @@ test('a renewed certificate whose key does not match is refused: the old certifi
 
 test('--watch-config: replacing the certificate files is enough, no signal needed', async (t) => {
   const { dir, ca, first, second, configFile } = await setup(t);
-  const gw = await startGatewayProcess(t, configFile, ['--watch-config']);
+  const gw = await startGatewayProcess(t, configFile, { args: ['--watch-config'] });
   assert.equal(await servedSerial(gw.port, ca.caCert), serialOf(first));
   replaceFile(second.keyPath, join(dir, 'tls.key'));
   replaceFile(second.certPath, join(dir, 'tls.crt'));

@@ -14,7 +14,7 @@ import { createTestCa } from '../support/certs.js';
 import { runCli } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { startGatewayProcess } from '../support/gateway-process.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 async function closedPort(): Promise<number> {

@@ -7,7 +7,7 @@
  * worker within the bound of SPEC §4.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
-import { CLI_PATH, runCli, runCliJson } from '../support/cli.js';
+import { runCli, runCliJson } from '../support/cli.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
+import { spawnGatewayProcess, startGatewayProcess } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 import { withinOneSecond } from '../support/within-one-second.js';
 import { initConfiguredTestStore } from '../support/init-store.js';
@@ -61,47 +62,16 @@ async function setup(t: TestContext, routes: readonly string[] = ['a'], extra = 
   return { dir, configFile, upstream };
 }
 
-function spawnHost(t: TestContext, configFile: string, args: readonly string[]): { child: ChildProcess; text: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(() => {
-    // The whole tree: a worker left behind would keep the port.
-    for (const line of parse(out)) if (typeof line.pid === 'number' && line.pid !== child.pid) try { process.kill(line.pid, 'SIGKILL'); } catch { /* gone */ }
-    child.kill('SIGKILL');
-  });
-  return { child, text: () => out, exited };
-}
-
-function parse(text: string): LogLine[] {
-  const lines: LogLine[] = [];
-  for (const raw of text.split('\n')) {
-    if (!raw.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(raw) as LogLine);
-    } catch {
-      // a line still being written
-    }
-  }
-  return lines;
-}
-
 async function startHost(t: TestContext, configFile: string, workers = 2): Promise<Host> {
-  const { child, text, exited } = spawnHost(t, configFile, ['--workers', String(workers)]);
-  const lines = (): LogLine[] => parse(text());
-  let started: LogLine | undefined;
-  await eventually(() => (started = lines().find((l) => l.event === 'cluster.started')) !== undefined, 30_000, `the host to start: ${text()}`);
-  const port = (field: string): number => ((started?.[field] as { port: number } | undefined)?.port ?? 0);
+  const gw = await startGatewayProcess(t, configFile, { args: ['--workers', String(workers)], startedEvent: 'cluster.started' });
   return {
-    child,
-    url: `http://127.0.0.1:${port('proxy')}`,
-    metricsUrl: `http://127.0.0.1:${port('metrics')}`,
-    lines,
-    text,
-    exited,
-    pids: (started?.pids as number[] | undefined) ?? [],
+    child: gw.child,
+    url: gw.url,
+    metricsUrl: gw.metricsUrl,
+    lines: () => gw.lines() as LogLine[],
+    text: gw.logs,
+    exited: gw.exited,
+    pids: (gw.started.pids as number[] | undefined) ?? [],
   };
 }
 
@@ -241,10 +211,10 @@ test('a crash loop makes the primary exit 1 with the reason', async (t) => {
   const taken = (blocker.address() as net.AddressInfo).port;
   const { configFile, upstream } = await setup(t);
   writeFileSync(configFile, configYaml(upstream, ['a']).replace('listen: "127.0.0.1:0"', `listen: "127.0.0.1:${taken}"`));
-  const { exited, text } = spawnHost(t, configFile, ['--workers', '2']);
-  const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000))]);
-  assert.equal(code, 1, text());
-  const loop = parse(text()).find((l) => l.event === 'cluster.crash_loop');
+  const host = await spawnGatewayProcess(t, configFile, { args: ['--workers', '2'] });
+  const code = await Promise.race([host.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000))]);
+  assert.equal(code, 1, host.logs());
+  const loop = host.events('cluster.crash_loop')[0];
   assert.ok(loop, 'the crash loop is logged');
   assert.match(String(loop.reason), /exited with code 1: .*EADDRINUSE/);
   assert.equal(loop.crashes, 5);

@@ -20,7 +20,7 @@ import {
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
 import { send } from '../support/client.js';
-import { startGatewayProcess } from '../support/gateway-child.js';
+import { startGatewayProcess } from '../support/gateway.js';
 import { adminQuery, freshDatabase } from '../support/postgres.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { basic } from './helpers.js';
@@ -143,7 +143,7 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   // 2. A KEK is configured: the clear key still loads (and the log says to rekey).
   const env1 = { PORTCULLIS_KEK: kek1 };
   const kek1Config = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"');
-  const gw1 = await startGatewayProcess(t, kek1Config, env1);
+  const gw1 = await startGatewayProcess(t, kek1Config, { env: env1 });
   assert.equal(await call(gw1.url, early), 200);
   assert.match(gw1.logs(), /"event":"oauth\.signing_key_in_clear".*keys rekey/);
   const listed = await runCliJson<Array<{ encryptedWith: string | null }>>(['keys', 'list', '--config', kek1Config], env1);
@@ -161,7 +161,7 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   await gw1.exited;
 
   // 3. Restarted with the KEK: the key is opened from its envelope; old and new tokens verify.
-  const gw2 = await startGatewayProcess(t, kek1Config, env1);
+  const gw2 = await startGatewayProcess(t, kek1Config, { env: env1 });
   assert.equal(await call(gw2.url, early), 200);
   const later = await accessToken(gw2.url, client.client_id, client.client_secret);
   assert.equal(await call(gw2.url, later), 200);
@@ -177,7 +177,7 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   gw2.child.kill('SIGKILL');
   await gw2.exited;
   const kek2Only = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"');
-  const gw3 = await startGatewayProcess(t, kek2Only, { PORTCULLIS_KEK: kek2 });
+  const gw3 = await startGatewayProcess(t, kek2Only, { env: { PORTCULLIS_KEK: kek2 } });
   assert.equal(await call(gw3.url, early), 200, 'the key is the same key: tokens from before every step verify');
   const rotated = await runCliJson<{ kid: string; encryptedWith: string }>(['keys', 'rotate', '--config', kek2Only], { PORTCULLIS_KEK: kek2 });
   assert.equal(rotated.encryptedWith, id(kek2), 'a rotated key is sealed from the start');
@@ -220,7 +220,7 @@ test('PostgreSQL: no KEK refuses to start unless allowPlaintextSigningKeys; with
 
   const kek = newKek();
   const sealedConfig = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"', url);
-  const gw = await startGatewayProcess(t, sealedConfig, { PORTCULLIS_KEK: kek });
+  const gw = await startGatewayProcess(t, sealedConfig, { env: { PORTCULLIS_KEK: kek } });
   const client = await runCliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'svc', '--scope', 'read-only', '--config', sealedConfig], { PORTCULLIS_KEK: kek });
   assert.equal(await call(gw.url, await accessToken(gw.url, client.client_id, client.client_secret)), 200);
   const rows = (await adminQuery('SELECT private_jwk FROM signing_keys WHERE retired_at IS NULL', database)).rows as Array<{ private_jwk: string }>;

@@ -1,24 +1,19 @@
 /**
- * A real gateway with observability wired in, on ephemeral loopback ports, for the tests of
- * src/observe, built by createServices as `portcullis start` builds it (real store, real
- * verifier). The logger writes to a collector, so tests read every line the gateway logged.
+ * A real gateway with observability wired in (startTestGateway, test/support/gateway.ts), for the
+ * tests of src/observe: real store, real verifier, API tokens of both scopes in the store, and a
+ * logger writing to a collector, so tests read every line the gateway logged.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { GatewayConfig } from '../../src/config/types.js';
-import { startGateway, type RunningGateway } from '../../src/gateway.js';
+import type { RunningGateway } from '../../src/gateway.js';
 import type { Observability } from '../../src/observe/index.js';
-import { createLogger } from '../../src/observe/logger.js';
-import { createServices, type ServiceBundle } from '../../src/services.js';
-import { loadTestConfig } from '../support/gateway.js';
+import type { ServiceBundle } from '../../src/services.js';
+import { startTestGateway } from '../support/gateway.js';
 import { REFUSING_PORT } from '../support/ports.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
-import { initTestStore } from '../support/init-store.js';
 
 export { eventually } from '../support/eventually.js';
 
@@ -113,44 +108,33 @@ ${options.routes}`;
 }
 
 export async function startObservedGateway(t: TestContext, options: ObservedGatewayOptions): Promise<ObservedGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-obs-'));
-  const config = loadTestConfig(observedGatewayYaml(options), options.env ?? {}, dir);
   const log = createLogCollector();
-  const logger = createLogger(config.log.level, { destination: log });
   // The real stack: store, cached verifier, OAuth, observability, as `portcullis start` builds it.
-  await initTestStore(config);
-  const services = await createServices(config, logger);
-  const obs = services.observability;
-  const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });
-  const writer = await services.store.tokens.create({ label: 'writer', scope: 'read-write' });
-  Object.assign(KNOWN, { readToken: reader.token, readId: reader.record.id, writeToken: writer.token, writeId: writer.record.id });
-  const gateway = await startGateway(
-    config,
-    {
+  const gw = await startTestGateway(t, observedGatewayYaml(options), options.env ?? {}, {
+    logDestination: log,
+    dirPrefix: 'pcl-obs-',
+    compose: (services) => ({
       ...services,
       metricsHandler: (req, res) => {
         options.onMetricsRequest?.(req);
-        obs.metricsHandler(req, res);
+        services.observability.metricsHandler(req, res);
       },
       ...(options.readiness ? { readiness: options.readiness } : {}),
-    },
-    logger,
-  );
-  t.after(async () => {
-    await gateway.close(1_000);
-    await services.close();
-    rmSync(dir, { recursive: true, force: true });
+    }),
   });
-  const port = gateway.proxyAddress.port;
+  const { services } = gw;
+  const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });
+  const writer = await services.store.tokens.create({ label: 'writer', scope: 'read-write' });
+  Object.assign(KNOWN, { readToken: reader.token, readId: reader.record.id, writeToken: writer.token, writeId: writer.record.id });
   return {
-    gateway,
-    config,
-    obs,
+    gateway: gw.gateway,
+    config: gw.config,
+    obs: services.observability,
     services,
     log,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    metricsUrl: `http://127.0.0.1:${gateway.metricsAddress.port}`,
+    port: gw.port,
+    url: gw.url,
+    metricsUrl: gw.metricsUrl,
   };
 }
 

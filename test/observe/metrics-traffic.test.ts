@@ -8,10 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/credentials/open-store.js';
-import { startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/observe/logger.js';
-import { createServices } from '../../src/services.js';
-import { loadTestConfig } from '../support/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
 import {
   EXPECTED_AUTH,
   EXPECTED_DURATION_COUNTS,
@@ -157,14 +154,8 @@ test('portcullis_credentials_active counts the working credentials by kind, off 
   await seeded.tokens.revoke(revoked.record.id);
   await seeded.clients.create({ name: 'svc', scope: 'read-only' });
   await seeded.close();
-  const config = loadTestConfig(observedGatewayYaml({ routes: '  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n', level: 'silent' }), {}, dir);
-  const services = await createServices(config, createLogger('silent'));
-  const gateway = await startGateway(config, services, createLogger('silent'));
-  t.after(async () => {
-    await gateway.close(500);
-    await services.close();
-  });
-  const metricsUrl = `http://127.0.0.1:${gateway.metricsAddress.port}`;
+  const yaml = observedGatewayYaml({ routes: '  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n', level: 'silent' });
+  const { metricsUrl } = await startTestGateway(t, yaml, {}, { dir });
   let m = await scrape(metricsUrl);
   await eventually(async () => {
     m = await scrape(metricsUrl);
