@@ -1,6 +1,6 @@
 /**
- * The admin API (SPEC §6) on its own listener: the CLI's operations as JSON over HTTP, for
- * callers holding a token of scope `admin`. Errors are problem+json with SPEC §3 codes; the
+ * The admin API (docs/http.md "The admin API") on its own listener: the CLI's operations as JSON over HTTP, for
+ * callers holding a token of scope `admin`. Errors are problem+json with the codes of docs/errors.md; the
  * OpenAPI description is served at `GET /openapi.json` without authentication.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The authenticate stage (SPEC §2.3): parse the Authorization header (no I/O), check the scheme
+ * The authenticate stage (docs/credentials.md "The authenticate stage"): parse the Authorization header (no I/O), check the scheme
  * against the route's `credentials`, verify, and turn every refusal into a coded GatewayError
  * carrying the route's WWW-Authenticate challenges (RFC 6750 §3, RFC 7617 §2).
  *

@@ -1,5 +1,5 @@
 /**
- * Path safety (SPEC §2.1): the request target is checked and normalised once, before routing,
+ * Path safety (docs/request-path.md "Path safety"): the request target is checked and normalised once, before routing,
  * and the normalised form is what both the router and the upstream see.
  *
  * Refused with 400 request.invalid_path:

@@ -1,5 +1,5 @@
 /**
- * Route selection (SPEC §1): exact host over wildcard over none, then the longest path prefix on
+ * Route selection (docs/configuration.md "How a request picks a route"): exact host over wildcard over none, then the longest path prefix on
  * a segment boundary, then a route listing the method over one listing none. A route listing
  * GET also takes HEAD (see `pick`). A `.` ends a prefix like a `/` does: Rails routes
  * `/admin.json` to `/admin(.:format)` and Spring ≤ 5.2's suffix matching to `/admin`, so the

@@ -1,5 +1,5 @@
 /**
- * The require stage (seed 004): a route's `require.headers` and `require.query` must be present
+ * The require stage (docs/request-path.md "Authorize and require"): a route's `require.headers` and `require.query` must be present
  * exactly once and non-empty. A copy more is refused like a missing one: a backend that reads
  * the first of `?serviceProvider=&serviceProvider=acme` sees an empty value, and one that reads
  * `X_Tenant` as `X-Tenant` (see listen/header-name.ts) sees a second tenant. A required header
