@@ -1,7 +1,8 @@
 /**
- * The configuration file's one definition (documented in docs/configuration.md). It drives three things at once:
- * validation of the YAML (`configSchema.safeParse`), the TypeScript types (`RawConfig`), and the
- * published JSON Schema (`docs/portcullis.schema.json`, emitted by `emit-json-schema.ts`).
+ * The configuration file's one definition (documented in docs/configuration.md). It drives three
+ * things at once: validation of the YAML (`configSchema.safeParse`), the TypeScript types
+ * (`RawConfig`), and the published JSON Schema (`docs/portcullis.schema.json`, emitted by
+ * `emit-json-schema.ts`).
  *
  * The schema describes the file as written (strings for durations, listen addresses, URLs);
  * `compile.ts` turns a validated file into the frozen runtime configuration.

@@ -27,8 +27,8 @@ export function isScope(value: unknown): value is Scope {
 }
 
 /**
- * The narrower of two scopes: a token can only narrow what its account may do (docs/credentials.md), so a
- * read-write token of a read-only account is read-only.
+ * The narrower of two scopes: a token can only narrow what its account may do
+ * (docs/credentials.md), so a read-write token of a read-only account is read-only.
  */
 export function narrowerScope(a: Scope, b: Scope): Scope {
   return RANK[a] <= RANK[b] ? a : b;

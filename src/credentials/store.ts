@@ -1,6 +1,6 @@
 /**
- * The credential store contract (docs/credentials.md), shared by the request path (the verifier), the CLI
- * and the admin API. Every operation is asynchronous so that a PostgreSQL implementation can
+ * The credential store contract (docs/credentials.md), shared by the request path (the verifier),
+ * the CLI and the admin API. Every operation is asynchronous so that a PostgreSQL implementation can
  * replace the SQLite one without a change elsewhere.
  *
  * Public records are camelCase with ISO-8601 timestamps. Secrets appear exactly once, in the

@@ -1,6 +1,6 @@
 /**
- * Translation of upstream failures (undici, tls, net, http-proxy) into the codes of docs/errors.md. This is
- * the only place these foreign errors are read.
+ * Translation of upstream failures (undici, tls, net, http-proxy) into the codes of docs/errors.md.
+ * This is the only place these foreign errors are read.
  */
 import { GatewayError, type ErrorCode } from '../errors.js';
 

@@ -5,8 +5,9 @@
  * Why not prom-client's Counter: a child from its `labels()` rebuilds the label object's hash
  * string and re-validates the labels on every `inc()`, making garbage each time, and the request
  * path increments three labelled counters per request (docs/decisions/0004-engine-floors.md).
- * Here a child holds its series and an increment is one addition. The exposition is the same: one sample per label set, labels
- * in `labelNames` order, series in order of their first increment (an `inc(0)` creates one).
+ * Here a child holds its series and an increment is one addition. The exposition is the same: one
+ * sample per label set, labels in `labelNames` order, series in order of their first increment (an
+ * `inc(0)` creates one).
  */
 
 export interface CounterChild {

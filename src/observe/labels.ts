@@ -1,6 +1,6 @@
 /**
- * The bounded sets every metric label takes its values from (docs/metrics.md "Label values": route names, a fixed
- * method list, codes — never a raw path, a token or anything else a client chose).
+ * The bounded sets every metric label takes its values from (docs/metrics.md "Label values": route
+ * names, a fixed method list, codes — never a raw path, a token or anything else a client chose).
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
