@@ -1,6 +1,6 @@
 /**
- * Header rules (SPEC §2.6, src/forward/header-rules.ts), each forwarded or identity header with
- * paired trust tests (TESTING.md §6): from an untrusted peer the value is dropped or replaced,
+ * Header rules (docs/request-path.md "Forwarding", src/forward/header-rules.ts), each forwarded or
+ * identity header with paired trust tests: from an untrusted peer the value is dropped or replaced,
  * from a configured trusted proxy it is kept or appended to. Requests are raw bytes, so header
  * spellings and duplicates arrive exactly as written; the upstream's raw header list is checked.
  */
@@ -374,7 +374,7 @@ test('upstream response: hop-by-hop headers are stripped; status text, duplicate
     assert.deepEqual(response.all(dropped), [], `${dropped} stripped`);
   }
   assert.equal(response.text(), 'body');
-  assert.deepEqual(response.all('x-request-id').length, 1, 'the gateway\'s request id, once (issue 13)');
+  assert.deepEqual(response.all('x-request-id').length, 1, 'the gateway\'s request id, once');
 });
 
 test('upstream response header values pass back byte for byte: UTF-8 and other non-ASCII bytes unchanged', async (t) => {

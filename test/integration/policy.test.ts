@@ -1,7 +1,7 @@
 /**
- * Policy on the proxy layer: read-only routes (SPEC §2.4), authentication challenges per route
- * (SPEC §3), and required headers and query parameters (seed 004, SPEC §2.5). Every refusal is
- * checked from both sides: the problem+json the client got and an upstream that saw nothing.
+ * Policy on the proxy layer: read-only routes, authentication challenges per route,
+ * and required headers and query parameters (docs/request-path.md "Authorize and require"). Every
+ * refusal is checked from both sides: the problem+json the client got and an upstream that saw nothing.
  */
 import assert from 'node:assert/strict';
 import { METHODS } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 11: slow clients never starve the others. One peer opens many connections to an
+ * Slow clients never starve the others. One peer opens many connections to an
  * `auth: off` route and trickles large bodies at 1 byte/s; another peer's request is answered
  * (not left waiting behind them). And an upstream whose connections are all busy makes a request
  * wait a bounded time in a bounded queue, then answers 503 `upstream.saturated`.
