@@ -16,7 +16,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SELF = join('test', 'docs', 'self-contained.test.ts');
 
 /** What is searched: everything a newcomer reads, as checked out. */
-const SCANNED_DIRS = ['src', 'test', 'docs', 'bench', 'config', '.ci'];
+const SCANNED_DIRS = ['src', 'test', 'docs', 'bench', 'config', 'deploy', '.ci'];
 const SCANNED_FILES = ['README.md', 'CHANGELOG.md', 'Dockerfile', 'package.json'];
 /** Generated or recorded output, not prose: raw benchmark results and build output. */
 const SKIPPED = new Set(['node_modules', 'dist', join('bench', 'results'), '.demo']);
