@@ -213,6 +213,13 @@ test('every anchor of a link to a Markdown page is a heading or an <a id> of tha
   assert.equal(broken.length, 0, `broken anchors:\n${broken.join('\n')}`);
 });
 
+test('docs/README.md, the index, links every page of docs/', () => {
+  const index = new Set(relativeLinks(join('docs', 'README.md')).map((l) => l.target.split('#')[0]));
+  const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.md');
+  assert.ok(pages.length >= 10, `${pages.length} pages`);
+  assert.deepEqual(pages.filter((p) => !index.has(p)), [], 'pages docs/README.md does not link');
+});
+
 test('README.md sends a newcomer to docs/README.md', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   assert.match(readme, /\]\(docs\/README\.md\)/);
