@@ -280,7 +280,7 @@ test('every entry of proxy-claim-headers.ts is canonical, unique and names where
     assert.ok(entry.sources.length > 0 && entry.sources.every((source) => source.length > 5), `${entry.name} has a source`);
   }
   for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri',
-    // The second review's list.
+    // Added by the second review (docs/decisions/0012-request-path-hardening.md).
     'remote-email', 'remote-groups', 'remote-name', 'cf-access-authenticated-user-email', 'cf-access-jwt-assertion', 'x-pomerium-jwt-assertion',
     'x-ms-token-aad-id-token', 'cloudfront-viewer-address', 'fly-client-ip', 'x-vercel-forwarded-for', 'x-nf-client-connection-ip', 'forwarded-for',
     'x-original-remote-addr', 'x-real-client-ip', 'akamai-client-ip', 'x-vouch-user', 'x-auth-user']) {

@@ -26,7 +26,10 @@ const ROUTES = `
     access: read-write
 `;
 
-/** The attacker of the review: 260 connections, each trickling a 100 kB body at 1 byte/s. */
+/**
+ * The attacker the limits are designed against (docs/decisions/0013-slow-clients.md): 260
+ * connections, each trickling a 100 kB body at 1 byte/s.
+ */
 const SLOW_CONNECTIONS = 260;
 const BODY_BYTES = 100_000;
 /** Far above a normal answer on a loaded machine, far below "waits for the slow ones" (never, here). */
