@@ -1,4 +1,4 @@
-// Issue 14 item 9: PostgreSQL beside SQLite, in one run.
+// PostgreSQL beside SQLite, in one run (bench/README.md "Fleet").
 //
 //   1. cached Bearer: one token, every request a cache hit (the store is not on the path);
 //   2. working set: 100,000 tokens, cache.maxEntries 1, so every request is a miss (one store

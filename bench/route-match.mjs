@@ -1,4 +1,4 @@
-// The per-request work that depends on the number of routes (issue 2, scenario 7): route
+// The per-request work that depends on the number of routes (scenario 7): route
 // matching, and the route's metric series (its request counter, its two latency histograms).
 // Builds tables of 10 and 10,000 routes through the real configuration loader and times both
 // over requests spread across all routes, where each request touches another route's objects.

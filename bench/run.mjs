@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Portcullis benchmark runner (issue 6).
+// Portcullis benchmark runner (bench/README.md).
 //
 //   node bench/run.mjs [--only all|portcullis|post|openloop|engines|quick|NAME[,NAME...]]
 //                      [--duration 8] [--rounds 3] [--warmup 2] [--connections 50] [--threads 1]

@@ -1,5 +1,5 @@
 /**
- * The one table of error codes Portcullis answers with (SPEC §3).
+ * The one table of error codes Portcullis answers with.
  *
  * Every response the gateway produces itself is `application/problem+json` carrying one of
  * these codes. docs/errors.md is checked against this table by a test, so the two cannot drift.
@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   'internal.error': { status: 500, title: 'Internal error', description: 'An unexpected failure inside Portcullis; the request id in the body finds its cause in the log (`request.internal_error`).' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
-/** A stable error code of SPEC §3. */
+/** A stable error code (docs/errors.md). */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Extra response headers a coded error may carry (challenges, Allow). */

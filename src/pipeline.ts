@@ -1,5 +1,5 @@
 /**
- * THE order of stages a proxied request goes through (SPEC §2):
+ * THE order of stages a proxied request goes through (docs/request-path.md):
  *
  *   guard framing → parse target (path safety) → match route → authenticate → authorize
  *   → require → forward

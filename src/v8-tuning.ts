@@ -5,10 +5,10 @@
  * straight into the old generation once most of its objects have survived scavenges while the
  * young generation was at its largest. In a gateway that happens to the per-request literals
  * whenever requests live long for a while (1 MiB uploads, a slow upstream), and the decision
- * sticks: afterwards every request's objects start old, keep what they point to alive through
- * every scavenge, and at 2,000 req/s ~1.5 MB is promoted every 300 ms; scavenges take 4–6 ms
- * instead of ~1 and the p99 rises by 20–30 ms (docs/decisions/0008). A process started with
- * either form of the flag keeps what it was given.
+ * sticks: afterwards every request's objects start old and keep what they point to alive through
+ * every scavenge, so each scavenge promotes a lot and takes several times longer, and the tail
+ * latency rises with it (figures in docs/decisions/0008-no-allocation-site-pretenuring.md). A
+ * process started with either form of the flag keeps what it was given.
  */
 import { setFlagsFromString } from 'node:v8';
 

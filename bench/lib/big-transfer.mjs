@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// One large transfer through a forwarder, for its streaming memory (issue 2: peak RSS of the
-// gateway during a 1 GiB upload and a 1 GiB download).
+// One large transfer through a forwarder, for its streaming memory (peak RSS of the
+// gateway during a 1 GiB upload and a 1 GiB download: bodies are streamed, never buffered whole).
 //
 //   node bench/lib/big-transfer.mjs --mode upload|download --url URL --bytes N
 //        [--header 'Name: value' ...] [--timeout 300]

@@ -70,7 +70,7 @@ export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl }) {
     admin: { listen: `127.0.0.1:${ports.admin}` },
     metrics: { listen: `127.0.0.1:${ports.metrics}` },
     store: { url: storeUrl },
-    // The load generator is one client address: per-client limits (issue 13) are lifted so a run
+    // The load generator is one client address: per-client limits (docs/configuration.md `limits`) are lifted so a run
     // with more than 64 connections measures the gateway, not its refusals (the checks still run).
     limits: { shutdownGrace: '2s', maxInFlightPerClient: 1_000_000, maxConnectionsPerClient: 1_000_000, requestTimeout: '10m' },
     // info: the access log is on (one JSON line per request, to a file); metrics are always on.

@@ -22,7 +22,7 @@
 //   expectStatus status of the pre-flight GET and of every request (default 200)
 //   driver       'wrk' (closed loop, default) or 'openloop' (bench/lib/open-loop.mjs, fixed rate)
 //   skip(ctx)    optional reason to skip
-//   scenario     issue 6 scenario number, for the report
+//   scenario     scenario number (bench/README.md), for the report
 //
 // ctx: { root, benchDir, dist, certs, upstreamPort, upstreamUrl, nginxBin, node, port (this
 //        process's port), creds: { main: { bearer, basic, jwt, jwtWhy }, ws: { file, first },
@@ -88,7 +88,7 @@ export const TARGETS = {
   nginx: { description: PROCESSES.nginx.description, process: 'nginx', path: '/' },
   'nginx-map': { description: 'nginx with the Authorization map, a valid Bearer on every request', process: 'nginx-map', path: '/', headers: bearer },
 
-  // ---- Portcullis, issue 6 scenarios
+  // ---- Portcullis, the scenarios of bench/README.md
   'pc-1-open': { scenario: '1', description: 'auth: off route, GET, 100 B answer', process: 'gw-main', path: '/open/items' },
   'pc-2-bearer': { scenario: '2', description: 'Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer },
   'pc-2-nolog': { scenario: '2', description: 'as pc-2-bearer with the access log off (log.level warn): what the access log costs', process: 'gw-nolog', path: '/api/items', headers: bearer },

@@ -1,5 +1,5 @@
 /**
- * The credential administration operations of SPEC §6, written once and shared by the
+ * The credential administration operations (docs/cli.md), written once and shared by the
  * `portcullis accounts|tokens|clients` commands and the admin API. Each takes validated plain
  * input and returns the JSON shape both print; the secret appears only in create/rotate results.
  */
@@ -11,7 +11,7 @@ import type { AccountRecord, NewClient, NewToken } from '../credentials/store.js
 import { CredentialStoreError } from '../credentials/store-error.js';
 import { parseDuration } from '../config/durations.js';
 
-/** An account as JSON (SPEC §6: camelCase). */
+/** An account as JSON (camelCase, as docs/cli.md shows it). */
 export interface AccountJson {
   readonly name: string;
   readonly scope: Scope;

@@ -1,7 +1,7 @@
 /**
- * The admin API (SPEC §6) on its own listener: the CLI's operations as JSON over HTTP, for
- * callers holding a token of scope `admin`. Errors are problem+json with SPEC §3 codes; the
- * OpenAPI description is served at `GET /openapi.json` without authentication.
+ * The admin API (docs/http.md "The admin API") on its own listener: the CLI's operations as JSON
+ * over HTTP, for callers holding a token of scope `admin`. Errors are problem+json with the codes
+ * of docs/errors.md; the OpenAPI description is served at `GET /openapi.json` without authentication.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { RoutePolicy } from '../config/types.js';

@@ -1,5 +1,5 @@
 /**
- * Which verifier a presented credential goes to (SPEC §2.3):
+ * Which verifier a presented credential goes to:
  *
  *   Bearer, JWT-shaped (three base64url segments)   the JWT verifier (Portcullis access tokens,
  *                                                   external issuers), when one is configured

@@ -1,7 +1,8 @@
 /**
- * The authenticate stage (SPEC §2.3): parse the Authorization header (no I/O), check the scheme
- * against the route's `credentials`, verify, and turn every refusal into a coded GatewayError
- * carrying the route's WWW-Authenticate challenges (RFC 6750 §3, RFC 7617 §2).
+ * The authenticate stage (docs/credentials.md "The authenticate stage"): parse the Authorization
+ * header (no I/O), check the scheme against the route's `credentials`, verify, and turn every
+ * refusal into a coded GatewayError carrying the route's WWW-Authenticate challenges (RFC 6750 §3,
+ * RFC 7617 §2).
  *
  *   no Authorization, or a scheme the route does not accept   401 auth.missing_credentials
  *   unparseable Authorization                                  400 auth.malformed_credentials

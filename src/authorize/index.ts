@@ -1,8 +1,8 @@
 /**
- * The authorize stage (SPEC §2.4): GET, HEAD and OPTIONS read; every other method writes. A write
- * needs a route with `access: read-write` AND a credential whose effective scope is read-write
- * (or admin). Method-override headers and `_method` parameters on reads are refused earlier, by
- * the framing guard.
+ * The authorize stage (docs/request-path.md "Authorize and require"): GET, HEAD and OPTIONS read;
+ * every other method writes. A write needs a route with `access: read-write` AND a credential whose
+ * effective scope is read-write (or admin). Method-override headers and `_method` parameters on
+ * reads are refused earlier, by the framing guard.
  *
  * Two reads count as writes too:
  *  - a WebSocket upgrade rides on a GET but opens a two-way channel, so it is a write unless the

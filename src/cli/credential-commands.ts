@@ -1,5 +1,5 @@
 /**
- * `portcullis accounts|tokens|clients …` (SPEC §6): the shared admin operations on the store
+ * `portcullis accounts|tokens|clients …` (docs/cli.md): the shared admin operations on the store
  * named by the configuration. `--json` prints one JSON object (or an array for `list`); a secret
  * appears exactly once, in create and rotate output.
  */

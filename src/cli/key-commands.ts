@@ -26,7 +26,7 @@ import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, registerCommand, registerGroup, reportError } from './run.js';
 
-/** A key as printed (SPEC §6 style: camelCase, ISO-8601 times). */
+/** A key as printed (docs/cli.md: camelCase, ISO-8601 times). */
 export interface SigningKeyJson {
   readonly kid: string;
   readonly alg: string;

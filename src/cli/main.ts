@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `portcullis` command (SPEC §6). Exit status: 0 success, 1 runtime failure, 2 invalid
+ * The `portcullis` command (docs/cli.md). Exit status: 0 success, 1 runtime failure, 2 invalid
  * configuration or usage.
  */
 import { registerBuiltinCommands } from './builtin-commands.js';

@@ -1,6 +1,6 @@
 /**
- * The published JSON Schema of the configuration file (SPEC §1), generated from `configSchema`
- * so the two cannot drift. `npm run schema` (this file run as a script) writes
+ * The published JSON Schema of the configuration file (docs/configuration.md), generated from
+ * `configSchema` so the two cannot drift. `npm run schema` (this file run as a script) writes
  * docs/portcullis.schema.json; a test fails when the checked-in file is stale.
  */
 import { writeFileSync } from 'node:fs';

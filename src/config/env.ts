@@ -1,5 +1,5 @@
 /**
- * `${NAME}` substitution in configuration strings (SPEC §1).
+ * `${NAME}` substitution in configuration strings (docs/configuration.md).
  *
  * - `${NAME}` is replaced by the value of environment variable NAME (letters, digits and `_`,
  *   not starting with a digit). A variable set to the empty string substitutes as empty.

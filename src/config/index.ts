@@ -1,6 +1,6 @@
 /**
  * The configuration's public entry: find the file, load it, get a frozen `GatewayConfig` or
- * every problem located in the file (SPEC §1).
+ * every problem located in the file (docs/configuration.md).
  *
  *   load (YAML, positions, ${VAR}) → validate (schema + semantic checks, all collected)
  *   → compile (defaults merged, files read, frozen)

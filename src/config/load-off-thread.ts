@@ -1,7 +1,7 @@
 /**
- * `loadConfigFile` for a running gateway. Parsing and validating are the expensive stages (YAML
- * parsing alone is ~0.1 ms per route: 10,000 routes took ~1 s and ~150 MB of transient heap),
- * and on the main thread they would stop every request for that long on each SIGHUP. A worker
+ * `loadConfigFile` for a running gateway. Parsing and validating are the expensive stages (about
+ * a second for 10,000 routes: docs/decisions/0005-config-loading-off-thread.md), and on the main
+ * thread they would stop every request for that long on each SIGHUP. A worker
  * thread runs them; the main thread only compiles the validated data it gets back.
  */
 import { Worker } from 'node:worker_threads';

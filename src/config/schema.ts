@@ -1,7 +1,8 @@
 /**
- * The configuration file's one definition (SPEC §1). It drives three things at once:
- * validation of the YAML (`configSchema.safeParse`), the TypeScript types (`RawConfig`), and the
- * published JSON Schema (`docs/portcullis.schema.json`, emitted by `emit-json-schema.ts`).
+ * The configuration file's one definition (documented in docs/configuration.md). It drives three
+ * things at once: validation of the YAML (`configSchema.safeParse`), the TypeScript types
+ * (`RawConfig`), and the published JSON Schema (`docs/portcullis.schema.json`, emitted by
+ * `emit-json-schema.ts`).
  *
  * The schema describes the file as written (strings for durations, listen addresses, URLs);
  * `compile.ts` turns a validated file into the frozen runtime configuration.
@@ -50,7 +51,7 @@ const matchSchema = z.strictObject({
 export const IDENTITY_MATCH_FIELDS = ['account', 'orgId', 'technicalAccountId'] as const;
 
 const requireSchema = z.strictObject({
-  headers: z.array(nonEmpty('Header name.')).optional().describe('Headers that must be present and non-empty (seed 004).'),
+  headers: z.array(nonEmpty('Header name.')).optional().describe('Headers that must be present and non-empty.'),
   query: z.array(nonEmpty('Query parameter name.')).optional().describe('Query parameters that must be present and non-empty.'),
   match: z.record(z.string(), z.enum(IDENTITY_MATCH_FIELDS)).optional()
     .describe('Header name -> account, orgId or technicalAccountId: the header must be present once and equal that identity of the credential (a token\'s account, an OAuth client\'s org or technical account id); else 403 auth.identity_mismatch. Needs auth: required.'),

@@ -36,7 +36,7 @@ export interface UpstreamTarget {
   readonly ca: string | undefined;
 }
 
-/** A route after compilation (SPEC §1 `routes[]`). */
+/** A route after compilation (`routes[]` of docs/configuration.md). */
 export interface RoutePolicy {
   readonly name: string;
   /** Position in the file, for messages. */

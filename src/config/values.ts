@@ -58,7 +58,7 @@ export function parseCidr(text: string): Parsed<string> {
 
 /**
  * Reasons a path (route prefix or upstream base path) is refused: the same ambiguities the
- * request path guard refuses (SPEC §2), since a route written with them could never match.
+ * request path guard refuses (docs/request-path.md), since a route written with them could never match.
  */
 function pathProblem(text: string): string | undefined {
   if (/(^|\/)\.\.?(\/|$)/.test(text)) return 'must not contain "." or ".." segments';
@@ -113,7 +113,7 @@ const PLAIN_WHY: Readonly<Record<string, string>> = {
 };
 
 /**
- * An upstream base URL (SPEC §1): https only (wss accepted and treated as https), no
+ * An upstream base URL: https only (wss accepted and treated as https), no
  * credentials, query or fragment; its path is kept as a base path without trailing slash.
  */
 export function parseUpstream(text: string): Parsed<UpstreamAddress> {

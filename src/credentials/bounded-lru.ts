@@ -2,11 +2,11 @@
  * An lru-cache bounded by its number of entries that allocates as it fills.
  *
  * Given `max`, lru-cache allocates its key, value, time and link arrays for `max` entries when
- * it is made: 4.4 MB per cache at the default `cache.maxEntries` of 100,000 (3.2 MB of it on the
- * V8 heap), three such caches in a gateway whether they ever fill or not, and 1.3 GB at the
- * largest value the configuration accepts. Bounded by `maxSize` with every entry of size 1, the
- * same cache holds at most as many entries and its arrays grow with use; a full cache costs
- * ~26 B more per entry (docs/decisions/0007).
+ * it is made, for each of a gateway's caches whether they ever fill or not, which is megabytes at
+ * the default `cache.maxEntries` and gigabytes at the largest value the configuration accepts.
+ * Bounded by `maxSize` with every entry of size 1, the same cache holds at most as many entries
+ * and its arrays grow with use, for slightly more per entry once full (figures in
+ * docs/decisions/0007-cached-credential-memory.md).
  *
  * One difference callers see: the entry a `set` evicts is disposed of after the new one is in
  * the cache (with `max`, before). A `dispose` that threw would leave the new entry cached but

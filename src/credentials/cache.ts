@@ -1,5 +1,5 @@
 /**
- * The verifier's two caches (SPEC §4 "Cache"):
+ * The verifier's two caches (docs/credentials.md):
  *
  *   positive  credential key → Principal, at most `maxEntries`, each entry living
  *             min(cache.ttl, time to the credential's expiry, time to the end of its grace);

@@ -10,9 +10,9 @@
  *   local  changes made through this process's store (store.subscribe) apply synchronously;
  *          the poll skips them when it sees them again.
  *
- * Freshness (partition safety, decision 0010): the follower records when it last CONFIRMED
- * the feed — a poll that read to the end of the feed and then saw the store answer a ping, so
- * every change committed before that poll began has been applied. When that moment is older
+ * Freshness (partition safety, docs/decisions/0010-feed-staleness.md): the follower records when it
+ * last CONFIRMED the feed — a poll that read to the end of the feed and then saw the store answer a
+ * ping, so every change committed before that poll began has been applied. When that moment is older
  * than `maxStalenessMs` (the store is unreachable, queries fail or hang, the poll loop died),
  * `fresh()` turns false: consumers stop trusting what they cached and refuse with
  * auth.store_unavailable, and /readyz names the reason. Freshness returns only with a poll

@@ -1,5 +1,5 @@
 /**
- * The credential layer's public surface (SPEC §4): the store contract and its opener, the
+ * The credential layer's public surface: the store contract and its opener, the
  * request-path verifier, the token formats, and the JSON shapes of the CLI and admin API.
  * See docs/credentials.md.
  */

@@ -3,8 +3,8 @@
  * owns, so a change read from the store evicts exactly those entries.
  *
  * Most ids own one key (one credential, presented one way), so a lone key is held as the string
- * itself and a Set is made only for the second: a one-element Set cost ~155 B per cached
- * credential, 28 % of a full cache's entry (docs/decisions/0007, bench/cache-memory.mjs).
+ * itself and a Set is made only for the second: a one-element Set was a large share of a cached
+ * credential's memory (docs/decisions/0007-cached-credential-memory.md, bench/cache-memory.mjs).
  */
 export class KeyIndex {
   readonly #keysById = new Map<string, string | Set<string>>();

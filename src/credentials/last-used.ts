@@ -1,6 +1,6 @@
 /**
  * Last-use times, collected in memory on the request path and written in batches by a timer
- * (SPEC §4: "last used (recorded off the request path)"). A request only does a Map.set.
+ * (docs/credentials.md): the request path never waits on a write. A request only does a Map.set.
  */
 import type { CredentialStore } from './store.js';
 
@@ -40,8 +40,9 @@ export function createLastUsedRecorder(
   async function writeBatch(): Promise<void> {
     if (batch.size === 0) return;
     // Chunks are taken from the Map's own iterator: under a large working set the batch holds
-    // tens of thousands of ids (22,000 in scenario 5), and copying them into an array of pairs
-    // first made 1.6 MB that lived through the whole flush, long enough to be promoted.
+    // tens of thousands of ids, and copying them into an array of pairs first made garbage that
+    // lived through the whole flush, long enough to be promoted
+    // (docs/decisions/0007-cached-credential-memory.md).
     const sending = batch.entries();
     batch = new Map();
     for (let next = sending.next(); !next.done;) {
@@ -59,7 +60,8 @@ export function createLastUsedRecorder(
         return;
       }
       // Small transactions with a turn of the event loop between them: with a synchronous store
-      // (better-sqlite3), one transaction of 20,000 rows would stall every request for ~100 ms.
+      // (better-sqlite3), one transaction for the whole batch would stall every request meanwhile
+      // (docs/decisions/0002-performance.md).
       if (!next.done) await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -1,5 +1,6 @@
 /**
- * Opens the credential store named by `store.url` (SPEC §1), dispatching on the URL scheme.
+ * Opens the credential store named by `store.url` (docs/configuration.md), dispatching on the URL
+ * scheme.
  *
  *   sqlite:/absolute/path.db   (also sqlite:///absolute/path.db; sqlite::memory: for tests)
  *   postgres://… | postgresql://…   (postgres-location.ts)

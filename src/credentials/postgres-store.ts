@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL backend of the credential store (driver `pg`; why: docs/decisions/
- * 0009-postgres-driver.md): its SQL only; the rules are in create-store.ts.
+ * The PostgreSQL backend of the credential store (driver `pg`; why:
+ * docs/decisions/0009-postgres-driver.md): its SQL only; the rules are in create-store.ts.
  *
  * Bounds: every query has `store.queryTimeout` on the client (the answer) and on the server
  * (statement_timeout), and waiting for a pooled connection has the same bound, so a slow or

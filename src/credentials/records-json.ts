@@ -1,5 +1,5 @@
 /**
- * The JSON shapes of SPEC §6, shared by `portcullis … --json` and the admin API so the two
+ * The JSON shapes of docs/cli.md, shared by `portcullis … --json` and the admin API so the two
  * cannot drift: camelCase, except the OAuth names `client_id` and `client_secret` (RFC 6749
  * spelling). The secret is included only when given (create and rotate results), first after
  * the id, exactly once.
@@ -46,7 +46,7 @@ function isIssuedClient(value: ClientRecord | IssuedClient): value is IssuedClie
   return 'record' in value;
 }
 
-/** A token record (or a create/rotate result, with its secret) in the SPEC §6 shape. */
+/** A token record (or a create/rotate result, with its secret) as JSON. */
 export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
   const r = isIssuedToken(value) ? value.record : value;
   return {
@@ -58,7 +58,7 @@ export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
   };
 }
 
-/** A client record (or a create/rotate result, with its secret) in the SPEC §6 shape. */
+/** A client record (or a create/rotate result, with its secret) as JSON. */
 export function clientJson(value: ClientRecord | IssuedClient): ClientJson {
   const r = isIssuedClient(value) ? value.record : value;
   return {

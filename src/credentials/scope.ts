@@ -21,14 +21,14 @@ export function mayWrite(scope: Scope): boolean {
   return isScope(scope) && RANK[scope] >= RANK['read-write'];
 }
 
-/** True when `value` is one of the scopes of SPEC §4. */
+/** True when `value` is one of the scopes of docs/credentials.md. */
 export function isScope(value: unknown): value is Scope {
   return typeof value === 'string' && Object.hasOwn(RANK, value);
 }
 
 /**
- * The narrower of two scopes: a token can only narrow what its account may do (seed 002), so a
- * read-write token of a read-only account is read-only.
+ * The narrower of two scopes: a token can only narrow what its account may do
+ * (docs/credentials.md), so a read-write token of a read-only account is read-only.
  */
 export function narrowerScope(a: Scope, b: Scope): Scope {
   return RANK[a] <= RANK[b] ? a : b;

@@ -106,10 +106,10 @@ function openDatabase(file: string, busyTimeoutMs: number, allowMigrate: boolean
     }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    // better-sqlite3 builds SQLite with a 16 MiB page cache; under a working set larger than the
-    // credential cache it filled up and counted in the gateway's RSS (bench scenario 5), while
-    // the kernel's page cache already holds the file. SQLite's own default (2 MiB) keeps the
-    // B-tree's upper levels; a leaf miss costs one pread from the kernel's cache.
+    // better-sqlite3 builds SQLite with a large page cache; under a working set larger than the
+    // credential cache it filled up and counted in the gateway's RSS, while the kernel's page
+    // cache already holds the file (docs/decisions/0003-request-path-costs.md). SQLite's own
+    // default keeps the B-tree's upper levels; a leaf miss costs one pread from the kernel's cache.
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     if (!skipMigrate) migrate(db, file, allowMigrate);
     return db;

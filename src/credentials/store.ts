@@ -1,6 +1,6 @@
 /**
- * The credential store contract (SPEC §4), shared by the request path (the verifier), the CLI
- * and the admin API. Every operation is asynchronous so that a PostgreSQL implementation can
+ * The credential store contract (docs/credentials.md), shared by the request path (the verifier),
+ * the CLI and the admin API. Every operation is asynchronous so that a PostgreSQL implementation can
  * replace the SQLite one without a change elsewhere.
  *
  * Public records are camelCase with ISO-8601 timestamps. Secrets appear exactly once, in the
@@ -83,7 +83,7 @@ export interface IssuedClient {
 
 /** Input of `tokens.create`. */
 export interface NewToken {
-  /** Required, 1-200 characters without control characters (seed 002). */
+  /** Required, 1-200 characters without control characters. */
   readonly label: string;
   readonly scope: Scope;
   /** Owning account (must exist and not be disabled); omitted: a stand-alone token. */
@@ -265,7 +265,7 @@ export interface SigningKeyRecord {
   readonly retiredAt: number | null;
 }
 
-/** OAuth signing keys (SPEC §5): shared by every instance through the store. */
+/** OAuth signing keys (docs/oauth.md): shared by every instance through the store. */
 export interface SigningKeyOperations {
   /** Every key, newest first (retired ones included, without their private part). */
   list(): Promise<readonly SigningKeyRecord[]>;

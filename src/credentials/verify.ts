@@ -1,6 +1,6 @@
 /**
  * Verifies presented API tokens and OAuth client credentials against the store, with the two
- * caches of cache.ts in front (SPEC §2.3, §4).
+ * caches of cache.ts in front (docs/credentials.md "The verifier").
  *
  *   Bearer pcl_…                       API token
  *   Basic  <anything>:pcl_…            API token (the user name is ignored)

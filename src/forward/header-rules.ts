@@ -1,6 +1,6 @@
 /**
  * The one set of header rules for everything Portcullis forwards (plain HTTP through undici and
- * WebSocket upgrades through http-proxy), SPEC §2.6:
+ * WebSocket upgrades through http-proxy), docs/request-path.md "Forwarding":
  *  - hop-by-hop headers (RFC 9110 §7.6.1) and every header the client names in `Connection` are
  *    dropped;
  *  - the `Authorization` header that carried Portcullis credentials is dropped;

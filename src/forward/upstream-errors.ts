@@ -1,6 +1,6 @@
 /**
- * Translation of upstream failures (undici, tls, net, http-proxy) into SPEC §3 codes. This is
- * the only place these foreign errors are read.
+ * Translation of upstream failures (undici, tls, net, http-proxy) into the codes of docs/errors.md.
+ * This is the only place these foreign errors are read.
  */
 import { GatewayError, type ErrorCode } from '../errors.js';
 
@@ -73,7 +73,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   return 'unavailable';
 }
 
-/** The SPEC §3 code of each kind of upstream failure. */
+/** The error code of each kind of upstream failure. */
 export const UPSTREAM_ERROR_CODES = {
   tls: 'upstream.tls_error',
   timeout: 'upstream.timeout',

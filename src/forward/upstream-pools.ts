@@ -1,12 +1,12 @@
 /**
  * One keep-alive connection pool per upstream (origin + trust roots). TLS verification is always
  * on; the server name and the certificate check follow the upstream's host, never the client's
- * Host header (STYLE.md gotcha 2).
+ * Host header (a client could otherwise choose the certificate name that is checked).
  *
  * undici queues without bound the requests for which all connections are busy. Here that wait is
- * bounded (issue 13): at most `limits.upstreamQueueSize` requests wait per upstream, each at most
- * `limits.upstreamQueueTimeout` (forward-http.ts); beyond, 503 `upstream.saturated`, and nothing
- * reaches the upstream. Figures: docs/decisions/0013-slow-clients.md.
+ * bounded (docs/decisions/0013-slow-clients.md): at most `limits.upstreamQueueSize` requests wait
+ * per upstream, each at most `limits.upstreamQueueTimeout` (forward-http.ts); beyond, 503
+ * `upstream.saturated`, and nothing reaches the upstream. Figures: docs/decisions/0013-slow-clients.md.
  */
 import { isIP } from 'node:net';
 import { Pool } from 'undici';

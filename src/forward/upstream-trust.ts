@@ -1,8 +1,9 @@
 /**
  * The trust store of an upstream given its own CA (`upstreamCa`): the public roots plus that CA.
- * Building one parses every public root certificate, 20–30 ms of CPU and ~1 MB, so it is built
- * once per CA text and shared by the HTTP pools and the WebSocket upgrades of every route that
- * names that CA; passing `ca` to a connection instead would rebuild it on every connection.
+ * Building one parses every public root certificate, milliseconds of CPU each time
+ * (docs/decisions/0004-engine-floors.md), so it is built once per CA text and shared by the
+ * HTTP pools and the WebSocket upgrades of every route that names that CA; passing `ca` to a
+ * connection instead would rebuild it on every connection.
  *
  * A store lives as long as a configuration in use refers to it (its pools, its route targets):
  * after a reload that changed or removed a CA, the old store is collected and forgotten here.

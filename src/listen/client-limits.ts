@@ -1,7 +1,7 @@
 /**
- * Limits per client address on the proxy listener (issue 13): open connections and requests in
- * flight. One peer holding hundreds of slow requests must not take every upstream connection
- * from the others. Peers in `trustedProxies` are not limited: they carry many clients, and their
+ * Limits per client address on the proxy listener: open connections and requests in flight.
+ * One peer holding hundreds of slow requests must not take every upstream connection from the
+ * others. Peers in `trustedProxies` are not limited: they carry many clients, and their
  * own limits apply. Figures: docs/decisions/0013-slow-clients.md.
  */
 import type { Socket } from 'node:net';

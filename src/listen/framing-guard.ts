@@ -14,8 +14,8 @@ import { foldParameterName, queryParameters } from './parameter-name.js';
 
 /**
  * Methods on which a chunked body is refused: http-proxy sets `content-length: 0` on DELETE and
- * OPTIONS without one and forwards `transfer-encoding: chunked` too (the desync noted in
- * STYLE.md gotcha 1); GET, HEAD and TRACE bodies are ignored by many servers, which then read
+ * OPTIONS without one and forwards `transfer-encoding: chunked` too (a known request
+ * desync); GET, HEAD and TRACE bodies are ignored by many servers, which then read
  * the body as the next request.
  */
 const NO_CHUNKED_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);

@@ -1,6 +1,6 @@
 /**
- * Path safety (SPEC §2.1): the request target is checked and normalised once, before routing,
- * and the normalised form is what both the router and the upstream see.
+ * Path safety (docs/request-path.md "Path safety"): the request target is checked and normalised
+ * once, before routing, and the normalised form is what both the router and the upstream see.
  *
  * Refused with 400 request.invalid_path:
  *  - anything but origin-form (`/path?query`): absolute-form, authority-form, `*`;

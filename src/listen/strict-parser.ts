@@ -1,9 +1,9 @@
 /**
- * No lenient HTTP parsing, ever (issue 13). Node's `--insecure-http-parser` (on the command line
- * or in NODE_OPTIONS) makes every server that does not say otherwise accept obs-folded headers,
- * bare CR and other framing that a backend may read another way: request smuggling. Every
- * listener sets `insecureHTTPParser: false`, and the gateway refuses to start when the process
- * has the flag on, so the mistake is seen at once instead of being silently overridden.
+ * No lenient HTTP parsing, ever (docs/request-path.md "Framing"). Node's `--insecure-http-parser`
+ * (on the command line or in NODE_OPTIONS) makes every server that does not say otherwise accept
+ * obs-folded headers, bare CR and other framing that a backend may read another way: request
+ * smuggling. Every listener sets `insecureHTTPParser: false`, and the gateway refuses to start when
+ * the process has the flag on, so the mistake is seen at once instead of being silently overridden.
  */
 
 /** Server options every listener of Portcullis starts with. */

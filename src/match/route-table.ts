@@ -1,9 +1,10 @@
 /**
- * Route selection (SPEC §1): exact host over wildcard over none, then the longest path prefix on
- * a segment boundary, then a route listing the method over one listing none. A route listing
- * GET also takes HEAD (see `pick`). A `.` ends a prefix like a `/` does: Rails routes
- * `/admin.json` to `/admin(.:format)` and Spring ≤ 5.2's suffix matching to `/admin`, so the
- * route of `/admin` must be the one that checks it (docs/decisions/0012, "Second review").
+ * Route selection (docs/configuration.md "How a request picks a route"): exact host over
+ * wildcard over none, then the longest path prefix on a segment boundary, then a route listing the
+ * method over one listing none. A route listing GET also takes HEAD (see `pick`). A `.` ends a
+ * prefix like a `/` does: Rails routes `/admin.json` to `/admin(.:format)` and Spring ≤ 5.2's
+ * suffix matching to `/admin`, so the route of `/admin` must be the one that checks it
+ * (docs/decisions/0012, "Second review").
  *
  * The table is built once per configuration. A lookup probes, for each of at most three host
  * maps, only the prefix lengths (in segments) that some route of that map has, longest first:

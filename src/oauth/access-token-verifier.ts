@@ -15,7 +15,7 @@
  * Refusals: `auth.token_expired` for a token whose signature verified but whose `exp` (plus
  * leeway) has passed; `auth.token_revoked` for a revoked client or jti; `auth.store_unavailable`
  * when the store fails; `auth.invalid_token` for everything else. jose's messages never reach a
- * client (STYLE.md: foreign errors are translated where they enter).
+ * client: foreign errors are translated where they enter.
  */
 import { errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { isClientId, isScope, narrowerScope } from '../credentials/index.js';

@@ -7,7 +7,7 @@
  *
  * `sub` and `client_id` are the client id (RFC 9068 §2.2: no resource owner in the client
  * credentials grant); `scope` is one Portcullis scope; `org_id` and `technical_account_id` are
- * the client's (seed 001), present only when set.
+ * the client's (`clients create --org-id`, `--technical-account-id`), present only when set.
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';

@@ -1,5 +1,5 @@
 /**
- * Bearer JWTs of external identity providers (`jwt.issuers`, SPEC §5): verified against the
+ * Bearer JWTs of external identity providers (`jwt.issuers`): verified against the
  * provider's JWKS, fetched over HTTPS with jose's createRemoteJWKSet.
  *
  * JWKS fetching (docs/oauth.md "External issuers"):

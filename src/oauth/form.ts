@@ -1,7 +1,7 @@
 /**
  * Strict reading of OAuth request bodies: the `application/x-www-form-urlencoded` media type
- * (RFC 9110 §8.3.1, parameters allowed, optional whitespace around `;` as in seed 003) and the
- * form itself (RFC 6749 §3.2, Appendix B).
+ * (RFC 9110 §8.3.1, parameters allowed, optional whitespace around `;`, which partner systems
+ * send: docs/oauth.md "Request") and the form itself (RFC 6749 §3.2, Appendix B).
  *
  * Stricter than URLSearchParams on purpose: invalid percent-encoding, bytes that are not UTF-8,
  * empty names and repeated parameters are refused rather than guessed at, so that two readers of

@@ -1,5 +1,5 @@
 /**
- * The OAuth 2.0 layer of Portcullis (SPEC §5, docs/oauth.md): the token endpoint (client
+ * The OAuth 2.0 layer of Portcullis (docs/oauth.md): the token endpoint (client
  * credentials), introspection, revocation, the JWKS and RFC 8414 metadata on the proxy listener,
  * and the verification of bearer JWTs — Portcullis access tokens and those of configured
  * external issuers — on proxied routes.

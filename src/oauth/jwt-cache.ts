@@ -1,6 +1,6 @@
 /**
  * Verified and refused bearer JWTs, keyed by a SHA-256 of the token (never the token), so a
- * token seen before is answered synchronously without a signature check (STYLE.md hot path).
+ * token seen before is answered synchronously without a signature check (no await on the request path).
  *
  *   positive  key → Principal, at most `cache.maxEntries`, living min(cache.ttl, until `exp` +
  *             leeway); expiry is re-checked against the clock on every hit;

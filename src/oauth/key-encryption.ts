@@ -1,5 +1,5 @@
 /**
- * Encryption at rest of the OAuth private signing keys (issue 14 item 11, decision 0011).
+ * Encryption at rest of the OAuth private signing keys (docs/decisions/0011-signing-keys-at-rest.md).
  *
  * Whoever reads the store's `signing_keys` table could otherwise mint access tokens. With a
  * key-encryption key (KEK: `oauth.keyEncryptionKey`, 32 random bytes in base64, given through

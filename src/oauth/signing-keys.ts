@@ -1,6 +1,6 @@
 /**
- * The keys access tokens are signed with (SPEC §5), kept in the credential store so every
- * instance signs and verifies with the same keys.
+ * The keys access tokens are signed with (docs/oauth.md "Signing keys"), kept in the credential
+ * store so every instance signs and verifies with the same keys.
  *
  * Lifecycle (docs/oauth.md "Signing keys"):
  *   - first start: no key in the store → one is generated and stored (ensureActive: if several
@@ -13,10 +13,10 @@
  *   - every instance reloads its ring on the `signing_key.added` change (≤ 250 ms on other
  *     processes), and on a token whose kid it does not know (at most once per second).
  *
- * At rest (key-encryption.ts, decision 0011): with `oauth.keyEncryptionKey` the private part is
- * sealed (AES-256-GCM) before it reaches the store and opened here when loaded; the store only
- * ever holds the envelope. A PostgreSQL store without a KEK is refused unless
- * `oauth.allowPlaintextSigningKeys` says otherwise ({@link requireKeyProtection}).
+ * At rest (key-encryption.ts, docs/decisions/0011-signing-keys-at-rest.md): with
+ * `oauth.keyEncryptionKey` the private part is sealed (AES-256-GCM) before it reaches the store and
+ * opened here when loaded; the store only ever holds the envelope. A PostgreSQL store without a KEK
+ * is refused unless `oauth.allowPlaintextSigningKeys` says otherwise ({@link requireKeyProtection}).
  *
  * Algorithm: ES256 (P-256). Asymmetric only: the JWKS is public, and a verifier never accepts
  * a symmetric algorithm, so a public key can never be used as an HMAC secret.

@@ -1,5 +1,6 @@
 /**
- * `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), SPEC §5.
+ * `POST /oauth2/token`: the client credentials grant (RFC 6749 §4.4), as docs/oauth.md
+ * "The token endpoint" describes it.
  *
  * Order of checks (each failure is an RFC 6749 §5.2 error, docs/oauth.md):
  *   1. the request itself (read-request.ts)                           invalid_request

@@ -1,5 +1,5 @@
 /**
- * The access log (SPEC §7): one JSON line per request on the proxy listener, written when the
+ * The access log: one JSON line per request on the proxy listener, written when the
  * response closes (so refused and aborted requests are logged too), through the process's pino
  * logger. docs/logging.md lists the fields; a test compares the two.
  *
@@ -31,7 +31,7 @@ export interface AccessLine {
   readonly upstreamMs: number | null;
   /** Id of the credential that authenticated the request (token id, client id, `jti`); never a secret. */
   readonly credentialId: string | null;
-  /** `ok` or the SPEC §3 code the request ended with. */
+  /** `ok` or the error code (docs/errors.md) the request ended with. */
   readonly decision: string;
   /** Bytes read from the client connection for this request (head and body). */
   readonly bytesIn: number;
@@ -171,8 +171,8 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
   // The line is built here, as text, from fixed fields (none can hold a header object) and
   // written to the logger's own stream, so it keeps its place among the logger's other lines.
   // It has exactly the shape pino gives `logger.child({ event }).info(fields)` — level, time,
-  // the logger's base fields, event, then the fields — at a fraction of the cost (pino's object
-  // walk, time formatting and redaction were ~15 µs per request in the bench profile).
+  // the logger's base fields, event, then the fields — at a fraction of the cost of pino's object
+  // walk, time formatting and redaction (docs/decisions/0030-figures-behind-code-choices.md).
   const writeLine = lineSinkOf(logger);
   const bindings = loggerBindings(logger);
   const head = `{"level":${INFO_LEVEL},"time":"`;

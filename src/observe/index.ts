@@ -1,6 +1,6 @@
 /**
- * Observability of one gateway instance (SPEC §7, issue 5): its metrics registry, the request
- * observer (metrics + access log), the /metrics handler, and the hooks through which other
+ * Observability of one gateway instance (docs/metrics.md, docs/logging.md): its metrics registry,
+ * the request observer (metrics + access log), the /metrics handler, and the hooks through which other
  * services report what only they see (credential cache and store, token endpoint, JWKS,
  * configuration reloads).
  *

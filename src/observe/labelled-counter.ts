@@ -3,10 +3,11 @@
  * Registry and rendered by it like any other metric.
  *
  * Why not prom-client's Counter: a child from its `labels()` rebuilds the label object's hash
- * string and re-validates the labels on every `inc()` (~0.25 µs and ~270 bytes of garbage), and
- * the request path increments three labelled counters per request. Here a child holds its series
- * and an increment is one addition. The exposition is the same: one sample per label set, labels
- * in `labelNames` order, series in order of their first increment (an `inc(0)` creates one).
+ * string and re-validates the labels on every `inc()`, making garbage each time, and the request
+ * path increments three labelled counters per request (docs/decisions/0004-engine-floors.md).
+ * Here a child holds its series and an increment is one addition. The exposition is the same: one
+ * sample per label set, labels in `labelNames` order, series in order of their first increment (an
+ * `inc(0)` creates one).
  */
 
 export interface CounterChild {
@@ -81,7 +82,7 @@ export class LabelledCounter<Label extends string> {
 /**
  * A child: one object holding its series, rather than a closure and its context. With 10,000
  * routes each request increments the counter of a different route, and every object on that
- * path is a likely cache miss (bench scenario 7).
+ * path is a likely cache miss (the many-routes scenario of bench/README.md).
  */
 class BoundCounter implements CounterChild {
   private series: Series | undefined;

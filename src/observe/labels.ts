@@ -1,6 +1,6 @@
 /**
- * The bounded sets every metric label takes its values from (SPEC §7: route names, a fixed
- * method list, codes — never a raw path, a token or anything else a client chose).
+ * The bounded sets every metric label takes its values from (docs/metrics.md "Label values": route
+ * names, a fixed method list, codes — never a raw path, a token or anything else a client chose).
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { UpstreamErrorKind } from '../forward/upstream-errors.js';
@@ -60,7 +60,7 @@ export function schemeOf(authorization: string | undefined): AuthScheme {
   return 'none';
 }
 
-/** SPEC §3 codes of the authentication and authorization stages. */
+/** Error codes (docs/errors.md) of the authentication and authorization stages. */
 export type AuthErrorCode = Extract<ErrorCode, `auth.${string}`>;
 
 /** Code label values of the authentication decisions: `ok` and every `auth.*` code of errors.ts. */

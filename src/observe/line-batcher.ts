@@ -11,7 +11,8 @@
  *
  * Why not sonic-boom's own `minLength`: it measures the whole pending buffer with
  * `Buffer.byteLength` on every line, flattening and re-scanning a growing string per request
- * (the largest cost of the access log in the bench profile). Here a line costs an array push.
+ * (the largest cost of the access log when profiled; docs/decisions/0003-request-path-costs.md).
+ * Here a line costs an array push.
  */
 
 /** What the lines are handed to: pino's sonic-boom destination, or a test's collector. */

@@ -1,5 +1,5 @@
 /**
- * The gateway's metrics (SPEC §7), defined once on a Registry that belongs to one gateway
+ * The gateway's metrics, defined once on a Registry that belongs to one gateway
  * instance — never prom-client's global registry, so two gateways (or two tests) in one process
  * never share a series. Every metric below is documented in docs/metrics.md; a test compares the
  * two (names, types, labels).
@@ -27,7 +27,7 @@ export const METRIC_PREFIX = 'portcullis_';
  */
 export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Credential change apply delay buckets, in seconds; SPEC §4 promises every instance within 1 s. */
+/** Credential change apply delay buckets, in seconds; a change reaches every instance within 1 s (docs/credentials.md). */
 export const CHANGE_DELAY_BUCKETS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10];
 
 /**

@@ -3,10 +3,10 @@
  * the instance's prom-client Registry and rendered by it like any other metric.
  *
  * Why not prom-client's Histogram: its observe() builds a label object and a hash string and
- * looks the series up in a map on every call (~0.3 µs hot; with 10,000 routes several cache
- * misses per request, bench scenario 7). Here each route's child holds its own counts, bound
- * once. The exposition is the same: `_bucket{le,route}` (cumulative), `_sum`, `_count`, and a
- * route's series appears at its first observation, as with prom-client.
+ * looks the series up in a map on every call (with many routes, several cache misses per
+ * request; docs/decisions/0003-request-path-costs.md). Here each route's child holds its own
+ * counts, bound once. The exposition is the same: `_bucket{le,route}` (cumulative), `_sum`,
+ * `_count`, and a route's series appears at its first observation, as with prom-client.
  */
 
 /** What route-series.ts keeps per route. */

@@ -1,10 +1,10 @@
 /**
- * The require stage (seed 004): a route's `require.headers` and `require.query` must be present
- * exactly once and non-empty. A copy more is refused like a missing one: a backend that reads
- * the first of `?serviceProvider=&serviceProvider=acme` sees an empty value, and one that reads
- * `X_Tenant` as `X-Tenant` (see listen/header-name.ts) sees a second tenant. A required header
- * named in `Connection` would be dropped before the upstream: refused too. Every item at fault is
- * named in one answer.
+ * The require stage (docs/request-path.md "Authorize and require"): a route's `require.headers` and
+ * `require.query` must be present exactly once and non-empty. A copy more is refused like a missing
+ * one: a backend that reads the first of `?serviceProvider=&serviceProvider=acme` sees an empty
+ * value, and one that reads `X_Tenant` as `X-Tenant` (see listen/header-name.ts) sees a second
+ * tenant. A required header named in `Connection` would be dropped before the upstream: refused
+ * too. Every item at fault is named in one answer.
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 10, through the real `portcullis` command: --help on every command and
+ * Through the real `portcullis` command (docs/cli.md): --help on every command and
  * subcommand (usage, options, an example; never a side effect), --version, did-you-mean for
  * commands, actions and flags, messages naming the option as typed, and --json on every command
  * with errors as JSON too.

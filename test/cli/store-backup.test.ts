@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 12: `portcullis store backup FILE` copies the SQLite store while a gateway is
+ * `portcullis store backup FILE` copies the SQLite store while a gateway is
  * running (SQLite's online backup), and the copy restores: after the store is lost, the backup
  * put in its place serves the same tokens through a real gateway process.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 5: a store is created by an explicit `portcullis store init`; `start` and every
+ * A store is created by an explicit `portcullis store init`; `start` and every
  * credential command refuse a SQLite store that does not exist (or holds no schema), naming the
  * path and the command that creates it, and create nothing. A mistyped path or an unmounted
  * volume therefore never becomes an empty store served as ready.

@@ -1,5 +1,5 @@
 /**
- * `portcullis check` warns about method fall-through (issue 13 item 4): methods a route does not
+ * `portcullis check` warns about method fall-through (docs/configuration.md): methods a route does not
  * list go to the next matching route, and when that one is less protected the check says so,
  * located, and still exits 0. Run through the real CLI as an operator would, and on the loader.
  */

@@ -62,7 +62,7 @@ test('a prefix no request can spell is refused with a located reason', () => {
   }
 });
 
-test('the issue\'s examples are stored as requests for them are routed', () => {
+test('the documented examples are stored as requests for them are routed', () => {
   const stored = (written: string): string | undefined => {
     const parsed = normalisePathPrefix(written);
     return parsed.ok ? parsed.value : undefined;

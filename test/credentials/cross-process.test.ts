@@ -1,6 +1,6 @@
 /**
- * The cross-process promises of SPEC §4, with real processes on one SQLite file: a revocation
- * made by another process (the CLI) reaches a running verifier within 1 s, and two processes
+ * The cross-process promises of docs/credentials.md, with real processes on one SQLite file: a
+ * revocation made by another process (the CLI) reaches a running verifier within 1 s, and two processes
  * writing at the same time lose nothing and see no SQLITE_BUSY.
  */
 import assert from 'node:assert/strict';

@@ -87,7 +87,7 @@ export function storeContract(backend: ContractBackend): void {
     assert.ok(!JSON.stringify(listed).includes(issued.token));
     assert.ok(!JSON.stringify(await store.tokens.get(issued.record.id)).includes(issued.token));
     assert.deepEqual(await store.tokens.list({ account: 'nobody' }), []);
-    // The JSON shape of SPEC §6, secret exactly once.
+    // The JSON shape of docs/cli.md, secret exactly once.
     const json = tokenJson(issued);
     assert.deepEqual(Object.keys(json).slice(0, 6), ['id', 'token', 'label', 'scope', 'account', 'expiresAt']);
     assert.equal(JSON.stringify(json).split(issued.token).length, 2);

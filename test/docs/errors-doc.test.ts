@@ -1,6 +1,6 @@
 /**
- * docs/errors.md and the code's table of error codes (src/errors.ts) are the same list
- * (SPEC §3: "The list of codes lives in the project's docs and is the same list the code uses").
+ * docs/errors.md and the code's table of error codes (src/errors.ts) are the same list: users
+ * match on the codes they read in the docs, so the docs must list exactly what the code answers.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 6: management credentials stay out of the data path. An `admin` credential —
+ * Management credentials stay out of the data path. An `admin` credential —
  * API token (Bearer or Basic), OAuth client (Basic), or an access token the gateway issued to an
  * admin client — is refused on proxy routes with 401 `auth.admin_credential`, and nothing reaches
  * the upstream; it still works on the admin API. `admin.allowOnProxyRoutes: true` lets it through.

@@ -1,5 +1,5 @@
 /**
- * One regression test per published problem that could reach Portcullis (TESTING.md §5), named
+ * One regression test per published problem that could reach Portcullis, named
  * after the advisory. Each sends the triggering bytes and checks both views: what the client got
  * and what the upstreams received. Routes: `public` (auth off, read-write) and `private` (auth
  * required) forward to two different recording upstreams, so a smuggled request to the private

@@ -1,8 +1,9 @@
 /**
- * Bodies are streamed, never buffered whole (SPEC §2.6): 256 MiB up and 256 MiB down through the
- * gateway, generated on the fly on one side and hashed on the other, while the process's RSS is
- * sampled every 100 ms. The client, the gateway and the upstream share this process, so the
- * bound on RSS growth bounds the gateway's too. (Throughput is measured in bench/, not here.)
+ * Bodies are streamed, never buffered whole (docs/request-path.md "Forwarding"): 256 MiB up and 256
+ * MiB down through the gateway, generated on the fly on one side and hashed on the other, while the
+ * process's RSS is sampled every 100 ms. The client, the gateway and the upstream share this
+ * process, so the bound on RSS growth bounds the gateway's too. (Throughput is measured in bench/,
+ * not here.)
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Issue 3 end to end: tokens and clients made with the real CLI (child processes) on a real
+ * Credentials end to end: tokens and clients made with the real CLI (child processes) on a real
  * SQLite file, checked by a real gateway in front of a recording HTTPS upstream. Every refusal
  * also shows that nothing reached the upstream.
  */
@@ -303,7 +303,7 @@ test('malformed Authorization headers get 400 auth.malformed_credentials and not
   assert.equal(h.upstream.received.length, 0);
 });
 
-test('the admin API offers the same operations to admin tokens only, in SPEC §3 errors, with its OpenAPI', async (t) => {
+test('the admin API offers the same operations to admin tokens only, in problem+json errors, with its OpenAPI', async (t) => {
   const h = await harness(t);
   const admin = await h.json<TokenOut>(['tokens', 'create', '--label', 'bootstrap', '--scope', 'admin']);
   const rw = await h.json<TokenOut>(['tokens', 'create', '--label', 'rw', '--scope', 'read-write']);

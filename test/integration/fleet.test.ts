@@ -1,5 +1,5 @@
 /**
- * The fleet (issue 14 item 8): three real `portcullis start` processes and the real CLI on one
+ * The fleet (docs/deployment.md): three real `portcullis start` processes and the real CLI on one
  * PostgreSQL database.
  *
  *   - a credential created anywhere (CLI, one instance's admin API) works on every instance;

@@ -30,7 +30,7 @@ test('a GET on an auth: off route reaches the upstream under its base path and c
   assert.equal(answer.status, 200);
   assert.equal(answer.headers['x-upstream'], 'recording');
   assert.deepEqual(answer.headers['set-cookie'], ['a=1', 'b=2']);
-  assert.equal(answer.headers['x-request-id'], 'trace-123', 'the answer carries the request id (issue 13), the one the upstream received');
+  assert.equal(answer.headers['x-request-id'], 'trace-123', 'the answer carries the request id, the one the upstream received');
   const seen = answer.json<ReceivedRequest>();
   assert.equal(upstream.received.length, 1);
   assert.equal(seen.method, 'GET');

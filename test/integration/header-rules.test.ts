@@ -1,6 +1,6 @@
 /**
- * Header rules (SPEC §2.6, src/forward/header-rules.ts), each forwarded or identity header with
- * paired trust tests (TESTING.md §6): from an untrusted peer the value is dropped or replaced,
+ * Header rules (docs/request-path.md "Forwarding", src/forward/header-rules.ts), each forwarded or
+ * identity header with paired trust tests: from an untrusted peer the value is dropped or replaced,
  * from a configured trusted proxy it is kept or appended to. Requests are raw bytes, so header
  * spellings and duplicates arrive exactly as written; the upstream's raw header list is checked.
  */
@@ -280,7 +280,7 @@ test('every entry of proxy-claim-headers.ts is canonical, unique and names where
     assert.ok(entry.sources.length > 0 && entry.sources.every((source) => source.length > 5), `${entry.name} has a source`);
   }
   for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri',
-    // The second review's list.
+    // Added by the second review (docs/decisions/0012-request-path-hardening.md).
     'remote-email', 'remote-groups', 'remote-name', 'cf-access-authenticated-user-email', 'cf-access-jwt-assertion', 'x-pomerium-jwt-assertion',
     'x-ms-token-aad-id-token', 'cloudfront-viewer-address', 'fly-client-ip', 'x-vercel-forwarded-for', 'x-nf-client-connection-ip', 'forwarded-for',
     'x-original-remote-addr', 'x-real-client-ip', 'akamai-client-ip', 'x-vouch-user', 'x-auth-user']) {
@@ -374,7 +374,7 @@ test('upstream response: hop-by-hop headers are stripped; status text, duplicate
     assert.deepEqual(response.all(dropped), [], `${dropped} stripped`);
   }
   assert.equal(response.text(), 'body');
-  assert.deepEqual(response.all('x-request-id').length, 1, 'the gateway\'s request id, once (issue 13)');
+  assert.deepEqual(response.all('x-request-id').length, 1, 'the gateway\'s request id, once');
 });
 
 test('upstream response header values pass back byte for byte: UTF-8 and other non-ASCII bytes unchanged', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 16: an unexpected failure is answered `internal.error` (never its message), and
+ * An unexpected failure is answered `internal.error` (never its message), and
  * its cause — message and stack, masked of anything shaped like a secret — is logged against the
  * request id the client got.
  */

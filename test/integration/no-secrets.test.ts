@@ -1,5 +1,5 @@
 /**
- * SPEC §7 "no secret ever reaches a log, a metric or an error body", on the real stack: real
+ * No secret ever reaches a log, a metric or an error body (docs/logging.md), on the real stack: real
  * tokens and client secrets from the store, the real verifier, the real access log and metrics.
  * Every log line, every metric line and every response body is searched for every secret.
  */

@@ -1,5 +1,5 @@
 /**
- * Partition safety (issue 14 item 5) on SQLite, with a real `portcullis start` process and the
+ * Partition safety (docs/credentials.md) on SQLite, with a real `portcullis start` process and the
  * real CLI: when the instance can no longer confirm its change feed, it refuses every credential
  * that depends on the store — cached API tokens, client credentials and its own access tokens —
  * with 503 auth.store_unavailable within cache.maxStaleness plus one feed check, reports unready

@@ -1,6 +1,6 @@
 /**
- * Path safety (SPEC §2.1) end to end: every vector of test/vectors/paths.json and a 0x00-0xFF
- * byte sweep go through a real gateway as raw request lines. Each is either refused with a
+ * Path safety (docs/request-path.md) end to end: every vector of test/vectors/paths.json and a
+ * 0x00-0xFF byte sweep go through a real gateway as raw request lines. Each is either refused with a
  * stable code and nothing reaches an upstream, or forwarded with exactly the documented target.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
- * Policy on the proxy layer: read-only routes (SPEC §2.4), authentication challenges per route
- * (SPEC §3), and required headers and query parameters (seed 004, SPEC §2.5). Every refusal is
- * checked from both sides: the problem+json the client got and an upstream that saw nothing.
+ * Policy on the proxy layer: read-only routes, authentication challenges per route,
+ * and required headers and query parameters (docs/request-path.md "Authorize and require"). Every
+ * refusal is checked from both sides: the problem+json the client got and an upstream that saw nothing.
  */
 import assert from 'node:assert/strict';
 import { METHODS } from 'node:http';
@@ -274,7 +274,7 @@ test('require refuses ambiguity: a required header or parameter sent twice (or a
   }
   for (const query of [
     '?serviceProvider=&serviceProvider=acme&code=1', '?serviceProvider=acme&service%50rovider=x&code=1', '?serviceProvider=a&code=1&code=1',
-    // The second review: spellings a backend merges into the name (PHP, case-insensitive, [], ;).
+    // Spellings a backend merges into the name (PHP, case-insensitive, [], ;).
     '?serviceProvider=acme&+serviceProvider=&code=1', '?serviceProvider=acme&ServiceProvider=evil&code=1',
     '?serviceProvider=acme&serviceProvider[]=evil&code=1', '?serviceProvider=acme;serviceProvider=&code=1',
   ]) {
@@ -415,7 +415,7 @@ test('a method override on a write that names a method another route takes is re
     ['/items/7', ['X-HTTP-Method-Override: PUT']],
     ['/items/7', ['X-HTTP-Method-Override: POST', 'X-HTTP-Method: DELETE']],
     ['/items/7?_method=POST&_method=DELETE', []],
-    // The review's spellings: PHP registers each as _method.
+    // Spellings PHP registers as _method (docs/request-path.md "Framing").
     ['/items/7?+_method=DELETE', []],
     ['/items/7?%20_method=DELETE', []],
     ['/items/7?_method%00=DELETE', []],

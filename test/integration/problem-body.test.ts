@@ -1,5 +1,5 @@
 /**
- * The shape of every answer Portcullis produces itself (SPEC §3): for every code of ERROR_CODES,
+ * The shape of every answer Portcullis produces itself (docs/errors.md): for every code of ERROR_CODES,
  * thrown by a stage synchronously or asynchronously, the response is problem+json with type,
  * status, code, title and requestId, the documented status, and `X-Request-Id` equal to
  * `requestId`. Nothing reaches the upstream. (The codes the proxy layer raises on its own are

@@ -1,5 +1,5 @@
 /**
- * The protocol matrix (TESTING.md §7): a core subset of the request path — a pass, a 401, a path
+ * The protocol matrix: a core subset of the request path — a pass, a 401, a path
  * refusal, a 405 — over HTTP/1.0 and 1.1, keep-alive and close, the plain and the TLS listener,
  * with and without `Expect: 100-continue`. With Expect on a refused request the body is never
  * asked for: the refusal comes first, with no `100 Continue` before it.

@@ -1,5 +1,5 @@
 /**
- * SPEC §7 operation, on a real `portcullis start` child process: SIGHUP swaps a valid
+ * Operation (docs/production.md), on a real `portcullis start` child process: SIGHUP swaps a valid
  * configuration in without dropping a request and refuses an invalid one (the old keeps
  * serving); SIGTERM lets in-flight requests finish, then exits 0; readiness follows the store.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 2, on a real `portcullis start` process: a reload says what it applied and names
+ * On a real `portcullis start` process: a reload says what it applied and names
  * every changed key that only a restart applies (those keep running as they were); with
  * --watch-config a Kubernetes-style ConfigMap update (the `..data` symlink swapped) reloads
  * without a signal, with the same checks as SIGHUP.

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 15: every response carries `X-Request-Id` — proxied ones included — and it is
+ * Every response carries `X-Request-Id` — proxied ones included — and it is
  * the id of the request's access-log line and the one the upstream received, so a user who
  * reports a failed call can quote it.
  */

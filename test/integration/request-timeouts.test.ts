@@ -1,5 +1,5 @@
 /**
- * Issue 13 items 9 and 11 (time limits): a body Portcullis reads itself (token endpoint, admin
+ * Time limits: a body Portcullis reads itself (token endpoint, admin
  * API) must arrive within `limits.bodyReadTimeout`, and a proxied request (head and body) within
  * `limits.requestTimeout`; a head within `limits.headersTimeout`, on every listener. Past the
  * limit: 408 `request.timeout`, the connection closed, and nothing (or only an aborted request)

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 3, on a real `portcullis start` process: a rolling update drops nothing. On
+ * On a real `portcullis start` process: a rolling update drops nothing. On
  * SIGTERM /readyz answers 503 at once while the proxy keeps serving for `limits.shutdownDelay`;
  * then the listener closes, the request in flight finishes, and the process exits 0. A client
  * keeps sending through the whole sequence.

@@ -1,5 +1,5 @@
 /**
- * Route prefixes written with escapes or UTF-8 protect what they name (issue 13 item 3): before,
+ * Route prefixes written with escapes or UTF-8 protect what they name: before,
  * `/%c3%a9quipes`, `/société` and `/%7Estaff` passed `check` yet no request could match them, so
  * requests fell through to the `auth: off` route at `/`. Raw request lines, both views.
  */

@@ -1,6 +1,6 @@
 /**
- * Route selection end to end (SPEC §1): each route forwards under its own base path on one
- * recording upstream, so the upstream's view of the request target names the route chosen.
+ * Route selection end to end (docs/configuration.md): each route forwards under its own base path
+ * on one recording upstream, so the upstream's view of the request target names the route chosen.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 11: slow clients never starve the others. One peer opens many connections to an
+ * Slow clients never starve the others. One peer opens many connections to an
  * `auth: off` route and trickles large bodies at 1 byte/s; another peer's request is answered
  * (not left waiting behind them). And an upstream whose connections are all busy makes a request
  * wait a bounded time in a bounded queue, then answers 503 `upstream.saturated`.
@@ -26,7 +26,10 @@ const ROUTES = `
     access: read-write
 `;
 
-/** The attacker of the review: 260 connections, each trickling a 100 kB body at 1 byte/s. */
+/**
+ * The attacker the limits are designed against (docs/decisions/0013-slow-clients.md): 260
+ * connections, each trickling a 100 kB body at 1 byte/s.
+ */
 const SLOW_CONNECTIONS = 260;
 const BODY_BYTES = 100_000;
 /** Far above a normal answer on a loaded machine, far below "waits for the slow ones" (never, here). */

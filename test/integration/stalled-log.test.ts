@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 14: a log reader that stops reading (a hung log shipper) never stalls the
+ * A log reader that stops reading (a hung log shipper) never stalls the
  * gateway. A real `portcullis start` child whose stdout pipe is not read keeps answering the
  * proxy, /healthz and /metrics; lines that do not fit are dropped and counted, and one warning
  * says so once the pipe is read again.

@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 12: no lenient HTTP parsing, ever. The real CLI refuses to start when Node runs
+ * No lenient HTTP parsing, ever. The real CLI refuses to start when Node runs
  * with `--insecure-http-parser` (NODE_OPTIONS or the command line), with a clear message; every
  * listener parses strictly whatever the process default.
  */

@@ -1,6 +1,7 @@
 /**
- * The TLS listener (SPEC §1 `tls`): with a certificate configured the proxy serves HTTPS, tells
- * the upstream so in X-Forwarded-Proto, and answers refusals the same way as in plain HTTP.
+ * The TLS listener (`tls` in docs/configuration.md): with a certificate configured the proxy serves
+ * HTTPS, tells the upstream so in X-Forwarded-Proto, and answers refusals the same way as in plain
+ * HTTP.
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 1, on a real `portcullis start` process: certificates renew without a restart.
+ * On a real `portcullis start` process: certificates renew without a restart.
  * The certificate files are replaced, SIGHUP (or, with --watch-config, the change itself) makes
  * both TLS listeners — proxy and admin — serve the new certificate to new connections, seen by
  * a real TLS client through the served certificate's serial; the expiry gauge follows.

@@ -1,5 +1,5 @@
 /**
- * Upstream failures fail closed with the documented codes (SPEC §3, TESTING.md §9), the client
+ * Upstream failures fail closed with the codes of docs/errors.md, the client
  * going away frees the upstream request, and none of it takes the gateway down: after each
  * failure the same gateway serves an ordinary request.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 4, with real HTTPS upstreams: an expired certificate, a certificate for another
+ * With real HTTPS upstreams: an expired certificate, a certificate for another
  * name, one from an unknown CA, and a port where nothing listens. The gateway's 502 is logged with
  * Node's reason as a bounded field, and `portcullis check --probe` reports each problem at its
  * route before going live.

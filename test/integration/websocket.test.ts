@@ -1,5 +1,5 @@
 /**
- * WebSocket upgrades (SPEC §2.6): proxied to a wss upstream after the same checks as plain
+ * WebSocket upgrades (docs/request-path.md): proxied to a wss upstream after the same checks as plain
  * requests, with the same header rules. A real client (`ws`) on one side, a real server (`ws` on
  * HTTPS) on the other; refusals and the upstream's record checked on both.
  */

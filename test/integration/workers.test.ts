@@ -1,10 +1,10 @@
 /**
- * Issue 16, workers, on a real `portcullis start --workers 2` process tree: both workers serve
+ * Workers, on a real `portcullis start --workers 2` process tree: both workers serve
  * (told apart by the `pid` of their access lines), a SIGKILLed worker comes back while the other
  * keeps serving, a reload reaches every worker or none, SIGTERM drains every worker and the
  * primary exits 0, one /metrics counts the traffic of the whole host, /readyz is ready only when
  * every worker is, a crash loop stops the primary with the reason, a revocation reaches every
- * worker within the bound of SPEC §4.
+ * worker within the second docs/credentials.md promises.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

@@ -124,7 +124,7 @@ test('conflicts: two routes with the same host, prefix and method are reported',
   );
 });
 
-/** The rule of SPEC §1 written plainly, to check the table against. */
+/** The rule of docs/configuration.md written plainly, to check the table against. */
 function reference(routes: readonly RoutePolicy[], host: string, method: string, path: string): RoutePolicy | undefined {
   const hostRank = (r: RoutePolicy): number => {
     if (r.host.kind === 'exact') return r.host.host === host ? 3 : 0;

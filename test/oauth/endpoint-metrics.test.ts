@@ -1,5 +1,5 @@
 /**
- * Issue 19 item 11, on a real `portcullis start` process: the OAuth endpoints are counted and
+ * On a real `portcullis start` process: the OAuth endpoints are counted and
  * logged as themselves (`route="oauth:token"`, …, never `none`), token requests are counted by
  * result, and the access line of a token request names the authenticated client.
  */

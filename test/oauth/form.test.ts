@@ -7,7 +7,7 @@ import { FormError, formDecode, isFormUrlencoded, parseForm } from '../../src/oa
 import { OAuthError } from '../../src/oauth/responses.js';
 import { grantedScope } from '../../src/oauth/scope.js';
 
-test('Content-Type: the form type with parameters and optional whitespace (seed 003), nothing else', () => {
+test('Content-Type: the form type with parameters and optional whitespace, nothing else', () => {
   for (const value of [
     'application/x-www-form-urlencoded',
     'application/x-www-form-urlencoded;charset=UTF-8',

@@ -1,10 +1,11 @@
 /**
- * Signing keys at rest (issue 14 item 11): sealed with the key-encryption key before they reach
- * the store, opened when loaded; keys written in the clear still load and `portcullis keys
- * rekey` seals them; a KEK rotation through oauth.previousKeyEncryptionKeys; a KEK that does not
- * open the key stops the start with a message naming key ids only; a PostgreSQL store without a
- * KEK refuses to start unless oauth.allowPlaintextSigningKeys says so. Two views: what the
- * gateway and CLI answer, and the raw rows in the database.
+ * Signing keys at rest (docs/oauth.md, docs/decisions/0011-signing-keys-at-rest.md): sealed with
+ * the key-encryption key before they reach the store, opened when loaded; keys written in the clear
+ * still load and `portcullis keys rekey` seals them; a KEK rotation through
+ * oauth.previousKeyEncryptionKeys; a KEK that does not open the key stops the start with a message
+ * naming key ids only; a PostgreSQL store without a KEK refuses to start unless
+ * oauth.allowPlaintextSigningKeys says so. Two views: what the gateway and CLI answer, and the raw
+ * rows in the database.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
- * A real OAuth client library (openid-client v6) against Portcullis over HTTPS (seed 003:
- * HTTPS on every endpoint): client_secret_basic and client_secret_post, then the access token on
- * a proxied route, as a partner integration would do it.
+ * A real OAuth client library (openid-client v6) against Portcullis over HTTPS (HTTPS on
+ * every endpoint that carries secrets): client_secret_basic and client_secret_post, then the access
+ * token on a proxied route, as a partner integration would do it.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';

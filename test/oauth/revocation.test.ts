@@ -1,7 +1,7 @@
 /**
- * Introspection (RFC 7662), revocation (RFC 7009), and the cross-process promise of SPEC §4:
- * revoking a client — or one access token — makes its outstanding access tokens fail on every
- * instance within 1 second (measured).
+ * Introspection (RFC 7662), revocation (RFC 7009), and the cross-process promise of
+ * docs/credentials.md: revoking a client — or one access token — makes its outstanding access
+ * tokens fail on every instance within 1 second (measured).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

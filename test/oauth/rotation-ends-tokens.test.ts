@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 10: rotating a client secret because it leaked cuts what the leaked secret
+ * Rotating a client secret because it leaked cuts what the leaked secret
  * minted. Without grace, the access tokens issued before the rotation are refused at once
  * (`auth.token_revoked`), cached verifications included; with a grace they work until the grace
  * ends, then are refused. Tokens issued after the rotation work.

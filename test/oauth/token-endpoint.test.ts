@@ -1,6 +1,6 @@
 /**
  * POST /oauth2/token (RFC 6749 §4.4) through a real gateway: the success answer and token, the
- * seed 003 request byte for byte, scope narrowing, and every RFC 6749 §5.2 error.
+ * documented partner request byte for byte, scope narrowing, and every RFC 6749 §5.2 error.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -26,7 +26,7 @@ function assertOAuthError(answer: Answer, status: number, error: string, secrets
   if (status === 401) assert.equal(answer.headers['www-authenticate'], 'Basic realm="portcullis", charset="UTF-8"');
 }
 
-test('client_secret_basic: 200 with a Bearer at+jwt access token, no-store, and the claims of SPEC §5', async (t) => {
+test('client_secret_basic: 200 with a Bearer at+jwt access token, no-store, and the claims of docs/oauth.md', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write', 'ORG123@AdobeOrg');
   const answer = await postForm(gw.url, 'grant_type=client_credentials', { authorization: basic(client.clientId, client.secret) });
@@ -64,7 +64,7 @@ test('client_secret_post works too, and a client_id repeated in the body next to
   assert.equal(both.status, 200, both.body);
 });
 
-test('seed 003: the partner request, byte for byte, with and without spaces around ";"', async (t) => {
+test('the documented partner request (docs/oauth.md), byte for byte, with and without spaces around ";"', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
   const credentials = Buffer.from(`${client.clientId}:${client.secret}`).toString('base64');
@@ -87,7 +87,7 @@ test('seed 003: the partner request, byte for byte, with and without spaces arou
     const body = JSON.parse(answer.body) as TokenResponse;
     assert.equal(body.token_type, 'Bearer');
     assert.match(body.access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-    // Seed 003 step 2: the token then goes as Bearer on every call.
+    // Then the token goes as Bearer on every call.
     const call = await send(gw.url, { path: '/api/segments/aam', headers: { authorization: `Bearer ${body.access_token}` } });
     assert.equal(call.status, 200);
   }
@@ -142,7 +142,7 @@ test('every RFC 6749 §5.2 error, with its status and challenge, never echoing a
     ['wrong secret (post)', () => postForm(gw.url, `${grant}&client_id=${client.clientId}&client_secret=${revoked.secret}`), 401, 'invalid_client'],
     ['unknown client', () => postForm(gw.url, grant, { authorization: basic('cli_0000000000000000000000', client.secret) }), 401, 'invalid_client'],
     ['revoked client', () => postForm(gw.url, grant, { authorization: basic(revoked.clientId, revoked.secret) }), 401, 'invalid_client'],
-    ['seed 003 example credentials', () => postForm(gw.url, grant, { authorization: 'Basic zq2LOO1CcYGrODS5nXiNHpEz97eCpVHAoMF8pAgCntXAzxp5uRV7DTAE2qtPLjhMQwrEX3O6MHV4S' }), 401, 'invalid_client'],
+    ['the partner documentation\'s example credentials', () => postForm(gw.url, grant, { authorization: 'Basic zq2LOO1CcYGrODS5nXiNHpEz97eCpVHAoMF8pAgCntXAzxp5uRV7DTAE2qtPLjhMQwrEX3O6MHV4S' }), 401, 'invalid_client'],
     ['Bearer instead of client authentication', () => postForm(gw.url, grant, { authorization: `Bearer ${apiToken}` }), 401, 'invalid_client'],
     ['an API token as the Basic password', () => postForm(gw.url, grant, { authorization: basic('anyone', apiToken) }), 400, 'unauthorized_client'],
     ['password grant', () => postForm(gw.url, 'grant_type=password&username=a&password=b', auth), 400, 'unsupported_grant_type'],

@@ -1,5 +1,5 @@
 /**
- * Label values only from bounded sets (SPEC §7): 10,000 requests to distinct random paths with
+ * Label values only from bounded sets (docs/metrics.md): 10,000 requests to distinct random paths with
  * distinct random tokens, methods and query strings must not add a single Portcullis series
  * after the first hundred requests.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §7: "No secret ever reaches a log, a metric or an error body." Traffic carrying known
+ * No secret ever reaches a log, a metric or an error body (docs/logging.md). Traffic carrying known
  * secrets in every place a client can put one; then every log line, every metric line (both
  * exposition formats) and every body and header Portcullis produced itself is searched.
  */

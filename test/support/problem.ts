@@ -1,5 +1,5 @@
 /**
- * The client view of a response Portcullis produced itself (SPEC §3): problem+json with a
+ * The client view of a response Portcullis produced itself (docs/errors.md): problem+json with a
  * stable code, the documented status and title, and the request id in body and header.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * A byte-level HTTP/1.x client for framing tests (TESTING.md §2): bytes go to a socket exactly as
+ * A byte-level HTTP/1.x client for framing tests: bytes go to a socket exactly as
  * written, and responses are parsed incrementally from what comes back, so a test can tell a
  * `100 Continue` from a final answer, count pipelined responses, and see when the server closes.
  *

@@ -1,7 +1,7 @@
 /**
  * A recording HTTPS upstream: answers every request with JSON describing what it received
  * (method, raw target, raw headers, body size and hash) and keeps the same record for the test to
- * read — the "upstream view" of TESTING.md §1.
+ * read — the "upstream view" every test checks beside what the client got.
  */
 import { createHash } from 'node:crypto';
 import https from 'node:https';

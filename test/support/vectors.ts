@@ -1,5 +1,5 @@
 /**
- * Attack and edge-case vectors kept as data (TESTING.md §4): JSON files under test/vectors/, read
+ * Attack and edge-case vectors kept as data: JSON files under test/vectors/, read
  * from the source tree so the same corpus can feed a fuzzer. Raw requests are JSON strings whose
  * characters are bytes (latin1): "\r\n", "\u0000" and "\u00ff" are written as such.
  */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 
-/** SPEC §4: revocation, rotation, expiry and account changes reach every instance within 1 s. */
+/** Revocation, rotation, expiry and account changes reach every instance within 1 s (docs/credentials.md). */
 export const PROPAGATION_BOUND_MS = 1_000;
 
 /**
