@@ -161,7 +161,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         action     text NOT NULL CHECK (char_length(action) BETWEEN 1 AND 64),
         target     text CHECK (target IS NULL OR char_length(target) BETWEEN 1 AND 200),
         address    text CHECK (address IS NULL OR char_length(address) BETWEEN 1 AND 64),
-        details    jsonb NOT NULL CHECK (jsonb_typeof(details) = 'object')
+        -- json, not jsonb: the text is kept as written (key order included), so a store copy
+        -- between backends moves it byte for byte.
+        details    json NOT NULL CHECK (json_typeof(details) = 'object')
       );
       CREATE INDEX audit_log_by_time ON audit_log(at);
 

@@ -70,7 +70,7 @@ const types = {
 const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
-/** details as JSON text, as the SQLite backend returns it (jsonb in the table). */
+/** details as JSON text, as the SQLite backend returns it (json in the table). */
 const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details::text AS details';
 
 interface PgError { code?: string; message?: string; severity?: string }
@@ -364,7 +364,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       },
       appendAudit: async (r) => {
         const row = first(await run<AuditDbRow>('audit_append', `INSERT INTO audit_log (at, actor, actor_kind, action, target, address, details)
-          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING ${AUDIT_COLUMNS}`, [r.at, r.actor, r.actor_kind, r.action, r.target, r.address, r.details]));
+          VALUES ($1, $2, $3, $4, $5, $6, $7::json) RETURNING ${AUDIT_COLUMNS}`, [r.at, r.actor, r.actor_kind, r.action, r.target, r.address, r.details]));
         if (row === undefined) throw new CredentialStoreError('unavailable', 'an audit entry just appended cannot be read back');
         return row;
       },
@@ -393,7 +393,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
             [r.jti, r.client_id, r.expires_at, r.revoked_at]);
         }
         for (const e of dump.auditLog) {
-          await exec('load_audit', 'INSERT INTO audit_log (id, at, actor, actor_kind, action, target, address, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)',
+          await exec('load_audit', 'INSERT INTO audit_log (id, at, actor, actor_kind, action, target, address, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json)',
             [e.id, e.at, e.actor, e.actor_kind, e.action, e.target, e.address, e.details]);
         }
         // Ids were given: the identity continues after the highest, so new entries never reuse one.
