@@ -21,6 +21,7 @@ import { isStoreError } from '../../src/credentials/store-error.js';
 import { createTestCa } from '../support/certs.js';
 import { runCliAsIs } from '../support/cli.js';
 import { adminQuery, freshDatabase, privateCluster, testCluster, withDatabase } from '../support/postgres.js';
+import { auditContract } from './audit-contract.js';
 import { fakeKey, storeContract } from './store-contract.js';
 
 const PASSWORD = new URL(testCluster().url).password;
@@ -32,20 +33,24 @@ async function openFresh(t: test.TestContext, options = {}): Promise<{ store: Cr
   return { store, url };
 }
 
-storeContract({
+const postgresBackend = {
   name: 'postgres',
   open: openFresh,
-  raw: async (t, url) => {
+  raw: async (t: test.TestContext, url: string) => {
     const client = new pg.Client({ connectionString: url });
     client.on('error', () => undefined); // the database is dropped with FORCE after the test
     await client.connect();
     t.after(() => client.end());
-    return async (sql, params) => {
+    return async (sql: string, params: unknown[]) => {
       let n = 0;
       await client.query(sql.replace(/\?/g, () => `$${++n}`), params);
     };
   },
-});
+  auditBytes: (_t: test.TestContext, url: string) =>
+    withClient(url, async (client) => JSON.stringify((await client.query({ text: 'SELECT audit_log::text FROM audit_log', rowMode: 'array' })).rows)),
+};
+storeContract(postgresBackend);
+auditContract(postgresBackend);
 
 /** Runs `fn` on a raw connection to `url`. */
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
