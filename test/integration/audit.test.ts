@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'no
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { ADMIN_OPENAPI } from '../../src/admin/openapi.js';
 import { loadConfigFile } from '../../src/config/index.js';
 import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observe/logger.js';
@@ -33,6 +34,21 @@ interface Harness {
 interface EntryJson {
   id: number; at: string; actor: string; actorKind: string; action: string; target: string | null; address: string | null; details: Record<string, unknown>;
 }
+
+/** The audit action of each changing operation of the admin API (by OpenAPI operationId). */
+const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {
+  accountsCreate: 'account.create',
+  accountsSetScope: 'account.set_scope',
+  accountsDisable: 'account.disable',
+  accountsEnable: 'account.enable',
+  tokensCreate: 'token.create',
+  tokensRotate: 'token.rotate',
+  tokensRevoke: 'token.revoke',
+  clientsCreate: 'client.create',
+  clientsRotateSecret: 'client.rotate_secret',
+  clientsRevoke: 'client.revoke',
+  signingKeysRotate: 'signing_key.rotate',
+};
 
 async function harness(t: TestContext): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-audit-'));
@@ -129,6 +145,11 @@ test('admin API: each change records exactly one entry (credential id, action, t
       return answer;
     }, () => kid],
   ];
+  // Every POST of the admin API (as its OpenAPI description lists them) is in the sweep: a new
+  // endpoint that changes something cannot be added without being shown to record its change.
+  const postOperations = Object.values(ADMIN_OPENAPI.paths).flatMap((item) => ('post' in item ? [item.post.operationId] : [])).sort();
+  assert.deepEqual(postOperations, Object.keys(ACTION_OF_OPERATION).sort());
+  assert.deepEqual(sweep.map(([action]) => action).sort(), Object.values(ACTION_OF_OPERATION).sort());
   let count = (await entries(h)).length;
   assert.equal(count, 1, 'the admin token created at the CLI');
   for (const [action, call, target] of sweep) {
