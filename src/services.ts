@@ -3,7 +3,7 @@
  * its cached verifier (authentication), the admin API, readiness. Each capability plugs in here
  * without touching the pipeline.
  */
-import { createAdminOperations } from './admin/operations.js';
+import { adminSettingsOf, createAdminOperations } from './admin/operations.js';
 import { createAdminHandler } from './admin/server.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
@@ -135,7 +135,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   }
   const authenticate = createAuthenticator(oauth.verifier);
   let limits = config.limits;
-  const admin = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
+  const admin = createAdminOperations(store, adminSettingsOf(config));
   return {
     store,
     verifier,

@@ -17,13 +17,15 @@ const graceBody = { required: false, ...json({ type: 'object', additionalPropert
 
 export const ADMIN_OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'Portcullis admin API', version: '1', description: 'Accounts, API tokens and OAuth clients. Every call needs `Authorization: Bearer <token of scope admin>`. Secrets appear once, in create and rotate answers.' },
+  info: { title: 'Portcullis admin API', version: '1', description: 'Accounts, API tokens, OAuth clients, signing keys and the audit trail. Every call needs `Authorization: Bearer <token of scope admin>`. Secrets appear once, in create and rotate answers. Every change is recorded in the audit trail (docs/audit.md).' },
   components: {
     securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } },
     schemas: {
       Problem: { type: 'object', required: ['status', 'code', 'title', 'requestId'], properties: { type: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, title: { type: 'string' }, detail: { type: 'string' }, requestId: { type: 'string' } } },
       Account: { type: 'object', properties: { name: { type: 'string' }, scope, disabled: { type: 'boolean' }, createdAt: { type: 'string', format: 'date-time' }, disabledAt: { type: ['string', 'null'], format: 'date-time' } } },
       Token: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string', description: 'Only in create and rotate answers.' }, label: { type: 'string' }, scope, account: { type: ['string', 'null'] }, expiresAt: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] }, previousSecretLastUsedAt: { type: ['string', 'null'] } } },
+      SigningKey: { type: 'object', description: 'Never private material.', properties: { kid: { type: 'string' }, alg: { type: 'string' }, state: { type: 'string', enum: ['active', 'verifying', 'expired'] }, createdAt: { type: 'string', format: 'date-time' }, retiredAt: { type: ['string', 'null'], format: 'date-time' }, verifiesUntil: { type: ['string', 'null'], format: 'date-time', description: 'Until when tokens it signed verify; null for the active key.' }, encryptedWith: { type: ['string', 'null'], description: 'The id of the key-encryption key sealing the active key; null in the clear or for a retired key.' } } },
+      AuditEntry: { type: 'object', required: ['id', 'at', 'actor', 'actorKind', 'action', 'target', 'address', 'details'], properties: { id: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: { type: 'string', description: 'credential:<credential id> (admin API) or cli:<operating-system user>.' }, actorKind: { type: 'string', enum: ['credential', 'cli'] }, action: { type: 'string', description: 'account.create, token.revoke, signing_key.rotate, … (docs/audit.md).' }, target: { type: ['string', 'null'] }, address: { type: ['string', 'null'], description: 'The admin listener\'s TCP peer; null for the CLI.' }, details: { type: 'object', description: 'What changed, never a secret.' } } },
       Client: { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Only in create and rotate-secret answers.' }, name: { type: 'string' }, scope, orgId: { type: ['string', 'null'] }, technicalAccountId: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] }, previousSecretLastUsedAt: { type: ['string', 'null'] } } },
     },
   },
@@ -48,5 +50,20 @@ export const ADMIN_OPENAPI = {
     },
     '/v1/clients/{id}/revoke': { post: { operationId: 'clientsRevoke', parameters: [idParam('id')], responses: { '200': json(ref('Client')), ...errors } } },
     '/v1/clients/{id}/rotate-secret': { post: { operationId: 'clientsRotateSecret', parameters: [idParam('id')], requestBody: graceBody, responses: { '200': json(ref('Client')), ...errors } } },
+    '/v1/signing-keys': { get: { operationId: 'signingKeysList', description: 'Every OAuth signing key, newest first (as `portcullis keys list --json`).', responses: { '200': json({ type: 'array', items: ref('SigningKey') }), ...errors } } },
+    '/v1/signing-keys/rotate': { post: { operationId: 'signingKeysRotate', description: 'A new key, active at once; the previous one keeps verifying until its tokens expire (as `portcullis keys rotate`). 409 admin.conflict when the key-protection policy refuses to store it.', responses: { '200': json({ allOf: [ref('SigningKey'), { type: 'object', properties: { previous: { oneOf: [ref('SigningKey'), { type: 'null' }] } } }] }), ...errors } } },
+    '/v1/audit': {
+      get: {
+        operationId: 'auditList',
+        description: 'The audit trail, newest first.',
+        parameters: [
+          { name: 'since', in: 'query', required: false, schema: { type: 'string' }, description: 'A duration back from now (30m, 1h, 7d) or an ISO-8601 instant.' },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          { name: 'actor', in: 'query', required: false, schema: { type: 'string' }, description: 'Only this actor, e.g. cli:alice.' },
+          { name: 'action', in: 'query', required: false, schema: { type: 'string' }, description: 'Only this action, e.g. token.revoke.' },
+        ],
+        responses: { '200': json({ type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ref('AuditEntry') } } }), ...errors },
+      },
+    },
   },
 } as const;

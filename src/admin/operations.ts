@@ -1,15 +1,24 @@
 /**
  * The credential administration operations (docs/cli.md), written once and shared by the
- * `portcullis accounts|tokens|clients` commands and the admin API. Each takes validated plain
- * input and returns the JSON shape both print; the secret appears only in create/rotate results.
+ * `portcullis accounts|tokens|clients|keys|audit` commands and the admin API. Each takes
+ * validated plain input and returns the JSON shape both print; the secret appears only in
+ * create/rotate results.
+ *
+ * Every operation that changes something takes the actor first (who: `credential:<id>` from the
+ * admin API, `cli:<user>` from the CLI): the store writes the change and its audit entry in one
+ * transaction (docs/audit.md), so no door can change the store without leaving a record.
  */
 import {
   clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson,
 } from '../credentials/index.js';
+import { AUDIT_MAX_LIMIT, type AuditActor, type AuditActorKind, type AuditDetails, type AuditEntry } from '../credentials/audit.js';
 import { hashSecret, isWellFormedApiToken, isWellFormedClientSecret } from '../credentials/secrets.js';
 import type { AccountRecord, NewClient, NewToken } from '../credentials/store.js';
 import { CredentialStoreError } from '../credentials/store-error.js';
 import { parseDuration } from '../config/durations.js';
+import type { GatewayConfig, OAuthSettings } from '../config/types.js';
+import { generateSigningKey, protectSigningKey, requireKeyProtection } from '../oauth/signing-keys.js';
+import { signingKeyJson, type SigningKeyJson, type SigningKeyRotationJson } from './signing-key-json.js';
 
 /** An account as JSON (camelCase, as docs/cli.md shows it). */
 export interface AccountJson {
@@ -27,6 +36,77 @@ function accountJson(record: AccountRecord): AccountJson {
 /** A bad input, detected before the store is touched. */
 export class InvalidInputError extends Error {
   override readonly name = 'InvalidInputError';
+}
+
+/**
+ * An operation the configuration forbids (a signing key that would be stored in the clear on
+ * PostgreSQL): the message names the settings to change, never key material.
+ */
+export class RefusedOperationError extends Error {
+  override readonly name = 'RefusedOperationError';
+}
+
+/** An audit entry as JSON: what `GET /v1/audit` and `portcullis audit list --json` show. */
+export interface AuditEntryJson {
+  readonly id: number;
+  /** ISO-8601. */
+  readonly at: string;
+  /** `credential:<credential id>` or `cli:<user>`. */
+  readonly actor: string;
+  readonly actorKind: AuditActorKind;
+  /** `token.create`, `account.disable`, … (docs/audit.md). */
+  readonly action: string;
+  readonly target: string | null;
+  readonly address: string | null;
+  readonly details: AuditDetails;
+}
+
+function auditEntryJson(entry: AuditEntry): AuditEntryJson {
+  return {
+    id: entry.id, at: new Date(entry.at).toISOString(), actor: entry.actor, actorKind: entry.actorKind, action: entry.action,
+    target: entry.target, address: entry.address, details: entry.details,
+  };
+}
+
+/** Input of `auditList`, as typed by a user (query string, command line). */
+export interface AuditListInput {
+  /** A duration back from now (`1h`, `30m`, `7d`) or an ISO-8601 instant. */
+  readonly since?: string | undefined;
+  /** 1-1000; default 100. */
+  readonly limit?: string | number | undefined;
+  readonly actor?: string | undefined;
+  readonly action?: string | undefined;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * `since` as epoch ms: a duration back from `now` (`1h`) or an ISO-8601 instant (a date, or a
+ * date and time with `Z` or an offset). InvalidInputError naming `what` otherwise.
+ */
+export function parseSince(text: string, now: number, what = 'since'): number {
+  const trimmed = text.trim();
+  if (/^\d+(ms|s|m|h|d)$/.test(trimmed)) {
+    let ms: number;
+    try {
+      ms = parseDuration(trimmed);
+    } catch {
+      throw new InvalidInputError(`${what} is too large`);
+    }
+    return now - ms;
+  }
+  if (ISO_INSTANT.test(trimmed)) {
+    const at = Date.parse(trimmed);
+    if (Number.isFinite(at)) return at;
+  }
+  throw new InvalidInputError(`${what} must be a duration back from now (30m, 1h, 7d) or an ISO-8601 instant (2026-01-31T12:00:00Z)`);
+}
+
+export function parseAuditLimit(value: string | number | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > AUDIT_MAX_LIMIT) throw new InvalidInputError(`${what} must be a whole number from 1 to ${AUDIT_MAX_LIMIT}`);
+  return n;
 }
 
 export function requireScope(value: unknown, what = 'scope'): Scope {
@@ -61,66 +141,118 @@ export interface TokenCreateInput extends Omit<NewToken, 'expiresAt' | 'account'
 /** The store's client input as it is. */
 export type ClientCreateInput = NewClient;
 
+/**
+ * The operations. Those that change something take the actor first; each records exactly one
+ * audit entry, in the change's transaction (a refused change records none).
+ */
 export interface AdminOperations {
-  accountsCreate(name: string, scope: Scope): Promise<AccountJson>;
+  accountsCreate(actor: AuditActor, name: string, scope: Scope): Promise<AccountJson>;
   accountsList(): Promise<AccountJson[]>;
-  accountsSetScope(name: string, scope: Scope): Promise<AccountJson>;
-  accountsDisable(name: string): Promise<AccountJson>;
-  accountsEnable(name: string): Promise<AccountJson>;
-  tokensCreate(input: TokenCreateInput): Promise<TokenJson>;
+  accountsSetScope(actor: AuditActor, name: string, scope: Scope): Promise<AccountJson>;
+  accountsDisable(actor: AuditActor, name: string): Promise<AccountJson>;
+  accountsEnable(actor: AuditActor, name: string): Promise<AccountJson>;
+  tokensCreate(actor: AuditActor, input: TokenCreateInput): Promise<TokenJson>;
   tokensList(account?: string): Promise<TokenJson[]>;
-  tokensRevoke(id: string): Promise<TokenJson>;
-  /** Revokes the token that has `secret` (current or previous); never echoes it. */
-  tokensRevokeBySecret(secret: string): Promise<TokenJson>;
-  tokensRotate(id: string, graceMs?: number): Promise<TokenJson>;
-  clientsCreate(input: ClientCreateInput): Promise<ClientJson>;
+  tokensRevoke(actor: AuditActor, id: string): Promise<TokenJson>;
+  /** Revokes the token that has `secret` (current or previous); never echoes it (nor records it). */
+  tokensRevokeBySecret(actor: AuditActor, secret: string): Promise<TokenJson>;
+  tokensRotate(actor: AuditActor, id: string, graceMs?: number): Promise<TokenJson>;
+  clientsCreate(actor: AuditActor, input: ClientCreateInput): Promise<ClientJson>;
   clientsList(): Promise<ClientJson[]>;
-  clientsRevoke(clientId: string): Promise<ClientJson>;
-  /** Revokes the client that has `secret` (current or previous); never echoes it. */
-  clientsRevokeBySecret(secret: string): Promise<ClientJson>;
-  clientsRotateSecret(clientId: string, graceMs?: number): Promise<ClientJson>;
+  clientsRevoke(actor: AuditActor, clientId: string): Promise<ClientJson>;
+  /** Revokes the client that has `secret` (current or previous); never echoes it (nor records it). */
+  clientsRevokeBySecret(actor: AuditActor, secret: string): Promise<ClientJson>;
+  clientsRotateSecret(actor: AuditActor, clientId: string, graceMs?: number): Promise<ClientJson>;
+  /** Every OAuth signing key, newest first, as `keys list --json` shows it (never private material). */
+  signingKeysList(): Promise<SigningKeyJson[]>;
+  /**
+   * A new signing key, active at once; the previous one keeps verifying until its tokens expire.
+   * RefusedOperationError when the key-protection policy forbids storing it (docs/oauth.md).
+   */
+  signingKeysRotate(actor: AuditActor): Promise<SigningKeyRotationJson>;
+  /** Audit entries, newest first. InvalidInputError for a bad `since` or `limit`. */
+  auditList(input?: AuditListInput): Promise<AuditEntryJson[]>;
 }
 
-export function createAdminOperations(store: CredentialStore, defaults: { tokenExpiryMs: number | undefined }): AdminOperations {
+/** What the operations need from the configuration. */
+export interface AdminSettings {
+  /** `tokens.defaultExpiry`: the lifetime of a token created without one, or undefined for none. */
+  readonly tokenExpiryMs: number | undefined;
+  /** `oauth`: signing key lifetimes and protection. */
+  readonly oauth: OAuthSettings;
+  /** `store.url`: whether the store is shared (PostgreSQL), for the key-protection policy. */
+  readonly storeUrl: string;
+}
+
+/** The settings of the operations, from a configuration. */
+export function adminSettingsOf(config: GatewayConfig): AdminSettings {
+  return { tokenExpiryMs: config.tokens.defaultExpiryMs, oauth: config.oauth, storeUrl: config.store.url };
+}
+
+export function createAdminOperations(store: CredentialStore, settings: AdminSettings, now: () => number = Date.now): AdminOperations {
   return {
-    accountsCreate: async (name, scope) => accountJson(await store.accounts.create(name, scope)),
+    accountsCreate: async (actor, name, scope) => accountJson(await store.accounts.create(name, scope, actor)),
     accountsList: async () => (await store.accounts.list()).map(accountJson),
-    accountsSetScope: async (name, scope) => accountJson(await store.accounts.setScope(name, scope)),
-    accountsDisable: async (name) => accountJson(await store.accounts.disable(name)),
-    accountsEnable: async (name) => accountJson(await store.accounts.enable(name)),
-    async tokensCreate(input) {
-      const lifetime = input.expiresInMs ?? defaults.tokenExpiryMs;
+    accountsSetScope: async (actor, name, scope) => accountJson(await store.accounts.setScope(name, scope, actor)),
+    accountsDisable: async (actor, name) => accountJson(await store.accounts.disable(name, actor)),
+    accountsEnable: async (actor, name) => accountJson(await store.accounts.enable(name, actor)),
+    async tokensCreate(actor, input) {
+      const lifetime = input.expiresInMs ?? settings.tokenExpiryMs;
       const issued = await store.tokens.create({
         label: input.label,
         scope: input.scope,
         account: input.account ?? null,
-        expiresAt: lifetime === undefined ? null : new Date(Date.now() + lifetime),
-      });
+        expiresAt: lifetime === undefined ? null : new Date(now() + lifetime),
+      }, actor);
       return tokenJson(issued);
     },
     tokensList: async (account) => (await store.tokens.list(account === undefined ? undefined : { account })).map((r) => tokenJson(r)),
-    tokensRevoke: async (id) => tokenJson(await store.tokens.revoke(id)),
-    async tokensRevokeBySecret(secret) {
+    tokensRevoke: async (actor, id) => tokenJson(await store.tokens.revoke(id, actor)),
+    async tokensRevokeBySecret(actor, secret) {
       if (!isWellFormedApiToken(secret)) {
         throw new InvalidInputError(`the secret read is not an API token (pcl_ and 49 characters${isWellFormedClientSecret(secret) ? '; it is a client secret: use clients revoke --secret -' : ''})`);
       }
       const id = await store.tokens.idBySecretHash(hashSecret(secret));
       if (id === undefined) throw new CredentialStoreError('not_found', 'no token has this secret (in this store)');
-      return tokenJson(await store.tokens.revoke(id));
+      return tokenJson(await store.tokens.revoke(id, actor));
     },
-    tokensRotate: async (id, graceMs) => tokenJson(await store.tokens.rotate(id, graceMs)),
-    clientsCreate: async (input) => clientJson(await store.clients.create(input)),
+    tokensRotate: async (actor, id, graceMs) => tokenJson(await store.tokens.rotate(id, graceMs, actor)),
+    clientsCreate: async (actor, input) => clientJson(await store.clients.create(input, actor)),
     clientsList: async () => (await store.clients.list()).map((r) => clientJson(r)),
-    clientsRevoke: async (clientId) => clientJson(await store.clients.revoke(clientId)),
-    async clientsRevokeBySecret(secret) {
+    clientsRevoke: async (actor, clientId) => clientJson(await store.clients.revoke(clientId, actor)),
+    async clientsRevokeBySecret(actor, secret) {
       if (!isWellFormedClientSecret(secret)) {
         throw new InvalidInputError(`the secret read is not a client secret (pcs_ and 49 characters${isWellFormedApiToken(secret) ? '; it is an API token: use tokens revoke --secret -' : ''})`);
       }
       const id = await store.clients.idBySecretHash(hashSecret(secret));
       if (id === undefined) throw new CredentialStoreError('not_found', 'no client has this secret (in this store)');
-      return clientJson(await store.clients.revoke(id));
+      return clientJson(await store.clients.revoke(id, actor));
     },
-    clientsRotateSecret: async (clientId, graceMs) => clientJson(await store.clients.rotateSecret(clientId, graceMs)),
+    clientsRotateSecret: async (actor, clientId, graceMs) => clientJson(await store.clients.rotateSecret(clientId, graceMs, actor)),
+    async signingKeysList() {
+      const at = now();
+      return (await store.signingKeys.list()).map((record) => signingKeyJson(record, settings.oauth, at));
+    },
+    async signingKeysRotate(actor) {
+      let encryption: ReturnType<typeof requireKeyProtection>;
+      try {
+        encryption = requireKeyProtection(settings.oauth, settings.storeUrl);
+      } catch (error) {
+        throw new RefusedOperationError((error as Error).message);
+      }
+      const { active, retired } = await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption), actor);
+      const at = now();
+      return { ...signingKeyJson(active, settings.oauth, at), previous: retired === null ? null : signingKeyJson(retired, settings.oauth, at) };
+    },
+    async auditList(input = {}) {
+      const entries = await store.listAudit({
+        ...(input.since === undefined ? {} : { sinceMs: parseSince(input.since, now()) }),
+        ...(input.limit === undefined ? {} : { limit: parseAuditLimit(input.limit, 'limit') }),
+        ...(input.actor === undefined ? {} : { actor: input.actor }),
+        ...(input.action === undefined ? {} : { action: input.action }),
+      });
+      return entries.map(auditEntryJson);
+    },
   };
 }
 

@@ -13,7 +13,8 @@ import { asGatewayError, sendProblem } from '../listen/send-problem.js';
 import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';
 import { ADMIN_OPENAPI } from './openapi.js';
-import { type AdminOperations, InvalidInputError, readInput, requireScope } from './operations.js';
+import { type AdminOperations, InvalidInputError, readInput, RefusedOperationError, requireScope } from './operations.js';
+import { type AuditActor, credentialActor } from '../credentials/audit.js';
 import type { ReportInternalError } from '../observe/internal-errors.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -38,7 +39,8 @@ const ADMIN_ROUTE: RoutePolicy = {
 };
 
 type Body = Record<string, unknown>;
-type Handler = (ops: AdminOperations, params: string[], body: Body, query: URLSearchParams) => Promise<object>;
+/** `actor`: the caller, recorded with every change (docs/audit.md). */
+type Handler = (ops: AdminOperations, params: string[], body: Body, query: URLSearchParams, actor: AuditActor) => Promise<object>;
 
 interface Endpoint {
   readonly method: 'GET' | 'POST';
@@ -50,19 +52,47 @@ interface Endpoint {
 const ID = '([^/]+)';
 const ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', pattern: /^\/v1\/accounts$/, status: 200, handle: (ops) => ops.accountsList() },
-  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b) => ops.accountsCreate(String(b.name ?? ''), requireScope(b.scope)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b) => ops.accountsSetScope(name ?? '', requireScope(b.scope)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name]) => ops.accountsDisable(name ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name]) => ops.accountsEnable(name ?? '') },
+  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b, _q, a) => ops.accountsCreate(a, String(b.name ?? ''), requireScope(b.scope)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b, _q, a) => ops.accountsSetScope(a, name ?? '', requireScope(b.scope)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsDisable(a, name ?? '') },
+  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsEnable(a, name ?? '') },
   { method: 'GET', pattern: /^\/v1\/tokens$/, status: 200, handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined) },
-  { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b) => ops.tokensCreate(readInput.tokenCreate(b)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id]) => ops.tokensRevoke(id ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b) => ops.tokensRotate(id ?? '', readInput.graceMs(b)) },
+  { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? '') },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)) },
   { method: 'GET', pattern: /^\/v1\/clients$/, status: 200, handle: (ops) => ops.clientsList() },
-  { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b) => ops.clientsCreate(readInput.clientCreate(b)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id]) => ops.clientsRevoke(id ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`), status: 200, handle: (ops, [id], b) => ops.clientsRotateSecret(id ?? '', readInput.graceMs(b)) },
+  { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b, _q, a) => ops.clientsCreate(a, readInput.clientCreate(b)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.clientsRevoke(a, id ?? '') },
+  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`), status: 200, handle: (ops, [id], b, _q, a) => ops.clientsRotateSecret(a, id ?? '', readInput.graceMs(b)) },
+  { method: 'GET', pattern: /^\/v1\/signing-keys$/, status: 200, handle: (ops) => ops.signingKeysList() },
+  { method: 'POST', pattern: /^\/v1\/signing-keys\/rotate$/, status: 200, handle: (ops, _p, _b, _q, a) => ops.signingKeysRotate(a) },
+  {
+    method: 'GET', pattern: /^\/v1\/audit$/, status: 200,
+    handle: async (ops, _p, _b, q) => ({
+      entries: await ops.auditList({
+        since: single(q, 'since'), limit: single(q, 'limit'), actor: single(q, 'actor'), action: single(q, 'action'),
+      }),
+    }),
+  },
 ];
+
+/** A query parameter given at most once (a repeated one is ambiguous: refused). */
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new GatewayError('admin.invalid_request', `The query parameter ${name} is given more than once.`);
+  return values[0];
+}
+
+/**
+ * The caller's address for the audit trail: the TCP peer of the admin listener (it does not
+ * honour X-Forwarded-For: `trustedProxies` applies to the proxy listener only). An IPv4 peer on a
+ * dual-stack socket is shown as IPv4.
+ */
+function peerAddressOf(req: IncomingMessage): string | null {
+  const address = req.socket.remoteAddress;
+  if (address === undefined || address === '') return null;
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
 
 function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {
   const body = JSON.stringify(value);
@@ -78,6 +108,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown, requestId
 /** Store failures and input errors as admin API codes; messages name ids, never secrets. */
 function translate(error: unknown): GatewayError {
   if (error instanceof InvalidInputError) return new GatewayError('admin.invalid_request', error.message);
+  if (error instanceof RefusedOperationError) return new GatewayError('admin.conflict', error.message);
   if (isStoreError(error)) {
     switch (error.reason) {
       case 'not_found':
@@ -167,10 +198,11 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
             allow: candidates.map((e) => e.method).join(', '),
           });
         }
-        await requireAdmin(req);
+        const principal = await requireAdmin(req);
         const params = (endpoint.pattern.exec(url.pathname) ?? []).slice(1).map(decodeParam);
         const body = endpoint.method === 'POST' ? await parseJsonBody(req, options.bodyReadTimeoutMs?.() ?? DEFAULT_BODY_READ_TIMEOUT_MS) : {};
-        const result = await endpoint.handle(ops, params, body, url.searchParams);
+        const actor = credentialActor(principal.credentialId, peerAddressOf(req));
+        const result = await endpoint.handle(ops, params, body, url.searchParams, actor);
         sendJson(res, endpoint.status, result, requestId);
       } catch (error) {
         const problem = translate(error);

@@ -4,9 +4,11 @@
  * appears exactly once, in create and rotate output.
  */
 import {
-  type AdminOperations, createAdminOperations, durationInput, InvalidInputError, requireScope, requireText,
+  adminSettingsOf, type AdminOperations, createAdminOperations, durationInput, InvalidInputError, requireScope, requireText,
 } from '../admin/operations.js';
+import type { AuditActor } from '../credentials/audit.js';
 import { isStoreError } from '../credentials/index.js';
+import { currentCliActor } from './cli-actor.js';
 import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION, type OptionSpec, type OptionSpecs } from './options.js';
 import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, registerGroup, reportError, usageHint } from './run.js';
@@ -23,7 +25,8 @@ interface Action {
   readonly optionalPositionals?: number;
   readonly examples: readonly string[];
   readonly notes?: string;
-  run(ops: AdminOperations, values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[]): Promise<Printable | Printable[]>;
+  /** `actor`: who runs the command, recorded with every change (docs/audit.md). */
+  run(ops: AdminOperations, values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[], actor: AuditActor): Promise<Printable | Printable[]>;
   /** Create/rotate results: the secret is shown once, with a warning in text mode. */
   readonly secretField?: string;
 }
@@ -82,7 +85,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: { scope: { type: 'string', value: 'SCOPE', description: `The account's scope: ${SCOPE_HELP}` } },
       positionals: ['NAME'],
       examples: ['accounts create billing --scope read-write'],
-      run: (ops, v, [name]) => ops.accountsCreate(requireText(name, 'NAME'), requireScope(text(v, 'scope'), '--scope')),
+      run: (ops, v, [name], actor) => ops.accountsCreate(actor, requireText(name, 'NAME'), requireScope(text(v, 'scope'), '--scope')),
     },
     list: { summary: 'List the accounts.', usage: '', options: {}, positionals: [], examples: ['accounts list --json'], run: (ops) => ops.accountsList() },
     'set-scope': {
@@ -91,7 +94,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: {},
       positionals: ['NAME', 'SCOPE'],
       examples: ['accounts set-scope billing read-only'],
-      run: (ops, _v, [name, scope]) => ops.accountsSetScope(requireText(name, 'NAME'), requireScope(scope, 'SCOPE')),
+      run: (ops, _v, [name, scope], actor) => ops.accountsSetScope(actor, requireText(name, 'NAME'), requireScope(scope, 'SCOPE')),
     },
     disable: {
       summary: 'Disable an account: every token of it is refused (auth.token_revoked).',
@@ -100,7 +103,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['NAME'],
       examples: ['accounts disable billing'],
       notes: 'Reversible: `accounts enable NAME` lets its tokens work again (revoked ones stay revoked).',
-      run: (ops, _v, [name]) => ops.accountsDisable(requireText(name, 'NAME')),
+      run: (ops, _v, [name], actor) => ops.accountsDisable(actor, requireText(name, 'NAME')),
     },
     enable: {
       summary: 'Enable a disabled account again: its tokens that are not revoked or expired work again.',
@@ -109,7 +112,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['NAME'],
       examples: ['accounts enable billing'],
       notes: 'Every instance accepts the tokens again within a second. Revoked tokens stay revoked.',
-      run: (ops, _v, [name]) => ops.accountsEnable(requireText(name, 'NAME')),
+      run: (ops, _v, [name], actor) => ops.accountsEnable(actor, requireText(name, 'NAME')),
     },
   },
   tokens: {
@@ -125,9 +128,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: [],
       examples: ['tokens create --label ci --scope read-write --account billing --expires-in 90d'],
       secretField: 'token',
-      run: (ops, v) => {
+      run: (ops, v, _p, actor) => {
         const expiresIn = text(v, 'expires-in');
-        return ops.tokensCreate({
+        return ops.tokensCreate(actor, {
           label: requireText(text(v, 'label'), '--label'),
           scope: requireScope(text(v, 'scope'), '--scope'),
           account: text(v, 'account'),
@@ -152,9 +155,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       examples: ['tokens revoke tok_2f9c1e7a', 'tokens revoke --secret - < leaked-token.txt'],
       notes: 'Irreversible: there is no way to un-revoke a token. Every instance refuses the token within a second.\n'
         + 'With --secret -, the token is found by the hash of the secret read from standard input (what a secret scanner reports); the secret is never printed.',
-      run: async (ops, v, [id]) => {
+      run: async (ops, v, [id], actor) => {
         const target = await revokeTarget(v, id, 'tok_');
-        return 'secret' in target ? ops.tokensRevokeBySecret(target.secret) : ops.tokensRevoke(target.id);
+        return 'secret' in target ? ops.tokensRevokeBySecret(actor, target.secret) : ops.tokensRevoke(actor, target.id);
       },
     },
     rotate: {
@@ -164,9 +167,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['ID'],
       examples: ['tokens rotate tok_2f9c1e7a --grace 10m'],
       secretField: 'token',
-      run: (ops, v, [id]) => {
+      run: (ops, v, [id], actor) => {
         const grace = text(v, 'grace');
-        return ops.tokensRotate(requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
+        return ops.tokensRotate(actor, requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
       },
     },
   },
@@ -183,8 +186,8 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: [],
       examples: ['clients create --name billing-service --scope read-only --org-id acme'],
       secretField: 'client_secret',
-      run: (ops, v) =>
-        ops.clientsCreate({
+      run: (ops, v, _p, actor) =>
+        ops.clientsCreate(actor, {
           name: requireText(text(v, 'name'), '--name'),
           scope: requireScope(text(v, 'scope'), '--scope'),
           orgId: text(v, 'org-id'),
@@ -201,9 +204,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       examples: ['clients revoke cli_5b1d0c9e', 'clients revoke --secret - < leaked-client-secret.txt'],
       notes: 'Irreversible: there is no way to un-revoke a client. Every instance refuses the client and its access tokens within a second.\n'
         + 'With --secret -, the client is found by the hash of the client secret read from standard input; the secret is never printed.',
-      run: async (ops, v, [id]) => {
+      run: async (ops, v, [id], actor) => {
         const target = await revokeTarget(v, id, 'cli_');
-        return 'secret' in target ? ops.clientsRevokeBySecret(target.secret) : ops.clientsRevoke(target.id);
+        return 'secret' in target ? ops.clientsRevokeBySecret(actor, target.secret) : ops.clientsRevoke(actor, target.id);
       },
     },
     'rotate-secret': {
@@ -213,9 +216,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['ID'],
       examples: ['clients rotate-secret cli_5b1d0c9e --grace 1h'],
       secretField: 'client_secret',
-      run: (ops, v, [id]) => {
+      run: (ops, v, [id], actor) => {
         const grace = text(v, 'grace');
-        return ops.clientsRotateSecret(requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
+        return ops.clientsRotateSecret(actor, requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
       },
     },
   },
@@ -255,8 +258,8 @@ function runner(group: string, actionName: string, action: Action, self: () => C
     if (typeof opened === 'number') return opened;
     const { config, store } = opened;
     try {
-      const ops = createAdminOperations(store, { tokenExpiryMs: config.tokens.defaultExpiryMs });
-      const result = await action.run(ops, values, positionals);
+      const ops = createAdminOperations(store, adminSettingsOf(config));
+      const result = await action.run(ops, values, positionals, currentCliActor());
       if (json) io.out(JSON.stringify(result));
       else printText(io, result, action.secretField);
       return EXIT_OK;

@@ -19,55 +19,25 @@
  * Never prints a private key.
  */
 import type { GatewayConfig } from '../config/types.js';
-import { isStoreError, type CredentialStore, type SigningKeyRecord } from '../credentials/index.js';
-import { sealedWith } from '../oauth/key-encryption.js';
-import { generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil } from '../oauth/index.js';
+import { isStoreError, type CredentialStore } from '../credentials/index.js';
+import { adminSettingsOf, createAdminOperations } from '../admin/operations.js';
+import { rekeySigningKeys, requireKeyProtection } from '../oauth/index.js';
+import { currentCliActor } from './cli-actor.js';
 import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, registerCommand, registerGroup, reportError } from './run.js';
 
-/** A key as printed (docs/cli.md: camelCase, ISO-8601 times). */
-export interface SigningKeyJson {
-  readonly kid: string;
-  readonly alg: string;
-  readonly state: 'active' | 'verifying' | 'expired';
-  readonly createdAt: string;
-  readonly retiredAt: string | null;
-  /** Until when tokens signed with it verify; null for the active key. */
-  readonly verifiesUntil: string | null;
-  /** Active key: the id of the key-encryption key its private part is sealed with, null in the clear; retired keys: null (no private part). */
-  readonly encryptedWith: string | null;
-}
-
-function keyJson(record: SigningKeyRecord, config: GatewayConfig, now: number): SigningKeyJson {
-  const until = verifiesUntil(record, config.oauth);
-  return {
-    kid: record.kid,
-    alg: record.alg,
-    state: record.retiredAt === null ? 'active' : until > now ? 'verifying' : 'expired',
-    createdAt: new Date(record.createdAt).toISOString(),
-    retiredAt: record.retiredAt === null ? null : new Date(record.retiredAt).toISOString(),
-    verifiesUntil: Number.isFinite(until) ? new Date(until).toISOString() : null,
-    encryptedWith: record.privateJwk === null ? null : sealedWith(record.privateJwk) ?? null,
-  };
-}
+export type { SigningKeyJson } from '../admin/signing-key-json.js';
 
 type Action = (store: CredentialStore, config: GatewayConfig) => Promise<object>;
 
+/** list and rotate are the admin API's operations (the same JSON); rotate and rekey are audited as `cli:<user>`. */
 const ACTIONS: Record<string, Action> = {
-  async list(store, config) {
-    const now = Date.now();
-    return (await store.signingKeys.list()).map((record) => keyJson(record, config, now));
-  },
-  async rotate(store, config) {
-    const encryption = requireKeyProtection(config.oauth, config.store.url);
-    const { active, retired } = await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption));
-    const now = Date.now();
-    return { ...keyJson(active, config, now), previous: retired === null ? null : keyJson(retired, config, now) };
-  },
+  list: (store, config) => createAdminOperations(store, adminSettingsOf(config)).signingKeysList(),
+  rotate: (store, config) => createAdminOperations(store, adminSettingsOf(config)).signingKeysRotate(currentCliActor()),
   async rekey(store, config) {
     const encryption = requireKeyProtection(config.oauth, config.store.url);
-    const { kid, outcome, from } = await rekeySigningKeys(store, encryption);
+    const { kid, outcome, from } = await rekeySigningKeys(store, encryption, currentCliActor());
     return { kid, outcome, from, encryptedWith: encryption.current?.id ?? null };
   },
 };

@@ -3,6 +3,7 @@
  * The `portcullis` command (docs/cli.md). Exit status: 0 success, 1 runtime failure, 2 invalid
  * configuration or usage.
  */
+import { registerAuditCommands } from './audit-commands.js';
 import { registerBuiltinCommands } from './builtin-commands.js';
 import { registerCredentialCommands } from './credential-commands.js';
 import { registerKeyCommands } from './key-commands.js';
@@ -13,6 +14,7 @@ registerBuiltinCommands();
 registerCredentialCommands();
 registerKeyCommands();
 registerStoreCommands();
+registerAuditCommands();
 
 runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
   (code) => {

@@ -8,7 +8,8 @@
  *                 the same lock as start-up (for teams that run migrations as a job, with
  *                 `store.migrate: false` on the gateways).
  *   copy          copies accounts, tokens and clients (their hashes), signing keys (exactly as
- *                 stored) and revoked access tokens from one store to another, SQLite ↔ PostgreSQL.
+ *                 stored), revoked access tokens and the audit trail from one store to another,
+ *                 SQLite ↔ PostgreSQL; the copy itself is recorded in the target (`store.copy`).
  *                 Refuses a target that already holds credentials; counts both sides when done.
  *
  * URLs are printed masked (postgres passwords as ***). Relative sqlite paths and sslrootcert
@@ -21,6 +22,9 @@ import {
   initStore, isPostgresUrl, isStoreError, maskStoreUrl, openBackend, parsePostgresUrl, sqlitePathOf,
 } from '../credentials/index.js';
 import { notInitialisedError } from '../credentials/sqlite-store.js';
+import { AUDIT_ACTIONS } from '../credentials/audit.js';
+import { auditRow } from '../credentials/create-store.js';
+import { currentCliActor } from './cli-actor.js';
 import { reportNotInitialised } from './configured-store.js';
 import { resolveSslRootCert } from '../credentials/postgres-location.js';
 import { migratePostgres } from '../credentials/postgres-store.js';
@@ -38,6 +42,8 @@ export interface StoreCounts {
   readonly clients: number;
   readonly signingKeys: number;
   readonly revokedAccessTokens: number;
+  /** Audit entries: history, copied with their ids and times. */
+  readonly auditEntries: number;
 }
 
 const countsOf = (dump: StoreDump): StoreCounts => ({
@@ -46,6 +52,7 @@ const countsOf = (dump: StoreDump): StoreCounts => ({
   clients: dump.clients.length,
   signingKeys: dump.signingKeys.length,
   revokedAccessTokens: dump.revokedAccessTokens.length,
+  auditEntries: dump.auditLog.length,
 });
 
 /** A store URL given on the command line: relative paths against the working directory. */
@@ -73,7 +80,7 @@ function maskStoreUrlsIn(text: string): string {
 
 function describeCounts(counts: StoreCounts): string {
   return `${counts.accounts} accounts, ${counts.tokens} tokens, ${counts.clients} clients, ${counts.signingKeys} signing keys, `
-    + `${counts.revokedAccessTokens} revoked access tokens`;
+    + `${counts.revokedAccessTokens} revoked access tokens, ${counts.auditEntries} audit entries`;
 }
 
 export function registerStoreCommands(): void {
@@ -173,7 +180,7 @@ export function registerStoreCommands(): void {
 
   registerCommand({
     name: 'store copy',
-    summary: 'Copy every credential (hashes), signing key and revoked access token from one store to another, into an empty target.',
+    summary: 'Copy every credential (hashes), signing key, revoked access token and audit entry from one store to another, into an empty target.',
     usage: '--from URL --to URL',
     options: {
       from: { type: 'string', value: 'URL', description: 'The store to read: sqlite:PATH or postgres://… (only read; must be at this version\'s schema).' },
@@ -201,10 +208,17 @@ export function registerStoreCommands(): void {
           return reportError(io, json, 'store copy', 'store.not_empty', `the target ${maskStoreUrl(to)} already holds credentials (${describeCounts(existing)}); copy only into an empty store`, EXIT_FAILURE);
         }
         const dump = await source.dump();
-        await target.transaction((tx) => tx.load(dump));
         const copied = countsOf(dump);
+        // The copy is itself recorded, after the copied history and in the same transaction.
+        const record = auditRow(currentCliActor(), AUDIT_ACTIONS.storeCopy, null,
+          { from: maskStoreUrl(from), to: maskStoreUrl(to), ...copied }, Date.now());
+        await target.transaction(async (tx) => {
+          await tx.load(dump);
+          await tx.appendAudit(record);
+        });
         const landed = countsOf(await target.dump());
-        const matches = (Object.keys(copied) as (keyof StoreCounts)[]).every((k) => copied[k] === landed[k]);
+        const expected: StoreCounts = { ...copied, auditEntries: copied.auditEntries + 1 };
+        const matches = (Object.keys(expected) as (keyof StoreCounts)[]).every((k) => expected[k] === landed[k]);
         if (!matches) {
           return reportError(io, json, 'store copy', 'store.copy_mismatch', `counts differ after the copy: source ${describeCounts(copied)}, target ${describeCounts(landed)}`, EXIT_FAILURE);
         }

@@ -9,8 +9,12 @@ import type { JWK } from 'jose';
 import {
   generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret, isClientId, isTokenId,
 } from './secrets.js';
+import {
+  AUDIT_ACTIONS, AUDIT_ACTOR_KINDS, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, looksSecret,
+  type AuditAction, type AuditActor, type AuditDetails, type AuditEntry, type AuditFilter,
+} from './audit.js';
 import type {
-  AccountRow, ChangeDbRow, ClientRow, SigningKeyRow, StoreBackend, StoreWrites, TokenRow,
+  AccountRow, AuditDbRow, ChangeDbRow, ClientRow, SigningKeyRow, StoreBackend, StoreWrites, TokenRow,
 } from './store-backend.js';
 import {
   ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS, PREVIOUS_SECRET_SUFFIX,
@@ -66,6 +70,65 @@ export function toChangeRow(row: ChangeDbRow): ChangeRow | undefined {
 }
 
 type Append = (kind: string, target: string, at: number) => Promise<void>;
+
+const actorKinds: ReadonlySet<string> = new Set(Object.values(AUDIT_ACTOR_KINDS));
+const auditActions: ReadonlySet<string> = new Set(Object.values(AUDIT_ACTIONS));
+
+/**
+ * An audit row from its parts, checked: a malformed actor, an unknown action, or anything shaped
+ * like a secret is refused (`invalid_argument`) before it can reach a table that never forgets.
+ */
+export function auditRow(actor: AuditActor, action: AuditAction, target: string | null, details: AuditDetails, at: number): Omit<AuditDbRow, 'id'> {
+  if (typeof actor !== 'object' || actor === null || !actorKinds.has(actor.kind)
+    || typeof actor.actor !== 'string' || !actor.actor.startsWith(`${actor.kind}:`) || actor.actor.length > 200) {
+    throw new CredentialStoreError('invalid_argument', 'the audit actor must be credential:<id> or cli:<user>, at most 200 characters');
+  }
+  if (actor.address !== null && (typeof actor.address !== 'string' || actor.address.length === 0 || actor.address.length > 64)) {
+    throw new CredentialStoreError('invalid_argument', 'the audit address must be null or 1-64 characters');
+  }
+  if (!auditActions.has(action)) throw new CredentialStoreError('invalid_argument', 'unknown audit action');
+  if (target !== null && (typeof target !== 'string' || target.length === 0 || target.length > 200)) {
+    throw new CredentialStoreError('invalid_argument', 'the audit target must be null or 1-200 characters');
+  }
+  const json = JSON.stringify(details ?? {});
+  if (typeof details !== 'object' || details === null || Array.isArray(details) || json.length > 4096) {
+    throw new CredentialStoreError('invalid_argument', 'audit details must be a JSON object of at most 4096 characters');
+  }
+  if (looksSecret(json) || looksSecret(actor.actor) || (target !== null && looksSecret(target))) {
+    throw new CredentialStoreError('invalid_argument', 'an audit entry must never hold a secret');
+  }
+  return { at, actor: actor.actor, actor_kind: actor.kind, action, target, address: actor.address, details: json };
+}
+
+/** An audit row as the contract shows it. */
+export function toAuditEntry(row: AuditDbRow): AuditEntry {
+  let details: AuditDetails = {};
+  try {
+    const parsed: unknown = JSON.parse(row.details);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) details = parsed as AuditDetails;
+  } catch {
+    // The table checks the JSON; an unreadable value is shown as no details rather than failing the listing.
+  }
+  return {
+    id: row.id, at: row.at, actor: row.actor, actorKind: row.actor_kind as AuditEntry['actorKind'], action: row.action,
+    target: row.target, address: row.address, details,
+  };
+}
+
+function auditQuery(filter: AuditFilter | undefined): { since: number | null; actor: string | null; action: string | null; limit: number } {
+  const limit = filter?.limit ?? AUDIT_DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_MAX_LIMIT) {
+    throw new CredentialStoreError('invalid_argument', `limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}`);
+  }
+  const since = filter?.sinceMs ?? null;
+  if (since !== null && !Number.isSafeInteger(since)) throw new CredentialStoreError('invalid_argument', 'sinceMs must be epoch milliseconds');
+  const text = (value: unknown, what: string): string | null => {
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 200) throw new CredentialStoreError('invalid_argument', `${what} must be 1-200 characters`);
+    return value;
+  };
+  return { since, actor: text(filter?.actor, 'actor'), action: text(filter?.action, 'action'), limit };
+}
 
 /** The credential store over `backend`. Closing the store closes the backend. */
 export function createCredentialStore(backend: StoreBackend, options: CoreStoreOptions = {}): CredentialStore {
@@ -178,16 +241,25 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
   function refuseRevoked(row: { revoked_at: number | null }, what: string): void {
     if (row.revoked_at !== null) throw new CredentialStoreError('revoked', `${what} is revoked; revocation is permanent`);
   }
+  /** Appends the audit entry of a change in the change's own transaction (nothing without an actor). */
+  async function record(
+    tx: StoreWrites, actor: AuditActor | undefined, action: AuditAction, target: string | null, details: AuditDetails, at = now(),
+  ): Promise<void> {
+    if (actor !== undefined) await tx.appendAudit(auditRow(actor, action, target, details, at));
+  }
+  const unchanged = (changed: boolean): AuditDetails => (changed ? {} : { unchanged: true });
 
   const store: CredentialStore = {
     accounts: {
-      create: (name, scope) => write('creating an account', async (tx) => {
+      create: (name, scope, audit) => write('creating an account', async (tx) => {
         const account = requireAccountName(name);
         const accountScope = requireScope(scope);
         if (await tx.account(account) !== undefined) {
           throw new CredentialStoreError('conflict', `an account named ${account} already exists`);
         }
-        await tx.insertAccount(account, accountScope, now());
+        const at = now();
+        await tx.insertAccount(account, accountScope, at);
+        await record(tx, audit, AUDIT_ACTIONS.accountCreate, account, { scope: accountScope }, at);
         return toAccount(await existingAccount(tx, account));
       }),
       list: () => use('listing accounts', async () => (await backend.accounts()).map(toAccount)),
@@ -195,37 +267,42 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const row = typeof name === 'string' ? await backend.account(name) : undefined;
         return row === undefined ? undefined : toAccount(row);
       }),
-      setScope: (name, scope) => write('changing an account scope', async (tx, append) => {
+      setScope: (name, scope, audit) => write('changing an account scope', async (tx, append) => {
         const newScope = requireScope(scope);
         const row = await existingAccount(tx, name);
+        const at = now();
         if (row.scope !== newScope) {
-          const at = now();
           await tx.setAccountScope(row.name, newScope);
           await append(ACCOUNT_CHANGE_KINDS.accountScopeChanged, row.name, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.accountSetScope, row.name,
+          { scope: newScope, previousScope: row.scope, ...unchanged(row.scope !== newScope) }, at);
         return toAccount(await existingAccount(tx, row.name));
       }),
-      disable: (name) => write('disabling an account', async (tx, append) => {
+      disable: (name, audit) => write('disabling an account', async (tx, append) => {
         const row = await existingAccount(tx, name);
+        const at = now();
         if (row.disabled_at === null) {
-          const at = now();
           await tx.disableAccount(row.name, at);
           await append(ACCOUNT_CHANGE_KINDS.accountDisabled, row.name, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.accountDisable, row.name, unchanged(row.disabled_at === null), at);
         return toAccount(await existingAccount(tx, row.name));
       }),
-      enable: (name) => write('enabling an account', async (tx, append) => {
+      enable: (name, audit) => write('enabling an account', async (tx, append) => {
         const row = await existingAccount(tx, name);
+        const at = now();
         if (row.disabled_at !== null) {
           await tx.enableAccount(row.name);
-          await append(ACCOUNT_CHANGE_KINDS.accountEnabled, row.name, now());
+          await append(ACCOUNT_CHANGE_KINDS.accountEnabled, row.name, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.accountEnable, row.name, unchanged(row.disabled_at !== null), at);
         return toAccount(await existingAccount(tx, row.name));
       }),
     },
 
     tokens: {
-      create: (input: NewToken) => write('creating a token', async (tx): Promise<IssuedToken> => {
+      create: (input: NewToken, audit) => write('creating a token', async (tx): Promise<IssuedToken> => {
         const createdAt = now();
         const label = requireText('label', input.label);
         const scope = requireScope(input.scope);
@@ -239,6 +316,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const id = generateTokenId();
         const token = generateApiToken();
         await tx.insertToken({ id, label, scope, account, secretHash: hashSecret(token), createdAt, expiresAt });
+        await record(tx, audit, AUDIT_ACTIONS.tokenCreate, id, { label, scope, account, expiresAt: isoOrNull(expiresAt) }, createdAt);
         return { record: toToken(await existingToken(tx, id)), token };
       }),
       list: (filter) => use('listing tokens', async () => (await backend.tokens(filter?.account)).map(toToken)),
@@ -247,16 +325,18 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         return row === undefined ? undefined : toToken(row);
       }),
       idBySecretHash: (hash) => use('looking up a token by its secret', async () => (await backend.tokenByHash(hash))?.id),
-      revoke: (id) => write('revoking a token', async (tx, append) => {
+      revoke: (id, audit) => write('revoking a token', async (tx, append) => {
         const row = await existingToken(tx, id);
+        const at = now();
         if (row.revoked_at === null) {
-          const at = now();
           await tx.revokeToken(row.id, at);
           await append(CREDENTIAL_CHANGE_KINDS.tokenRevoked, row.id, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.tokenRevoke, row.id,
+          { label: row.label, account: row.account, ...unchanged(row.revoked_at === null) }, at);
         return toToken(await existingToken(tx, row.id));
       }),
-      rotate: (id, graceMs) => write('rotating a token', async (tx, append): Promise<IssuedToken> => {
+      rotate: (id, graceMs, audit) => write('rotating a token', async (tx, append): Promise<IssuedToken> => {
         const grace = requireGraceMs(graceMs);
         const row = await existingToken(tx, id);
         refuseRevoked(row, `token ${row.id}`);
@@ -264,9 +344,11 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const token = generateApiToken();
         await tx.rotateToken(row.id, hashSecret(token), at, grace > 0 ? at + grace : null);
         await append(CREDENTIAL_CHANGE_KINDS.tokenRotated, row.id, at);
+        await record(tx, audit, AUDIT_ACTIONS.tokenRotate, row.id,
+          { label: row.label, account: row.account, graceMs: grace, previousSecretValidUntil: grace > 0 ? iso(at + grace) : null }, at);
         return { record: toToken(await existingToken(tx, row.id)), token };
       }),
-      setExpiry: (id, expiresAt) => write('changing a token expiry', async (tx, append) => {
+      setExpiry: (id, expiresAt, audit) => write('changing a token expiry', async (tx, append) => {
         const row = await existingToken(tx, id);
         refuseRevoked(row, `token ${row.id}`);
         const at = now();
@@ -275,19 +357,23 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
           await tx.setTokenExpiry(row.id, expiry);
           await append(CREDENTIAL_CHANGE_KINDS.tokenExpiryChanged, row.id, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.tokenSetExpiry, row.id,
+          { expiresAt: isoOrNull(expiry), previousExpiresAt: isoOrNull(row.expires_at), ...unchanged(expiry !== row.expires_at) }, at);
         return toToken(await existingToken(tx, row.id));
       }),
     },
 
     clients: {
-      create: (input: NewClient) => write('creating a client', async (tx): Promise<IssuedClient> => {
+      create: (input: NewClient, audit) => write('creating a client', async (tx): Promise<IssuedClient> => {
         const name = requireText('name', input.name);
         const scope = requireScope(input.scope);
         const orgId = optionalText('orgId', input.orgId);
         const technicalAccountId = optionalText('technicalAccountId', input.technicalAccountId);
         const clientId = generateClientId();
         const clientSecret = generateClientSecret();
-        await tx.insertClient({ id: clientId, name, scope, orgId, technicalAccountId, secretHash: hashSecret(clientSecret), createdAt: now() });
+        const at = now();
+        await tx.insertClient({ id: clientId, name, scope, orgId, technicalAccountId, secretHash: hashSecret(clientSecret), createdAt: at });
+        await record(tx, audit, AUDIT_ACTIONS.clientCreate, clientId, { name, scope, orgId, technicalAccountId }, at);
         return { record: toClient(await existingClient(tx, clientId)), clientSecret };
       }),
       list: () => use('listing clients', async () => (await backend.clients()).map(toClient)),
@@ -296,16 +382,17 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         return row === undefined ? undefined : toClient(row);
       }),
       idBySecretHash: (hash) => use('looking up a client by its secret', () => backend.clientIdByHash(hash)),
-      revoke: (clientId) => write('revoking a client', async (tx, append) => {
+      revoke: (clientId, audit) => write('revoking a client', async (tx, append) => {
         const row = await existingClient(tx, clientId);
+        const at = now();
         if (row.revoked_at === null) {
-          const at = now();
           await tx.revokeClient(row.id, at);
           await append(CREDENTIAL_CHANGE_KINDS.clientRevoked, row.id, at);
         }
+        await record(tx, audit, AUDIT_ACTIONS.clientRevoke, row.id, { name: row.name, ...unchanged(row.revoked_at === null) }, at);
         return toClient(await existingClient(tx, row.id));
       }),
-      rotateSecret: (clientId, graceMs) => write('rotating a client secret', async (tx, append): Promise<IssuedClient> => {
+      rotateSecret: (clientId, graceMs, audit) => write('rotating a client secret', async (tx, append): Promise<IssuedClient> => {
         const grace = requireGraceMs(graceMs);
         const row = await existingClient(tx, clientId);
         refuseRevoked(row, `client ${row.id}`);
@@ -313,6 +400,8 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const clientSecret = generateClientSecret();
         await tx.rotateClient(row.id, hashSecret(clientSecret), at, grace > 0 ? at + grace : null);
         await append(CREDENTIAL_CHANGE_KINDS.clientSecretRotated, row.id, at);
+        await record(tx, audit, AUDIT_ACTIONS.clientRotateSecret, row.id,
+          { name: row.name, graceMs: grace, previousSecretValidUntil: grace > 0 ? iso(at + grace) : null }, at);
         return { record: toClient(await existingClient(tx, row.id)), clientSecret };
       }),
     },
@@ -327,7 +416,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         await append(CREDENTIAL_CHANGE_KINDS.signingKeyAdded, record.kid, at);
         return record;
       }),
-      rotate: (next) => write('rotating the signing key', async (tx, append) => {
+      rotate: (next, audit) => write('rotating the signing key', async (tx, append) => {
         const key = await requireNewKey(tx, next);
         const at = now();
         const previous = await tx.activeSigningKey();
@@ -335,15 +424,17 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         const active = await insertKey(tx, key, at);
         await append(CREDENTIAL_CHANGE_KINDS.signingKeyAdded, active.kid, at);
         const retired = previous === undefined ? undefined : await tx.signingKey(previous.kid);
+        await record(tx, audit, AUDIT_ACTIONS.signingKeyRotate, active.kid, { alg: active.alg, retiredKid: previous?.kid ?? null }, at);
         return { active, retired: retired === undefined ? null : toSigningKey(retired) };
       }),
-      replacePrivate: (kid, privateJwk) => write('re-encrypting the signing key', async (tx) => {
+      replacePrivate: (kid, privateJwk, audit) => write('re-encrypting the signing key', async (tx) => {
         if (typeof privateJwk !== 'object' || privateJwk === null || typeof privateJwk.d !== 'string' || privateJwk.kid !== kid) {
           throw new CredentialStoreError('invalid_argument', 'privateJwk must be the private JWK of that key');
         }
         if (!(await tx.replaceSigningKeyPrivate(kid, JSON.stringify(privateJwk)))) {
           throw new CredentialStoreError('not_found', `no active signing key with kid ${String(kid)}`);
         }
+        await record(tx, audit, AUDIT_ACTIONS.signingKeyRekey, kid, {});
         const row = await tx.signingKey(kid);
         if (row === undefined) throw new CredentialStoreError('unavailable', 'the signing key just stored cannot be read back');
         return toSigningKey(row);
@@ -419,6 +510,12 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     countActive: () => use('counting active credentials', async () => {
       const { tokens, clients } = await backend.countActive(now());
       return { api_token: tokens, oauth_client: clients };
+    }),
+    appendAudit: (entry) => write('recording an audit entry', async (tx) =>
+      toAuditEntry(await tx.appendAudit(auditRow(entry?.actor, entry?.action, entry?.target ?? null, entry?.details ?? {}, now())))),
+    listAudit: (filter) => use('reading the audit log', async () => {
+      const query = auditQuery(filter);
+      return (await backend.auditEntries(query)).map(toAuditEntry);
     }),
     ping: () => use('pinging the store', () => backend.ping()),
     close: async () => {

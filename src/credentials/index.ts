@@ -16,6 +16,10 @@ export type {
 } from './store.js';
 export { ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS } from './store.js';
 export {
+  AUDIT_ACTIONS, AUDIT_ACTOR_KINDS, cliActor, credentialActor,
+  type AuditAction, type AuditActor, type AuditActorKind, type AuditDetails, type AuditEntry, type AuditFilter, type NewAuditEntry,
+} from './audit.js';
+export {
   createChangeFeedFollower, DEFAULT_MAX_STALENESS_MS, type ChangeFeedConsumer, type ChangeFeedFollower, type ChangeFeedOptions, type FeedHealth,
 } from './change-feed.js';
 export { CredentialStoreError, isStoreError, STORE_ERROR_REASONS, type StoreErrorReason } from './store-error.js';

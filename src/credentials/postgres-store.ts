@@ -21,7 +21,7 @@ import {
 } from './postgres-location.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type {
-  AccountRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
+  AccountRow, AuditDbRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
   StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
 } from './store-backend.js';
 import type { CredentialStore } from './store.js';
@@ -70,6 +70,8 @@ const types = {
 const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
+/** details as JSON text, as the SQLite backend returns it (json in the table). */
+const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details::text AS details';
 
 interface PgError { code?: string; message?: string; severity?: string }
 
@@ -301,6 +303,9 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       // The highest committed seq (never a value drawn by a transaction still open). Pruning
       // keeps the newest row, so this never goes back.
       latestSeq: async () => Number(first(await run<{ seq: number | null }>('latest', 'SELECT max(seq) AS seq FROM changes'))?.seq ?? 0),
+      auditEntries: (q) => run<AuditDbRow>('audit_list', `SELECT ${AUDIT_COLUMNS} FROM audit_log
+        WHERE ($1::bigint IS NULL OR at >= $1) AND ($2::text IS NULL OR actor = $2) AND ($3::text IS NULL OR action = $3)
+        ORDER BY at DESC, id DESC LIMIT $4`, [q.since, q.actor, q.action, q.limit]),
     };
   };
 
@@ -357,6 +362,12 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         if (row === undefined) throw new CredentialStoreError('unavailable', 'a change row just appended cannot be read back');
         return { seq: row.seq, kind: row.kind, target: row.target, at: row.at };
       },
+      appendAudit: async (r) => {
+        const row = first(await run<AuditDbRow>('audit_append', `INSERT INTO audit_log (at, actor, actor_kind, action, target, address, details)
+          VALUES ($1, $2, $3, $4, $5, $6, $7::json) RETURNING ${AUDIT_COLUMNS}`, [r.at, r.actor, r.actor_kind, r.action, r.target, r.address, r.details]));
+        if (row === undefined) throw new CredentialStoreError('unavailable', 'an audit entry just appended cannot be read back');
+        return row;
+      },
       pruneChanges: (before) => exec('feed_prune', 'DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)', [before]),
       load: async (dump) => {
         for (const a of dump.accounts) {
@@ -380,6 +391,14 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         for (const r of dump.revokedAccessTokens) {
           await exec('load_jti', 'INSERT INTO revoked_access_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4)',
             [r.jti, r.client_id, r.expires_at, r.revoked_at]);
+        }
+        for (const e of dump.auditLog) {
+          await exec('load_audit', 'INSERT INTO audit_log (id, at, actor, actor_kind, action, target, address, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json)',
+            [e.id, e.at, e.actor, e.actor_kind, e.action, e.target, e.address, e.details]);
+        }
+        // Ids were given: the identity continues after the highest, so new entries never reuse one.
+        if (dump.auditLog.length > 0) {
+          await exec('load_audit_identity', "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT max(id) FROM audit_log))", []);
         }
       },
     };
@@ -428,6 +447,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
           clients: await run<FullClientRow>(`SELECT ${CLIENT_COLUMNS}, secret_hash, prev_secret_hash FROM clients ORDER BY created_at, id`),
           signingKeys: await run<SigningKeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid`),
           revokedAccessTokens: await run<RevokedAccessTokenRow>('SELECT jti, client_id, expires_at, revoked_at FROM revoked_access_tokens ORDER BY jti'),
+          auditLog: await run<AuditDbRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY id`),
         };
         await client.query('COMMIT');
         return dump;

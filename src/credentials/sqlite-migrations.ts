@@ -134,4 +134,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN prev_last_used_at INTEGER;
     `,
   },
+  {
+    version: 4,
+    name: 'audit log',
+    sql: `
+      -- Who changed what, when, from where (docs/audit.md). Append-only: the triggers refuse
+      -- every UPDATE and DELETE, whatever the client code does. details: a JSON object, no secret.
+      CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL CHECK (length(actor) BETWEEN 1 AND 200),
+        actor_kind TEXT NOT NULL CHECK (actor_kind IN ('credential', 'cli')),
+        action     TEXT NOT NULL CHECK (length(action) BETWEEN 1 AND 64),
+        target     TEXT CHECK (target IS NULL OR length(target) BETWEEN 1 AND 200),
+        address    TEXT CHECK (address IS NULL OR length(address) BETWEEN 1 AND 64),
+        details    TEXT NOT NULL CHECK (json_valid(details) AND json_type(details) = 'object')
+      ) STRICT;
+      CREATE INDEX audit_log_by_time ON audit_log(at);
+
+      CREATE TRIGGER audit_log_is_never_updated BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries are never updated'); END;
+
+      CREATE TRIGGER audit_log_is_never_deleted BEFORE DELETE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries are never deleted'); END;
+    `,
+  },
 ];

@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 import { createCredentialStore, type CoreStoreOptions } from './create-store.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type {
-  AccountRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
+  AccountRow, AuditDbRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
   StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
 } from './store-backend.js';
 import type { CredentialStore } from './store.js';
@@ -49,6 +49,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
+const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details';
 
 /** Translates a foreign (SQLite) error where it enters; coded errors pass through. */
 function translate(error: unknown, what: string): CredentialStoreError {
@@ -256,6 +257,16 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     accessTokenPrune: db.prepare('DELETE FROM revoked_access_tokens WHERE expires_at < ?'),
     accessTokenDump: db.prepare<[], RevokedAccessTokenRow>('SELECT jti, client_id, expires_at, revoked_at FROM revoked_access_tokens ORDER BY jti'),
     accountLoad: db.prepare('INSERT INTO accounts (name, scope, created_at, disabled_at) VALUES (?, ?, ?, ?)'),
+
+    auditInsert: db.prepare<[number, string, string, string, string | null, string | null, string], AuditDbRow>(
+      `INSERT INTO audit_log (at, actor, actor_kind, action, target, address, details) VALUES (?, ?, ?, ?, ?, ?, ?)
+       RETURNING ${AUDIT_COLUMNS}`),
+    auditList: db.prepare<{ since: number | null; actor: string | null; action: string | null; limit: number }, AuditDbRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log
+       WHERE (@since IS NULL OR at >= @since) AND (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
+       ORDER BY at DESC, id DESC LIMIT @limit`),
+    auditDump: db.prepare<[], AuditDbRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY id`),
+    auditLoad: db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
   };
 
   /** Set while a transaction is open: this process's other calls wait for it. */
@@ -281,6 +292,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     isAccessTokenRevoked: (jti) => run(() => sql.accessTokenIsRevoked.get(jti) !== undefined),
     changesSince: (afterSeq, limit) => run(() => sql.changesSince.all(afterSeq, limit)),
     latestSeq: () => run(() => sql.latestSeq.get() ?? 0),
+    auditEntries: (query) => run(() => sql.auditList.all(query)),
   });
 
   const inTx = <T>(fn: () => T): Promise<T> => Promise.resolve(fn());
@@ -315,6 +327,11 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       return row;
     }),
     pruneChanges: (before) => inTx(() => { sql.changePrune.run(before); }),
+    appendAudit: (r) => inTx(() => {
+      const row = sql.auditInsert.get(r.at, r.actor, r.actor_kind, r.action, r.target, r.address, r.details);
+      if (row === undefined) throw new CredentialStoreError('unavailable', 'an audit entry just appended cannot be read back');
+      return row;
+    }),
     load: (dump) => inTx(() => {
       for (const a of dump.accounts) sql.accountLoad.run(a.name, a.scope, a.created_at, a.disabled_at);
       for (const t of dump.tokens) {
@@ -327,6 +344,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       }
       for (const k of dump.signingKeys) sql.keyLoad.run(k.kid, k.alg, k.public_jwk, k.private_jwk, k.created_at, k.retired_at);
       for (const r of dump.revokedAccessTokens) sql.accessTokenRevoke.run(r.jti, r.client_id, r.expires_at, r.revoked_at);
+      for (const e of dump.auditLog) sql.auditLoad.run(e.id, e.at, e.actor, e.actor_kind, e.action, e.target, e.address, e.details);
     }),
   };
 
@@ -360,6 +378,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       clients: sql.clientDump.all(),
       signingKeys: sql.keyDump.all(),
       revokedAccessTokens: sql.accessTokenDump.all(),
+      auditLog: sql.auditDump.all(),
     }))()),
     countActive: (now) => read(() => ({ tokens: sql.activeTokens.get(now) ?? 0, clients: sql.activeClients.get() ?? 0 })),
     ping: () => read(() => {

@@ -36,6 +36,12 @@ export interface SigningKeyRow {
   kid: string; alg: SigningAlgorithm; public_jwk: string; private_jwk: string | null; created_at: number; retired_at: number | null;
 }
 export interface RevokedAccessTokenRow { jti: string; client_id: string; expires_at: number; revoked_at: number }
+/** An audit-log row; `details` is JSON text (an object). */
+export interface AuditDbRow {
+  id: number; at: number; actor: string; actor_kind: string; action: string; target: string | null; address: string | null; details: string;
+}
+/** What `auditEntries` selects by; null: any. */
+export interface AuditQuery { since: number | null; actor: string | null; action: string | null; limit: number }
 
 /** Full rows, secret hashes included: what `portcullis store copy` moves between stores. */
 export interface FullTokenRow extends TokenRow { secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null }
@@ -46,6 +52,8 @@ export interface StoreDump {
   readonly clients: readonly FullClientRow[];
   readonly signingKeys: readonly SigningKeyRow[];
   readonly revokedAccessTokens: readonly RevokedAccessTokenRow[];
+  /** The audit log, oldest first, ids kept. */
+  readonly auditLog: readonly AuditDbRow[];
 }
 
 /** Reads, outside or inside a transaction. */
@@ -71,6 +79,8 @@ export interface StoreReads {
   changesSince(afterSeq: number, limit: number): Promise<ChangeDbRow[]>;
   /** The highest committed seq, 0 when the feed never had a row. */
   latestSeq(): Promise<number>;
+  /** Audit rows matching `query`, newest first (by `at`, then `id`). */
+  auditEntries(query: AuditQuery): Promise<AuditDbRow[]>;
 }
 
 /** Writes, inside a transaction. */
@@ -110,7 +120,9 @@ export interface StoreWrites extends StoreReads {
   appendChange(kind: string, target: string, at: number): Promise<ChangeDbRow>;
   /** Deletes feed rows older than `before`, never the newest one (it marks the position). */
   pruneChanges(before: number): Promise<void>;
-  /** Inserts dumped rows as they are (store copy). */
+  /** Appends an audit row (the table refuses updates and deletes). */
+  appendAudit(row: Omit<AuditDbRow, 'id'>): Promise<AuditDbRow>;
+  /** Inserts dumped rows as they are, audit ids included (store copy). */
   load(dump: StoreDump): Promise<void>;
 }
 

@@ -9,9 +9,11 @@
  */
 import type { JWK } from 'jose';
 import type { ChangeNotifier } from './change-notifier.js';
+import type { AuditActor, AuditEntry, AuditFilter, NewAuditEntry } from './audit.js';
 import type { Scope } from './scope.js';
 
 export type { Scope };
+export type { AuditActor, AuditEntry, AuditFilter, NewAuditEntry };
 
 /** An account: the person or service that owns tokens. Its scope caps its tokens' scope. */
 export interface AccountRecord {
@@ -104,32 +106,40 @@ export interface NewClient {
   readonly technicalAccountId?: string | null;
 }
 
+/**
+ * Every mutating operation below takes an optional last argument `audit`: who makes the change.
+ * When given, the change and its audit entry (docs/audit.md) are written in ONE transaction: if
+ * the entry cannot be written, the change is rolled back and the call rejects. The doors (the CLI
+ * and the admin API, through src/admin/operations.ts) always give it; the gateway's own writes
+ * (last-use times, the first signing key, RFC 7009 revocations) do not.
+ */
+
 /** Account administration. */
 export interface AccountOperations {
   /** Creates an account; `conflict` if the name exists. Names: 1-64 of `A-Z a-z 0-9 _ . @ -`. */
-  create(name: string, scope: Scope): Promise<AccountRecord>;
+  create(name: string, scope: Scope, audit?: AuditActor): Promise<AccountRecord>;
   list(): Promise<readonly AccountRecord[]>;
   get(name: string): Promise<AccountRecord | undefined>;
   /** Changes the maximum scope; every token of the account follows on every instance. */
-  setScope(name: string, scope: Scope): Promise<AccountRecord>;
+  setScope(name: string, scope: Scope, audit?: AuditActor): Promise<AccountRecord>;
   /** Disables the account: all its tokens stop (auth.token_revoked). Idempotent. */
-  disable(name: string): Promise<AccountRecord>;
+  disable(name: string, audit?: AuditActor): Promise<AccountRecord>;
   /**
    * Enables a disabled account again: its tokens that are not revoked or expired work again on
    * every instance (`account.enabled` in the change feed). Idempotent. Disabling is a state;
    * revoking a token stays permanent.
    */
-  enable(name: string): Promise<AccountRecord>;
+  enable(name: string, audit?: AuditActor): Promise<AccountRecord>;
 }
 
 /** API token administration. */
 export interface TokenOperations {
-  create(input: NewToken): Promise<IssuedToken>;
+  create(input: NewToken, audit?: AuditActor): Promise<IssuedToken>;
   /** All tokens (revoked ones included), oldest first; optionally of one account. */
   list(filter?: { readonly account?: string }): Promise<readonly TokenRecord[]>;
   get(id: string): Promise<TokenRecord | undefined>;
   /** Revokes for ever (idempotent: revoking again returns the record unchanged). */
-  revoke(id: string): Promise<TokenRecord>;
+  revoke(id: string, audit?: AuditActor): Promise<TokenRecord>;
   /**
    * The id of the token whose current or previous secret hashes to `hash` (incident response:
    * a secret scanner hands over the secret, not its id), revoked ones included; undefined if none.
@@ -140,23 +150,23 @@ export interface TokenOperations {
    * at now + graceMs. A previous secret still in its grace period is dropped at once.
    * `revoked` if the token is revoked.
    */
-  rotate(id: string, graceMs?: number): Promise<IssuedToken>;
+  rotate(id: string, graceMs?: number, audit?: AuditActor): Promise<IssuedToken>;
   /** Sets or removes the expiry (a Date in the future, or null). `revoked` if revoked. */
-  setExpiry(id: string, expiresAt: Date | null): Promise<TokenRecord>;
+  setExpiry(id: string, expiresAt: Date | null, audit?: AuditActor): Promise<TokenRecord>;
 }
 
 /** OAuth client administration. */
 export interface ClientOperations {
-  create(input: NewClient): Promise<IssuedClient>;
+  create(input: NewClient, audit?: AuditActor): Promise<IssuedClient>;
   /** All clients (revoked ones included), oldest first. */
   list(): Promise<readonly ClientRecord[]>;
   get(clientId: string): Promise<ClientRecord | undefined>;
   /** Revokes for ever (idempotent). */
-  revoke(clientId: string): Promise<ClientRecord>;
+  revoke(clientId: string, audit?: AuditActor): Promise<ClientRecord>;
   /** As `tokens.idBySecretHash`, for a client secret. */
   idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
   /** As `tokens.rotate`, for the client secret. */
-  rotateSecret(clientId: string, graceMs?: number): Promise<IssuedClient>;
+  rotateSecret(clientId: string, graceMs?: number, audit?: AuditActor): Promise<IssuedClient>;
 }
 
 /** What the verifier needs to decide on a presented API token (found by secret hash). */
@@ -278,13 +288,13 @@ export interface SigningKeyOperations {
    * Stores `next` as the active key and retires the current one (its private part is erased).
    * Appends `signing_key.added`. `invalid_argument` if `next.kid` exists.
    */
-  rotate(next: NewSigningKey): Promise<{ readonly active: SigningKeyRecord; readonly retired: SigningKeyRecord | null }>;
+  rotate(next: NewSigningKey, audit?: AuditActor): Promise<{ readonly active: SigningKeyRecord; readonly retired: SigningKeyRecord | null }>;
   /**
    * Replaces the private JWK of the active key `kid` with `privateJwk` — the same key
    * re-encrypted (`portcullis keys rekey`); the store treats both as opaque. No change row: the
    * key itself is unchanged. `not_found` if `kid` is not the active key.
    */
-  replacePrivate(kid: string, privateJwk: JWK): Promise<SigningKeyRecord>;
+  replacePrivate(kid: string, privateJwk: JWK, audit?: AuditActor): Promise<SigningKeyRecord>;
 }
 
 /** Revocation of individual access tokens (RFC 7009), shared by every instance. */
@@ -337,6 +347,15 @@ export interface CredentialStore {
    * `portcullis_credentials_active` gauge, refreshed off the request path.
    */
   countActive(): Promise<{ readonly api_token: number; readonly oauth_client: number }>;
+  /**
+   * Appends an audit entry on its own (a change that is not one of the operations above, such as
+   * a store copy). `invalid_argument` for an entry that is malformed or holds something shaped
+   * like a secret.
+   */
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Audit entries, newest first (docs/audit.md). `invalid_argument` for a bad filter. */
+  listAudit(filter?: AuditFilter): Promise<readonly AuditEntry[]>;
+
   /** Resolves when the store answers a trivial query (readiness); rejects `unavailable`. */
   ping(): Promise<void>;
   /** Closes the store; later calls reject with `unavailable`. Idempotent. */

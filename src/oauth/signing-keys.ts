@@ -23,6 +23,7 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { OAuthSettings } from '../config/types.js';
+import type { AuditActor } from '../credentials/audit.js';
 import type { CredentialStore, NewSigningKey, SigningAlgorithm, SigningKeyRecord } from '../credentials/index.js';
 import { keyEncryptionKeys, openPrivateJwk, sealedWith, sealPrivateJwk, type KeyEncryptionKeys } from './key-encryption.js';
 
@@ -91,7 +92,9 @@ export type RekeyOutcome = 'sealed' | 'resealed' | 'unchanged' | 'none';
  * under another (previous) KEK is opened and sealed again; retired keys hold no private part.
  * The key itself (kid, public part) does not change, so nothing else has to follow.
  */
-export async function rekeySigningKeys(store: CredentialStore, encryption: KeyEncryptionKeys): Promise<{ readonly kid: string | null; readonly outcome: RekeyOutcome; readonly from: string | null }> {
+export async function rekeySigningKeys(
+  store: CredentialStore, encryption: KeyEncryptionKeys, audit?: AuditActor,
+): Promise<{ readonly kid: string | null; readonly outcome: RekeyOutcome; readonly from: string | null }> {
   const current = encryption.current;
   if (current === null) throw new Error('oauth.keyEncryptionKey is not set: there is no key to encrypt under');
   const active = (await store.signingKeys.list()).find((record) => record.retiredAt === null);
@@ -99,7 +102,7 @@ export async function rekeySigningKeys(store: CredentialStore, encryption: KeyEn
   const from = sealedWith(active.privateJwk) ?? null;
   if (from === current.id) return { kid: active.kid, outcome: 'unchanged', from };
   const clear = openPrivateJwk(active.privateJwk, active.kid, encryption);
-  await store.signingKeys.replacePrivate(active.kid, sealPrivateJwk(clear, active.kid, current));
+  await store.signingKeys.replacePrivate(active.kid, sealPrivateJwk(clear, active.kid, current), audit);
   return { kid: active.kid, outcome: from === null ? 'sealed' : 'resealed', from };
 }
 

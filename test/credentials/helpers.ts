@@ -62,6 +62,8 @@ export function countingStore(inner: CredentialStore): { store: CredentialStore;
     },
     latestChangeSeq: () => inner.latestChangeSeq(),
     subscribe: (listener) => inner.subscribe(listener),
+    appendAudit: (entry) => inner.appendAudit(entry),
+    listAudit: (filter) => inner.listAudit(filter),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };

@@ -6,18 +6,26 @@ import Database from 'better-sqlite3';
 import { openStore } from '../../src/credentials/open-store.js';
 import { hashSecret } from '../../src/credentials/secrets.js';
 import { MIGRATIONS } from '../../src/credentials/sqlite-migrations.js';
+import { auditContract } from './audit-contract.js';
 import { rejectsWith, storeContract } from './store-contract.js';
 import { tempDir, tempStore } from './helpers.js';
 
-storeContract({
+const sqliteBackend = {
   name: 'sqlite',
   open: tempStore,
-  raw: async (t, url) => {
+  raw: async (t: test.TestContext, url: string) => {
     const raw = new Database(url.slice('sqlite:'.length));
     t.after(() => raw.close());
-    return async (sql, params) => { raw.prepare(sql).run(...params); };
+    return async (sql: string, params: unknown[]) => { raw.prepare(sql).run(...params); };
   },
-});
+  auditBytes: async (t: test.TestContext, url: string) => {
+    const raw = new Database(url.slice('sqlite:'.length), { readonly: true });
+    t.after(() => raw.close());
+    return JSON.stringify(raw.prepare('SELECT * FROM audit_log').raw().all());
+  },
+};
+storeContract(sqliteBackend);
+auditContract(sqliteBackend);
 
 test('opening creates the parent directories, WAL mode and the migrated schema', async (t) => {
   const { store, file } = await tempStore(t);

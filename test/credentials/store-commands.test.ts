@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { openBackend, openStore } from '../../src/credentials/open-store.js';
+import { cliActor, credentialActor } from '../../src/credentials/audit.js';
 import { hashSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
 import { runCli } from '../support/cli.js';
@@ -26,13 +27,13 @@ interface Issued {
 
 /** Fills a store with one of everything, including a rotation in grace and revocations. */
 async function populate(store: CredentialStore): Promise<Issued> {
-  await store.accounts.create('svc', 'read-write');
+  await store.accounts.create('svc', 'read-write', cliActor('copier'));
   await store.accounts.create('gone', 'read-only');
   const a = await store.tokens.create({ label: 'a', scope: 'read-write', account: 'svc', expiresAt: new Date(Date.now() + 86_400_000) });
   const b = await store.tokens.create({ label: 'b', scope: 'read-only' });
   const rotated = await store.tokens.rotate(b.record.id, 3_600_000);
   const c = await store.tokens.create({ label: 'c', scope: 'admin' });
-  await store.tokens.revoke(c.record.id);
+  await store.tokens.revoke(c.record.id, credentialActor('tok_0000000000000000000000', '192.0.2.7'));
   await store.accounts.disable('gone');
   const client = await store.clients.create({ name: 'crm', scope: 'read-only', orgId: 'ORG' });
   const rotatedClient = await store.clients.rotateSecret(client.record.clientId, 3_600_000);
@@ -63,7 +64,13 @@ async function assertSameContents(fromUrl: string, toUrl: string, issued: Issued
   try {
     const norm = (dump: Awaited<ReturnType<typeof from.dump>>): unknown => JSON.parse(JSON.stringify(dump, (_k, v: unknown) =>
       (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as { type?: string })?.type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('hex') : v)));
-    assert.deepEqual(norm(await to.dump()), norm(await from.dump()), 'identical rows, hashes and key text');
+    const copied = await to.dump();
+    // The target holds the copied history, then the record of the copy itself.
+    const copyRecord = copied.auditLog.at(-1);
+    assert.equal(copyRecord?.action, 'store.copy');
+    assert.match(copyRecord?.actor ?? '', /^cli:/);
+    assert.equal(copyRecord?.details.includes(PASSWORD), false, 'no password in the record of the copy');
+    assert.deepEqual(norm({ ...copied, auditLog: copied.auditLog.slice(0, -1) }), norm(await from.dump()), 'identical rows, hashes, key text and audit history');
   } finally {
     await from.close();
     await to.close();
@@ -109,7 +116,7 @@ test('store copy: SQLite → PostgreSQL keeps every secret working; a second cop
   const result = await runCli(['store', 'copy', '--from', from, '--to', to, '--json']);
   assert.equal(result.code, 0, result.stderr);
   const out = JSON.parse(result.stdout) as { to: string; copied: Record<string, number>; verified: boolean };
-  assert.deepEqual(out.copied, { accounts: 2, tokens: 3, clients: 2, signingKeys: 2, revokedAccessTokens: 1 });
+  assert.deepEqual(out.copied, { accounts: 2, tokens: 3, clients: 2, signingKeys: 2, revokedAccessTokens: 1, auditEntries: 2 });
   assert.equal(out.verified, true);
   assert.match(out.to, /^postgres:\/\/portcullis:\*\*\*@127\.0\.0\.1:/);
   assertNoPassword(result.stdout, result.stderr);
@@ -129,7 +136,7 @@ test('store copy: PostgreSQL → SQLite keeps every secret working', async (t) =
   const to = `sqlite:${join(tempDir(t), 'target.db')}`;
   const result = await runCli(['store', 'copy', '--from', from, '--to', to]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /copied 2 accounts, 3 tokens, 2 clients, 2 signing keys, 1 revoked access tokens from postgres:\/\/portcullis:\*\*\*@.* counts verified/);
+  assert.match(result.stdout, /copied 2 accounts, 3 tokens, 2 clients, 2 signing keys, 1 revoked access tokens, 2 audit entries from postgres:\/\/portcullis:\*\*\*@.* counts verified/);
   assertNoPassword(result.stdout, result.stderr);
   await assertSameContents(from, to, issued);
 });
@@ -164,13 +171,13 @@ test('store migrate: applies the schema once as a job; before it the CLI refuses
   const first = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(first.code, 0, first.stderr);
   const out = JSON.parse(first.stdout) as { store: string; applied: number[]; version: number };
-  assert.deepEqual(out.applied, [1, 2, 3]);
-  assert.equal(out.version, 3);
+  assert.deepEqual(out.applied, [1, 2, 3, 4]);
+  assert.equal(out.version, 4);
   assert.match(out.store, /:\*\*\*@/);
   assertNoPassword(first.stdout, first.stderr);
   const second = await runCli(['store', 'migrate', '--config', config]);
   assert.equal(second.code, 0);
-  assert.match(second.stdout, /schema at version 3, nothing to apply/);
+  assert.match(second.stdout, /schema at version 4, nothing to apply/);
 
   const listed = await runCli(['tokens', 'list', '--config', config, '--json']);
   assert.equal(listed.code, 0, listed.stderr);
@@ -188,7 +195,7 @@ test('store migrate on SQLite, and CLI commands against an unreachable PostgreSQ
   writeFileSync(file, '');
   const migrated = await runCli(['store', 'migrate', '--config', config, '--json']);
   assert.equal(migrated.code, 0, migrated.stderr);
-  assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, [1, 2, 3]);
+  assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, [1, 2, 3, 4]);
 
   const unreachable = configWith(t, '  url: "postgres://portcullis:Sekrit-99@127.0.0.1:9/portcullis"\n  queryTimeout: 1s');
   for (const args of [['tokens', 'list'], ['keys', 'list'], ['store', 'migrate']]) {
