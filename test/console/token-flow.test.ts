@@ -11,18 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Page } from 'playwright-core';
-import { launchBrowser, newContext, seriousViolations } from '../support/browser.js';
-import { type ConsoleGateway, startConsoleGateway } from '../support/console.js';
+import { launchBrowser, newContext, seriousViolations, signInPage } from '../support/browser.js';
+import { startConsoleGateway } from '../support/console.js';
 import { send } from '../support/client.js';
 import { repoRoot } from '../support/repo.js';
-
-export async function signInPage(page: Page, c: ConsoleGateway, credential: string): Promise<void> {
-  await page.goto(c.adminUrl);
-  await page.getByLabel('Credential').fill(credential);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
-}
 
 test('create, copy, use, reload, rotate, revoke and sign out in the browser', { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t);

@@ -88,3 +88,17 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
     return problems;
   });
 }
+
+/** Signs in through the sign-in form, as a person would, and waits for the Tokens page. */
+export async function signInPage(page: Page, c: { readonly adminUrl: string }, credential: string): Promise<void> {
+  await page.goto(c.adminUrl);
+  await page.getByLabel('Credential').fill(credential);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
+  await pageReady(page);
+}
+
+/** Waits until the current page has rendered its data (or the message saying why not). */
+export async function pageReady(page: Page): Promise<void> {
+  await page.locator('#page[aria-busy="false"]').waitFor();
+}

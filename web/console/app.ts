@@ -119,11 +119,13 @@ async function showPage(): Promise<void> {
   clear(main);
   renderChrome();
   const name = pageFromHash();
-  const page = h('div', { id: 'page' });
+  const page = h('div', { id: 'page', 'aria-busy': 'true' });
   main.append(page);
   document.title = `${PAGES[name].title} · Portcullis console`;
   page.append(h('h1', { id: 'page-title' }, PAGES[name].title));
   await PAGES[name].render(page);
+  // For people and tests alike: the page has its data (or the message saying why not).
+  page.setAttribute('aria-busy', 'false');
 }
 
 async function boot(): Promise<void> {
