@@ -367,7 +367,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     translate,
     dump: () => read((): StoreDump => db.transaction(() => ({
       accounts: sql.accountList.all(),
-      tokens: sql.tokenDump.all(),
+      // SQLite's 0/1 as the boolean PostgreSQL gives: a dump reads the same from either engine.
+      tokens: sql.tokenDump.all().map((t) => ({ ...t, owner: Boolean(t.owner) })),
       clients: sql.clientDump.all(),
       signingKeys: sql.keyDump.all(),
       revokedAccessTokens: sql.accessTokenDump.all(),
