@@ -6,7 +6,7 @@ const problem = { $ref: '#/components/schemas/Problem' } as const;
 const errors = {
   '400': { description: 'Invalid input (admin.invalid_request)', content: { 'application/problem+json': { schema: problem } } },
   '401': { description: 'No or invalid admin token', content: { 'application/problem+json': { schema: problem } } },
-  '403': { description: 'The token is not of scope admin (auth.insufficient_scope)', content: { 'application/problem+json': { schema: problem } } },
+  '403': { description: 'The token is not of scope admin (auth.insufficient_scope), an account owner asked for more than its own account\'s tokens (admin.owner_forbidden), or a console call failed the cross-site checks (console.cross_site)', content: { 'application/problem+json': { schema: problem } } },
   '404': { description: 'No such account, token or client (admin.not_found)', content: { 'application/problem+json': { schema: problem } } },
   '409': { description: 'Conflict (admin.conflict)', content: { 'application/problem+json': { schema: problem } } },
 } as const;
@@ -17,13 +17,13 @@ const graceBody = { required: false, ...json({ type: 'object', additionalPropert
 
 export const ADMIN_OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'Portcullis admin API', version: '1', description: 'Accounts, API tokens and OAuth clients. Every call needs `Authorization: Bearer <token of scope admin>`. Secrets appear once, in create and rotate answers.' },
+  info: { title: 'Portcullis admin API', version: '1', description: 'Accounts, API tokens and OAuth clients. Every call needs `Authorization: Bearer <token of scope admin>`, or an account owner\'s token for the token endpoints of its own account, or the console\'s session cookie with `X-CSRF-Token` (docs/console.md). Secrets appear once, in create and rotate answers.' },
   components: {
     securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } },
     schemas: {
       Problem: { type: 'object', required: ['status', 'code', 'title', 'requestId'], properties: { type: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, title: { type: 'string' }, detail: { type: 'string' }, requestId: { type: 'string' } } },
       Account: { type: 'object', properties: { name: { type: 'string' }, scope, disabled: { type: 'boolean' }, createdAt: { type: 'string', format: 'date-time' }, disabledAt: { type: ['string', 'null'], format: 'date-time' } } },
-      Token: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string', description: 'Only in create and rotate answers.' }, label: { type: 'string' }, scope, account: { type: ['string', 'null'] }, expiresAt: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] }, previousSecretLastUsedAt: { type: ['string', 'null'] } } },
+      Token: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string', description: 'Only in create and rotate answers.' }, label: { type: 'string' }, scope, account: { type: ['string', 'null'] }, expiresAt: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] }, previousSecretLastUsedAt: { type: ['string', 'null'] }, owner: { type: 'boolean', description: 'An account owner\'s token: console and admin API only.' } } },
       Client: { type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string', description: 'Only in create and rotate-secret answers.' }, name: { type: 'string' }, scope, orgId: { type: ['string', 'null'] }, technicalAccountId: { type: ['string', 'null'] }, createdAt: { type: 'string' }, lastUsedAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] }, rotatedAt: { type: ['string', 'null'] }, previousSecretValidUntil: { type: ['string', 'null'] }, previousSecretLastUsedAt: { type: ['string', 'null'] } } },
     },
   },
@@ -38,10 +38,13 @@ export const ADMIN_OPENAPI = {
     '/v1/accounts/{name}/enable': { post: { operationId: 'accountsEnable', parameters: [idParam('name')], responses: { '200': json(ref('Account')), ...errors } } },
     '/v1/tokens': {
       get: { operationId: 'tokensList', parameters: [{ name: 'account', in: 'query', required: false, schema: { type: 'string' } }], responses: { '200': json({ type: 'array', items: ref('Token') }), ...errors } },
-      post: { operationId: 'tokensCreate', requestBody: json({ type: 'object', required: ['label', 'scope'], properties: { label: { type: 'string' }, scope, account: { type: 'string' }, expiresIn: { type: 'string', description: 'e.g. 30d' } } }), responses: { '201': json(ref('Token')), ...errors } },
+      post: { operationId: 'tokensCreate', requestBody: json({ type: 'object', required: ['label', 'scope'], properties: { label: { type: 'string' }, scope, account: { type: 'string' }, expiresIn: { type: 'string', description: 'e.g. 30d' }, owner: { type: 'boolean', description: 'Issue an account owner\'s token (admins only; needs account; not admin scope).' } } }), responses: { '201': json(ref('Token')), ...errors } },
     },
     '/v1/tokens/{id}/revoke': { post: { operationId: 'tokensRevoke', parameters: [idParam('id')], responses: { '200': json(ref('Token')), ...errors } } },
     '/v1/tokens/{id}/rotate': { post: { operationId: 'tokensRotate', parameters: [idParam('id')], requestBody: graceBody, responses: { '200': json(ref('Token')), ...errors } } },
+    '/v1/routes': {
+      get: { operationId: 'routesList', description: 'The loaded routes, read-only: name, match, authentication, access, upstream (no secrets).', responses: { '200': json({ type: 'object', properties: { routes: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, match: { type: 'object', properties: { host: { type: ['string', 'null'] }, path: { type: 'string' }, methods: { type: ['array', 'null'], items: { type: 'string' } } } }, auth: { type: 'string', enum: ['required', 'off'] }, access: { type: 'string', enum: ['read-only', 'read-write'] }, upstream: { type: 'string' } } } } } }), ...errors } },
+    },
     '/v1/clients': {
       get: { operationId: 'clientsList', responses: { '200': json({ type: 'array', items: ref('Client') }), ...errors } },
       post: { operationId: 'clientsCreate', requestBody: json({ type: 'object', required: ['name', 'scope'], properties: { name: { type: 'string' }, scope, orgId: { type: 'string' }, technicalAccountId: { type: 'string' } } }), responses: { '201': json(ref('Client')), ...errors } },
