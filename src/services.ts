@@ -5,6 +5,8 @@
  */
 import { adminSettingsOf, createAdminOperations } from './admin/operations.js';
 import { createAdminHandler } from './admin/server.js';
+import { createConsoleSessions } from './console/sessions.js';
+import { loadConsoleFiles } from './console/static-files.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import {
@@ -135,6 +137,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   }
   const authenticate = createAuthenticator(oauth.verifier);
   let limits = config.limits;
+  let current = config;
   const admin = createAdminOperations(store, adminSettingsOf(config));
   return {
     store,
@@ -149,12 +152,22 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     ownEndpoints: oauth.handle,
     reload(next) {
       limits = next.limits;
+      current = next;
       observability.updateRoutes(next);
       oauth.reload(next);
     },
     adminHandler: createAdminHandler(admin, authenticate, {
       onInternalError: observability.reportInternalError,
       bodyReadTimeoutMs: () => limits.bodyReadTimeoutMs,
+      lookups: { token: (id) => store.tokens.get(id), account: (name) => store.accounts.get(name) },
+      routes: () => current.routes,
+      ...(config.admin.console ? {
+        console: {
+          files: loadConsoleFiles(),
+          verifier: oauth.verifier,
+          sessions: createConsoleSessions(store, { tls: config.admin.tls !== undefined, idleMs: () => current.admin.sessionIdleTimeoutMs }),
+        },
+      } : {}),
     }),
     async readiness() {
       const health = feed.health();

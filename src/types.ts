@@ -32,6 +32,11 @@ export interface Principal {
   readonly orgId?: string | undefined;
   /** The OAuth client's technical account id. */
   readonly technicalAccountId?: string | undefined;
+  /**
+   * An account owner's token: it manages the tokens of `account` through the console and the
+   * admin API, and is refused on proxy routes (docs/credentials.md "Account owners").
+   */
+  readonly owner?: true | undefined;
 }
 
 /** A credential as presented in the Authorization header, parsed but not verified. */

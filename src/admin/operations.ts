@@ -125,6 +125,12 @@ function optionalText(value: unknown, what: string): string | undefined {
   return value;
 }
 
+function optionalBoolean(value: unknown, what: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidInputError(`${what} must be true or false`);
+  return value;
+}
+
 function optionalMs(value: unknown, what: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidInputError(`${what} must be a duration`);
@@ -202,6 +208,7 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
         label: input.label,
         scope: input.scope,
         account: input.account ?? null,
+        owner: input.owner === true,
         expiresAt: lifetime === undefined ? null : new Date(now() + lifetime),
       }, actor);
       return tokenJson(issued);
@@ -266,6 +273,7 @@ export const readInput = {
       scope: requireScope(body.scope),
       account: optionalText(body.account, 'account'),
       expiresInMs,
+      owner: optionalBoolean(body.owner, 'owner'),
     };
   },
   clientCreate(body: Record<string, unknown>): ClientCreateInput {

@@ -1,7 +1,12 @@
 /**
  * The admin API (docs/http.md "The admin API") on its own listener: the CLI's operations as JSON
- * over HTTP, for callers holding a token of scope `admin`. Errors are problem+json with the codes
- * of docs/errors.md; the OpenAPI description is served at `GET /openapi.json` without authentication.
+ * over HTTP, for callers holding a token of scope `admin`, or an account owner's token for its own
+ * account's tokens (owner-policy.ts). Errors are problem+json with the codes of docs/errors.md;
+ * the OpenAPI description is served at `GET /openapi.json` without authentication.
+ *
+ * The same listener serves the web console at `/` (docs/console.md): its static files, and its
+ * sessions under `/console/session`. A call authenticated by the session cookie instead of
+ * `Authorization` gets the same Principal, after the cross-site checks of console/sessions.ts.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { RoutePolicy } from '../config/types.js';
@@ -16,6 +21,11 @@ import { ADMIN_OPENAPI } from './openapi.js';
 import { type AdminOperations, InvalidInputError, readInput, RefusedOperationError, requireScope } from './operations.js';
 import { type AuditActor, credentialActor } from '../credentials/audit.js';
 import type { ReportInternalError } from '../observe/internal-errors.js';
+import type { PresentedCredentialVerifier } from '../authenticate/verifier.js';
+import { type ConsoleSessions, requireSameOrigin } from '../console/sessions.js';
+import { type ConsoleFiles, HARDENING_HEADERS, sendStatic } from '../console/static-files.js';
+import { OWNER_RULES, ownerForbidden, type OwnerLookups, type OwnerRule } from './owner-policy.js';
+import { routeJson, type RouteJson } from './routes-json.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -47,6 +57,8 @@ interface Endpoint {
   readonly pattern: RegExp;
   readonly status: number;
   readonly handle: Handler;
+  /** Whether (and how narrowed) an account owner may call it; absent: admins only. */
+  readonly owner?: OwnerRule;
 }
 
 const ID = '([^/]+)';
@@ -56,10 +68,10 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b, _q, a) => ops.accountsSetScope(a, name ?? '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsDisable(a, name ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsEnable(a, name ?? '') },
-  { method: 'GET', pattern: /^\/v1\/tokens$/, status: 200, handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined) },
-  { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)) },
+  { method: 'GET', pattern: /^\/v1\/tokens$/, status: 200, handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined), owner: OWNER_RULES.tokensList },
+  { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)), owner: OWNER_RULES.tokensCreate },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? ''), owner: OWNER_RULES.tokensRevoke },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)), owner: OWNER_RULES.tokensRotate },
   { method: 'GET', pattern: /^\/v1\/clients$/, status: 200, handle: (ops) => ops.clientsList() },
   { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b, _q, a) => ops.clientsCreate(a, readInput.clientCreate(b)) },
   { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.clientsRevoke(a, id ?? '') },
@@ -94,13 +106,15 @@ function peerAddressOf(req: IncomingMessage): string | null {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {
+function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
+    ...HARDENING_HEADERS,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-request-id': requestId,
+    ...extra,
   });
   res.end(body);
 }
@@ -163,22 +177,106 @@ function decodeParam(raw: string): string {
 /** Used when no `bodyReadTimeoutMs` is given: the default of `limits.bodyReadTimeout`. */
 const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
 
+/** The web console's parts, when the admin listener serves it (`admin.console`). */
+export interface AdminConsole {
+  readonly files: ConsoleFiles;
+  readonly sessions: ConsoleSessions;
+  /** Checks the credential given at sign-in (the gateway's own verifier, cache included). */
+  readonly verifier: PresentedCredentialVerifier;
+}
+
 export interface AdminHandlerOptions {
+  /** Serves the console at `/` and accepts its session cookie. */
+  readonly console?: AdminConsole;
+  /** What the owner rules read (tokens and accounts by name), from the store. */
+  readonly lookups?: OwnerLookups;
+  /** The routes currently loaded, for `GET /v1/routes` (reloads apply at once). */
+  readonly routes?: () => readonly RoutePolicy[];
   /** An unexpected failure answered `internal.error` (logged against the request id). */
   readonly onInternalError?: ReportInternalError;
   /** `limits.bodyReadTimeout`: longest a request body may take to arrive, in milliseconds. */
   readonly bodyReadTimeoutMs?: () => number;
 }
 
+/** The session as the page sees it: who is signed in, and the token its calls carry. */
+function sessionJson(principal: Principal, csrfToken: string): object {
+  return {
+    credentialId: principal.credentialId, account: principal.account ?? null, scope: principal.scope,
+    owner: principal.owner === true, csrfToken,
+  };
+}
+
+function hasAuthorization(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] ?? '').toLowerCase() === 'authorization') return true;
+  return false;
+}
+
 export function createAdminHandler(ops: AdminOperations, authenticate: Authenticate, options: AdminHandlerOptions = {}): RequestListener {
-  const requireAdmin = async (req: IncomingMessage): Promise<Principal> => {
-    const principal = await authenticate(ADMIN_ROUTE, req);
+  const consoleParts = options.console;
+  const tls = (req: IncomingMessage): boolean => 'encrypted' in req.socket && req.socket.encrypted === true;
+  const bodyTimeout = (): number => options.bodyReadTimeoutMs?.() ?? DEFAULT_BODY_READ_TIMEOUT_MS;
+
+  /** Bearer (or Basic) as before; without Authorization, the console session cookie. */
+  const principalOf = async (req: IncomingMessage): Promise<Principal> => {
+    if (consoleParts !== undefined && !hasAuthorization(req) && consoleParts.sessions.hasCookie(req)) {
+      return (await consoleParts.sessions.resume(req, true)).principal;
+    }
+    return authenticate(ADMIN_ROUTE, req);
+  };
+
+  /** Admins may call everything; an owner what its rule lets through (narrowed in place). */
+  const allow = async (principal: Principal, endpoint: Endpoint, call: { params: string[]; body: Body; query: URLSearchParams }): Promise<void> => {
+    if (principal.owner === true && principal.account !== undefined) {
+      if (endpoint.owner === undefined || options.lookups === undefined) {
+        throw ownerForbidden('An account owner manages its own tokens only; this is an admin operation.');
+      }
+      await endpoint.owner({ ...principal, account: principal.account }, call, options.lookups);
+      return;
+    }
     if (principal.scope !== 'admin') {
       throw new GatewayError('auth.insufficient_scope', 'The admin API needs a token of scope admin.', {
         'www-authenticate': challengesFor(ADMIN_ROUTE.credentials, 'insufficient_scope', 'admin'),
       });
     }
-    return principal;
+  };
+
+  /** The console's own endpoints; true when `req` was one of them. */
+  const serveConsole = async (req: IncomingMessage, res: ServerResponse, pathname: string, requestId: string): Promise<boolean> => {
+    if (consoleParts === undefined) return false;
+    const method = req.method ?? '';
+    const file = method === 'GET' || method === 'HEAD' ? consoleParts.files.lookup(pathname) : undefined;
+    if (file !== undefined) {
+      sendStatic(res, file, requestId, method === 'HEAD');
+      return true;
+    }
+    if (pathname === '/console/session') {
+      if (method === 'GET') {
+        const session = await consoleParts.sessions.resume(req, false);
+        sendJson(res, 200, sessionJson(session.principal, session.csrfToken), requestId);
+        return true;
+      }
+      if (method !== 'POST') throw new GatewayError('method.not_allowed', 'Use GET or POST.', { allow: 'GET, POST' });
+      requireSameOrigin(req, tls(req));
+      const body = await parseJsonBody(req, bodyTimeout());
+      const credential = body.credential;
+      if (typeof credential !== 'string' || credential.trim() === '') throw new GatewayError('admin.invalid_request', 'credential is required');
+      const principal = await consoleParts.verifier.verify({ scheme: 'bearer', token: credential.trim() });
+      if (principal.kind !== 'api_token' || (principal.scope !== 'admin' && principal.owner !== true)) {
+        throw new GatewayError('auth.insufficient_scope', "The console needs an admin token or an account owner's token.");
+      }
+      const opened = await consoleParts.sessions.open(principal);
+      sendJson(res, 201, sessionJson(opened.principal, opened.csrfToken), requestId, { 'set-cookie': opened.setCookie });
+      return true;
+    }
+    if (pathname === '/console/sign-out') {
+      if (method !== 'POST') throw new GatewayError('method.not_allowed', 'Use POST.', { allow: 'POST' });
+      requireSameOrigin(req, tls(req));
+      const clear = await consoleParts.sessions.end(req);
+      sendJson(res, 200, { signedOut: true }, requestId, { 'set-cookie': clear });
+      return true;
+    }
+    return false;
   };
 
   return (req, res) => {
@@ -190,6 +288,14 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
           sendJson(res, 200, ADMIN_OPENAPI, requestId);
           return;
         }
+        if (await serveConsole(req, res, url.pathname, requestId)) return;
+        if (req.method === 'GET' && url.pathname === '/v1/routes' && options.routes !== undefined) {
+          const endpoint: Endpoint = { method: 'GET', pattern: /^\/v1\/routes$/, status: 200, handle: async () => ({}) };
+          await allow(await principalOf(req), endpoint, { params: [], body: {}, query: url.searchParams });
+          const routes: RouteJson[] = options.routes().map(routeJson);
+          sendJson(res, 200, { routes }, requestId);
+          return;
+        }
         const candidates = ENDPOINTS.filter((e) => e.pattern.test(url.pathname));
         if (candidates.length === 0) throw new GatewayError('admin.not_found', 'No such admin endpoint.');
         const endpoint = candidates.find((e) => e.method === req.method);
@@ -198,9 +304,11 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
             allow: candidates.map((e) => e.method).join(', '),
           });
         }
-        const principal = await requireAdmin(req);
         const params = (endpoint.pattern.exec(url.pathname) ?? []).slice(1).map(decodeParam);
-        const body = endpoint.method === 'POST' ? await parseJsonBody(req, options.bodyReadTimeoutMs?.() ?? DEFAULT_BODY_READ_TIMEOUT_MS) : {};
+        // Authenticated before the body is read, as always; the owner rules then see the body.
+        const principal = await principalOf(req);
+        const body = endpoint.method === 'POST' ? await parseJsonBody(req, bodyTimeout()) : {};
+        await allow(principal, endpoint, { params, body, query: url.searchParams });
         const actor = credentialActor(principal.credentialId, peerAddressOf(req));
         const result = await endpoint.handle(ops, params, body, url.searchParams, actor);
         sendJson(res, endpoint.status, result, requestId);

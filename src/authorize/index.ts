@@ -33,11 +33,19 @@ export function isWrite(method: string): boolean {
 /**
  * Throws a coded denial, or returns when the request may proceed.
  *
+ * An account owner's token (`owner`) is refused on every proxy route with 401 `auth.owner_credential`.
  * An `admin` credential manages the gateway (admin API, introspection); on a proxy route it is
  * refused with 401 `auth.admin_credential` unless `admin.allowOnProxyRoutes` says otherwise: a
  * management credential that also opens every backend is one leak away from both.
  */
 export function authorize(route: RoutePolicy, req: IncomingMessage, principal: Principal | undefined, adminOnProxyRoutes = false): void {
+  if (principal?.owner === true) {
+    throw new GatewayError(
+      'auth.owner_credential',
+      "An account owner's token is for the console and the admin API only; proxy routes need a token without the owner flag.",
+      { 'www-authenticate': challengesFor(route.credentials, principal.scheme === 'bearer' ? 'invalid_token' : undefined) },
+    );
+  }
   if (principal !== undefined && principal.scope === 'admin' && !adminOnProxyRoutes) {
     throw new GatewayError(
       'auth.admin_credential',

@@ -118,15 +118,16 @@ const ACTIONS: Record<string, Record<string, Action>> = {
   tokens: {
     create: {
       summary: 'Create an API token; its secret is printed once.',
-      usage: '--label LABEL --scope SCOPE [--account NAME] [--expires-in DURATION]',
+      usage: '--label LABEL --scope SCOPE [--account NAME] [--expires-in DURATION] [--owner]',
       options: {
         label: { type: 'string', value: 'LABEL', description: 'What the token is for (shown in lists).' },
         scope: { type: 'string', value: 'SCOPE', description: `The token's scope: ${SCOPE_HELP}` },
         account: { type: 'string', value: 'NAME', description: 'The account it belongs to; its scope narrows the token\'s.' },
         'expires-in': { type: 'string', value: 'DURATION', description: 'Expiry from now (30d, 12h). Default: tokens.defaultExpiry, else none.' },
+        owner: { type: 'boolean', description: "An account owner's token (needs --account; read-only or read-write): it signs in to the console and manages that account's tokens, and is refused on proxy routes (docs/credentials.md)." },
       },
       positionals: [],
-      examples: ['tokens create --label ci --scope read-write --account billing --expires-in 90d'],
+      examples: ['tokens create --label ci --scope read-write --account billing --expires-in 90d', 'tokens create --label "billing owner" --scope read-write --account billing --owner'],
       secretField: 'token',
       run: (ops, v, _p, actor) => {
         const expiresIn = text(v, 'expires-in');
@@ -135,6 +136,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
           scope: requireScope(text(v, 'scope'), '--scope'),
           account: text(v, 'account'),
           expiresInMs: expiresIn === undefined ? undefined : durationInput(expiresIn, '--expires-in'),
+          owner: v.owner === true,
         });
       },
     },

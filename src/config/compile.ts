@@ -91,6 +91,8 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       listen: must(parseListen(raw.admin.listen)),
       tls: raw.admin.tls === undefined ? undefined : { cert: fileText(raw.admin.tls.cert), key: fileText(raw.admin.tls.key) },
       allowOnProxyRoutes: raw.admin.allowOnProxyRoutes,
+      console: raw.admin.console,
+      sessionIdleTimeoutMs: parseDuration(raw.admin.sessionIdleTimeout),
     },
     metrics: { listen: must(parseListen(raw.metrics.listen)) },
     store: {

@@ -121,7 +121,10 @@ export const configSchema = z.strictObject({
     tls: tlsSchema('When present the admin listener serves HTTPS with this certificate.').optional(),
     allowOnProxyRoutes: z.boolean().default(false)
       .describe('Accept admin-scope credentials on proxy routes (as read-write). Default false: they get 401 auth.admin_credential.'),
-  }).default({ listen: '127.0.0.1:9091', allowOnProxyRoutes: false }),
+    console: z.boolean().default(true)
+      .describe('Serve the web console (docs/console.md) at / on the admin listener. Default true; false: only the JSON API.'),
+    sessionIdleTimeout: duration('A console session ends after this long without a call (stored in the credential store, shared by every worker and instance). Default 30m.').default('30m'),
+  }).default({ listen: '127.0.0.1:9091', allowOnProxyRoutes: false, console: true, sessionIdleTimeout: '30m' }),
   metrics: z.strictObject({ listen: listenAddress('Metrics and health address. Default "127.0.0.1:9090".').default('127.0.0.1:9090') })
     .default({ listen: '127.0.0.1:9090' }),
   store: z.strictObject({

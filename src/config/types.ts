@@ -149,6 +149,10 @@ export interface GatewayConfig {
     readonly tls: TlsFiles | undefined;
     /** Whether admin-scope credentials are accepted on proxy routes (default false). */
     readonly allowOnProxyRoutes: boolean;
+    /** Whether the web console is served at `/` (default true). */
+    readonly console: boolean;
+    /** Console sessions end after this long without a call, in ms (default 30 min). */
+    readonly sessionIdleTimeoutMs: number;
   };
   readonly metrics: { readonly listen: ListenAddress };
   /** `sqlite:` URLs carry an absolute path; a postgres `sslrootcert` too. */

@@ -20,7 +20,7 @@ import {
   ACCOUNT_CHANGE_KINDS, CREDENTIAL_CHANGE_KINDS, PREVIOUS_SECRET_SUFFIX,
   type AccountChangeKind, type AccountRecord, type ChangeListener, type ChangeRow, type ClientRecord,
   type ClientVerificationRecord, type CredentialChangeKind, type CredentialStore, type IssuedClient,
-  type IssuedToken, type NewClient, type NewSigningKey, type NewToken,
+  type IssuedToken, type NewClient, type NewSigningKey, type NewToken, type SessionRecord,
   type SigningKeyRecord, type TokenRecord, type TokenVerificationRecord,
 } from './store.js';
 import { CredentialStoreError } from './store-error.js';
@@ -43,6 +43,12 @@ const DEFAULT_CHANGE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 /** How long a revoked access token's row outlives the token's expiry, in ms (beyond any leeway). */
 const REVOKED_ACCESS_TOKEN_RETENTION_MS = 24 * 3600 * 1000;
 const KID_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
+/** How stale a session's last-seen time may get before a use writes it again, in ms. */
+const SESSION_TOUCH_GRAIN_MS = 1000;
+
+function requireHash(hash: unknown): void {
+  if (!(hash instanceof Uint8Array) || hash.length !== 32) throw new CredentialStoreError('invalid_argument', 'a session id hash is 32 bytes');
+}
 
 /**
  * An unknown id as a message may show it: only when it has the shape of an id. A secret pasted
@@ -188,6 +194,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     revokedAt: isoOrNull(row.revoked_at), rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
     previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
+    owner: Boolean(row.owner),
   });
   const toClient = (row: ClientRow): ClientRecord => ({
     clientId: row.id, name: row.name, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
@@ -313,10 +320,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
           if (row.disabled_at !== null) throw new CredentialStoreError('disabled', `account ${row.name} is disabled`);
           account = row.name;
         }
+        const owner = input.owner === true;
+        if (owner && account === null) throw new CredentialStoreError('invalid_argument', 'an owner token needs an account');
+        // An owner manages tokens; an admin-scope owner would also pass every admin-only check.
+        if (owner && scope === 'admin') throw new CredentialStoreError('invalid_argument', 'an owner token is read-only or read-write, never admin');
         const id = generateTokenId();
         const token = generateApiToken();
-        await tx.insertToken({ id, label, scope, account, secretHash: hashSecret(token), createdAt, expiresAt });
-        await record(tx, audit, AUDIT_ACTIONS.tokenCreate, id, { label, scope, account, expiresAt: isoOrNull(expiresAt) }, createdAt);
+        await tx.insertToken({ id, label, scope, account, secretHash: hashSecret(token), createdAt, expiresAt, owner });
+        await record(tx, audit, AUDIT_ACTIONS.tokenCreate, id, { label, scope, account, expiresAt: isoOrNull(expiresAt), ...(owner ? { owner } : {}) }, createdAt);
         return { record: toToken(await existingToken(tx, id)), token };
       }),
       list: (filter) => use('listing tokens', async () => (await backend.tokens(filter?.account)).map(toToken)),
@@ -455,6 +466,27 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
       isRevoked: (jti) => use('looking up an access token revocation', () => backend.isAccessTokenRevoked(jti)),
     },
 
+    sessions: {
+      open: (idHash, credentialId, idleBefore) => write('opening a console session', async (tx) => {
+        requireHash(idHash);
+        await tx.pruneSessions(idleBefore);
+        await tx.insertSession(idHash, credentialId, now());
+      }),
+      use: (idHash, idleBefore) => use('reading a console session', async (): Promise<SessionRecord | undefined> => {
+        requireHash(idHash);
+        const row = await backend.session(idHash);
+        if (row === undefined || row.last_seen_at < idleBefore) return undefined;
+        const at = now();
+        // One write per second at most per session: the idle clock needs no finer grain.
+        if (at - row.last_seen_at >= SESSION_TOUCH_GRAIN_MS) await backend.transaction((tx) => tx.touchSession(idHash, at));
+        return { credentialId: row.credential_id, createdAt: row.created_at, lastSeenAt: Math.max(at, row.last_seen_at) };
+      }),
+      end: (idHash) => write('ending a console session', async (tx) => {
+        requireHash(idHash);
+        await tx.deleteSession(idHash);
+      }),
+    },
+
     findTokenByHash: (hash) => use('looking up a token', async (): Promise<TokenVerificationRecord | undefined> => {
       const row = await backend.tokenByHash(hash);
       if (row === undefined) return undefined;
@@ -463,6 +495,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         previousValidUntil: row.prev_valid_until, expiresAt: row.expires_at, revokedAt: row.revoked_at,
         account: row.account_name === null || row.account_scope === null ? null
           : { name: row.account_name, scope: row.account_scope, disabled: row.account_disabled_at !== null },
+        owner: Boolean(row.owner),
       };
     }),
     findClientById: (clientId) => use('looking up a client', async (): Promise<ClientVerificationRecord | undefined> => {

@@ -175,6 +175,35 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION portcullis_audit_log_is_append_only();
       CREATE TRIGGER audit_log_is_never_truncated BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION portcullis_audit_log_is_append_only();
+      `,
+    },
+    {
+    version: 5,
+    name: 'console sessions, account owner tokens',
+    sql: `
+      -- A console session (docs/console.md): only the SHA-256 of its id is kept, so a copy of the
+      -- store signs nobody in. The credential it was opened with is checked again on every use.
+      CREATE TABLE console_sessions (
+        id_hash       bytea PRIMARY KEY CHECK (octet_length(id_hash) = 32),
+        credential_id text NOT NULL,
+        created_at    bigint NOT NULL,
+        last_seen_at  bigint NOT NULL
+      );
+      CREATE INDEX console_sessions_by_last_seen ON console_sessions(last_seen_at);
+
+      -- An owner token manages its account's tokens on the admin listener and works nowhere else
+      -- (docs/credentials.md "Account owners"); it always belongs to an account.
+      ALTER TABLE tokens ADD COLUMN owner boolean NOT NULL DEFAULT false;
+      ALTER TABLE tokens ADD CONSTRAINT owner_tokens_have_an_account CHECK (NOT owner OR account IS NOT NULL);
+      CREATE FUNCTION portcullis_token_owner_flag_is_permanent() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.owner IS DISTINCT FROM OLD.owner THEN
+          RAISE EXCEPTION 'a token cannot become or stop being an owner token' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER token_owner_flag_is_permanent BEFORE UPDATE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION portcullis_token_owner_flag_is_permanent();
     `,
   },
 ];

@@ -22,7 +22,7 @@ import {
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type {
   AccountRow, AuditDbRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
-  StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
+  SessionRow, StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
 } from './store-backend.js';
 import type { CredentialStore } from './store.js';
 import { CredentialStoreError } from './store-error.js';
@@ -67,7 +67,7 @@ const types = {
     (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 /** details as JSON text, as the SQLite backend returns it (json in the table). */
@@ -290,7 +290,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         return first(await run<SigningKeyRow>('key_active', `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE retired_at IS NULL`));
       },
       tokenByHash: async (hash) => first(await run<TokenAuthRow>('token_auth', `
-        SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at,
+        SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at, t.owner,
                a.name AS account_name, a.scope AS account_scope, a.disabled_at AS account_disabled_at
         FROM tokens t LEFT JOIN accounts a ON a.name = t.account
         WHERE t.secret_hash = $1 OR t.prev_secret_hash = $1`, [Buffer.from(hash)])),
@@ -306,6 +306,8 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       auditEntries: (q) => run<AuditDbRow>('audit_list', `SELECT ${AUDIT_COLUMNS} FROM audit_log
         WHERE ($1::bigint IS NULL OR at >= $1) AND ($2::text IS NULL OR actor = $2) AND ($3::text IS NULL OR action = $3)
         ORDER BY at DESC, id DESC LIMIT $4`, [q.since, q.actor, q.action, q.limit]),
+      session: async (idHash) => first(await run<SessionRow>('session',
+        'SELECT credential_id, created_at, last_seen_at FROM console_sessions WHERE id_hash = $1', [Buffer.from(idHash)])),
     };
   };
 
@@ -319,8 +321,8 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       disableAccount: (name, at) => exec('account_disable', 'UPDATE accounts SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL', [at, name]),
       enableAccount: (name) => exec('account_enable', 'UPDATE accounts SET disabled_at = NULL WHERE name = $1', [name]),
       insertToken: (r) => exec('token_insert',
-        'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [r.id, r.label, r.scope, r.account, Buffer.from(r.secretHash), r.createdAt, r.expiresAt]),
+        'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [r.id, r.label, r.scope, r.account, Buffer.from(r.secretHash), r.createdAt, r.expiresAt, r.owner]),
       revokeToken: (id, at) => exec('token_revoke', 'UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]),
       rotateToken: (id, hash, at, until) => exec('token_rotate', `UPDATE tokens SET
         prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
@@ -368,6 +370,12 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         if (row === undefined) throw new CredentialStoreError('unavailable', 'an audit entry just appended cannot be read back');
         return row;
       },
+      insertSession: (idHash, credentialId, at) => exec('session_insert',
+        'INSERT INTO console_sessions (id_hash, credential_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)', [Buffer.from(idHash), credentialId, at]),
+      touchSession: (idHash, at) => exec('session_touch',
+        'UPDATE console_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1', [at, Buffer.from(idHash)]),
+      deleteSession: (idHash) => exec('session_delete', 'DELETE FROM console_sessions WHERE id_hash = $1', [Buffer.from(idHash)]),
+      pruneSessions: (before) => exec('session_prune', 'DELETE FROM console_sessions WHERE last_seen_at < $1', [before]),
       pruneChanges: (before) => exec('feed_prune', 'DELETE FROM changes WHERE at < $1 AND seq < (SELECT max(seq) FROM changes)', [before]),
       load: async (dump) => {
         for (const a of dump.accounts) {
@@ -375,8 +383,8 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
             [a.name, a.scope, a.created_at, a.disabled_at]);
         }
         for (const t of dump.tokens) {
-          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until, t.prev_last_used_at,
+          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+            [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until, t.prev_last_used_at, Boolean(t.owner),
               Buffer.from(t.secret_hash), t.prev_secret_hash === null ? null : Buffer.from(t.prev_secret_hash)]);
         }
         for (const c of dump.clients) {

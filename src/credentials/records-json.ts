@@ -20,6 +20,8 @@ export interface TokenJson {
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
   readonly previousSecretLastUsedAt: string | null;
+  /** An account owner's token (console and admin API only; docs/credentials.md "Account owners"). */
+  readonly owner: boolean;
 }
 
 /** A client as JSON: `{"client_id","client_secret"?,"name","scope","orgId","technicalAccountId",…}`. */
@@ -54,7 +56,7 @@ export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
     ...(isIssuedToken(value) ? { token: value.token } : {}),
     label: r.label, scope: r.scope, account: r.account, expiresAt: r.expiresAt, createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
-    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt, owner: r.owner,
   };
 }
 

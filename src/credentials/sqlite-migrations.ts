@@ -157,6 +157,28 @@ export const MIGRATIONS: readonly Migration[] = [
 
       CREATE TRIGGER audit_log_is_never_deleted BEFORE DELETE ON audit_log
       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries are never deleted'); END;
+      `,
+    },
+    {
+    version: 5,
+    name: 'console sessions, account owner tokens',
+    sql: `
+      -- A console session (docs/console.md): only the SHA-256 of its id is kept, so a copy of the
+      -- store signs nobody in. The credential it was opened with is checked again on every use.
+      CREATE TABLE console_sessions (
+        id_hash       BLOB PRIMARY KEY CHECK (length(id_hash) = 32),
+        credential_id TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_seen_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX console_sessions_by_last_seen ON console_sessions(last_seen_at);
+
+      -- An owner token manages its account's tokens on the admin listener and works nowhere else
+      -- (docs/credentials.md "Account owners"); it always belongs to an account.
+      ALTER TABLE tokens ADD COLUMN owner INTEGER NOT NULL DEFAULT 0 CHECK (owner IN (0, 1) AND (owner = 0 OR account IS NOT NULL));
+      CREATE TRIGGER token_owner_flag_is_permanent BEFORE UPDATE OF owner ON tokens
+      WHEN NEW.owner IS NOT OLD.owner
+      BEGIN SELECT RAISE(ABORT, 'a token cannot become or stop being an owner token'); END;
     `,
   },
 ];

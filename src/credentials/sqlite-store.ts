@@ -25,7 +25,7 @@ import { createCredentialStore, type CoreStoreOptions } from './create-store.js'
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type {
   AccountRow, AuditDbRow, ChangeDbRow, ClientAuthRow, ClientRow, FullClientRow, FullTokenRow, RevokedAccessTokenRow, SigningKeyRow,
-  StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
+  SessionRow, StoreBackend, StoreDump, StoreReads, StoreWrites, TokenAuthRow, TokenRow,
 } from './store-backend.js';
 import type { CredentialStore } from './store.js';
 import { CredentialStoreError } from './store-error.js';
@@ -46,7 +46,7 @@ export interface SqliteStoreOptions extends CoreStoreOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner';
 const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details';
@@ -200,7 +200,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     accountEnable: db.prepare('UPDATE accounts SET disabled_at = NULL WHERE name = ?'),
 
     tokenInsert: db.prepare(
-      'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      'INSERT INTO tokens (id, label, scope, account, secret_hash, created_at, expires_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     tokenGet: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
     tokenList: db.prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id`),
     tokenListByAccount: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE account = ? ORDER BY created_at, id`),
@@ -211,12 +211,18 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     tokenLastUsed: db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     tokenPrevLastUsed: db.prepare('UPDATE tokens SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     tokenAuth: db.prepare<[Uint8Array, Uint8Array], TokenAuthRow>(`
-      SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at,
+      SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at, t.owner,
              a.name AS account_name, a.scope AS account_scope, a.disabled_at AS account_disabled_at
       FROM tokens t LEFT JOIN accounts a ON a.name = t.account
       WHERE t.secret_hash = ? OR t.prev_secret_hash = ?`),
     tokenDump: db.prepare<[], FullTokenRow>(`SELECT ${TOKEN_COLUMNS}, secret_hash, prev_secret_hash FROM tokens ORDER BY created_at, id`),
-    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+
+    sessionGet: db.prepare<[Uint8Array], SessionRow>('SELECT credential_id, created_at, last_seen_at FROM console_sessions WHERE id_hash = ?'),
+    sessionInsert: db.prepare('INSERT INTO console_sessions (id_hash, credential_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)'),
+    sessionTouch: db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?'),
+    sessionDelete: db.prepare('DELETE FROM console_sessions WHERE id_hash = ?'),
+    sessionPrune: db.prepare('DELETE FROM console_sessions WHERE last_seen_at < ?'),
 
     clientInsert: db.prepare(
       'INSERT INTO clients (id, name, scope, org_id, technical_account_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -293,6 +299,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     changesSince: (afterSeq, limit) => run(() => sql.changesSince.all(afterSeq, limit)),
     latestSeq: () => run(() => sql.latestSeq.get() ?? 0),
     auditEntries: (query) => run(() => sql.auditList.all(query)),
+    session: (idHash) => run(() => sql.sessionGet.get(idHash)),
   });
 
   const inTx = <T>(fn: () => T): Promise<T> => Promise.resolve(fn());
@@ -302,7 +309,7 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     setAccountScope: (name, scope) => inTx(() => { sql.accountSetScope.run(scope, name); }),
     disableAccount: (name, at) => inTx(() => { sql.accountDisable.run(at, name); }),
     enableAccount: (name) => inTx(() => { sql.accountEnable.run(name); }),
-    insertToken: (r) => inTx(() => { sql.tokenInsert.run(r.id, r.label, r.scope, r.account, r.secretHash, r.createdAt, r.expiresAt); }),
+    insertToken: (r) => inTx(() => { sql.tokenInsert.run(r.id, r.label, r.scope, r.account, r.secretHash, r.createdAt, r.expiresAt, r.owner ? 1 : 0); }),
     revokeToken: (id, at) => inTx(() => { sql.tokenRevoke.run(at, id); }),
     rotateToken: (id, hash, at, until) => inTx(() => { sql.tokenRotate.run(until, until, hash, at, id); }),
     setTokenExpiry: (id, expiresAt) => inTx(() => { sql.tokenSetExpiry.run(expiresAt, id); }),
@@ -332,11 +339,15 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       if (row === undefined) throw new CredentialStoreError('unavailable', 'an audit entry just appended cannot be read back');
       return row;
     }),
+    insertSession: (idHash, credentialId, at) => inTx(() => { sql.sessionInsert.run(idHash, credentialId, at, at); }),
+    touchSession: (idHash, at) => inTx(() => { sql.sessionTouch.run(at, idHash, at); }),
+    deleteSession: (idHash) => inTx(() => { sql.sessionDelete.run(idHash); }),
+    pruneSessions: (before) => inTx(() => { sql.sessionPrune.run(before); }),
     load: (dump) => inTx(() => {
       for (const a of dump.accounts) sql.accountLoad.run(a.name, a.scope, a.created_at, a.disabled_at);
       for (const t of dump.tokens) {
         sql.tokenLoad.run(t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at,
-          t.revoked_at, t.prev_valid_until, t.prev_last_used_at, t.secret_hash, t.prev_secret_hash);
+          t.revoked_at, t.prev_valid_until, t.prev_last_used_at, t.owner ? 1 : 0, t.secret_hash, t.prev_secret_hash);
       }
       for (const c of dump.clients) {
         sql.clientLoad.run(c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at,
@@ -374,7 +385,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     translate,
     dump: () => read((): StoreDump => db.transaction(() => ({
       accounts: sql.accountList.all(),
-      tokens: sql.tokenDump.all(),
+      // SQLite's 0/1 as the boolean PostgreSQL gives: a dump reads the same from either engine.
+      tokens: sql.tokenDump.all().map((t) => ({ ...t, owner: Boolean(t.owner) })),
       clients: sql.clientDump.all(),
       signingKeys: sql.keyDump.all(),
       revokedAccessTokens: sql.accessTokenDump.all(),

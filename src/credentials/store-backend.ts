@@ -16,6 +16,8 @@ export interface TokenRow {
   id: string; label: string; scope: Scope; account: string | null; created_at: number; expires_at: number | null;
   last_used_at: number | null; rotated_at: number | null; revoked_at: number | null; prev_valid_until: number | null;
   prev_last_used_at: number | null;
+  /** An account owner's token (SQLite 0/1, PostgreSQL boolean). */
+  owner: number | boolean;
 }
 export interface ClientRow {
   id: string; name: string; scope: Scope; org_id: string | null; technical_account_id: string | null;
@@ -26,6 +28,7 @@ export interface TokenAuthRow {
   id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
   expires_at: number | null; revoked_at: number | null;
   account_name: string | null; account_scope: Scope | null; account_disabled_at: number | null;
+  owner: number | boolean;
 }
 export interface ClientAuthRow {
   id: string; scope: Scope; org_id: string | null; technical_account_id: string | null; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
@@ -35,6 +38,8 @@ export interface ChangeDbRow { seq: number; kind: string; target: string; at: nu
 export interface SigningKeyRow {
   kid: string; alg: SigningAlgorithm; public_jwk: string; private_jwk: string | null; created_at: number; retired_at: number | null;
 }
+/** A console session, found by the SHA-256 of its id. */
+export interface SessionRow { credential_id: string; created_at: number; last_seen_at: number }
 export interface RevokedAccessTokenRow { jti: string; client_id: string; expires_at: number; revoked_at: number }
 /** An audit-log row; `details` is JSON text (an object). */
 export interface AuditDbRow {
@@ -81,6 +86,8 @@ export interface StoreReads {
   latestSeq(): Promise<number>;
   /** Audit rows matching `query`, newest first (by `at`, then `id`). */
   auditEntries(query: AuditQuery): Promise<AuditDbRow[]>;
+  /** The console session whose id hashes to `idHash`. */
+  session(idHash: Uint8Array): Promise<SessionRow | undefined>;
 }
 
 /** Writes, inside a transaction. */
@@ -92,6 +99,7 @@ export interface StoreWrites extends StoreReads {
   enableAccount(name: string): Promise<void>;
   insertToken(row: {
     id: string; label: string; scope: Scope; account: string | null; secretHash: Uint8Array; createdAt: number; expiresAt: number | null;
+    owner: boolean;
   }): Promise<void>;
   revokeToken(id: string, at: number): Promise<void>;
   /** New secret hash; the current one becomes the previous one until `prevValidUntil`, or is dropped (null). */
@@ -123,6 +131,12 @@ export interface StoreWrites extends StoreReads {
   /** Appends an audit row (the table refuses updates and deletes). */
   appendAudit(row: Omit<AuditDbRow, 'id'>): Promise<AuditDbRow>;
   /** Inserts dumped rows as they are, audit ids included (store copy). */
+  insertSession(idHash: Uint8Array, credentialId: string, at: number): Promise<void>;
+  touchSession(idHash: Uint8Array, at: number): Promise<void>;
+  deleteSession(idHash: Uint8Array): Promise<void>;
+  /** Deletes the sessions last seen before `before` (idle ones). */
+  pruneSessions(before: number): Promise<void>;
+  /** Inserts dumped rows as they are (store copy). */
   load(dump: StoreDump): Promise<void>;
 }
 

@@ -47,6 +47,11 @@ export interface TokenRecord {
    * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
    */
   readonly previousSecretLastUsedAt: string | null;
+  /**
+   * An account owner's token: it signs in to the console and calls the admin API for its own
+   * account's tokens only, and is refused on proxy routes (docs/credentials.md "Account owners").
+   */
+  readonly owner: boolean;
 }
 
 /** An OAuth client as listed (never its secret). */
@@ -95,6 +100,8 @@ export interface NewToken {
    * (`tokens.defaultExpiry`) is the caller's to apply.
    */
   readonly expiresAt?: Date | null;
+  /** An account owner's token (needs `account`); default false. */
+  readonly owner?: boolean;
 }
 
 /** Input of `clients.create`. */
@@ -185,6 +192,8 @@ export interface TokenVerificationRecord {
   readonly revokedAt: number | null;
   /** The owning account's current state, or null for a stand-alone token. */
   readonly account: { readonly name: string; readonly scope: Scope; readonly disabled: boolean } | null;
+  /** An account owner's token: refused on proxy routes. */
+  readonly owner: boolean;
 }
 
 /** What the verifier needs to decide on presented client credentials (found by client id). */
@@ -309,6 +318,27 @@ export interface AccessTokenOperations {
   isRevoked(jti: string): Promise<boolean>;
 }
 
+/** A console session as stored: who opened it, and when it was last used (epoch ms). */
+export interface SessionRecord {
+  /** The `tok_…` id of the credential the session was opened with (checked again on every use). */
+  readonly credentialId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+}
+
+/**
+ * Console sessions, shared by every worker and instance through the store. Found by the SHA-256
+ * of the session id: the id itself is never stored.
+ */
+export interface SessionOperations {
+  /** Stores a new session and deletes those last seen before `idleBefore` (epoch ms). */
+  open(idHash: Uint8Array, credentialId: string, idleBefore: number): Promise<void>;
+  /** The session if it was last seen at or after `idleBefore`, marked as seen now; otherwise undefined. */
+  use(idHash: Uint8Array, idleBefore: number): Promise<SessionRecord | undefined>;
+  /** Ends the session for every worker and instance (idempotent). */
+  end(idHash: Uint8Array): Promise<void>;
+}
+
 /** The store. One instance per process; safe to share between the CLI, admin API and gateway. */
 export interface CredentialStore {
   readonly accounts: AccountOperations;
@@ -316,6 +346,7 @@ export interface CredentialStore {
   readonly clients: ClientOperations;
   readonly signingKeys: SigningKeyOperations;
   readonly accessTokens: AccessTokenOperations;
+  readonly sessions: SessionOperations;
 
   /** Request path: the token whose current or in-grace previous secret hashes to `hash`. */
   findTokenByHash(hash: Uint8Array): Promise<TokenVerificationRecord | undefined>;

@@ -178,6 +178,7 @@ function decideToken(
     scope: sharedScope(account === null ? record.scope : narrowerScope(record.scope, account.scope)),
     credentialId: record.id,
     ...(accountName === null ? {} : { account: accountName }),
+    ...(record.owner ? { owner: true as const } : {}),
   });
   return {
     ok: true,

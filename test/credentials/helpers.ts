@@ -43,6 +43,7 @@ export function countingStore(inner: CredentialStore): { store: CredentialStore;
     clients: inner.clients,
     signingKeys: inner.signingKeys,
     accessTokens: inner.accessTokens,
+    sessions: inner.sessions,
     countActive: () => inner.countActive(),
     findTokenByHash(hash) {
       counts.token++;

@@ -25,9 +25,11 @@ import { adminQuery, freshDatabase, privateCluster, testCluster, withDatabase } 
 import { auditContract } from './audit-contract.js';
 import { fakeKey, storeContract } from './store-contract.js';
 
-const PASSWORD = new URL(testCluster().url).password;
+/** Every schema version this Portcullis knows, in order. */
 const VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version);
 const LATEST = Math.max(...VERSIONS);
+
+const PASSWORD = new URL(testCluster().url).password;
 
 async function openFresh(t: test.TestContext, options = {}): Promise<{ store: CredentialStore; url: string }> {
   const { url } = await freshDatabase(t);
@@ -112,7 +114,7 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
 test('postgres: store.migrate false refuses a database that is behind, naming `portcullis store migrate`', async (t) => {
   const { url } = await freshDatabase(t);
   const message = await messageOf(openStore(url, { create: true, migrate: false }), 'incompatible_schema');
-  assert.match(message, new RegExp(`schema version 0, this Portcullis needs ${LATEST}: run .portcullis store migrate.`));
+  assert.match(message, new RegExp(`schema version 0, this Portcullis needs ${LATEST}: run \`portcullis store migrate\``));
   assert.equal((await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t, null, 'nothing created');
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
   const store = await openStore(url, { create: true, migrate: false });

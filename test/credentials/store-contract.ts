@@ -338,7 +338,7 @@ export function storeContract(backend: ContractBackend): void {
     const found = await store.findTokenByHash(hashSecret(token.token));
     assert.deepEqual(found && { ...found, secretHash: Buffer.from(found.secretHash).toString('hex') }, {
       id: token.record.id, scope: 'admin', secretHash: Buffer.from(hashSecret(token.token)).toString('hex'), previousSecretHash: null,
-      previousValidUntil: null, expiresAt: clock.now() + 1000, revokedAt: null, account: { name: 'acct', scope: 'read-write', disabled: false },
+      previousValidUntil: null, expiresAt: clock.now() + 1000, revokedAt: null, account: { name: 'acct', scope: 'read-write', disabled: false }, owner: false,
     });
     assert.equal(await store.findTokenByHash(hashSecret('pcl_unknown')), undefined);
     const client = await store.clients.create({ name: 'c', scope: 'read-only' });
@@ -358,5 +358,47 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal(rows.length, 20);
     assert.deepEqual(new Set(rows.map((r) => ('credentialId' in r ? r.credentialId : ''))), new Set(tokens.map((tk) => tk.record.id)));
     assert.ok((await store.tokens.list()).every((tk) => tk.revokedAt !== null));
+  });
+
+  test(`${backend.name}: console sessions: open, use within the idle time, end; only the id hash is kept`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    const admin = await store.tokens.create({ label: 'admin', scope: 'admin' });
+    const idleMs = 60_000;
+    const a = hashSecret('session a');
+    const b = hashSecret('session b');
+    await store.sessions.open(a, admin.record.id, clock.now() - idleMs);
+    const used = await store.sessions.use(a, clock.now() - idleMs);
+    assert.equal(used?.credentialId, admin.record.id);
+    clock.advance(50_000);
+    assert.ok(await store.sessions.use(a, clock.now() - idleMs), 'used again within the idle time: the clock restarts');
+    clock.advance(50_000);
+    assert.ok(await store.sessions.use(a, clock.now() - idleMs), '100 s after opening but 50 s after its last use');
+    clock.advance(idleMs + 1);
+    assert.equal(await store.sessions.use(a, clock.now() - idleMs), undefined, 'idle for longer: over');
+    await store.sessions.open(b, admin.record.id, clock.now() - idleMs);
+    assert.ok(await store.sessions.use(b, clock.now() - idleMs));
+    await store.sessions.end(b);
+    await store.sessions.end(b);
+    assert.equal(await store.sessions.use(b, clock.now() - idleMs), undefined, 'ended: gone for every instance');
+    await rejectsWith(store.sessions.open(new Uint8Array(5), admin.record.id, 0), 'invalid_argument');
+  });
+
+  test(`${backend.name}: owner tokens: need an account, never admin, and the flag never changes`, async (t) => {
+    const { store, url } = await backend.open(t);
+    await store.accounts.create('alpha', 'read-write');
+    const owner = await store.tokens.create({ label: 'owner', scope: 'read-write', account: 'alpha', owner: true });
+    assert.equal(owner.record.owner, true);
+    assert.equal(tokenJson(owner).owner, true);
+    assert.equal((await store.findTokenByHash(hashSecret(owner.token)))?.owner, true);
+    const plain = await store.tokens.create({ label: 'plain', scope: 'read-only', account: 'alpha' });
+    assert.equal(plain.record.owner, false);
+    assert.equal((await store.findTokenByHash(hashSecret(plain.token)))?.owner, false);
+    await rejectsWith(store.tokens.create({ label: 'loose', scope: 'read-only', owner: true }), 'invalid_argument');
+    await rejectsWith(store.tokens.create({ label: 'admin owner', scope: 'admin', account: 'alpha', owner: true }), 'invalid_argument');
+    const raw = await backend.raw(t, url);
+    await assert.rejects(raw('UPDATE tokens SET owner = ? WHERE id = ?', [backend.name.toLowerCase().includes('postgres') ? true : 1, plain.record.id]), /owner token/);
+    const rotated = await store.tokens.rotate(owner.record.id);
+    assert.equal(rotated.record.owner, true, 'rotation keeps the flag');
   });
 }

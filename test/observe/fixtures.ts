@@ -37,7 +37,7 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
       maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
       maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000, responseStallTimeoutMs: 30_000,
     },
-    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined, allowOnProxyRoutes: false },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined, allowOnProxyRoutes: false, console: true, sessionIdleTimeoutMs: 1_800_000 },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null', poolSize: 10, queryTimeoutMs: 2000, migrate: true },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },
