@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { BlockList, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
 import { createContext } from './context.js';
@@ -15,6 +15,7 @@ import { createUpstreamPools } from './forward/upstream-pools.js';
 import { newRequestId, requestIdOf } from './listen/request-id.js';
 import { MAX_HEADER_LINES } from './listen/framing-guard.js';
 import { createClientLimits } from './listen/client-limits.js';
+import { isTrustedPeer, trustedProxyList } from './listen/trusted-proxies.js';
 import { isClosing, sendParserError } from './listen/send-problem.js';
 import { assertStrictParser, STRICT_PARSER } from './listen/strict-parser.js';
 import { buildRouteTable } from './match/route-table.js';
@@ -66,21 +67,7 @@ export function createRoutingState(config: GatewayConfig): RoutingState {
     const first = conflicts[0];
     throw new TypeError(`routes "${first?.first.name}" and "${first?.second.name}" match the same requests`);
   }
-  let trusted: BlockList | undefined;
-  if (config.trustedProxies.length > 0) {
-    trusted = new BlockList();
-    for (const entry of config.trustedProxies) {
-      const [address = '', prefix] = entry.split('/');
-      const type = address.includes(':') ? 'ipv6' : 'ipv4';
-      if (prefix === undefined) trusted.addAddress(address, type);
-      else trusted.addSubnet(address, Number(prefix), type);
-    }
-  }
-  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits), trustedProxies: trusted };
-}
-
-function isTrusted(list: BlockList | undefined, address: string): boolean {
-  return list !== undefined && list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits), trustedProxies: trustedProxyList(config.trustedProxies) };
 }
 
 /** How often Node checks `headersTimeout` and `requestTimeout` (its default, 30 s, would let a 10 s limit run to 40 s). */
@@ -140,7 +127,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     },
     clientLimits: createClientLimits(
       () => state.config.limits,
-      (address) => isTrusted(state.trustedProxies, address),
+      (address) => isTrustedPeer(state.trustedProxies, address),
     ),
     active: new WeakMap<object, RequestContext>(),
   } as const;
