@@ -47,6 +47,8 @@ export interface RateLimitOptions {
 interface Bucket {
   /** Theoretical arrival time of the next request, ms on `now()`'s clock. */
   tat: number;
+  /** The emission interval `tat` was counted in: a reload (or an override) that changes it rescales the debt. */
+  interval: number;
 }
 
 /** The credential a principal is limited as (see the module comment). */
@@ -107,11 +109,16 @@ export function createRateLimits(config: GatewayConfig, options: RateLimitOption
       const at = now();
       const bucketKey = `${route.name}\u0000${key}`;
       const bucket = buckets.get(bucketKey);
-      const tat = bucket === undefined || bucket.tat < at ? at : bucket.tat;
+      let tat = bucket === undefined || bucket.tat < at ? at : bucket.tat;
+      // The requests still owed keep their number under a new limit, not their duration.
+      if (bucket !== undefined && bucket.interval !== interval && tat > at) tat = at + ((tat - at) / bucket.interval) * interval;
       const next = tat + interval;
       if (next - at > capacity) throw refuse(route, policy, next - at - capacity);
-      if (bucket === undefined) buckets.set(bucketKey, { tat: next });
-      else bucket.tat = next;
+      if (bucket === undefined) buckets.set(bucketKey, { tat: next, interval });
+      else {
+        bucket.tat = next;
+        bucket.interval = interval;
+      }
     },
     size: () => buckets.size,
     reload(next) {
