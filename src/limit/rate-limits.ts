@@ -2,8 +2,9 @@
  * Rate limits per route (docs/configuration.md `rateLimit`), by GCRA — the generic cell rate
  * algorithm, a token bucket that keeps one number per key: the theoretical arrival time (TAT) of
  * the next request at the sustained rate. A request is admitted while TAT stays within `burst`
- * emission intervals of now. The state is a mutable holder in a bounded LRU, so an admitted
- * request costs one cache lookup and no allocation (docs/decisions/0024 has the figures).
+ * emission intervals of now. The state is a mutable holder per route, under the key in a
+ * bounded LRU: an admitted request costs a cache lookup and a map lookup, on strings whose hash
+ * V8 keeps (no key is built), and no allocation (docs/decisions/0024 has the figures).
  *
  * Keys: the credential on `auth: required` routes — an API token by its id, an OAuth client and
  * every access token it was issued by the client id (minting tokens does not buy requests), an
@@ -28,7 +29,7 @@ import { clientKeyOf } from './client-address.js';
 export interface RateLimits {
   /** Counts the request against its bucket; throws 429 rate.limited when the bucket is empty. */
   admit(route: RoutePolicy, principal: Principal | undefined, req: IncomingMessage, trusted: BlockList | undefined): void;
-  /** Buckets held. */
+  /** Keys (credentials, client addresses) holding buckets. */
   size(): number;
   /** Applies a reloaded `rateLimits` (overrides, bound); route limits are read per request. */
   reload(config: GatewayConfig): void;
@@ -73,8 +74,9 @@ export function createRateLimits(config: GatewayConfig, options: RateLimitOption
   const now = options.now ?? (() => performance.now());
   let maxKeys = config.rateLimits?.maxKeys ?? 100_000;
   let overrides = new Map(Object.entries(config.rateLimits?.credentials ?? {}));
-  const make = (): LRUCache<string, Bucket> => createBoundedLru<Bucket>({ maxEntries: maxKeys, ttl: 0 });
-  let buckets = make();
+  // Key → route name → bucket: bounded by maxKeys times the routes that have a limit.
+  const make = (): LRUCache<string, Map<string, Bucket>> => createBoundedLru<Map<string, Bucket>>({ maxEntries: maxKeys, ttl: 0 });
+  let keys = make();
 
   function refuse(route: RoutePolicy, policy: RateLimitPolicy, waitMs: number): GatewayError {
     try {
@@ -107,26 +109,30 @@ export function createRateLimits(config: GatewayConfig, options: RateLimitOption
       const interval = (policy.perMs * share) / policy.requests;
       const capacity = (share === 1 ? policy.burst : Math.ceil(policy.burst / share)) * interval;
       const at = now();
-      const bucketKey = `${route.name}\u0000${key}`;
-      const bucket = buckets.get(bucketKey);
+      let routes = keys.get(key);
+      if (routes === undefined) {
+        routes = new Map();
+        keys.set(key, routes);
+      }
+      const bucket = routes.get(route.name);
       let tat = bucket === undefined || bucket.tat < at ? at : bucket.tat;
       // The requests still owed keep their number under a new limit, not their duration.
       if (bucket !== undefined && bucket.interval !== interval && tat > at) tat = at + ((tat - at) / bucket.interval) * interval;
       const next = tat + interval;
       if (next - at > capacity) throw refuse(route, policy, next - at - capacity);
-      if (bucket === undefined) buckets.set(bucketKey, { tat: next, interval });
+      if (bucket === undefined) routes.set(route.name, { tat: next, interval });
       else {
         bucket.tat = next;
         bucket.interval = interval;
       }
     },
-    size: () => buckets.size,
+    size: () => keys.size,
     reload(next) {
       overrides = new Map(Object.entries(next.rateLimits?.credentials ?? {}));
       const nextMax = next.rateLimits?.maxKeys ?? 100_000;
       if (nextMax !== maxKeys) {
         maxKeys = nextMax;
-        buckets = make();
+        keys = make();
       }
     },
   };
