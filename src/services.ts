@@ -118,6 +118,9 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   const throttle = createAuthThrottle(config, {
     cached: (presented) => cachedCheck?.(presented) ?? false,
     onThrottled: () => observability.authThrottled(),
+    onThrottleStarted: (client, seconds) => {
+      logger.warn({ event: 'auth.throttle_started', client, seconds }, 'a client address failed authentication too often; its attempts are refused until its window ends');
+    },
     share,
   });
   observability.setThrottleSource(throttle);

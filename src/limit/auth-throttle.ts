@@ -41,6 +41,11 @@ export interface AuthThrottleOptions {
   readonly cached: (presented: PresentedCredential) => boolean;
   /** Called once per request refused with auth.too_many_failures (metrics). */
   readonly onThrottled?: () => void;
+  /**
+   * An address reached `throttle.failures` in its window: its further attempts are refused for
+   * `seconds`. Once per address and window (the log line operators block addresses from).
+   */
+  readonly onThrottleStarted?: (address: string, seconds: number) => void;
   /** Workers serving this instance (see failure-throttle.ts). Default 1. */
   readonly share?: number;
   readonly now?: () => number;
@@ -77,18 +82,27 @@ export function createAuthThrottle(config: GatewayConfig, options: AuthThrottleO
     return new GatewayError('auth.too_many_failures', DETAIL, { 'retry-after': String(wait) });
   }
 
+  function fail(failures: FailureThrottle, key: string, error: unknown): void {
+    if (!isFailure(error) || !failures.failed(key)) return;
+    try {
+      options.onThrottleStarted?.(key, failures.retryAfter(key));
+    } catch {
+      // Logging never changes an answer.
+    }
+  }
+
   /** Runs `check` for `key`, counting a refusal it throws or rejects with. */
   function counted<T extends Principal | Promise<Principal>>(failures: FailureThrottle, key: string, check: () => T): T {
     let result: T;
     try {
       result = check();
     } catch (error) {
-      if (isFailure(error)) failures.failed(key);
+      fail(failures, key, error);
       throw error;
     }
     if (result instanceof Promise) {
       return result.catch((error: unknown) => {
-        if (isFailure(error)) failures.failed(key);
+        fail(failures, key, error);
         throw error;
       }) as T;
     }

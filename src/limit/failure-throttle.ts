@@ -11,8 +11,8 @@ import { createBoundedLru } from '../credentials/bounded-lru.js';
 export interface FailureThrottle {
   /** Seconds until `key` may try again (≥ 1), or 0 when it is not throttled. */
   retryAfter(key: string): number;
-  /** Counts one failed authentication of `key`. */
-  failed(key: string): void;
+  /** Counts one failed authentication of `key`; true when this failure starts its throttling. */
+  failed(key: string): boolean;
   /** Addresses whose failures are remembered (for `portcullis_auth_throttle_addresses`). */
   size(): number;
   /** Applies reloaded settings; counts survive unless `maxAddresses` changed. */
@@ -47,8 +47,12 @@ export function createFailureThrottle(initial: ThrottleSettings, options: { read
     failed(key) {
       const at = now();
       const entry = table.get(key);
-      if (entry === undefined || entry.until <= at) table.set(key, { count: 1, until: at + settings.windowMs }, { ttl: settings.windowMs });
-      else entry.count++;
+      if (entry === undefined || entry.until <= at) {
+        table.set(key, { count: 1, until: at + settings.windowMs }, { ttl: settings.windowMs });
+        return allowed === 1;
+      }
+      entry.count++;
+      return entry.count === allowed;
     },
     size() {
       table.purgeStale();

@@ -26,10 +26,10 @@ interface Harness {
   get(token: string, headers?: Record<string, string>): Promise<Answer>;
 }
 
-async function harness(t: TestContext, extra: string): Promise<Harness> {
+async function harness(t: TestContext, extra: string, logLines?: string[]): Promise<Harness> {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(routes(upstream.origin), extra));
+  const gw = await startTestGateway(t, gatewayYaml(routes(upstream.origin), extra), {}, logLines === undefined ? {} : { logLines });
   return {
     gw,
     upstream,
@@ -54,7 +54,8 @@ function assertThrottled(answer: Answer, secret: string): void {
 }
 
 test('past throttle.failures, attempts are refused 429 before the store is read; a cached valid credential from the same address still works', async (t) => {
-  const h = await harness(t, 'throttle: { failures: 3, window: 1m }');
+  const lines: string[] = [];
+  const h = await harness(t, 'throttle: { failures: 3, window: 1m }', lines);
   const valid = await h.gw.services.store.tokens.create({ label: 'nat-neighbour', scope: 'read-only' });
   const uncached = await h.gw.services.store.tokens.create({ label: 'not-yet-used', scope: 'read-only' });
   assert.equal((await h.get(valid.token)).status, 200); // now in the positive cache
@@ -81,6 +82,13 @@ test('past throttle.failures, attempts are refused 429 before the store is read;
 
   assert.equal(await h.metric('portcullis_auth_throttled_total'), 3);
   assert.equal(await h.metric('portcullis_auth_throttle_addresses'), 1);
+  // One warning names the address, once per window; the access lines carry the decision.
+  const started = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === 'auth.throttle_started');
+  assert.equal(started.length, 1);
+  assert.equal(started[0]?.client, '127.0.0.1');
+  assert.ok(Number(started[0]?.seconds) >= 59 && Number(started[0]?.seconds) <= 60);
+  assert.equal(lines.filter((line) => line.includes('"decision":"auth.too_many_failures"')).length, 3);
+  assert.ok(!lines.join('\n').includes(guess.slice(4, 24)), 'no credential in the log');
 });
 
 test('a missing credential, a malformed header and a store outage are not failures', async (t) => {
