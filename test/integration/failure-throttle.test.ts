@@ -134,13 +134,21 @@ test('client_secret guessing at the token endpoint counts, and is refused 429 wi
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `grant_type=client_credentials&client_id=${client.record.clientId}&client_secret=${encodeURIComponent(secret)}`,
   });
-  assert.equal((await token(client.clientSecret)).status, 200, 'the right secret, now cached');
+  const first = await token(client.clientSecret);
+  assert.equal(first.status, 200, 'the right secret, now cached');
+  const earlyAccess = first.json<{ access_token: string }>().access_token;
+  assert.equal((await h.get(earlyAccess)).status, 200, 'verified once: now in the JWT cache');
   for (let i = 0; i < 2; i++) assert.equal((await token(generateClientSecret())).json().error, 'invalid_client');
   const reads = h.storeReads();
   const throttled = await token(wrong);
   assertThrottled(throttled, wrong);
   assert.equal(h.storeReads(), reads);
-  assert.equal((await token(client.clientSecret)).status, 200, 'the cached right secret still gets a token');
+  const issued = await token(client.clientSecret);
+  assert.equal(issued.status, 200, 'the cached right secret still gets a token');
+  // An access token not yet verified is not cached: throttled like any other credential.
+  const fresh = issued.json<{ access_token: string }>().access_token;
+  assertThrottled(await h.get(fresh), fresh);
+  assert.equal((await h.get(earlyAccess)).status, 200, 'an access token verified before keeps working (JWT cache)');
   // The token endpoint's failures throttle the proxy routes too: one table per address.
   assert.equal((await h.get(generateApiToken())).status, 429);
 });
