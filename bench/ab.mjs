@@ -7,6 +7,9 @@
 //                     [--auth bearer] [--rounds 8] [--duration 3] [--connections 50]
 //   node bench/ab.mjs --dist dist --dist 'dist --max-semi-space-size=8'   (same build, node flags)
 //   node bench/ab.mjs --dist A --dist B --kind routes --lua lua/routes-rr.lua  (scenario 7's load)
+//   node bench/ab.mjs --dist dist --dist dist --kind main --kind ratelimit --auth bearer --path /api/items
+//       one --kind per --dist: the same build under two configurations (what a feature costs)
+//   --out FILE writes the figures (every round) as JSON
 //   --keep leaves the work directory (each gateway's stdout, e.g. with 'dist --trace-gc')
 //   The last column divides each run's CPU per request by the upstream's in that run (the upstream
 //   shares CPU 0 and does the same work for every build), which takes out the machine's speed swings.
@@ -35,7 +38,8 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '8' },
     duration: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
-    kind: { type: 'string', default: 'main' },
+    kind: { type: 'string', multiple: true, default: ['main'] },
+    out: { type: 'string' },
     lua: { type: 'string' },
     keep: { type: 'boolean', default: false },
     rate: { type: 'string' },
@@ -95,7 +99,8 @@ for (const [i, distArg] of opt.dist.entries()) {
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const dir = join(work, `gw-${i}`);
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
-  const file = writeGatewayConfig(dir, opt.kind, { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
+  const kind = opt.kind.length === opt.dist.length ? opt.kind[i] : opt.kind[0];
+  const file = writeGatewayConfig(dir, kind, { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
   const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
   // The access log goes to a file, as in run.mjs: a pipe would not be read while wrk runs
   // (spawnSync), and a full pipe changes what the gateway does.
@@ -105,7 +110,7 @@ for (const [i, distArg] of opt.dist.entries()) {
   for (let i = 0; i < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  gateways.push({ name: distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], upstreamCpu: [], p99: [] });
+  gateways.push({ name: opt.kind.length === opt.dist.length ? `${distArg} (${kind})` : distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], upstreamCpu: [], p99: [] });
 }
 
 function wrk(g, seconds) {
@@ -188,5 +193,11 @@ for (const g of gateways) {
   process.stdout.write(`| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} | ${range(normalisedRatios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`);
 }
 const driver = openLoopRun ? `open loop ${opt.rate} req/s over 32 connections (1 s unmeasured first)` : `wrk -t1 -c${opt.connections}`;
+if (opt.out) {
+  const { writeFileSync } = await import('node:fs');
+  const load = { path: opt.path, auth: opt.auth, driver, duration: Number(opt.duration), rounds: Number(opt.rounds), pinned: taskset !== null };
+  const perGateway = gateways.map((g) => ({ name: g.name, cpuUsPerRequest: g.cpu, upstreamCpuUsPerRequest: g.upstreamCpu, ratioToFirst: ratios(g), ratioToFirstPerUpstream: normalisedRatios(g) }));
+  writeFileSync(opt.out, `${JSON.stringify({ date: new Date().toISOString(), load, gateways: perGateway }, null, 1)}\n`);
+}
 process.stdout.write(`\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`);
 process.exit(0);

@@ -17,6 +17,7 @@ import { createClientLimits } from './listen/client-limits.js';
 import { isClosing, sendParserError } from './listen/send-problem.js';
 import { assertStrictParser, STRICT_PARSER } from './listen/strict-parser.js';
 import { buildRouteTable } from './match/route-table.js';
+import type { RateLimits } from './limit/rate-limits.js';
 import { createHealthEndpoints } from './observe/health.js';
 import type { Logger } from './observe/logger.js';
 import { NO_OBSERVER, type RequestObserver } from './observe/observer.js';
@@ -33,6 +34,8 @@ export interface GatewayServices {
   readonly readiness?: () => Promise<string | undefined>;
   /** The admin API, when the gateway serves one. */
   readonly adminHandler?: http.RequestListener;
+  /** Rate limits per route (src/limit/rate-limits.ts); none when undefined. */
+  readonly rateLimits?: RateLimits;
   /**
    * Endpoints served on the proxy listener ahead of routing (OAuth token endpoint, JWKS). They
    * set `ctx.route` to their own route (`oauth:token`, …) for metrics and the access log.
@@ -122,6 +125,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     observer,
     proto,
     ownEndpoints: services.ownEndpoints,
+    rateLimits: services.rateLimits,
     requestClosed: () => {
       inFlight--;
     },

@@ -1,8 +1,8 @@
 /**
  * THE order of stages a proxied request goes through (docs/request-path.md):
  *
- *   guard framing → parse target (path safety) → match route → authenticate → authorize
- *   → require → forward
+ *   guard framing → parse target (path safety) → match route → authenticate (behind the
+ *   failure throttle) → authorize → require → rate limit → forward
  *
  * Each stage either returns (the request goes on) or throws a GatewayError, which becomes the
  * problem+json answer in one place. Authentication answers synchronously on a cache hit, so a
@@ -22,6 +22,7 @@ import { expectsContinue, guardFraming, guardMethodOverrideParameter, methodOver
 import { parseRequestTarget, type RequestTarget } from './listen/request-target.js';
 import { requestIdOf } from './listen/request-id.js';
 import { asGatewayError, sendProblem } from './listen/send-problem.js';
+import type { RateLimits } from './limit/rate-limits.js';
 import type { RouteTable } from './match/route-table.js';
 import type { RequestObserver } from './observe/observer.js';
 import { checkIdentityMatch, checkRequired } from './require/index.js';
@@ -48,6 +49,8 @@ export interface PipelineDeps {
   readonly clientLimits?: ClientLimits | undefined;
   /** The request being served on each connection, while it is (for a request timeout). */
   readonly active?: WeakMap<object, RequestContext> | undefined;
+  /** Rate limits per route (src/limit/rate-limits.ts), counted once a request would be forwarded. */
+  readonly rateLimits?: RateLimits | undefined;
 }
 
 /** A matched, authorised request that is about to be forwarded or upgraded. */
@@ -112,6 +115,7 @@ function afterAuthentication(
     authorize(route, req, principal, state.config.admin.allowOnProxyRoutes);
     checkRequired(route, req, ctx.search);
     checkIdentityMatch(route, req, principal);
+    deps.rateLimits?.admit(route, principal, req, state.config.trustedProxies);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
       peerAddress,

@@ -9,6 +9,7 @@ import { createConsoleSessions } from './console/sessions.js';
 import { loadConsoleFiles } from './console/static-files.js';
 import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
+import type { PresentedCredential } from './types.js';
 import {
   createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent,
   isPostgresUrl, openStore, storeOptionsOf,
@@ -17,6 +18,9 @@ import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
 import type { Logger } from './observe/logger.js';
 import { PACKAGE_VERSION } from './version.js';
+import { workersOfThisHost } from './cluster/workers-count.js';
+import { createAuthThrottle, type AuthThrottle } from './limit/auth-throttle.js';
+import { createRateLimits, type RateLimits } from './limit/rate-limits.js';
 import { createOAuth, requireKeyProtection, type OAuthHooks, type OAuthService } from './oauth/index.js';
 
 export interface ServiceBundle extends GatewayServices {
@@ -28,6 +32,10 @@ export interface ServiceBundle extends GatewayServices {
   readonly oauth: OAuthService;
   /** Metrics and the access log (src/observe). */
   readonly observability: Observability;
+  /** Failed-attempt throttling per client address (src/limit). */
+  readonly throttle: AuthThrottle;
+  /** Rate limits per route (src/limit). */
+  readonly rateLimits: RateLimits;
   /** Applies a reloaded configuration to the services that depend on it. */
   reload?(config: GatewayConfig): void;
   recordReload?(result: 'success' | 'failure'): void;
@@ -106,10 +114,23 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   });
   observability.credentialEvents.setEntriesSource(verifier);
   await verifier.start();
+  // Per-process limits: each worker takes its share of the instance's (src/limit).
+  const share = workersOfThisHost();
+  let cachedCheck: ((presented: PresentedCredential) => boolean) | undefined;
+  const throttle = createAuthThrottle(config, {
+    cached: (presented) => cachedCheck?.(presented) ?? false,
+    onThrottled: () => observability.authThrottled(),
+    onThrottleStarted: (client, seconds) => {
+      logger.warn({ event: 'auth.throttle_started', client, seconds }, 'a client address failed authentication too often; its attempts are refused until its window ends');
+    },
+    share,
+  });
+  observability.setThrottleSource(throttle);
+  const rateLimits = createRateLimits(config, { share, onLimited: (route) => observability.rateLimited(route) });
   let oauth: OAuthService;
   try {
     oauth = await createOAuth({
-      config, store, feed, credentials: verifier,
+      config, store, feed, credentials: verifier, throttle: throttle.verifierFor,
       hooks: {
         onTokenResult: (result) => {
           observability.tokenRequest(result);
@@ -135,7 +156,9 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     await store.close();
     throw error;
   }
-  const authenticate = createAuthenticator(oauth.verifier);
+  const presentedVerifier = oauth.verifier;
+  cachedCheck = (presented) => presentedVerifier.cached?.(presented) ?? false;
+  const authenticate = throttle.wrap(createAuthenticator(presentedVerifier));
   let limits = config.limits;
   let current = config;
   const admin = createAdminOperations(store, adminSettingsOf(config));
@@ -145,6 +168,8 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     feed,
     oauth,
     observability,
+    throttle,
+    rateLimits,
     authenticate,
     observer: observability.observer,
     metricsHandler: observability.metricsHandler,
@@ -153,6 +178,8 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     reload(next) {
       limits = next.limits;
       current = next;
+      throttle.reload(next);
+      rateLimits.reload(next);
       observability.updateRoutes(next);
       oauth.reload(next);
     },

@@ -63,6 +63,8 @@ export const routePath = (i) => `/svc-${String(i).padStart(4, '0')}/v${i % 7}`;
  *   nolog   as main with log.level warn: the access log off (to measure what it costs)
  *   routes  10,000 routes, auth off
  *   big     as main, a fresh process for the 1 GiB transfers
+ *   ratelimit          as main, both routes with a rate limit too high to refuse anything
+ *   ratelimit-throttle as ratelimit, with the failed-attempt throttle on as well
  */
 export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl }) {
   const base = {
@@ -83,6 +85,13 @@ export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl }) {
     case 'big':
     case 'inv':
       return { ...base, routes: standard };
+    case 'ratelimit':
+    case 'ratelimit-throttle': {
+      // A billion requests a second: every request is counted, none is refused.
+      const rateLimit = { requests: 1_000_000_000, per: '1s' };
+      const limited = standard.map((r) => ({ ...r, rateLimit }));
+      return kind === 'ratelimit' ? { ...base, routes: limited } : { ...base, throttle: { failures: 20, window: '1m' }, routes: limited };
+    }
     case 'nolog':
       return { ...base, log: { level: 'warn' }, routes: standard };
     case 'ws':

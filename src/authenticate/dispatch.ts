@@ -24,6 +24,8 @@ export function looksLikeJwt(token: string): boolean {
 /** Verifies bearer JWTs; synchronously on a cache hit. */
 export interface BearerJwtVerifier {
   verify(token: string): Principal | Promise<Principal>;
+  /** Whether the token is verified and cached as valid right now (memory only). */
+  cached?(token: string): boolean;
 }
 
 /** The verifier that sends each credential to the right one of `credentials` and `jwt`. */
@@ -33,6 +35,10 @@ export function dispatchVerifier(credentials: PresentedCredentialVerifier, jwt: 
     verify(presented: PresentedCredential) {
       if (presented.scheme === 'bearer' && looksLikeJwt(presented.token)) return jwt.verify(presented.token);
       return credentials.verify(presented);
+    },
+    cached(presented: PresentedCredential) {
+      if (presented.scheme === 'bearer' && looksLikeJwt(presented.token)) return jwt.cached?.(presented.token) ?? false;
+      return credentials.cached?.(presented) ?? false;
     },
   };
 }

@@ -8,4 +8,9 @@ import type { Principal, PresentedCredential } from '../types.js';
 
 export interface PresentedCredentialVerifier {
   verify(presented: PresentedCredential): Principal | Promise<Principal>;
+  /**
+   * Whether `presented` is verified and cached as valid right now: answered from memory alone,
+   * never by the store, never counted as a cache lookup. Omitted: never.
+   */
+  cached?(presented: PresentedCredential): boolean;
 }

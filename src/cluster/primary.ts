@@ -18,6 +18,7 @@ import { createLogger } from '../observe/logger.js';
 import { createCrashBudget, CRASH_LOOP } from './crash-budget.js';
 import { createHostMetrics } from './host-metrics.js';
 import { createIpcQuestions } from './ipc-questions.js';
+import { WORKERS_ENV } from './workers-count.js';
 import { isMessage, type MetricSnapshot, type ToPrimary, type ToWorker, type ValidChecked } from './messages.js';
 
 /** Problems listed in a refused reload's log line (as main.ts); `portcullis check` lists them all. */
@@ -151,7 +152,7 @@ export function startPrimary(options: PrimaryOptions): void {
 
   const fork = (slot: Slot): void => {
     slot.restart = undefined;
-    const worker = cluster.fork({ PORTCULLIS_WORKER: String(slot.index) });
+    const worker = cluster.fork({ PORTCULLIS_WORKER: String(slot.index), [WORKERS_ENV]: String(workers) });
     slot.worker = worker;
     slot.started = false;
     worker.on('message', (message: unknown) => onMessage(slot, worker, message));

@@ -19,3 +19,15 @@ export function parseWorkersFlag(text: string): number | 'auto' | undefined {
   const n = Number(text);
   return n <= MAX_WORKERS ? n : undefined;
 }
+
+/** The environment variable through which the primary tells each worker how many serve the host. */
+export const WORKERS_ENV = 'PORTCULLIS_WORKERS';
+
+/**
+ * How many workers serve this host, as the primary told this process (1 without a primary).
+ * Per-process limits (rate limits, the failure throttle) take their share from it.
+ */
+export function workersOfThisHost(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env[WORKERS_ENV] ?? '1');
+  return Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : 1;
+}

@@ -10,7 +10,7 @@ import { deepFreeze, frozenSet } from './freeze.js';
 import { methodList } from './check-routes.js';
 import type { RawRoute } from './schema.js';
 import { compileTrustedProxies } from './trusted-proxies.js';
-import type { GatewayConfig, RoutePolicy, UpstreamTarget } from './types.js';
+import type { GatewayConfig, RateLimitPolicy, RoutePolicy, UpstreamTarget } from './types.js';
 import type { ValidatedConfig } from './validate.js';
 import { normalisePathPrefix, parseCidr, parseHostMatch, parseListen, parseStoreUrl, parseUpstream, storeUrlOf, type Parsed } from './values.js';
 
@@ -56,7 +56,12 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, t
     timeoutMs: parseDuration(route.timeout),
     websocket: route.websocket,
     readsWithBody: route.readsWithBody,
+    rateLimit: route.rateLimit === undefined ? undefined : rateLimitPolicy(route.rateLimit),
   });
+}
+
+function rateLimitPolicy(raw: NonNullable<RawRoute['rateLimit']>): RateLimitPolicy {
+  return Object.freeze({ requests: raw.requests, perMs: parseDuration(raw.per), burst: raw.burst ?? raw.requests });
 }
 
 /**
@@ -130,6 +135,13 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       })),
     },
     log: { level: raw.log.level, queryValues: [...raw.log.queryValues], bufferBytes: raw.log.bufferBytes },
+    throttle: raw.throttle === undefined ? undefined : {
+      failures: raw.throttle.failures, windowMs: parseDuration(raw.throttle.window), maxAddresses: raw.throttle.maxAddresses,
+    },
+    rateLimits: {
+      maxKeys: raw.rateLimits.maxKeys,
+      credentials: Object.fromEntries(Object.entries(raw.rateLimits.credentials).map(([id, limit]) => [id, rateLimitPolicy(limit)])),
+    },
     routes: raw.routes.map((route, index) => compileRoute(route, index, config, targets)),
   });
 }

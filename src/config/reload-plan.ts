@@ -22,11 +22,13 @@ export const APPLIED_ON_RELOAD: readonly string[] = [
   'oauth',
   'jwt',
   'log.queryValues',
+  'throttle',
+  'rateLimits',
   'routes',
 ];
 
 /** Sections compared as one value: a change anywhere inside names the section. */
-const UNITS: ReadonlySet<string> = new Set(['listen', 'tls', 'admin.tls', 'trustedProxies', 'oauth', 'jwt', 'routes']);
+const UNITS: ReadonlySet<string> = new Set(['listen', 'tls', 'admin.tls', 'trustedProxies', 'oauth', 'jwt', 'throttle', 'rateLimits', 'routes']);
 
 /** Sections whose presence decides what kind of listener runs: adding or removing them needs a restart. */
 const LISTENER_KINDS: ReadonlySet<string> = new Set(['tls', 'admin.tls']);

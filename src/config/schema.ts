@@ -57,6 +57,23 @@ const requireSchema = z.strictObject({
     .describe('Header name -> account, orgId or technicalAccountId: the header must be present once and equal that identity of the credential (a token\'s account, an OAuth client\'s org or technical account id); else 403 auth.identity_mismatch. Needs auth: required.'),
 }).describe('Parameters the route requires; a request without them gets 400 naming every missing item.');
 
+/** `requests` per `per`, with bursts up to `burst` (docs/decisions/0024-rate-limits-and-failure-throttling.md). */
+const rateLimitSchema = z.strictObject({
+  requests: z.number().int().min(1).max(1_000_000_000).describe('Requests admitted per `per`, sustained.'),
+  per: duration('The interval `requests` are counted over: 1s to 1d (whole seconds, as the RateLimit-Policy field says it). Default 1s.')
+    .refine((text) => atLeastOneSecondWhole(text), { message: 'expected a whole number of seconds from 1s to 1d, such as 1s, 1m or 1h' })
+    .default('1s'),
+  burst: z.number().int().min(1).max(1_000_000_000).optional()
+    .describe('Requests that may arrive at once after a quiet period (the bucket\'s size). Default: `requests`.'),
+}).describe('A rate limit: a bucket of `burst` requests, refilled at `requests` per `per`; past it 429 rate.limited with Retry-After and the RateLimit fields.');
+
+function atLeastOneSecondWhole(text: string): boolean {
+  const match = DURATION_PATTERN.exec(text);
+  if (match === null) return true; // the pattern's own message says so
+  const ms = Number(match[1]) * ({ ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return ms >= 1_000 && ms <= 86_400_000 && ms % 1_000 === 0;
+}
+
 export const routeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'expected 1-64 characters of letters, digits, "_", "." or "-"' })
     .describe('Unique route name; the label used in metrics and logs.'),
@@ -72,6 +89,8 @@ export const routeSchema = z.strictObject({
   readsWithBody: z.boolean().default(false)
     .describe('Whether GET, HEAD and OPTIONS on this route may carry a body (search APIs). Default false: a body on a read is refused under a read-only route or credential, since a backend may execute it as a write or a second request.'),
   timeout: duration('Time allowed for the upstream to send response headers. Default 30s.').default('30s'),
+  rateLimit: rateLimitSchema.optional()
+    .describe('Requests per interval admitted per credential (per client address on `auth: off` routes), counted by each process; past it 429 rate.limited. Omitted: no limit.'),
 });
 
 const cacheSchema = z.strictObject({
@@ -155,6 +174,19 @@ export const configSchema = z.strictObject({
     queryValues: z.array(z.string()).default([]).describe('Query parameters whose values are logged; others are logged by name only.'),
     bufferBytes: z.number().int().min(16_384).max(1_073_741_824).default(4_194_304).describe('Bytes of log lines held for a reader of stdout that does not keep up; beyond it lines are dropped and counted in portcullis_log_lines_dropped_total. Default 4194304 (4 MiB).'),
   }).default({ level: 'info', queryValues: [], bufferBytes: 4_194_304 }),
+  throttle: z.strictObject({
+    failures: z.number().int().min(1).max(1_000_000).default(20)
+      .describe('Failed authentications a client address may have within `window`; past it, its requests whose credential is not cached as valid get 429 auth.too_many_failures before the store is asked. Default 20.'),
+    window: duration('How long failures are remembered, from the first one: the address is let through again when it ends. Default 1m.').default('1m'),
+    maxAddresses: z.number().int().min(1).max(10_000_000).default(100_000)
+      .describe('Client addresses (IPv6: /64 networks) whose failures are remembered; the least recently failing are forgotten first. Default 100000.'),
+  }).optional().describe('Failed-attempt throttling per client address (the peer, or the address a trusted proxy forwarded for). Omitted: off.'),
+  rateLimits: z.strictObject({
+    maxKeys: z.number().int().min(1).max(10_000_000).default(100_000)
+      .describe('Rate-limit buckets kept (one per route and credential or client address); the least recently used are dropped first, and a dropped bucket starts full again. Default 100000.'),
+    credentials: z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { message: 'expected a token id (tok_…) or an OAuth client id (cli_…)' }), rateLimitSchema).default({})
+      .describe('Per-credential limits that replace the route\'s `rateLimit` on every route that has one: keyed by API token id (tok_…) or OAuth client id (cli_…; its access tokens share it).'),
+  }).default({ maxKeys: 100_000, credentials: {} }).describe('Where rate-limit state is kept, and per-credential overrides.'),
   routes: z.array(routeSchema).min(1, { message: 'expected at least one route' }).describe('Routes, matched most-specific first.'),
 });
 

@@ -36,6 +36,27 @@ export interface UpstreamTarget {
   readonly ca: string | undefined;
 }
 
+/** `rateLimit`: a bucket of `burst` requests refilled at `requests` per `perMs`. */
+export interface RateLimitPolicy {
+  readonly requests: number;
+  /** Whole seconds, in milliseconds (1 s to 1 d). */
+  readonly perMs: number;
+  readonly burst: number;
+}
+
+/** `throttle`: failed-attempt throttling per client address. */
+export interface ThrottleSettings {
+  readonly failures: number;
+  readonly windowMs: number;
+  readonly maxAddresses: number;
+}
+
+/** `rateLimits`: the bound on buckets and the per-credential overrides (keyed by token or client id). */
+export interface RateLimitSettings {
+  readonly maxKeys: number;
+  readonly credentials: Readonly<Record<string, RateLimitPolicy>>;
+}
+
 /** A route after compilation (`routes[]` of docs/configuration.md). */
 export interface RoutePolicy {
   readonly name: string;
@@ -60,6 +81,8 @@ export interface RoutePolicy {
   readonly websocket: RouteAccess;
   /** Reads (GET, HEAD, OPTIONS) may carry a body under a read-only route or credential. */
   readonly readsWithBody: boolean;
+  /** `rateLimit`; undefined: no limit on this route. */
+  readonly rateLimit?: RateLimitPolicy | undefined;
 }
 
 export interface CacheSettings {
@@ -170,5 +193,9 @@ export interface GatewayConfig {
   readonly oauth: OAuthSettings;
   readonly jwt: { readonly issuers: readonly ExternalIssuer[] };
   readonly log: { readonly level: string; readonly queryValues: readonly string[]; readonly bufferBytes: number };
+  /** `throttle`; undefined: off. */
+  readonly throttle?: ThrottleSettings | undefined;
+  /** `rateLimits`; undefined (hand-built configurations): the defaults, no overrides. */
+  readonly rateLimits?: RateLimitSettings | undefined;
   readonly routes: readonly RoutePolicy[];
 }

@@ -17,7 +17,7 @@ import { LRUCache } from 'lru-cache';
 /** What the callers set; the bound is `maxEntries`. */
 export interface BoundedLruOptions<V extends {}> {
   readonly maxEntries: number;
-  /** Milliseconds; at least 1. */
+  /** Milliseconds; 0: entries do not expire (only the bound removes them). */
   readonly ttl: number;
   readonly dispose?: LRUCache.Disposer<string, V>;
   readonly perf?: { now(): number };

@@ -97,6 +97,12 @@ export interface CredentialVerifier {
    */
   verify(presented: PresentedCredential): Principal | Promise<Principal>;
   /**
+   * Whether `presented` is in the positive cache and still valid (expiry, rotation grace, a
+   * fresh change feed): memory only, nothing counted. The failure throttle asks this before it
+   * lets a throttled address reach verify.
+   */
+  cached(presented: PresentedCredential): boolean;
+  /**
    * Starts the change feed (its own, or the shared one: idempotent) and the periodic flush of
    * last-used times. Never rejects (a store that is down is retried by the next poll). Every
    * credential is refused with auth.store_unavailable until the feed is confirmed, so call it
@@ -375,6 +381,23 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
         return fromCache(key) ?? coalesce(key, () => loadClient(key, username, password));
       }
       throw new GatewayError('auth.invalid_credentials', DETAIL.invalidCredentials);
+    },
+    cached(presented) {
+      let key: string;
+      if (presented.scheme === 'bearer') {
+        if (!isWellFormedApiToken(presented.token)) return false;
+        key = cacheKeyOf('bearer', presented.token);
+      } else if (isWellFormedApiToken(presented.password)) {
+        key = cacheKeyOf('basic', presented.username, presented.password);
+      } else if (isClientId(presented.username) && isWellFormedClientSecret(presented.password)) {
+        key = cacheKeyOf('client', presented.username, presented.password);
+      } else {
+        return false;
+      }
+      if (!feed.fresh()) return false;
+      const hit = cache.getPositive(key);
+      const at = now();
+      return hit !== undefined && at < hit.expiresAt && at < hit.validUntil;
     },
     async start() {
       lastUsed.start();

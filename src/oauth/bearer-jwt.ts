@@ -25,6 +25,8 @@ export const MAX_JWT_BYTES = 8 * 1024;
 export interface JwtBearerVerifier {
   /** The Principal, synchronously on a cache hit; throws or rejects GatewayError. */
   verify(token: string): Principal | Promise<Principal>;
+  /** Whether the token is verified and cached as valid right now (memory only, no counting). */
+  cached(token: string): boolean;
   /** The full verification of a Portcullis access token (cached), for introspection. */
   inspect(token: string): VerifiedJwt | Promise<VerifiedJwt>;
 }
@@ -123,6 +125,11 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
       const issuer = issuerOf(token);
       if (issuer === OWN) requireFreshFeed();
       return load(key, token, issuer).then((verified) => verified.principal);
+    },
+    cached(token) {
+      if (token.length > MAX_JWT_BYTES) return false;
+      const hit = cache.getPositive(cacheKeyOf('jwt', token));
+      return hit !== undefined && now() < hit.validUntil && (hit.clientId === null || feedFresh());
     },
     inspect(token) {
       const key = keyOf(token);

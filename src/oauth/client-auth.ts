@@ -75,8 +75,10 @@ function settle(principal: Principal, method: ClientAuthMethod): AuthenticatedCl
   return { clientId: principal.subject, scope: principal.scope, method };
 }
 
-function refusal(error: unknown): OAuthError {
+function refusal(error: unknown): OAuthError | GatewayError {
   if (error instanceof OAuthError) return error;
+  // The failed-attempt throttle answers for itself: 429 with Retry-After (no RFC 6749 error says it).
+  if (error instanceof GatewayError && error.code === 'auth.too_many_failures') return error;
   if (error instanceof GatewayError && error.code === 'auth.store_unavailable') {
     return new OAuthError('temporarily_unavailable', 'The credential store cannot be reached; try again shortly.');
   }

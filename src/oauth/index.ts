@@ -64,6 +64,11 @@ export interface OAuthOptions {
   readonly store: CredentialStore;
   /** The credential verifier (credentials/verify.ts): client secrets and API tokens. */
   readonly credentials: PresentedCredentialVerifier;
+  /**
+   * The failed-attempt throttle (src/limit/auth-throttle.ts): the verifier the token endpoint
+   * checks a request's client secret with. Omitted: `credentials` itself.
+   */
+  readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
   readonly hooks?: OAuthHooks;
   /** Operational warnings (no secret in them), e.g. a store file readable by others. */
   readonly onWarning?: (event: string, message: string) => void;
@@ -221,7 +226,9 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
 
   const bodyReadTimeoutMs = (): number => config.limits.bodyReadTimeoutMs;
   const handle = createOAuthEndpoints({
-    token: createTokenEndpoint({ credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued, bodyReadTimeoutMs }),
+    token: createTokenEndpoint({
+      credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued, bodyReadTimeoutMs, throttle: options.throttle,
+    }),
     introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs }),
     revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
     jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),

@@ -36,6 +36,8 @@ export interface TokenEndpointDeps {
   readonly now: () => number;
   /** Called once per access token issued (metrics). */
   readonly onTokenIssued?: (() => void) | undefined;
+  /** The failed-attempt throttle's view of `credentials` for this request's client address. */
+  readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
 }
 
 /**
@@ -52,7 +54,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): OAuthHandler {
     const grantType = request.params.get('grant_type');
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
     if (grantType !== GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported.');
-    const client = await authenticateClient(request, deps.credentials);
+    const client = await authenticateClient(request, deps.throttle?.(req, deps.credentials) ?? deps.credentials);
     // Only an authenticated id is logged: an id that failed could be anything a caller typed.
     if (ctx !== undefined) {
       ctx.principal = { kind: 'oauth_client', scheme: 'basic', subject: client.clientId, scope: client.scope, credentialId: client.clientId };

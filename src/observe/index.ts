@@ -82,21 +82,31 @@ export interface Observability {
   setFeedSource(source: { health(): { readonly ageMs: number } }): void;
   /** The latest count of active credentials by kind (`portcullis_credentials_active`). */
   setActiveCredentials(counts: { readonly api_token: number; readonly oauth_client: number }): void;
+  /** A request on `routeName` was refused with rate.limited. */
+  rateLimited(routeName: string): void;
+  /** A request was refused with auth.too_many_failures. */
+  authThrottled(): void;
+  /** Where `portcullis_auth_throttle_addresses` reads the throttle's size at scrape time. */
+  setThrottleSource(source: { size(): number }): void;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
   const { config, logger, version } = options;
   let cacheSizes: CacheSizes | undefined;
   let feedSource: { health(): { readonly ageMs: number } } | undefined;
+  let throttleSource: { size(): number } | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger), feedAgeMs: () => feedSource?.health().ageMs });
+  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger), feedAgeMs: () => feedSource?.health().ageMs,
+    throttleAddresses: () => throttleSource?.size() ?? 0,
+  });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
   const observer = createRequestObserver(table, accessLog, logger);
   inFlight = observer.inFlight;
 
   let issuers: ReadonlySet<string> = new Set();
+  let routeNames: ReadonlySet<string> = new Set();
   const applyConfig = (next: GatewayConfig): void => {
     table.addRoutes(next.routes.map((route) => route.name));
     accessLog.setQueryValues(next.log.queryValues);
@@ -105,6 +115,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     // A certificate that is no longer configured must not keep alerting.
     metrics.certificateExpiry.reset();
     for (const { kind, name, expiresAt } of certificateExpiries(next)) metrics.certificateExpiry.labels(kind, name).set(expiresAt);
+    for (const route of next.routes) if (route.rateLimit !== undefined) metrics.rateLimited.labels(route.name).inc(0);
+    routeNames = new Set(next.routes.map((route) => route.name));
   };
   applyConfig(config);
 
@@ -143,6 +155,16 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     },
     setFeedSource(source) {
       feedSource = source;
+    },
+    rateLimited(routeName) {
+      // Route names come from the configuration; anything else would be a label a client chose.
+      if (routeNames.has(routeName)) metrics.rateLimited.labels(routeName).inc();
+    },
+    authThrottled() {
+      metrics.authThrottled.inc();
+    },
+    setThrottleSource(source) {
+      throttleSource = source;
     },
     setActiveCredentials(counts) {
       metrics.credentialsActive.set({ kind: 'api_token' }, counts.api_token);

@@ -52,6 +52,8 @@ export interface GaugeSources {
   logLinesDropped?(): number;
   /** Milliseconds since the change feed was last confirmed, once a follower is attached. */
   feedAgeMs(): number | undefined;
+  /** Client addresses the failed-attempt throttle remembers, once one is attached. */
+  throttleAddresses?(): number;
 }
 
 export interface GatewayMetrics {
@@ -103,6 +105,12 @@ export interface GatewayMetrics {
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   /** `portcullis_log_lines_dropped_total` — counter, lines; no labels; read from the log sink at scrape time. */
   readonly logLinesDropped: Counter;
+  /** `portcullis_rate_limited_total` — counter, requests; label route. */
+  readonly rateLimited: LabelledCounter<'route'>;
+  /** `portcullis_auth_throttled_total` — counter, requests; no labels. */
+  readonly authThrottled: Counter;
+  /** `portcullis_auth_throttle_addresses` — gauge, addresses; computed at scrape time. */
+  readonly throttleAddresses: Gauge;
 }
 
 /** Creates the registry, the default process metrics and every Portcullis metric. */
@@ -275,6 +283,24 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
         }
       },
     }),
+    rateLimited: labelledCounter(
+      'portcullis_rate_limited_total',
+      'Requests refused with 429 rate.limited, by route: the route\'s rate limit (or a credential\'s override) was used up. Nothing was sent upstream.',
+      ['route'] as const,
+    ),
+    authThrottled: new Counter({
+      name: 'portcullis_auth_throttled_total',
+      help: 'Requests refused with 429 auth.too_many_failures before their credential was checked: their client address failed authentication too often (proxy routes, token endpoint, admin API).',
+      registers,
+    }),
+    throttleAddresses: new Gauge({
+      name: 'portcullis_auth_throttle_addresses',
+      help: 'Client addresses (IPv6: /64 networks) whose failed authentications the throttle remembers; at most throttle.maxAddresses.',
+      registers,
+      collect() {
+        this.set(sources.throttleAddresses?.() ?? 0);
+      },
+    }),
   };
 
   // Counters of small fixed label sets start at 0, so rate() and absent() work from the first scrape.
@@ -287,5 +313,6 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
   metrics.lastReloadSuccess.set(Date.now() / 1000);
   metrics.lastReloadSuccessful.set(1);
   metrics.restartRequired.set(0);
+  metrics.authThrottled.inc(0);
   return metrics;
 }

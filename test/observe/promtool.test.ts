@@ -36,7 +36,7 @@ test('promtool check rules passes on docs/observability/alerts.yml', async (t) =
   if (promtool === undefined) return;
   const result = await run(promtool, ['check', 'rules', join(OBSERVABILITY, 'alerts.yml')]);
   assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
-  assert.match(result.stdout, /SUCCESS: 12 rules found/);
+  assert.match(result.stdout, /SUCCESS: 15 rules found/);
 });
 
 test('promtool test rules: the alerts fire on failing traffic and stay quiet on healthy traffic (docs/observability/alerts.test.yml)', async (t) => {

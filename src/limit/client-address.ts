@@ -1,0 +1,67 @@
+/**
+ * The client address a request is throttled and rate-limited by: the peer, or — when the peer is
+ * in `trustedProxies` — the address that peer says it forwarded for. `X-Forwarded-For` is read
+ * right to left, skipping trusted proxies, so the entry taken is the one the nearest trusted
+ * proxy wrote; whatever a client put further left is never the key. From an untrusted peer the
+ * header is ignored whatever it says.
+ *
+ * Keys: an IPv4 address as it is (an IPv4-mapped IPv6 address as its IPv4 form), an IPv6 address
+ * by its /64 (clientKey in listen/client-limits.ts): a home or host network holds a whole /64,
+ * and per address an attacker would have 2^64 of them.
+ */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { clientKey } from '../listen/client-limits.js';
+import type { TrustedProxies } from '../config/types.js';
+
+const MAPPED_V4 = '::ffff:';
+
+/** The key of one address (see the module comment). */
+export function addressKey(address: string): string {
+  if (address.startsWith(MAPPED_V4) && address.includes('.')) return address.slice(MAPPED_V4.length);
+  return clientKey(address);
+}
+
+/** An `X-Forwarded-For` entry as an address: `[v6]:port`, `v4:port` and `"quoted"` forms unwrapped; undefined when not an IP. */
+function forwardedAddress(entry: string): string | undefined {
+  let text = entry.trim();
+  if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) text = text.slice(1, -1);
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    text = end === -1 ? '' : text.slice(1, end);
+  } else if (text.indexOf(':') !== -1 && text.indexOf(':') === text.lastIndexOf(':')) {
+    text = text.slice(0, text.indexOf(':'));
+  }
+  return isIP(text) === 0 ? undefined : text;
+}
+
+/** Every `X-Forwarded-For` value in order (several header lines are one list, RFC 9110 §5.3). */
+function forwardedFor(req: IncomingMessage): string[] {
+  const raw = req.rawHeaders;
+  const entries: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] ?? '').toLowerCase() === 'x-forwarded-for') entries.push(...(raw[i + 1] ?? '').split(','));
+  }
+  return entries;
+}
+
+/** The client address of `req` (see the module comment); `''` when the socket has none. */
+export function clientAddressOf(req: IncomingMessage, trusted: TrustedProxies): string {
+  const peer = req.socket.remoteAddress ?? '';
+  if (!trusted.has(peer)) return peer;
+  const entries = forwardedFor(req);
+  let client = peer;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const address = forwardedAddress(entries[i] ?? '');
+    // A trusted proxy wrote garbage: the last hop known is the client as far as we can tell.
+    if (address === undefined) return client;
+    client = address;
+    if (!trusted.has(address)) return address;
+  }
+  return client;
+}
+
+/** The key (see addressKey) of the client address of `req`. */
+export function clientKeyOf(req: IncomingMessage, trusted: TrustedProxies): string {
+  return addressKey(clientAddressOf(req, trusted));
+}

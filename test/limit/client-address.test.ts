@@ -1,0 +1,49 @@
+/**
+ * The client address the throttle and the rate limits key on: the peer unless it is a trusted
+ * proxy; then the nearest untrusted X-Forwarded-For entry. A client never chooses its key.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addressKey, clientAddressOf, clientKeyOf } from '../../src/limit/client-address.js';
+import { compileTrustedProxies } from '../../src/config/trusted-proxies.js';
+import { fakeRequest } from '../support/fake-request.js';
+
+const xff = (...values: string[]): (readonly [string, string])[] => values.map((value) => ['X-Forwarded-For', value] as const);
+
+test('an untrusted peer is the client, whatever X-Forwarded-For says', () => {
+  for (const trusted of [compileTrustedProxies([]), compileTrustedProxies(['10.0.0.0/8'])]) {
+    const req = fakeRequest({ remoteAddress: '192.0.2.10', headers: xff('203.0.113.7', '198.51.100.1') });
+    assert.equal(clientAddressOf(req, trusted), '192.0.2.10');
+  }
+});
+
+test('behind a trusted proxy the entry it appended is the client; what the client prepended is never the key', () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const cases: [string[], string][] = [
+    [['203.0.113.7'], '203.0.113.7'],
+    [['198.51.100.1, 203.0.113.7'], '203.0.113.7'],
+    [['198.51.100.1', '203.0.113.7'], '203.0.113.7'], // two header lines are one list
+    [['203.0.113.7, 10.1.1.1'], '203.0.113.7'], // a second trusted hop is skipped
+    [['203.0.113.7:4711'], '203.0.113.7'],
+    [['[2001:db8::5]:443'], '2001:db8::5'],
+    [['"2001:db8::6"'], '2001:db8::6'],
+    [['garbage, 10.1.1.1'], '10.1.1.1'], // a trusted hop wrote nonsense: the last known hop
+    [['unknown'], '10.0.0.1'],
+    [[], '10.0.0.1'],
+  ];
+  for (const [values, expected] of cases) {
+    assert.equal(clientAddressOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(...values) }), trusted), expected, values.join(' | '));
+  }
+  const spelled = fakeRequest({ remoteAddress: '10.0.0.1', headers: [['x-forwarded-FOR', '203.0.113.9']] });
+  assert.equal(clientAddressOf(spelled, trusted), '203.0.113.9');
+});
+
+test('IPv6 addresses are keyed by their /64; IPv4-mapped addresses as IPv4', () => {
+  assert.equal(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:2:ffff:eeee:dddd:9'));
+  assert.equal(addressKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+  assert.notEqual(addressKey('2001:db8:1:3::1'), addressKey('2001:db8:1:2::1'));
+  assert.equal(addressKey('2001:0db8:0001:0002::1'), addressKey('2001:db8:1:2::1'), 'leading zeros');
+  assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.equal(addressKey('192.0.2.1'), '192.0.2.1');
+  assert.equal(clientKeyOf(fakeRequest({ remoteAddress: '2001:db8:9:9::77' }), compileTrustedProxies([])), '2001:db8:9:9::/64');
+});
