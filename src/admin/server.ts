@@ -35,6 +35,8 @@ const ADMIN_ROUTE: RoutePolicy = {
   timeoutMs: 0,
   websocket: 'read-write',
   readsWithBody: false,
+  mode: 'enforce',
+  deprecated: {},
 };
 
 type Body = Record<string, unknown>;
