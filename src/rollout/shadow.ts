@@ -38,10 +38,14 @@ export const SHADOWED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 /**
  * Records a shadowed refusal (the first one wins: it is the code the client would have got) and
- * returns; re-throws anything else.
+ * returns; re-throws anything else. A request refused anyway is not a shadow refusal: its
+ * record is dropped, so the access line and the counter only show requests that went through.
  */
 export function recordShadowed(ctx: RequestContext, error: unknown): void {
-  if (!(error instanceof GatewayError) || !SHADOWED_CODES.has(error.code)) throw error;
+  if (!(error instanceof GatewayError) || !SHADOWED_CODES.has(error.code)) {
+    ctx.shadow = undefined;
+    throw error;
+  }
   ctx.shadow ??= error.code;
   if (error.credentialId !== undefined) ctx.refusedCredentialId ??= error.credentialId;
 }
@@ -94,5 +98,10 @@ export function decideInShadow(ctx: RequestContext, route: RoutePolicy, req: Inc
   } catch (error) {
     recordShadowed(ctx, error);
   }
-  authorize(openTwin(route), req, undefined);
+  try {
+    authorize(openTwin(route), req, undefined);
+  } catch (error) {
+    ctx.shadow = undefined;
+    throw error;
+  }
 }
