@@ -60,10 +60,13 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b) => ops.tokensCreate(readInput.tokenCreate(b)) },
   { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id]) => ops.tokensRevoke(id ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b) => ops.tokensRotate(id ?? '', readInput.graceMs(b)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/deprecate$`), status: 200, handle: (ops, [id], b) => ops.tokensDeprecate(id ?? '', readInput.deprecation(b)) },
   { method: 'GET', pattern: /^\/v1\/clients$/, status: 200, handle: (ops) => ops.clientsList() },
   { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b) => ops.clientsCreate(readInput.clientCreate(b)) },
   { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id]) => ops.clientsRevoke(id ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`), status: 200, handle: (ops, [id], b) => ops.clientsRotateSecret(id ?? '', readInput.graceMs(b)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/deprecate$`), status: 200, handle: (ops, [id], b) => ops.clientsDeprecate(id ?? '', readInput.deprecation(b)) },
+  { method: 'GET', pattern: /^\/v1\/deprecations$/, status: 200, handle: (ops) => ops.deprecationsList() },
 ];
 
 function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {

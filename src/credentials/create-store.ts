@@ -20,6 +20,9 @@ import {
   type SigningKeyRecord, type TokenRecord, type TokenVerificationRecord,
 } from './store.js';
 import { CredentialStoreError } from './store-error.js';
+import { deprecationLinkProblem } from '../rollout/deprecation-link.js';
+import type { DeprecationRecord, NewDeprecation, VerificationDeprecation } from './store.js';
+import type { DeprecationRow } from './store-backend.js';
 import {
   optionalFutureTime, optionalText, requireAccountName, requireGraceMs, requireScope, requireText,
 } from './validate-input.js';
@@ -119,12 +122,17 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     createdAt: iso(row.created_at), disabledAt: isoOrNull(row.disabled_at),
   });
   const graceOrNull = (until: number | null): string | null => (until !== null && until > now() ? iso(until) : null);
+  const toDeprecation = (row: { deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null }): DeprecationRecord | null =>
+    (row.deprecated_since === null || row.sunset_at === null ? null : { since: iso(row.deprecated_since), sunset: iso(row.sunset_at), link: row.deprecation_link });
+  const toVerificationDeprecation = (row: { deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null }): VerificationDeprecation | null =>
+    (row.deprecated_since === null || row.sunset_at === null ? null : { since: row.deprecated_since, sunset: row.sunset_at, link: row.deprecation_link });
   const toToken = (row: TokenRow): TokenRecord => ({
     id: row.id, label: row.label, scope: row.scope, account: row.account,
     createdAt: iso(row.created_at), expiresAt: isoOrNull(row.expires_at), lastUsedAt: isoOrNull(row.last_used_at),
     revokedAt: isoOrNull(row.revoked_at), rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
     previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
+    deprecation: toDeprecation(row),
   });
   const toClient = (row: ClientRow): ClientRecord => ({
     clientId: row.id, name: row.name, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
@@ -132,6 +140,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
     previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
+    deprecation: toDeprecation(row),
   });
   const toSigningKey = (row: SigningKeyRow): SigningKeyRecord => ({
     kid: row.kid, alg: row.alg, publicJwk: JSON.parse(row.public_jwk) as JWK,
@@ -174,6 +183,20 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     const row = typeof id === 'string' ? await tx.client(id) : undefined;
     if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${shownId(id, isClientId)}`);
     return row;
+  }
+  /** A deprecation to store, checked: real instants, since before sunset, a link a header can carry. */
+  function requireDeprecation(input: NewDeprecation, at: number): DeprecationRow {
+    const sunset = input?.sunset instanceof Date ? input.sunset.getTime() : NaN;
+    if (!Number.isFinite(sunset)) throw new CredentialStoreError('invalid_argument', 'sunset must be a valid date and time');
+    const since = input.since === undefined ? Math.min(at, sunset - 1) : input.since instanceof Date ? input.since.getTime() : NaN;
+    if (!Number.isFinite(since)) throw new CredentialStoreError('invalid_argument', 'since must be a valid date and time');
+    if (since >= sunset) throw new CredentialStoreError('invalid_argument', 'the sunset must be after "since"');
+    const link = input.link ?? null;
+    if (link !== null) {
+      const problem = typeof link === 'string' ? deprecationLinkProblem(link) : 'expected a URL';
+      if (problem !== undefined) throw new CredentialStoreError('invalid_argument', `link: ${problem}`);
+    }
+    return { since, sunset, link };
   }
   function refuseRevoked(row: { revoked_at: number | null }, what: string): void {
     if (row.revoked_at !== null) throw new CredentialStoreError('revoked', `${what} is revoked; revocation is permanent`);
@@ -277,6 +300,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         }
         return toToken(await existingToken(tx, row.id));
       }),
+      setDeprecation: (id, deprecation) => write('deprecating a token', async (tx, append) => {
+        const row = await existingToken(tx, id);
+        refuseRevoked(row, `token ${row.id}`);
+        const at = now();
+        await tx.setTokenDeprecation(row.id, deprecation === null ? null : requireDeprecation(deprecation, at));
+        await append(CREDENTIAL_CHANGE_KINDS.tokenDeprecated, row.id, at);
+        return toToken(await existingToken(tx, row.id));
+      }),
     },
 
     clients: {
@@ -314,6 +345,14 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         await tx.rotateClient(row.id, hashSecret(clientSecret), at, grace > 0 ? at + grace : null);
         await append(CREDENTIAL_CHANGE_KINDS.clientSecretRotated, row.id, at);
         return { record: toClient(await existingClient(tx, row.id)), clientSecret };
+      }),
+      setDeprecation: (clientId, deprecation) => write('deprecating a client', async (tx, append) => {
+        const row = await existingClient(tx, clientId);
+        refuseRevoked(row, `client ${row.id}`);
+        const at = now();
+        await tx.setClientDeprecation(row.id, deprecation === null ? null : requireDeprecation(deprecation, at));
+        await append(CREDENTIAL_CHANGE_KINDS.clientDeprecated, row.id, at);
+        return toClient(await existingClient(tx, row.id));
       }),
     },
 
@@ -372,6 +411,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         previousValidUntil: row.prev_valid_until, expiresAt: row.expires_at, revokedAt: row.revoked_at,
         account: row.account_name === null || row.account_scope === null ? null
           : { name: row.account_name, scope: row.account_scope, disabled: row.account_disabled_at !== null },
+        deprecation: toVerificationDeprecation(row),
       };
     }),
     findClientById: (clientId) => use('looking up a client', async (): Promise<ClientVerificationRecord | undefined> => {
@@ -382,6 +422,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         clientId: row.id, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
         secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
         previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at, rotatedAt: row.rotated_at,
+        deprecation: toVerificationDeprecation(row),
       };
     }),
     recordLastUsed: (batch) => {

@@ -134,4 +134,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clients ADD COLUMN prev_last_used_at INTEGER;
     `,
   },
+  {
+    version: 6,
+    name: 'deprecation with a sunset',
+    sql: `
+      -- A token or client marked deprecated: since when (the Deprecation header), from when it is
+      -- refused (sunset), and an optional migration link. All three set together, or none.
+      ALTER TABLE tokens ADD COLUMN deprecated_since INTEGER;
+      ALTER TABLE tokens ADD COLUMN sunset_at INTEGER;
+      ALTER TABLE tokens ADD COLUMN deprecation_link TEXT;
+      ALTER TABLE clients ADD COLUMN deprecated_since INTEGER;
+      ALTER TABLE clients ADD COLUMN sunset_at INTEGER;
+      ALTER TABLE clients ADD COLUMN deprecation_link TEXT;
+    `,
+  },
 ];

@@ -25,6 +25,13 @@ export function sunsetHeaderValue(sunsetMs: number): string {
   return new Date(Math.floor(sunsetMs / 1000) * 1000).toUTCString();
 }
 
+/** The headers of a refusal at or after the sunset: when it was, and where to read about it. */
+export function sunsetHeaders(sunsetMs: number, link: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { sunset: sunsetHeaderValue(sunsetMs) };
+  if (link !== undefined) headers.link = `<${link}>; rel="deprecation"`;
+  return headers;
+}
+
 const SF_DATE = /^@(-?\d{1,15})$/;
 
 function parseDeprecation(value: string): number | undefined {

@@ -14,7 +14,7 @@ import { challengesFor } from '../authenticate/challenges.js';
 import type { Deprecation, GatewayConfig } from '../config/types.js';
 import { aboutCredential, GatewayError } from '../errors.js';
 import type { Principal, RequestContext, RoutePolicy } from '../types.js';
-import { sunsetHeaderValue } from './deprecation-headers.js';
+import { sunsetHeaders } from './deprecation-headers.js';
 
 /** What was deprecated: the label `kind` of portcullis_deprecated_credential_requests_total. */
 export const DEPRECATION_KINDS = ['token', 'client', 'scheme', 'issuer'] as const;
@@ -72,11 +72,10 @@ export function checkDeprecation(ctx: RequestContext, route: RoutePolicy, princi
   if (notice === undefined) return;
   ctx.deprecation = notice;
   if (now() < notice.sunsetMs) return;
-  const headers: Record<string, string> = {
+  const headers = {
     'www-authenticate': challengesFor(route.credentials, principal.scheme === 'bearer' ? 'invalid_token' : undefined),
-    sunset: sunsetHeaderValue(notice.sunsetMs),
+    ...sunsetHeaders(notice.sunsetMs, notice.link),
   };
-  if (notice.link !== undefined) headers.link = `<${notice.link}>; rel="deprecation"`;
   const error = new GatewayError('auth.credential_sunset', `${WHAT[notice.kind]} reached its sunset at ${new Date(notice.sunsetMs).toISOString()}.`, headers);
   throw aboutCredential(error, principal.credentialId);
 }

@@ -13,6 +13,7 @@ import test from 'node:test';
 import pg from 'pg';
 import { openStore } from '../../src/credentials/open-store.js';
 import { maskStoreUrl } from '../../src/credentials/postgres-location.js';
+import { POSTGRES_MIGRATIONS } from '../../src/credentials/postgres-migrations.js';
 import { migratePostgres, openPostgresBackend } from '../../src/credentials/postgres-store.js';
 import { parsePostgresUrl } from '../../src/credentials/postgres-location.js';
 import { hashSecret } from '../../src/credentials/secrets.js';
@@ -73,15 +74,19 @@ function assertNoPassword(text: string, ...passwords: string[]): void {
   }
 }
 
+/** The schema versions this Portcullis knows, in order. */
+const VERSIONS = POSTGRES_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b);
+const LATEST = VERSIONS.at(-1) ?? 0;
+
 test('postgres: concurrent starters migrate once; reopening applies nothing', async (t) => {
   const { url } = await freshDatabase(t);
   const results = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(parsePostgresUrl(url), true, 10_000)));
-  assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 0, 0, 3], 'one starter applied every migration');
+  assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 0, 0, VERSIONS.length], 'one starter applied every migration');
   const rows = await withClient(url, async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows);
-  assert.deepEqual(rows.map((r: { version: number }) => r.version), [1, 2, 3]);
+  assert.deepEqual(rows.map((r: { version: number }) => r.version), VERSIONS);
   const store = await openStore(url, { create: true });
   await store.close();
-  assert.equal((await withClient(url, async (c) => c.query('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0].n, 3);
+  assert.equal((await withClient(url, async (c) => c.query('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0].n, VERSIONS.length);
 });
 
 test('postgres: a database with a newer schema is refused, and nothing is written', async (t) => {
@@ -96,7 +101,7 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
   ]);
   const before = await snapshot();
   const message = await messageOf(openStore(url, { create: true }), 'incompatible_schema');
-  assert.match(message, /schema version 99, newer than this Portcullis knows \(3\): upgrade Portcullis/);
+  assert.match(message, new RegExp(`schema version 99, newer than this Portcullis knows \\(${LATEST}\\): upgrade Portcullis`));
   assertNoPassword(message);
   assert.deepEqual(await snapshot(), before);
 });
@@ -104,7 +109,7 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
 test('postgres: store.migrate false refuses a database that is behind, naming `portcullis store migrate`', async (t) => {
   const { url } = await freshDatabase(t);
   const message = await messageOf(openStore(url, { create: true, migrate: false }), 'incompatible_schema');
-  assert.match(message, /schema version 0, this Portcullis needs 3: run `portcullis store migrate`/);
+  assert.match(message, new RegExp(`schema version 0, this Portcullis needs ${LATEST}: run \`portcullis store migrate\``));
   assert.equal((await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t, null, 'nothing created');
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
   const store = await openStore(url, { create: true, migrate: false });
