@@ -221,3 +221,37 @@ test('the CLI deprecates a token and lists deprecated credentials with their las
   assert.equal((await runCli(['tokens', 'undeprecate', used.record.id, '--config', configFile])).code, 0);
   assert.equal((await runCliJson<Row[]>(['deprecations', 'list', '--config', configFile, '--json'])).length, 2);
 });
+
+test('the admin API deprecates a client; its access tokens carry the deprecation; an admin token past its sunset is refused by the admin API', async (t) => {
+  const s = await setup(t);
+  const store = s.gw.services.store;
+  const admin = await store.tokens.create({ label: 'ops', scope: 'admin' });
+  const client = await store.clients.create({ name: 'svc', scope: 'read-write' });
+  const adminUrl = `http://127.0.0.1:${s.gw.gateway.adminAddress?.port ?? 0}`;
+  const auth = { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' };
+  const issued = await send(s.gw.url, {
+    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    headers: { authorization: `Basic ${Buffer.from(`${client.record.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(issued.status, 200, issued.body);
+  const accessToken = issued.json<{ access_token: string }>().access_token;
+  assert.equal((await s.request('/api/before', [`Authorization: Bearer ${accessToken}`])).headers.deprecation, undefined);
+  const bad = await send(adminUrl, { method: 'POST', path: `/v1/clients/${client.record.clientId}/deprecate`, headers: auth, body: '{"sunset":"soon"}' });
+  assert.equal(bad.status, 400, bad.body);
+  assert.equal(bad.json<{ code: string }>().code, 'admin.invalid_request');
+  const deprecated = await send(adminUrl, {
+    method: 'POST', path: `/v1/clients/${client.record.clientId}/deprecate`, headers: auth,
+    body: '{"sunset":"2099-03-01T00:00:00Z","since":"2026-11-01T00:00:00Z","link":"https://wiki.example.com/svc"}',
+  });
+  assert.equal(deprecated.status, 200, deprecated.body);
+  assert.deepEqual(deprecated.json<{ deprecation: unknown }>().deprecation, { since: '2026-11-01T00:00:00.000Z', sunset: '2099-03-01T00:00:00.000Z', link: 'https://wiki.example.com/svc' });
+  await eventually(async () => (await s.request('/api/after', [`Authorization: Bearer ${accessToken}`])).headers.sunset === 'Sun, 01 Mar 2099 00:00:00 GMT', 5_000, 'the access token to carry its client\'s deprecation');
+  assert.equal(await s.counter('route="api",kind="client",phase="announced"'), 1);
+  const listed = await send(adminUrl, { path: '/v1/deprecations', headers: auth });
+  assert.deepEqual(listed.json<{ id: string }[]>().map((r) => r.id), [client.record.clientId]);
+  // The admin credential itself, past its sunset: refused by the admin API as well.
+  await store.tokens.setDeprecation(admin.record.id, { sunset: new Date(Date.now() - 1000) });
+  const refused = await send(adminUrl, { path: '/v1/tokens', headers: auth });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.json<{ code: string }>().code, 'auth.credential_sunset');
+});
