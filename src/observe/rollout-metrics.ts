@@ -40,6 +40,8 @@ export function createRolloutMetrics(registry: Registry): RolloutMetrics {
     name: 'portcullis_route_mode',
     help: 'Always 1, one series per configured route, labelled with its mode (enforce, shadow). Updated on start and on every reload.',
     labelNames: ['route', 'mode'] as const,
+    // Every worker runs the same configuration: the host value is 1, not the number of workers.
+    aggregator: 'max',
     registers: [registry],
     collect() {
       this.reset();
