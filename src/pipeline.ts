@@ -2,7 +2,12 @@
  * THE order of stages a proxied request goes through (docs/request-path.md):
  *
  *   guard framing → parse target (path safety) → match route → authenticate (behind the
- *   failure throttle) → authorize → require → rate limit → forward
+ *   failure throttle; and the credential's deprecation) → authorize → require → rate limit
+ *   → forward
+ *
+ * On a route in shadow mode (rollout/shadow.ts) the policy stages record their refusals instead
+ * of answering them, and the request is forwarded as on an `auth: off` route. Rate limits still
+ * apply there, keyed by the credential when it was valid and by the client address otherwise.
  *
  * Each stage either returns (the request goes on) or throws a GatewayError, which becomes the
  * problem+json answer in one place. Authentication answers synchronously on a cache hit, so a
@@ -26,6 +31,8 @@ import type { RateLimits } from './limit/rate-limits.js';
 import type { RouteTable } from './match/route-table.js';
 import type { RequestObserver } from './observe/observer.js';
 import { checkIdentityMatch, checkRequired } from './require/index.js';
+import { checkDeprecation } from './rollout/deprecation.js';
+import { authenticateInShadow, decideInShadow, recordShadowed } from './rollout/shadow.js';
 import type { Authenticate, Principal, RequestContext, RoutePolicy } from './types.js';
 
 /** Everything a configuration (re)load produces; swapped as one reference on SIGHUP. */
@@ -83,7 +90,7 @@ export function admit(deps: PipelineDeps, ctx: RequestContext, admitted: (reques
     if (!READ_METHODS.has(method)) checkOverrideRoute(state, host, method, target, req, route);
     ctx.route = route;
     if (route.auth === 'required') {
-      const result = deps.authenticate(route, req);
+      const result = route.mode === 'shadow' ? authenticateInShadow(deps.authenticate, route, ctx) : deps.authenticate(route, req);
       if (result instanceof Promise) {
         result.then(
           (principal) => afterAuthentication(deps, state, ctx, principal, admitted),
@@ -110,18 +117,34 @@ function afterAuthentication(
   const route = ctx.route;
   if (route === undefined || ctx.res.destroyed) return;
   try {
-    ctx.principal = principal;
     const { req } = ctx;
-    authorize(route, req, principal, state.config.admin.allowOnProxyRoutes);
-    checkRequired(route, req, ctx.search);
-    checkIdentityMatch(route, req, principal);
+    const shadow = route.mode === 'shadow';
+    if (principal !== undefined) {
+      try {
+        checkDeprecation(ctx, route, principal, state.config, Date.now);
+      } catch (error) {
+        // A credential past its sunset is no valid credential: in shadow, no identity headers.
+        if (!shadow) throw error;
+        recordShadowed(ctx, error);
+        principal = undefined;
+      }
+    }
+    ctx.principal = principal;
+    if (shadow) {
+      decideInShadow(ctx, route, req, principal, state.config.admin.allowOnProxyRoutes);
+    } else {
+      authorize(route, req, principal, state.config.admin.allowOnProxyRoutes);
+      checkRequired(route, req, ctx.search);
+      checkIdentityMatch(route, req, principal);
+    }
     deps.rateLimits?.admit(route, principal, req, state.config.trustedProxies);
     const peerAddress = req.socket.remoteAddress ?? '';
     const headers = upstreamRequestHeaders(req, {
       peerAddress,
       peerTrusted: state.config.trustedProxies.has(peerAddress),
       proto: deps.proto,
-      stripAuthorization: route.auth === 'required',
+      // A shadow route forwards as an `auth: off` route does: the Authorization header included.
+      stripAuthorization: route.auth === 'required' && !shadow,
       principal,
       upstreamHost: route.upstream.hostHeader,
       requestId: ctx.id,
@@ -206,7 +229,7 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
       exchange = forwardHttp(
         state.pools,
-        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers, requestId: admittedCtx.id },
+        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers, requestId: admittedCtx.id, deprecation: admittedCtx.deprecation },
         {
           onUpstreamHeaders: () => {
             admittedCtx.upstreamHeadersAt = process.hrtime.bigint();

@@ -4,9 +4,9 @@
  */
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CredentialScheme, GatewayConfig, RoutePolicy, Scope } from './config/types.js';
+import type { CredentialScheme, Deprecation, GatewayConfig, RoutePolicy, Scope } from './config/types.js';
 
-export type { CredentialScheme, GatewayConfig, RoutePolicy, Scope };
+export type { CredentialScheme, Deprecation, GatewayConfig, RoutePolicy, Scope };
 
 /** What kind of credential authenticated the caller. */
 export type CredentialKind = 'api_token' | 'oauth_client' | 'access_token' | 'external_jwt';
@@ -37,6 +37,11 @@ export interface Principal {
    * admin API, and is refused on proxy routes (docs/credentials.md "Account owners").
    */
   readonly owner?: true | undefined;
+  /**
+   * The credential's own deprecation (a token or OAuth client marked deprecated in the store; an
+   * access token carries its client's). Checked against the clock on every request.
+   */
+  readonly deprecation?: Deprecation | undefined;
 }
 
 /** A credential as presented in the Authorization header, parsed but not verified. */
@@ -68,6 +73,13 @@ export interface RequestContext {
   refusedCredentialId?: string;
   /** The error code the request ended with, for logs and metrics. */
   decision: string;
+  /**
+   * On a route in shadow mode: the code the request would have been refused with, had the route
+   * enforced its policy (src/rollout/shadow.ts); undefined when it would have passed.
+   */
+  shadow?: string;
+  /** The deprecation that applies to the request's credential (src/rollout/deprecation.ts), for headers and metrics. */
+  deprecation?: Deprecation & { readonly kind: 'token' | 'client' | 'scheme' | 'issuer' };
   /** The unexpected failure behind an `internal.error` answer, logged when the request ends. */
   failure?: unknown;
   upstreamStartedAt: bigint | undefined;

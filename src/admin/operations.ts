@@ -13,7 +13,8 @@ import {
 } from '../credentials/index.js';
 import { AUDIT_MAX_LIMIT, type AuditActor, type AuditActorKind, type AuditDetails, type AuditEntry } from '../credentials/audit.js';
 import { hashSecret, isWellFormedApiToken, isWellFormedClientSecret } from '../credentials/secrets.js';
-import type { AccountRecord, NewClient, NewToken } from '../credentials/store.js';
+import type { AccountRecord, NewClient, NewDeprecation, NewToken } from '../credentials/store.js';
+import { INSTANT_PATTERN } from '../config/schema.js';
 import { CredentialStoreError } from '../credentials/store-error.js';
 import { parseDuration } from '../config/durations.js';
 import type { GatewayConfig, OAuthSettings } from '../config/types.js';
@@ -178,6 +179,31 @@ export interface AdminOperations {
   signingKeysRotate(actor: AuditActor): Promise<SigningKeyRotationJson>;
   /** Audit entries, newest first. InvalidInputError for a bad `since` or `limit`. */
   auditList(input?: AuditListInput): Promise<AuditEntryJson[]>;
+  /** Marks a token deprecated with a sunset; null: no longer deprecated. */
+  tokensDeprecate(actor: AuditActor, id: string, deprecation: NewDeprecation | null): Promise<TokenJson>;
+  clientsDeprecate(actor: AuditActor, clientId: string, deprecation: NewDeprecation | null): Promise<ClientJson>;
+  /**
+   * Every deprecated token and client that is not revoked, most recently used first (never used:
+   * last), so a team sees whom to call before the sunset.
+   */
+  deprecationsList(): Promise<DeprecatedCredentialJson[]>;
+}
+
+/** One row of `portcullis deprecations list --json` and `GET /v1/deprecations`. */
+export interface DeprecatedCredentialJson {
+  readonly kind: 'token' | 'client';
+  /** The token id or client id (never a secret). */
+  readonly id: string;
+  /** The token's label or the client's name. */
+  readonly name: string;
+  /** The token's account, or the client's org id; null for none. */
+  readonly owner: string | null;
+  readonly since: string;
+  readonly sunset: string;
+  readonly link: string | null;
+  readonly lastUsedAt: string | null;
+  /** Whether the sunset has passed (the credential is refused). */
+  readonly pastSunset: boolean;
 }
 
 /** What the operations need from the configuration. */
@@ -260,7 +286,31 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
       });
       return entries.map(auditEntryJson);
     },
+    tokensDeprecate: async (actor, id, deprecation) => tokenJson(await store.tokens.setDeprecation(id, deprecation, actor)),
+    clientsDeprecate: async (actor, clientId, deprecation) => clientJson(await store.clients.setDeprecation(clientId, deprecation, actor)),
+    async deprecationsList() {
+      const now = Date.now();
+      const rows: DeprecatedCredentialJson[] = [];
+      for (const t of await store.tokens.list()) {
+        if (t.deprecation === null || t.revokedAt !== null) continue;
+        rows.push({ kind: 'token', id: t.id, name: t.label, owner: t.account, ...t.deprecation, lastUsedAt: t.lastUsedAt, pastSunset: Date.parse(t.deprecation.sunset) <= now });
+      }
+      for (const c of await store.clients.list()) {
+        if (c.deprecation === null || c.revokedAt !== null) continue;
+        rows.push({ kind: 'client', id: c.clientId, name: c.name, owner: c.orgId, ...c.deprecation, lastUsedAt: c.lastUsedAt, pastSunset: Date.parse(c.deprecation.sunset) <= now });
+      }
+      // ISO-8601 UTC strings sort as their instants.
+      return rows.sort((a, b) => (b.lastUsedAt ?? '').localeCompare(a.lastUsedAt ?? '') || a.sunset.localeCompare(b.sunset) || a.id.localeCompare(b.id));
+    },
   };
+}
+
+/** An RFC 3339 instant given by a user, or InvalidInputError naming the field. */
+export function instantInput(value: unknown, what: string): Date {
+  if (typeof value !== 'string' || !INSTANT_PATTERN.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidInputError(`${what} must be an RFC 3339 instant with its offset, such as 2027-03-01T00:00:00Z`);
+  }
+  return new Date(value);
 }
 
 /** Reads the JSON body fields of the admin API's create calls. */
@@ -282,6 +332,16 @@ export const readInput = {
       scope: requireScope(body.scope),
       orgId: optionalText(body.orgId, 'orgId'),
       technicalAccountId: optionalText(body.technicalAccountId, 'technicalAccountId'),
+    };
+  },
+  /** `{"sunset","since"?,"link"?}`, or `{"sunset": null}` to remove the deprecation. */
+  deprecation(body: Record<string, unknown>): NewDeprecation | null {
+    if (body.sunset === null) return null;
+    const link = optionalText(body.link, 'link');
+    return {
+      sunset: instantInput(body.sunset, 'sunset'),
+      ...(body.since === undefined || body.since === null ? {} : { since: instantInput(body.since, 'since') }),
+      ...(link === undefined ? {} : { link }),
     };
   },
   graceMs(body: Record<string, unknown>): number | undefined {

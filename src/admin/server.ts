@@ -46,6 +46,8 @@ const ADMIN_ROUTE: RoutePolicy = {
   timeoutMs: 0,
   websocket: 'read-write',
   readsWithBody: false,
+  mode: 'enforce',
+  deprecated: {},
 };
 
 type Body = Record<string, unknown>;
@@ -72,10 +74,13 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)), owner: OWNER_RULES.tokensCreate },
   { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? ''), owner: OWNER_RULES.tokensRevoke },
   { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)), owner: OWNER_RULES.tokensRotate },
+  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/deprecate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensDeprecate(a, id ?? '', readInput.deprecation(b)) },
   { method: 'GET', pattern: /^\/v1\/clients$/, status: 200, handle: (ops) => ops.clientsList() },
   { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b, _q, a) => ops.clientsCreate(a, readInput.clientCreate(b)) },
   { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.clientsRevoke(a, id ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`), status: 200, handle: (ops, [id], b, _q, a) => ops.clientsRotateSecret(a, id ?? '', readInput.graceMs(b)) },
+  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/deprecate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.clientsDeprecate(a, id ?? '', readInput.deprecation(b)) },
+  { method: 'GET', pattern: /^\/v1\/deprecations$/, status: 200, handle: (ops) => ops.deprecationsList() },
   { method: 'GET', pattern: /^\/v1\/signing-keys$/, status: 200, handle: (ops) => ops.signingKeysList() },
   { method: 'POST', pattern: /^\/v1\/signing-keys\/rotate$/, status: 200, handle: (ops, _p, _b, _q, a) => ops.signingKeysRotate(a) },
   {

@@ -43,7 +43,9 @@ function challenged(route: RoutePolicy, scheme: PresentedCredential['scheme'], e
   }
   if (error.status !== 401) return error;
   const challenge = challengesFor(route.credentials, scheme === 'bearer' ? 'invalid_token' : undefined);
-  return new GatewayError(error.code, error.detail, { 'www-authenticate': challenge });
+  // A credential past its sunset keeps the Sunset and Link it was announced with.
+  const sunset = error.code === 'auth.credential_sunset' && error.headers !== undefined ? error.headers : undefined;
+  return new GatewayError(error.code, error.detail, { ...sunset, 'www-authenticate': challenge });
 }
 
 /** The authenticate stage over `verifier`. */

@@ -4,9 +4,10 @@
  * appears exactly once, in create and rotate output.
  */
 import {
-  adminSettingsOf, type AdminOperations, createAdminOperations, durationInput, InvalidInputError, requireScope, requireText,
+  adminSettingsOf, type AdminOperations, createAdminOperations, durationInput, instantInput, InvalidInputError, requireScope, requireText,
 } from '../admin/operations.js';
 import type { AuditActor } from '../credentials/audit.js';
+import type { NewDeprecation } from '../credentials/store.js';
 import { isStoreError } from '../credentials/index.js';
 import { currentCliActor } from './cli-actor.js';
 import { openConfiguredStore } from './configured-store.js';
@@ -73,6 +74,26 @@ async function revokeTarget(values: Readonly<Record<string, string | boolean | u
   }
   return { id: requireText(id, 'ID') };
 }
+
+const DEPRECATE_OPTIONS: OptionSpecs = {
+  sunset: { type: 'string', value: 'INSTANT', description: 'RFC 3339 instant (2027-03-01T00:00:00Z) from which the credential is refused with 401 auth.credential_sunset; may be in the past.' },
+  since: { type: 'string', value: 'INSTANT', description: 'When the deprecation takes effect (the Deprecation header). Default: now.' },
+  link: { type: 'string', value: 'URL', description: 'http(s) URL of the migration documentation, sent as Link: <URL>; rel="deprecation".' },
+};
+
+function deprecationInput(values: Readonly<Record<string, string | boolean | undefined>>): NewDeprecation {
+  const since = text(values, 'since');
+  const link = text(values, 'link');
+  return {
+    sunset: instantInput(text(values, 'sunset'), '--sunset'),
+    ...(since === undefined ? {} : { since: instantInput(since, '--since') }),
+    ...(link === undefined ? {} : { link }),
+  };
+}
+
+const DEPRECATE_NOTES = 'Until the sunset, every response to a request with the credential carries Deprecation, Sunset (and Link) headers; '
+  + 'from the sunset on it is refused with 401 auth.credential_sunset on every instance within a second, cached or not. '
+  + '`portcullis deprecations list` shows which deprecated credentials are still used.';
 
 const SCOPE_HELP = 'read-only, read-write or admin (admin: the admin API only; refused on proxy routes by default).';
 const GRACE: OptionSpec = { type: 'string', value: 'DURATION', description: 'How long the previous secret keeps working (30s, 10m, 1h). Default 0: it stops at once.' };
@@ -174,6 +195,23 @@ const ACTIONS: Record<string, Record<string, Action>> = {
         return ops.tokensRotate(actor, requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
       },
     },
+    deprecate: {
+      summary: 'Deprecate a token with a sunset: announced in response headers until then, refused from then on.',
+      usage: 'ID --sunset INSTANT [--since INSTANT] [--link URL]',
+      options: DEPRECATE_OPTIONS,
+      positionals: ['ID'],
+      examples: ['tokens deprecate tok_2f9c1e7a --sunset 2027-03-01T00:00:00Z --link https://wiki.example.com/new-tokens'],
+      notes: DEPRECATE_NOTES,
+      run: (ops, v, [id], actor) => ops.tokensDeprecate(actor, requireText(id, 'ID'), deprecationInput(v)),
+    },
+    undeprecate: {
+      summary: 'Remove a token\'s deprecation (and its sunset).',
+      usage: 'ID',
+      options: {},
+      positionals: ['ID'],
+      examples: ['tokens undeprecate tok_2f9c1e7a'],
+      run: (ops, _v, [id], actor) => ops.tokensDeprecate(actor, requireText(id, 'ID'), null),
+    },
   },
   clients: {
     create: {
@@ -223,13 +261,42 @@ const ACTIONS: Record<string, Record<string, Action>> = {
         return ops.clientsRotateSecret(actor, requireText(id, 'ID'), grace === undefined ? undefined : durationInput(grace, '--grace'));
       },
     },
+    deprecate: {
+      summary: 'Deprecate an OAuth client (and its access tokens) with a sunset.',
+      usage: 'ID --sunset INSTANT [--since INSTANT] [--link URL]',
+      options: DEPRECATE_OPTIONS,
+      positionals: ['ID'],
+      examples: ['clients deprecate cli_5b1d0c9e --sunset 2027-03-01T00:00:00Z'],
+      notes: DEPRECATE_NOTES,
+      run: (ops, v, [id], actor) => ops.clientsDeprecate(actor, requireText(id, 'ID'), deprecationInput(v)),
+    },
+    undeprecate: {
+      summary: 'Remove a client\'s deprecation (and its sunset).',
+      usage: 'ID',
+      options: {},
+      positionals: ['ID'],
+      examples: ['clients undeprecate cli_5b1d0c9e'],
+      run: (ops, _v, [id], actor) => ops.clientsDeprecate(actor, requireText(id, 'ID'), null),
+    },
+  },
+  deprecations: {
+    list: {
+      summary: 'List deprecated tokens and clients with their sunset and last use, most recently used first: whom to call.',
+      usage: '',
+      options: {},
+      positionals: [],
+      examples: ['deprecations list --json'],
+      notes: 'Last use is recorded by the gateways every few seconds (lastUsedAt). Schemes and issuers deprecated in the configuration are counted in portcullis_deprecated_credential_requests_total.',
+      run: (ops) => ops.deprecationsList(),
+    },
   },
 };
 
 const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   accounts: 'Accounts: create, list, set-scope, disable, enable.',
-  tokens: 'API tokens: create, list, revoke, rotate.',
-  clients: 'OAuth clients: create, list, revoke, rotate-secret.',
+  tokens: 'API tokens: create, list, revoke, rotate, deprecate, undeprecate.',
+  clients: 'OAuth clients: create, list, revoke, rotate-secret, deprecate, undeprecate.',
+  deprecations: 'Deprecated credentials: list (who still uses them).',
 };
 
 function printText(io: CliIo, result: Printable | Printable[], secretField: string | undefined): void {
@@ -242,7 +309,7 @@ function printText(io: CliIo, result: Printable | Printable[], secretField: stri
     const row = item as Record<string, unknown>;
     const line = Object.entries(row)
       .filter(([key, value]) => key !== secretField && value !== null)
-      .map(([key, value]) => `${key}=${String(value)}`)
+      .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
       .join('  ');
     io.out(line);
     if (secretField && typeof row[secretField] === 'string') {

@@ -22,6 +22,7 @@ interface CheckedRoute extends Routable {
   readonly name: string;
   readonly auth: RawRoute['auth'];
   readonly access: RawRoute['access'];
+  readonly mode: RawRoute['mode'];
 }
 
 /** Methods tried besides those some route lists: the ones clients send. */
@@ -46,6 +47,8 @@ function hostKey(route: Routable): string {
 /** Why `to` protects less than `from`, or undefined. */
 function weaker(from: CheckedRoute, to: CheckedRoute): string | undefined {
   if (from.auth === 'required' && to.auth === 'off') return 'auth: off';
+  // A shadow route forwards as an `auth: off` one does.
+  if (from.auth === 'required' && from.mode !== 'shadow' && to.mode === 'shadow') return 'mode: shadow';
   if (from.access === 'read-only' && to.access === 'read-write') return 'access: read-write';
   return undefined;
 }
@@ -61,6 +64,7 @@ export function checkFallThrough(routes: readonly RawRoute[]): Finding[] {
       name: route.name,
       auth: route.auth,
       access: route.access,
+      mode: route.mode,
       host: parseHostMatch(route.match.host),
       pathPrefix: prefix.value,
       methods: methods === undefined ? undefined : new Set(methods),

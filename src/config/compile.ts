@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { parseDuration } from './durations.js';
+import { compileDeprecation } from './deprecations.js';
 import { deepFreeze, frozenSet } from './freeze.js';
 import { methodList } from './check-routes.js';
 import type { RawRoute } from './schema.js';
@@ -57,6 +58,8 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, t
     websocket: route.websocket,
     readsWithBody: route.readsWithBody,
     rateLimit: route.rateLimit === undefined ? undefined : rateLimitPolicy(route.rateLimit),
+    mode: route.mode,
+    deprecated: Object.freeze(Object.fromEntries(Object.entries(route.deprecated ?? {}).flatMap(([scheme, raw]) => (raw === undefined ? [] : [[scheme, compileDeprecation(raw)]])))),
   });
 }
 
@@ -132,6 +135,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
         readWriteValues: [...issuer.readWriteValues],
         readOnlyValues: [...issuer.readOnlyValues],
         jwksCa: issuer.jwksCa === undefined ? undefined : fileText(issuer.jwksCa),
+        deprecated: issuer.deprecated === undefined ? undefined : compileDeprecation(issuer.deprecated),
       })),
     },
     log: { level: raw.log.level, queryValues: [...raw.log.queryValues], bufferBytes: raw.log.bufferBytes },

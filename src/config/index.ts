@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkFallThrough } from './check-fall-through.js';
+import { checkShadowRoutes } from './check-shadow.js';
 import { compileConfig } from './compile.js';
 import { type Finding, formatPath, sortIssues, type ConfigIssue } from './issues.js';
 import { parseYaml } from './load.js';
@@ -61,8 +62,10 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
     });
     return { ok: false, issues: sortIssues(issues) };
   }
-  // Legal but likely a mistake (check-fall-through.ts): shown by `check` and logged at start.
-  const warnings = checkFallThrough(validated.config.raw.routes).map((finding): ConfigIssue => {
+  // Legal but likely a mistake (check-fall-through.ts) or worth a reminder (check-shadow.ts):
+  // shown by `check` and logged at start.
+  const routes = validated.config.raw.routes;
+  const warnings = [...checkFallThrough(routes), ...checkShadowRoutes(routes)].map((finding): ConfigIssue => {
     const { line, column } = loaded.yaml.locate(finding.path, finding.at);
     return { file, line, column, path: formatPath(finding.path), message: finding.message };
   });

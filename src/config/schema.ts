@@ -31,6 +31,20 @@ export const ROUTE_ACCESS = ['read-only', 'read-write'] as const;
 export const AUTH_MODES = ['required', 'off'] as const;
 export const CREDENTIAL_SCHEMES = ['bearer', 'basic'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const ROUTE_MODES = ['enforce', 'shadow'] as const;
+
+/** An RFC 3339 instant with its offset: `2027-03-01T00:00:00Z`, `2027-03-01T01:00:00+01:00`. */
+export const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+const instant = (description: string) =>
+  z.string().regex(INSTANT_PATTERN, { message: 'expected an RFC 3339 instant with its offset, such as 2027-03-01T00:00:00Z' }).describe(description);
+
+/** A deprecation with a sunset (docs/credentials.md "Deprecation and sunset"). */
+export const deprecationSchema = z.strictObject({
+  since: instant('When the deprecation took (or takes) effect: the `Deprecation` response header (RFC 9745).'),
+  sunset: instant('From this instant on, requests using it are refused with 401 auth.credential_sunset; before it, the `Sunset` response header (RFC 8594). Must be after `since`.'),
+  link: nonEmpty('http(s) URL of the migration documentation, sent as `Link: <url>; rel="deprecation"`. Optional.').optional(),
+});
 
 const tlsSchema = (description: string) => z.strictObject({
   cert: nonEmpty('PEM certificate chain file, relative to the config file. Read again on every reload (SIGHUP).'),
@@ -91,6 +105,12 @@ export const routeSchema = z.strictObject({
   timeout: duration('Time allowed for the upstream to send response headers. Default 30s.').default('30s'),
   rateLimit: rateLimitSchema.optional()
     .describe('Requests per interval admitted per credential (per client address on `auth: off` routes), counted by each process; past it 429 rate.limited. Omitted: no limit.'),
+  mode: z.enum(ROUTE_MODES).default('enforce')
+    .describe('enforce (default): refusals are answered. shadow: every authentication and authorization decision is made, logged (`shadow` in the access line) and counted (portcullis_shadow_refusals_total), but the request is forwarded as on an `auth: off` route, with identity headers only when the credential was valid. Request-safety checks (framing, path, form bodies on reads, upstream rules) still refuse. For switching authentication on without breaking anyone: see docs/request-path.md "Shadow mode".'),
+  deprecated: z.strictObject({
+    bearer: deprecationSchema.optional().describe('Bearer credentials on this route are deprecated.'),
+    basic: deprecationSchema.optional().describe('Basic credentials on this route are deprecated.'),
+  }).optional().describe('Credential schemes deprecated on this route, each with its sunset: requests get Deprecation, Sunset (and Link) response headers, then 401 auth.credential_sunset from the sunset on.'),
 });
 
 const cacheSchema = z.strictObject({
@@ -109,6 +129,7 @@ const externalIssuerSchema = z.strictObject({
   readWriteValues: z.array(nonEmpty('Scope value.')).default(['read-write']).describe('Scope values that grant read-write.'),
   readOnlyValues: z.array(nonEmpty('Scope value.')).default(['read-only']).describe('Scope values that grant read-only.'),
   jwksCa: nonEmpty('Extra PEM trust root for the JWKS URL.').optional(),
+  deprecated: deprecationSchema.optional().describe('This issuer is deprecated: its JWTs get Deprecation, Sunset (and Link) response headers, then 401 auth.credential_sunset from the sunset on.'),
 });
 
 export const configSchema = z.strictObject({
@@ -196,3 +217,5 @@ export type RawRoute = z.output<typeof routeSchema>;
 export type Scope = (typeof SCOPES)[number];
 export type RouteAccess = (typeof ROUTE_ACCESS)[number];
 export type CredentialScheme = (typeof CREDENTIAL_SCHEMES)[number];
+export type RouteMode = (typeof ROUTE_MODES)[number];
+export type RawDeprecation = z.output<typeof deprecationSchema>;

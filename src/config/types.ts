@@ -3,9 +3,22 @@
  * is resolved (paths absolute, durations in milliseconds, files read) and frozen; nothing on the
  * request path validates or parses configuration again.
  */
-import type { CredentialScheme, RouteAccess, Scope } from './schema.js';
+import type { CredentialScheme, RouteAccess, RouteMode, Scope } from './schema.js';
 
-export type { CredentialScheme, RouteAccess, Scope };
+export type { CredentialScheme, RouteAccess, RouteMode, Scope };
+
+/**
+ * A deprecation with a sunset, as configured (`routes[].deprecated`, `jwt.issuers[].deprecated`)
+ * or stored on a token or client. Times in epoch milliseconds.
+ */
+export interface Deprecation {
+  /** When the deprecation took (or takes) effect: the `Deprecation` header. */
+  readonly sinceMs: number;
+  /** From this instant on the credential is refused (auth.credential_sunset): the `Sunset` header before. */
+  readonly sunsetMs: number;
+  /** Migration documentation, sent as `Link: <url>; rel="deprecation"`; undefined for none. */
+  readonly link: string | undefined;
+}
 
 /** A `host:port` to bind. */
 export interface ListenAddress {
@@ -83,6 +96,10 @@ export interface RoutePolicy {
   readonly readsWithBody: boolean;
   /** `rateLimit`; undefined: no limit on this route. */
   readonly rateLimit?: RateLimitPolicy | undefined;
+  /** `shadow`: authentication and authorization refusals are recorded, not answered (src/rollout/shadow.ts). */
+  readonly mode: RouteMode;
+  /** Credential schemes deprecated on this route (`deprecated`); empty for none. */
+  readonly deprecated: Readonly<Partial<Record<CredentialScheme, Deprecation>>>;
 }
 
 export interface CacheSettings {
@@ -119,6 +136,8 @@ export interface ExternalIssuer {
   readonly readWriteValues: readonly string[];
   readonly readOnlyValues: readonly string[];
   readonly jwksCa: string | undefined;
+  /** `deprecated`: its JWTs are announced as deprecated, then refused from the sunset on. */
+  readonly deprecated?: Deprecation | undefined;
 }
 
 /** `limits` of the configuration (schema.ts describes each; durations in milliseconds). */

@@ -4,6 +4,7 @@
  * Pure apart from reading the PEM files the configuration names.
  */
 import { checkFiles } from './check-files.js';
+import { checkDeprecations } from './deprecations.js';
 import { checkRoutes } from './check-routes.js';
 import { checkSettings } from './check-settings.js';
 import type { Finding } from './issues.js';
@@ -34,7 +35,7 @@ export function validateConfig(value: unknown, baseDir: string): ValidationResul
   const parsed = configSchema.safeParse(value, SCHEMA_PARSE_OPTIONS);
   const findings: Finding[] = parsed.success ? [] : translateIssues(parsed.error.issues);
   const parts = parsePartially(value);
-  findings.push(...checkSettings(parts, baseDir, (path) => isWritten(value, path)), ...checkRoutes(parts.routes));
+  findings.push(...checkSettings(parts, baseDir, (path) => isWritten(value, path)), ...checkRoutes(parts.routes), ...checkDeprecations(parts));
   const files = checkFiles(parts, baseDir);
   findings.push(...files.findings);
   if (!parsed.success || findings.length > 0) return { ok: false, findings };

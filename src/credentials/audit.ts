@@ -34,9 +34,13 @@ export const AUDIT_ACTIONS = {
   tokenRotate: 'token.rotate',
   tokenRevoke: 'token.revoke',
   tokenSetExpiry: 'token.set_expiry',
+  tokenDeprecate: 'token.deprecate',
+  tokenUndeprecate: 'token.undeprecate',
   clientCreate: 'client.create',
   clientRotateSecret: 'client.rotate_secret',
   clientRevoke: 'client.revoke',
+  clientDeprecate: 'client.deprecate',
+  clientUndeprecate: 'client.undeprecate',
   signingKeyRotate: 'signing_key.rotate',
   /** The active key's private part re-encrypted (`portcullis keys rekey`); the key is unchanged. */
   signingKeyRekey: 'signing_key.rekey',

@@ -37,6 +37,8 @@ export interface NegativeEntry {
   /** The credential it belongs to when known (revoked, expired, wrong client secret). */
   readonly credentialId: string | null;
   readonly account: string | null;
+  /** Headers the refusal carries (`Sunset` and `Link` of a credential past its sunset). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Why entries left the cache, for the verifier's events. */

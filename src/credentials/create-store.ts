@@ -24,6 +24,9 @@ import {
   type SigningKeyRecord, type TokenRecord, type TokenVerificationRecord,
 } from './store.js';
 import { CredentialStoreError } from './store-error.js';
+import { deprecationLinkProblem } from '../rollout/deprecation-link.js';
+import type { DeprecationRecord, NewDeprecation, VerificationDeprecation } from './store.js';
+import type { DeprecationRow } from './store-backend.js';
 import {
   optionalFutureTime, optionalText, requireAccountName, requireGraceMs, requireScope, requireText,
 } from './validate-input.js';
@@ -188,6 +191,10 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     createdAt: iso(row.created_at), disabledAt: isoOrNull(row.disabled_at),
   });
   const graceOrNull = (until: number | null): string | null => (until !== null && until > now() ? iso(until) : null);
+  const toDeprecation = (row: { deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null }): DeprecationRecord | null =>
+    (row.deprecated_since === null || row.sunset_at === null ? null : { since: iso(row.deprecated_since), sunset: iso(row.sunset_at), link: row.deprecation_link });
+  const toVerificationDeprecation = (row: { deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null }): VerificationDeprecation | null =>
+    (row.deprecated_since === null || row.sunset_at === null ? null : { since: row.deprecated_since, sunset: row.sunset_at, link: row.deprecation_link });
   const toToken = (row: TokenRow): TokenRecord => ({
     id: row.id, label: row.label, scope: row.scope, account: row.account,
     createdAt: iso(row.created_at), expiresAt: isoOrNull(row.expires_at), lastUsedAt: isoOrNull(row.last_used_at),
@@ -195,6 +202,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
     previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
     owner: Boolean(row.owner),
+    deprecation: toDeprecation(row),
   });
   const toClient = (row: ClientRow): ClientRecord => ({
     clientId: row.id, name: row.name, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
@@ -202,6 +210,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     rotatedAt: isoOrNull(row.rotated_at),
     previousSecretValidUntil: row.revoked_at === null ? graceOrNull(row.prev_valid_until) : null,
     previousSecretLastUsedAt: isoOrNull(row.prev_last_used_at),
+    deprecation: toDeprecation(row),
   });
   const toSigningKey = (row: SigningKeyRow): SigningKeyRecord => ({
     kid: row.kid, alg: row.alg, publicJwk: JSON.parse(row.public_jwk) as JWK,
@@ -245,6 +254,20 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     if (row === undefined) throw new CredentialStoreError('not_found', `no client with id ${shownId(id, isClientId)}`);
     return row;
   }
+  /** A deprecation to store, checked: real instants, since before sunset, a link a header can carry. */
+  function requireDeprecation(input: NewDeprecation, at: number): DeprecationRow {
+    const sunset = input?.sunset instanceof Date ? input.sunset.getTime() : NaN;
+    if (!Number.isFinite(sunset)) throw new CredentialStoreError('invalid_argument', 'sunset must be a valid date and time');
+    const since = input.since === undefined ? Math.min(at, sunset - 1) : input.since instanceof Date ? input.since.getTime() : NaN;
+    if (!Number.isFinite(since)) throw new CredentialStoreError('invalid_argument', 'since must be a valid date and time');
+    if (since >= sunset) throw new CredentialStoreError('invalid_argument', 'the sunset must be after "since"');
+    const link = input.link ?? null;
+    if (link !== null) {
+      const problem = typeof link === 'string' ? deprecationLinkProblem(link) : 'expected a URL';
+      if (problem !== undefined) throw new CredentialStoreError('invalid_argument', `link: ${problem}`);
+    }
+    return { since, sunset, link };
+  }
   function refuseRevoked(row: { revoked_at: number | null }, what: string): void {
     if (row.revoked_at !== null) throw new CredentialStoreError('revoked', `${what} is revoked; revocation is permanent`);
   }
@@ -255,6 +278,8 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     if (actor !== undefined) await tx.appendAudit(auditRow(actor, action, target, details, at));
   }
   const unchanged = (changed: boolean): AuditDetails => (changed ? {} : { unchanged: true });
+  const deprecationDetails = (row: DeprecationRow | null): AuditDetails =>
+    row === null ? {} : { since: iso(row.since), sunset: iso(row.sunset), link: row.link };
 
   const store: CredentialStore = {
     accounts: {
@@ -372,6 +397,16 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
           { expiresAt: isoOrNull(expiry), previousExpiresAt: isoOrNull(row.expires_at), ...unchanged(expiry !== row.expires_at) }, at);
         return toToken(await existingToken(tx, row.id));
       }),
+      setDeprecation: (id, deprecation, audit) => write('deprecating a token', async (tx, append) => {
+        const row = await existingToken(tx, id);
+        refuseRevoked(row, `token ${row.id}`);
+        const at = now();
+        const stored = deprecation === null ? null : requireDeprecation(deprecation, at);
+        await tx.setTokenDeprecation(row.id, stored);
+        await append(CREDENTIAL_CHANGE_KINDS.tokenDeprecated, row.id, at);
+        await record(tx, audit, stored === null ? AUDIT_ACTIONS.tokenUndeprecate : AUDIT_ACTIONS.tokenDeprecate, row.id, deprecationDetails(stored), at);
+        return toToken(await existingToken(tx, row.id));
+      }),
     },
 
     clients: {
@@ -414,6 +449,16 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         await record(tx, audit, AUDIT_ACTIONS.clientRotateSecret, row.id,
           { name: row.name, graceMs: grace, previousSecretValidUntil: grace > 0 ? iso(at + grace) : null }, at);
         return { record: toClient(await existingClient(tx, row.id)), clientSecret };
+      }),
+      setDeprecation: (clientId, deprecation, audit) => write('deprecating a client', async (tx, append) => {
+        const row = await existingClient(tx, clientId);
+        refuseRevoked(row, `client ${row.id}`);
+        const at = now();
+        const stored = deprecation === null ? null : requireDeprecation(deprecation, at);
+        await tx.setClientDeprecation(row.id, stored);
+        await append(CREDENTIAL_CHANGE_KINDS.clientDeprecated, row.id, at);
+        await record(tx, audit, stored === null ? AUDIT_ACTIONS.clientUndeprecate : AUDIT_ACTIONS.clientDeprecate, row.id, deprecationDetails(stored), at);
+        return toClient(await existingClient(tx, row.id));
       }),
     },
 
@@ -496,6 +541,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         account: row.account_name === null || row.account_scope === null ? null
           : { name: row.account_name, scope: row.account_scope, disabled: row.account_disabled_at !== null },
         owner: Boolean(row.owner),
+        deprecation: toVerificationDeprecation(row),
       };
     }),
     findClientById: (clientId) => use('looking up a client', async (): Promise<ClientVerificationRecord | undefined> => {
@@ -506,6 +552,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         clientId: row.id, scope: row.scope, orgId: row.org_id, technicalAccountId: row.technical_account_id,
         secretHash: row.secret_hash, previousSecretHash: row.prev_secret_hash,
         previousValidUntil: row.prev_valid_until, revokedAt: row.revoked_at, rotatedAt: row.rotated_at,
+        deprecation: toVerificationDeprecation(row),
       };
     }),
     recordLastUsed: (batch) => {

@@ -204,6 +204,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       END $$;
       CREATE TRIGGER token_owner_flag_is_permanent BEFORE UPDATE ON tokens
         FOR EACH ROW EXECUTE FUNCTION portcullis_token_owner_flag_is_permanent();
+      `,
+    },
+    {
+    version: 6,
+    name: 'deprecation with a sunset',
+    sql: `
+      -- A token or client marked deprecated: since when (the Deprecation header), from when it is
+      -- refused (sunset), and an optional migration link. All three set together, or none.
+      ALTER TABLE tokens ADD COLUMN deprecated_since bigint;
+      ALTER TABLE tokens ADD COLUMN sunset_at bigint;
+      ALTER TABLE tokens ADD COLUMN deprecation_link text;
+      ALTER TABLE tokens ADD CONSTRAINT tokens_deprecation_whole CHECK ((deprecated_since IS NULL) = (sunset_at IS NULL) AND (deprecation_link IS NULL OR sunset_at IS NOT NULL));
+      ALTER TABLE clients ADD COLUMN deprecated_since bigint;
+      ALTER TABLE clients ADD COLUMN sunset_at bigint;
+      ALTER TABLE clients ADD COLUMN deprecation_link text;
+      ALTER TABLE clients ADD CONSTRAINT clients_deprecation_whole CHECK ((deprecated_since IS NULL) = (sunset_at IS NULL) AND (deprecation_link IS NULL OR sunset_at IS NOT NULL));
     `,
   },
 ];

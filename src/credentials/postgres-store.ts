@@ -67,8 +67,8 @@ const types = {
     (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner';
-const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner, deprecated_since, sunset_at, deprecation_link';
+const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, deprecated_since, sunset_at, deprecation_link';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 /** details as JSON text, as the SQLite backend returns it (json in the table). */
 const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details::text AS details';
@@ -291,11 +291,12 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       },
       tokenByHash: async (hash) => first(await run<TokenAuthRow>('token_auth', `
         SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at, t.owner,
+               t.deprecated_since, t.sunset_at, t.deprecation_link,
                a.name AS account_name, a.scope AS account_scope, a.disabled_at AS account_disabled_at
         FROM tokens t LEFT JOIN accounts a ON a.name = t.account
         WHERE t.secret_hash = $1 OR t.prev_secret_hash = $1`, [Buffer.from(hash)])),
       clientAuth: async (id) => first(await run<ClientAuthRow>('client_auth',
-        'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = $1', [id])),
+        'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at, deprecated_since, sunset_at, deprecation_link FROM clients WHERE id = $1', [id])),
       clientIdByHash: async (hash) => first(await run<{ id: string }>('client_by_hash',
         'SELECT id FROM clients WHERE secret_hash = $1 OR prev_secret_hash = $1', [Buffer.from(hash)]))?.id,
       isAccessTokenRevoked: async (jti) => (await run('jti', 'SELECT 1 FROM revoked_access_tokens WHERE jti = $1', [jti])).length > 0,
@@ -328,6 +329,10 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
         prev_secret_hash = CASE WHEN $1::bigint IS NOT NULL THEN secret_hash END, prev_valid_until = $1, prev_last_used_at = NULL,
         secret_hash = $2, rotated_at = $3 WHERE id = $4 AND revoked_at IS NULL`, [until, Buffer.from(hash), at, id]),
       setTokenExpiry: (id, expiresAt) => exec('token_expiry', 'UPDATE tokens SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL', [expiresAt, id]),
+      setTokenDeprecation: (id, d) => exec('token_deprecate', 'UPDATE tokens SET deprecated_since = $1, sunset_at = $2, deprecation_link = $3 WHERE id = $4',
+        [d?.since ?? null, d?.sunset ?? null, d?.link ?? null, id]),
+      setClientDeprecation: (id, d) => exec('client_deprecate', 'UPDATE clients SET deprecated_since = $1, sunset_at = $2, deprecation_link = $3 WHERE id = $4',
+        [d?.since ?? null, d?.sunset ?? null, d?.link ?? null, id]),
       insertClient: (r) => exec('client_insert',
         'INSERT INTO clients (id, name, scope, org_id, technical_account_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [r.id, r.name, r.scope, r.orgId, r.technicalAccountId, Buffer.from(r.secretHash), r.createdAt]),
@@ -383,13 +388,15 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
             [a.name, a.scope, a.created_at, a.disabled_at]);
         }
         for (const t of dump.tokens) {
-          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+          await exec('load_token', `INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
             [t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at, t.revoked_at, t.prev_valid_until, t.prev_last_used_at, Boolean(t.owner),
+              t.deprecated_since, t.sunset_at, t.deprecation_link,
               Buffer.from(t.secret_hash), t.prev_secret_hash === null ? null : Buffer.from(t.prev_secret_hash)]);
         }
         for (const c of dump.clients) {
-          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          await exec('load_client', `INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
             [c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at, c.revoked_at, c.prev_valid_until, c.prev_last_used_at,
+              c.deprecated_since, c.sunset_at, c.deprecation_link,
               Buffer.from(c.secret_hash), c.prev_secret_hash === null ? null : Buffer.from(c.prev_secret_hash)]);
         }
         for (const k of dump.signingKeys) {

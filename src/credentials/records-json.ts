@@ -4,7 +4,7 @@
  * spelling). The secret is included only when given (create and rotate results), first after
  * the id, exactly once.
  */
-import type { ClientRecord, IssuedClient, IssuedToken, TokenRecord } from './store.js';
+import type { ClientRecord, DeprecationRecord, IssuedClient, IssuedToken, TokenRecord } from './store.js';
 
 /** A token as JSON: `{"id","token"?,"label","scope","account","expiresAt",…}`. */
 export interface TokenJson {
@@ -22,6 +22,8 @@ export interface TokenJson {
   readonly previousSecretLastUsedAt: string | null;
   /** An account owner's token (console and admin API only; docs/credentials.md "Account owners"). */
   readonly owner: boolean;
+  /** `{"since","sunset","link"}` when deprecated, else null. */
+  readonly deprecation: DeprecationRecord | null;
 }
 
 /** A client as JSON: `{"client_id","client_secret"?,"name","scope","orgId","technicalAccountId",…}`. */
@@ -38,6 +40,7 @@ export interface ClientJson {
   readonly rotatedAt: string | null;
   readonly previousSecretValidUntil: string | null;
   readonly previousSecretLastUsedAt: string | null;
+  readonly deprecation: DeprecationRecord | null;
 }
 
 function isIssuedToken(value: TokenRecord | IssuedToken): value is IssuedToken {
@@ -56,7 +59,7 @@ export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
     ...(isIssuedToken(value) ? { token: value.token } : {}),
     label: r.label, scope: r.scope, account: r.account, expiresAt: r.expiresAt, createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
-    previousSecretLastUsedAt: r.previousSecretLastUsedAt, owner: r.owner,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt, owner: r.owner, deprecation: r.deprecation,
   };
 }
 
@@ -68,6 +71,6 @@ export function clientJson(value: ClientRecord | IssuedClient): ClientJson {
     ...(isIssuedClient(value) ? { client_secret: value.clientSecret } : {}),
     name: r.name, scope: r.scope, orgId: r.orgId, technicalAccountId: r.technicalAccountId, createdAt: r.createdAt,
     lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
-    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt, deprecation: r.deprecation,
   };
 }

@@ -179,6 +179,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER token_owner_flag_is_permanent BEFORE UPDATE OF owner ON tokens
       WHEN NEW.owner IS NOT OLD.owner
       BEGIN SELECT RAISE(ABORT, 'a token cannot become or stop being an owner token'); END;
+      `,
+    },
+    {
+    version: 6,
+    name: 'deprecation with a sunset',
+    sql: `
+      -- A token or client marked deprecated: since when (the Deprecation header), from when it is
+      -- refused (sunset), and an optional migration link. All three set together, or none.
+      ALTER TABLE tokens ADD COLUMN deprecated_since INTEGER;
+      ALTER TABLE tokens ADD COLUMN sunset_at INTEGER;
+      ALTER TABLE tokens ADD COLUMN deprecation_link TEXT;
+      ALTER TABLE clients ADD COLUMN deprecated_since INTEGER;
+      ALTER TABLE clients ADD COLUMN sunset_at INTEGER;
+      ALTER TABLE clients ADD COLUMN deprecation_link TEXT;
     `,
   },
 ];

@@ -46,8 +46,8 @@ export interface SqliteStoreOptions extends CoreStoreOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner';
-const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at';
+const TOKEN_COLUMNS = 'id, label, scope, account, created_at, expires_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, owner, deprecated_since, sunset_at, deprecation_link';
+const CLIENT_COLUMNS = 'id, name, scope, org_id, technical_account_id, created_at, last_used_at, rotated_at, revoked_at, prev_valid_until, prev_last_used_at, deprecated_since, sunset_at, deprecation_link';
 const KEY_COLUMNS = 'kid, alg, public_jwk, private_jwk, created_at, retired_at';
 const AUDIT_COLUMNS = 'id, at, actor, actor_kind, action, target, address, details';
 
@@ -212,17 +212,19 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     tokenPrevLastUsed: db.prepare('UPDATE tokens SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     tokenAuth: db.prepare<[Uint8Array, Uint8Array], TokenAuthRow>(`
       SELECT t.id, t.scope, t.secret_hash, t.prev_secret_hash, t.prev_valid_until, t.expires_at, t.revoked_at, t.owner,
+             t.deprecated_since, t.sunset_at, t.deprecation_link,
              a.name AS account_name, a.scope AS account_scope, a.disabled_at AS account_disabled_at
       FROM tokens t LEFT JOIN accounts a ON a.name = t.account
       WHERE t.secret_hash = ? OR t.prev_secret_hash = ?`),
     tokenDump: db.prepare<[], FullTokenRow>(`SELECT ${TOKEN_COLUMNS}, secret_hash, prev_secret_hash FROM tokens ORDER BY created_at, id`),
-    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    tokenLoad: db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 
     sessionGet: db.prepare<[Uint8Array], SessionRow>('SELECT credential_id, created_at, last_seen_at FROM console_sessions WHERE id_hash = ?'),
     sessionInsert: db.prepare('INSERT INTO console_sessions (id_hash, credential_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)'),
     sessionTouch: db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?'),
     sessionDelete: db.prepare('DELETE FROM console_sessions WHERE id_hash = ?'),
     sessionPrune: db.prepare('DELETE FROM console_sessions WHERE last_seen_at < ?'),
+    tokenDeprecate: db.prepare('UPDATE tokens SET deprecated_since = ?, sunset_at = ?, deprecation_link = ? WHERE id = ?'),
 
     clientInsert: db.prepare(
       'INSERT INTO clients (id, name, scope, org_id, technical_account_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -234,10 +236,11 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     clientLastUsed: db.prepare('UPDATE clients SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
     clientPrevLastUsed: db.prepare('UPDATE clients SET prev_last_used_at = ? WHERE id = ? AND prev_secret_hash IS NOT NULL AND (prev_last_used_at IS NULL OR prev_last_used_at < ?)'),
     clientAuth: db.prepare<[string], ClientAuthRow>(
-      'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at FROM clients WHERE id = ?'),
+      'SELECT id, scope, org_id, technical_account_id, secret_hash, prev_secret_hash, prev_valid_until, revoked_at, rotated_at, deprecated_since, sunset_at, deprecation_link FROM clients WHERE id = ?'),
+    clientDeprecate: db.prepare('UPDATE clients SET deprecated_since = ?, sunset_at = ?, deprecation_link = ? WHERE id = ?'),
     clientByHash: db.prepare<[Uint8Array, Uint8Array], { id: string }>('SELECT id FROM clients WHERE secret_hash = ? OR prev_secret_hash = ?'),
     clientDump: db.prepare<[], FullClientRow>(`SELECT ${CLIENT_COLUMNS}, secret_hash, prev_secret_hash FROM clients ORDER BY created_at, id`),
-    clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    clientLoad: db.prepare(`INSERT INTO clients (${CLIENT_COLUMNS}, secret_hash, prev_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 
     changeInsert: db.prepare<[string, string, number], ChangeDbRow>(
       'INSERT INTO changes (kind, target, at) VALUES (?, ?, ?) RETURNING seq, kind, target, at'),
@@ -313,6 +316,8 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
     revokeToken: (id, at) => inTx(() => { sql.tokenRevoke.run(at, id); }),
     rotateToken: (id, hash, at, until) => inTx(() => { sql.tokenRotate.run(until, until, hash, at, id); }),
     setTokenExpiry: (id, expiresAt) => inTx(() => { sql.tokenSetExpiry.run(expiresAt, id); }),
+    setTokenDeprecation: (id, d) => inTx(() => { sql.tokenDeprecate.run(d?.since ?? null, d?.sunset ?? null, d?.link ?? null, id); }),
+    setClientDeprecation: (id, d) => inTx(() => { sql.clientDeprecate.run(d?.since ?? null, d?.sunset ?? null, d?.link ?? null, id); }),
     insertClient: (r) => inTx(() => {
       sql.clientInsert.run(r.id, r.name, r.scope, r.orgId, r.technicalAccountId, r.secretHash, r.createdAt);
     }),
@@ -347,11 +352,11 @@ export function openSqliteBackend(file: string, options: SqliteStoreOptions = {}
       for (const a of dump.accounts) sql.accountLoad.run(a.name, a.scope, a.created_at, a.disabled_at);
       for (const t of dump.tokens) {
         sql.tokenLoad.run(t.id, t.label, t.scope, t.account, t.created_at, t.expires_at, t.last_used_at, t.rotated_at,
-          t.revoked_at, t.prev_valid_until, t.prev_last_used_at, t.owner ? 1 : 0, t.secret_hash, t.prev_secret_hash);
+          t.revoked_at, t.prev_valid_until, t.prev_last_used_at, t.owner ? 1 : 0, t.deprecated_since, t.sunset_at, t.deprecation_link, t.secret_hash, t.prev_secret_hash);
       }
       for (const c of dump.clients) {
         sql.clientLoad.run(c.id, c.name, c.scope, c.org_id, c.technical_account_id, c.created_at, c.last_used_at, c.rotated_at,
-          c.revoked_at, c.prev_valid_until, c.prev_last_used_at, c.secret_hash, c.prev_secret_hash);
+          c.revoked_at, c.prev_valid_until, c.prev_last_used_at, c.deprecated_since, c.sunset_at, c.deprecation_link, c.secret_hash, c.prev_secret_hash);
       }
       for (const k of dump.signingKeys) sql.keyLoad.run(k.kid, k.alg, k.public_jwk, k.private_jwk, k.created_at, k.retired_at);
       for (const r of dump.revokedAccessTokens) sql.accessTokenRevoke.run(r.jti, r.client_id, r.expires_at, r.revoked_at);

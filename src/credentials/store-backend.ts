@@ -18,22 +18,28 @@ export interface TokenRow {
   prev_last_used_at: number | null;
   /** An account owner's token (SQLite 0/1, PostgreSQL boolean). */
   owner: number | boolean;
+  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
 }
 export interface ClientRow {
   id: string; name: string; scope: Scope; org_id: string | null; technical_account_id: string | null;
   created_at: number; last_used_at: number | null; rotated_at: number | null; revoked_at: number | null;
   prev_valid_until: number | null; prev_last_used_at: number | null;
+  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
 }
 export interface TokenAuthRow {
   id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
   expires_at: number | null; revoked_at: number | null;
   account_name: string | null; account_scope: Scope | null; account_disabled_at: number | null;
   owner: number | boolean;
+  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
 }
 export interface ClientAuthRow {
   id: string; scope: Scope; org_id: string | null; technical_account_id: string | null; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
   revoked_at: number | null; rotated_at: number | null;
+  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
 }
+/** A deprecation as stored: epoch ms and an optional link. */
+export interface DeprecationRow { readonly since: number; readonly sunset: number; readonly link: string | null }
 export interface ChangeDbRow { seq: number; kind: string; target: string; at: number }
 export interface SigningKeyRow {
   kid: string; alg: SigningAlgorithm; public_jwk: string; private_jwk: string | null; created_at: number; retired_at: number | null;
@@ -105,6 +111,9 @@ export interface StoreWrites extends StoreReads {
   /** New secret hash; the current one becomes the previous one until `prevValidUntil`, or is dropped (null). */
   rotateToken(id: string, secretHash: Uint8Array, at: number, prevValidUntil: number | null): Promise<void>;
   setTokenExpiry(id: string, expiresAt: number | null): Promise<void>;
+  /** Sets (or, with null, removes) a token's deprecation. */
+  setTokenDeprecation(id: string, deprecation: DeprecationRow | null): Promise<void>;
+  setClientDeprecation(id: string, deprecation: DeprecationRow | null): Promise<void>;
   insertClient(row: {
     id: string; name: string; scope: Scope; orgId: string | null; technicalAccountId: string | null; secretHash: Uint8Array; createdAt: number;
   }): Promise<void>;

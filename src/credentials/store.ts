@@ -25,6 +25,33 @@ export interface AccountRecord {
   readonly disabledAt: string | null;
 }
 
+/**
+ * A credential's deprecation as listed: since when (the `Deprecation` response header), from
+ * when it is refused with 401 auth.credential_sunset, and an optional migration link. ISO-8601.
+ */
+export interface DeprecationRecord {
+  readonly since: string;
+  readonly sunset: string;
+  readonly link: string | null;
+}
+
+/** Input of `tokens.setDeprecation` and `clients.setDeprecation`. */
+export interface NewDeprecation {
+  /** From this instant on the credential is refused; may be in the past (refused at once). */
+  readonly sunset: Date;
+  /** When the deprecation takes effect; must be before `sunset`. Omitted: now. */
+  readonly since?: Date;
+  /** http(s) URL of the migration documentation (rollout/deprecation-link.ts). */
+  readonly link?: string | null;
+}
+
+/** What the verifier needs of a deprecation: epoch ms. */
+export interface VerificationDeprecation {
+  readonly since: number;
+  readonly sunset: number;
+  readonly link: string | null;
+}
+
 /** An API token as listed (never its secret). */
 export interface TokenRecord {
   /** `tok_…`: public, never reused. */
@@ -52,6 +79,8 @@ export interface TokenRecord {
    * account's tokens only, and is refused on proxy routes (docs/credentials.md "Account owners").
    */
   readonly owner: boolean;
+  /** Its deprecation (`portcullis tokens deprecate`), or null. */
+  readonly deprecation: DeprecationRecord | null;
 }
 
 /** An OAuth client as listed (never its secret). */
@@ -72,6 +101,8 @@ export interface ClientRecord {
    * null when it was not used since that rotation. `lastUsedAt` is the last use of either.
    */
   readonly previousSecretLastUsedAt: string | null;
+  /** Its deprecation (`portcullis clients deprecate`), or null. */
+  readonly deprecation: DeprecationRecord | null;
 }
 
 /** A token with its secret, returned once by create and rotate. */
@@ -160,6 +191,11 @@ export interface TokenOperations {
   rotate(id: string, graceMs?: number, audit?: AuditActor): Promise<IssuedToken>;
   /** Sets or removes the expiry (a Date in the future, or null). `revoked` if revoked. */
   setExpiry(id: string, expiresAt: Date | null, audit?: AuditActor): Promise<TokenRecord>;
+  /**
+   * Marks the token deprecated with a sunset (or, with null, no longer deprecated); appends
+   * `token.deprecated` so every instance's cache takes it up. `revoked` if revoked.
+   */
+  setDeprecation(id: string, deprecation: NewDeprecation | null, audit?: AuditActor): Promise<TokenRecord>;
 }
 
 /** OAuth client administration. */
@@ -174,6 +210,8 @@ export interface ClientOperations {
   idBySecretHash(hash: Uint8Array): Promise<string | undefined>;
   /** As `tokens.rotate`, for the client secret. */
   rotateSecret(clientId: string, graceMs?: number, audit?: AuditActor): Promise<IssuedClient>;
+  /** As `tokens.setDeprecation`; the client's access tokens follow it. Appends `client.deprecated`. */
+  setDeprecation(clientId: string, deprecation: NewDeprecation | null, audit?: AuditActor): Promise<ClientRecord>;
 }
 
 /** What the verifier needs to decide on a presented API token (found by secret hash). */
@@ -194,6 +232,7 @@ export interface TokenVerificationRecord {
   readonly account: { readonly name: string; readonly scope: Scope; readonly disabled: boolean } | null;
   /** An account owner's token: refused on proxy routes. */
   readonly owner: boolean;
+  readonly deprecation: VerificationDeprecation | null;
 }
 
 /** What the verifier needs to decide on presented client credentials (found by client id). */
@@ -208,6 +247,7 @@ export interface ClientVerificationRecord {
   readonly revokedAt: number | null;
   /** Epoch ms of the last secret rotation, or null (access tokens issued before it end with its grace). */
   readonly rotatedAt: number | null;
+  readonly deprecation: VerificationDeprecation | null;
 }
 
 /**
@@ -219,8 +259,12 @@ export const CREDENTIAL_CHANGE_KINDS = {
   tokenRevoked: 'token.revoked',
   tokenRotated: 'token.rotated',
   tokenExpiryChanged: 'token.expiry_changed',
+  /** A token's deprecation was set, changed or removed. */
+  tokenDeprecated: 'token.deprecated',
   clientRevoked: 'client.revoked',
   clientSecretRotated: 'client.secret_rotated',
+  /** A client's deprecation was set, changed or removed (its access tokens follow it). */
+  clientDeprecated: 'client.deprecated',
   /** An access token issued by the token endpoint was revoked (RFC 7009); the id is its `jti`. */
   accessTokenRevoked: 'access_token.revoked',
   /** A signing key was added (first key, or `portcullis keys rotate`): reload the key set. */

@@ -23,17 +23,20 @@
  * cached answer may be one a revocation has since made wrong, and a store read cannot be trusted
  * to be a re-check either (an SQLite file moved under the process still answers).
  */
-import type { CacheSettings } from '../config/types.js';
+import type { CacheSettings, Deprecation } from '../config/types.js';
 import { aboutCredential, GatewayError, type ErrorCode } from '../errors.js';
 import type { Principal, PresentedCredential } from '../types.js';
 import { createCredentialCache, type NegativeEntry, type PositiveEntry } from './cache.js';
 import { createChangeFeedFollower, type ChangeFeedFollower } from './change-feed.js';
 import { createLastUsedRecorder } from './last-used.js';
+import { sunsetHeaders } from '../rollout/deprecation-headers.js';
 import { narrowerScope, sharedScope } from './scope.js';
 import {
   cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
 } from './secrets.js';
-import { PREVIOUS_SECRET_SUFFIX, type ChangeRow, type ClientVerificationRecord, type CredentialStore, type TokenVerificationRecord } from './store.js';
+import {
+  PREVIOUS_SECRET_SUFFIX, type ChangeRow, type ClientVerificationRecord, type CredentialStore, type TokenVerificationRecord, type VerificationDeprecation,
+} from './store.js';
 
 /**
  * What the verifier reports, for metrics. Constant objects are reused for the frequent events,
@@ -140,9 +143,24 @@ const DETAIL = {
 } as const;
 
 const expiredDetail = (expiresAt: number): string => `The token expired at ${new Date(expiresAt).toISOString()}.`;
+const sunsetDetail = (what: string, sunset: number): string => `${what} reached its sunset at ${new Date(sunset).toISOString()}.`;
+
+/** A stored deprecation as the Principal carries it (rollout/deprecation.ts reads it on every request). */
+function principalDeprecation(deprecation: VerificationDeprecation | null): { readonly deprecation?: Deprecation } {
+  if (deprecation === null) return {};
+  return { deprecation: Object.freeze({ sinceMs: deprecation.since, sunsetMs: deprecation.sunset, link: deprecation.link ?? undefined }) };
+}
 
 function refuse(code: ErrorCode, detail: string, credentialId: string | null = null, account: string | null = null): Outcome {
   return { ok: false, refusal: { code, detail, credentialId, account } };
+}
+
+/** The refusal of a credential past its sunset, with the `Sunset` (and `Link`) it was announced with. */
+function sunsetRefusal(what: string, deprecation: { readonly sunset: number; readonly link: string | null | undefined }, credentialId: string, account: string | null): NegativeEntry {
+  return {
+    code: 'auth.credential_sunset', detail: sunsetDetail(what, deprecation.sunset), credentialId, account,
+    headers: sunsetHeaders(deprecation.sunset, deprecation.link ?? undefined),
+  };
 }
 
 /**
@@ -177,6 +195,8 @@ function decideToken(
   if (account !== null && account.disabled) return refuse('auth.token_revoked', DETAIL.disabledAccount, record.id, accountName);
   const expiresAt = record.expiresAt ?? Infinity;
   if (now >= expiresAt) return refuse('auth.token_expired', expiredDetail(expiresAt), record.id, accountName);
+  const sunset = record.deprecation?.sunset ?? Infinity;
+  if (record.deprecation !== null && now >= sunset) return { ok: false, refusal: sunsetRefusal('This API token', record.deprecation, record.id, accountName) };
   const principal: Principal = Object.freeze({
     kind: 'api_token',
     scheme,
@@ -185,11 +205,12 @@ function decideToken(
     credentialId: record.id,
     ...(accountName === null ? {} : { account: accountName }),
     ...(record.owner ? { owner: true as const } : {}),
+    ...principalDeprecation(record.deprecation),
   });
   return {
     ok: true,
     entry: { principal, credentialId: record.id, account: accountName, expiresAt, validUntil },
-    ttlMs: Math.min(ttlMs, expiresAt - now, validUntil - now),
+    ttlMs: Math.min(ttlMs, expiresAt - now, validUntil - now, sunset - now),
   };
 }
 
@@ -197,15 +218,18 @@ function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8A
   const validUntil = matchSecret(hash, record);
   if (record === undefined || now >= validUntil) return refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
   if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
+  const sunset = record.deprecation?.sunset ?? Infinity;
+  if (record.deprecation !== null && now >= sunset) return { ok: false, refusal: sunsetRefusal('This OAuth client', record.deprecation, record.clientId, null) };
   const principal: Principal = Object.freeze({
     kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: sharedScope(record.scope), credentialId: record.clientId,
     ...(record.orgId === null ? {} : { orgId: record.orgId }),
     ...(record.technicalAccountId === null ? {} : { technicalAccountId: record.technicalAccountId }),
+    ...principalDeprecation(record.deprecation),
   });
   return {
     ok: true,
     entry: { principal, credentialId: record.clientId, account: null, expiresAt: Infinity, validUntil },
-    ttlMs: Math.min(ttlMs, validUntil - now),
+    ttlMs: Math.min(ttlMs, validUntil - now, sunset - now),
   };
 }
 
@@ -288,7 +312,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
       return outcome.entry.principal;
     }
     if (fresh) cache.setNegative(key, outcome.refusal);
-    throw aboutCredential(new GatewayError(outcome.refusal.code, outcome.refusal.detail), outcome.refusal.credentialId);
+    throw aboutCredential(new GatewayError(outcome.refusal.code, outcome.refusal.detail, outcome.refusal.headers), outcome.refusal.credentialId);
   }
 
   async function loadToken(key: string, token: string, scheme: 'bearer' | 'basic'): Promise<Principal> {
@@ -325,6 +349,16 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
         emit(NEGATIVE_HIT);
         throw aboutCredential(new GatewayError('auth.token_expired', detail), hit.credentialId);
       }
+      const deprecation = hit.principal.deprecation;
+      if (deprecation !== undefined && at >= deprecation.sunsetMs) {
+        // A deprecated credential's sunset is enforced on every hit too: the cache never serves it past it.
+        const refusal = sunsetRefusal(hit.principal.kind === 'api_token' ? 'This API token' : 'This OAuth client',
+          { sunset: deprecation.sunsetMs, link: deprecation.link }, hit.credentialId, hit.account);
+        cache.setNegative(key, refusal);
+        counters.negativeHits++;
+        emit(NEGATIVE_HIT);
+        throw aboutCredential(new GatewayError(refusal.code, refusal.detail, refusal.headers), hit.credentialId);
+      }
       if (at < hit.validUntil) {
         counters.hits++;
         emit(HIT);
@@ -338,7 +372,7 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
     if (refusal !== undefined) {
       counters.negativeHits++;
       emit(NEGATIVE_HIT);
-      throw aboutCredential(new GatewayError(refusal.code, refusal.detail), refusal.credentialId);
+      throw aboutCredential(new GatewayError(refusal.code, refusal.detail, refusal.headers), refusal.credentialId);
     }
     counters.misses++;
     emit(MISS);

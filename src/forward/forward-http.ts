@@ -5,8 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
-import type { RoutePolicy } from '../config/types.js';
+import type { Deprecation, RoutePolicy } from '../config/types.js';
 import type { GatewayError } from '../errors.js';
+import { withDeprecationHeaders } from '../rollout/deprecation-headers.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
@@ -29,6 +30,8 @@ export interface ForwardRequest {
   readonly headers: string[];
   /** The request's id: sent back in `X-Request-Id`. */
   readonly requestId: string;
+  /** The credential's deprecation: announced in the response headers (rollout/deprecation-headers.ts). */
+  readonly deprecation?: Deprecation | undefined;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -84,6 +87,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     private readonly requestId: string,
     private readonly pools: UpstreamPools,
     private readonly pool: Pool,
+    private readonly deprecation: Deprecation | undefined,
   ) {
     if (pools.queued(pool)) this.queueTimer = setTimeout(() => this.giveUp(), pools.queueTimeoutMs);
   }
@@ -129,7 +133,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
     this.callbacks.onUpstreamHeaders();
-    this.res.writeHead(statusCode, clientReasonPhrase(statusText), clientResponseHeaders(rawHeaders, this.requestId));
+    const headers = clientResponseHeaders(rawHeaders, this.requestId);
+    this.res.writeHead(statusCode, clientReasonPhrase(statusText), this.deprecation === undefined ? headers : withDeprecationHeaders(headers, this.deprecation));
     return true;
   }
 
@@ -206,7 +211,7 @@ export function forwardHttp(pools: UpstreamPools, request: ForwardRequest, callb
     callbacks.onFailure(upstreamGatewayError('saturated', route.name, route.timeoutMs), 'saturated', 'other');
     return undefined;
   }
-  const relay = new ResponseRelay(res, route, callbacks, request.requestId, pools, pool);
+  const relay = new ResponseRelay(res, route, callbacks, request.requestId, pools, pool, request.deprecation);
   const body = hasBody(req);
   pool.dispatch(
     {

@@ -162,6 +162,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         credentialId: claims.jti,
         ...(claims.org_id === undefined ? {} : { orgId: claims.org_id }),
         ...(claims.technical_account_id === undefined ? {} : { technicalAccountId: claims.technical_account_id }),
+        ...(client.deprecation === undefined ? {} : { deprecation: client.deprecation }),
       });
       const expiresAt = claims.exp * 1000;
       const validUntil = expiresAt + Math.floor(options.settings().leewayMs / 1000) * 1000;

@@ -4,12 +4,12 @@
  * verification of one of its access tokens asks).
  *
  * Cached for `cache.ttl` (LRU, at most `cache.maxEntries`), evicted by the `client.revoked` and
- * `client.secret_rotated` changes (a rotation ends the access tokens issued before it), so the request path answers synchronously on a hit. A read
+ * `client.secret_rotated` and `client.deprecated` changes (a rotation ends the access tokens issued before it), so the request path answers synchronously on a hit. A read
  * that started before an eviction is not cached (an epoch counter), so a race cannot put back a
  * client that was just revoked.
  */
 import { createBoundedLru } from '../credentials/bounded-lru.js';
-import type { CacheSettings } from '../config/types.js';
+import type { CacheSettings, Deprecation } from '../config/types.js';
 import type { CredentialStore, Scope } from '../credentials/index.js';
 
 /** A client as the OAuth layer sees it. */
@@ -23,6 +23,8 @@ export interface ClientInfo {
   readonly rotatedAt: number | null;
   /** Epoch ms until which the previous secret (and what it minted) stays valid; null: no grace left at the read. */
   readonly previousSecretValidUntil: number | null;
+  /** The client's deprecation (its access tokens carry it), or undefined. */
+  readonly deprecation: Deprecation | undefined;
 }
 
 /** The cached directory. */
@@ -53,6 +55,8 @@ export function createClientDirectory(store: CredentialStore, settings: CacheSet
       revoked: record.revokedAt !== null,
       rotatedAt: record.rotatedAt === null ? null : Date.parse(record.rotatedAt),
       previousSecretValidUntil: record.previousSecretValidUntil === null ? null : Date.parse(record.previousSecretValidUntil),
+      deprecation: record.deprecation === null ? undefined
+        : Object.freeze({ sinceMs: Date.parse(record.deprecation.since), sunsetMs: Date.parse(record.deprecation.sunset), link: record.deprecation.link ?? undefined }),
     });
     if (enabled && startedAt === epoch) cache.set(clientId, info);
     return info;

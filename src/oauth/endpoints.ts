@@ -65,6 +65,8 @@ function endpointRoute(name: OwnEndpointRoute, path: string, methods: readonly s
     timeoutMs: 0,
     websocket: 'read-write',
     readsWithBody: false,
+    mode: 'enforce',
+    deprecated: {},
   };
   return Object.freeze(route);
 }

@@ -204,6 +204,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           clients.evict(change.credentialId);
           cache.evictClient(change.credentialId);
           break;
+        case 'client.deprecated':
+          // Its access tokens carry its deprecation: verified again.
         case 'client.secret_rotated':
           // Access tokens issued before the rotation end with its grace: verified again.
           clients.evict(change.credentialId);

@@ -33,6 +33,8 @@ export interface AccessLine {
   readonly credentialId: string | null;
   /** `ok` or the error code (docs/errors.md) the request ended with. */
   readonly decision: string;
+  /** On a route in shadow mode: the code the request would have been refused with; else null. */
+  readonly shadow: string | null;
   /** Bytes read from the client connection for this request (head and body). */
   readonly bytesIn: number;
   /** Bytes written to the client connection for this request (head and body). */
@@ -221,7 +223,7 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
           `,"method":${JSON.stringify(ctx.req.method ?? '')},"path":${JSON.stringify(loggedPath(ctx, allowed))}` +
           `,"status":${jsonNumber(status)},"durationMs":${durationMs},"upstreamMs":${upstreamMs}` +
           `,"credentialId":${credentialId === undefined ? 'null' : JSON.stringify(credentialId)}` +
-          `,"decision":${JSON.stringify(ctx.decision)},"bytesIn":${jsonNumber(bytesIn)},"bytesOut":${jsonNumber(bytesOut)}}\n`,
+          `,"decision":${JSON.stringify(ctx.decision)},"shadow":${ctx.shadow === undefined ? 'null' : JSON.stringify(ctx.shadow)},"bytesIn":${jsonNumber(bytesIn)},"bytesOut":${jsonNumber(bytesOut)}}\n`,
       );
     },
   };

@@ -32,6 +32,7 @@ import { createMetricsHandler } from './metrics-handler.js';
 import { createMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { createRequestObserver } from './request-observer.js';
+import { createRolloutMetrics } from './rollout-metrics.js';
 import { createRouteSeriesTable } from './route-series.js';
 
 const TOKEN_RESULT_SET: ReadonlySet<string> = new Set(TOKEN_RESULTS);
@@ -102,13 +103,15 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   });
   const table = createRouteSeriesTable(metrics);
   const accessLog = createAccessLog(logger, config.log.queryValues);
-  const observer = createRequestObserver(table, accessLog, logger);
+  const rollout = createRolloutMetrics(metrics.registry);
+  const observer = createRequestObserver(table, accessLog, logger, rollout);
   inFlight = observer.inFlight;
 
   let issuers: ReadonlySet<string> = new Set();
   let routeNames: ReadonlySet<string> = new Set();
   const applyConfig = (next: GatewayConfig): void => {
     table.addRoutes(next.routes.map((route) => route.name));
+    rollout.setRoutes(next.routes);
     accessLog.setQueryValues(next.log.queryValues);
     issuers = new Set(next.jwt.issuers.map((issuer) => issuer.issuer));
     for (const issuer of issuers) for (const result of JWKS_RESULTS) metrics.jwksRefreshes.labels(issuer, result).inc(0);

@@ -14,6 +14,7 @@ import { isAuthOutcomeCode, methodIndex, NO_ROUTE, schemeOf, type AuthOutcomeCod
 import { createInternalErrorLog } from './internal-errors.js';
 import type { Logger } from './logger.js';
 import type { RequestObserver } from './observer.js';
+import type { RolloutMetrics } from './rollout-metrics.js';
 import type { RouteSeriesTable } from './route-series.js';
 
 export interface CountingObserver extends RequestObserver {
@@ -27,7 +28,7 @@ function authOutcomeOf(ctx: RequestContext): AuthOutcomeCode | undefined {
   return ctx.principal !== undefined ? 'ok' : undefined;
 }
 
-export function createRequestObserver(table: RouteSeriesTable, accessLog: AccessLog, logger: Logger): CountingObserver {
+export function createRequestObserver(table: RouteSeriesTable, accessLog: AccessLog, logger: Logger, rollout?: RolloutMetrics): CountingObserver {
   const reportInternalError = createInternalErrorLog(logger);
   let inFlight = 0;
   let failureLogged = false;
@@ -61,6 +62,14 @@ export function createRequestObserver(table: RouteSeriesTable, accessLog: Access
         if (route !== undefined && route.auth === 'required') {
           const code = authOutcomeOf(ctx);
           if (code !== undefined) series.authDecision(ctx.principal?.scheme ?? schemeOf(ctx.req.headers.authorization), code).inc();
+        }
+        if (route !== undefined && rollout !== undefined) {
+          if (ctx.shadow !== undefined) rollout.shadowRefusal(route.name, ctx.shadow);
+          const { deprecation } = ctx;
+          if (deprecation !== undefined) {
+            const sunset = ctx.decision === 'auth.credential_sunset' || ctx.shadow === 'auth.credential_sunset';
+            rollout.deprecatedRequest(route.name, deprecation.kind, sunset ? 'sunset' : 'announced');
+          }
         }
         // The cause first: the access line that quotes the request id follows it.
         if (ctx.failure !== undefined) reportInternalError(ctx.id, ctx.failure);

@@ -41,7 +41,7 @@ async function everyCommand(): Promise<string[][]> {
   return lines;
 }
 
-test('--help on every command and subcommand: usage, options, an example, exit 0, and nothing is run', { timeout: 120_000 }, async (t) => {
+test('--help on every command and subcommand: usage, options, an example, exit 0, and nothing is run', { timeout: 300_000 }, async (t) => {
   const { dir, file } = tempConfig(t);
   const commands = await everyCommand();
   const listed = commands.map((c) => c.join(' '));

@@ -77,7 +77,7 @@ const KEYS: readonly Case[] = [
   { name: 'unknown top-level key with did-you-mean', yaml: y('listne: "127.0.0.1:8443"', ...ROUTE),
     expected: ['1:1: listne: unknown key "listne"; did you mean "listen"?'] },
   { name: 'unknown key far from everything', yaml: y(...ROUTE, '    colour: blue'),
-    expected: ['5:5: routes[0].colour: unknown key "colour"; expected one of: name, match, upstream, upstreamCa, auth, access, credentials, require, websocket, readsWithBody, timeout, rateLimit'] },
+    expected: ['5:5: routes[0].colour: unknown key "colour"; expected one of: name, match, upstream, upstreamCa, auth, access, credentials, require, websocket, readsWithBody, timeout, rateLimit, mode, deprecated'] },
   { name: 'unknown key that weakens nothing silently', yaml: y(...ROUTE, '    require: { header: [x-request-id] }'),
     expected: ['5:16: routes[0].require.header: unknown key "header"; did you mean "headers"?'] },
 ];

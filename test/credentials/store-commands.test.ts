@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { openBackend, openStore } from '../../src/credentials/open-store.js';
 import { cliActor, credentialActor } from '../../src/credentials/audit.js';
+import { POSTGRES_MIGRATIONS } from '../../src/credentials/postgres-migrations.js';
+import { MIGRATIONS } from '../../src/credentials/sqlite-migrations.js';
 import { hashSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
 import { runCli } from '../support/cli.js';
 import { freshDatabase, testCluster } from '../support/postgres.js';
 import { fakeKey } from './store-contract.js';
-import { MIGRATIONS } from '../../src/credentials/sqlite-migrations.js';
 
 /** Every schema version this Portcullis knows, in order. */
 const VERSIONS = MIGRATIONS.map((m) => m.version);

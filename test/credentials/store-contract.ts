@@ -339,6 +339,7 @@ export function storeContract(backend: ContractBackend): void {
     assert.deepEqual(found && { ...found, secretHash: Buffer.from(found.secretHash).toString('hex') }, {
       id: token.record.id, scope: 'admin', secretHash: Buffer.from(hashSecret(token.token)).toString('hex'), previousSecretHash: null,
       previousValidUntil: null, expiresAt: clock.now() + 1000, revokedAt: null, account: { name: 'acct', scope: 'read-write', disabled: false }, owner: false,
+      deprecation: null,
     });
     assert.equal(await store.findTokenByHash(hashSecret('pcl_unknown')), undefined);
     const client = await store.clients.create({ name: 'c', scope: 'read-only' });
@@ -347,6 +348,37 @@ export function storeContract(backend: ContractBackend): void {
     await store.clients.rotateSecret(client.record.clientId);
     assert.equal((await store.findClientById(client.record.clientId))?.rotatedAt, clock.now());
     assert.equal(await store.findClientById('cli_nope'), undefined);
+  });
+
+  test(`${backend.name}: deprecation with a sunset: stored, listed, announced in the feed, removable, checked`, async (t) => {
+    const clock = manualClock();
+    const { store } = await backend.open(t, { now: clock.now });
+    const token = await store.tokens.create({ label: 'old', scope: 'read-only' });
+    const client = await store.clients.create({ name: 'old-client', scope: 'read-only' });
+    const before = await store.latestChangeSeq();
+    const sunset = new Date(clock.now() + 86_400_000);
+    const tok = await store.tokens.setDeprecation(token.record.id, { sunset, link: 'https://docs.example.com/migrate' });
+    assert.deepEqual(tok.deprecation, { since: new Date(clock.now()).toISOString(), sunset: sunset.toISOString(), link: 'https://docs.example.com/migrate' });
+    assert.deepEqual(tokenJson(tok).deprecation, tok.deprecation, 'in the JSON shape');
+    const since = new Date(clock.now() - 1000);
+    const cli = await store.clients.setDeprecation(client.record.clientId, { sunset, since });
+    assert.deepEqual(cli.deprecation, { since: since.toISOString(), sunset: sunset.toISOString(), link: null });
+    assert.deepEqual(clientJson(cli).deprecation, cli.deprecation);
+    assert.deepEqual((await store.findTokenByHash(hashSecret(token.token)))?.deprecation, { since: clock.now(), sunset: sunset.getTime(), link: 'https://docs.example.com/migrate' });
+    assert.deepEqual((await store.findClientById(client.record.clientId))?.deprecation, { since: since.getTime(), sunset: sunset.getTime(), link: null });
+    assert.deepEqual((await store.changesSince(before)).map((c) => [c.kind, 'credentialId' in c ? c.credentialId : '']),
+      [['token.deprecated', token.record.id], ['client.deprecated', client.record.clientId]], 'every instance evicts its cache entry');
+    assert.equal((await store.tokens.setDeprecation(token.record.id, null)).deprecation, null, 'removable');
+    assert.equal((await store.findTokenByHash(hashSecret(token.token)))?.deprecation, null);
+    const past = await store.tokens.setDeprecation(token.record.id, { sunset: new Date(clock.now() - 5000) });
+    assert.ok(past.deprecation !== null && Date.parse(past.deprecation.since) < Date.parse(past.deprecation.sunset), 'a past sunset is accepted, since before it');
+    await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset, since: new Date(sunset.getTime() + 1) }), 'invalid_argument');
+    await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset: new Date('nope') }), 'invalid_argument');
+    await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset, link: 'javascript:alert(1)' }), 'invalid_argument');
+    await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset, link: 'https://x.test/>; rel="next"' }), 'invalid_argument');
+    await rejectsWith(store.tokens.setDeprecation('tok_nope', { sunset }), 'not_found');
+    await store.clients.revoke(client.record.clientId);
+    await rejectsWith(store.clients.setDeprecation(client.record.clientId, { sunset }), 'revoked');
   });
 
   test(`${backend.name}: concurrent writers through one store: no lost write, every change in the feed once`, async (t) => {

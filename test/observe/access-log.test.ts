@@ -183,12 +183,12 @@ test('the hand-built access line is the line pino writes for the same fields, wh
     const ctx = {
       id: `id-${i}`, startedAt: 0n, req: { method: 'GET', url: path, socket: null }, res: {}, socket: null, path, search: '',
       route: { name: `r"${i}` }, principal: { credentialId: `c\\"${i}\n`, subject: 's', scope: 'read-only', scheme: 'bearer' },
-      decision: 'ok', upstreamStartedAt: 1_000n, upstreamHeadersAt: 2_501_000n,
+      decision: 'ok', upstreamStartedAt: 1_000n, upstreamHeadersAt: 2_501_000n, ...(i % 2 === 1 ? { shadow: `auth."${i}` } : {}),
     };
     accessLog.write(ctx as unknown as Parameters<typeof accessLog.write>[0], 200 + i, 12_345_678n);
     reference.info({
       requestId: `id-${i}`, route: `r"${i}`, method: 'GET', path, status: 200 + i, durationMs: 12.346, upstreamMs: 2.5,
-      credentialId: `c\\"${i}\n`, decision: 'ok', bytesIn: 0, bytesOut: 0,
+      credentialId: `c\\"${i}\n`, decision: 'ok', shadow: i % 2 === 1 ? `auth."${i}` : null, bytesIn: 0, bytesOut: 0,
     });
   }
   assert.equal(ours.length, awkward.length);

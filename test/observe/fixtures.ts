@@ -21,6 +21,8 @@ function route(name: string, index: number): RoutePolicy {
     timeoutMs: 30_000,
     websocket: 'read-write',
     readsWithBody: false,
+    mode: 'enforce',
+    deprecated: {},
   };
 }
 
@@ -56,5 +58,5 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
 /** Every key of an access-log line: pino's (level, time, service) and ours. docs/logging.md lists the same. */
 export const ACCESS_LINE_KEYS = [
   'level', 'time', 'service', 'event', 'requestId', 'route', 'method', 'path', 'status', 'durationMs', 'upstreamMs',
-  'credentialId', 'decision', 'bytesIn', 'bytesOut',
+  'credentialId', 'decision', 'shadow', 'bytesIn', 'bytesOut',
 ].sort();

@@ -18,6 +18,8 @@ export interface RouteSpec {
   readonly requiredQuery?: readonly string[];
   readonly websocket?: RoutePolicy['websocket'];
   readonly readsWithBody?: boolean;
+  readonly mode?: RoutePolicy['mode'];
+  readonly deprecated?: RoutePolicy['deprecated'];
 }
 
 let counter = 0;
@@ -55,5 +57,7 @@ export function routePolicy(spec: RouteSpec = {}): RoutePolicy {
     timeoutMs: 30_000,
     websocket: spec.websocket ?? 'read-write',
     readsWithBody: spec.readsWithBody ?? false,
+    mode: spec.mode ?? 'enforce',
+    deprecated: spec.deprecated ?? {},
   };
 }
