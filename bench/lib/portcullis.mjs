@@ -63,9 +63,12 @@ export const routePath = (i) => `/svc-${String(i).padStart(4, '0')}/v${i % 7}`;
  *   nolog   as main with log.level warn: the access log off (to measure what it costs)
  *   routes  10,000 routes, auth off
  *   big     as main, a fresh process for the 1 GiB transfers
+ * `workers` (optional) is written as the `workers` key.
  */
-export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl }) {
+export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl, workers }) {
   const base = {
+    // workers: N processes behind one listener (a primary and its workers); default 1, no primary.
+    ...(workers === undefined ? {} : { workers }),
     listen: `127.0.0.1:${ports.listen}`,
     admin: { listen: `127.0.0.1:${ports.admin}` },
     metrics: { listen: `127.0.0.1:${ports.metrics}` },
