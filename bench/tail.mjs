@@ -12,7 +12,8 @@
 //
 //   node bench/tail.mjs [--dist dist --dist 'dist --max-semi-space-size=16' …] [--rounds 5]
 //                       [--duration 8] [--rate 2000] [--auth bearer] [--path /api/items]
-//                       [--runtime-node PATH] [--out bench/results] [--tag NAME]
+//                       [--runtime system|image] [--out bench/results] [--tag NAME]
+//   --runtime image: every target on the Docker image's Node.js (bench/lib/runtime.mjs)
 //
 // Gateways, forwarder and upstream on CPU 0, the generator on CPU 1 (as run.mjs's split A).
 // Writes results/tail-<date>[-tag].json (small: per run the percentiles, the attribution and
@@ -28,6 +29,7 @@ import { probe } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import { createCredentials, writeGatewayConfig } from './lib/portcullis.mjs';
 import { treeCpuSeconds } from './lib/procstat.mjs';
+import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,6 +42,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
     tag: { type: 'string', default: '' },
     keep: { type: 'boolean', default: false },
+    runtime: { type: 'string', default: 'system' },
   },
 });
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,25 +87,31 @@ const certs = createCerts({ dir: join(work, 'certs') });
 const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', { BENCH_CERT: certs.cert, BENCH_KEY: certs.key });
 const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
 
+const log = (m) => process.stderr.write(m);
+const onImage = opt.runtime === 'image';
+let node = process.execPath;
 const targets = [];
 {
   const events = join(work, 'undici.events');
-  const child = start(process.execPath, ['--import', probeFile, join(root, 'bench/targets/undici-forwarder.mjs')], '0',
+  if (onImage) node = prepareRuntime({ root, dist: resolve(root, 'dist'), version: imageNodeMajor(root), into: join(work, 'rt-forwarder'), log }).node;
+  const child = start(node, ['--import', probeFile, join(root, 'bench/targets/undici-forwarder.mjs')], '0',
     { PORT: '0', UPSTREAM_URL: upstreamUrl, BENCH_CA: certs.caCert, UNDICI_MODE: 'dispatch', TAIL_PROBE_FILE: events });
   const port = await readyPort(child);
   targets.push({ name: 'undici (bare forwarder)', pid: child.pid, url: `http://127.0.0.1:${port}/`, headers: [], events, runs: [] });
 }
 for (const [i, distArg] of dists.entries()) {
   const [distDir = 'dist', ...nodeFlags] = distArg.split(/\s+/);
-  const dist = resolve(root, distDir);
+  let dist = resolve(root, distDir);
+  mkdirSync(join(work, `gw-${i}`), { recursive: true });
+  const { tokens } = await createCredentials(dist, `sqlite:${join(work, `gw-${i}`, 'store.db')}`, { tokens: 1 });
+  if (onImage) dist = prepareRuntime({ root, dist, version: imageNodeMajor(root), into: join(work, `rt-${i}`), log }).dist;
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const dir = join(work, `gw-${i}`);
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
   const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
-  const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
   const events = join(work, `gw-${i}.events`);
   const accessLog = openSync(join(dir, 'access.log'), 'a');
-  const child = start(process.execPath, [...nodeFlags, '--import', probeFile, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0',
+  const child = start(node, [...nodeFlags, '--import', probeFile, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0',
     { TAIL_PROBE_FILE: events }, accessLog);
   closeSync(accessLog);
   for (let n = 0; n < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
@@ -193,7 +202,8 @@ function attribute(requests, events) {
     sqliteBySql[k].statements += x.n;
     sqliteBySql[k].maxMs = Math.max(sqliteBySql[k].maxMs, Math.round(x.d * 100) / 100);
   }
-  return { p99, slow: Object.values(counts).reduce((a, b) => a + b, 0), counts, totals, sqliteBySql };
+  const heap = inRun.filter((x) => x.t === 'heap').map((x) => x.newSpace / 2 ** 20);
+  return { p99, slow: Object.values(counts).reduce((a, b) => a + b, 0), counts, totals, sqliteBySql, newSpaceMiB: heap.length ? Math.max(...heap) : null };
 }
 
 const readEvents = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -218,7 +228,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     };
     t.runs.push(row);
     process.stderr.write(`round ${round} ${t.name}: p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} p99.9 ${row.p999.toFixed(2)} ms, cpu ${cpuUsPerReq.toFixed(0)} µs/req, `
-      + `run queue ${row.runQueueMsPerS.toFixed(1)} ms/s, load ${la.toFixed(2)}; ≥p99: ${Object.entries(a.counts).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+      + `run queue ${row.runQueueMsPerS.toFixed(1)} ms/s, load ${la.toFixed(2)}, scavenges ${a.totals['gc-minor'].n}/${a.totals['gc-minor'].ms} ms, new space ${a.newSpaceMiB} MiB; ≥p99: ${Object.entries(a.counts).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   }
 }
 
@@ -257,6 +267,6 @@ process.stdout.write(md);
 const outDir = opt.out ?? join(root, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const name = `tail-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}${opt.tag ? `-${opt.tag}` : ''}.json`;
-writeFileSync(join(outDir, name), `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, node: process.version, targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`);
+writeFileSync(join(outDir, name), `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, node: spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`);
 process.stdout.write(`results: ${join(outDir, name)}\n`);
 process.exit(0);

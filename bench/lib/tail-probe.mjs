@@ -17,6 +17,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { appendFileSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const out = process.env.TAIL_PROBE_FILE;
 const events = [];
@@ -94,7 +95,10 @@ if (out) {
   };
   setInterval(tick, 1).unref();
 
+  // The young generation's size now and then: V8 shrinks it while the process idles.
+  const newSpace = () => getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
   const save = () => {
+    events.push({ t: 'heap', s: monoMs(), d: 0, newSpace: newSpace() });
     if (events.length === 0) return;
     const lines = events.splice(0).map((e) => JSON.stringify(e)).join('\n');
     appendFileSync(out, `${lines}\n`);
