@@ -41,7 +41,8 @@ import { evaluateChecks, fmt } from './lib/report.mjs';
 import { summarise } from './lib/cpuprofile-summary.mjs';
 import { renderReport, renderSaved } from './lib/summary.mjs';
 import { writeSummary } from './summarise.mjs';
-import { PROCESSES, TARGETS, SCENARIOS } from './targets/index.mjs';
+import { PROCESSES, TARGETS, SCENARIOS, IMAGE_NODE } from './targets/index.mjs';
+import { prepareRuntime } from './lib/runtime.mjs';
 import { findNginx, nginxVersion } from './targets/nginx.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -555,11 +556,16 @@ async function startProcess(key, ctx) {
 async function startGateway(key, kind, ctx, { nodeFlags = [], storeKind = kind }) {
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const dir = join(ctx.workDir, key);
-  const file = writeGatewayConfig(dir, kind, { ports, upstreamUrl: ctx.upstreamUrl, caPath: ctx.certs.caCert, storeUrl: `sqlite:${join(ctx.workDir, `store-${storeKind}.db`)}` });
+  const def = PROCESSES[key] ?? {};
+  const file = writeGatewayConfig(dir, kind, {
+    ports, upstreamUrl: ctx.upstreamUrl, caPath: ctx.certs.caCert, storeUrl: `sqlite:${join(ctx.workDir, `store-${storeKind}.db`)}`, workers: def.workers,
+  });
   const accessLog = join(dir, 'access.log');
+  // runtime 'image': the Docker image's Node.js, from its own directory (bench/lib/runtime.mjs).
+  const rt = def.runtime === 'image' ? ctx.imageRuntime : { node: ctx.node, dist: ctx.dist };
   const started = await startChild(key, {
-    cmd: ctx.node,
-    args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(ctx.dist, 'src/cli/main.js'), 'start', '--config', file],
+    cmd: rt.node,
+    args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(rt.dist, 'src/cli/main.js'), 'start', '--config', file],
     stdoutFile: accessLog,
   }, { ready: 'probe', timeoutMs: 120_000 });
   const p = {
@@ -656,6 +662,14 @@ async function main() {
     creds: { main: {}, ws: {}, inv: {} },
   };
   const setup = {};
+  // The image's Node.js for the gateways that run on it: fetched and prepared once (cached).
+  if ([...needed].some((k) => PROCESSES[k].runtime === 'image')) {
+    const t0 = Date.now();
+    ctx.imageRuntime = prepareRuntime({ root, dist, version: IMAGE_NODE, into: join(workDir, `node${IMAGE_NODE}`), log });
+    setup.imageRuntime = { version: ctx.imageRuntime.version, preparedMs: Date.now() - t0 };
+    machine.imageNode = ctx.imageRuntime.version;
+    log(`bench: the image's runtime: Node.js ${ctx.imageRuntime.version} (${Date.now() - t0} ms)\n`);
+  }
 
   // ---- credentials, before the processes that need them start
   if (needsMainCreds) {

@@ -2,7 +2,7 @@
 // Open-loop (fixed-rate) HTTP/1.1 load generator, the part of wrk2 that Debian lacks.
 //
 //   node bench/lib/open-loop.mjs --url URL [--rate 2000] [--duration 10] [--connections 32]
-//        [--header 'Name: value' ...] [--ca FILE] [--timeout 5] [--slow-ms 10]
+//        [--header 'Name: value' ...] [--ca FILE] [--timeout 5] [--slow-ms 10] [--trace FILE]
 //
 // Requests are scheduled at a fixed rate, whatever the target does: request i is due at
 // t0 + i/rate. A timer wakes up about every millisecond and sends every request that has become
@@ -16,10 +16,11 @@
 // Prints one line `BENCH_RESULT {json}` shaped like bench/run.mjs's wrk line (requests,
 // duration_us, errors, latency_us percentiles) plus an `openLoop` object, which lists the first
 // 200 requests slower than --slow-ms as [ms since start, latency ms] (to see whether stalls are
-// periodic). Every wait is bounded.
+// periodic). Every wait is bounded. --trace FILE writes every request as a line
+// `<due, ms of CLOCK_MONOTONIC> <latency ms>` (bench/tail.mjs lays them over the target's events).
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createHistogram } from './histogram.mjs';
@@ -34,6 +35,7 @@ const { values: o } = parseArgs({
     ca: { type: 'string' },
     timeout: { type: 'string', default: '5' },
     'slow-ms': { type: 'string', default: '10' },
+    trace: { type: 'string' },
   },
 });
 if (!o.url) {
@@ -46,6 +48,8 @@ const DURATION_MS = Number(o.duration) * 1000;
 const CONNECTIONS = Number(o.connections);
 const TIMEOUT_MS = Number(o.timeout) * 1000;
 const SLOW_MS = Number(o['slow-ms']);
+/** With --trace: [due, latency] of every request, ms (due in performance.now() time). */
+const trace = o.trace ? [] : null;
 /** @type {number[][]} [ms since t0, latency ms] of slow requests (at most 200) */
 const slow = [];
 let t0 = 0;
@@ -135,6 +139,7 @@ function onData(c, d) {
   if (!done) return;
   const now = performance.now();
   hist.record((now - c.start) * 1000);
+  trace?.push(c.start, now - c.start);
   if (now - c.start >= SLOW_MS && slow.length < 200) slow.push([Math.round(c.start - t0), Math.round((now - c.start) * 10) / 10]);
   completed++;
   if (c.status >= 400 || c.status < 200) errors.status++;
@@ -251,6 +256,13 @@ async function main() {
       slow,
     },
   };
+  if (trace) {
+    // performance.now() and process.hrtime() are both CLOCK_MONOTONIC: a constant offset.
+    const toMono = t0MonotonicUs / 1000 - t0;
+    const lines = [];
+    for (let i = 0; i < trace.length; i += 2) lines.push(`${(trace[i] + toMono).toFixed(3)} ${trace[i + 1].toFixed(3)}`);
+    writeFileSync(o.trace, `${lines.join('\n')}\n`);
+  }
   process.stdout.write(`Requests/sec: ${(completed / (elapsed / 1000)).toFixed(2)}\n`);
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   for (const c of all) c.socket.destroy();

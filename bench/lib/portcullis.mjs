@@ -65,9 +65,12 @@ export const routePath = (i) => `/svc-${String(i).padStart(4, '0')}/v${i % 7}`;
  *   big     as main, a fresh process for the 1 GiB transfers
  *   ratelimit          as main, both routes with a rate limit too high to refuse anything
  *   ratelimit-throttle as ratelimit, with the failed-attempt throttle on as well
+ * `workers` (optional) is written as the `workers` key.
  */
-export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl }) {
+export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl, workers }) {
   const base = {
+    // workers: N processes behind one listener (a primary and its workers); default 1, no primary.
+    ...(workers === undefined ? {} : { workers }),
     listen: `127.0.0.1:${ports.listen}`,
     admin: { listen: `127.0.0.1:${ports.admin}` },
     metrics: { listen: `127.0.0.1:${ports.metrics}` },

@@ -13,7 +13,7 @@ function machineLine(report) {
   const p = report.pinning;
   const pinT = p.enabled ? `targets on ${p.targets}, upstream on ${p.upstream}, load generator on ${p.loadGenerator} (${p.tool})` : `no pinning (${p.reason})`;
   const q = report.params;
-  return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
+  return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}${m.imageNode ? ` (gateways @node…: ${m.imageNode}, the image's)` : ''}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
     + `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, `
     + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections${q.olWarmupS ? ` (each run after ${q.olWarmupS}s of unmeasured load)` : ''}, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
     + `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}`
@@ -49,7 +49,9 @@ const pick = (obj, keys) => {
 
 // What targetsTable reads of a target's summary, and what evaluateChecks and targetsTable read of a round.
 const SUMMARY_COLUMNS = ['rps', 'p50_us', 'p99_us', 'p999_us', 'cpu_us_per_req', 'upstream_cpu_us_per_req', 'store_reads_per_s'];
-const ROUND_FIELDS = ['round', 'accepted', 'disturbed', 'rps', 'cpu_us_per_req', 'upstream_cpu_us_per_req', 'unexpectedErrors', 'errorsTotal'];
+// Also the load generator's CPU, the foreign CPU and the load average: the machine's share of the figures.
+const ROUND_FIELDS = ['round', 'accepted', 'disturbed', 'rps', 'cpu_us_per_req', 'upstream_cpu_us_per_req', 'unexpectedErrors', 'errorsTotal',
+  'durationS', 'loadGeneratorCpuS', 'foreignCpuPct', 'loadavg1'];
 // markdownSummary prints at most this many rows of each list of a CPU profile.
 const PROFILE_ROWS = { functions: 20, origins: 20, natives: 12, stages: 20 };
 

@@ -10,6 +10,8 @@
 //   store        the gateway kind whose store (and credentials) it shares (default: its own)
 //   skip(ctx)    -> a reason string when it cannot run here, else null
 //   ready        'stdout': wait for a "ready <port>" line; 'probe': poll the target's URL
+//   runtime      'image': the gateway runs on the Docker image's Node.js major (bench/lib/runtime.mjs)
+//   workers      the gateway's `workers` (processes behind its listener; default 1)
 // The upstream is started first and is the process "upstream".
 //
 // A TARGET is one load pattern against one process; the runner interleaves targets:
@@ -27,8 +29,10 @@
 // ctx: { root, benchDir, dist, certs, upstreamPort, upstreamUrl, nginxBin, node, port (this
 //        process's port), creds: { main: { bearer, basic, jwt, jwtWhy }, ws: { file, first },
 //        inv: { wellFormedFile, garbageFile, ... } }, bodyBytes }
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { prepareNginx } from './nginx.mjs';
+import { imageNodeMajor } from '../lib/runtime.mjs';
 
 const T = (ctx, file) => join(ctx.benchDir, 'targets', file);
 
@@ -151,6 +155,25 @@ export const TARGETS = {
   'ol-nginx-map': { description: 'fixed rate through nginx with the Authorization map', process: 'nginx-map', path: '/', headers: bearer, driver: 'openloop' },
   'ol-pc-2-bearer': { scenario: '9', description: 'fixed rate, Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer, driver: 'openloop' },
 };
+
+// ---- the same gateway on the image's runtime, and with 2 workers (scenarios 1, 2 and 9)
+/** The Node.js major the Docker image ships, e.g. 26: targets `pc-2-bearer@node26`, `…@w2`, `…@node26-w2`. */
+export const IMAGE_NODE = imageNodeMajor(resolve(dirname(fileURLToPath(import.meta.url)), '../..'));
+const VARIANTS = {
+  [`@node${IMAGE_NODE}`]: { runtime: 'image', what: `on Node.js ${IMAGE_NODE} (the image's)` },
+  '@w2': { workers: 2, what: 'with 2 workers (node:cluster)' },
+  [`@node${IMAGE_NODE}-w2`]: { runtime: 'image', workers: 2, what: `on Node.js ${IMAGE_NODE} with 2 workers` },
+};
+const VARIED = ['pc-1-open', 'pc-2-bearer', 'ol-pc-2-bearer'];
+for (const [suffix, v] of Object.entries(VARIANTS)) {
+  PROCESSES[`gw-main${suffix}`] = {
+    description: `${PROCESSES['gw-main'].description}; ${v.what}`,
+    gateway: 'main', store: 'main', ready: 'probe', ...(v.runtime ? { runtime: v.runtime } : {}), ...(v.workers ? { workers: v.workers } : {}),
+  };
+  for (const name of VARIED) {
+    TARGETS[`${name}${suffix}`] = { ...TARGETS[name], description: `${TARGETS[name].description}; ${v.what}`, process: `gw-main${suffix}` };
+  }
+}
 for (const [name, t] of Object.entries(TARGETS)) t.name = name;
 
 const BASELINES = ['direct', 'http-proxy', 'undici', 'nginx', 'nginx-map'];
@@ -167,6 +190,11 @@ export const SCENARIOS = {
   openloop: OPEN_LOOP,
   engines: ['direct', 'http-proxy', 'undici', 'nginx'],
   'undici-modes': ['undici', 'undici-stream', 'undici-request'],
+  // Scenarios 1, 2 and 9 on this machine's Node.js and on the image's, 1 and 2 workers.
+  runtimes: [
+    'undici', ...['', ...Object.keys(VARIANTS)].flatMap((v) => [`pc-1-open${v}`, `pc-2-bearer${v}`]),
+    'ol-undici', ...['', ...Object.keys(VARIANTS)].map((v) => `ol-pc-2-bearer${v}`),
+  ],
   // A short check of the gateway against its floor (handy while iterating).
   quick: ['direct', 'undici', 'nginx-map', 'pc-1-open', 'pc-2-bearer'],
 };

@@ -1,0 +1,48 @@
+/**
+ * `node bench/run.mjs --only runtimes`: scenarios 1, 2 and 9 on this machine's Node.js and on the
+ * one the Docker image ships (read from its NODE_IMAGE, as .ci/run reads it), one and two workers.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from '../support/repo.js';
+
+const ROOT = repoRoot();
+type Def = { process: string; gateway?: string; runtime?: string; workers?: number };
+interface Targets { PROCESSES: Record<string, Def>; TARGETS: Record<string, Def>; SCENARIOS: Record<string, string[]>; IMAGE_NODE: string }
+const importBench = async <T>(file: string): Promise<T> => (await import(pathToFileURL(join(ROOT, 'bench', file)).href)) as T;
+
+test("the image's Node.js major is read from the Dockerfile's NODE_IMAGE; a Dockerfile without it is an error", async () => {
+  const { imageNodeMajor } = await importBench<{ imageNodeMajor(root: string): string }>('lib/runtime.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-runtime-'));
+  writeFileSync(join(dir, 'Dockerfile'), '# x\nARG NODE_IMAGE=node:24-bookworm\nFROM ${NODE_IMAGE}\n');
+  assert.equal(imageNodeMajor(dir), '24');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM node:24\n');
+  assert.throws(() => imageNodeMajor(dir), /NODE_IMAGE/);
+  const shipped = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+  assert.equal(imageNodeMajor(ROOT), shipped);
+});
+
+test('the runtimes scenario runs scenarios 1, 2 and 9 on both runtimes with 1 and 2 workers, over one store', async () => {
+  const { PROCESSES, TARGETS, SCENARIOS, IMAGE_NODE } = await importBench<Targets>('targets/index.mjs');
+  const names = SCENARIOS['runtimes'] ?? [];
+  for (const base of ['pc-1-open', 'pc-2-bearer', 'ol-pc-2-bearer']) {
+    for (const suffix of ['', `@node${IMAGE_NODE}`, '@w2', `@node${IMAGE_NODE}-w2`]) assert.ok(names.includes(`${base}${suffix}`), `${base}${suffix}`);
+  }
+  assert.ok(names.includes('undici') && names.includes('ol-undici'), 'the bare forwarder in the same run');
+  for (const name of names) {
+    const process = PROCESSES[(TARGETS[name] as Def).process] as Def;
+    assert.ok(process, name);
+    if (!name.includes('@')) continue;
+    assert.equal(process.gateway, 'main', name);
+    assert.equal(process.runtime, name.includes(`@node${IMAGE_NODE}`) ? 'image' : undefined, name);
+    assert.equal(process.workers, name.endsWith('w2') ? 2 : undefined, name);
+  }
+  const { gatewayConfig } = await importBench<{ gatewayConfig(kind: string, o: object): Record<string, unknown> }>('lib/portcullis.mjs');
+  const o = { ports: { listen: 1, metrics: 2, admin: 3 }, upstreamUrl: 'https://127.0.0.1:4', caPath: '/ca', storeUrl: 'sqlite:/x' };
+  assert.equal(gatewayConfig('main', { ...o, workers: 2 })['workers'], 2);
+  assert.equal('workers' in gatewayConfig('main', o), false, 'default: no workers key');
+});
