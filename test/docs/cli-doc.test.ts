@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { registerAuditCommands } from '../../src/cli/audit-commands.js';
 import { registerBuiltinCommands } from '../../src/cli/builtin-commands.js';
 import { registerCredentialCommands } from '../../src/cli/credential-commands.js';
 import { registerKeyCommands } from '../../src/cli/key-commands.js';
@@ -22,6 +23,7 @@ registerBuiltinCommands();
 registerCredentialCommands();
 registerKeyCommands();
 registerStoreCommands();
+registerAuditCommands();
 
 async function help(argv: string[]): Promise<string> {
   const out: string[] = [];

@@ -44,9 +44,11 @@ const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {
   tokensCreate: 'token.create',
   tokensRotate: 'token.rotate',
   tokensRevoke: 'token.revoke',
+  tokensDeprecate: 'token.deprecate',
   clientsCreate: 'client.create',
   clientsRotateSecret: 'client.rotate_secret',
   clientsRevoke: 'client.revoke',
+  clientsDeprecate: 'client.deprecate',
   signingKeysRotate: 'signing_key.rotate',
 };
 
@@ -131,6 +133,7 @@ test('admin API: each change records exactly one entry (credential id, action, t
       return answer;
     }, () => tokenId],
     ['token.rotate', () => h.api('POST', `/v1/tokens/${tokenId}/rotate`, { grace: '10m' }), () => tokenId],
+    ['token.deprecate', () => h.api('POST', `/v1/tokens/${tokenId}/deprecate`, { sunset: '2099-01-01T00:00:00Z', link: 'https://wiki.example.com/move' }), () => tokenId],
     ['token.revoke', () => h.api('POST', `/v1/tokens/${tokenId}/revoke`), () => tokenId],
     ['client.create', async () => {
       const answer = await h.api('POST', '/v1/clients', { name: 'crm', scope: 'read-only', orgId: 'ORG' });
@@ -138,6 +141,7 @@ test('admin API: each change records exactly one entry (credential id, action, t
       return answer;
     }, () => clientId],
     ['client.rotate_secret', () => h.api('POST', `/v1/clients/${clientId}/rotate-secret`), () => clientId],
+    ['client.deprecate', () => h.api('POST', `/v1/clients/${clientId}/deprecate`, { sunset: '2099-01-01T00:00:00Z' }), () => clientId],
     ['client.revoke', () => h.api('POST', `/v1/clients/${clientId}/revoke`), () => clientId],
     ['signing_key.rotate', async () => {
       const answer = await h.api('POST', '/v1/signing-keys/rotate');
