@@ -243,7 +243,9 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     });
   });
 
-  const metrics = http.createServer(listenerOptions(config.limits), async (req, res) => {
+  // A throw in here (a readiness check that throws instead of rejecting) must not become an
+  // unhandled rejection, which would stop the process: the connection is dropped instead.
+  const metrics = http.createServer(listenerOptions(config.limits), (req, res) => void (async () => {
     res.setHeader('x-request-id', requestIdOf(req));
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -265,7 +267,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end('{"status":404}');
-  });
+  })().catch(() => res.destroy()));
 
   answerClientErrors(metrics);
   const admin = services.adminHandler

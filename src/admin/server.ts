@@ -50,7 +50,7 @@ interface Endpoint {
 const ID = '([^/]+)';
 const ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', pattern: /^\/v1\/accounts$/, status: 200, handle: (ops) => ops.accountsList() },
-  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b) => ops.accountsCreate(String(b.name ?? ''), requireScope(b.scope)) },
+  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b) => ops.accountsCreate(typeof b.name === 'string' ? b.name : '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b) => ops.accountsSetScope(name ?? '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name]) => ops.accountsDisable(name ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name]) => ops.accountsEnable(name ?? '') },
