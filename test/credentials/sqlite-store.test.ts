@@ -12,10 +12,13 @@ import { tempDir, tempStore } from './helpers.js';
 storeContract({
   name: 'sqlite',
   open: tempStore,
-  raw: async (t, url) => {
+  raw: (t, url) => {
     const raw = new Database(url.slice('sqlite:'.length));
     t.after(() => raw.close());
-    return async (sql, params) => { raw.prepare(sql).run(...params); };
+    return Promise.resolve((sql: string, params: unknown[]) => {
+      raw.prepare(sql).run(...params);
+      return Promise.resolve();
+    });
   },
 });
 
