@@ -15,10 +15,12 @@ storeContract({
   raw: (t, url) => {
     const raw = new Database(url.slice('sqlite:'.length));
     t.after(() => raw.close());
-    return Promise.resolve((sql: string, params: unknown[]) => {
-      raw.prepare(sql).run(...params);
-      return Promise.resolve();
-    });
+    // A refused statement rejects the returned promise, as the PostgreSQL driver's does.
+    return Promise.resolve((sql: string, params: unknown[]) =>
+      new Promise<void>((resolve) => {
+        raw.prepare(sql).run(...params);
+        resolve();
+      }));
   },
 });
 
