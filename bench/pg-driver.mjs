@@ -56,7 +56,7 @@ async function untilHeard(name, heard) {
   restart();
   const restarted = Date.now();
   for (;;) {
-    try { const c = new pg.Client({ connectionString: url }); await c.connect(); await c.query("SELECT pg_notify('bench', 'x')"); await c.end(); } catch {}
+    try { const c = new pg.Client({ connectionString: url }); await c.connect(); await c.query("SELECT pg_notify('bench', 'x')"); await c.end(); } catch { /* no notification this time: the measurement goes on */ }
     if (heard.count > 0) break;
     if (Date.now() - restarted > 20_000) { console.log(`${name}: no NOTIFY within 20 s after restart`); return; }
     await new Promise((r) => setTimeout(r, 20));

@@ -546,7 +546,7 @@ async function startProcess(key, ctx) {
       await probe(`${p.baseUrl}/`, {}, 100);
     } catch (e) {
       const errLog = cmd.tmp && existsSync(join(cmd.tmp, 'error.log')) ? readFileSync(join(cmd.tmp, 'error.log'), 'utf8').slice(-2000) : '';
-      throw new Error(`${key}: ${e.message}\n${started.stderr()}${errLog}`);
+      throw new Error(`${key}: ${e.message}\n${started.stderr()}${errLog}`, { cause: e });
     }
   }
   return p;

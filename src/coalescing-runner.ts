@@ -29,6 +29,7 @@ export function createCoalescingRunner(
       } catch {
         // The task reports its own failures; one that escapes must not stop later runs.
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set again by a request that arrived while the task was awaited
     } while (requestedDuringRun && runAgain());
     running = false;
   };

@@ -10,6 +10,7 @@ export function createContext(id: string, req: IncomingMessage, res: ServerRespo
     startedAt: process.hrtime.bigint(),
     req,
     res,
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Node.js types it as always there; it is null once the socket is detached
     socket: req.socket ?? null,
     path: '',
     search: '',

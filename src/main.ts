@@ -66,6 +66,7 @@ export async function startFromFile(file: string, invalid: (issues: readonly Con
   let current: GatewayConfig = config;
 
   let stopping: Promise<void> | undefined;
+  // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let watcher: { close(): void } | undefined;
 
   const refuseReload = (why: { problems: string[] } | { problem: string }): void => {

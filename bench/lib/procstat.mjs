@@ -17,7 +17,7 @@ export function processTree(pid) {
   for (let guard = 0; queue.length > 0 && guard < 1000; guard++) {
     const p = queue.shift();
     out.push(p);
-    let tids = [];
+    let tids;
     try { tids = readdirSync(`/proc/${p}/task`); } catch { continue; }
     for (const t of tids) {
       try {

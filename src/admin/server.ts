@@ -66,7 +66,7 @@ interface Endpoint {
 const ID = '([^/]+)';
 const ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', pattern: /^\/v1\/accounts$/, status: 200, handle: (ops) => ops.accountsList() },
-  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b, _q, a) => ops.accountsCreate(a, String(b.name ?? ''), requireScope(b.scope)) },
+  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b, _q, a) => ops.accountsCreate(a, typeof b.name === 'string' ? b.name : '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b, _q, a) => ops.accountsSetScope(a, name ?? '', requireScope(b.scope)) },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsDisable(a, name ?? '') },
   { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsEnable(a, name ?? '') },

@@ -133,7 +133,7 @@ export function registerBuiltinCommands(): void {
       io.out(`${file}: valid (${routes} route${routes === 1 ? '' : 's'})`);
       if (probes === undefined) return EXIT_OK;
       for (const p of probes) {
-        const line = `${formatIssue({ file: p.file, line: p.line, column: p.column, path: p.path, message: `route "${p.route}": ${p.upstream}: ${p.message}${p.reason !== undefined ? ` (${p.reason})` : ''}` })}`;
+        const line = formatIssue({ file: p.file, line: p.line, column: p.column, path: p.path, message: `route "${p.route}": ${p.upstream}: ${p.message}${p.reason !== undefined ? ` (${p.reason})` : ''}` });
         if (!p.ok) io.err(line);
         else io.out(p.warning !== undefined ? `${line}; warning: ${p.warning}` : line);
       }

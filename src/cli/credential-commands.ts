@@ -313,7 +313,7 @@ function printText(io: CliIo, result: Printable | Printable[], secretField: stri
       .join('  ');
     io.out(line);
     if (secretField && typeof row[secretField] === 'string') {
-      io.out(`${secretField}: ${row[secretField] as string}`);
+      io.out(`${secretField}: ${row[secretField]}`);
       io.out('This secret is shown once: copy it now, it cannot be recovered.');
     }
   }

@@ -43,7 +43,7 @@ const ACTIONS: Record<string, Action> = {
 };
 
 function printText(io: CliIo, result: object): void {
-  const rows: object[] = Array.isArray(result) ? result : [result];
+  const rows: readonly object[] = Array.isArray(result) ? (result as object[]) : [result];
   if (rows.length === 0) io.out('(no signing key yet: one is created when the gateway first starts)');
   for (const row of rows) {
     const entries = Object.entries(row).filter(([, value]) => value !== null);

@@ -83,7 +83,7 @@ export function parseOptions(args: readonly string[], specs: OptionSpecs, positi
       const name = /--([A-Za-z0-9-]+)/.exec(message)?.[1] ?? '';
       const option = typed(args, name, all[name]);
       if (all[name]?.type === 'boolean') throw new UsageError(`option "${option}" takes no value`);
-      throw new UsageError(`option "${option}" needs a value${all[name]?.value ? ` (${all[name]?.value})` : ''}`);
+      throw new UsageError(`option "${option}" needs a value${all[name]?.value ? ` (${all[name].value})` : ''}`);
     }
     throw new UsageError(message);
   }

@@ -33,6 +33,7 @@ export type ToPrimary =
   | { readonly pcl: 'ask-host-metrics'; readonly id: number }
   | { readonly pcl: 'ask-host-readiness'; readonly id: number };
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the message union its channel carries
 export function isMessage<T extends { pcl: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { pcl?: unknown }).pcl === 'string';
 }

@@ -6,7 +6,6 @@
  * whole process group must not kill the workers behind the primary's back.
  */
 import cluster from 'node:cluster';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { compileChecked } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
@@ -75,7 +74,7 @@ async function start(checked: ValidChecked, file: string): Promise<void> {
     logger,
   );
   running = { gateway, services, logger, config };
-  tell({ pcl: 'started', proxy: gateway.proxyAddress, metrics: gateway.metricsAddress, admin: gateway.adminAddress as AddressInfo | undefined });
+  tell({ pcl: 'started', proxy: gateway.proxyAddress, metrics: gateway.metricsAddress, admin: gateway.adminAddress });
 }
 
 function reload(checked: ValidChecked, file: string): void {
@@ -135,7 +134,7 @@ process.on('message', (message: unknown) => {
       );
       return;
     case 'check-readiness': {
-      const check = running?.services.readiness ?? (async () => 'the worker is starting');
+      const check = running?.services.readiness ?? (() => Promise.resolve('the worker is starting'));
       void check().then(
         (problem) => tell({ pcl: 'readiness', id: message.id, problem: stopping ? 'the worker is draining' : problem }),
         () => tell({ pcl: 'readiness', id: message.id, problem: 'readiness check failed' }),

@@ -18,7 +18,7 @@ const UNITS_DESCENDING: readonly Unit[] = ['d', 'h', 'm', 's', 'ms'];
 export function parseDuration(text: string): number {
   const match = typeof text === 'string' ? DURATION_PATTERN.exec(text) : null;
   if (match === null) {
-    throw new TypeError(`expected a duration such as 500ms, 30s, 5m, 1h or 30d; got ${JSON.stringify(String(text))}`);
+    throw new TypeError(`expected a duration such as 500ms, 30s, 5m, 1h or 30d; got ${JSON.stringify(text)}`);
   }
   const ms = Number(match[1]) * UNIT_MS[match[2] as Unit];
   if (!Number.isSafeInteger(ms)) throw new TypeError(`duration ${JSON.stringify(text)} is too large`);

@@ -6,7 +6,7 @@
  * hold it; for an unknown key (`at: 'key'`) it is the key itself; for an empty value
  * (`upstream:` with nothing after it) it is the key.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type ParsedNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { ConfigPath } from './issues.js';
 
 /** A 1-based position in the source. */
@@ -18,7 +18,7 @@ export interface Position {
 /** Finds the position of a key path; `at: 'key'` points at the key instead of its value. */
 export type Locator = (path: ConfigPath, at?: 'key' | 'value') => Position;
 
-type YamlDocument = Document.Parsed<ParsedNode, true>;
+type YamlDocument = Document.Parsed;
 
 function keyOf(node: unknown): string | undefined {
   return isScalar(node) ? String(node.value) : undefined;

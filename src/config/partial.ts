@@ -33,7 +33,7 @@ function salvage(schema: z.ZodType, value: unknown): unknown {
   const inner = unwrap(schema);
   if (inner instanceof z.ZodObject && isRecord(value)) {
     const out: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+    for (const [key, field] of Object.entries<z.ZodType>(inner.shape)) {
       const part = salvage(field, value[key]);
       if (part !== FAILED) out[key] = part;
     }
@@ -51,7 +51,7 @@ function salvage(schema: z.ZodType, value: unknown): unknown {
 /** Every well-formed part of `value` (defaults applied where a part is absent). */
 export function parsePartially(value: unknown): PartialConfig {
   const parts = salvage(configSchema, value);
-  return parts === FAILED || !isRecord(parts) ? {} : (parts as PartialConfig);
+  return parts === FAILED || !isRecord(parts) ? {} : parts;
 }
 
 /** Whether the file itself (not a default) gives a value at `path`. */

@@ -13,15 +13,15 @@ import { z } from 'zod';
 export const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
 
 const duration = (description: string) =>
-  z.string().regex(DURATION_PATTERN, { message: 'expected a duration such as 500ms, 30s, 5m, 1h or 30d' }).describe(description);
+  z.string().regex(DURATION_PATTERN, { error: 'expected a duration such as 500ms, 30s, 5m, 1h or 30d' }).describe(description);
 
 /** `host:port`, `[v6]:port` or a bare port. */
 export const LISTEN_PATTERN = /^(?:(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?\d{1,5}$/;
 
 const listenAddress = (description: string) =>
-  z.string().regex(LISTEN_PATTERN, { message: 'expected "host:port" such as "127.0.0.1:8443" (port 0 picks a free port)' }).describe(description);
+  z.string().regex(LISTEN_PATTERN, { error: 'expected "host:port" such as "127.0.0.1:8443" (port 0 picks a free port)' }).describe(description);
 
-const nonEmpty = (description: string) => z.string().min(1, { message: 'expected a non-empty string' }).describe(description);
+const nonEmpty = (description: string) => z.string().min(1, { error: 'expected a non-empty string' }).describe(description);
 
 /** HTTP methods Portcullis knows by name; others may still appear in `methods` as tokens. */
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -53,11 +53,11 @@ const tlsSchema = (description: string) => z.strictObject({
 
 const matchSchema = z.strictObject({
   host: z.string().regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, {
-    message: 'expected a host name such as api.example.com or *.example.com',
+    error: 'expected a host name such as api.example.com or *.example.com',
   }).optional().describe('Exact host (api.example.com) or one wildcard label (*.example.com). Compared without port, case-insensitively.'),
-  path: z.string().regex(/^\/[^?#\s\\]*$/, { message: 'expected a path starting with "/" without query, fragment, spaces or backslashes' })
+  path: z.string().regex(/^\/[^?#\s\\]*$/, { error: 'expected a path starting with "/" without query, fragment, spaces or backslashes' })
     .describe('Path prefix, matched on a segment boundary: /profiles matches /profiles and /profiles/x, not /profilesx.'),
-  methods: z.array(z.string().regex(METHOD_TOKEN, { message: 'expected an HTTP method token such as GET' })).min(1).optional()
+  methods: z.array(z.string().regex(METHOD_TOKEN, { error: 'expected an HTTP method token such as GET' })).min(1).optional()
     .describe('Methods this route matches (upper case). Omitted: every method.'),
 }).describe('Which requests this route takes.');
 
@@ -89,7 +89,7 @@ function atLeastOneSecondWhole(text: string): boolean {
 }
 
 export const routeSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'expected 1-64 characters of letters, digits, "_", "." or "-"' })
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1-64 characters of letters, digits, "_", "." or "-"' })
     .describe('Unique route name; the label used in metrics and logs.'),
   match: matchSchema,
   upstream: nonEmpty('Upstream base URL. MUST be https:// (wss:// accepted for WebSocket routes); its path is kept as a prefix.'),
@@ -136,7 +136,7 @@ export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
   listen: listenAddress('Proxy listener address. Default "0.0.0.0:8443".').default('0.0.0.0:8443'),
   tls: tlsSchema('When present the proxy listener serves HTTPS with this certificate.').optional(),
-  trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
+  trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { error: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
     .default([]).describe('Peers whose X-Forwarded-* headers are trusted and appended to. Others\' are replaced.'),
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1)
     .describe('Processes serving the listeners: a number, or "auto" for one per core available (os.availableParallelism). 1 (default): one process, no primary. `portcullis start --workers N` overrides it. Read at start only.'),
@@ -205,10 +205,10 @@ export const configSchema = z.strictObject({
   rateLimits: z.strictObject({
     maxKeys: z.number().int().min(1).max(10_000_000).default(100_000)
       .describe('Rate-limit buckets kept (one per route and credential or client address); the least recently used are dropped first, and a dropped bucket starts full again. Default 100000.'),
-    credentials: z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { message: 'expected a token id (tok_…) or an OAuth client id (cli_…)' }), rateLimitSchema).default({})
+    credentials: z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'expected a token id (tok_…) or an OAuth client id (cli_…)' }), rateLimitSchema).default({})
       .describe('Per-credential limits that replace the route\'s `rateLimit` on every route that has one: keyed by API token id (tok_…) or OAuth client id (cli_…; its access tokens share it).'),
   }).default({ maxKeys: 100_000, credentials: {} }).describe('Where rate-limit state is kept, and per-credential overrides.'),
-  routes: z.array(routeSchema).min(1, { message: 'expected at least one route' }).describe('Routes, matched most-specific first.'),
+  routes: z.array(routeSchema).min(1, { error: 'expected at least one route' }).describe('Routes, matched most-specific first.'),
 });
 
 /** The configuration file after validation and defaults, before compilation. */

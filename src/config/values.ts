@@ -153,7 +153,7 @@ export function parseUpstream(text: string): Parsed<UpstreamAddress> {
 
 /** A parsed `store.url`. */
 export type StoreLocation =
-  | { readonly kind: 'sqlite'; readonly file: string | ':memory:' }
+  | { readonly kind: 'sqlite'; /** a path, or ':memory:' */ readonly file: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
 /**

@@ -14,8 +14,11 @@
  */
 import { LRUCache } from 'lru-cache';
 
+/** What lru-cache can hold: anything but null and undefined. */
+type CacheableValue = object | string | number | bigint | boolean | symbol;
+
 /** What the callers set; the bound is `maxEntries`. */
-export interface BoundedLruOptions<V extends {}> {
+export interface BoundedLruOptions<V extends CacheableValue> {
   readonly maxEntries: number;
   /** Milliseconds; 0: entries do not expire (only the bound removes them). */
   readonly ttl: number;
@@ -25,7 +28,7 @@ export interface BoundedLruOptions<V extends {}> {
 
 const ONE = (): number => 1;
 
-export function createBoundedLru<V extends {}>(options: BoundedLruOptions<V>): LRUCache<string, V> {
+export function createBoundedLru<V extends CacheableValue>(options: BoundedLruOptions<V>): LRUCache<string, V> {
   return new LRUCache<string, V>({
     maxSize: options.maxEntries,
     sizeCalculation: ONE,

@@ -205,6 +205,7 @@ export function createChangeFeedFollower(options: ChangeFeedOptions): ChangeFeed
         do {
           again = false;
           await pollOnce();
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a wake-up or close() while pollOnce() was awaited
         } while (again && !closed);
       } finally {
         // Cleared in the same step as the last `again` check: a wake-up arriving after it

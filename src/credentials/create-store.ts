@@ -219,6 +219,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
   });
 
   async function requireNewKey(tx: StoreWrites, key: NewSigningKey): Promise<NewSigningKey> {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a store method is a boundary: a caller's JSON is checked here, whatever its type says */
     if (typeof key?.kid !== 'string' || !KID_SHAPE.test(key.kid)) throw new CredentialStoreError('invalid_argument', 'kid must be 1-128 base64url characters');
     if (key.alg !== 'ES256' && key.alg !== 'EdDSA') throw new CredentialStoreError('invalid_argument', 'alg must be ES256 or EdDSA');
     if (typeof key.publicJwk !== 'object' || key.publicJwk === null || 'd' in key.publicJwk) {
@@ -227,6 +228,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
     if (typeof key.privateJwk !== 'object' || key.privateJwk === null || typeof key.privateJwk.d !== 'string') {
       throw new CredentialStoreError('invalid_argument', 'privateJwk must be a private JWK');
     }
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
     if (await tx.signingKey(key.kid) !== undefined) throw new CredentialStoreError('invalid_argument', `a signing key with kid ${key.kid} exists`);
     return key;
   }
@@ -241,7 +243,7 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
 
   async function existingAccount(tx: StoreWrites, name: string): Promise<AccountRow> {
     const row = typeof name === 'string' ? await tx.account(name) : undefined;
-    if (row === undefined) throw new CredentialStoreError('not_found', `no account named ${String(name)}`);
+    if (row === undefined) throw new CredentialStoreError('not_found', `no account named ${name}`);
     return row;
   }
   async function existingToken(tx: StoreWrites, id: string): Promise<TokenRow> {
@@ -484,11 +486,12 @@ export function createCredentialStore(backend: StoreBackend, options: CoreStoreO
         return { active, retired: retired === undefined ? null : toSigningKey(retired) };
       }),
       replacePrivate: (kid, privateJwk, audit) => write('re-encrypting the signing key', async (tx) => {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a store method is a boundary: the caller's JSON is checked here
         if (typeof privateJwk !== 'object' || privateJwk === null || typeof privateJwk.d !== 'string' || privateJwk.kid !== kid) {
           throw new CredentialStoreError('invalid_argument', 'privateJwk must be the private JWK of that key');
         }
         if (!(await tx.replaceSigningKeyPrivate(kid, JSON.stringify(privateJwk)))) {
-          throw new CredentialStoreError('not_found', `no active signing key with kid ${String(kid)}`);
+          throw new CredentialStoreError('not_found', `no active signing key with kid ${kid}`);
         }
         await record(tx, audit, AUDIT_ACTIONS.signingKeyRekey, kid, {});
         const row = await tx.signingKey(kid);

@@ -134,6 +134,6 @@ function readCa(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new TypeError(`store.url: cannot read sslrootcert ${file} (${code})`);
+    throw new TypeError(`store.url: cannot read sslrootcert ${file} (${code})`, { cause: error });
   }
 }

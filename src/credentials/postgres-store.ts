@@ -64,6 +64,7 @@ export const CHANGE_CHANNEL = 'portcullis_changes';
 /** bigint (int8) columns as numbers: epoch ms and seq values stay far below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-enum-assignment -- pg's own parser lookup is untyped; the cast restores its declared type
     (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
 };
 
@@ -177,7 +178,7 @@ async function migrateUnderLock(location: PostgresLocation, allowMigrate: boolea
         `${describePostgres(location)} holds no Portcullis schema (no schema_migrations table); nothing was created`);
     }
     const versions = new Set(exists
-      ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version))
+      ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version)
       : []);
     const latest = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
     const known = new Set(POSTGRES_MIGRATIONS.map((m) => m.version));
@@ -261,11 +262,12 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
   pool.on('error', () => undefined);
 
   type Run = <R extends pg.QueryResultRow>(name: string, text: string, values?: unknown[]) => Promise<R[]>;
-  const onPool: Run = async (name, text, values = []) => {
+  const onPool: Run = async <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []) => {
     if (!ready) throw new CredentialStoreError('unavailable', lastFailure);
-    return (await pool.query({ name, text, values })).rows;
+    return (await pool.query<R>({ name, text, values })).rows;
   };
-  const onClient = (client: pg.PoolClient): Run => async (name, text, values = []) => (await client.query({ name, text, values })).rows;
+  const onClient = (client: pg.PoolClient): Run => async <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []) =>
+    (await client.query<R>({ name, text, values })).rows;
   const first = <R>(rows: R[]): R | undefined => rows[0];
 
   const reads = (run: Run, lock: boolean): StoreReads => {
@@ -303,7 +305,7 @@ export async function openPostgresBackend(url: string, options: PostgresStoreOpt
       changesSince: (afterSeq, limit) => run<ChangeDbRow>('changes', 'SELECT seq, kind, target, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit]),
       // The highest committed seq (never a value drawn by a transaction still open). Pruning
       // keeps the newest row, so this never goes back.
-      latestSeq: async () => Number(first(await run<{ seq: number | null }>('latest', 'SELECT max(seq) AS seq FROM changes'))?.seq ?? 0),
+      latestSeq: async () => first(await run<{ seq: number | null }>('latest', 'SELECT max(seq) AS seq FROM changes'))?.seq ?? 0,
       auditEntries: (q) => run<AuditDbRow>('audit_list', `SELECT ${AUDIT_COLUMNS} FROM audit_log
         WHERE ($1::bigint IS NULL OR at >= $1) AND ($2::text IS NULL OR actor = $2) AND ($3::text IS NULL OR action = $3)
         ORDER BY at DESC, id DESC LIMIT $4`, [q.since, q.actor, q.action, q.limit]),

@@ -58,7 +58,7 @@ function base62OfInteger(integer: bigint, length: number): string {
   let value = integer;
   let out = '';
   while (value > 0n) {
-    out = BASE62[Number(value % 62n)] + out;
+    out = BASE62.charAt(Number(value % 62n)) + out;
     value /= 62n;
   }
   if (out.length > length) throw new RangeError('base62 value does not fit the requested length');

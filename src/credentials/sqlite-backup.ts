@@ -30,7 +30,7 @@ export async function backupSqliteStore(source: string, destination: string): Pr
   rmSync(partial, { force: true });
   // Read-only: a backup never creates, migrates or changes the store it copies.
   const db = new Database(source, { readonly: true, fileMustExist: true });
-  let pages = 0;
+  let pages: number;
   try {
     const progress = await db.backup(partial);
     pages = progress.totalPages;

@@ -90,7 +90,7 @@ function applyResponseRules(proxyRes: IncomingMessage, requestId: string, switch
   } else {
     headers.connection = 'close';
   }
-  proxyRes.headers = headers as IncomingMessage['headers'];
+  proxyRes.headers = headers;
 }
 
 export function createUpgradeForwarder(): UpgradeForwarder {
@@ -120,7 +120,7 @@ export function createUpgradeForwarder(): UpgradeForwarder {
       const outgoing = headersObject(headers);
       outgoing.connection = 'Upgrade';
       outgoing.upgrade = req.headers.upgrade ?? 'websocket';
-      req.headers = outgoing as IncomingMessage['headers'];
+      req.headers = outgoing;
       proxy.ws(
         req,
         socket,

@@ -129,7 +129,7 @@ export function guardFraming(req: IncomingMessage, options: FramingOptions = {})
         break;
       }
       case 10:
-        if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] as string : `${connection},${raw[i + 1] as string}`;
+        if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1] as string}`;
         break;
     }
   }
@@ -143,7 +143,7 @@ export function guardFraming(req: IncomingMessage, options: FramingOptions = {})
     if (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked') {
       throw malformed('Only "Transfer-Encoding: chunked" is accepted.');
     }
-    if (req.httpVersionMinor === 0 && req.httpVersionMajor === 1) {
+    if (req.httpVersionMinor === 0) {
       throw malformed('Transfer-Encoding is not defined for HTTP/1.0 (RFC 9112 §6.1).');
     }
     if (NO_CHUNKED_BODY.has(method)) throw malformed(`A chunked body is not accepted on ${method}.`);

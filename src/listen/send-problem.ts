@@ -13,7 +13,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
  * further pipelined requests from them already; those are not processed (RFC 9112 §9.6: the
  * server "MUST NOT process any further requests received on that connection").
  */
-const CLOSING = new WeakSet<object>();
+const CLOSING = new WeakSet();
 
 /** Whether a refusal on this connection announced that it closes: ignore what follows. */
 export function isClosing(socket: object): boolean {

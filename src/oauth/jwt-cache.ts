@@ -60,7 +60,7 @@ export interface JwtCache {
   negativeSize(): number;
 }
 
-const TRANSIENT = new WeakSet<object>();
+const TRANSIENT = new WeakSet();
 
 /**
  * Marks a refusal that must not be cached: the store was unavailable, or the token named a key

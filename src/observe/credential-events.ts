@@ -66,7 +66,8 @@ export function createCredentialEvents(metrics: GatewayMetrics, setEntriesSource
     negativeHit: () => negative.inc(),
     eviction(reason = 'capacity', count = 1) {
       const child = evictions[reason];
-      if (child === undefined) throw new TypeError(`unknown eviction reason "${String(reason)}"`);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a label value the types rule out still must not become a new series
+      if (child === undefined) throw new TypeError(`unknown eviction reason "${reason}"`);
       if (count > 0) child.inc(count);
     },
     setEntriesSource,

@@ -17,10 +17,14 @@ export interface HealthEndpointOptions {
 
 const HEALTH_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
 
-/** The request listener of the metrics listener. */
+/**
+ * The request listener of the metrics listener. A throw in it (a readiness check that throws
+ * instead of rejecting) must not become an unhandled rejection, which would stop the process:
+ * the connection is dropped instead.
+ */
 export function createHealthEndpoints(options: HealthEndpointOptions): http.RequestListener {
   const { readiness, shuttingDown, next } = options;
-  return async (req, res) => {
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     res.setHeader('x-request-id', requestIdOf(req));
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -41,4 +45,5 @@ export function createHealthEndpoints(options: HealthEndpointOptions): http.Requ
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end('{"status":404}');
   };
+  return (req, res) => void answer(req, res).catch(() => res.destroy());
 }

@@ -72,10 +72,10 @@ export class LabelledCounter<Label extends string> {
     this.state.generation++;
   }
 
-  async get(): Promise<Exposition> {
+  get(): Promise<Exposition> {
     const values: Sample[] = [];
     for (const series of this.state.series.values()) values.push({ value: series.value, labels: series.labels });
-    return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator };
+    return Promise.resolve({ help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator });
   }
 }
 

@@ -36,6 +36,7 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   // access lines instead of one per request (line-batcher.ts), never waiting for the reader
   // (log-sink.ts). A silent logger writes nothing and gets no batcher.
   let sink: LogSink | undefined;
+  // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let logger: Logger | undefined;
   if (options.destination === undefined && level !== 'silent') {
     sink = createLogSink(process.stdout, {

@@ -78,7 +78,7 @@ export class RouteHistogram {
   }
 
   /** What the Registry renders as text: the route as a shared label after `le`, as prom-client does. */
-  async getForPromString(): Promise<Exposition> {
+  getForPromString(): Promise<Exposition> {
     const values: Sample[] = [];
     const bucketName = `${this.name}_bucket`;
     for (const series of this.state.series.values()) {
@@ -92,7 +92,7 @@ export class RouteHistogram {
       values.push({ value: series.sum, labels: {}, metricName: `${this.name}_sum`, exemplar: undefined, sharedLabels: shared });
       values.push({ value: series.count, labels: {}, metricName: `${this.name}_count`, exemplar: undefined, sharedLabels: shared });
     }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
   }
 
   /** The same samples with the route merged into each sample's labels (`registry.getMetricsAsJSON()`). */

@@ -43,6 +43,7 @@ test('a raw report summarises to the known summary: the fields the tables read, 
   const { summariseReport, renderSaved, isRunReport } = await summaryModule();
   const known = readJson(RUN_15);
   // A raw report as run.mjs writes it: the same figures plus everything the tables do not print.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unnecessary-type-assertion -- the raw report is built field by field, as loosely as run.mjs writes it */
   const raw = structuredClone(known) as any;
   raw.notes = ['cpu_us_per_req: …'];
   raw.setup = { tokens: 100_000 };
@@ -62,6 +63,7 @@ test('a raw report summarises to the known summary: the fields the tables read, 
     // Rows beyond those printed (functions, origins and stages: 20; natives: 12).
     for (const k of ['functions', 'origins', 'natives', 'stages']) p.summary[k].push(...Array.from({ length: 40 }, () => p.summary[k][0]));
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unnecessary-type-assertion */
   assert.ok(isRunReport(raw));
 
   // The machine's share of each round is kept: the load generator's CPU, the foreign CPU, the load.

@@ -27,7 +27,7 @@ test('crashes spread wider than the window never make a loop, and the backoff st
 });
 
 test('the backoff is capped at 5 s', () => {
-  let now = 0;
+  const now = 0;
   const budget = createCrashBudget(() => now, { crashes: 100, windowMs: 30_000 });
   let last = 0;
   for (let i = 0; i < 12; i++) last = budget.crashed().delayMs;

@@ -87,11 +87,11 @@ test('postgres: concurrent starters migrate once; reopening applies nothing', as
   const { url } = await freshDatabase(t);
   const results = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(parsePostgresUrl(url), true, 10_000)));
   assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 0, 0, VERSIONS.length], 'one starter applied every migration');
-  const rows = await withClient(url, async (c) => (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows);
+  const rows = await withClient(url, async (c) => (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows);
   assert.deepEqual(rows.map((r: { version: number }) => r.version), VERSIONS);
   const store = await openStore(url, { create: true });
   await store.close();
-  assert.equal((await withClient(url, async (c) => c.query('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0].n, VERSIONS.length);
+  assert.equal((await withClient(url, async (c) => c.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0]?.n, VERSIONS.length);
 });
 
 test('postgres: a database with a newer schema is refused, and nothing is written', async (t) => {
@@ -100,7 +100,7 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
   await store.close();
   await withClient(url, (c) => c.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)"));
   const snapshot = (): Promise<unknown> => withClient(url, async (c) => [
-    (await c.query('SELECT version FROM schema_migrations ORDER BY version')).rows,
+    (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows,
     (await c.query('SELECT id, revoked_at FROM tokens')).rows,
     (await c.query('SELECT count(*)::int AS n FROM changes')).rows,
   ]);
@@ -115,7 +115,7 @@ test('postgres: store.migrate false refuses a database that is behind, naming `p
   const { url } = await freshDatabase(t);
   const message = await messageOf(openStore(url, { create: true, migrate: false }), 'incompatible_schema');
   assert.match(message, new RegExp(`schema version 0, this Portcullis needs ${LATEST}: run \`portcullis store migrate\``));
-  assert.equal((await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t, null, 'nothing created');
+  assert.equal((await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t, null, 'nothing created');
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
   const store = await openStore(url, { create: true, migrate: false });
   await store.close();
@@ -123,7 +123,7 @@ test('postgres: store.migrate false refuses a database that is behind, naming `p
 
 test('postgres: a database without the schema is refused as not initialised, by openStore and the CLI; store init creates it, idempotently', async (t) => {
   const { url } = await freshDatabase(t);
-  const noSchema = async (): Promise<boolean> => (await withClient(url, (c) => c.query("SELECT to_regclass('schema_migrations') AS t"))).rows[0].t === null;
+  const noSchema = async (): Promise<boolean> => (await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t === null;
   const message = await messageOf(openStore(url), 'not_initialised');
   assert.match(message, /holds no Portcullis schema/);
   assertNoPassword(message);
@@ -163,7 +163,7 @@ test('postgres: seq order is commit order — two real transactions committing i
   // commits first; a reader that saw n+1 polls from there and never sees n.
   const naive = await withClient(url, async (a) => withClient(url, async (b) => {
     await a.query('BEGIN');
-    const seqA = (await a.query("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_a', 1) RETURNING seq")).rows[0].seq;
+    const seqA = (await a.query<{ seq: number }>("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_a', 1) RETURNING seq")).rows[0]?.seq;
     await b.query("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_b', 1)");
     let cursor = Number(seqA) - 1;
     const seen: string[] = [];

@@ -39,7 +39,7 @@ test('adjacent transpositions, truncation, extension, wrong prefix and case are 
   const token = generateApiToken();
   for (let i = 4; i < token.length - 1; i++) {
     if (token[i] === token[i + 1]) continue;
-    const swapped = token.slice(0, i) + token[i + 1] + token[i] + token.slice(i + 2);
+    const swapped = token.slice(0, i) + token.charAt(i + 1) + token.charAt(i) + token.slice(i + 2);
     assert.equal(isWellFormedApiToken(swapped), false, `transposition at ${i} accepted`);
   }
   assert.equal(isWellFormedApiToken(token.slice(0, -1)), false);

@@ -13,10 +13,15 @@ import { tempDir, tempStore } from './helpers.js';
 const sqliteBackend = {
   name: 'sqlite',
   open: tempStore,
-  raw: async (t: test.TestContext, url: string) => {
+  raw: (t: test.TestContext, url: string) => {
     const raw = new Database(url.slice('sqlite:'.length));
     t.after(() => raw.close());
-    return async (sql: string, params: unknown[]) => { raw.prepare(sql).run(...params); };
+    // A refused statement rejects the returned promise, as the PostgreSQL driver's does.
+    return Promise.resolve((sql: string, params: unknown[]) =>
+      new Promise<void>((resolve) => {
+        raw.prepare(sql).run(...params);
+        resolve();
+      }));
   },
   auditBytes: async (t: test.TestContext, url: string) => {
     const raw = new Database(url.slice('sqlite:'.length), { readonly: true });

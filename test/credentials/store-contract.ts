@@ -142,7 +142,7 @@ export function storeContract(backend: ContractBackend): void {
     for (const attempt of [() => store.tokens.revoke(rotated.token), () => store.clients.revoke(next.clientSecret), () => store.tokens.rotate(rotated.token)]) {
       const error = await attempt().then(() => undefined, (e: unknown) => e);
       assert.ok(isStoreError(error) && error.reason === 'not_found');
-      assert.ok(!String((error as Error).message).includes('pc'), 'a secret given as an id is not echoed');
+      assert.ok(!(error as Error).message.includes('pc'), 'a secret given as an id is not echoed');
     }
     await rejectsWith(store.tokens.revoke('tok_nope'), 'not_found');
   });
@@ -253,8 +253,8 @@ export function storeContract(backend: ContractBackend): void {
     const cli = await store.clients.get(client.record.clientId);
     assert.equal(cli?.previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
     assert.equal(cli?.lastUsedAt, new Date(t1 + 5).toISOString());
-    assert.equal(tokenJson(tok!).previousSecretLastUsedAt, new Date(t1).toISOString(), 'in the JSON shape');
-    assert.equal(clientJson(cli!).previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
+    assert.equal(tokenJson(tok).previousSecretLastUsedAt, new Date(t1).toISOString(), 'in the JSON shape');
+    assert.equal(clientJson(cli).previousSecretLastUsedAt, new Date(t1 + 5).toISOString());
     await store.tokens.rotate(token.record.id, 600_000);
     assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'a new generation starts unused');
   });

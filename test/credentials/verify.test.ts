@@ -169,7 +169,7 @@ test('expiry is enforced to the second, also on cached entries (injected clock)'
   clock.set(expiresAt);
   const error = (() => {
     try {
-      verifier.verify(bearer(token.token));
+      void verifier.verify(bearer(token.token));
     } catch (e) {
       return e as { code: string; detail: string };
     }
@@ -281,10 +281,10 @@ test('100 concurrent verifications of one uncached token make one store read', a
   const verifier = await verifierOn(t, store);
   const issued = await real.tokens.create({ label: 'popular', scope: 'read-only' });
   const unknown = generateApiToken();
-  const results = await Promise.all(Array.from({ length: 100 }, () => verifier.verify(bearer(issued.token))));
+  const results = await Promise.all(Array.from({ length: 100 }, () => Promise.resolve(verifier.verify(bearer(issued.token)))));
   assert.equal(reads(), 1);
   assert.ok(results.every((p) => p.credentialId === issued.record.id));
-  const refusals = await Promise.allSettled(Array.from({ length: 100 }, () => verifier.verify(bearer(unknown))));
+  const refusals = await Promise.allSettled(Array.from({ length: 100 }, () => Promise.resolve(verifier.verify(bearer(unknown)))));
   assert.equal(reads(), 2);
   assert.ok(refusals.every((r) => r.status === 'rejected'));
   assert.equal(verifier.stats().inFlight, 0);
@@ -353,7 +353,7 @@ test('events for metrics: hit, miss, negative hit, store read, change eviction; 
   const issued = await store.tokens.create({ label: 'm', scope: 'read-only' });
   const unknown = generateApiToken();
   await verifier.verify(bearer(issued.token));
-  verifier.verify(bearer(issued.token));
+  void verifier.verify(bearer(issued.token));
   await codeOf(() => verifier.verify(bearer(unknown)));
   await codeOf(() => verifier.verify(bearer(unknown)));
   await store.tokens.revoke(issued.record.id);

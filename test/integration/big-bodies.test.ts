@@ -107,7 +107,7 @@ test('256 MiB up and 256 MiB down stream through the gateway with matching byte 
     const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'POST', path: '/big/up', agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { bytes: number; sha256: string; te: string | null } }));
     });
     req.on('error', reject);
     generated(sentUp).pipe(req);

@@ -241,7 +241,7 @@ test('enabling a disabled account lets its tokens work again within 1 second; a 
   assert.equal(missing.status, 404, missing.body);
   const missingCli = await h.cli(['accounts', 'enable', 'nobody', '--json']);
   assert.equal(missingCli.code, 1);
-  assert.equal(JSON.parse(missingCli.stderr).error.code, 'store.not_found');
+  assert.equal((JSON.parse(missingCli.stderr) as { error: { code: string } }).error.code, 'store.not_found');
 });
 
 test('the irreversible commands say so in their --help; accounts disable says it can be undone', async (t) => {
@@ -412,12 +412,12 @@ test('incident response: tokens revoke --secret - finds the token by the secret 
       assert.equal(result.code, c.code, `${what}: ${result.stderr}`);
       assert.match(result.stderr, c.says, what);
       assert.ok(!result.stdout.includes(c.hidden) && !result.stderr.includes(c.hidden), `${what} echoes no secret`);
-      if (json) assert.ok(JSON.parse(result.stderr).error.code, what);
+      if (json) assert.ok((JSON.parse(result.stderr) as { error: { code: string } }).error.code, what);
     }
   }
   const notFound = await h.cli(['tokens', 'revoke', '--secret', '-', '--json'], unknownSecret);
   assert.equal(notFound.code, 1);
-  assert.equal(JSON.parse(notFound.stderr).error.code, 'store.not_found');
+  assert.equal((JSON.parse(notFound.stderr) as { error: { code: string } }).error.code, 'store.not_found');
   assert.ok(!notFound.stderr.includes(unknownSecret));
   assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(other.token ?? '') })).status, 200, 'nothing else was revoked');
 });

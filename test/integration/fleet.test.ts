@@ -210,7 +210,7 @@ test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate
   // The operator's command reaches every instance too.
   const rotated2 = await fleet.cli<{ kid: string; encryptedWith: string }>(['keys', 'rotate']);
   assert.equal(rotated2.encryptedWith, encryption.current?.id, 'sealed with the fleet\'s KEK');
-  await propagation(gateways, async () => undefined, signsWith, (answer) => decode(answer.body).header.kid === rotated2.kid);
+  await propagation(gateways, () => Promise.resolve(), signsWith, (answer) => decode(answer.body).header.kid === rotated2.kid);
   const after = await issue(b);
   for (const gw of gateways) {
     assert.equal((await send(gw.url, { path: '/api/jwt', headers: bearer(after) })).status, 200, `${gw.url} verifies the new key's token`);
@@ -232,7 +232,7 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
 
   const frozenAt = performance.now();
   relay.freeze();
-  let refusedAfterMs = -1;
+  let refusedAfterMs: number;
   for (;;) {
     const answer = await send(cut.url, { path: '/api/probe', headers: bearer(kept.token) });
     if (answer.status === 503) {
@@ -278,7 +278,7 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
     if (performance.now() - thawedAt > 15_000) assert.fail(`the instance never recovered: ${JSON.stringify(seen.slice(-4))}`);
   }
   t.diagnostic(`recovered ${(performance.now() - thawedAt).toFixed(0)} ms after the thaw`);
-  for (const { token, status, code } of seen.filter((s) => s.token === 'doomed')) {
+  for (const { status, code } of seen.filter((s) => s.token === 'doomed')) {
     assert.notEqual(status, 200, 'the token revoked during the partition was never accepted');
     assert.ok(code === 'auth.store_unavailable' || code === 'auth.token_revoked', String(code));
   }

@@ -94,7 +94,7 @@ test('cut off from its store, an instance refuses cached credentials, goes unrea
   // Cut off.
   const cutAt = performance.now();
   renameSync(join(dir, 'store'), join(dir, 'store.away'));
-  let refusedAfterMs = -1;
+  let refusedAfterMs: number;
   for (;;) {
     const answer = await send(gw.url, { path: '/api/probe', headers: bearer(kept.token) });
     if (answer.status === 503) {

@@ -118,7 +118,7 @@ test('a byte sweep 0x00-0xFF at path positions, raw and %XX in both hex cases, i
           }
           return;
         }
-        let code = '';
+        let code: string;
         try {
           code = response.json<{ code: string }>().code;
         } catch {

@@ -110,7 +110,7 @@ test('the 502 of an upstream TLS failure is logged with Node\'s reason; nothing 
   }
   assert.equal((await send(url, { path: '/good/x' })).status, 200);
   await eventually(() => gw.events('upstream.error').length === 4, 5_000, 'four upstream.error lines');
-  const reasons = Object.fromEntries(gw.events('upstream.error').map((line) => [line.route, line.reason]));
+  const reasons = Object.fromEntries(gw.events('upstream.error').map((line) => [String(line.route), line.reason]));
   assert.deepEqual(reasons, EXPECTED);
   for (const name of ['expired', 'wrong-name', 'unknown-ca']) assert.equal(upstreams[name]?.received.length, 0, `${name} received nothing`);
 });

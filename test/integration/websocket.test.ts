@@ -73,7 +73,7 @@ function roundTrip(url: string, headers: Record<string, string>, message: string
     const socket = new WebSocket(url, { headers });
     socket.on('open', () => socket.send(message));
     socket.on('message', (data) => {
-      resolve(String(data));
+      resolve((data as Buffer).toString('utf8'));
       socket.close();
     });
     socket.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
@@ -276,7 +276,7 @@ test('the route timeout bounds the wait for the 101, not an open tunnel that idl
     const socket = new WebSocket(`ws://127.0.0.1:${port}/short-chat/x`);
     socket.on('open', () => setTimeout(() => socket.send('after idling'), 2_500));
     socket.on('message', (data) => {
-      resolve(String(data));
+      resolve((data as Buffer).toString('utf8'));
       socket.close();
     });
     socket.on('close', () => reject(new Error('closed before the echo')));

@@ -293,7 +293,7 @@ test('/readyz is ready only when every worker is: a stopped (SIGSTOP) worker mak
   for (let i = 0; i < 6 && answer === undefined; i++) answer = await probe(`${host.metricsUrl}/readyz`, 5_000);
   assert.ok(answer, 'the live worker answered a probe');
   assert.equal(answer.status, 503);
-  assert.equal(JSON.parse(answer.body).reason, `worker ${String(slot)}: did not answer`);
+  assert.equal((JSON.parse(answer.body) as { reason: string }).reason, `worker ${String(slot)}: did not answer`);
   process.kill(stuck ?? 0, 'SIGCONT');
   await eventually(async () => (await send(host.metricsUrl, { path: '/readyz' })).status === 200, 10_000, 'ready again');
 });

@@ -89,6 +89,7 @@ test('a client-credentials token of a real OIDC provider opens routes with its m
 
 test('key rotation at the provider: a new kid is fetched and accepted; a removed key stops after the caches', async (t) => {
   // The gateway's authenticate stage is this test's OAuth layer, with short JWKS periods.
+  // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let authenticate: Authenticate | undefined;
   const late: Authenticate = (route, req) => {
     if (authenticate === undefined) throw new Error('not ready');

@@ -31,7 +31,7 @@ test('form: strict percent-encoding and UTF-8, repeated names refused, empty val
   ]);
   assert.deepEqual([...parseForm(Buffer.from('a=%C3%A9&b=&c'))], [['a', 'é']]);
   assert.deepEqual([...parseForm(Buffer.from(''))], []);
-  for (const body of ['a=1&a=2', 'a=&a=1', 'a=%zz', 'a=%C3', '=x', `${'a=1&'.repeat(40)}`]) {
+  for (const body of ['a=1&a=2', 'a=&a=1', 'a=%zz', 'a=%C3', '=x', 'a=1&'.repeat(40)]) {
     assert.throws(() => parseForm(Buffer.from(body)), FormError, body);
   }
   assert.throws(() => parseForm(Buffer.from([0x61, 0x3d, 0xc3, 0x28])), FormError);

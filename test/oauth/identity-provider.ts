@@ -69,7 +69,7 @@ function createProvider(ProviderClass: typeof Provider, issuer: string, keys: re
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'api:read api:write other',
     }],
-    jwks: { keys: keys.map((k) => ({ ...k })) as never },
+    jwks: { keys: keys.map((k) => ({ ...k })) },
     scopes: ['api:read', 'api:write', 'other'],
     features: {
       devInteractions: { enabled: false },
@@ -110,7 +110,9 @@ export async function startIdentityProvider(keys: readonly JWK[]): Promise<Ident
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const install = (next: readonly JWK[]): void => {
-    handler = createProvider(ProviderClass, issuer, next).callback() as typeof handler;
+    // Koa's handler answers its own errors: the promise it returns never rejects.
+    const callback = createProvider(ProviderClass, issuer, next).callback();
+    handler = (req, res) => void callback(req, res);
   };
   install(keys);
   const agent = new https.Agent({ ca: ca.caCert });

@@ -217,7 +217,7 @@ test('PostgreSQL: no KEK refuses to start unless allowPlaintextSigningKeys; with
   assert.ok(!refused.stderr.includes(new URL(url).password || '\u0000'), 'no database password');
   const rotate = await runCli(['keys', 'rotate', '--config', none]);
   assert.equal(rotate.code, 1, 'the CLI follows the same policy');
-  assert.equal((await adminQuery('SELECT count(*)::int AS n FROM signing_keys', database).catch(() => ({ rows: [{ n: 0 }] }))).rows[0]?.n, 0, 'nothing was written');
+  assert.equal(((await adminQuery('SELECT count(*)::int AS n FROM signing_keys', database).catch(() => ({ rows: [{ n: 0 }] }))).rows[0] as { n: number } | undefined)?.n, 0, 'nothing was written');
 
   const kek = newKek();
   const sealedConfig = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"', url);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import { createCredentialVerifier, openStore } from '../../src/credentials/index.js';
 import { createOAuth } from '../../src/oauth/index.js';
 import { sharedCerts } from '../support/certs.js';

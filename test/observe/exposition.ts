@@ -26,7 +26,7 @@ function parseLabels(text: string): Record<string, string> {
     let value = '';
     let j = eq + 2; // skip ="
     for (; j < text.length; j++) {
-      const c = text[j];
+      const c = text.charAt(j);
       if (c === '\\') {
         const next = text[++j];
         value += next === 'n' ? '\n' : (next ?? '');

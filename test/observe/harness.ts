@@ -23,7 +23,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export function randomBase62(length: number): string {
   const bytes = randomBytes(length);
   let out = '';
-  for (const byte of bytes) out += BASE62[byte % 62];
+  for (const byte of bytes) out += BASE62.charAt(byte % 62);
   return out;
 }
 

@@ -127,7 +127,7 @@ test('the metrics listener: /healthz 200, /readyz 200, /metrics GET and HEAD, ot
 
 test('/readyz answers 503 with the reason while readiness reports a problem, 200 once it clears', async (t) => {
   let problem: string | undefined = 'credential store unreachable';
-  const setup = await startStandard(t, { readiness: async () => problem });
+  const setup = await startStandard(t, { readiness: () => Promise.resolve(problem) });
   const down = await send(setup.metricsUrl, { path: '/readyz' });
   assert.equal(down.status, 503);
   assert.deepEqual(down.json(), { status: 'unavailable', reason: 'credential store unreachable' });

@@ -97,7 +97,7 @@ async function startPrometheus(binary: string, dir: string): Promise<RunningProm
       await eventually(async () => closed || (await isReady(base)), 20_000, 'Prometheus to listen');
     } catch (error) {
       await stop(child);
-      throw new Error(`${(error as Error).message}\nprometheus output:\n${output}`);
+      throw new Error(`${(error as Error).message}\nprometheus output:\n${output}`, { cause: error });
     }
     if (!closed) return { child, base, output: () => output };
     if (attempt < 3 && /address already in use/.test(output)) continue;
@@ -154,6 +154,7 @@ scrape_configs:
       - targets: ["127.0.0.1:${setup.gateway.metricsAddress.port}"]
 `,
   );
+  // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let running: RunningPrometheus | undefined;
   t.after(async () => {
     if (running !== undefined) await stop(running.child);
@@ -170,7 +171,7 @@ scrape_configs:
       return Number(result[0]?.value[1]) === expectedTotal;
     }, 20_000, 'Prometheus to scrape portcullis_requests_total');
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nprometheus output:\n${output()}`);
+    throw new Error(`${(error as Error).message}\nprometheus output:\n${output()}`, { cause: error });
   }
 
   // Prometheus asked for OpenMetrics and got it.
