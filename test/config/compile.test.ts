@@ -26,7 +26,7 @@ test('defaults are applied', (t) => {
     maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 30_000, shutdownDelayMs: 5_000, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
     maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000, responseStallTimeoutMs: 30_000,
   });
-  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9091 }, tls: undefined, allowOnProxyRoutes: false });
+  assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9091 }, tls: undefined, allowOnProxyRoutes: false, console: true, sessionIdleTimeoutMs: 1_800_000 });
   assert.deepEqual(config.metrics, { listen: { host: '127.0.0.1', port: 9090 } });
   assert.equal(config.store.url, `sqlite:${path.join(dir, 'data', 'portcullis.db')}`);
   assert.deepEqual(config.cache, { maxEntries: 100_000, ttlMs: 60_000, negativeTtlMs: 5_000, negativeMaxEntries: 10_000, maxStalenessMs: 1_000 });
