@@ -65,11 +65,13 @@ routes:
 
   const child = spawn('node', [cli, 'start', '--config', config], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
+  let adminPort = 0;
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /"event":"gateway\.started","proxy":\{[^}]*"port":(\d+)/.exec(out);
+      adminPort = Number(/"admin":\{[^}]*"port":(\d+)/.exec(out)?.[1] ?? 0);
       if (match) resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
@@ -77,6 +79,11 @@ routes:
   const answer = await send(`http://127.0.0.1:${port}`, { path: '/public/ping' });
   assert.equal(answer.status, 200);
   assert.equal(upstream.received[0]?.url, '/public/ping');
+  // The console's static files are in the package: the admin listener serves the page and its script.
+  const page = await send(`http://127.0.0.1:${adminPort}`, { path: '/' });
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<script type="module" src="\/console\/app\.js">/);
+  assert.equal((await send(`http://127.0.0.1:${adminPort}`, { path: '/console/app.js' })).status, 200);
   child.kill('SIGTERM');
   const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(exitCode, 0, 'SIGTERM drains and exits 0');
