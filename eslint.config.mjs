@@ -15,7 +15,15 @@ export default tseslint.config(
       // node:test's test() and describe() return promises the runner itself awaits.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       // A number in a log line or an error message is what the reader wants to see.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
@@ -31,6 +39,11 @@ export default tseslint.config(
       // - Node.js types sockets of 'upgrade' and 'clientError' as Duplex; they are always a net.Socket.
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
     },
+  },
+  {
+    // The console's browser code has its own TypeScript project (DOM types, no Node.js).
+    files: ['web/**/*.ts'],
+    languageOptions: { parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname }, globals: globals.browser },
   },
   {
     // Tests index into fixtures they just built and read values they just asserted on.

@@ -46,7 +46,9 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.dist.length < 2) {
-  process.stderr.write('usage: node bench/ab.mjs --dist A --dist B [--path /open/items] [--auth none|bearer] [--rounds 8] [--duration 3]\n');
+  process.stderr.write(
+    'usage: node bench/ab.mjs --dist A --dist B [--path /open/items] [--auth none|bearer] [--rounds 8] [--duration 3]\n',
+  );
   process.exit(2);
 }
 if (spawnSync('wrk', ['--version']).error) {
@@ -89,7 +91,10 @@ function readyPort(child) {
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
-const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', { BENCH_CERT: certs.cert, BENCH_KEY: certs.key });
+const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', {
+  BENCH_CERT: certs.cert,
+  BENCH_KEY: certs.key,
+});
 const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
 
 const gateways = [];
@@ -110,7 +115,15 @@ for (const [i, distArg] of opt.dist.entries()) {
   for (let i = 0; i < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  gateways.push({ name: opt.kind.length === opt.dist.length ? `${distArg} (${kind})` : distArg, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, token: tokens[0], cpu: [], upstreamCpu: [], p99: [] });
+  gateways.push({
+    name: opt.kind.length === opt.dist.length ? `${distArg} (${kind})` : distArg,
+    pid: child.pid,
+    url: `http://127.0.0.1:${ports.listen}${opt.path}`,
+    token: tokens[0],
+    cpu: [],
+    upstreamCpu: [],
+    p99: [],
+  });
 }
 
 function wrk(g, seconds) {
@@ -172,7 +185,9 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
     g.upstreamCpu.push(((treeCpuSeconds(upstream.pid) - u0) * 1e6) / requests);
     if (latency) {
       g.p99.push(latency.p99 / 1000);
-      process.stderr.write(`  ${g.name}: p50 ${(latency.p50 / 1000).toFixed(2)} p99 ${(latency.p99 / 1000).toFixed(2)} p99.9 ${(latency.p999 / 1000).toFixed(2)} ms; stalls: ${stalls(slow) || 'none'}\n`);
+      process.stderr.write(
+        `  ${g.name}: p50 ${(latency.p50 / 1000).toFixed(2)} p99 ${(latency.p99 / 1000).toFixed(2)} p99.9 ${(latency.p999 / 1000).toFixed(2)} ms; stalls: ${stalls(slow) || 'none'}\n`,
+      );
     }
   }
   process.stderr.write(`round ${round}: ${gateways.map((g) => `${g.name} ${g.cpu.at(-1).toFixed(1)}`).join('  ')} µs/req\n`);
@@ -188,16 +203,35 @@ const range = (all, digits) => {
   return xs.length === 0 ? '–' : `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 };
 const openLoopRun = opt.rate !== undefined;
-process.stdout.write(`\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) | ÷ first, each per upstream CPU/req |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: | --: |${openLoopRun ? ' --: |' : ''}\n`);
+process.stdout.write(
+  `\n| build | CPU µs/req median (min–max) | ÷ first, per round: median (min–max) | ÷ first, each per upstream CPU/req |${openLoopRun ? ' p99 ms median (min–max) |' : ''}\n| --- | --: | --: | --: |${openLoopRun ? ' --: |' : ''}\n`,
+);
 for (const g of gateways) {
-  process.stdout.write(`| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} | ${range(normalisedRatios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`);
+  process.stdout.write(
+    `| ${g.name} | ${range(g.cpu, 1)} | ${range(ratios(g), 3)} | ${range(normalisedRatios(g), 3)} |${openLoopRun ? ` ${range(g.p99, 2)} |` : ''}\n`,
+  );
 }
 const driver = openLoopRun ? `open loop ${opt.rate} req/s over 32 connections (1 s unmeasured first)` : `wrk -t1 -c${opt.connections}`;
 if (opt.out) {
   const { writeFileSync } = await import('node:fs');
-  const load = { path: opt.path, auth: opt.auth, driver, duration: Number(opt.duration), rounds: Number(opt.rounds), pinned: taskset !== null };
-  const perGateway = gateways.map((g) => ({ name: g.name, cpuUsPerRequest: g.cpu, upstreamCpuUsPerRequest: g.upstreamCpu, ratioToFirst: ratios(g), ratioToFirstPerUpstream: normalisedRatios(g) }));
+  const load = {
+    path: opt.path,
+    auth: opt.auth,
+    driver,
+    duration: Number(opt.duration),
+    rounds: Number(opt.rounds),
+    pinned: taskset !== null,
+  };
+  const perGateway = gateways.map((g) => ({
+    name: g.name,
+    cpuUsPerRequest: g.cpu,
+    upstreamCpuUsPerRequest: g.upstreamCpu,
+    ratioToFirst: ratios(g),
+    ratioToFirstPerUpstream: normalisedRatios(g),
+  }));
   writeFileSync(opt.out, `${JSON.stringify({ date: new Date().toISOString(), load, gateways: perGateway }, null, 1)}\n`);
 }
-process.stdout.write(`\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`);
+process.stdout.write(
+  `\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`,
+);
 process.exit(0);

@@ -24,7 +24,8 @@ const entries = Number(opt.entries);
 
 if (opt.child !== undefined) {
   const { createCredentialCache } = await import(pathToFileURL(resolve(opt.child, 'src/credentials/cache.js')).href);
-  globalThis.gc(); globalThis.gc();
+  globalThis.gc();
+  globalThis.gc();
   const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   // Made inside the count: a cache that allocates its arrays up front is charged for them.
   const cache = createCredentialCache({ maxEntries: entries, negativeMaxEntries: 1000, ttlMs: 3_600_000, negativeTtlMs: 5000 });
@@ -32,13 +33,17 @@ if (opt.child !== undefined) {
     const id = `tok_${randomBytes(16).toString('base64url')}`;
     const account = opt.accounts ? `account-${i % 100}` : null;
     const principal = Object.freeze({ kind: 'api_token', scheme: 'bearer', subject: account ?? id, scope: 'read-only', credentialId: id });
-    return [createHash('sha256').update(id).digest('base64url'), { principal, credentialId: id, account, expiresAt: Infinity, validUntil: Infinity }];
+    return [
+      createHash('sha256').update(id).digest('base64url'),
+      { principal, credentialId: id, account, expiresAt: Infinity, validUntil: Infinity },
+    ];
   };
   for (let i = 0; i < entries; i++) {
     const [key, entry] = make(i);
     cache.setPositive(key, entry, 3_600_000);
   }
-  globalThis.gc(); globalThis.gc();
+  globalThis.gc();
+  globalThis.gc();
   const after = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   process.stdout.write(`${JSON.stringify({ size: cache.positiveSize(), bytes: after - before })}\n`);
   process.exit(0);
@@ -48,7 +53,19 @@ const dists = opt.dist.length > 0 ? opt.dist : ['dist'];
 const rows = [];
 for (const dist of dists) {
   for (const accounts of [false, true]) {
-    const r = spawnSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--child', resolve(dist), '--entries', String(entries), ...(accounts ? ['--accounts'] : [])], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        new URL(import.meta.url).pathname,
+        '--child',
+        resolve(dist),
+        '--entries',
+        String(entries),
+        ...(accounts ? ['--accounts'] : []),
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`${dist}: ${r.stderr}`);
     const x = JSON.parse(r.stdout);
     rows.push({ dist, accounts, entries: x.size, bytesPerEntry: Math.round(x.bytes / x.size) });

@@ -45,7 +45,13 @@ const children = [];
 const cleanups = [];
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
-  for (const fn of cleanups.reverse()) { try { fn(); } catch { /* best effort */ } }
+  for (const fn of cleanups.reverse()) {
+    try {
+      fn();
+    } catch {
+      /* best effort */
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
@@ -77,12 +83,17 @@ async function pgDatabase(name) {
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
 const upstream = spawn(process.execPath, [join(benchDir, 'targets/upstream.mjs'), '0'], {
-  env: { ...process.env, BENCH_CERT: certs.cert, BENCH_KEY: certs.key }, stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
+  stdio: ['ignore', 'pipe', 'inherit'],
 });
 children.push(upstream);
 const upstreamPort = await new Promise((resolve) => {
   let out = '';
-  upstream.stdout.on('data', (c) => { out += c; const m = /ready (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+  upstream.stdout.on('data', (c) => {
+    out += c;
+    const m = /ready (\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  });
 });
 
 const kek = randomBytes(32).toString('base64');
@@ -93,7 +104,9 @@ async function startGateway(name, storeUrl, cache) {
   // Fixed ports: at log level warn the gateway.started line (which names them) is not written.
   const port = await freePort();
   const metricsPort = await freePort();
-  writeFileSync(file, `listen: "127.0.0.1:${port}"
+  writeFileSync(
+    file,
+    `listen: "127.0.0.1:${port}"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:${metricsPort}" }
 store: { url: "${storeUrl}", poolSize: 10 }
@@ -105,14 +118,20 @@ routes:
     match: { path: /api }
     upstream: "https://127.0.0.1:${upstreamPort}"
     upstreamCa: "${certs.caCert}"
-`);
+`,
+  );
   const child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'start', '--config', file], {
-    env: { ...process.env, PORTCULLIS_KEK: kek }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORTCULLIS_KEK: kek },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let out = '';
-  child.stdout.on('data', (c) => { out += c; });
-  child.stderr.on('data', (c) => { out += c; });
+  child.stdout.on('data', (c) => {
+    out += c;
+  });
+  child.stderr.on('data', (c) => {
+    out += c;
+  });
   const began = Date.now();
   for (;;) {
     const ready = await get(metricsPort, '/readyz').catch(() => undefined);
@@ -136,7 +155,12 @@ function getOnce(port, path, headers, via) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, headers, agent: via }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c) => { body += c; }).on('end', () => resolve({ status: res.statusCode, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => {
+          body += c;
+        })
+        .on('end', () => resolve({ status: res.statusCode, body }));
     });
     req.on('error', reject);
     req.end();
@@ -155,8 +179,19 @@ async function metrics(gw, ...names) {
 }
 
 function wrk(port, tokensFile) {
-  const args = ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', join(benchDir, 'lua/tokens-rr.lua'), `http://127.0.0.1:${port}/api/items`];
-  const out = execFileSync('wrk', args, { encoding: 'utf8', env: { ...process.env, BENCH_TOKENS_FILE: tokensFile, BENCH_PATH: '/api/items' } });
+  const args = [
+    '-t2',
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}s`,
+    '--latency',
+    '-s',
+    join(benchDir, 'lua/tokens-rr.lua'),
+    `http://127.0.0.1:${port}/api/items`,
+  ];
+  const out = execFileSync('wrk', args, {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_TOKENS_FILE: tokensFile, BENCH_PATH: '/api/items' },
+  });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p99text = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const unit = { us: 0.001, ms: 1, s: 1000 }[p99text?.[2] ?? 'ms'];
@@ -168,18 +203,27 @@ async function createTokens(store, n) {
   const tokens = [];
   let next = 0;
   const began = Date.now();
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) {
-      next++;
-      tokens.push((await store.tokens.create({ label: `ws-${next}`, scope: 'read-only' })).token);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        next++;
+        tokens.push((await store.tokens.create({ label: `ws-${next}`, scope: 'read-only' })).token);
+      }
+    }),
+  );
   log(`  ${n} tokens in ${((Date.now() - began) / 1000).toFixed(1)} s`);
   return tokens;
 }
 
 // --- the run ---------------------------------------------------------------------------------
-const results = { date: new Date().toISOString(), tokens: TOKENS, revocations: REVOCATIONS, durationS: DURATION, connections: CONNECTIONS, stores: {} };
+const results = {
+  date: new Date().toISOString(),
+  tokens: TOKENS,
+  revocations: REVOCATIONS,
+  durationS: DURATION,
+  connections: CONNECTIONS,
+  stores: {},
+};
 for (const kind of ['sqlite', 'postgres']) {
   log(`== ${kind}`);
   const storeUrl = kind === 'sqlite' ? `sqlite:${join(work, 'sqlite', 'store.db')}` : await pgDatabase('fleet_bench');
@@ -210,7 +254,9 @@ for (const kind of ['sqlite', 'postgres']) {
   const [readsAfter, lagMax] = await metrics(missGw, 'portcullis_store_reads_total', 'nodejs_eventloop_lag_max_seconds');
   r.workingSet.storeReadsPerS = (readsAfter - readsBefore) / elapsed;
   r.workingSet.maxEventLoopDelayMs = lagMax * 1000;
-  log(`  working set: ${r.workingSet.rps.toFixed(0)} req/s, p99 ${r.workingSet.p99Ms.toFixed(2)} ms, ${r.workingSet.storeReadsPerS.toFixed(0)} reads/s, max event-loop delay ${r.workingSet.maxEventLoopDelayMs.toFixed(1)} ms, non-2xx ${r.workingSet.non2xx}`);
+  log(
+    `  working set: ${r.workingSet.rps.toFixed(0)} req/s, p99 ${r.workingSet.p99Ms.toFixed(2)} ms, ${r.workingSet.storeReadsPerS.toFixed(0)} reads/s, max event-loop delay ${r.workingSet.maxEventLoopDelayMs.toFixed(1)} ms, non-2xx ${r.workingSet.non2xx}`,
+  );
   missGw.stop();
 
   // 3. revocation across three instances.
@@ -227,18 +273,25 @@ for (const kind of ['sqlite', 'postgres']) {
     const record = await store.findTokenByHash(hashSecret(token));
     const began = performance.now();
     await store.tokens.revoke(record.id);
-    await Promise.all(fleet.map(async (gw) => {
-      for (;;) {
-        const answer = await get(gw.port, '/api/probe', auth);
-        if (answer.status === 401) { delays.push(performance.now() - began); return; }
-        if (performance.now() - began > 5000) throw new Error(`${gw.name}: revocation not seen within 5 s`);
-      }
-    }));
+    await Promise.all(
+      fleet.map(async (gw) => {
+        for (;;) {
+          const answer = await get(gw.port, '/api/probe', auth);
+          if (answer.status === 401) {
+            delays.push(performance.now() - began);
+            return;
+          }
+          if (performance.now() - began > 5000) throw new Error(`${gw.name}: revocation not seen within 5 s`);
+        }
+      }),
+    );
     await sleep(20 + Math.random() * 80);
   }
   // One sample per instance and revocation.
   r.revocation = { count: delays.length, medianMs: pct(delays, 0.5), p99Ms: pct(delays, 0.99), maxMs: Math.max(...delays) };
-  log(`  revocation across 3 instances: median ${r.revocation.medianMs.toFixed(1)} ms, p99 ${r.revocation.p99Ms.toFixed(1)} ms, max ${r.revocation.maxMs.toFixed(1)} ms over ${delays.length}`);
+  log(
+    `  revocation across 3 instances: median ${r.revocation.medianMs.toFixed(1)} ms, p99 ${r.revocation.p99Ms.toFixed(1)} ms, max ${r.revocation.maxMs.toFixed(1)} ms over ${delays.length}`,
+  );
   for (const gw of fleet) gw.stop();
   await store.close();
 }
@@ -248,7 +301,9 @@ results.ratios = {
   cachedBearerPgOverSqlite: s.postgres.cachedBearer.rps / s.sqlite.cachedBearer.rps,
   workingSetPgOverSqlite: s.postgres.workingSet.rps / s.sqlite.workingSet.rps,
 };
-log(`PG/SQLite: cached Bearer ${results.ratios.cachedBearerPgOverSqlite.toFixed(2)}, working set ${results.ratios.workingSetPgOverSqlite.toFixed(2)} (target ≥ 0.7)`);
+log(
+  `PG/SQLite: cached Bearer ${results.ratios.cachedBearerPgOverSqlite.toFixed(2)}, working set ${results.ratios.workingSetPgOverSqlite.toFixed(2)} (target ≥ 0.7)`,
+);
 const out = join(benchDir, 'results', `fleet-${results.date.slice(0, 10)}.json`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

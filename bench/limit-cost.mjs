@@ -10,7 +10,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: opt } = parseArgs({ options: { dist: { type: 'string', default: 'dist' }, rounds: { type: 'string', default: '9' }, ops: { type: 'string', default: '1000000' } } });
+const { values: opt } = parseArgs({
+  options: {
+    dist: { type: 'string', default: 'dist' },
+    rounds: { type: 'string', default: '9' },
+    ops: { type: 'string', default: '1000000' },
+  },
+});
 const dist = resolve(opt.dist);
 const { createRateLimits } = await import(`${dist}/src/limit/rate-limits.js`);
 const { createAuthThrottle } = await import(`${dist}/src/limit/auth-throttle.js`);
@@ -18,9 +24,19 @@ const { createFailureThrottle } = await import(`${dist}/src/limit/failure-thrott
 
 const ops = Number(opt.ops);
 const route = { name: 'api', auth: 'required', rateLimit: { requests: 1e9, perMs: 1000, burst: 1e9 } };
-const principal = Object.freeze({ kind: 'api_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_0123456789abcdefghijkl' });
+const principal = Object.freeze({
+  kind: 'api_token',
+  scheme: 'bearer',
+  subject: 'billing',
+  scope: 'read-write',
+  credentialId: 'tok_0123456789abcdefghijkl',
+});
 const req = { socket: { remoteAddress: '127.0.0.1' }, rawHeaders: ['Authorization', 'Bearer pcl_x'] };
-const config = { trustedProxies: [], throttle: { failures: 20, windowMs: 60_000, maxAddresses: 100_000 }, rateLimits: { maxKeys: 100_000, credentials: {} } };
+const config = {
+  trustedProxies: [],
+  throttle: { failures: 20, windowMs: 60_000, maxAddresses: 100_000 },
+  rateLimits: { maxKeys: 100_000, credentials: {} },
+};
 
 function time(fn) {
   const t0 = process.hrtime.bigint();
@@ -50,6 +66,8 @@ if (typeof globalThis.gc === 'function') {
   for (let i = 0; i < addresses; i++) table.failed(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
   globalThis.gc();
   const per = (process.memoryUsage().heapUsed - before) / table.size();
-  process.stdout.write(`\nfailure throttle: ${per.toFixed(0)} bytes of V8 heap per remembered address (${table.size()} addresses, keys included)\n`);
+  process.stdout.write(
+    `\nfailure throttle: ${per.toFixed(0)} bytes of V8 heap per remembered address (${table.size()} addresses, keys included)\n`,
+  );
 }
 process.stdout.write(`\n${ops} calls per run, ${opt.rounds} alternating rounds, node ${process.version}\n`);

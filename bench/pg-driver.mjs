@@ -16,7 +16,9 @@ const setup = new pg.Client({ connectionString: url });
 await setup.connect();
 await setup.query('DROP TABLE IF EXISTS bench_tokens');
 await setup.query('CREATE TABLE bench_tokens (id text PRIMARY KEY, scope text NOT NULL, secret_hash bytea NOT NULL UNIQUE)');
-await setup.query(`INSERT INTO bench_tokens SELECT 'tok_' || g, 'read-only', sha256(('secret-' || g)::bytea) FROM generate_series(1, ${ROWS}) g`);
+await setup.query(
+  `INSERT INTO bench_tokens SELECT 'tok_' || g, 'read-only', sha256(('secret-' || g)::bytea) FROM generate_series(1, ${ROWS}) g`,
+);
 await setup.query('ANALYZE bench_tokens');
 await setup.end();
 
@@ -35,11 +37,18 @@ async function measure(name, lookup) {
   const n = 20_000;
   let next = 0;
   const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < n) { next++; await lookup(hash(1 + Math.floor(Math.random() * ROWS))); }
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < n) {
+        next++;
+        await lookup(hash(1 + Math.floor(Math.random() * ROWS)));
+      }
+    }),
+  );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`${name}: sequential p50 ${pct(lat, 0.5).toFixed(3)} ms p99 ${pct(lat, 0.99).toFixed(3)} ms; 64 in flight ${(n / secs).toFixed(0)} lookups/s`);
+  console.log(
+    `${name}: sequential p50 ${pct(lat, 0.5).toFixed(3)} ms p99 ${pct(lat, 0.99).toFixed(3)} ms; 64 in flight ${(n / secs).toFixed(0)} lookups/s`,
+  );
 }
 
 const POOL = Number(process.env.POOL ?? 10);
@@ -50,15 +59,43 @@ const sql = postgres(url, { max: POOL, onnotice: () => {} });
 await measure('postgres', async (h) => (await sql.unsafe(LOOKUP, [h], { prepare: true }))[0]);
 
 // LISTEN across a restart.
-const restart = () => execFileSync('runuser', ['-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/pg_ctl', '-D', `${clusterDir}/data`, '-m', 'fast', '-w', 'restart', '-l', `${clusterDir}/server.log`], { stdio: 'ignore' });
+const restart = () =>
+  execFileSync(
+    'runuser',
+    [
+      '-u',
+      'postgres',
+      '--',
+      '/usr/lib/postgresql/15/bin/pg_ctl',
+      '-D',
+      `${clusterDir}/data`,
+      '-m',
+      'fast',
+      '-w',
+      'restart',
+      '-l',
+      `${clusterDir}/server.log`,
+    ],
+    { stdio: 'ignore' },
+  );
 async function untilHeard(name, heard) {
   const t0 = Date.now();
   restart();
   const restarted = Date.now();
   for (;;) {
-    try { const c = new pg.Client({ connectionString: url }); await c.connect(); await c.query("SELECT pg_notify('bench', 'x')"); await c.end(); } catch { /* no notification this time: the measurement goes on */ }
+    try {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query("SELECT pg_notify('bench', 'x')");
+      await c.end();
+    } catch {
+      /* no notification this time: the measurement goes on */
+    }
     if (heard.count > 0) break;
-    if (Date.now() - restarted > 20_000) { console.log(`${name}: no NOTIFY within 20 s after restart`); return; }
+    if (Date.now() - restarted > 20_000) {
+      console.log(`${name}: no NOTIFY within 20 s after restart`);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   console.log(`${name}: restart took ${restarted - t0} ms; NOTIFY heard again ${Date.now() - restarted} ms after the server was back`);
@@ -72,22 +109,38 @@ async function untilHeard(name, heard) {
     if (stop) return;
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});
-    c.on('end', () => { if (!stop) setTimeout(() => connect(), 50); });
-    try { await c.connect(); await c.query('LISTEN bench'); c.on('notification', () => { heard.count++; }); listener = c; }
-    catch { c.end().catch(() => {}); setTimeout(() => connect(Math.min(delay * 2, 1000)), delay); }
+    c.on('end', () => {
+      if (!stop) setTimeout(() => connect(), 50);
+    });
+    try {
+      await c.connect();
+      await c.query('LISTEN bench');
+      c.on('notification', () => {
+        heard.count++;
+      });
+      listener = c;
+    } catch {
+      c.end().catch(() => {});
+      setTimeout(() => connect(Math.min(delay * 2, 1000)), delay);
+    }
   };
   let listener;
   await connect();
   heard.count = 0;
   await untilHeard('pg (own reconnect loop)', heard);
-  stop = true; await listener?.end().catch(() => {});
+  stop = true;
+  await listener?.end().catch(() => {});
 }
 {
   const heard = { count: 0 };
   const s = postgres(url, { max: 1, onnotice: () => {} });
-  const l = await s.listen('bench', () => { heard.count++; });
+  const l = await s.listen('bench', () => {
+    heard.count++;
+  });
   heard.count = 0;
   await untilHeard('postgres (built-in sql.listen)', heard);
-  await l.unlisten().catch(() => {}); await s.end({ timeout: 1 });
+  await l.unlisten().catch(() => {});
+  await s.end({ timeout: 1 });
 }
-await pool.end(); await sql.end({ timeout: 1 });
+await pool.end();
+await sql.end({ timeout: 1 });

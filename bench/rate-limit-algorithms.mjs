@@ -57,7 +57,10 @@ function run(fn, names) {
 
 const results = { gcra: { hot: [], many: [] }, tokenBucket: { hot: [], many: [] } };
 for (let round = 0; round < Number(opt.rounds); round++) {
-  for (const [name, fn] of [['gcra', gcra], ['tokenBucket', tokenBucket]]) {
+  for (const [name, fn] of [
+    ['gcra', gcra],
+    ['tokenBucket', tokenBucket],
+  ]) {
     results[name].hot.push(run(fn, hotKeys));
     results[name].many.push(run(fn, manyKeys));
   }
@@ -68,4 +71,6 @@ for (const [name, r] of Object.entries(results)) {
   const cell = (xs) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   process.stdout.write(`| ${name} | ${cell(r.hot)} | ${cell(r.many)} |\n`);
 }
-process.stdout.write(`\n${opt.ops} requests per run, ${opt.rounds} alternating rounds, node ${process.version}; performance.now() included (both call it once)\n`);
+process.stdout.write(
+  `\n${opt.ops} requests per run, ${opt.rounds} alternating rounds, node ${process.version}; performance.now() included (both call it once)\n`,
+);

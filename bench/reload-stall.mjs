@@ -44,7 +44,10 @@ function options(argv) {
 /** One GET without keep-alive; resolves with its latency in ms, or NaN when it failed. */
 function timedGet(port, path) {
   const started = performance.now();
-  return request(`http://127.0.0.1:${port}${path}`, { timeoutMs: 10_000 }).then(() => performance.now() - started, () => Number.NaN);
+  return request(`http://127.0.0.1:${port}${path}`, { timeoutMs: 10_000 }).then(
+    () => performance.now() - started,
+    () => Number.NaN,
+  );
 }
 
 /** Latencies of probes sent every 2 ms for `ms`, sorted; `during` runs once after `atMs`. */
@@ -67,10 +70,27 @@ async function probe(port, ms, during) {
 }
 
 function configText(routes, ports, dir) {
-  const lines = [`listen: 127.0.0.1:${ports.listen}`, 'metrics:', `  listen: 127.0.0.1:${ports.metrics}`, 'admin:', `  listen: 127.0.0.1:${ports.admin}`,
-    'store:', `  url: sqlite:${dir}/store.db`, 'log:', '  level: warn', 'routes:'];
+  const lines = [
+    `listen: 127.0.0.1:${ports.listen}`,
+    'metrics:',
+    `  listen: 127.0.0.1:${ports.metrics}`,
+    'admin:',
+    `  listen: 127.0.0.1:${ports.admin}`,
+    'store:',
+    `  url: sqlite:${dir}/store.db`,
+    'log:',
+    '  level: warn',
+    'routes:',
+  ];
   for (let i = 0; i < routes; i++) {
-    lines.push(`  - name: svc-${i}`, '    match:', `      path: /svc-${i}/v${i % 7}`, `    upstream: https://backend-${i % 20}.internal:8443`, '    auth: off', '    access: read-write');
+    lines.push(
+      `  - name: svc-${i}`,
+      '    match:',
+      `      path: /svc-${i}/v${i % 7}`,
+      `    upstream: https://backend-${i % 20}.internal:8443`,
+      '    auth: off',
+      '    access: read-write',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -85,8 +105,10 @@ async function measure(dist, routes, pin) {
   // answers this with an unknown-command error, which is fine).
   spawnSync(process.execPath, [main, 'store', 'init', '--config', file], { stdio: 'ignore' });
   const argv = [process.execPath, main, 'start', '--config', file];
-  const child = pin === null ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawn('taskset', ['-c', pin, ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child =
+    pin === null
+      ? spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
+      : spawn('taskset', ['-c', pin, ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
   let spawnError = null;
   child.once('error', (error) => (spawnError = error));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
@@ -101,16 +123,27 @@ async function measure(dist, routes, pin) {
     const readyMs = performance.now() - spawned;
     await sleep(500);
     const metrics = await scrapeMetrics(`http://127.0.0.1:${ports.metrics}/metrics`);
-    const afterStart = { rssMiB: treeRssKiB(child.pid) / 1024, heapUsedMiB: (metrics.get('nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20, peakRssMiB: treePeakRssKiB(child.pid) / 1024 };
+    const afterStart = {
+      rssMiB: treeRssKiB(child.pid) / 1024,
+      heapUsedMiB: (metrics.get('nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20,
+      peakRssMiB: treePeakRssKiB(child.pid) / 1024,
+    };
     const quiet = await probe(ports.listen, 1000);
     const reloading = await probe(ports.listen, 3000, { atMs: 500, run: () => child.kill('SIGHUP') });
-    const reloaded = (await scrapeMetrics(`http://127.0.0.1:${ports.metrics}/metrics`)).get('portcullis_config_reloads_total{result="success"}');
+    const reloaded = (await scrapeMetrics(`http://127.0.0.1:${ports.metrics}/metrics`)).get(
+      'portcullis_config_reloads_total{result="success"}',
+    );
     if (reloaded !== 1) throw new Error(`${dist}: the reload did not succeed within the run (reloads ${reloaded})`);
     const max = (xs) => Math.max(...xs.filter(Number.isFinite));
     return {
-      dist, routes, readyMs, ...afterStart,
-      maxQuietMs: max(quiet), maxDuringReloadMs: max(reloading),
-      probesOver50ms: reloading.filter((l) => l > 50).length, failedProbes: reloading.filter((l) => !Number.isFinite(l)).length,
+      dist,
+      routes,
+      readyMs,
+      ...afterStart,
+      maxQuietMs: max(quiet),
+      maxDuringReloadMs: max(reloading),
+      probesOver50ms: reloading.filter((l) => l > 50).length,
+      failedProbes: reloading.filter((l) => !Number.isFinite(l)).length,
       peakRssAfterReloadMiB: treePeakRssKiB(child.pid) / 1024,
     };
   } finally {
@@ -140,18 +173,24 @@ for (let round = 1; round <= o.rounds; round++) {
         process.exit(1);
       }
       rows.push({ round, ...r });
-      process.stderr.write(`round ${round} ${dist} ${routes} routes: ready ${r.readyMs.toFixed(0)} ms, reload stall ${r.maxDuringReloadMs.toFixed(1)} ms (quiet ${r.maxQuietMs.toFixed(1)}), RSS ${r.rssMiB.toFixed(0)} MiB, heap ${r.heapUsedMiB.toFixed(1)} MiB, peak ${r.peakRssAfterReloadMiB.toFixed(0)} MiB\n`);
+      process.stderr.write(
+        `round ${round} ${dist} ${routes} routes: ready ${r.readyMs.toFixed(0)} ms, reload stall ${r.maxDuringReloadMs.toFixed(1)} ms (quiet ${r.maxQuietMs.toFixed(1)}), RSS ${r.rssMiB.toFixed(0)} MiB, heap ${r.heapUsedMiB.toFixed(1)} MiB, peak ${r.peakRssAfterReloadMiB.toFixed(0)} MiB\n`,
+      );
     }
   }
 }
 
-const table = ['| build | routes | ready ms | longest probe, quiet ms | longest probe, reload ms | probes > 50 ms | RSS after start MiB | heap after start MiB | peak RSS at start MiB | peak RSS after reload MiB |',
-  '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |'];
+const table = [
+  '| build | routes | ready ms | longest probe, quiet ms | longest probe, reload ms | probes > 50 ms | RSS after start MiB | heap after start MiB | peak RSS at start MiB | peak RSS after reload MiB |',
+  '| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |',
+];
 for (const routes of o.routes) {
   for (const dist of o.dists) {
     const mine = rows.filter((r) => r.routes === routes && r.dist === dist);
     const m = (k, digits = 0) => median(mine.map((r) => r[k])).toFixed(digits);
-    table.push(`| ${dist} | ${routes} | ${m('readyMs')} | ${m('maxQuietMs', 1)} | ${m('maxDuringReloadMs', 1)} | ${m('probesOver50ms')} | ${m('rssMiB')} | ${m('heapUsedMiB', 1)} | ${m('peakRssMiB')} | ${m('peakRssAfterReloadMiB')} |`);
+    table.push(
+      `| ${dist} | ${routes} | ${m('readyMs')} | ${m('maxQuietMs', 1)} | ${m('maxDuringReloadMs', 1)} | ${m('probesOver50ms')} | ${m('rssMiB')} | ${m('heapUsedMiB', 1)} | ${m('peakRssMiB')} | ${m('peakRssAfterReloadMiB')} |`,
+    );
   }
 }
 const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();

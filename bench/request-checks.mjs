@@ -14,21 +14,59 @@ const { checkRequired } = await load('require/index.js');
 const { upstreamRequestHeaders } = await load('forward/header-rules.js');
 
 const raw = [
-  'Host', 'api.example.com', 'User-Agent', 'bench/1.0', 'Accept', 'application/json', 'Accept-Encoding', 'gzip, br',
-  'Authorization', 'Bearer pcl_0123456789abcdef0123456789abcdef0123456789abcdefx', 'Connection', 'keep-alive',
-  'X-Correlation-Id', 'c-42',
+  'Host',
+  'api.example.com',
+  'User-Agent',
+  'bench/1.0',
+  'Accept',
+  'application/json',
+  'Accept-Encoding',
+  'gzip, br',
+  'Authorization',
+  'Bearer pcl_0123456789abcdef0123456789abcdef0123456789abcdefx',
+  'Connection',
+  'keep-alive',
+  'X-Correlation-Id',
+  'c-42',
 ];
 const headers = {};
 for (let i = 0; i < raw.length; i += 2) headers[raw[i].toLowerCase()] = raw[i + 1];
-const req = { method: 'GET', url: '/profiles/7/orders?page=2&sort=desc', httpVersion: '1.1', httpVersionMajor: 1, httpVersionMinor: 1, rawHeaders: raw, headers, socket: { remoteAddress: '10.0.0.5' } };
+const req = {
+  method: 'GET',
+  url: '/profiles/7/orders?page=2&sort=desc',
+  httpVersion: '1.1',
+  httpVersionMajor: 1,
+  httpVersionMinor: 1,
+  rawHeaders: raw,
+  headers,
+  socket: { remoteAddress: '10.0.0.5' },
+};
 const route = {
-  name: 'profiles', index: 0, host: { kind: 'any' }, pathPrefix: '/profiles', methods: undefined,
+  name: 'profiles',
+  index: 0,
+  host: { kind: 'any' },
+  pathPrefix: '/profiles',
+  methods: undefined,
   upstream: { origin: 'https://b:8443', hostname: 'b', port: 8443, servername: 'b', hostHeader: 'b:8443', basePath: '', ca: undefined },
-  auth: 'required', access: 'read-only', credentials: new Set(['bearer']), requiredHeaders: ['x-correlation-id'], requiredQuery: [],
-  timeoutMs: 30000, websocket: 'read-write', readsWithBody: false,
+  auth: 'required',
+  access: 'read-only',
+  credentials: new Set(['bearer']),
+  requiredHeaders: ['x-correlation-id'],
+  requiredQuery: [],
+  timeoutMs: 30000,
+  websocket: 'read-write',
+  readsWithBody: false,
 };
 const principal = Object.freeze({ kind: 'api_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1' });
-const facts = { peerAddress: '10.0.0.5', peerTrusted: false, proto: 'https', stripAuthorization: true, principal, upstreamHost: 'b:8443', requestId: 'rid-1' };
+const facts = {
+  peerAddress: '10.0.0.5',
+  peerTrusted: false,
+  proto: 'https',
+  stripAuthorization: true,
+  principal,
+  upstreamHost: 'b:8443',
+  requestId: 'rid-1',
+};
 const newAuthorize = typeof guard.guardMethodOverrideParameter === 'function';
 
 function once() {

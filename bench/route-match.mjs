@@ -12,7 +12,9 @@ function configWith(count) {
   const routes = [];
   for (let i = 0; i < count; i++) {
     const host = i % 3 === 0 ? `\n      host: api${i % 50}.example.com` : i % 3 === 1 ? `\n      host: "*.svc${i % 40}.example.com"` : '';
-    routes.push(`  - name: r${i}\n    match:${host}\n      path: /team${i}/v${i % 7}/items\n    upstream: https://backend${i % 20}.internal:8443/base\n    auth: "off"`);
+    routes.push(
+      `  - name: r${i}\n    match:${host}\n      path: /team${i}/v${i % 7}/items\n    upstream: https://backend${i % 20}.internal:8443/base\n    auth: "off"`,
+    );
   }
   return `routes:\n${routes.join('\n')}\n`;
 }
@@ -40,7 +42,9 @@ function measure(count) {
   const { table } = buildRouteTable(loaded.config.routes);
   const requests = requestsFor(count);
   let found = 0;
-  const nsPerLookup = timePerItem(requests, 2000, ([h, m, p]) => { if (table.match(h, m, p)) found++; });
+  const nsPerLookup = timePerItem(requests, 2000, ([h, m, p]) => {
+    if (table.match(h, m, p)) found++;
+  });
   // What the request observer does per request with the matched route (request-observer.ts).
   const series = createRouteSeriesTable(createMetrics('bench', { inFlight: () => 0, cacheSizes: () => undefined }));
   series.addRoutes(loaded.config.routes.map((r) => r.name));
@@ -58,5 +62,6 @@ function measure(count) {
 }
 
 const results = [10, 10_000].map(measure);
-for (const r of results) console.log(`${String(r.routes).padStart(6)} routes: ${r.nsPerLookup} ns per lookup, ${r.nsPerObservation} ns per request's metrics`);
+for (const r of results)
+  console.log(`${String(r.routes).padStart(6)} routes: ${r.nsPerLookup} ns per lookup, ${r.nsPerObservation} ns per request's metrics`);
 console.log(JSON.stringify(results));

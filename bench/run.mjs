@@ -25,17 +25,50 @@
 // in bench/results/summaries/ (tracked, summarise.mjs) and prints markdown tables.
 // Every wait and loop is bounded; children are killed on exit, error and signals.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync, readFileSync, existsSync, rmSync, mkdtempSync, openSync, closeSync, truncateSync, readdirSync, copyFileSync, statSync } from 'node:fs';
+import {
+  writeFileSync,
+  mkdirSync,
+  readFileSync,
+  existsSync,
+  rmSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  truncateSync,
+  readdirSync,
+  copyFileSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import { createCerts } from './lib/certs.mjs';
-import { treeCpuSeconds, treeCpuSplitSeconds, treeSyscalls, treePageFaults, vmstatPageIns, treePeakRssKiB, treeRssKiB, processTree, cpuSnapshot, cpuUtilisation, taskSecondsBetween, reapedChildrenCpuSeconds, CLK_TCK } from './lib/procstat.mjs';
+import {
+  treeCpuSeconds,
+  treeCpuSplitSeconds,
+  treeSyscalls,
+  treePageFaults,
+  vmstatPageIns,
+  treePeakRssKiB,
+  treeRssKiB,
+  processTree,
+  cpuSnapshot,
+  cpuUtilisation,
+  taskSecondsBetween,
+  reapedChildrenCpuSeconds,
+  CLK_TCK,
+} from './lib/procstat.mjs';
 import { request, probe, requestEach, scrapeMetrics } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import {
-  resolveDist, writeGatewayConfig, createCredentials, invalidTokens, fetchAccessToken, writeLines, memoryAfterGc,
+  resolveDist,
+  writeGatewayConfig,
+  createCredentials,
+  invalidTokens,
+  fetchAccessToken,
+  writeLines,
+  memoryAfterGc,
 } from './lib/portcullis.mjs';
 import { evaluateChecks, fmt } from './lib/report.mjs';
 import { summarise } from './lib/cpuprofile-summary.mjs';
@@ -90,7 +123,15 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  process.stdout.write(text.slice(1, text.findIndex((l) => l.startsWith('import '))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(
+    text
+      .slice(
+        1,
+        text.findIndex((l) => l.startsWith('import ')),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 const intOpt = (name, min, max) => {
@@ -125,9 +166,17 @@ const OL_WARMUP = intOpt('ol-warmup', 0, 30);
 const GATEWAY_NODE_FLAGS = opt['gateway-node-flags'].split(/\s+/).filter(Boolean);
 // auto: profile when a target is missed; always: scenario 2 in any case; never; or a
 // comma-separated list of Portcullis target names to profile in any case.
-const PROFILE_LIST = ['auto', 'always', 'never'].includes(opt.profile) ? [] : opt.profile.split(',').map((x) => x.trim()).filter(Boolean);
-const PROFILABLE = (n) => TARGETS[n] && (TARGETS[n].process.startsWith('gw-') || ['undici', 'http-proxy', 'undici-stream', 'undici-request'].includes(TARGETS[n].process));
-if (PROFILE_LIST.some((n) => !PROFILABLE(n))) fatal('--profile must be auto, always, never or a list of targets served by a gateway or a Node forwarder (pc-…, undici, http-proxy)');
+const PROFILE_LIST = ['auto', 'always', 'never'].includes(opt.profile)
+  ? []
+  : opt.profile
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+const PROFILABLE = (n) =>
+  TARGETS[n] &&
+  (TARGETS[n].process.startsWith('gw-') || ['undici', 'http-proxy', 'undici-stream', 'undici-request'].includes(TARGETS[n].process));
+if (PROFILE_LIST.some((n) => !PROFILABLE(n)))
+  fatal('--profile must be auto, always, never or a list of targets served by a gateway or a Node forwarder (pc-…, undici, http-proxy)');
 // After this many minutes of measuring, stop waiting for quiet and stop retrying.
 const BUDGET_MS = intOpt('budget-min', 1, 600) * 60_000;
 const runStart = Date.now();
@@ -144,7 +193,11 @@ function killTree(child, signal) {
   // Descendants first seen now (nginx workers), then the child itself.
   const pids = processTree(child.pid).reverse();
   for (const p of pids) {
-    try { process.kill(p, signal); } catch { /* already gone */ }
+    try {
+      process.kill(p, signal);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -198,7 +251,7 @@ function which(bin, extra = []) {
 /** stdout, else stderr, of a short command; some tools (wrk -v) exit non-zero or print on stderr. */
 function tryExec(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-  return (r.stdout?.trim() || r.stderr?.trim() || '');
+  return r.stdout?.trim() || r.stderr?.trim() || '';
 }
 
 function pkgVersion(name) {
@@ -220,7 +273,12 @@ function machineInfo() {
     memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: tryExec('uname', ['-r']),
     node: process.version,
-    wrk: wrkBin ? tryExec(wrkBin, ['-v']).split('\n')[0].replace(/\s+\[.*$/, '').trim() : null,
+    wrk: wrkBin
+      ? tryExec(wrkBin, ['-v'])
+          .split('\n')[0]
+          .replace(/\s+\[.*$/, '')
+          .trim()
+      : null,
     nginx: nginxBin ? nginxVersion(nginxBin) : null,
     undici: pkgVersion('undici'),
     'http-proxy-3': pkgVersion('http-proxy-3'),
@@ -255,16 +313,24 @@ function startChild(name, { cmd, args, env, stdoutFile }, { ready, cpus, timeout
   if (fd !== null) closeSync(fd);
   children.add(child);
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   return new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${name}: not ready after ${timeoutMs} ms\n${stderr}`)), timeoutMs);
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
       rej(new Error(`${name}: exited early (code ${code}, signal ${sig})\n${stderr}`));
     });
-    child.once('error', (e) => { clearTimeout(timer); rej(e); });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
     if (ready !== 'stdout') {
-      child.once('spawn', () => { clearTimeout(timer); res({ child, port: null, stderr: () => stderr }); });
+      child.once('spawn', () => {
+        clearTimeout(timer);
+        res({ child, port: null, stderr: () => stderr });
+      });
       return;
     }
     let buf = '';
@@ -309,8 +375,19 @@ function runLoad(target, seconds) {
   let args;
   if (target.driver === 'openloop') {
     cmd = process.execPath;
-    args = [join(benchDir, 'lib/open-loop.mjs'), '--url', target.urlResolved, '--rate', String(RATE), '--duration', String(seconds),
-      '--connections', String(OL_CONNECTIONS), '--ca', caPath];
+    args = [
+      join(benchDir, 'lib/open-loop.mjs'),
+      '--url',
+      target.urlResolved,
+      '--rate',
+      String(RATE),
+      '--duration',
+      String(seconds),
+      '--connections',
+      String(OL_CONNECTIONS),
+      '--ca',
+      caPath,
+    ];
     for (const [k, v] of Object.entries(target.headersResolved)) args.push('--header', `${k}: ${v}`);
   } else {
     const c = target.post ? POST_CONNECTIONS : CONNECTIONS;
@@ -327,8 +404,12 @@ function runLoad(target, seconds) {
     children.add(child);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -362,7 +443,8 @@ async function waitForQuiet(ourPids) {
     const ours1 = ourPids().reduce((a, p) => a + treeCpuSeconds(p), 0) + reapedChildrenCpuSeconds();
     const self = (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(self0));
     foreignPct = Math.round(((taskSecondsBetween(s0, s1) - (ours1 - ours0) - self) / ((Date.now() - w0) / 1000)) * 1000) / 10;
-    if (foreignPct <= QUIET_PCT || QUIET_WAIT_S === 0 || overBudget()) return { waitedS: (Date.now() - t0) / 1000, foreignPct, timedOut: false };
+    if (foreignPct <= QUIET_PCT || QUIET_WAIT_S === 0 || overBudget())
+      return { waitedS: (Date.now() - t0) / 1000, foreignPct, timedOut: false };
     if (i === 0) log(`waiting for a quiet machine (other jobs use ${foreignPct}% of a CPU; max ${QUIET_WAIT_S}s)\n`);
   }
   return { waitedS: (Date.now() - t0) / 1000, foreignPct, timedOut: true };
@@ -414,7 +496,13 @@ async function upstreamTlsConnections() {
 /** One load run against t with the CPU bookkeeping around it. */
 async function measure(t, up, round) {
   const proc = t.proc;
-  if (proc.accessLog) { try { truncateSync(proc.accessLog, 0); } catch { /* not there yet */ } }
+  if (proc.accessLog) {
+    try {
+      truncateSync(proc.accessLog, 0);
+    } catch {
+      /* not there yet */
+    }
+  }
   await sleep(300); // let sockets from the previous run settle
   if (t.driver === 'openloop' && OL_WARMUP > 0) await runLoad(t, OL_WARMUP);
   const tls0 = await upstreamTlsConnections();
@@ -456,8 +544,10 @@ async function measure(t, up, round) {
     gateway.storeReadsPerS = gateway.storeReads != null ? gateway.storeReads / durationS : null;
     gateway.storeReadsPerRequest = gateway.storeReads != null && r.requests ? gateway.storeReads / r.requests : null;
     for (const kind of ['major', 'minor', 'incremental']) {
-      gateway[`gc_${kind}_ms`] = g1[`gc_${kind}_s`] != null && g0[`gc_${kind}_s`] != null ? (g1[`gc_${kind}_s`] - g0[`gc_${kind}_s`]) * 1000 : null;
-      gateway[`gc_${kind}_count`] = g1[`gc_${kind}_n`] != null && g0[`gc_${kind}_n`] != null ? g1[`gc_${kind}_n`] - g0[`gc_${kind}_n`] : null;
+      gateway[`gc_${kind}_ms`] =
+        g1[`gc_${kind}_s`] != null && g0[`gc_${kind}_s`] != null ? (g1[`gc_${kind}_s`] - g0[`gc_${kind}_s`]) * 1000 : null;
+      gateway[`gc_${kind}_count`] =
+        g1[`gc_${kind}_n`] != null && g0[`gc_${kind}_n`] != null ? g1[`gc_${kind}_n`] - g0[`gc_${kind}_n`] : null;
     }
     gateway.loopDelayMaxMs = Number.isFinite(g1.loopDelayMaxMs) ? g1.loopDelayMaxMs : null;
     gateway.loopDelayP99Ms = Number.isFinite(g1.loopDelayP99Ms) ? g1.loopDelayP99Ms : null;
@@ -540,7 +630,14 @@ async function startProcess(key, ctx) {
   const cmd = def.command(pctx);
   if (cmd.tmp) tempDirs.push(cmd.tmp);
   const started = await startChild(key, cmd, { ready: def.ready });
-  const p = { key, description: def.description, child: started.child, pid: started.child.pid, port: started.port ?? port, baseUrl: `http://127.0.0.1:${started.port ?? port}` };
+  const p = {
+    key,
+    description: def.description,
+    child: started.child,
+    pid: started.child.pid,
+    port: started.port ?? port,
+    baseUrl: `http://127.0.0.1:${started.port ?? port}`,
+  };
   if (def.ready === 'probe') {
     try {
       await probe(`${p.baseUrl}/`, {}, 100);
@@ -558,20 +655,36 @@ async function startGateway(key, kind, ctx, { nodeFlags = [], storeKind = kind }
   const dir = join(ctx.workDir, key);
   const def = PROCESSES[key] ?? {};
   const file = writeGatewayConfig(dir, kind, {
-    ports, upstreamUrl: ctx.upstreamUrl, caPath: ctx.certs.caCert, storeUrl: `sqlite:${join(ctx.workDir, `store-${storeKind}.db`)}`, workers: def.workers,
+    ports,
+    upstreamUrl: ctx.upstreamUrl,
+    caPath: ctx.certs.caCert,
+    storeUrl: `sqlite:${join(ctx.workDir, `store-${storeKind}.db`)}`,
+    workers: def.workers,
   });
   const accessLog = join(dir, 'access.log');
   // runtime 'image': the Docker image's Node.js, from its own directory (bench/lib/runtime.mjs).
   const rt = def.runtime === 'image' ? ctx.imageRuntime : { node: ctx.node, dist: ctx.dist };
-  const started = await startChild(key, {
-    cmd: rt.node,
-    args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(rt.dist, 'src/cli/main.js'), 'start', '--config', file],
-    stdoutFile: accessLog,
-  }, { ready: 'probe', timeoutMs: 120_000 });
+  const started = await startChild(
+    key,
+    {
+      cmd: rt.node,
+      args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(rt.dist, 'src/cli/main.js'), 'start', '--config', file],
+      stdoutFile: accessLog,
+    },
+    { ready: 'probe', timeoutMs: 120_000 },
+  );
   const p = {
-    key, gateway: kind, description: PROCESSES[key]?.description ?? `Portcullis (${kind})`, child: started.child, pid: started.child.pid,
-    port: ports.listen, ports, baseUrl: `http://127.0.0.1:${ports.listen}`, metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
-    config: file, accessLog,
+    key,
+    gateway: kind,
+    description: PROCESSES[key]?.description ?? `Portcullis (${kind})`,
+    child: started.child,
+    pid: started.child.pid,
+    port: ports.listen,
+    ports,
+    baseUrl: `http://127.0.0.1:${ports.listen}`,
+    metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+    config: file,
+    accessLog,
   };
   // Bounded: 600 × ≤ 2 s; a 10,000-route configuration takes a few seconds to validate.
   let ready = null;
@@ -580,7 +693,9 @@ async function startGateway(key, kind, ctx, { nodeFlags = [], storeKind = kind }
     try {
       const r = await request(`http://127.0.0.1:${ports.metrics}/readyz`, { timeoutMs: 2000 });
       if (r.status === 200) ready = r;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (!ready) await sleep(100);
   }
   if (!ready) throw new Error(`${key}: /readyz never answered 200\n${started.stderr()}`);
@@ -609,9 +724,15 @@ async function main() {
 
   // Resolve --only into an ordered, de-duplicated list of targets.
   const names = [];
-  for (const item of opt.only.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of opt.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const group = SCENARIOS[item] ?? (TARGETS[item] ? [item] : null);
-    if (!group) fatal(`unknown scenario or target "${item}" (scenarios: ${Object.keys(SCENARIOS).join(', ')}; targets: ${Object.keys(TARGETS).join(', ')})`);
+    if (!group)
+      fatal(
+        `unknown scenario or target "${item}" (scenarios: ${Object.keys(SCENARIOS).join(', ')}; targets: ${Object.keys(TARGETS).join(', ')})`,
+      );
     for (const n of group) if (!names.includes(n)) names.push(n);
   }
   const scenario = opt.only.replace(/[^\w.-]+/g, '+') + (opt.tag ? `-${opt.tag.replace(/[^\w.-]+/g, '-')}` : '');
@@ -621,10 +742,18 @@ async function main() {
 
   const machine = machineInfo();
   const pinning = pin
-    ? { enabled: true, targets: `CPU ${opt['target-cpus']}`, upstream: `CPU ${opt['upstream-cpus']}`, loadGenerator: `CPU ${opt['load-cpus']}`, tool: 'taskset -c' }
-    : { enabled: false, reason: opt['no-pin'] ? '--no-pin' : (!tasksetBin ? 'taskset not found' : 'fewer than 2 CPUs') };
-  log(`bench: ${names.join(', ')}\n       ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections (POST ${POST_CONNECTIONS}), open loop ${RATE} req/s`
-    + ` | pinning: ${pin ? `targets CPU ${opt['target-cpus']}, upstream CPU ${opt['upstream-cpus']}, load CPU ${opt['load-cpus']}` : 'off'}\n`);
+    ? {
+        enabled: true,
+        targets: `CPU ${opt['target-cpus']}`,
+        upstream: `CPU ${opt['upstream-cpus']}`,
+        loadGenerator: `CPU ${opt['load-cpus']}`,
+        tool: 'taskset -c',
+      }
+    : { enabled: false, reason: opt['no-pin'] ? '--no-pin' : !tasksetBin ? 'taskset not found' : 'fewer than 2 CPUs' };
+  log(
+    `bench: ${names.join(', ')}\n       ${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections (POST ${POST_CONNECTIONS}), open loop ${RATE} req/s` +
+      ` | pinning: ${pin ? `targets CPU ${opt['target-cpus']}, upstream CPU ${opt['upstream-cpus']}, load CPU ${opt['load-cpus']}` : 'off'}\n`,
+  );
 
   const workDir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
   tempDirs.push(workDir);
@@ -634,7 +763,11 @@ async function main() {
     const d = resolveDist({ root, dist: opt.dist, snapshot: opt.snapshot, log });
     if (d.tmp) tempDirs.push(d.tmp);
     dist = d.dist;
-    build = { dist: relative(root, dist).startsWith('..') ? `snapshot of the working tree (${d.built})` : relative(root, dist), built: d.built, ...gitInfo() };
+    build = {
+      dist: relative(root, dist).startsWith('..') ? `snapshot of the working tree (${d.built})` : relative(root, dist),
+      built: d.built,
+      ...gitInfo(),
+    };
     log(`bench: gateway from ${build.dist}${d.built ? ` (built: ${d.built})` : ''}\n`);
   }
 
@@ -645,20 +778,40 @@ async function main() {
   mkdirSync(scriptDir);
 
   // Upstream first: every forwarder needs its port.
-  const up = await startChild('upstream', {
-    cmd: process.execPath,
-    args: [join(benchDir, 'targets/upstream.mjs')],
-    env: { PORT: '0', BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
-  }, { ready: 'stdout', cpus: opt['upstream-cpus'] });
+  const up = await startChild(
+    'upstream',
+    {
+      cmd: process.execPath,
+      args: [join(benchDir, 'targets/upstream.mjs')],
+      env: { PORT: '0', BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
+    },
+    { ready: 'stdout', cpus: opt['upstream-cpus'] },
+  );
   const upstreamUrl = `https://127.0.0.1:${up.port}`;
   const upstreamCheck = await probe(upstreamUrl + '/', { ca: certs.ca });
   if (upstreamCheck.status !== 200) fatal(`upstream answered ${upstreamCheck.status}`);
   const expectedBody = upstreamCheck.body;
   upstreamStatsUrl = `${upstreamUrl}/__stats`;
-  procs.upstream = { key: 'upstream', description: 'HTTPS upstream (node:https, keep-alive, 100 B JSON)', child: up.child, pid: up.child.pid, port: up.port, baseUrl: upstreamUrl };
+  procs.upstream = {
+    key: 'upstream',
+    description: 'HTTPS upstream (node:https, keep-alive, 100 B JSON)',
+    child: up.child,
+    pid: up.child.pid,
+    port: up.port,
+    baseUrl: upstreamUrl,
+  };
 
   const ctx = {
-    root, benchDir, dist, certs, workDir, upstreamPort: up.port, upstreamUrl, nginxBin, node: process.execPath, bodyBytes: BODY_BYTES,
+    root,
+    benchDir,
+    dist,
+    certs,
+    workDir,
+    upstreamPort: up.port,
+    upstreamUrl,
+    nginxBin,
+    node: process.execPath,
+    bodyBytes: BODY_BYTES,
     creds: { main: {}, ws: {}, inv: {} },
   };
   const setup = {};
@@ -695,8 +848,12 @@ async function main() {
     const wf = await invalidTokens(dist, INVALID_TOKENS, 'well-formed');
     const gb = await invalidTokens(dist, Math.min(INVALID_TOKENS, 20_000), 'garbage');
     Object.assign(ctx.creds.inv, {
-      wellFormedFile: writeLines(workDir, 'invalid-well-formed.txt', wf.tokens), wellFormedFirst: wf.tokens[0], wellFormedHow: wf.how,
-      garbageFile: writeLines(workDir, 'invalid-garbage.txt', gb.tokens), garbageFirst: gb.tokens[0], garbageHow: gb.how,
+      wellFormedFile: writeLines(workDir, 'invalid-well-formed.txt', wf.tokens),
+      wellFormedFirst: wf.tokens[0],
+      wellFormedHow: wf.how,
+      garbageFile: writeLines(workDir, 'invalid-garbage.txt', gb.tokens),
+      garbageFirst: gb.tokens[0],
+      garbageHow: gb.how,
     });
     setup.invalidTokens = { wellFormed: wf.tokens.length, wellFormedHow: wf.how, garbage: gb.tokens.length, garbageHow: gb.how };
   }
@@ -730,13 +887,21 @@ async function main() {
       continue;
     }
     const entry = {
-      ...t, ...base, proc, pid: proc.pid, urlResolved: `${proc.baseUrl}${t.path}`,
-      headersResolved: t.headers?.(ctx) ?? {}, envResolved: t.env?.(ctx) ?? {}, rounds: [], script: null,
+      ...t,
+      ...base,
+      proc,
+      pid: proc.pid,
+      urlResolved: `${proc.baseUrl}${t.path}`,
+      headersResolved: t.headers?.(ctx) ?? {},
+      envResolved: t.env?.(ctx) ?? {},
+      rounds: [],
+      script: null,
     };
     const pf = t.probe?.(ctx) ?? { path: t.path, headers: entry.headersResolved };
     const check = await probe(`${proc.baseUrl}${pf.path}`, { headers: pf.headers, ca: certs.ca });
     const want = t.expectStatus ?? 200;
-    if (check.status !== want) fatal(`${name}: pre-flight GET ${pf.path} answered ${check.status} (expected ${want}): ${check.body.slice(0, 300)}`);
+    if (check.status !== want)
+      fatal(`${name}: pre-flight GET ${pf.path} answered ${check.status} (expected ${want}): ${check.body.slice(0, 300)}`);
     if (want === 200 && check.body !== expectedBody) fatal(`${name}: pre-flight body differs from the upstream's`);
     if (entry.driver === 'wrk') entry.script = wrkScript(entry, scriptDir);
     active.push(entry);
@@ -758,7 +923,13 @@ async function main() {
   }
 
   // ---- interleaved rounds: A B C D A B C D ...
-  const ourPids = () => [...new Set(Object.values(procs).filter((p) => p.pid).map((p) => p.pid))];
+  const ourPids = () => [
+    ...new Set(
+      Object.values(procs)
+        .filter((p) => p.pid)
+        .map((p) => p.pid),
+    ),
+  ];
   const startedAt = new Date();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of active) {
@@ -770,14 +941,21 @@ async function main() {
         row.quietGate = gate;
         row.disturbed = row.foreignCpuPct > DISTURBED_PCT;
         t.rounds.push(row);
-        const u = Object.entries(row.cpuUtilisation).map(([k, v]) => `${k} ${v.busyPct}%${v.stealPct ? ` st ${v.stealPct}%` : ''}`).join(', ');
+        const u = Object.entries(row.cpuUtilisation)
+          .map(([k, v]) => `${k} ${v.busyPct}%${v.stealPct ? ` st ${v.stealPct}%` : ''}`)
+          .join(', ');
         const g = row.gateway;
-        const nt = (row.upstreamNewTlsConnections ? `  new upstream TLS ${row.upstreamNewTlsConnections}` : '')
-          + (row.targetMajorFaults ? `  major faults ${row.targetMajorFaults}` : '');
-        const sr = g ? `  store ${fmt(g.storeReadsPerS)}/s  gc major ${g.gc_major_count ?? '–'}×/${fmt(g.gc_major_ms, 0)} ms  loop max ${fmt(g.loopDelayMaxMs, 1)} ms` : '';
-        log(`round ${round} ${t.name.padEnd(16)} ${fmt(row.rps).padStart(7)} req/s  p50 ${fmt(row.latency_us.p50 / 1000, 2)} p99 ${fmt(row.latency_us.p99 / 1000, 2)} ms`
-          + `  cpu ${fmt(row.cpu_us_per_req, 1)} µs/req (usr ${fmt(row.user_us_per_req, 0)} sys ${fmt(row.system_us_per_req, 0)}; r ${fmt(row.read_calls_per_req, 2)} w ${fmt(row.write_calls_per_req, 2)} calls)${sr}${nt}  err ${row.unexpectedErrors}  [${u}, foreign ${row.foreignCpuPct}%]`
-          + `${row.disturbed ? (attempt < RETRIES ? ' DISTURBED, retrying' : ' DISTURBED, kept') : ''}\n`);
+        const nt =
+          (row.upstreamNewTlsConnections ? `  new upstream TLS ${row.upstreamNewTlsConnections}` : '') +
+          (row.targetMajorFaults ? `  major faults ${row.targetMajorFaults}` : '');
+        const sr = g
+          ? `  store ${fmt(g.storeReadsPerS)}/s  gc major ${g.gc_major_count ?? '–'}×/${fmt(g.gc_major_ms, 0)} ms  loop max ${fmt(g.loopDelayMaxMs, 1)} ms`
+          : '';
+        log(
+          `round ${round} ${t.name.padEnd(16)} ${fmt(row.rps).padStart(7)} req/s  p50 ${fmt(row.latency_us.p50 / 1000, 2)} p99 ${fmt(row.latency_us.p99 / 1000, 2)} ms` +
+            `  cpu ${fmt(row.cpu_us_per_req, 1)} µs/req (usr ${fmt(row.user_us_per_req, 0)} sys ${fmt(row.system_us_per_req, 0)}; r ${fmt(row.read_calls_per_req, 2)} w ${fmt(row.write_calls_per_req, 2)} calls)${sr}${nt}  err ${row.unexpectedErrors}  [${u}, foreign ${row.foreignCpuPct}%]` +
+            `${row.disturbed ? (attempt < RETRIES ? ' DISTURBED, retrying' : ' DISTURBED, kept') : ''}\n`,
+        );
         if (!row.disturbed || overBudget()) break;
       }
     }
@@ -787,8 +965,12 @@ async function main() {
   for (const [k, p] of Object.entries(procs)) {
     if (p.skipped) continue;
     processes[k] = {
-      description: p.description, peakRssKiB: treePeakRssKiB(p.pid), gateway: p.gateway ?? null, startupMs: p.startupMs ?? null,
-      readyPeakRssKiB: p.readyPeakRssKiB ?? null, readyRssKiB: p.readyRssKiB ?? null,
+      description: p.description,
+      peakRssKiB: treePeakRssKiB(p.pid),
+      gateway: p.gateway ?? null,
+      startupMs: p.startupMs ?? null,
+      readyPeakRssKiB: p.readyPeakRssKiB ?? null,
+      readyRssKiB: p.readyRssKiB ?? null,
     };
   }
   for (const t of active) {
@@ -816,7 +998,9 @@ async function main() {
       store_reads_per_s: t.proc.gateway ? col((x) => x.gateway?.storeReadsPerS) : null,
       store_reads_per_request: t.proc.gateway ? col((x) => x.gateway?.storeReadsPerRequest) : null,
       gc_major_ms: t.proc.gateway ? col((x) => x.gateway?.gc_major_ms) : null,
-      gc_all_ms: t.proc.gateway ? col((x) => (x.gateway ? (x.gateway.gc_major_ms ?? 0) + (x.gateway.gc_minor_ms ?? 0) + (x.gateway.gc_incremental_ms ?? 0) : null)) : null,
+      gc_all_ms: t.proc.gateway
+        ? col((x) => (x.gateway ? (x.gateway.gc_major_ms ?? 0) + (x.gateway.gc_minor_ms ?? 0) + (x.gateway.gc_incremental_ms ?? 0) : null))
+        : null,
       loop_delay_max_ms: t.proc.gateway ? col((x) => x.gateway?.loopDelayMaxMs) : null,
       rss_after_run_kib: col((x) => x.rssKiBAfter),
     };
@@ -840,10 +1024,20 @@ async function main() {
     extras.profiles = [];
     for (const name of toProfile) {
       const t = active.find((x) => x.name === name);
-      const reason = PROFILE_LIST.includes(name) ? '--profile' : name === 'pc-2-bearer'
-        ? (opt.profile === 'always' ? '--profile always' : `targets missed: ${missed.map((c) => c.id).join('; ')}`)
-        : `missed: ${missed.filter((c) => c.num === name).map((c) => c.id).join('; ')}`;
-      if (!t) { extras.profiles.push({ target: name, reason, error: `${name} not run` }); continue; }
+      const reason = PROFILE_LIST.includes(name)
+        ? '--profile'
+        : name === 'pc-2-bearer'
+          ? opt.profile === 'always'
+            ? '--profile always'
+            : `targets missed: ${missed.map((c) => c.id).join('; ')}`
+          : `missed: ${missed
+              .filter((c) => c.num === name)
+              .map((c) => c.id)
+              .join('; ')}`;
+      if (!t) {
+        extras.profiles.push({ target: name, reason, error: `${name} not run` });
+        continue;
+      }
       const prof = await profileTarget(ctx, t).catch((e) => ({ error: e.message }));
       extras.profiles.push({ target: name, reason, ...prof });
     }
@@ -858,9 +1052,23 @@ async function main() {
     pinning,
     build,
     params: {
-      rounds: ROUNDS, durationS: DURATION, olWarmupS: OL_WARMUP, gatewayNodeFlags: GATEWAY_NODE_FLAGS, warmupS: WARMUP, connections: CONNECTIONS, postConnections: POST_CONNECTIONS, bodyBytes: BODY_BYTES,
-      wrkThreads: THREADS, rate: RATE, olConnections: OL_CONNECTIONS, clkTck: CLK_TCK,
-      quietPct: QUIET_PCT, quietWaitS: QUIET_WAIT_S, disturbedPct: DISTURBED_PCT, retries: RETRIES, budgetMin: BUDGET_MS / 60_000,
+      rounds: ROUNDS,
+      durationS: DURATION,
+      olWarmupS: OL_WARMUP,
+      gatewayNodeFlags: GATEWAY_NODE_FLAGS,
+      warmupS: WARMUP,
+      connections: CONNECTIONS,
+      postConnections: POST_CONNECTIONS,
+      bodyBytes: BODY_BYTES,
+      wrkThreads: THREADS,
+      rate: RATE,
+      olConnections: OL_CONNECTIONS,
+      clkTck: CLK_TCK,
+      quietPct: QUIET_PCT,
+      quietWaitS: QUIET_WAIT_S,
+      disturbedPct: DISTURBED_PCT,
+      retries: RETRIES,
+      budgetMin: BUDGET_MS / 60_000,
       totalMinutes: Math.round((Date.now() - runStart) / 6000) / 10,
     },
     notes: [
@@ -868,7 +1076,7 @@ async function main() {
       'user_us_per_req / system_us_per_req: the same CPU split into utime and stime; read_calls_per_req / write_calls_per_req: syscr and syscw of /proc/<pid>/io per request (read/write-family system calls; epoll and sendmsg are not counted)',
       'peakRssKiB: VmHWM summed over the process tree at the end of the rounds; processes serving several targets (gw-main: scenarios 1-4, 8, 9) report one figure; rss_after_run_kib is VmRSS after each run',
       'upstream_cpu_us_per_req: CPU of the upstream process per request; with the target and the upstream pinned to one CPU, req/s is bounded by their sum (see cpuUtilisation)',
-      'gateway: deltas of the gateway\'s own /metrics counters over the run (store reads, cache lookups, GC time by kind); loopDelayMaxMs: the largest event-loop delay prom-client recorded during the run (its histogram is reset by the scrape before the run)',
+      "gateway: deltas of the gateway's own /metrics counters over the run (store reads, cache lookups, GC time by kind); loopDelayMaxMs: the largest event-loop delay prom-client recorded during the run (its histogram is reset by the scrape before the run)",
       'open loop (ol-*): bench/lib/open-loop.mjs at a fixed rate; latency from the tick at which a request became due, queueing included',
       'ratios (checks): computed per round from the runs of the same round, then median (min–max) over rounds',
       'foreignCpuPct: process CPU time on the machine not spent by the target, upstream, load generator or runner, in % of one CPU; high values mark runs disturbed by other jobs',
@@ -877,12 +1085,22 @@ async function main() {
     setup,
     upstream: { url: upstreamUrl, body_bytes: Buffer.byteLength(expectedBody) },
     processes,
-    targets: results.map((r) => (r.skipped
-      ? r
-      : {
-        name: r.name, scenario: r.scenario, description: r.description, process: r.process, driver: r.driver, url: r.urlResolved,
-        lua: r.lua ?? null, summary: r.summary, peakRssKiB: r.peakRssKiB, rounds: r.rounds,
-      })),
+    targets: results.map((r) =>
+      r.skipped
+        ? r
+        : {
+            name: r.name,
+            scenario: r.scenario,
+            description: r.description,
+            process: r.process,
+            driver: r.driver,
+            url: r.urlResolved,
+            lua: r.lua ?? null,
+            summary: r.summary,
+            peakRssKiB: r.peakRssKiB,
+            rounds: r.rounds,
+          },
+    ),
     checks,
     extras,
   };
@@ -898,7 +1116,9 @@ async function main() {
   const summaryFile = writeSummary(file, report, summariesDir);
 
   process.stdout.write(`\n${renderReport(report)}\n`);
-  process.stdout.write(`results: ${relative(process.cwd(), file) || file} (raw, not tracked), ${relative(process.cwd(), summaryFile) || summaryFile} (summary) (${report.params.totalMinutes} min)\n`);
+  process.stdout.write(
+    `results: ${relative(process.cwd(), file) || file} (raw, not tracked), ${relative(process.cwd(), summaryFile) || summaryFile} (summary) (${report.params.totalMinutes} min)\n`,
+  );
 }
 
 // ---------------------------------------------------------------- extras
@@ -937,10 +1157,15 @@ async function measureMemoryPerCredential(ctx) {
     await sleep(500);
     const after = await read();
     return {
-      primed, statuses, before, after, gc: before.gc && after.gc,
+      primed,
+      statuses,
+      before,
+      after,
+      gc: before.gc && after.gc,
       entriesAdded: (after.entries ?? 0) - (before.entries ?? 0),
       rssPerEntry: (after.rss - before.rss) / Math.max(1, (after.entries ?? 0) - (before.entries ?? 0)),
-      heapPerEntry: after.heapUsed != null ? (after.heapUsed - before.heapUsed) / Math.max(1, (after.entries ?? 0) - (before.entries ?? 0)) : null,
+      heapPerEntry:
+        after.heapUsed != null ? (after.heapUsed - before.heapUsed) / Math.max(1, (after.entries ?? 0) - (before.entries ?? 0)) : null,
     };
   } finally {
     await stopChild(p.child);
@@ -965,20 +1190,40 @@ async function bigTransfers(ctx) {
       log(`bench: ${label} ${mode} ${fmt(BIG_BYTES / 2 ** 20)} MiB\n`);
       const r = spawnSync(pp.cmd, pp.args, { encoding: 'utf8', timeout: 600_000 });
       const m = /^BENCH_TRANSFER (\{.*\})$/m.exec(r.stdout ?? '');
-      if (!m) { out.push({ process: label, mode, error: `exit ${r.status}: ${(r.stderr ?? '').slice(0, 200)}` }); continue; }
+      if (!m) {
+        out.push({ process: label, mode, error: `exit ${r.status}: ${(r.stderr ?? '').slice(0, 200)}` });
+        continue;
+      }
       const x = JSON.parse(m[1]);
       const cpuS = treeCpuSeconds(p.pid) - cpu0;
       out.push({
-        process: label, mode, bytes: BIG_BYTES, status: x.status, seconds: x.seconds, mibPerS: x.mibPerS,
-        received: x.body ?? null, bytesReceived: x.bytesReceived, cpuUsPerMiB: (cpuS * 1e6) / (BIG_BYTES / 2 ** 20),
-        hwmBeforeKiB, hwmAfterKiB: treePeakRssKiB(p.pid), rssAfterKiB: treeRssKiB(p.pid),
+        process: label,
+        mode,
+        bytes: BIG_BYTES,
+        status: x.status,
+        seconds: x.seconds,
+        mibPerS: x.mibPerS,
+        received: x.body ?? null,
+        bytesReceived: x.bytesReceived,
+        cpuUsPerMiB: (cpuS * 1e6) / (BIG_BYTES / 2 ** 20),
+        hwmBeforeKiB,
+        hwmAfterKiB: treePeakRssKiB(p.pid),
+        rssAfterKiB: treeRssKiB(p.pid),
       });
     }
   };
   const gw = await startGateway('gw-big', 'big', ctx, {});
-  try { await run('gw-big (Portcullis, Bearer)', gw, { authorization: bearer }, '/api'); } finally { await stopChild(gw.child); }
+  try {
+    await run('gw-big (Portcullis, Bearer)', gw, { authorization: bearer }, '/api');
+  } finally {
+    await stopChild(gw.child);
+  }
   const u = await startProcess('undici', ctx);
-  try { await run('undici forwarder', u, {}, ''); } finally { await stopChild(u.child); }
+  try {
+    await run('undici forwarder', u, {}, '');
+  } finally {
+    await stopChild(u.child);
+  }
   return out;
 }
 
@@ -1025,14 +1270,20 @@ async function profileTarget(ctx, t) {
     copyFileSync(join(dir, file), kept);
   }
   return {
-    seconds: PROFILE_S, rps: r.rps, cpuUsPerReq: r.requests ? (cpuS * 1e6) / r.requests : null, sizeBytes: statSync(join(dir, file)).size, kept,
+    seconds: PROFILE_S,
+    rps: r.rps,
+    cpuUsPerReq: r.requests ? (cpuS * 1e6) / r.requests : null,
+    sizeBytes: statSync(join(dir, file)).size,
+    kept,
     note: 'the profiler itself costs CPU (sampling every 250 µs); read shares, not absolute µs; samples of the measured run only (after a warm-up)',
     summary: { ...s, functions: s.functions.slice(0, 60), stages: s.stages.slice(0, 40), natives: s.natives.slice(0, 40) },
   };
 }
 
 main().then(
-  () => { cleanupSync(); },
+  () => {
+    cleanupSync();
+  },
   (err) => {
     process.stderr.write(`bench: ${err?.stack ?? err}\n`);
     cleanupSync();

@@ -24,7 +24,8 @@ export const resultsDir = join(benchDir, 'results');
 export function writeSummary(rawFile, report, summariesDir = join(resultsDir, 'summaries')) {
   const summary = summariseReport(report);
   const text = JSON.stringify(summary);
-  if (renderSaved(JSON.parse(text)) !== renderSaved(structuredClone(report))) throw new Error(`${rawFile}: the summary does not print the same tables as the raw report`);
+  if (renderSaved(JSON.parse(text)) !== renderSaved(structuredClone(report)))
+    throw new Error(`${rawFile}: the summary does not print the same tables as the raw report`);
   mkdirSync(summariesDir, { recursive: true });
   const out = join(summariesDir, basename(rawFile));
   writeFileSync(out, `${text}\n`);
@@ -40,12 +41,18 @@ function main(args) {
       const from = join(resultsDir, f);
       if (isRunReport(JSON.parse(readFileSync(from, 'utf8')))) renameSync(from, join(rawDir, f));
     }
-    files = readdirSync(rawDir).filter((x) => x.endsWith('.json')).sort().map((f) => join(rawDir, f));
+    files = readdirSync(rawDir)
+      .filter((x) => x.endsWith('.json'))
+      .sort()
+      .map((f) => join(rawDir, f));
   }
   let failed = 0;
   for (const f of files) {
     const report = JSON.parse(readFileSync(f, 'utf8'));
-    if (!isRunReport(report)) { process.stderr.write(`skipped (not a run.mjs report): ${f}\n`); continue; }
+    if (!isRunReport(report)) {
+      process.stderr.write(`skipped (not a run.mjs report): ${f}\n`);
+      continue;
+    }
     try {
       const out = writeSummary(f, report);
       process.stdout.write(`${relative(process.cwd(), f)} -> ${relative(process.cwd(), out)}\n`);

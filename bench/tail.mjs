@@ -85,7 +85,10 @@ function readyPort(child) {
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
-const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', { BENCH_CERT: certs.cert, BENCH_KEY: certs.key });
+const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', {
+  BENCH_CERT: certs.cert,
+  BENCH_KEY: certs.key,
+});
 const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
 
 const log = (m) => process.stderr.write(m);
@@ -94,9 +97,15 @@ let node = process.execPath;
 const targets = [];
 {
   const events = join(work, 'undici.events');
-  if (onImage) node = prepareRuntime({ root, dist: resolve(root, 'dist'), version: imageNodeMajor(root), into: join(work, 'rt-forwarder'), log }).node;
-  const child = start(node, ['--import', probeFile, join(root, 'bench/targets/undici-forwarder.mjs')], '0',
-    { PORT: '0', UPSTREAM_URL: upstreamUrl, BENCH_CA: certs.caCert, UNDICI_MODE: 'dispatch', TAIL_PROBE_FILE: events });
+  if (onImage)
+    node = prepareRuntime({ root, dist: resolve(root, 'dist'), version: imageNodeMajor(root), into: join(work, 'rt-forwarder'), log }).node;
+  const child = start(node, ['--import', probeFile, join(root, 'bench/targets/undici-forwarder.mjs')], '0', {
+    PORT: '0',
+    UPSTREAM_URL: upstreamUrl,
+    BENCH_CA: certs.caCert,
+    UNDICI_MODE: 'dispatch',
+    TAIL_PROBE_FILE: events,
+  });
   const port = await readyPort(child);
   targets.push({ name: 'undici (bare forwarder)', pid: child.pid, url: `http://127.0.0.1:${port}/`, headers: [], events, runs: [] });
 }
@@ -112,14 +121,26 @@ for (const [i, distArg] of dists.entries()) {
   const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl });
   const events = join(work, `gw-${i}.events`);
   const accessLog = openSync(join(dir, 'access.log'), 'a');
-  const child = start(node, [...nodeFlags, '--import', probeFile, join(dist, 'src/cli/main.js'), 'start', '--config', file], '0',
-    { TAIL_PROBE_FILE: events }, accessLog);
+  const child = start(
+    node,
+    [...nodeFlags, '--import', probeFile, join(dist, 'src/cli/main.js'), 'start', '--config', file],
+    '0',
+    { TAIL_PROBE_FILE: events },
+    accessLog,
+  );
   closeSync(accessLog);
   for (let n = 0; n < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const headers = opt.auth === 'bearer' ? [`Authorization: Bearer ${tokens[0]}`] : [];
-  targets.push({ name: `gateway ${distArg}`, pid: child.pid, url: `http://127.0.0.1:${ports.listen}${opt.path}`, headers, events, runs: [] });
+  targets.push({
+    name: `gateway ${distArg}`,
+    pid: child.pid,
+    url: `http://127.0.0.1:${ports.listen}${opt.path}`,
+    headers,
+    events,
+    runs: [],
+  });
 }
 
 /** The main thread's run-queue wait so far, ms (/proc/<pid>/task/<pid>/schedstat). */
@@ -132,7 +153,17 @@ function runQueueMs(pid) {
 }
 
 function openLoop(t, seconds, trace) {
-  const args = [join(root, 'bench/lib/open-loop.mjs'), '--url', t.url, '--rate', opt.rate, '--duration', String(seconds), '--ca', certs.caCert];
+  const args = [
+    join(root, 'bench/lib/open-loop.mjs'),
+    '--url',
+    t.url,
+    '--rate',
+    opt.rate,
+    '--duration',
+    String(seconds),
+    '--ca',
+    certs.caCert,
+  ];
   for (const h of t.headers) args.push('--header', h);
   if (trace) args.push('--trace', trace);
   const full = taskset ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
@@ -144,8 +175,18 @@ function openLoop(t, seconds, trace) {
   return result;
 }
 
-const readEvents = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
-const readTrace = (file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').map(Number));
+const readEvents = (file) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+const readTrace = (file) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').map(Number));
 
 for (const t of targets) openLoop(t, 2); // warm-up
 for (let round = 1; round <= ROUNDS; round++) {
@@ -161,25 +202,49 @@ for (let round = 1; round <= ROUNDS; round++) {
     await new Promise((res) => setTimeout(res, 2200)); // the probe appends every 2 s
     const a = attribute(readTrace(trace), readEvents(t.events));
     const row = {
-      round, p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, p999: r.latency_us.p999 / 1000, max: r.latency_us.max / 1000,
-      cpuUsPerReq, runQueueMsPerS: runQueue / DURATION, loadavg1: la, ...a,
+      round,
+      p50: r.latency_us.p50 / 1000,
+      p99: r.latency_us.p99 / 1000,
+      p999: r.latency_us.p999 / 1000,
+      max: r.latency_us.max / 1000,
+      cpuUsPerReq,
+      runQueueMsPerS: runQueue / DURATION,
+      loadavg1: la,
+      ...a,
     };
     t.runs.push(row);
-    process.stderr.write(`round ${round} ${t.name}: p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} p99.9 ${row.p999.toFixed(2)} ms, cpu ${cpuUsPerReq.toFixed(0)} µs/req, `
-      + `run queue ${row.runQueueMsPerS.toFixed(1)} ms/s, load ${la.toFixed(2)}, scavenges ${a.totals['gc-minor'].n}/${a.totals['gc-minor'].ms} ms, new space ${a.newSpaceMiB} MiB; ≥p99: ${Object.entries(a.counts).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+    process.stderr.write(
+      `round ${round} ${t.name}: p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} p99.9 ${row.p999.toFixed(2)} ms, cpu ${cpuUsPerReq.toFixed(0)} µs/req, ` +
+        `run queue ${row.runQueueMsPerS.toFixed(1)} ms/s, load ${la.toFixed(2)}, scavenges ${a.totals['gc-minor'].n}/${a.totals['gc-minor'].ms} ms, new space ${a.newSpaceMiB} MiB; ≥p99: ${Object.entries(
+          a.counts,
+        )
+          .filter(([, n]) => n)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}\n`,
+    );
   }
 }
 
 // ---- report
-const median = (xs) => { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
 const range = (xs, d = 2) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
 const base = targets[0];
 let md = `\n| target | p50 ms | p99 ms | p99.9 ms | p99 added over the bare forwarder, per round | p99.9 added | CPU µs/req | main thread run-queue wait ms/s |\n| --- | --: | --: | --: | --: | --: | --: | --: |\n`;
 for (const t of targets) {
   const added = t.runs.map((r, i) => r.p99 - base.runs[i].p99);
   const added9 = t.runs.map((r, i) => r.p999 - base.runs[i].p999);
-  md += `| ${t.name} | ${range(t.runs.map((r) => r.p50))} | ${range(t.runs.map((r) => r.p99))} | ${range(t.runs.map((r) => r.p999))} | `
-    + `${t === base ? '' : `${range(added)}: ${added.map((x) => x.toFixed(2)).join(', ')}`} | ${t === base ? '' : range(added9)} | ${range(t.runs.map((r) => r.cpuUsPerReq), 0)} | ${range(t.runs.map((r) => r.runQueueMsPerS), 1)} |\n`;
+  md +=
+    `| ${t.name} | ${range(t.runs.map((r) => r.p50))} | ${range(t.runs.map((r) => r.p99))} | ${range(t.runs.map((r) => r.p999))} | ` +
+    `${t === base ? '' : `${range(added)}: ${added.map((x) => x.toFixed(2)).join(', ')}`} | ${t === base ? '' : range(added9)} | ${range(
+      t.runs.map((r) => r.cpuUsPerReq),
+      0,
+    )} | ${range(
+      t.runs.map((r) => r.runQueueMsPerS),
+      1,
+    )} |\n`;
 }
 md += `\nRequests at or above their run's p99, by what overlapped them (sum over ${ROUNDS} rounds):\n\n| target | slow | ${CAUSES.join(' | ')} |\n| --- | --: |${CAUSES.map(() => ' --: |').join('')}\n`;
 for (const t of targets) {
@@ -189,15 +254,26 @@ for (const t of targets) {
 }
 md += `\nEvents per run (median over rounds: count / total ms / longest ms):\n\n| target | ${[...CAUSES.slice(0, -1), 'writesAll'].join(' | ')} |\n| --- |${CAUSES.map(() => ' --: |').join('')}\n`;
 for (const t of targets) {
-  md += `| ${t.name} | ${[...CAUSES.slice(0, -1), 'writesAll'].map((k) => {
-    const xs = t.runs.map((r) => r.totals[k]);
-    return `${median(xs.map((x) => x.n))} / ${median(xs.map((x) => x.ms)).toFixed(1)} / ${median(xs.map((x) => x.maxMs)).toFixed(2)}`;
-  }).join(' | ')} |\n`;
+  md += `| ${t.name} | ${[...CAUSES.slice(0, -1), 'writesAll']
+    .map((k) => {
+      const xs = t.runs.map((r) => r.totals[k]);
+      return `${median(xs.map((x) => x.n))} / ${median(xs.map((x) => x.ms)).toFixed(1)} / ${median(xs.map((x) => x.maxMs)).toFixed(2)}`;
+    })
+    .join(' | ')} |\n`;
 }
 for (const t of targets.slice(1)) {
   const agg = {};
-  for (const r of t.runs) for (const [k, v] of Object.entries(r.sqliteBySql)) { agg[k] ??= { n: 0, maxMs: 0, statements: 0 }; agg[k].n += v.n; agg[k].statements += v.statements; agg[k].maxMs = Math.max(agg[k].maxMs, v.maxMs); }
-  if (Object.keys(agg).length) md += `\nSQLite bursts in ${t.name} (all rounds): ${Object.entries(agg).map(([k, v]) => `\`${k}…\` ${v.n}× (${v.statements} statements, longest ${v.maxMs} ms)`).join('; ')}\n`;
+  for (const r of t.runs)
+    for (const [k, v] of Object.entries(r.sqliteBySql)) {
+      agg[k] ??= { n: 0, maxMs: 0, statements: 0 };
+      agg[k].n += v.n;
+      agg[k].statements += v.statements;
+      agg[k].maxMs = Math.max(agg[k].maxMs, v.maxMs);
+    }
+  if (Object.keys(agg).length)
+    md += `\nSQLite bursts in ${t.name} (all rounds): ${Object.entries(agg)
+      .map(([k, v]) => `\`${k}…\` ${v.n}× (${v.statements} statements, longest ${v.maxMs} ms)`)
+      .join('; ')}\n`;
 }
 const uptime = readFileSync('/proc/loadavg', 'utf8').trim();
 md += `\n${opt.rate} req/s over 32 connections, ${DURATION} s × ${ROUNDS} rounds after 1 s unmeasured each; ${taskset ? 'targets and upstream on CPU 0, generator on CPU 1' : 'unpinned'}; /proc/loadavg at the end: ${uptime}\n`;
@@ -205,6 +281,9 @@ process.stdout.write(md);
 const outDir = opt.out ?? join(root, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const name = `tail-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}${opt.tag ? `-${opt.tag}` : ''}.json`;
-writeFileSync(join(outDir, name), `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, node: spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`);
+writeFileSync(
+  join(outDir, name),
+  `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, node: spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`,
+);
 process.stdout.write(`results: ${join(outDir, name)}\n`);
 process.exit(0);

@@ -43,28 +43,34 @@ if (process.env.WL_ROLE === 'server') {
 } else {
   const seconds = Number(process.argv[2] ?? 8);
   const connections = Number(process.argv[3] ?? 32);
-  const freePort = () => new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+  const freePort = () =>
+    new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
     });
-  });
-  const ask = (proc, message) => new Promise((resolve) => {
-    const on = (m) => {
-      if (m && typeof m === 'object' && 'served' in m) {
-        proc.off('message', on);
-        resolve(m.served);
-      }
-    };
-    proc.on('message', on);
-    proc.send(message);
-  });
+  const ask = (proc, message) =>
+    new Promise((resolve) => {
+      const on = (m) => {
+        if (m && typeof m === 'object' && 'served' in m) {
+          proc.off('message', on);
+          resolve(m.served);
+        }
+      };
+      proc.on('message', on);
+      proc.send(message);
+    });
   const listening = (proc) => new Promise((resolve) => proc.on('message', (m) => m?.listening && resolve()));
 
   const start = async (mode, port) => {
     if (mode === 'single' || mode === 'reuseport') {
       const n = mode === 'single' ? 1 : 2;
-      const procs = Array.from({ length: n }, () => fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, WL_ROLE: 'server', WL_PORT: String(port), WL_REUSE: mode === 'reuseport' ? '1' : '0' } }));
+      const procs = Array.from({ length: n }, () =>
+        fork(fileURLToPath(import.meta.url), [], {
+          env: { ...process.env, WL_ROLE: 'server', WL_PORT: String(port), WL_REUSE: mode === 'reuseport' ? '1' : '0' },
+        }),
+      );
       await Promise.all(procs.map(listening));
       return { procs, stop: () => procs.forEach((p) => p.kill()) };
     }
@@ -83,22 +89,47 @@ if (process.env.WL_ROLE === 'server') {
   for (const mode of only ? [only] : modes) {
     if (!only && mode.startsWith('cluster')) {
       // A fresh primary per cluster mode (the policy cannot change after the first fork).
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(seconds), String(connections)], { env: { ...process.env, WL_MODE: mode } });
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(seconds), String(connections)], {
+        env: { ...process.env, WL_MODE: mode },
+      });
       process.stdout.write(out);
       continue;
     }
     const port = await freePort();
     const { procs, stop } = await start(mode, port);
     for (const load of ['keep-alive', 'new-connection']) {
-      await Promise.all(procs.map((p) => { p.send('reset'); return Promise.resolve(); }));
-      const args = ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, ...(load === 'new-connection' ? ['-H', 'Connection: close'] : []), `http://127.0.0.1:${port}/`];
+      await Promise.all(
+        procs.map((p) => {
+          p.send('reset');
+          return Promise.resolve();
+        }),
+      );
+      const args = [
+        '-t',
+        '1',
+        '-c',
+        String(connections),
+        '-d',
+        `${seconds}s`,
+        ...(load === 'new-connection' ? ['-H', 'Connection: close'] : []),
+        `http://127.0.0.1:${port}/`,
+      ];
       // Not execFileSync: with `rr` the primary accepts every connection, so it must not block.
       const { stdout: out } = await promisify(execFile)('wrk', args, { encoding: 'utf8' });
       if (process.env.WL_DEBUG) console.error(out);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
       const served = await Promise.all(procs.map((p) => ask(p, 'count')));
       const total = served.reduce((a, b) => a + b, 0);
-      console.log(JSON.stringify({ node: process.version, mode, load, connections, rps: Math.round(rps), share: served.map((s) => +(s / total).toFixed(3)) }));
+      console.log(
+        JSON.stringify({
+          node: process.version,
+          mode,
+          load,
+          connections,
+          rps: Math.round(rps),
+          share: served.map((s) => +(s / total).toFixed(3)),
+        }),
+      );
     }
     stop();
   }

@@ -70,7 +70,14 @@ export function createRoutingState(config: GatewayConfig): RoutingState {
     const first = conflicts[0];
     throw new TypeError(`routes "${first?.first.name}" and "${first?.second.name}" match the same requests`);
   }
-  return { config, routes: table, pools: createUpstreamPools(config.routes.map((r) => r.upstream), config.limits) };
+  return {
+    config,
+    routes: table,
+    pools: createUpstreamPools(
+      config.routes.map((r) => r.upstream),
+      config.limits,
+    ),
+  };
 }
 
 /** How often Node checks `headersTimeout` and `requestTimeout` (its default, 30 s, would let a 10 s limit run to 40 s). */
@@ -157,7 +164,10 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     joinDuplicateHeaders: false,
   };
   const proxy = config.tls
-    ? https.createServer({ ...serverOptions, cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.limits.headersTimeoutMs }, onRequest)
+    ? https.createServer(
+        { ...serverOptions, cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.limits.headersTimeoutMs },
+        onRequest,
+      )
     : http.createServer(serverOptions, onRequest);
   // Counted on the TCP connection, before any TLS handshake.
   proxy.on('connection', (socket: Socket) => deps.clientLimits.connectionOpened(socket));
@@ -185,7 +195,15 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   answerClientErrors(metrics);
   const admin = services.adminHandler
     ? config.admin.tls
-      ? https.createServer({ ...listenerOptions(config.limits), cert: config.admin.tls.cert, key: config.admin.tls.key, handshakeTimeout: config.limits.headersTimeoutMs }, services.adminHandler)
+      ? https.createServer(
+          {
+            ...listenerOptions(config.limits),
+            cert: config.admin.tls.cert,
+            key: config.admin.tls.key,
+            handshakeTimeout: config.limits.headersTimeoutMs,
+          },
+          services.adminHandler,
+        )
       : http.createServer(listenerOptions(config.limits), services.adminHandler)
     : undefined;
   if (admin) answerClientErrors(admin);
@@ -213,12 +231,17 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
       // Certificates first: a key that does not fit throws here, before anything was swapped.
       // A listener's kind (http or https) is fixed at start; reload-plan.ts keeps `tls` as it
       // runs when it is added or removed.
-      const proxyContext = proxy instanceof https.Server && next.tls ? tls.createSecureContext({ cert: next.tls.cert, key: next.tls.key }) : undefined;
-      const adminContext = admin instanceof https.Server && next.admin.tls ? tls.createSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key }) : undefined;
+      const proxyContext =
+        proxy instanceof https.Server && next.tls ? tls.createSecureContext({ cert: next.tls.cert, key: next.tls.key }) : undefined;
+      const adminContext =
+        admin instanceof https.Server && next.admin.tls
+          ? tls.createSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key })
+          : undefined;
       const previous = state;
       state = createRoutingState(next);
       if (proxyContext !== undefined && next.tls) (proxy as https.Server).setSecureContext({ cert: next.tls.cert, key: next.tls.key });
-      if (adminContext !== undefined && next.admin.tls) (admin as https.Server).setSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key });
+      if (adminContext !== undefined && next.admin.tls)
+        (admin as https.Server).setSecureContext({ cert: next.admin.tls.cert, key: next.admin.tls.key });
       // Requests already sent keep their pool; close() waits for them before closing sockets.
       void previous.pools.close();
     },

@@ -47,10 +47,14 @@ export interface StartOptions {
 }
 
 /** Loads and starts; returns undefined (after handing every problem to `invalid`) when the file is invalid. */
-export async function startFromFile(file: string, invalid: (issues: readonly ConfigIssue[]) => void, options: StartOptions = {}): Promise<StartedProcess | undefined> {
+export async function startFromFile(
+  file: string,
+  invalid: (issues: readonly ConfigIssue[]) => void,
+  options: StartOptions = {},
+): Promise<StartedProcess | undefined> {
   assertStrictParser();
   tuneV8ForRequests();
-  const loaded = options.preloaded ?? await loadConfigFileOffThread(file);
+  const loaded = options.preloaded ?? (await loadConfigFileOffThread(file));
   if (!loaded.ok) {
     invalid(loaded.issues);
     return undefined;
@@ -60,7 +64,8 @@ export async function startFromFile(file: string, invalid: (issues: readonly Con
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
   const logWarnings = (warnings: readonly ConfigIssue[]): void => {
-    for (const warning of warnings.slice(0, MAX_LOGGED_PROBLEMS)) logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');
+    for (const warning of warnings.slice(0, MAX_LOGGED_PROBLEMS))
+      logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');
   };
   logWarnings(loaded.warnings);
   let current: GatewayConfig = config;
@@ -73,49 +78,53 @@ export async function startFromFile(file: string, invalid: (issues: readonly Con
     services.recordReload?.('failure');
     logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; the previous configuration keeps serving');
   };
-  const reloads = createCoalescingRunner(async (superseded) => {
-    logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
-    let next: ConfigResult;
-    try {
-      next = await loadConfigFileOffThread(file);
-    } catch (error) {
-      if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
-      return;
-    }
-    if (stopping) return;
-    if (superseded()) {
-      // The file may have changed again since it was read: what it held then never goes live.
-      logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
-      return;
-    }
-    if (!next.ok) {
-      const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
-      if (next.issues.length > shown.length) shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
-      refuseReload({ problems: shown });
-      return;
-    }
-    try {
-      const plan = planReload(current, next.config);
-      gateway.reload(plan.effective);
-      services.reload?.(plan.effective);
-      current = plan.effective;
-      services.recordReload?.('success');
-      services.observability.setRestartRequired(plan.restartRequired.length > 0);
-      if (plan.restartRequired.length > 0) {
-        logger.warn(
-          { event: 'config.restart_required', keys: plan.restartRequired },
-          `changed keys that only a restart applies (still running with their previous values): ${plan.restartRequired.join(', ')}`,
-        );
+  const reloads = createCoalescingRunner(
+    async (superseded) => {
+      logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
+      let next: ConfigResult;
+      try {
+        next = await loadConfigFileOffThread(file);
+      } catch (error) {
+        if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
+        return;
       }
-      logger.info(
-        { event: 'config.reloaded', routes: current.routes.length, changed: plan.applied, restartRequired: plan.restartRequired },
-        'configuration reloaded',
-      );
-      logWarnings(next.warnings);
-    } catch (error) {
-      refuseReload({ problem: (error as Error).message });
-    }
-  }, () => !stopping);
+      if (stopping) return;
+      if (superseded()) {
+        // The file may have changed again since it was read: what it held then never goes live.
+        logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
+        return;
+      }
+      if (!next.ok) {
+        const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
+        if (next.issues.length > shown.length)
+          shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
+        refuseReload({ problems: shown });
+        return;
+      }
+      try {
+        const plan = planReload(current, next.config);
+        gateway.reload(plan.effective);
+        services.reload?.(plan.effective);
+        current = plan.effective;
+        services.recordReload?.('success');
+        services.observability.setRestartRequired(plan.restartRequired.length > 0);
+        if (plan.restartRequired.length > 0) {
+          logger.warn(
+            { event: 'config.restart_required', keys: plan.restartRequired },
+            `changed keys that only a restart applies (still running with their previous values): ${plan.restartRequired.join(', ')}`,
+          );
+        }
+        logger.info(
+          { event: 'config.reloaded', routes: current.routes.length, changed: plan.applied, restartRequired: plan.restartRequired },
+          'configuration reloaded',
+        );
+        logWarnings(next.warnings);
+      } catch (error) {
+        refuseReload({ problem: (error as Error).message });
+      }
+    },
+    () => !stopping,
+  );
   const reload = (): void => {
     if (!stopping) reloads.request();
   };
@@ -137,10 +146,15 @@ export async function startFromFile(file: string, invalid: (issues: readonly Con
   };
 
   watcher = options.watch
-    ? watchConfigFiles(file, () => current, () => {
-        logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
-        reload();
-      }, (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'))
+    ? watchConfigFiles(
+        file,
+        () => current,
+        () => {
+          logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
+          reload();
+        },
+        (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'),
+      )
     : undefined;
 
   process.on('SIGHUP', reload);

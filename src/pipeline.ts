@@ -162,12 +162,22 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
  * then run the named method. Refused when that method would have gone to another route, whose
  * policy (auth, access, require) was never applied.
  */
-function checkOverrideRoute(state: RoutingState, host: string, method: string, target: RequestTarget, req: IncomingMessage, route: RoutePolicy): void {
+function checkOverrideRoute(
+  state: RoutingState,
+  host: string,
+  method: string,
+  target: RequestTarget,
+  req: IncomingMessage,
+  route: RoutePolicy,
+): void {
   const overrides = methodOverridesOf(req, target.search);
   if (overrides === undefined) return;
   for (const override of overrides) {
     if (override !== method && state.routes.match(host, override, target.path) !== route) {
-      throw new GatewayError('request.malformed', `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`);
+      throw new GatewayError(
+        'request.malformed',
+        `The method override names ${JSON.stringify(override.slice(0, 32))}, which another route takes than ${method} does.`,
+      );
     }
   }
 }
@@ -183,7 +193,7 @@ export function timeOut(ctx: RequestContext): void {
     ctx.res.destroy();
     return;
   }
-  refuse(ctx, new GatewayError('request.timeout', 'The request did not arrive within the listener\'s time limit.'));
+  refuse(ctx, new GatewayError('request.timeout', "The request did not arrive within the listener's time limit."));
 }
 
 export function refuse(ctx: RequestContext, error: GatewayError): void {
@@ -229,7 +239,15 @@ export function createRequestHandler(deps: PipelineDeps): RequestHandler {
       admittedCtx.upstreamStartedAt = process.hrtime.bigint();
       exchange = forwardHttp(
         state.pools,
-        { req, res, route, pathAndQuery: admittedCtx.path + admittedCtx.search, headers, requestId: admittedCtx.id, deprecation: admittedCtx.deprecation },
+        {
+          req,
+          res,
+          route,
+          pathAndQuery: admittedCtx.path + admittedCtx.search,
+          headers,
+          requestId: admittedCtx.id,
+          deprecation: admittedCtx.deprecation,
+        },
         {
           onUpstreamHeaders: () => {
             admittedCtx.upstreamHeadersAt = process.hrtime.bigint();

@@ -11,8 +11,15 @@ import { createAuthenticator } from './authenticate/index.js';
 import type { GatewayConfig } from './config/types.js';
 import type { PresentedCredential } from './types.js';
 import {
-  createChangeFeedFollower, createCredentialVerifier, type ChangeFeedFollower, type CredentialStore, type CredentialVerifier, type VerifierEvent,
-  isPostgresUrl, openStore, storeOptionsOf,
+  createChangeFeedFollower,
+  createCredentialVerifier,
+  type ChangeFeedFollower,
+  type CredentialStore,
+  type CredentialVerifier,
+  type VerifierEvent,
+  isPostgresUrl,
+  openStore,
+  storeOptionsOf,
 } from './credentials/index.js';
 import type { GatewayServices } from './gateway.js';
 import { createObservability, type Observability, verifierEventListener } from './observe/index.js';
@@ -79,12 +86,13 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
     ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
     onError: () => observability.credentialEvents.storeError(),
     onFreshness: (fresh, health) => {
-      if (fresh) logger.info({ event: 'store.feed_fresh' }, 'the change feed is confirmed again: every change since the last position is applied');
+      if (fresh)
+        logger.info({ event: 'store.feed_fresh' }, 'the change feed is confirmed again: every change since the last position is applied');
       else logger.error({ event: 'store.feed_stale', ageMs: Math.round(health.ageMs) }, health.reason ?? 'the change feed is stale');
     },
     onPushState: (connected) => {
-      if (connected) logger.info({ event: 'store.push_connected' }, 'the store\'s push channel is back; catching up');
-      else logger.warn({ event: 'store.push_lost' }, 'the store\'s push channel dropped; changes arrive by polling until it is back');
+      if (connected) logger.info({ event: 'store.push_connected' }, "the store's push channel is back; catching up");
+      else logger.warn({ event: 'store.push_lost' }, "the store's push channel dropped; changes arrive by polling until it is back");
     },
   });
   observability.setFeedSource(feed);
@@ -116,12 +124,17 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   await verifier.start();
   // Per-process limits: each worker takes its share of the instance's (src/limit).
   const share = workersOfThisHost();
+  // Set once the verifier exists, below; the throttle, built before it, reads it per request.
+  // eslint-disable-next-line prefer-const -- assigned after the try block that builds the verifier
   let cachedCheck: ((presented: PresentedCredential) => boolean) | undefined;
   const throttle = createAuthThrottle(config, {
     cached: (presented) => cachedCheck?.(presented) ?? false,
     onThrottled: () => observability.authThrottled(),
     onThrottleStarted: (client, seconds) => {
-      logger.warn({ event: 'auth.throttle_started', client, seconds }, 'a client address failed authentication too often; its attempts are refused until its window ends');
+      logger.warn(
+        { event: 'auth.throttle_started', client, seconds },
+        'a client address failed authentication too often; its attempts are refused until its window ends',
+      );
     },
     share,
   });
@@ -130,7 +143,11 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   let oauth: OAuthService;
   try {
     oauth = await createOAuth({
-      config, store, feed, credentials: verifier, throttle: throttle.verifierFor,
+      config,
+      store,
+      feed,
+      credentials: verifier,
+      throttle: throttle.verifierFor,
       hooks: {
         onTokenResult: (result) => {
           observability.tokenRequest(result);
@@ -188,13 +205,18 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       bodyReadTimeoutMs: () => limits.bodyReadTimeoutMs,
       lookups: { token: (id) => store.tokens.get(id), account: (name) => store.accounts.get(name) },
       routes: () => current.routes,
-      ...(config.admin.console ? {
-        console: {
-          files: loadConsoleFiles(),
-          verifier: oauth.verifier,
-          sessions: createConsoleSessions(store, { tls: config.admin.tls !== undefined, idleMs: () => current.admin.sessionIdleTimeoutMs }),
-        },
-      } : {}),
+      ...(config.admin.console
+        ? {
+            console: {
+              files: loadConsoleFiles(),
+              verifier: oauth.verifier,
+              sessions: createConsoleSessions(store, {
+                tls: config.admin.tls !== undefined,
+                idleMs: () => current.admin.sessionIdleTimeoutMs,
+              }),
+            },
+          }
+        : {}),
     }),
     async readiness() {
       const health = feed.health();

@@ -22,7 +22,9 @@ function pretenuringLinesAfterTuning(nodeFlags: string[]): { applied: boolean; l
     let keep = [];
     for (let i = 0; i < 1200000; i++) { keep.push(make(i)); if (keep.length > 20000) keep = []; }
     console.log('DONE ' + keep.length);`;
-  const run = spawnSync(process.execPath, ['--trace-pretenuring-statistics', ...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--trace-pretenuring-statistics', ...nodeFlags, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
   assert.equal(run.status, 0, run.stderr);
   const out = run.stdout.split('\n');
   const mark = out.findIndex((line) => line.startsWith('MARK '));
@@ -30,7 +32,7 @@ function pretenuringLinesAfterTuning(nodeFlags: string[]): { applied: boolean; l
   return { applied: out[mark] === 'MARK true', lines: out.slice(mark + 1).filter((line) => line.includes('pretenuring:')).length };
 }
 
-test('pretenuring is off once the gateway\'s settings are applied', () => {
+test("pretenuring is off once the gateway's settings are applied", () => {
   const tuned = pretenuringLinesAfterTuning([]);
   assert.equal(tuned.applied, true);
   assert.equal(tuned.lines, 0, 'no pretenuring feedback is processed');

@@ -35,35 +35,63 @@ for (const h of o.header) {
 }
 const CHUNK = Buffer.alloc(1024 * 1024, 0x61);
 const t0 = process.hrtime.bigint();
-const timer = setTimeout(() => {
-  process.stderr.write('big-transfer: timed out\n');
-  process.exit(1);
-}, Number(o.timeout) * 1000);
+const timer = setTimeout(
+  () => {
+    process.stderr.write('big-transfer: timed out\n');
+    process.exit(1);
+  },
+  Number(o.timeout) * 1000,
+);
 
 function finish(status, sentBytes, receivedBytes, body) {
   clearTimeout(timer);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const moved = o.mode === 'upload' ? sentBytes : receivedBytes;
-  const result = { mode: o.mode, status, bytesSent: sentBytes, bytesReceived: receivedBytes, seconds, mibPerS: moved / 2 ** 20 / seconds, body };
+  const result = {
+    mode: o.mode,
+    status,
+    bytesSent: sentBytes,
+    bytesReceived: receivedBytes,
+    seconds,
+    mibPerS: moved / 2 ** 20 / seconds,
+    body,
+  };
   process.stdout.write(`BENCH_TRANSFER ${JSON.stringify(result)}\n`);
   process.exit(status === 200 ? 0 : 1);
 }
 
-const req = http.request(url, {
-  method: o.mode === 'upload' ? 'POST' : 'GET',
-  agent: false,
-  headers: o.mode === 'upload' ? { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(BYTES) } : headers,
-}, (res) => {
-  let received = 0;
-  const keep = [];
-  res.on('data', (d) => {
-    received += d.length;
-    if (o.mode === 'upload' && received < 4096) keep.push(d);
-  });
-  res.on('end', () => finish(res.statusCode, o.mode === 'upload' ? sent : 0, received, o.mode === 'upload' ? Buffer.concat(keep).toString('utf8') : undefined));
-  res.on('error', (e) => { process.stderr.write(`big-transfer: ${e.message}\n`); process.exit(1); });
+const req = http.request(
+  url,
+  {
+    method: o.mode === 'upload' ? 'POST' : 'GET',
+    agent: false,
+    headers: o.mode === 'upload' ? { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(BYTES) } : headers,
+  },
+  (res) => {
+    let received = 0;
+    const keep = [];
+    res.on('data', (d) => {
+      received += d.length;
+      if (o.mode === 'upload' && received < 4096) keep.push(d);
+    });
+    res.on('end', () =>
+      finish(
+        res.statusCode,
+        o.mode === 'upload' ? sent : 0,
+        received,
+        o.mode === 'upload' ? Buffer.concat(keep).toString('utf8') : undefined,
+      ),
+    );
+    res.on('error', (e) => {
+      process.stderr.write(`big-transfer: ${e.message}\n`);
+      process.exit(1);
+    });
+  },
+);
+req.on('error', (e) => {
+  process.stderr.write(`big-transfer: ${e.message}\n`);
+  process.exit(1);
 });
-req.on('error', (e) => { process.stderr.write(`big-transfer: ${e.message}\n`); process.exit(1); });
 
 let sent = 0;
 if (o.mode === 'upload') {

@@ -23,7 +23,13 @@ export function originOf(url, functionName) {
   if (src) return `portcullis:${src[1]}`;
   const mod = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (mod) return `npm:${mod[1]}`;
-  if (url.startsWith('node:')) return `node:${url.slice(5).replace(/^internal\//, '').split('/')[0]}`;
+  if (url.startsWith('node:'))
+    return `node:${
+      url
+        .slice(5)
+        .replace(/^internal\//, '')
+        .split('/')[0]
+    }`;
   if (url.startsWith('file://')) return `file:${url.split('/').slice(-2).join('/')}`;
   return url;
 }
@@ -78,7 +84,10 @@ export function summarise(profile, window = null) {
     counted++;
     allUs += dt;
     const leafName = leaf.callFrame.functionName;
-    if (leafName === '(idle)') { idleUs += dt; continue; }
+    if (leafName === '(idle)') {
+      idleUs += dt;
+      continue;
+    }
     const k = keyOf(leaf);
     self.set(k, (self.get(k) ?? 0) + dt);
     const origin = originOf(leaf.callFrame.url, leafName);
@@ -91,9 +100,13 @@ export function summarise(profile, window = null) {
       for (let id = parent.get(leaf.id), guard = 0; id !== undefined && guard < 10_000; id = parent.get(id), guard++) {
         const n = nodes.get(id);
         if (!caller && n.callFrame.url) caller = n;
-        if (n.callFrame.url && /\/dist\/src\//.test(n.callFrame.url)) { gatewayFrame = n; break; }
+        if (n.callFrame.url && /\/dist\/src\//.test(n.callFrame.url)) {
+          gatewayFrame = n;
+          break;
+        }
       }
-      const label = (n) => (n ? `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : '(none)');
+      const label = (n) =>
+        n ? `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : '(none)';
       const nk = `${leafName || '(anonymous)'}\u0000${label(caller)}\u0000${label(gatewayFrame)}`;
       natives.set(nk, (natives.get(nk) ?? 0) + dt);
     }
@@ -107,30 +120,54 @@ export function summarise(profile, window = null) {
     }
   }
   const busyUs = allUs - idleUs || 1;
-  const functions = [...self.entries()].map(([k, us]) => {
-    const [name, url, line] = k.split('\u0000');
-    return {
-      name,
-      where: url ? `${short(url)}:${Number(line) + 1}` : '',
-      origin: originOf(url, name),
-      selfMs: us / 1000,
-      selfPct: (100 * us) / busyUs,
-      totalMs: (total.get(k) ?? us) / 1000,
-      totalPct: (100 * (total.get(k) ?? us)) / busyUs,
-    };
-  }).sort((a, b) => b.selfMs - a.selfMs);
-  const originList = [...origins.entries()].map(([origin, us]) => ({ origin, selfMs: us / 1000, selfPct: (100 * us) / busyUs }))
+  const functions = [...self.entries()]
+    .map(([k, us]) => {
+      const [name, url, line] = k.split('\u0000');
+      return {
+        name,
+        where: url ? `${short(url)}:${Number(line) + 1}` : '',
+        origin: originOf(url, name),
+        selfMs: us / 1000,
+        selfPct: (100 * us) / busyUs,
+        totalMs: (total.get(k) ?? us) / 1000,
+        totalPct: (100 * (total.get(k) ?? us)) / busyUs,
+      };
+    })
+    .sort((a, b) => b.selfMs - a.selfMs);
+  const originList = [...origins.entries()]
+    .map(([origin, us]) => ({ origin, selfMs: us / 1000, selfPct: (100 * us) / busyUs }))
     .sort((a, b) => b.selfMs - a.selfMs);
   // Inclusive time of the gateway's own top-level stages (any dist/src function on the stack).
   const stages = [...total.entries()]
-    .map(([k, us]) => { const [name, url, line] = k.split('\u0000'); return { name, where: url ? `${short(url)}:${Number(line) + 1}` : '', origin: originOf(url, name), totalMs: us / 1000, totalPct: (100 * us) / busyUs }; })
+    .map(([k, us]) => {
+      const [name, url, line] = k.split('\u0000');
+      return {
+        name,
+        where: url ? `${short(url)}:${Number(line) + 1}` : '',
+        origin: originOf(url, name),
+        totalMs: us / 1000,
+        totalPct: (100 * us) / busyUs,
+      };
+    })
     .filter((f) => f.origin.startsWith('portcullis:'))
     .sort((a, b) => b.totalMs - a.totalMs);
-  const nativeList = [...natives.entries()].map(([k, us]) => {
-    const [name, caller, gatewayFrame] = k.split('\u0000');
-    return { name, caller, gatewayFrame, selfMs: us / 1000, selfPct: (100 * us) / busyUs };
-  }).sort((a, b) => b.selfMs - a.selfMs);
-  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, totalMs: allUs / 1000, samples: counted, window, functions, origins: originList, stages, natives: nativeList };
+  const nativeList = [...natives.entries()]
+    .map(([k, us]) => {
+      const [name, caller, gatewayFrame] = k.split('\u0000');
+      return { name, caller, gatewayFrame, selfMs: us / 1000, selfPct: (100 * us) / busyUs };
+    })
+    .sort((a, b) => b.selfMs - a.selfMs);
+  return {
+    busyMs: busyUs / 1000,
+    idleMs: idleUs / 1000,
+    totalMs: allUs / 1000,
+    samples: counted,
+    window,
+    functions,
+    origins: originList,
+    stages,
+    natives: nativeList,
+  };
 }
 
 /** Markdown tables of the top functions and origins. */
@@ -159,13 +196,17 @@ export function markdownSummary(s, top = 25) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false } },
+  });
   if (positionals.length !== 1) {
     process.stderr.write('usage: node bench/lib/cpuprofile-summary.mjs FILE.cpuprofile [--top 25] [--json]\n');
     process.exit(2);
   }
   const s = summarise(JSON.parse(readFileSync(positionals[0], 'utf8')));
   const top = Number(values.top);
-  if (values.json) process.stdout.write(`${JSON.stringify({ ...s, functions: s.functions.slice(0, top), stages: s.stages.slice(0, top) }, null, 2)}\n`);
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ ...s, functions: s.functions.slice(0, top), stages: s.stages.slice(0, top) }, null, 2)}\n`);
   else process.stdout.write(`${markdownSummary(s, top)}\n`);
 }

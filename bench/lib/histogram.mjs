@@ -20,7 +20,7 @@ function indexOf(us) {
 function valueOf(index) {
   if (index < LINEAR) return index;
   const shift = Math.floor((index - LINEAR) / SUB) + 1;
-  const low = ((index - LINEAR) % SUB + SUB) * 2 ** shift;
+  const low = (((index - LINEAR) % SUB) + SUB) * 2 ** shift;
   return low + (2 ** shift - 1) / 2;
 }
 
@@ -40,7 +40,9 @@ export function createHistogram() {
       if (v > max) max = v;
       if (v < min) min = v;
     },
-    get count() { return total; },
+    get count() {
+      return total;
+    },
     /** The value at percentile p (0-100), in µs; 0 when empty. */
     percentile(p) {
       if (total === 0) return 0;

@@ -13,12 +13,16 @@ export function request(url, o = {}) {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? https : http;
   return new Promise((res, rej) => {
-    const req = mod.request(u, { method: o.method ?? 'GET', headers: o.headers ?? {}, ca: o.ca, agent: o.agent ?? false, timeout: o.timeoutMs ?? 5000 }, (r) => {
-      const chunks = [];
-      r.on('data', (c) => chunks.push(c));
-      r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      r.on('error', rej);
-    });
+    const req = mod.request(
+      u,
+      { method: o.method ?? 'GET', headers: o.headers ?? {}, ca: o.ca, agent: o.agent ?? false, timeout: o.timeoutMs ?? 5000 },
+      (r) => {
+        const chunks = [];
+        r.on('data', (c) => chunks.push(c));
+        r.on('end', () => res({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', rej);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', rej);
     req.end(o.body);

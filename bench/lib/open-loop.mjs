@@ -102,7 +102,10 @@ function connect() {
       ? tls.connect({ host: url.hostname, port, ca, servername: /^[\d.]+$/.test(url.hostname) ? 'localhost' : url.hostname })
       : net.connect({ host: url.hostname, port });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error('connect timeout')); }, 5000);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('connect timeout'));
+    }, 5000);
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       /** @type {Conn} */
@@ -113,7 +116,10 @@ function connect() {
       all.add(c);
       resolve(c);
     });
-    socket.once('error', (e) => { clearTimeout(timer); reject(e); });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -158,7 +164,9 @@ function onClose(c) {
   c.busy = false;
   if (!stopping && reconnects < MAX_RECONNECTS) {
     reconnects++;
-    connect().then(release, () => { errors.connect++; });
+    connect().then(release, () => {
+      errors.connect++;
+    });
   }
 }
 
@@ -172,7 +180,10 @@ function send(c, start) {
 function release(c) {
   if (queueHead < queue.length) {
     const start = queue[queueHead++];
-    if (queueHead > 4096 && queueHead * 2 > queue.length) { queue.splice(0, queueHead); queueHead = 0; }
+    if (queueHead > 4096 && queueHead * 2 > queue.length) {
+      queue.splice(0, queueHead);
+      queueHead = 0;
+    }
     send(c, start);
     return;
   }
@@ -182,7 +193,11 @@ function release(c) {
 function dispatch(start) {
   const c = free.pop();
   if (c) return send(c, start);
-  if (queue.length - queueHead >= MAX_QUEUE) { dropped++; errors.timeout++; return; }
+  if (queue.length - queueHead >= MAX_QUEUE) {
+    dropped++;
+    errors.timeout++;
+    return;
+  }
   queue.push(start);
   queueMax = Math.max(queueMax, queue.length - queueHead);
 }
@@ -190,7 +205,14 @@ function dispatch(start) {
 let stopping = false;
 
 async function main() {
-  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect().catch(() => { errors.connect++; return null; })));
+  const conns = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () =>
+      connect().catch(() => {
+        errors.connect++;
+        return null;
+      }),
+    ),
+  );
   for (const c of conns) if (c) free.push(c);
   if (free.length === 0) {
     process.stderr.write(`open-loop: no connection to ${url.host}\n`);

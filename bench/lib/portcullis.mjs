@@ -25,7 +25,10 @@ export function resolveDist({ root, dist, snapshot, log }) {
     if (outDir) args.push('--outDir', outDir);
     const t0 = Date.now();
     const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000 });
-    if (r.status !== 0) log(`bench: tsc exited ${r.status}${r.signal ? ` (${r.signal})` : ''}; using what it emitted\n${(r.stdout ?? '').split('\n').slice(0, 10).join('\n')}\n`);
+    if (r.status !== 0)
+      log(
+        `bench: tsc exited ${r.status}${r.signal ? ` (${r.signal})` : ''}; using what it emitted\n${(r.stdout ?? '').split('\n').slice(0, 10).join('\n')}\n`,
+      );
     return Date.now() - t0;
   };
   if (snapshot) {
@@ -81,7 +84,15 @@ export function gatewayConfig(kind, { ports, upstreamUrl, caPath, storeUrl, work
     // info: the access log is on (one JSON line per request, to a file); metrics are always on.
     log: { level: 'info' },
   };
-  const route = (name, path, auth, extra = {}) => ({ name, match: { path }, upstream: upstreamUrl, upstreamCa: caPath, auth, access: 'read-write', ...extra });
+  const route = (name, path, auth, extra = {}) => ({
+    name,
+    match: { path },
+    upstream: upstreamUrl,
+    upstreamCa: caPath,
+    auth,
+    access: 'read-write',
+    ...extra,
+  });
   const standard = [route('open', '/open', 'off'), route('api', '/api', 'required', { credentials: ['bearer', 'basic'] })];
   switch (kind) {
     case 'main':
@@ -157,7 +168,11 @@ function randomBase62(n) {
  */
 export async function invalidTokens(dist, count, kind) {
   let secrets = null;
-  try { secrets = await importDist(dist, 'src/credentials/secrets.js'); } catch { /* older layout */ }
+  try {
+    secrets = await importDist(dist, 'src/credentials/secrets.js');
+  } catch {
+    /* older layout */
+  }
   const wellFormed = secrets?.isWellFormedApiToken;
   const tokens = [];
   if (kind === 'well-formed' && typeof secrets?.generateApiToken === 'function') {
@@ -168,7 +183,13 @@ export async function invalidTokens(dist, count, kind) {
     const t = `pcl_${randomBase62(49)}`;
     if (!wellFormed || !wellFormed(t)) tokens.push(t);
   }
-  return { tokens, how: kind === 'well-formed' ? 'random pcl_ strings (generateApiToken not exported: checksums invalid)' : 'random pcl_ strings with an invalid checksum' };
+  return {
+    tokens,
+    how:
+      kind === 'well-formed'
+        ? 'random pcl_ strings (generateApiToken not exported: checksums invalid)'
+        : 'random pcl_ strings with an invalid checksum',
+  };
 }
 
 /** POST /oauth2/token with client credentials; the access token, or null when unavailable. */
@@ -204,24 +225,34 @@ export function writeLines(dir, name, lines) {
  */
 export async function memoryAfterGc(port) {
   let WebSocket;
-  try { ({ default: WebSocket } = await import('ws')); } catch { return null; }
+  try {
+    ({ default: WebSocket } = await import('ws'));
+  } catch {
+    return null;
+  }
   const list = JSON.parse((await request(`http://127.0.0.1:${port}/json/list`)).body);
   const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); setTimeout(() => rej(new Error('inspector: no connection')), 5000); });
-  let id = 0;
-  const call = (method, params = {}) => new Promise((res, rej) => {
-    const my = ++id;
-    const timer = setTimeout(() => rej(new Error(`inspector: ${method} timed out`)), 30_000);
-    const onMsg = (m) => {
-      const msg = JSON.parse(String(m));
-      if (msg.id !== my) return;
-      clearTimeout(timer);
-      ws.off('message', onMsg);
-      if (msg.error) rej(new Error(`inspector: ${msg.error.message}`)); else res(msg.result);
-    };
-    ws.on('message', onMsg);
-    ws.send(JSON.stringify({ id: my, method, params }));
+  await new Promise((res, rej) => {
+    ws.once('open', res);
+    ws.once('error', rej);
+    setTimeout(() => rej(new Error('inspector: no connection')), 5000);
   });
+  let id = 0;
+  const call = (method, params = {}) =>
+    new Promise((res, rej) => {
+      const my = ++id;
+      const timer = setTimeout(() => rej(new Error(`inspector: ${method} timed out`)), 30_000);
+      const onMsg = (m) => {
+        const msg = JSON.parse(String(m));
+        if (msg.id !== my) return;
+        clearTimeout(timer);
+        ws.off('message', onMsg);
+        if (msg.error) rej(new Error(`inspector: ${msg.error.message}`));
+        else res(msg.result);
+      };
+      ws.on('message', onMsg);
+      ws.send(JSON.stringify({ id: my, method, params }));
+    });
   try {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');

@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 let clkTck = 100;
 try {
   clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim()) || 100;
-} catch { /* keep the Linux default */ }
+} catch {
+  /* keep the Linux default */
+}
 /** Clock ticks per second used by /proc/<pid>/stat. */
 export const CLK_TCK = clkTck;
 
@@ -18,12 +20,18 @@ export function processTree(pid) {
     const p = queue.shift();
     out.push(p);
     let tids;
-    try { tids = readdirSync(`/proc/${p}/task`); } catch { continue; }
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
     for (const t of tids) {
       try {
         const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
         if (kids) for (const k of kids.split(/\s+/)) queue.push(Number(k));
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
   return out;
@@ -106,7 +114,9 @@ export function treeSyscalls(pid) {
       const io = readFileSync(`/proc/${p}/io`, 'utf8');
       reads += Number(io.match(/^syscr: (\d+)/m)?.[1] ?? 0);
       writes += Number(io.match(/^syscw: (\d+)/m)?.[1] ?? 0);
-    } catch { /* gone, or not ours */ }
+    } catch {
+      /* gone, or not ours */
+    }
   }
   return { reads, writes };
 }

@@ -43,7 +43,13 @@ export const CHECKS = [
   { id: 'S8 POST 1 MiB ÷ undici forwarder', kind: 'rps', num: 'pc-8-post', den: 'undici-post', want: null },
   { id: 'S8 POST 1 MiB ÷ nginx', kind: 'rps', num: 'pc-8-post', den: 'nginx-post', want: null },
   { id: 'undici forwarder p99 added over direct at fixed rate', kind: 'p99-added', num: 'ol-undici', den: 'ol-direct', wantMaxUs: null },
-  { id: 'S9 p99 added over the undici forwarder at fixed rate', kind: 'p99-added', num: 'ol-pc-2-bearer', den: 'ol-undici', wantMaxUs: null },
+  {
+    id: 'S9 p99 added over the undici forwarder at fixed rate',
+    kind: 'p99-added',
+    num: 'ol-pc-2-bearer',
+    den: 'ol-undici',
+    wantMaxUs: null,
+  },
   { id: 'nginx-map p99 added over direct at fixed rate', kind: 'p99-added', num: 'ol-nginx-map', den: 'ol-direct', wantMaxUs: null },
 ];
 
@@ -93,7 +99,13 @@ export function evaluateChecks(targets, processes) {
       // Not where the upstream does next to nothing (floods refused before forwarding).
       const perUpstream = (x) => (x.upstream_cpu_us_per_req >= 5 ? x.cpu_us_per_req / x.upstream_cpu_us_per_req : Number.NaN);
       const cpuPerUpstream = paired(a, b, (x, y) => perUpstream(y) / perUpstream(x));
-      out.push({ ...c, value, cpuRatio: cpu, cpuRatioPerUpstream: cpuPerUpstream, pass: c.want == null || !value ? null : value.median >= c.want });
+      out.push({
+        ...c,
+        value,
+        cpuRatio: cpu,
+        cpuRatioPerUpstream: cpuPerUpstream,
+        pass: c.want == null || !value ? null : value.median >= c.want,
+      });
     } else if (c.kind === 'p99-added') {
       const value = paired(a, b, (x, y) => x.latency_us.p99 - y.latency_us.p99);
       const p50 = paired(a, b, (x, y) => x.latency_us.p50 - y.latency_us.p50);
@@ -105,7 +117,10 @@ export function evaluateChecks(targets, processes) {
 }
 
 // ----------------------------------------------------------------- markdown
-export const fmt = (n, d = 0) => (n === null || n === undefined || !Number.isFinite(n) ? '–' : Number(n).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+export const fmt = (n, d = 0) =>
+  n === null || n === undefined || !Number.isFinite(n)
+    ? '–'
+    : Number(n).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const ms = (us) => fmt(us / 1000, 2);
 const range = (s, f) => (s ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : '–');
 
@@ -124,9 +139,11 @@ export function targetsTable(results) {
     const errs = acc.reduce((a, x) => a + (x.unexpectedErrors ?? x.errorsTotal ?? 0), 0);
     const dist = acc.filter((x) => x.disturbed).length;
     const isUp = r.process === 'upstream' || (r.process === undefined && r.name === 'direct');
-    lines.push(`| ${r.name} | ${r.scenario ?? ''} | ${range(s.rps, (x) => fmt(x))} | ${ms(s.p50_us.median)} | ${ms(s.p99_us.median)} | ${ms(s.p999_us.median)} | `
-      + `${range(s.cpu_us_per_req, (x) => fmt(x, 1))} | ${isUp ? '(= target)' : fmt(s.upstream_cpu_us_per_req?.median, 1)} | `
-      + `${s.store_reads_per_s ? fmt(s.store_reads_per_s.median) : ''} | ${fmt(r.peakRssKiB / 1024, 1)} | ${errs} | ${dist} of ${acc.length} |`);
+    lines.push(
+      `| ${r.name} | ${r.scenario ?? ''} | ${range(s.rps, (x) => fmt(x))} | ${ms(s.p50_us.median)} | ${ms(s.p99_us.median)} | ${ms(s.p999_us.median)} | ` +
+        `${range(s.cpu_us_per_req, (x) => fmt(x, 1))} | ${isUp ? '(= target)' : fmt(s.upstream_cpu_us_per_req?.median, 1)} | ` +
+        `${s.store_reads_per_s ? fmt(s.store_reads_per_s.median) : ''} | ${fmt(r.peakRssKiB / 1024, 1)} | ${errs} | ${dist} of ${acc.length} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -148,7 +165,9 @@ export function checksTable(checks) {
       perUpstream = c.cpuRatioPerUpstream ? `${range(c.cpuRatioPerUpstream, (x) => fmt(x, 2))} ×` : '';
     } else if (c.kind === 'p99-added') {
       want = c.wantMaxUs == null ? '(info)' : `≤ ${fmt(c.wantMaxUs / 1000, 2)} ms`;
-      value = c.value ? `${range(c.value, (x) => fmt(x / 1000, 3))} ms (p50 +${fmt(c.p50Added?.median / 1000, 3)}, p99.9 +${fmt(c.p999Added?.median / 1000, 3)})` : `– ${c.note ?? ''}`;
+      value = c.value
+        ? `${range(c.value, (x) => fmt(x / 1000, 3))} ms (p50 +${fmt(c.p50Added?.median / 1000, 3)}, p99.9 +${fmt(c.p999Added?.median / 1000, 3)})`
+        : `– ${c.note ?? ''}`;
     } else if (c.kind === 'rss') {
       want = `≤ ${c.wantMaxMiB} MiB`;
       value = `${fmt(c.value.median, 1)} MiB`;
@@ -162,7 +181,8 @@ export function checksTable(checks) {
 export function memoryTable(m) {
   if (!m) return '';
   if (m.error) return `memory per cached credential: not measured (${m.error})`;
-  const perEntry = (k) => (m.before[k] != null && m.after[k] != null && m.entriesAdded > 0 ? (m.after[k] - m.before[k]) / m.entriesAdded : null);
+  const perEntry = (k) =>
+    m.before[k] != null && m.after[k] != null && m.entriesAdded > 0 ? (m.after[k] - m.before[k]) / m.entriesAdded : null;
   const lines = [
     `Memory per cached credential (fresh gw-ws gateway, cache.maxEntries 10,000; ${m.gc ? 'two forced full GCs through the inspector before each reading' : 'no forced GC (ws package missing)'}):`,
     '',
@@ -182,8 +202,13 @@ export function transfersTable(list) {
     '| --- | --- | --: | --: | --: | --: | --: | --: |',
   ];
   for (const x of list) {
-    if (x.error) { lines.push(`| ${x.process} | ${x.mode} | error: ${x.error} | | | | | |`); continue; }
-    lines.push(`| ${x.process} | ${x.mode} ${fmt(x.bytes / 2 ** 30, 2)} GiB | ${x.status} | ${fmt(x.mibPerS, 0)} | ${fmt(x.seconds, 2)} | ${fmt(x.cpuUsPerMiB, 0)} | ${fmt(x.hwmBeforeKiB / 1024, 1)} | ${fmt(x.hwmAfterKiB / 1024, 1)} |`);
+    if (x.error) {
+      lines.push(`| ${x.process} | ${x.mode} | error: ${x.error} | | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${x.process} | ${x.mode} ${fmt(x.bytes / 2 ** 30, 2)} GiB | ${x.status} | ${fmt(x.mibPerS, 0)} | ${fmt(x.seconds, 2)} | ${fmt(x.cpuUsPerMiB, 0)} | ${fmt(x.hwmBeforeKiB / 1024, 1)} | ${fmt(x.hwmAfterKiB / 1024, 1)} |`,
+    );
   }
   return lines.join('\n');
 }

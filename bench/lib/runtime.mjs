@@ -27,7 +27,8 @@ export function imageNodeMajor(root) {
 
 function run(cmd, args, options, what) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 900_000, ...options });
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error)).slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${what} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error)).slice(-2000)}`);
   return r;
 }
 
@@ -43,7 +44,12 @@ export function fetchRuntime(version, { log = () => {} } = {}) {
   if (!existsSync(node)) {
     log(`bench: fetching ${pkg}@${version} from the npm registry into ${prefix}\n`);
     mkdirSync(prefix, { recursive: true });
-    run('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `${pkg}@${version}`], {}, `npm install ${pkg}@${version}`);
+    run(
+      'npm',
+      ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `${pkg}@${version}`],
+      {},
+      `npm install ${pkg}@${version}`,
+    );
   }
   const exact = run(node, ['--version'], {}, `${node} --version`).stdout.trim();
   return { node, home, version: exact };
@@ -66,10 +72,17 @@ function nativeAddon(root, rt, log) {
   log(`bench: compiling better-sqlite3 ${version} for Node.js ${rt.version} (once; ~75 s of CPU)\n`);
   rmSync(dir, { recursive: true, force: true });
   cpSync(src, dir, { recursive: true, filter: (p) => !p.startsWith(join(src, 'build')) });
-  const gyp = [join(rt.home, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'), '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js']
-    .find((p) => existsSync(p));
-  if (!gyp) throw new Error('node-gyp not found (npm\'s bundled copy)');
-  run(rt.node, [gyp, 'rebuild', '--release', `--nodedir=${rt.home}`], { cwd: dir, env: { ...process.env, PATH: `${join(rt.home, 'bin')}:${process.env.PATH}` } }, 'node-gyp rebuild');
+  const gyp = [
+    join(rt.home, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
+    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+  ].find((p) => existsSync(p));
+  if (!gyp) throw new Error("node-gyp not found (npm's bundled copy)");
+  run(
+    rt.node,
+    [gyp, 'rebuild', '--release', `--nodedir=${rt.home}`],
+    { cwd: dir, env: { ...process.env, PATH: `${join(rt.home, 'bin')}:${process.env.PATH}` } },
+    'node-gyp rebuild',
+  );
   return dir;
 }
 

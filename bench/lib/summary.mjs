@@ -11,23 +11,30 @@ import { markdownSummary } from './cpuprofile-summary.mjs';
 function machineLine(report) {
   const m = report.machine;
   const p = report.pinning;
-  const pinT = p.enabled ? `targets on ${p.targets}, upstream on ${p.upstream}, load generator on ${p.loadGenerator} (${p.tool})` : `no pinning (${p.reason})`;
+  const pinT = p.enabled
+    ? `targets on ${p.targets}, upstream on ${p.upstream}, load generator on ${p.loadGenerator} (${p.tool})`
+    : `no pinning (${p.reason})`;
   const q = report.params;
-  return `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}${m.imageNode ? ` (gateways @node…: ${m.imageNode}, the image's)` : ''}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; `
-    + `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, `
-    + `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections${q.olWarmupS ? ` (each run after ${q.olWarmupS}s of unmeasured load)` : ''}, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up`
-    + `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}`
-    + `${report.build ? `; code: ${report.build.commit ?? '?'}${report.build.srcFilesChanged ? ` + ${report.build.srcFilesChanged} uncommitted src files` : ''}` : ''}`;
+  return (
+    `machine: ${m.nproc} CPUs, ${m.cpuModel}${m.memGiB ? `, ${m.memGiB} GiB` : ''}, Linux ${m.kernel}, node ${m.node}${m.imageNode ? ` (gateways @node…: ${m.imageNode}, the image's)` : ''}, ${m.wrk}, ${m.nginx ?? 'no nginx'}; ` +
+    `pinning: ${pinT}; wrk -t${q.wrkThreads} -c${q.connections}${q.postConnections ? ` (POST: -c${q.postConnections})` : ''} -d${q.durationS}s, ` +
+    `${q.rate ? `open loop ${q.rate} req/s over ${q.olConnections} connections${q.olWarmupS ? ` (each run after ${q.olWarmupS}s of unmeasured load)` : ''}, ` : ''}${q.rounds} interleaved rounds, ${q.warmupS}s warm-up` +
+    `${q.gatewayNodeFlags?.length ? `; gateways run with node ${q.gatewayNodeFlags.join(' ')}` : ''}` +
+    `${report.build ? `; code: ${report.build.commit ?? '?'}${report.build.srcFilesChanged ? ` + ${report.build.srcFilesChanged} uncommitted src files` : ''}` : ''}`
+  );
 }
 
 export function renderReport(report) {
   const parts = [targetsTable(report.targets)];
   if (report.checks?.length) parts.push(checksTable(report.checks));
   if (report.extras?.memoryPerCredential) parts.push(memoryTable(report.extras.memoryPerCredential));
-  if (report.extras?.transfers?.length) parts.push(`1 GiB transfers (one each, fresh processes):\n\n${transfersTable(report.extras.transfers)}`);
+  if (report.extras?.transfers?.length)
+    parts.push(`1 GiB transfers (one each, fresh processes):\n\n${transfersTable(report.extras.transfers)}`);
   for (const p of report.extras?.profiles ?? []) {
     if (p.summary) {
-      parts.push(`CPU profile of ${p.target} (${p.reason}; fresh process, ${p.seconds} s, node --cpu-prof, ${fmt(p.rps)} req/s, ${fmt(p.cpuUsPerReq, 1)} µs/req under the profiler):\n\n${markdownSummary(p.summary, 20)}`);
+      parts.push(
+        `CPU profile of ${p.target} (${p.reason}; fresh process, ${p.seconds} s, node --cpu-prof, ${fmt(p.rps)} req/s, ${fmt(p.cpuUsPerReq, 1)} µs/req under the profiler):\n\n${markdownSummary(p.summary, 20)}`,
+      );
     } else {
       parts.push(`CPU profile of ${p.target}: ${p.error}`);
     }
@@ -50,8 +57,20 @@ const pick = (obj, keys) => {
 // What targetsTable reads of a target's summary, and what evaluateChecks and targetsTable read of a round.
 const SUMMARY_COLUMNS = ['rps', 'p50_us', 'p99_us', 'p999_us', 'cpu_us_per_req', 'upstream_cpu_us_per_req', 'store_reads_per_s'];
 // Also the load generator's CPU, the foreign CPU and the load average: the machine's share of the figures.
-const ROUND_FIELDS = ['round', 'accepted', 'disturbed', 'rps', 'cpu_us_per_req', 'upstream_cpu_us_per_req', 'unexpectedErrors', 'errorsTotal',
-  'durationS', 'loadGeneratorCpuS', 'foreignCpuPct', 'loadavg1'];
+const ROUND_FIELDS = [
+  'round',
+  'accepted',
+  'disturbed',
+  'rps',
+  'cpu_us_per_req',
+  'upstream_cpu_us_per_req',
+  'unexpectedErrors',
+  'errorsTotal',
+  'durationS',
+  'loadGeneratorCpuS',
+  'foreignCpuPct',
+  'loadavg1',
+];
 // markdownSummary prints at most this many rows of each list of a CPU profile.
 const PROFILE_ROWS = { functions: 20, origins: 20, natives: 12, stages: 20 };
 

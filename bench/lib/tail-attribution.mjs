@@ -51,7 +51,8 @@ export function attribute(requests, events) {
   const sum = (xs) => xs.reduce((a, x) => a + x.d, 0);
   const max = (xs) => xs.reduce((a, x) => Math.max(a, x.d), 0);
   const totals = {};
-  for (const [k, xs] of Object.entries(kinds)) totals[k] = { n: xs.length, ms: Math.round(sum(xs) * 10) / 10, maxMs: Math.round(max(xs) * 100) / 100 };
+  for (const [k, xs] of Object.entries(kinds))
+    totals[k] = { n: xs.length, ms: Math.round(sum(xs) * 10) / 10, maxMs: Math.round(max(xs) * 100) / 100 };
   const writes = inRun.filter((e) => e.t === 'write');
   totals.writesAll = { n: writes.length, ms: Math.round(sum(writes) * 10) / 10, maxMs: Math.round(max(writes) * 100) / 100 };
   const sqliteBySql = {};
@@ -63,6 +64,12 @@ export function attribute(requests, events) {
     sqliteBySql[k].maxMs = Math.max(sqliteBySql[k].maxMs, Math.round(x.d * 100) / 100);
   }
   const heap = inRun.filter((x) => x.t === 'heap').map((x) => x.newSpace / 2 ** 20);
-  return { p99, slow: Object.values(counts).reduce((a, b) => a + b, 0), counts, totals, sqliteBySql, newSpaceMiB: heap.length ? Math.max(...heap) : null };
+  return {
+    p99,
+    slow: Object.values(counts).reduce((a, b) => a + b, 0),
+    counts,
+    totals,
+    sqliteBySql,
+    newSpaceMiB: heap.length ? Math.max(...heap) : null,
+  };
 }
-

@@ -74,7 +74,11 @@ if (out) {
 
   // Event-loop stalls, with what the main thread did meanwhile.
   let fd = -1;
-  try { fd = openSync('/proc/thread-self/schedstat', 'r'); } catch { /* not Linux */ }
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    /* not Linux */
+  }
   const buf = Buffer.alloc(128);
   const sched = () => {
     if (fd < 0) return [0, 0];
@@ -100,7 +104,10 @@ if (out) {
   const save = () => {
     events.push({ t: 'heap', s: monoMs(), d: 0, newSpace: newSpace() });
     if (events.length === 0) return;
-    const lines = events.splice(0).map((e) => JSON.stringify(e)).join('\n');
+    const lines = events
+      .splice(0)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
     appendFileSync(out, `${lines}\n`);
   };
   setInterval(save, 2000).unref();

@@ -69,11 +69,27 @@ export const PROCESSES = {
   'nginx-map': {
     description: 'nginx as above plus `map $http_authorization` admitting one Bearer value (401 otherwise), Authorization not forwarded',
     skip: noNginx,
-    command: (ctx) => prepareNginx({ bin: ctx.nginxBin, port: ctx.port, upstreamPort: ctx.upstreamPort, caPath: ctx.certs.caCert, authorization: ctx.creds.main.bearer }),
+    command: (ctx) =>
+      prepareNginx({
+        bin: ctx.nginxBin,
+        port: ctx.port,
+        upstreamPort: ctx.upstreamPort,
+        caPath: ctx.certs.caCert,
+        authorization: ctx.creds.main.bearer,
+      }),
     ready: 'probe',
   },
-  'gw-main': { description: 'Portcullis: /open (auth off) and /api (Bearer or Basic), default cache, access log to a file, metrics on', gateway: 'main', ready: 'probe' },
-  'gw-nolog': { description: 'Portcullis: as gw-main with log.level warn (no access log), same store', gateway: 'nolog', store: 'main', ready: 'probe' },
+  'gw-main': {
+    description: 'Portcullis: /open (auth off) and /api (Bearer or Basic), default cache, access log to a file, metrics on',
+    gateway: 'main',
+    ready: 'probe',
+  },
+  'gw-nolog': {
+    description: 'Portcullis: as gw-main with log.level warn (no access log), same store',
+    gateway: 'nolog',
+    store: 'main',
+    ready: 'probe',
+  },
   'gw-ws': { description: 'Portcullis: as gw-main, store of 100,000 tokens, cache.maxEntries 10,000', gateway: 'ws', ready: 'probe' },
   'gw-inv': { description: 'Portcullis: as gw-main, under floods of invalid tokens', gateway: 'inv', ready: 'probe' },
   'gw-routes': { description: 'Portcullis: 10,000 routes (auth off)', gateway: 'routes', ready: 'probe' },
@@ -90,13 +106,30 @@ export const TARGETS = {
   'undici-stream': { description: PROCESSES['undici-stream'].description, process: 'undici-stream', path: '/' },
   'undici-request': { description: PROCESSES['undici-request'].description, process: 'undici-request', path: '/' },
   nginx: { description: PROCESSES.nginx.description, process: 'nginx', path: '/' },
-  'nginx-map': { description: 'nginx with the Authorization map, a valid Bearer on every request', process: 'nginx-map', path: '/', headers: bearer },
+  'nginx-map': {
+    description: 'nginx with the Authorization map, a valid Bearer on every request',
+    process: 'nginx-map',
+    path: '/',
+    headers: bearer,
+  },
 
   // ---- Portcullis, the scenarios of bench/README.md
   'pc-1-open': { scenario: '1', description: 'auth: off route, GET, 100 B answer', process: 'gw-main', path: '/open/items' },
   'pc-2-bearer': { scenario: '2', description: 'Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer },
-  'pc-2-nolog': { scenario: '2', description: 'as pc-2-bearer with the access log off (log.level warn): what the access log costs', process: 'gw-nolog', path: '/api/items', headers: bearer },
-  'pc-3-basic': { scenario: '3', description: 'Basic client_id:client_secret of an OAuth client, cache hit', process: 'gw-main', path: '/api/items', headers: (ctx) => ({ Authorization: ctx.creds.main.basic }) },
+  'pc-2-nolog': {
+    scenario: '2',
+    description: 'as pc-2-bearer with the access log off (log.level warn): what the access log costs',
+    process: 'gw-nolog',
+    path: '/api/items',
+    headers: bearer,
+  },
+  'pc-3-basic': {
+    scenario: '3',
+    description: 'Basic client_id:client_secret of an OAuth client, cache hit',
+    process: 'gw-main',
+    path: '/api/items',
+    headers: (ctx) => ({ Authorization: ctx.creds.main.basic }),
+  },
   'pc-4-jwt': {
     scenario: '4',
     description: 'Bearer access token (JWT) from POST /oauth2/token, cache hit',
@@ -144,16 +177,64 @@ export const TARGETS = {
   },
 
   // ---- 1 MiB POST bodies (scenario 8)
-  'direct-post': { description: 'POST 1 MiB straight to the upstream', process: 'upstream', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
-  'undici-post': { description: 'POST 1 MiB through the undici forwarder', process: 'undici', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
-  'nginx-post': { description: 'POST 1 MiB through nginx (proxy_request_buffering off)', process: 'nginx', path: '/upload', lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
-  'pc-8-post': { scenario: '8', description: 'POST 1 MiB with a Bearer token (streamed)', process: 'gw-main', path: '/api/upload', headers: bearer, lua: 'lua/post-body.lua', env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }), post: true },
+  'direct-post': {
+    description: 'POST 1 MiB straight to the upstream',
+    process: 'upstream',
+    path: '/upload',
+    lua: 'lua/post-body.lua',
+    env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }),
+    post: true,
+  },
+  'undici-post': {
+    description: 'POST 1 MiB through the undici forwarder',
+    process: 'undici',
+    path: '/upload',
+    lua: 'lua/post-body.lua',
+    env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }),
+    post: true,
+  },
+  'nginx-post': {
+    description: 'POST 1 MiB through nginx (proxy_request_buffering off)',
+    process: 'nginx',
+    path: '/upload',
+    lua: 'lua/post-body.lua',
+    env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }),
+    post: true,
+  },
+  'pc-8-post': {
+    scenario: '8',
+    description: 'POST 1 MiB with a Bearer token (streamed)',
+    process: 'gw-main',
+    path: '/api/upload',
+    headers: bearer,
+    lua: 'lua/post-body.lua',
+    env: (ctx) => ({ BENCH_BODY_BYTES: String(ctx.bodyBytes) }),
+    post: true,
+  },
 
   // ---- fixed rate, open loop (scenario 9)
-  'ol-direct': { description: 'fixed rate straight to the upstream (TLS on the generator side)', process: 'upstream', path: '/', driver: 'openloop' },
+  'ol-direct': {
+    description: 'fixed rate straight to the upstream (TLS on the generator side)',
+    process: 'upstream',
+    path: '/',
+    driver: 'openloop',
+  },
   'ol-undici': { description: 'fixed rate through the undici forwarder', process: 'undici', path: '/', driver: 'openloop' },
-  'ol-nginx-map': { description: 'fixed rate through nginx with the Authorization map', process: 'nginx-map', path: '/', headers: bearer, driver: 'openloop' },
-  'ol-pc-2-bearer': { scenario: '9', description: 'fixed rate, Bearer API token, cache hit', process: 'gw-main', path: '/api/items', headers: bearer, driver: 'openloop' },
+  'ol-nginx-map': {
+    description: 'fixed rate through nginx with the Authorization map',
+    process: 'nginx-map',
+    path: '/',
+    headers: bearer,
+    driver: 'openloop',
+  },
+  'ol-pc-2-bearer': {
+    scenario: '9',
+    description: 'fixed rate, Bearer API token, cache hit',
+    process: 'gw-main',
+    path: '/api/items',
+    headers: bearer,
+    driver: 'openloop',
+  },
 };
 
 // ---- the same gateway on the image's runtime, and with 2 workers (scenarios 1, 2 and 9)
@@ -168,7 +249,11 @@ const VARIED = ['pc-1-open', 'pc-2-bearer', 'ol-pc-2-bearer'];
 for (const [suffix, v] of Object.entries(VARIANTS)) {
   PROCESSES[`gw-main${suffix}`] = {
     description: `${PROCESSES['gw-main'].description}; ${v.what}`,
-    gateway: 'main', store: 'main', ready: 'probe', ...(v.runtime ? { runtime: v.runtime } : {}), ...(v.workers ? { workers: v.workers } : {}),
+    gateway: 'main',
+    store: 'main',
+    ready: 'probe',
+    ...(v.runtime ? { runtime: v.runtime } : {}),
+    ...(v.workers ? { workers: v.workers } : {}),
   };
   for (const name of VARIED) {
     TARGETS[`${name}${suffix}`] = { ...TARGETS[name], description: `${TARGETS[name].description}; ${v.what}`, process: `gw-main${suffix}` };
@@ -177,7 +262,17 @@ for (const [suffix, v] of Object.entries(VARIANTS)) {
 for (const [name, t] of Object.entries(TARGETS)) t.name = name;
 
 const BASELINES = ['direct', 'http-proxy', 'undici', 'nginx', 'nginx-map'];
-const PORTCULLIS = ['pc-1-open', 'pc-2-bearer', 'pc-2-nolog', 'pc-3-basic', 'pc-4-jwt', 'pc-5-workingset', 'pc-6-invalid', 'pc-6-garbage', 'pc-7-routes'];
+const PORTCULLIS = [
+  'pc-1-open',
+  'pc-2-bearer',
+  'pc-2-nolog',
+  'pc-3-basic',
+  'pc-4-jwt',
+  'pc-5-workingset',
+  'pc-6-invalid',
+  'pc-6-garbage',
+  'pc-7-routes',
+];
 const POST = ['direct-post', 'undici-post', 'nginx-post', 'pc-8-post'];
 // ol-undici: the engine's own added latency, the floor under scenario 9.
 const OPEN_LOOP = ['ol-direct', 'ol-undici', 'ol-nginx-map', 'ol-pc-2-bearer'];
@@ -192,8 +287,10 @@ export const SCENARIOS = {
   'undici-modes': ['undici', 'undici-stream', 'undici-request'],
   // Scenarios 1, 2 and 9 on this machine's Node.js and on the image's, 1 and 2 workers.
   runtimes: [
-    'undici', ...['', ...Object.keys(VARIANTS)].flatMap((v) => [`pc-1-open${v}`, `pc-2-bearer${v}`]),
-    'ol-undici', ...['', ...Object.keys(VARIANTS)].map((v) => `ol-pc-2-bearer${v}`),
+    'undici',
+    ...['', ...Object.keys(VARIANTS)].flatMap((v) => [`pc-1-open${v}`, `pc-2-bearer${v}`]),
+    'ol-undici',
+    ...['', ...Object.keys(VARIANTS)].map((v) => `ol-pc-2-bearer${v}`),
   ],
   // A short check of the gateway against its floor (handy while iterating).
   quick: ['direct', 'undici', 'nginx-map', 'pc-1-open', 'pc-2-bearer'],

@@ -40,17 +40,24 @@ export function prepareNginx(o) {
     .replaceAll('{{PORT}}', String(o.port))
     .replaceAll('{{UPSTREAM_PORT}}', String(o.upstreamPort))
     .replaceAll('{{CA}}', o.caPath)
-    .replaceAll('{{HTTP_EXTRA}}', o.authorization === undefined ? '' : [
-      '    map_hash_bucket_size 128;',
-      '    map $http_authorization $bench_auth_ok {',
-      '        default 0;',
-      `        "${o.authorization.replace(/["\\$]/g, '')}" 1;`,
-      '    }',
-    ].join('\n'))
-    .replaceAll('{{LOCATION_EXTRA}}', o.authorization === undefined ? '' : [
-      '            if ($bench_auth_ok = 0) { return 401; }',
-      '            proxy_set_header Authorization "";',
-    ].join('\n'))
+    .replaceAll(
+      '{{HTTP_EXTRA}}',
+      o.authorization === undefined
+        ? ''
+        : [
+            '    map_hash_bucket_size 128;',
+            '    map $http_authorization $bench_auth_ok {',
+            '        default 0;',
+            `        "${o.authorization.replace(/["\\$]/g, '')}" 1;`,
+            '    }',
+          ].join('\n'),
+    )
+    .replaceAll(
+      '{{LOCATION_EXTRA}}',
+      o.authorization === undefined
+        ? ''
+        : ['            if ($bench_auth_ok = 0) { return 401; }', '            proxy_set_header Authorization "";'].join('\n'),
+    )
     // As root, nginx would switch workers to "nobody"; keep the worker as the
     // invoking user so it can use the temp dir. Unprivileged: no directive.
     .replaceAll('{{USER_DIRECTIVE}}', isRoot ? 'user root;' : '');

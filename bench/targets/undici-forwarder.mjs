@@ -37,8 +37,19 @@ const pool = new Pool(upstream.origin, {
 // Hop-by-hop headers (RFC 9110 §7.6.1), Host (the Pool sets it from the
 // origin, i.e. changeOrigin) and Expect (node's server already answered
 // 100-continue) are not forwarded; undici refuses several of them.
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding',
-  'te', 'trailer', 'upgrade', 'host', 'proxy-authorization', 'proxy-authenticate', 'expect']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'expect',
+]);
 
 function requestHeaders(raw) {
   const out = [];
@@ -92,26 +103,35 @@ function viaDispatch(req, res) {
         res.once('drain', () => controller.resume());
       }
     },
-    onResponseEnd() { res.end(); },
-    onResponseError(_controller, err) { fail(res, err); },
+    onResponseEnd() {
+      res.end();
+    },
+    onResponseError(_controller, err) {
+      fail(res, err);
+    },
   });
 }
 
 // stream: undici writes the body into the Writable the factory returns.
 function viaStream(req, res) {
-  pool.stream(opts(req), ({ statusCode, headers }) => {
-    res.writeHead(statusCode, responseHeaders(headers));
-    return res;
-  }).catch((err) => fail(res, err));
+  pool
+    .stream(opts(req), ({ statusCode, headers }) => {
+      res.writeHead(statusCode, responseHeaders(headers));
+      return res;
+    })
+    .catch((err) => fail(res, err));
 }
 
 // request: a Readable body piped into res.
 function viaRequest(req, res) {
-  pool.request(opts(req)).then(({ statusCode, headers, body }) => {
-    res.writeHead(statusCode, responseHeaders(headers));
-    body.on('error', (err) => fail(res, err));
-    body.pipe(res);
-  }, (err) => fail(res, err));
+  pool.request(opts(req)).then(
+    ({ statusCode, headers, body }) => {
+      res.writeHead(statusCode, responseHeaders(headers));
+      body.on('error', (err) => fail(res, err));
+      body.pipe(res);
+    },
+    (err) => fail(res, err),
+  );
 }
 
 const handlers = { dispatch: viaDispatch, stream: viaStream, request: viaRequest };

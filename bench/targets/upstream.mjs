@@ -31,7 +31,9 @@ const server = https.createServer({ cert, key, keepAlive: true, keepAliveTimeout
   stats.requests++;
   if (req.method === 'POST' || req.method === 'PUT') {
     let n = 0;
-    req.on('data', (c) => { n += c.length; });
+    req.on('data', (c) => {
+      n += c.length;
+    });
     req.on('end', () => {
       const body = Buffer.from(`{"ok":true,"received":${n}}`);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
@@ -72,7 +74,9 @@ function streamBytes(res, n) {
   pump();
 }
 
-server.on('secureConnection', () => { stats.tlsConnections++; });
+server.on('secureConnection', () => {
+  stats.tlsConnections++;
+});
 server.keepAliveTimeout = 60_000;
 server.headersTimeout = 65_000;
 server.maxRequestsPerSocket = 0;

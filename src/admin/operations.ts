@@ -8,9 +8,7 @@
  * admin API, `cli:<user>` from the CLI): the store writes the change and its audit entry in one
  * transaction (docs/audit.md), so no door can change the store without leaving a record.
  */
-import {
-  clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson,
-} from '../credentials/index.js';
+import { clientJson, type ClientJson, type CredentialStore, isScope, type Scope, tokenJson, type TokenJson } from '../credentials/index.js';
 import { AUDIT_MAX_LIMIT, type AuditActor, type AuditActorKind, type AuditDetails, type AuditEntry } from '../credentials/audit.js';
 import { hashSecret, isWellFormedApiToken, isWellFormedClientSecret } from '../credentials/secrets.js';
 import type { AccountRecord, NewClient, NewDeprecation, NewToken } from '../credentials/store.js';
@@ -64,8 +62,14 @@ export interface AuditEntryJson {
 
 function auditEntryJson(entry: AuditEntry): AuditEntryJson {
   return {
-    id: entry.id, at: new Date(entry.at).toISOString(), actor: entry.actor, actorKind: entry.actorKind, action: entry.action,
-    target: entry.target, address: entry.address, details: entry.details,
+    id: entry.id,
+    at: new Date(entry.at).toISOString(),
+    actor: entry.actor,
+    actorKind: entry.actorKind,
+    action: entry.action,
+    target: entry.target,
+    address: entry.address,
+    details: entry.details,
   };
 }
 
@@ -106,7 +110,8 @@ export function parseSince(text: string, now: number, what = 'since'): number {
 export function parseAuditLimit(value: string | number | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
   const n = typeof value === 'number' ? value : /^\d{1,7}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > AUDIT_MAX_LIMIT) throw new InvalidInputError(`${what} must be a whole number from 1 to ${AUDIT_MAX_LIMIT}`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > AUDIT_MAX_LIMIT)
+    throw new InvalidInputError(`${what} must be a whole number from 1 to ${AUDIT_MAX_LIMIT}`);
   return n;
 }
 
@@ -230,20 +235,25 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
     accountsEnable: async (actor, name) => accountJson(await store.accounts.enable(name, actor)),
     async tokensCreate(actor, input) {
       const lifetime = input.expiresInMs ?? settings.tokenExpiryMs;
-      const issued = await store.tokens.create({
-        label: input.label,
-        scope: input.scope,
-        account: input.account ?? null,
-        owner: input.owner === true,
-        expiresAt: lifetime === undefined ? null : new Date(now() + lifetime),
-      }, actor);
+      const issued = await store.tokens.create(
+        {
+          label: input.label,
+          scope: input.scope,
+          account: input.account ?? null,
+          owner: input.owner === true,
+          expiresAt: lifetime === undefined ? null : new Date(now() + lifetime),
+        },
+        actor,
+      );
       return tokenJson(issued);
     },
     tokensList: async (account) => (await store.tokens.list(account === undefined ? undefined : { account })).map((r) => tokenJson(r)),
     tokensRevoke: async (actor, id) => tokenJson(await store.tokens.revoke(id, actor)),
     async tokensRevokeBySecret(actor, secret) {
       if (!isWellFormedApiToken(secret)) {
-        throw new InvalidInputError(`the secret read is not an API token (pcl_ and 49 characters${isWellFormedClientSecret(secret) ? '; it is a client secret: use clients revoke --secret -' : ''})`);
+        throw new InvalidInputError(
+          `the secret read is not an API token (pcl_ and 49 characters${isWellFormedClientSecret(secret) ? '; it is a client secret: use clients revoke --secret -' : ''})`,
+        );
       }
       const id = await store.tokens.idBySecretHash(hashSecret(secret));
       if (id === undefined) throw new CredentialStoreError('not_found', 'no token has this secret (in this store)');
@@ -255,7 +265,9 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
     clientsRevoke: async (actor, clientId) => clientJson(await store.clients.revoke(clientId, actor)),
     async clientsRevokeBySecret(actor, secret) {
       if (!isWellFormedClientSecret(secret)) {
-        throw new InvalidInputError(`the secret read is not a client secret (pcs_ and 49 characters${isWellFormedApiToken(secret) ? '; it is an API token: use tokens revoke --secret -' : ''})`);
+        throw new InvalidInputError(
+          `the secret read is not a client secret (pcs_ and 49 characters${isWellFormedApiToken(secret) ? '; it is an API token: use tokens revoke --secret -' : ''})`,
+        );
       }
       const id = await store.clients.idBySecretHash(hashSecret(secret));
       if (id === undefined) throw new CredentialStoreError('not_found', 'no client has this secret (in this store)');
@@ -275,7 +287,10 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
       }
       const { active, retired } = await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption), actor);
       const at = now();
-      return { ...signingKeyJson(active, settings.oauth, at), previous: retired === null ? null : signingKeyJson(retired, settings.oauth, at) };
+      return {
+        ...signingKeyJson(active, settings.oauth, at),
+        previous: retired === null ? null : signingKeyJson(retired, settings.oauth, at),
+      };
     },
     async auditList(input = {}) {
       const entries = await store.listAudit({
@@ -293,14 +308,32 @@ export function createAdminOperations(store: CredentialStore, settings: AdminSet
       const rows: DeprecatedCredentialJson[] = [];
       for (const t of await store.tokens.list()) {
         if (t.deprecation === null || t.revokedAt !== null) continue;
-        rows.push({ kind: 'token', id: t.id, name: t.label, owner: t.account, ...t.deprecation, lastUsedAt: t.lastUsedAt, pastSunset: Date.parse(t.deprecation.sunset) <= now });
+        rows.push({
+          kind: 'token',
+          id: t.id,
+          name: t.label,
+          owner: t.account,
+          ...t.deprecation,
+          lastUsedAt: t.lastUsedAt,
+          pastSunset: Date.parse(t.deprecation.sunset) <= now,
+        });
       }
       for (const c of await store.clients.list()) {
         if (c.deprecation === null || c.revokedAt !== null) continue;
-        rows.push({ kind: 'client', id: c.clientId, name: c.name, owner: c.orgId, ...c.deprecation, lastUsedAt: c.lastUsedAt, pastSunset: Date.parse(c.deprecation.sunset) <= now });
+        rows.push({
+          kind: 'client',
+          id: c.clientId,
+          name: c.name,
+          owner: c.orgId,
+          ...c.deprecation,
+          lastUsedAt: c.lastUsedAt,
+          pastSunset: Date.parse(c.deprecation.sunset) <= now,
+        });
       }
       // ISO-8601 UTC strings sort as their instants.
-      return rows.sort((a, b) => (b.lastUsedAt ?? '').localeCompare(a.lastUsedAt ?? '') || a.sunset.localeCompare(b.sunset) || a.id.localeCompare(b.id));
+      return rows.sort(
+        (a, b) => (b.lastUsedAt ?? '').localeCompare(a.lastUsedAt ?? '') || a.sunset.localeCompare(b.sunset) || a.id.localeCompare(b.id),
+      );
     },
   };
 }

@@ -21,7 +21,11 @@ export function routeJson(route: RoutePolicy): RouteJson {
   const host = route.host.kind === 'any' ? null : route.host.kind === 'exact' ? route.host.host : `*${route.host.suffix}`;
   return {
     name: route.name,
-    match: { host, path: route.pathPrefix === '' ? '/' : route.pathPrefix, methods: route.methods === undefined ? null : [...route.methods].sort() },
+    match: {
+      host,
+      path: route.pathPrefix === '' ? '/' : route.pathPrefix,
+      methods: route.methods === undefined ? null : [...route.methods].sort(),
+    },
     auth: route.auth,
     access: route.access,
     upstream: `${route.upstream.origin}${route.upstream.basePath}`,

@@ -66,28 +66,102 @@ interface Endpoint {
 const ID = '([^/]+)';
 const ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', pattern: /^\/v1\/accounts$/, status: 200, handle: (ops) => ops.accountsList() },
-  { method: 'POST', pattern: /^\/v1\/accounts$/, status: 201, handle: (ops, _p, b, _q, a) => ops.accountsCreate(a, typeof b.name === 'string' ? b.name : '', requireScope(b.scope)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/scope$`), status: 200, handle: (ops, [name], b, _q, a) => ops.accountsSetScope(a, name ?? '', requireScope(b.scope)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/disable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsDisable(a, name ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/accounts/${ID}/enable$`), status: 200, handle: (ops, [name], _b, _q, a) => ops.accountsEnable(a, name ?? '') },
-  { method: 'GET', pattern: /^\/v1\/tokens$/, status: 200, handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined), owner: OWNER_RULES.tokensList },
-  { method: 'POST', pattern: /^\/v1\/tokens$/, status: 201, handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)), owner: OWNER_RULES.tokensCreate },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? ''), owner: OWNER_RULES.tokensRevoke },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)), owner: OWNER_RULES.tokensRotate },
-  { method: 'POST', pattern: new RegExp(`^/v1/tokens/${ID}/deprecate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.tokensDeprecate(a, id ?? '', readInput.deprecation(b)) },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/accounts$/,
+    status: 201,
+    handle: (ops, _p, b, _q, a) => ops.accountsCreate(a, typeof b.name === 'string' ? b.name : '', requireScope(b.scope)),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/accounts/${ID}/scope$`),
+    status: 200,
+    handle: (ops, [name], b, _q, a) => ops.accountsSetScope(a, name ?? '', requireScope(b.scope)),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/accounts/${ID}/disable$`),
+    status: 200,
+    handle: (ops, [name], _b, _q, a) => ops.accountsDisable(a, name ?? ''),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/accounts/${ID}/enable$`),
+    status: 200,
+    handle: (ops, [name], _b, _q, a) => ops.accountsEnable(a, name ?? ''),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/tokens$/,
+    status: 200,
+    handle: (ops, _p, _b, q) => ops.tokensList(q.get('account') ?? undefined),
+    owner: OWNER_RULES.tokensList,
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/tokens$/,
+    status: 201,
+    handle: (ops, _p, b, _q, a) => ops.tokensCreate(a, readInput.tokenCreate(b)),
+    owner: OWNER_RULES.tokensCreate,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/tokens/${ID}/revoke$`),
+    status: 200,
+    handle: (ops, [id], _b, _q, a) => ops.tokensRevoke(a, id ?? ''),
+    owner: OWNER_RULES.tokensRevoke,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/tokens/${ID}/rotate$`),
+    status: 200,
+    handle: (ops, [id], b, _q, a) => ops.tokensRotate(a, id ?? '', readInput.graceMs(b)),
+    owner: OWNER_RULES.tokensRotate,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/tokens/${ID}/deprecate$`),
+    status: 200,
+    handle: (ops, [id], b, _q, a) => ops.tokensDeprecate(a, id ?? '', readInput.deprecation(b)),
+  },
   { method: 'GET', pattern: /^\/v1\/clients$/, status: 200, handle: (ops) => ops.clientsList() },
-  { method: 'POST', pattern: /^\/v1\/clients$/, status: 201, handle: (ops, _p, b, _q, a) => ops.clientsCreate(a, readInput.clientCreate(b)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/revoke$`), status: 200, handle: (ops, [id], _b, _q, a) => ops.clientsRevoke(a, id ?? '') },
-  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`), status: 200, handle: (ops, [id], b, _q, a) => ops.clientsRotateSecret(a, id ?? '', readInput.graceMs(b)) },
-  { method: 'POST', pattern: new RegExp(`^/v1/clients/${ID}/deprecate$`), status: 200, handle: (ops, [id], b, _q, a) => ops.clientsDeprecate(a, id ?? '', readInput.deprecation(b)) },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/clients$/,
+    status: 201,
+    handle: (ops, _p, b, _q, a) => ops.clientsCreate(a, readInput.clientCreate(b)),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/clients/${ID}/revoke$`),
+    status: 200,
+    handle: (ops, [id], _b, _q, a) => ops.clientsRevoke(a, id ?? ''),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/clients/${ID}/rotate-secret$`),
+    status: 200,
+    handle: (ops, [id], b, _q, a) => ops.clientsRotateSecret(a, id ?? '', readInput.graceMs(b)),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/clients/${ID}/deprecate$`),
+    status: 200,
+    handle: (ops, [id], b, _q, a) => ops.clientsDeprecate(a, id ?? '', readInput.deprecation(b)),
+  },
   { method: 'GET', pattern: /^\/v1\/deprecations$/, status: 200, handle: (ops) => ops.deprecationsList() },
   { method: 'GET', pattern: /^\/v1\/signing-keys$/, status: 200, handle: (ops) => ops.signingKeysList() },
   { method: 'POST', pattern: /^\/v1\/signing-keys\/rotate$/, status: 200, handle: (ops, _p, _b, _q, a) => ops.signingKeysRotate(a) },
   {
-    method: 'GET', pattern: /^\/v1\/audit$/, status: 200,
+    method: 'GET',
+    pattern: /^\/v1\/audit$/,
+    status: 200,
     handle: async (ops, _p, _b, q) => ({
       entries: await ops.auditList({
-        since: single(q, 'since'), limit: single(q, 'limit'), actor: single(q, 'actor'), action: single(q, 'action'),
+        since: single(q, 'since'),
+        limit: single(q, 'limit'),
+        actor: single(q, 'actor'),
+        action: single(q, 'action'),
       }),
     }),
   },
@@ -206,8 +280,11 @@ export interface AdminHandlerOptions {
 /** The session as the page sees it: who is signed in, and the token its calls carry. */
 function sessionJson(principal: Principal, csrfToken: string): object {
   return {
-    credentialId: principal.credentialId, account: principal.account ?? null, scope: principal.scope,
-    owner: principal.owner === true, csrfToken,
+    credentialId: principal.credentialId,
+    account: principal.account ?? null,
+    scope: principal.scope,
+    owner: principal.owner === true,
+    csrfToken,
   };
 }
 
@@ -231,7 +308,11 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
   };
 
   /** Admins may call everything; an owner what its rule lets through (narrowed in place). */
-  const allow = async (principal: Principal, endpoint: Endpoint, call: { params: string[]; body: Body; query: URLSearchParams }): Promise<void> => {
+  const allow = async (
+    principal: Principal,
+    endpoint: Endpoint,
+    call: { params: string[]; body: Body; query: URLSearchParams },
+  ): Promise<void> => {
     if (principal.owner === true && principal.account !== undefined) {
       if (endpoint.owner === undefined || options.lookups === undefined) {
         throw ownerForbidden('An account owner manages its own tokens only; this is an admin operation.');
@@ -265,7 +346,8 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
       requireSameOrigin(req, tls(req));
       const body = await parseJsonBody(req, bodyTimeout());
       const credential = body.credential;
-      if (typeof credential !== 'string' || credential.trim() === '') throw new GatewayError('admin.invalid_request', 'credential is required');
+      if (typeof credential !== 'string' || credential.trim() === '')
+        throw new GatewayError('admin.invalid_request', 'credential is required');
       const principal = await consoleParts.verifier.verify({ scheme: 'bearer', token: credential.trim() });
       if (principal.kind !== 'api_token' || (principal.scope !== 'admin' && principal.owner !== true)) {
         throw new GatewayError('auth.insufficient_scope', "The console needs an admin token or an account owner's token.");
@@ -295,7 +377,7 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
         }
         if (await serveConsole(req, res, url.pathname, requestId)) return;
         if (req.method === 'GET' && url.pathname === '/v1/routes' && options.routes !== undefined) {
-          const endpoint: Endpoint = { method: 'GET', pattern: /^\/v1\/routes$/, status: 200, handle: async () => ({}) };
+          const endpoint: Endpoint = { method: 'GET', pattern: /^\/v1\/routes$/, status: 200, handle: () => Promise.resolve({}) };
           await allow(await principalOf(req), endpoint, { params: [], body: {}, query: url.searchParams });
           const routes: RouteJson[] = options.routes().map(routeJson);
           sendJson(res, 200, { routes }, requestId);

@@ -33,6 +33,6 @@ export function signingKeyJson(record: SigningKeyRecord, settings: KeyLifetimeSe
     createdAt: new Date(record.createdAt).toISOString(),
     retiredAt: record.retiredAt === null ? null : new Date(record.retiredAt).toISOString(),
     verifiesUntil: Number.isFinite(until) ? new Date(until).toISOString() : null,
-    encryptedWith: record.privateJwk === null ? null : sealedWith(record.privateJwk) ?? null,
+    encryptedWith: record.privateJwk === null ? null : (sealedWith(record.privateJwk) ?? null),
   };
 }

@@ -29,7 +29,10 @@ export interface BearerJwtVerifier {
 }
 
 /** The verifier that sends each credential to the right one of `credentials` and `jwt`. */
-export function dispatchVerifier(credentials: PresentedCredentialVerifier, jwt: BearerJwtVerifier | undefined): PresentedCredentialVerifier {
+export function dispatchVerifier(
+  credentials: PresentedCredentialVerifier,
+  jwt: BearerJwtVerifier | undefined,
+): PresentedCredentialVerifier {
   if (jwt === undefined) return credentials;
   return {
     verify(presented: PresentedCredential) {

@@ -20,7 +20,6 @@ export { dispatchVerifier, looksLikeJwt, type BearerJwtVerifier } from './dispat
 export type { PresentedCredentialVerifier } from './verifier.js';
 import type { PresentedCredentialVerifier } from './verifier.js';
 
-
 function missing(route: RoutePolicy): GatewayError {
   return new GatewayError('auth.missing_credentials', 'This route requires credentials.', {
     'www-authenticate': challengesFor(route.credentials),
@@ -39,7 +38,9 @@ function challenged(route: RoutePolicy, scheme: PresentedCredential['scheme'], e
   }
   if (error.status === 403) {
     // A valid token that grants nothing Portcullis maps (external issuers): RFC 6750 §3.1.
-    return new GatewayError(error.code, error.detail, { 'www-authenticate': challengesFor(route.credentials, 'insufficient_scope', 'read-only') });
+    return new GatewayError(error.code, error.detail, {
+      'www-authenticate': challengesFor(route.credentials, 'insufficient_scope', 'read-only'),
+    });
   }
   if (error.status !== 401) return error;
   const challenge = challengesFor(route.credentials, scheme === 'bearer' ? 'invalid_token' : undefined);

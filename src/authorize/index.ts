@@ -61,7 +61,8 @@ export function authorize(route: RoutePolicy, req: IncomingMessage, principal: P
     return;
   }
   // Node's parser marks a request that asks to switch protocols (Connection: upgrade + Upgrade).
-  if ((req as { upgrade?: boolean }).upgrade === true && route.websocket === 'read-write') requireWrite(route, principal, 'a WebSocket upgrade is a write (the route does not say "websocket: read-only")');
+  if ((req as { upgrade?: boolean }).upgrade === true && route.websocket === 'read-write')
+    requireWrite(route, principal, 'a WebSocket upgrade is a write (the route does not say "websocket: read-only")');
   const length = req.headers['content-length'];
   if (length !== undefined && length !== '0' && Number(length) !== 0) checkBodyOnRead(route, req, principal, method);
 }
@@ -86,9 +87,15 @@ function checkBodyOnRead(route: RoutePolicy, req: IncomingMessage, principal: Pr
   }
   if (route.readsWithBody) return;
   if (route.access !== 'read-write') {
-    throw new GatewayError('request.body_on_read', `A body is not accepted on ${method} on the read-only route "${route.name}" (it does not say "readsWithBody: true").`);
+    throw new GatewayError(
+      'request.body_on_read',
+      `A body is not accepted on ${method} on the read-only route "${route.name}" (it does not say "readsWithBody: true").`,
+    );
   }
   if (principal !== undefined && !mayWrite(principal.scope)) {
-    throw new GatewayError('request.body_on_read', `A body is not accepted on ${method} with a read-only credential (the route does not say "readsWithBody: true").`);
+    throw new GatewayError(
+      'request.body_on_read',
+      `A body is not accepted on ${method} with a read-only credential (the route does not say "readsWithBody: true").`,
+    );
   }
 }

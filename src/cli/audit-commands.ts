@@ -3,12 +3,29 @@
  * trail of the store the configuration names (docs/audit.md), newest first. `--json` prints an
  * array of the entries `GET /v1/audit` answers under `entries`.
  */
-import { type AuditEntryJson, adminSettingsOf, createAdminOperations, InvalidInputError, parseAuditLimit, parseSince } from '../admin/operations.js';
+import {
+  type AuditEntryJson,
+  adminSettingsOf,
+  createAdminOperations,
+  InvalidInputError,
+  parseAuditLimit,
+  parseSince,
+} from '../admin/operations.js';
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../credentials/audit.js';
 import { isStoreError } from '../credentials/index.js';
 import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION } from './options.js';
-import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, registerGroup, reportError, usageHint } from './run.js';
+import {
+  type CliIo,
+  type Command,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  registerCommand,
+  registerGroup,
+  reportError,
+  usageHint,
+} from './run.js';
 
 const text = (value: string | boolean | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
@@ -28,16 +45,29 @@ const list: Command = {
   summary: 'List the audit trail, newest first: who changed what, when, from where (never a secret).',
   usage: '[--since DURATION|INSTANT] [--limit N] [--actor ACTOR] [--action ACTION]',
   options: {
-    since: { type: 'string', value: 'DURATION|INSTANT', description: 'Only entries from this long ago (30m, 1h, 7d) or since this ISO-8601 instant (2026-01-31T12:00:00Z).' },
+    since: {
+      type: 'string',
+      value: 'DURATION|INSTANT',
+      description: 'Only entries from this long ago (30m, 1h, 7d) or since this ISO-8601 instant (2026-01-31T12:00:00Z).',
+    },
     limit: { type: 'string', value: 'N', description: `At most N entries, 1-${AUDIT_MAX_LIMIT}. Default ${AUDIT_DEFAULT_LIMIT}.` },
-    actor: { type: 'string', value: 'ACTOR', description: 'Only changes by this actor: credential:tok_… (admin API) or cli:USER (this command line).' },
-    action: { type: 'string', value: 'ACTION', description: 'Only this action: token.create, token.revoke, account.disable, … (docs/audit.md).' },
+    actor: {
+      type: 'string',
+      value: 'ACTOR',
+      description: 'Only changes by this actor: credential:tok_… (admin API) or cli:USER (this command line).',
+    },
+    action: {
+      type: 'string',
+      value: 'ACTION',
+      description: 'Only this action: token.create, token.revoke, account.disable, … (docs/audit.md).',
+    },
     ...CONFIG_OPTION,
   },
   examples: ['audit list --since 1h', 'audit list --since 2026-01-31T00:00:00Z --action token.revoke --json'],
-  notes: 'Every change made with the accounts, tokens, clients and keys commands, the admin API and the console is recorded in the store, '
-    + 'in the same transaction as the change. The store refuses to update or delete an entry.\n'
-    + 'Exit status: 0, 1 when the store cannot be read, 2 for a bad option.',
+  notes:
+    'Every change made with the accounts, tokens, clients and keys commands, the admin API and the console is recorded in the store, ' +
+    'in the same transaction as the change. The store refuses to update or delete an entry.\n' +
+    'Exit status: 0, 1 when the store cannot be read, 2 for a bad option.',
   async run({ values }, io) {
     const json = values.json === true;
     const since = text(values.since);
@@ -57,7 +87,10 @@ const list: Command = {
     const { config, store } = opened;
     try {
       const entries = await createAdminOperations(store, adminSettingsOf(config)).auditList({
-        since, limit, actor: text(values.actor), action: text(values.action),
+        since,
+        limit,
+        actor: text(values.actor),
+        action: text(values.action),
       });
       if (json) io.out(JSON.stringify(entries));
       else printText(io, entries);

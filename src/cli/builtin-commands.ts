@@ -34,19 +34,38 @@ function probeJson(probe: RouteProbe, where: ConfigIssue): ProbeJson {
   const located = { file: where.file, line: where.line, column: where.column, path: where.path };
   const { outcome } = probe;
   if (!outcome.ok) {
-    return { route: probe.route, upstream: probe.upstream, ok: false, reason: outcome.reason, kind: outcome.kind, message: describeProbeFailure(outcome.kind, outcome.reason), ...located };
+    return {
+      route: probe.route,
+      upstream: probe.upstream,
+      ok: false,
+      reason: outcome.reason,
+      kind: outcome.kind,
+      message: describeProbeFailure(outcome.kind, outcome.reason),
+      ...located,
+    };
   }
-  const warning = outcome.daysLeft < PROBE_EXPIRY_WARNING_DAYS ? `the upstream's certificate expires in ${outcome.daysLeft} days` : undefined;
+  const warning =
+    outcome.daysLeft < PROBE_EXPIRY_WARNING_DAYS ? `the upstream's certificate expires in ${outcome.daysLeft} days` : undefined;
   return {
-    route: probe.route, upstream: probe.upstream, ok: true, message: `TLS handshake succeeded; certificate valid until ${outcome.expiresAt}`,
-    expiresAt: outcome.expiresAt, ...(warning !== undefined ? { warning } : {}), ...located,
+    route: probe.route,
+    upstream: probe.upstream,
+    ok: true,
+    message: `TLS handshake succeeded; certificate valid until ${outcome.expiresAt}`,
+    expiresAt: outcome.expiresAt,
+    ...(warning !== undefined ? { warning } : {}),
+    ...located,
   };
 }
 
 async function probe(file: string, config: Parameters<typeof probeUpstreams>[0]): Promise<ProbeJson[]> {
   const probes = await probeUpstreams(config);
-  const located = locateFindings(file, probes.map((p) => ({ path: ['routes', p.index, 'upstream'], message: '' })));
-  return probes.map((p, i) => probeJson(p, located[i] ?? { file, line: 1, column: 1, path: formatPath(['routes', p.index, 'upstream']), message: '' }));
+  const located = locateFindings(
+    file,
+    probes.map((p) => ({ path: ['routes', p.index, 'upstream'], message: '' })),
+  );
+  return probes.map((p, i) =>
+    probeJson(p, located[i] ?? { file, line: 1, column: 1, path: formatPath(['routes', p.index, 'upstream']), message: '' }),
+  );
 }
 
 export function registerBuiltinCommands(): void {
@@ -63,21 +82,36 @@ export function registerBuiltinCommands(): void {
       },
       'watch-config': {
         type: 'boolean',
-        description: 'Also reload when the configuration file, or a certificate or CA file it names, changes (debounced; Kubernetes ConfigMap and Secret updates included). SIGHUP always reloads.',
+        description:
+          'Also reload when the configuration file, or a certificate or CA file it names, changes (debounced; Kubernetes ConfigMap and Secret updates included). SIGHUP always reloads.',
       },
     },
-    examples: ['start --config /etc/portcullis/portcullis.yaml', 'start --config /etc/portcullis/portcullis.yaml --watch-config', 'start --config /etc/portcullis/portcullis.yaml --workers auto'],
-    notes: 'Signals: SIGHUP reloads the configuration; SIGTERM turns /readyz 503, serves on for limits.shutdownDelay, then drains (limits.shutdownGrace) and exits 0; SIGINT drains at once.\nExit status: 2 when the configuration is invalid (every problem is printed first).',
+    examples: [
+      'start --config /etc/portcullis/portcullis.yaml',
+      'start --config /etc/portcullis/portcullis.yaml --watch-config',
+      'start --config /etc/portcullis/portcullis.yaml --workers auto',
+    ],
+    notes:
+      'Signals: SIGHUP reloads the configuration; SIGTERM turns /readyz 503, serves on for limits.shutdownDelay, then drains (limits.shutdownGrace) and exits 0; SIGINT drains at once.\nExit status: 2 when the configuration is invalid (every problem is printed first).',
     async run({ values }, io) {
       const file = configOf(values);
       const json = values.json === true;
       const workersText = typeof values.workers === 'string' ? values.workers : undefined;
       const workers = workersText === undefined ? undefined : parseWorkersFlag(workersText);
       if (workersText !== undefined && workers === undefined) {
-        return reportError(io, json, 'start', 'usage', `--workers expects "auto" or a whole number from 1 to 256, got "${workersText}"`, EXIT_USAGE);
+        return reportError(
+          io,
+          json,
+          'start',
+          'usage',
+          `--workers expects "auto" or a whole number from 1 to 256, got "${workersText}"`,
+          EXIT_USAGE,
+        );
       }
       try {
-        const started = await startHost(file, (issues) => reportConfigProblems(io, json, 'start', file, issues), workers, { watch: values['watch-config'] === true });
+        const started = await startHost(file, (issues) => reportConfigProblems(io, json, 'start', file, issues), workers, {
+          watch: values['watch-config'] === true,
+        });
         return started ? undefined : EXIT_USAGE;
       } catch (error) {
         if (isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, 'start', error.message, file);
@@ -92,7 +126,8 @@ export function registerBuiltinCommands(): void {
     usage: '',
     options: {},
     examples: ['demo'],
-    notes: 'Listens where config/demo.yaml says (gateway https://127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Both serve a certificate from the demo CA it makes in .demo/; the curl lines trust it with --cacert .demo/ca.pem. Ctrl-C stops it.',
+    notes:
+      'Listens where config/demo.yaml says (gateway https://127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Both serve a certificate from the demo CA it makes in .demo/; the curl lines trust it with --cacert .demo/ca.pem. Ctrl-C stops it.',
     async run({ values }, io) {
       return runDemo(values.json === true, io);
     },
@@ -106,11 +141,13 @@ export function registerBuiltinCommands(): void {
       ...CONFIG_OPTION,
       probe: {
         type: 'boolean',
-        description: 'Open a TLS connection to every upstream, as the gateway would (same trust roots, server name and certificate check), and report per route whether it is reachable and why not. No request is sent.',
+        description:
+          'Open a TLS connection to every upstream, as the gateway would (same trust roots, server name and certificate check), and report per route whether it is reachable and why not. No request is sent.',
       },
     },
     examples: ['check --config /etc/portcullis/portcullis.yaml', 'check --config /etc/portcullis/portcullis.yaml --probe --json'],
-    notes: 'Exit status: 0 valid (and, with --probe, every upstream reachable); 2 invalid; 1 an upstream failed the probe.\nWith --json, stdout is {"ok","file","routes","problems":[{file,line,column,path,message}],"probes":[…]}.',
+    notes:
+      'Exit status: 0 valid (and, with --probe, every upstream reachable); 2 invalid; 1 an upstream failed the probe.\nWith --json, stdout is {"ok","file","routes","problems":[{file,line,column,path,message}],"probes":[…]}.',
     async run({ values }, io) {
       const file = configOf(values);
       const json = values.json === true;
@@ -127,13 +164,28 @@ export function registerBuiltinCommands(): void {
       const probes = values.probe === true ? await probe(file, result.config) : undefined;
       const failed = probes?.filter((p) => !p.ok) ?? [];
       if (json) {
-        io.out(JSON.stringify({ ok: failed.length === 0, file, routes, problems: [], warnings: result.warnings, ...(probes !== undefined ? { probes } : {}) }));
+        io.out(
+          JSON.stringify({
+            ok: failed.length === 0,
+            file,
+            routes,
+            problems: [],
+            warnings: result.warnings,
+            ...(probes !== undefined ? { probes } : {}),
+          }),
+        );
         return failed.length === 0 ? EXIT_OK : EXIT_FAILURE;
       }
       io.out(`${file}: valid (${routes} route${routes === 1 ? '' : 's'})`);
       if (probes === undefined) return EXIT_OK;
       for (const p of probes) {
-        const line = formatIssue({ file: p.file, line: p.line, column: p.column, path: p.path, message: `route "${p.route}": ${p.upstream}: ${p.message}${p.reason !== undefined ? ` (${p.reason})` : ''}` });
+        const line = formatIssue({
+          file: p.file,
+          line: p.line,
+          column: p.column,
+          path: p.path,
+          message: `route "${p.route}": ${p.upstream}: ${p.message}${p.reason !== undefined ? ` (${p.reason})` : ''}`,
+        });
         if (!p.ok) io.err(line);
         else io.out(p.warning !== undefined ? `${line}; warning: ${p.warning}` : line);
       }

@@ -14,7 +14,12 @@ export interface ConfiguredStore {
   readonly store: CredentialStore;
 }
 
-export async function openConfiguredStore(configFlag: string | undefined, io: CliIo, json = false, command = ''): Promise<ConfiguredStore | number> {
+export async function openConfiguredStore(
+  configFlag: string | undefined,
+  io: CliIo,
+  json = false,
+  command = '',
+): Promise<ConfiguredStore | number> {
   const file = resolveConfigPath(configFlag);
   const loaded = loadConfigFile(file);
   if (!loaded.ok) return reportConfigProblems(io, json, command, file, loaded.issues);
@@ -22,7 +27,14 @@ export async function openConfiguredStore(configFlag: string | undefined, io: Cl
     return { config: loaded.config, store: await openStore(loaded.config.store.url, storeOptionsOf(loaded.config.store)) };
   } catch (error) {
     if (isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, command, error.message, file);
-    return reportError(io, json, command, 'store.unavailable', `cannot open the credential store: ${(error as Error).message}`, EXIT_FAILURE);
+    return reportError(
+      io,
+      json,
+      command,
+      'store.unavailable',
+      `cannot open the credential store: ${(error as Error).message}`,
+      EXIT_FAILURE,
+    );
   }
 }
 
@@ -32,5 +44,13 @@ export async function openConfiguredStore(configFlag: string | undefined, io: Cl
  */
 export function reportNotInitialised(io: CliIo, json: boolean, command: string, message: string, configFile: string): number {
   const init = `portcullis store init --config ${configFile}`;
-  return reportError(io, json, command, 'store.not_initialised', `${message}. Create the store with \`${init}\` (only if this is the path you meant)`, EXIT_FAILURE, { init });
+  return reportError(
+    io,
+    json,
+    command,
+    'store.not_initialised',
+    `${message}. Create the store with \`${init}\` (only if this is the path you meant)`,
+    EXIT_FAILURE,
+    { init },
+  );
 }

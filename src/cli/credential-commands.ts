@@ -4,7 +4,14 @@
  * appears exactly once, in create and rotate output.
  */
 import {
-  adminSettingsOf, type AdminOperations, createAdminOperations, durationInput, instantInput, InvalidInputError, requireScope, requireText,
+  adminSettingsOf,
+  type AdminOperations,
+  createAdminOperations,
+  durationInput,
+  instantInput,
+  InvalidInputError,
+  requireScope,
+  requireText,
 } from '../admin/operations.js';
 import type { AuditActor } from '../credentials/audit.js';
 import type { NewDeprecation } from '../credentials/store.js';
@@ -12,7 +19,17 @@ import { isStoreError } from '../credentials/index.js';
 import { currentCliActor } from './cli-actor.js';
 import { openConfiguredStore } from './configured-store.js';
 import { CONFIG_OPTION, type OptionSpec, type OptionSpecs } from './options.js';
-import { type CliIo, type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, registerGroup, reportError, usageHint } from './run.js';
+import {
+  type CliIo,
+  type Command,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  registerCommand,
+  registerGroup,
+  reportError,
+  usageHint,
+} from './run.js';
 
 type Printable = object;
 
@@ -27,7 +44,12 @@ interface Action {
   readonly examples: readonly string[];
   readonly notes?: string;
   /** `actor`: who runs the command, recorded with every change (docs/audit.md). */
-  run(ops: AdminOperations, values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[], actor: AuditActor): Promise<Printable | Printable[]>;
+  run(
+    ops: AdminOperations,
+    values: Readonly<Record<string, string | boolean | undefined>>,
+    positionals: readonly string[],
+    actor: AuditActor,
+  ): Promise<Printable | Printable[]>;
   /** Create/rotate results: the secret is shown once, with a warning in text mode. */
   readonly secretField?: string;
 }
@@ -38,8 +60,10 @@ function text(values: Readonly<Record<string, string | boolean | undefined>>, na
 }
 
 const SECRET: OptionSpec = {
-  type: 'string', value: '-',
-  description: 'Find the credential by its secret, read from standard input (only "-" is accepted: a secret on the command line would stay in the shell history and the process list).',
+  type: 'string',
+  value: '-',
+  description:
+    'Find the credential by its secret, read from standard input (only "-" is accepted: a secret on the command line would stay in the shell history and the process list).',
 };
 
 /** Reads a secret from standard input (at most 4 KiB), without its surrounding white space. */
@@ -59,7 +83,11 @@ async function readSecretFromStdin(): Promise<string> {
  * ID, or `--secret -` with the secret on standard input: exactly one. A secret given where the
  * id belongs is refused without being echoed.
  */
-async function revokeTarget(values: Readonly<Record<string, string | boolean | undefined>>, id: string | undefined, prefix: string): Promise<{ id: string } | { secret: string }> {
+async function revokeTarget(
+  values: Readonly<Record<string, string | boolean | undefined>>,
+  id: string | undefined,
+  prefix: string,
+): Promise<{ id: string } | { secret: string }> {
   const secret = values.secret;
   if (secret !== undefined) {
     if (secret !== '-') throw new InvalidInputError('--secret takes "-": give the secret on standard input, never on the command line');
@@ -76,9 +104,18 @@ async function revokeTarget(values: Readonly<Record<string, string | boolean | u
 }
 
 const DEPRECATE_OPTIONS: OptionSpecs = {
-  sunset: { type: 'string', value: 'INSTANT', description: 'RFC 3339 instant (2027-03-01T00:00:00Z) from which the credential is refused with 401 auth.credential_sunset; may be in the past.' },
+  sunset: {
+    type: 'string',
+    value: 'INSTANT',
+    description:
+      'RFC 3339 instant (2027-03-01T00:00:00Z) from which the credential is refused with 401 auth.credential_sunset; may be in the past.',
+  },
   since: { type: 'string', value: 'INSTANT', description: 'When the deprecation takes effect (the Deprecation header). Default: now.' },
-  link: { type: 'string', value: 'URL', description: 'http(s) URL of the migration documentation, sent as Link: <URL>; rel="deprecation".' },
+  link: {
+    type: 'string',
+    value: 'URL',
+    description: 'http(s) URL of the migration documentation, sent as Link: <URL>; rel="deprecation".',
+  },
 };
 
 function deprecationInput(values: Readonly<Record<string, string | boolean | undefined>>): NewDeprecation {
@@ -91,12 +128,17 @@ function deprecationInput(values: Readonly<Record<string, string | boolean | und
   };
 }
 
-const DEPRECATE_NOTES = 'Until the sunset, every response to a request with the credential carries Deprecation, Sunset (and Link) headers; '
-  + 'from the sunset on it is refused with 401 auth.credential_sunset on every instance within a second, cached or not. '
-  + '`portcullis deprecations list` shows which deprecated credentials are still used.';
+const DEPRECATE_NOTES =
+  'Until the sunset, every response to a request with the credential carries Deprecation, Sunset (and Link) headers; ' +
+  'from the sunset on it is refused with 401 auth.credential_sunset on every instance within a second, cached or not. ' +
+  '`portcullis deprecations list` shows which deprecated credentials are still used.';
 
 const SCOPE_HELP = 'read-only, read-write or admin (admin: the admin API only; refused on proxy routes by default).';
-const GRACE: OptionSpec = { type: 'string', value: 'DURATION', description: 'How long the previous secret keeps working (30s, 10m, 1h). Default 0: it stops at once.' };
+const GRACE: OptionSpec = {
+  type: 'string',
+  value: 'DURATION',
+  description: 'How long the previous secret keeps working (30s, 10m, 1h). Default 0: it stops at once.',
+};
 
 const ACTIONS: Record<string, Record<string, Action>> = {
   accounts: {
@@ -108,7 +150,14 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       examples: ['accounts create billing --scope read-write'],
       run: (ops, v, [name], actor) => ops.accountsCreate(actor, requireText(name, 'NAME'), requireScope(text(v, 'scope'), '--scope')),
     },
-    list: { summary: 'List the accounts.', usage: '', options: {}, positionals: [], examples: ['accounts list --json'], run: (ops) => ops.accountsList() },
+    list: {
+      summary: 'List the accounts.',
+      usage: '',
+      options: {},
+      positionals: [],
+      examples: ['accounts list --json'],
+      run: (ops) => ops.accountsList(),
+    },
     'set-scope': {
       summary: "Change an account's scope; its tokens follow at once on every instance.",
       usage: 'NAME SCOPE',
@@ -143,12 +192,23 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: {
         label: { type: 'string', value: 'LABEL', description: 'What the token is for (shown in lists).' },
         scope: { type: 'string', value: 'SCOPE', description: `The token's scope: ${SCOPE_HELP}` },
-        account: { type: 'string', value: 'NAME', description: 'The account it belongs to; its scope narrows the token\'s.' },
-        'expires-in': { type: 'string', value: 'DURATION', description: 'Expiry from now (30d, 12h). Default: tokens.defaultExpiry, else none.' },
-        owner: { type: 'boolean', description: "An account owner's token (needs --account; read-only or read-write): it signs in to the console and manages that account's tokens, and is refused on proxy routes (docs/credentials.md)." },
+        account: { type: 'string', value: 'NAME', description: "The account it belongs to; its scope narrows the token's." },
+        'expires-in': {
+          type: 'string',
+          value: 'DURATION',
+          description: 'Expiry from now (30d, 12h). Default: tokens.defaultExpiry, else none.',
+        },
+        owner: {
+          type: 'boolean',
+          description:
+            "An account owner's token (needs --account; read-only or read-write): it signs in to the console and manages that account's tokens, and is refused on proxy routes (docs/credentials.md).",
+        },
       },
       positionals: [],
-      examples: ['tokens create --label ci --scope read-write --account billing --expires-in 90d', 'tokens create --label "billing owner" --scope read-write --account billing --owner'],
+      examples: [
+        'tokens create --label ci --scope read-write --account billing --expires-in 90d',
+        'tokens create --label "billing owner" --scope read-write --account billing --owner',
+      ],
       secretField: 'token',
       run: (ops, v, _p, actor) => {
         const expiresIn = text(v, 'expires-in');
@@ -176,8 +236,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['ID'],
       optionalPositionals: 1,
       examples: ['tokens revoke tok_2f9c1e7a', 'tokens revoke --secret - < leaked-token.txt'],
-      notes: 'Irreversible: there is no way to un-revoke a token. Every instance refuses the token within a second.\n'
-        + 'With --secret -, the token is found by the hash of the secret read from standard input (what a secret scanner reports); the secret is never printed.',
+      notes:
+        'Irreversible: there is no way to un-revoke a token. Every instance refuses the token within a second.\n' +
+        'With --secret -, the token is found by the hash of the secret read from standard input (what a secret scanner reports); the secret is never printed.',
       run: async (ops, v, [id], actor) => {
         const target = await revokeTarget(v, id, 'tok_');
         return 'secret' in target ? ops.tokensRevokeBySecret(actor, target.secret) : ops.tokensRevoke(actor, target.id);
@@ -205,7 +266,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       run: (ops, v, [id], actor) => ops.tokensDeprecate(actor, requireText(id, 'ID'), deprecationInput(v)),
     },
     undeprecate: {
-      summary: 'Remove a token\'s deprecation (and its sunset).',
+      summary: "Remove a token's deprecation (and its sunset).",
       usage: 'ID',
       options: {},
       positionals: ['ID'],
@@ -234,7 +295,14 @@ const ACTIONS: Record<string, Record<string, Action>> = {
           technicalAccountId: text(v, 'technical-account-id'),
         }),
     },
-    list: { summary: 'List OAuth clients (never their secrets).', usage: '', options: {}, positionals: [], examples: ['clients list --json'], run: (ops) => ops.clientsList() },
+    list: {
+      summary: 'List OAuth clients (never their secrets).',
+      usage: '',
+      options: {},
+      positionals: [],
+      examples: ['clients list --json'],
+      run: (ops) => ops.clientsList(),
+    },
     revoke: {
       summary: 'Revoke an OAuth client and the tokens it was issued. Permanent.',
       usage: 'ID | --secret -',
@@ -242,8 +310,9 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       positionals: ['ID'],
       optionalPositionals: 1,
       examples: ['clients revoke cli_5b1d0c9e', 'clients revoke --secret - < leaked-client-secret.txt'],
-      notes: 'Irreversible: there is no way to un-revoke a client. Every instance refuses the client and its access tokens within a second.\n'
-        + 'With --secret -, the client is found by the hash of the client secret read from standard input; the secret is never printed.',
+      notes:
+        'Irreversible: there is no way to un-revoke a client. Every instance refuses the client and its access tokens within a second.\n' +
+        'With --secret -, the client is found by the hash of the client secret read from standard input; the secret is never printed.',
       run: async (ops, v, [id], actor) => {
         const target = await revokeTarget(v, id, 'cli_');
         return 'secret' in target ? ops.clientsRevokeBySecret(actor, target.secret) : ops.clientsRevoke(actor, target.id);
@@ -271,7 +340,7 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       run: (ops, v, [id], actor) => ops.clientsDeprecate(actor, requireText(id, 'ID'), deprecationInput(v)),
     },
     undeprecate: {
-      summary: 'Remove a client\'s deprecation (and its sunset).',
+      summary: "Remove a client's deprecation (and its sunset).",
       usage: 'ID',
       options: {},
       positionals: ['ID'],
@@ -286,7 +355,8 @@ const ACTIONS: Record<string, Record<string, Action>> = {
       options: {},
       positionals: [],
       examples: ['deprecations list --json'],
-      notes: 'Last use is recorded by the gateways every few seconds (lastUsedAt). Schemes and issuers deprecated in the configuration are counted in portcullis_deprecated_credential_requests_total.',
+      notes:
+        'Last use is recorded by the gateways every few seconds (lastUsedAt). Schemes and issuers deprecated in the configuration are counted in portcullis_deprecated_credential_requests_total.',
       run: (ops) => ops.deprecationsList(),
     },
   },
@@ -309,7 +379,7 @@ function printText(io: CliIo, result: Printable | Printable[], secretField: stri
     const row = item as Record<string, unknown>;
     const line = Object.entries(row)
       .filter(([key, value]) => key !== secretField && value !== null)
-      .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join('  ');
     io.out(line);
     if (secretField && typeof row[secretField] === 'string') {

@@ -47,7 +47,13 @@ function printText(io: CliIo, result: object): void {
   if (rows.length === 0) io.out('(no signing key yet: one is created when the gateway first starts)');
   for (const row of rows) {
     const entries = Object.entries(row).filter(([, value]) => value !== null);
-    io.out(entries.map(([key, value]) => (typeof value === 'object' ? `${key}.kid=${String((value as { kid?: unknown }).kid)}` : `${key}=${String(value)}`)).join('  '));
+    io.out(
+      entries
+        .map(([key, value]) =>
+          typeof value === 'object' ? `${key}.kid=${String((value as { kid?: unknown }).kid)}` : `${key}=${String(value)}`,
+        )
+        .join('  '),
+    );
   }
 }
 
@@ -55,13 +61,16 @@ const HELP: Readonly<Record<string, { summary: string; example: string; notes?: 
   rotate: {
     summary: 'Make a new OAuth signing key active at once; the previous one keeps verifying until its tokens expire.',
     example: 'keys rotate --config /etc/portcullis/portcullis.yaml',
-    notes: 'The previous key stops signing and its private part is erased; it is still published (JWKS) and verifies until oauth.tokenTtl + oauth.leeway + 60s after now. Running gateways pick the new key up within one change-feed poll.',
+    notes:
+      'The previous key stops signing and its private part is erased; it is still published (JWKS) and verifies until oauth.tokenTtl + oauth.leeway + 60s after now. Running gateways pick the new key up within one change-feed poll.',
   },
   list: { summary: 'List the signing keys, newest first (never a private key).', example: 'keys list --json' },
   rekey: {
-    summary: 'Re-encrypt the active signing key under oauth.keyEncryptionKey (from a key in the clear, or from one of oauth.previousKeyEncryptionKeys).',
+    summary:
+      'Re-encrypt the active signing key under oauth.keyEncryptionKey (from a key in the clear, or from one of oauth.previousKeyEncryptionKeys).',
     example: 'keys rekey --config /etc/portcullis/portcullis.yaml',
-    notes: 'oauth.keyEncryptionKey usually comes from the environment (${PORTCULLIS_KEK}). The key itself is unchanged: issued tokens and running gateways are unaffected. Never prints key material.',
+    notes:
+      'oauth.keyEncryptionKey usually comes from the environment (${PORTCULLIS_KEK}). The key itself is unchanged: issued tokens and running gateways are unaffected. Never prints key material.',
   },
 };
 

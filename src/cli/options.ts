@@ -39,7 +39,12 @@ export const COMMON_OPTIONS: OptionSpecs = {
 
 /** The `--config` option of commands that read the configuration. */
 export const CONFIG_OPTION: OptionSpecs = {
-  config: { type: 'string', short: 'c', value: 'FILE', description: 'Configuration file. Default: $PORTCULLIS_CONFIG, else config/portcullis.yaml.' },
+  config: {
+    type: 'string',
+    short: 'c',
+    value: 'FILE',
+    description: 'Configuration file. Default: $PORTCULLIS_CONFIG, else config/portcullis.yaml.',
+  },
 };
 
 /** The option token the user typed for `name` (`-c` or `--config`), the last one when repeated. */
@@ -68,7 +73,8 @@ function unknownOption(token: string, specs: OptionSpecs): UsageError {
 export function parseOptions(args: readonly string[], specs: OptionSpecs, positionals: readonly string[] = [], optional = 0): ParsedArgs {
   const all: OptionSpecs = { ...specs, ...COMMON_OPTIONS };
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, spec] of Object.entries(all)) options[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+  for (const [name, spec] of Object.entries(all))
+    options[name] = spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
@@ -97,7 +103,8 @@ export function parseOptions(args: readonly string[], specs: OptionSpecs, positi
   const missing = positionals.slice(given.length, positionals.length - optional);
   if (missing.length > 0) throw new UsageError(`missing ${missing.join(' ')}`);
   for (const [name, value] of Object.entries(values)) {
-    if (value === '' && all[name]?.type === 'string') throw new UsageError(`option "${typed(args, name, all[name])}" needs a non-empty value`);
+    if (value === '' && all[name]?.type === 'string')
+      throw new UsageError(`option "${typed(args, name, all[name])}" needs a non-empty value`);
   }
   return { values, positionals: given };
 }

@@ -61,7 +61,15 @@ export function wantsJson(args: readonly string[]): boolean {
  * Reports a failure: `portcullis CMD: message` on stderr, or with `--json` one JSON line
  * `{"error":{"code","message",…}}` on stderr. Returns `exit`.
  */
-export function reportError(io: CliIo, json: boolean, command: string, code: string, message: string, exit: number, extra: Record<string, unknown> = {}): number {
+export function reportError(
+  io: CliIo,
+  json: boolean,
+  command: string,
+  code: string,
+  message: string,
+  exit: number,
+  extra: Record<string, unknown> = {},
+): number {
   if (json) io.err(JSON.stringify({ error: { code, message, command: `portcullis ${command}`.trim(), ...extra } }));
   else io.err(`portcullis${command ? ` ${command}` : ''}: ${message}`);
   return exit;
@@ -70,7 +78,15 @@ export function reportError(io: CliIo, json: boolean, command: string, code: str
 /** An invalid configuration file: every problem, as text lines or as JSON. */
 export function reportConfigProblems(io: CliIo, json: boolean, command: string, file: string, issues: readonly ConfigIssue[]): number {
   if (json) {
-    return reportError(io, true, command, 'config.invalid', `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${file}`, EXIT_USAGE, { file, problems: issues });
+    return reportError(
+      io,
+      true,
+      command,
+      'config.invalid',
+      `${issues.length} problem${issues.length === 1 ? '' : 's'} in ${file}`,
+      EXIT_USAGE,
+      { file, problems: issues },
+    );
   }
   for (const issue of issues) io.err(formatIssue(issue));
   io.err(`portcullis: ${issues.length} problem${issues.length === 1 ? '' : 's'} in ${file}`);
@@ -113,7 +129,10 @@ function groupHelp(group: string): string {
 
 export function overview(): string {
   const top = [...commands.values()].filter((c) => !c.name.includes(' '));
-  const rows: [string, string][] = [...top.map((c): [string, string] => [c.name, c.summary]), ...[...groups].map(([name, summary]): [string, string] => [name, summary])];
+  const rows: [string, string][] = [
+    ...top.map((c): [string, string] => [c.name, c.summary]),
+    ...[...groups].map(([name, summary]): [string, string] => [name, summary]),
+  ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return [
     'usage: portcullis <command> [options]',
@@ -164,7 +183,14 @@ function resolve(argv: readonly string[], io: CliIo): { command: Command; rest: 
     return { command, rest: more };
   }
   const command = commands.get(first);
-  if (command === undefined) return unknown(io, json, first, [...commands.keys(), ...groups.keys()].filter((n) => !n.includes(' ')), 'command');
+  if (command === undefined)
+    return unknown(
+      io,
+      json,
+      first,
+      [...commands.keys(), ...groups.keys()].filter((n) => !n.includes(' ')),
+      'command',
+    );
   return { command, rest: [second, ...more].filter((a): a is string => a !== undefined) };
 }
 

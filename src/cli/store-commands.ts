@@ -18,9 +18,7 @@
 import { existsSync } from 'node:fs';
 import path, { resolve } from 'node:path';
 import { loadConfigFile, resolveConfigPath } from '../config/index.js';
-import {
-  initStore, isPostgresUrl, isStoreError, maskStoreUrl, openBackend, parsePostgresUrl, sqlitePathOf,
-} from '../credentials/index.js';
+import { initStore, isPostgresUrl, isStoreError, maskStoreUrl, openBackend, parsePostgresUrl, sqlitePathOf } from '../credentials/index.js';
 import { notInitialisedError } from '../credentials/sqlite-store.js';
 import { AUDIT_ACTIONS } from '../credentials/audit.js';
 import { auditRow } from '../credentials/create-store.js';
@@ -66,7 +64,8 @@ function cliStoreUrl(text: string): string {
 }
 
 function fail(io: CliIo, json: boolean, action: string, error: unknown, configFile?: string): number {
-  if (configFile !== undefined && isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, `store ${action}`, maskStoreUrlsIn(error.message), configFile);
+  if (configFile !== undefined && isStoreError(error, 'not_initialised'))
+    return reportNotInitialised(io, json, `store ${action}`, maskStoreUrlsIn(error.message), configFile);
   if (isStoreError(error) || error instanceof TypeError) {
     return reportError(io, json, `store ${action}`, 'store.unavailable', maskStoreUrlsIn(error.message), EXIT_FAILURE);
   }
@@ -79,8 +78,10 @@ function maskStoreUrlsIn(text: string): string {
 }
 
 function describeCounts(counts: StoreCounts): string {
-  return `${counts.accounts} accounts, ${counts.tokens} tokens, ${counts.clients} clients, ${counts.signingKeys} signing keys, `
-    + `${counts.revokedAccessTokens} revoked access tokens, ${counts.auditEntries} audit entries`;
+  return (
+    `${counts.accounts} accounts, ${counts.tokens} tokens, ${counts.clients} clients, ${counts.signingKeys} signing keys, ` +
+    `${counts.revokedAccessTokens} revoked access tokens, ${counts.auditEntries} audit entries`
+  );
 }
 
 export function registerStoreCommands(): void {
@@ -91,9 +92,10 @@ export function registerStoreCommands(): void {
     usage: '[--config FILE]',
     options: CONFIG_OPTION,
     examples: ['store init --config /etc/portcullis/portcullis.yaml'],
-    notes: 'SQLite: creates the file (owner-only) and its directory. PostgreSQL: creates the schema in the database, which must exist (as store migrate).\n'
-      + 'Idempotent: on an existing store it says so, applies any missing migration and exits 0.\n'
-      + 'start and the credential commands never create a store: a mistyped store.url or an unmounted volume is refused rather than served empty.',
+    notes:
+      'SQLite: creates the file (owner-only) and its directory. PostgreSQL: creates the schema in the database, which must exist (as store migrate).\n' +
+      'Idempotent: on an existing store it says so, applies any missing migration and exits 0.\n' +
+      'start and the credential commands never create a store: a mistyped store.url or an unmounted volume is refused rather than served empty.',
     async run({ values }, io) {
       const json = values.json === true;
       const file = resolveConfigPath(typeof values.config === 'string' ? values.config : undefined);
@@ -106,7 +108,10 @@ export function registerStoreCommands(): void {
         const store = maskStoreUrl(url);
         if (json) io.out(JSON.stringify({ store, created, applied, version }));
         else if (created) io.out(`${store}: created; schema at version ${version}`);
-        else io.out(`${store}: already exists; schema at version ${version}${applied.length === 0 ? '' : ` (applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')})`}`);
+        else
+          io.out(
+            `${store}: already exists; schema at version ${version}${applied.length === 0 ? '' : ` (applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')})`}`,
+          );
         return EXIT_OK;
       } catch (error) {
         return fail(io, json, 'init', error);
@@ -121,7 +126,8 @@ export function registerStoreCommands(): void {
     options: CONFIG_OPTION,
     positionals: ['FILE'],
     examples: ['store backup /var/backups/portcullis-$(date +%Y%m%dT%H%M%S).db --config /etc/portcullis/portcullis.yaml'],
-    notes: 'FILE must not exist; it is written whole or not at all, and checked (PRAGMA integrity_check).\nTo restore: stop the gateways, copy FILE over the store file (and delete its -wal and -shm files), start them.\nA PostgreSQL store is backed up with pg_dump (docs/production.md).',
+    notes:
+      'FILE must not exist; it is written whole or not at all, and checked (PRAGMA integrity_check).\nTo restore: stop the gateways, copy FILE over the store file (and delete its -wal and -shm files), start them.\nA PostgreSQL store is backed up with pg_dump (docs/production.md).',
     async run({ values, positionals }, io) {
       const json = values.json === true;
       const file = resolveConfigPath(typeof values.config === 'string' ? values.config : undefined);
@@ -129,12 +135,28 @@ export function registerStoreCommands(): void {
       if (!loaded.ok) return reportConfigProblems(io, json, 'store backup', file, loaded.issues);
       const url = loaded.config.store.url;
       if (!url.startsWith('sqlite:')) {
-        return reportError(io, json, 'store backup', 'store.unsupported', 'the store is not SQLite: back a PostgreSQL store up with pg_dump (docs/production.md)', EXIT_FAILURE);
+        return reportError(
+          io,
+          json,
+          'store backup',
+          'store.unsupported',
+          'the store is not SQLite: back a PostgreSQL store up with pg_dump (docs/production.md)',
+          EXIT_FAILURE,
+        );
       }
       const source = url.slice('sqlite:'.length);
-      if (source === ':memory:') return reportError(io, json, 'store backup', 'store.unsupported', 'an in-memory store (sqlite::memory:) has nothing to back up', EXIT_FAILURE);
+      if (source === ':memory:')
+        return reportError(
+          io,
+          json,
+          'store backup',
+          'store.unsupported',
+          'an in-memory store (sqlite::memory:) has nothing to back up',
+          EXIT_FAILURE,
+        );
       const destination = path.resolve(positionals[0] ?? '');
-      if (!existsSync(source)) return reportNotInitialised(io, json, 'store backup', notInitialisedError(source, 'does not exist').message, file);
+      if (!existsSync(source))
+        return reportNotInitialised(io, json, 'store backup', notInitialisedError(source, 'does not exist').message, file);
       try {
         const result = await backupSqliteStore(source, destination);
         if (json) io.out(JSON.stringify({ ...result, source }));
@@ -153,7 +175,8 @@ export function registerStoreCommands(): void {
     usage: '[--config FILE]',
     options: CONFIG_OPTION,
     examples: ['store migrate --config /etc/portcullis/portcullis.yaml'],
-    notes: 'Runs under the same lock as start-up: several at once migrate once. A store whose schema is newer than this version is refused, never written.',
+    notes:
+      'Runs under the same lock as start-up: several at once migrate once. A store whose schema is newer than this version is refused, never written.',
     async run({ values }, io) {
       const json = values.json === true;
       const file = resolveConfigPath(typeof values.config === 'string' ? values.config : undefined);
@@ -169,8 +192,12 @@ export function registerStoreCommands(): void {
         }
         const version = Math.max(...MIGRATIONS.map((m) => m.version));
         if (json) io.out(JSON.stringify({ store: maskStoreUrl(url), applied, version }));
-        else io.out(applied.length === 0 ? `${maskStoreUrl(url)}: schema at version ${version}, nothing to apply`
-          : `${maskStoreUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}; schema at version ${version}`);
+        else
+          io.out(
+            applied.length === 0
+              ? `${maskStoreUrl(url)}: schema at version ${version}, nothing to apply`
+              : `${maskStoreUrl(url)}: applied migration${applied.length === 1 ? '' : 's'} ${applied.join(', ')}; schema at version ${version}`,
+          );
         return EXIT_OK;
       } catch (error) {
         return fail(io, json, 'migrate', error, file);
@@ -180,14 +207,22 @@ export function registerStoreCommands(): void {
 
   registerCommand({
     name: 'store copy',
-    summary: 'Copy every credential (hashes), signing key, revoked access token and audit entry from one store to another, into an empty target.',
+    summary:
+      'Copy every credential (hashes), signing key, revoked access token and audit entry from one store to another, into an empty target.',
     usage: '--from URL --to URL',
     options: {
-      from: { type: 'string', value: 'URL', description: 'The store to read: sqlite:PATH or postgres://… (only read; must be at this version\'s schema).' },
+      from: {
+        type: 'string',
+        value: 'URL',
+        description: "The store to read: sqlite:PATH or postgres://… (only read; must be at this version's schema).",
+      },
       to: { type: 'string', value: 'URL', description: 'The store to write: must hold no credentials yet; migrated first.' },
     },
-    examples: ['store copy --from sqlite:data/portcullis.db --to "postgres://portcullis:${PGPASSWORD}@db.internal/portcullis?sslmode=verify-full&sslrootcert=pg-ca.pem"'],
-    notes: 'Every secret issued before the copy works against the target. The counts of both sides are compared when done (exit 1 if they differ).',
+    examples: [
+      'store copy --from sqlite:data/portcullis.db --to "postgres://portcullis:${PGPASSWORD}@db.internal/portcullis?sslmode=verify-full&sslrootcert=pg-ca.pem"',
+    ],
+    notes:
+      'Every secret issued before the copy works against the target. The counts of both sides are compared when done (exit 1 if they differ).',
     async run({ values }, io) {
       const json = values.json === true;
       if (typeof values.from !== 'string' || typeof values.to !== 'string') {
@@ -205,13 +240,25 @@ export function registerStoreCommands(): void {
         target = await openBackend(to, { migrate: true, create: true });
         const existing = countsOf(await target.dump());
         if (Object.values(existing).some((n) => n > 0)) {
-          return reportError(io, json, 'store copy', 'store.not_empty', `the target ${maskStoreUrl(to)} already holds credentials (${describeCounts(existing)}); copy only into an empty store`, EXIT_FAILURE);
+          return reportError(
+            io,
+            json,
+            'store copy',
+            'store.not_empty',
+            `the target ${maskStoreUrl(to)} already holds credentials (${describeCounts(existing)}); copy only into an empty store`,
+            EXIT_FAILURE,
+          );
         }
         const dump = await source.dump();
         const copied = countsOf(dump);
         // The copy is itself recorded, after the copied history and in the same transaction.
-        const record = auditRow(currentCliActor(), AUDIT_ACTIONS.storeCopy, null,
-          { from: maskStoreUrl(from), to: maskStoreUrl(to), ...copied }, Date.now());
+        const record = auditRow(
+          currentCliActor(),
+          AUDIT_ACTIONS.storeCopy,
+          null,
+          { from: maskStoreUrl(from), to: maskStoreUrl(to), ...copied },
+          Date.now(),
+        );
         await target.transaction(async (tx) => {
           await tx.load(dump);
           await tx.appendAudit(record);
@@ -220,7 +267,14 @@ export function registerStoreCommands(): void {
         const expected: StoreCounts = { ...copied, auditEntries: copied.auditEntries + 1 };
         const matches = (Object.keys(expected) as (keyof StoreCounts)[]).every((k) => expected[k] === landed[k]);
         if (!matches) {
-          return reportError(io, json, 'store copy', 'store.copy_mismatch', `counts differ after the copy: source ${describeCounts(copied)}, target ${describeCounts(landed)}`, EXIT_FAILURE);
+          return reportError(
+            io,
+            json,
+            'store copy',
+            'store.copy_mismatch',
+            `counts differ after the copy: source ${describeCounts(copied)}, target ${describeCounts(landed)}`,
+            EXIT_FAILURE,
+          );
         }
         if (json) io.out(JSON.stringify({ from: maskStoreUrl(from), to: maskStoreUrl(to), copied, verified: true }));
         else io.out(`copied ${describeCounts(copied)} from ${maskStoreUrl(from)} to ${maskStoreUrl(to)}; counts verified`);

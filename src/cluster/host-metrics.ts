@@ -86,7 +86,13 @@ export function cumulativeOnly(snapshot: MetricSnapshot): MetricSnapshot {
 export function registryOf(snapshot: MetricSnapshot): Registry {
   const registry = new Registry();
   for (const metric of snapshot) {
-    registry.registerMetric({ name: metric.name, help: metric.help, type: metric.type, aggregator: metric.aggregator, get: () => Promise.resolve(metric) } as never);
+    registry.registerMetric({
+      name: metric.name,
+      help: metric.help,
+      type: metric.type,
+      aggregator: metric.aggregator,
+      get: () => Promise.resolve(metric),
+    } as never);
   }
   return registry;
 }

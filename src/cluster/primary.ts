@@ -62,7 +62,14 @@ export function startPrimary(options: PrimaryOptions): void {
   const logger = createLogger(current.config.log.level).child({ role: 'primary', pid: process.pid });
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], serialization: 'advanced' });
 
-  const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({ index: i + 1, worker: undefined, started: false, last: undefined, problem: undefined, restart: undefined }));
+  const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({
+    index: i + 1,
+    worker: undefined,
+    started: false,
+    last: undefined,
+    problem: undefined,
+    restart: undefined,
+  }));
   const serving = (): Slot[] => slots.filter((s) => s.started && s.worker?.isConnected());
   const budget = createCrashBudget();
   const host = createHostMetrics(() => serving().length);
@@ -80,9 +87,11 @@ export function startPrimary(options: PrimaryOptions): void {
     const snapshots = await Promise.all(
       serving().map(async (slot) => {
         const worker = slot.worker as Worker;
-        const snapshot = await metricsQuestions.ask((id) => send(worker, { pcl: 'collect-metrics', id })).catch(() => {
-          throw new Error(`worker ${slot.index} did not send its metrics`);
-        });
+        const snapshot = await metricsQuestions
+          .ask((id) => send(worker, { pcl: 'collect-metrics', id }))
+          .catch(() => {
+            throw new Error(`worker ${slot.index} did not send its metrics`);
+          });
         slot.last = snapshot;
         return snapshot;
       }),
@@ -116,7 +125,14 @@ export function startPrimary(options: PrimaryOptions): void {
         if (!announced && slots.every((s) => s.started)) {
           announced = true;
           logger.info(
-            { event: 'cluster.started', workers, proxy: message.proxy, metrics: message.metrics, admin: message.admin, pids: slots.map((s) => s.worker?.process.pid) },
+            {
+              event: 'cluster.started',
+              workers,
+              proxy: message.proxy,
+              metrics: message.metrics,
+              admin: message.admin,
+              pids: slots.map((s) => s.worker?.process.pid),
+            },
             `portcullis is serving with ${workers} workers`,
           );
         }
@@ -145,7 +161,10 @@ export function startPrimary(options: PrimaryOptions): void {
         );
         return;
       case 'ask-host-readiness':
-        hostReadiness().then((problem) => send(worker, { pcl: 'host-readiness', id: message.id, problem }), () => send(worker, { pcl: 'host-readiness', id: message.id, problem: 'readiness check failed' }));
+        hostReadiness().then(
+          (problem) => send(worker, { pcl: 'host-readiness', id: message.id, problem }),
+          () => send(worker, { pcl: 'host-readiness', id: message.id, problem: 'readiness check failed' }),
+        );
         return;
     }
   };
@@ -182,7 +201,18 @@ export function startPrimary(options: PrimaryOptions): void {
       void shutdown(1);
       return;
     }
-    logger.error({ event: 'worker.exited', worker: slot.index, pid: worker.process.pid, code, signal, problem: slot.problem, restartInMs: verdict.delayMs }, `${reason}; restarting it`);
+    logger.error(
+      {
+        event: 'worker.exited',
+        worker: slot.index,
+        pid: worker.process.pid,
+        code,
+        signal,
+        problem: slot.problem,
+        restartInMs: verdict.delayMs,
+      },
+      `${reason}; restarting it`,
+    );
     slot.restart = setTimeout(() => {
       host.workerRestarted();
       fork(slot);
@@ -207,48 +237,55 @@ export function startPrimary(options: PrimaryOptions): void {
 
   const refuseReload = (why: { problems: string[] } | { problem: string }): void => {
     host.recordReload('failure');
-    logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; no worker changed, the previous configuration keeps serving');
+    logger.error(
+      { event: 'config.reload_refused', ...why },
+      'configuration reload refused; no worker changed, the previous configuration keeps serving',
+    );
   };
-  const reloads = createCoalescingRunner(async (superseded) => {
-    logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
-    let next: CheckedConfig;
-    try {
-      next = await checkConfigFileOffThread(file);
-    } catch (error) {
-      if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
-      return;
-    }
-    if (stopping) return;
-    if (superseded()) {
-      logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
-      return;
-    }
-    if (!next.ok) {
-      const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
-      if (next.issues.length > shown.length) shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
-      refuseReload({ problems: shown });
-      return;
-    }
-    let config: GatewayConfig;
-    try {
-      const compiled = compileChecked(next, file);
-      if (!compiled.ok) throw new Error('the configuration does not compile');
-      const conflict = conflictOf(compiled.config);
-      if (conflict) throw new Error(conflict);
-      config = compiled.config;
-    } catch (error) {
-      refuseReload({ problem: error instanceof Error ? error.message : String(error) });
-      return;
-    }
-    if (config.workers !== current.config.workers) {
-      logger.warn({ event: 'config.workers_unchanged' }, '`workers` changed: it applies at the next start, not on reload');
-    }
-    // Workers started from now on (restarts) get the new configuration too.
-    current = { checked: next, config };
-    const applied = await broadcastReload(next);
-    host.recordReload('success');
-    logger.info({ event: 'config.reloaded', routes: config.routes.length, workers: applied }, 'configuration reloaded');
-  }, () => !stopping);
+  const reloads = createCoalescingRunner(
+    async (superseded) => {
+      logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
+      let next: CheckedConfig;
+      try {
+        next = await checkConfigFileOffThread(file);
+      } catch (error) {
+        if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      if (stopping) return;
+      if (superseded()) {
+        logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
+        return;
+      }
+      if (!next.ok) {
+        const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
+        if (next.issues.length > shown.length)
+          shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
+        refuseReload({ problems: shown });
+        return;
+      }
+      let config: GatewayConfig;
+      try {
+        const compiled = compileChecked(next, file);
+        if (!compiled.ok) throw new Error('the configuration does not compile');
+        const conflict = conflictOf(compiled.config);
+        if (conflict) throw new Error(conflict);
+        config = compiled.config;
+      } catch (error) {
+        refuseReload({ problem: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      if (config.workers !== current.config.workers) {
+        logger.warn({ event: 'config.workers_unchanged' }, '`workers` changed: it applies at the next start, not on reload');
+      }
+      // Workers started from now on (restarts) get the new configuration too.
+      current = { checked: next, config };
+      const applied = await broadcastReload(next);
+      host.recordReload('success');
+      logger.info({ event: 'config.reloaded', routes: config.routes.length, workers: applied }, 'configuration reloaded');
+    },
+    () => !stopping,
+  );
 
   const shutdown = async (exitCode: number, delayMs = 0): Promise<void> => {
     if (stopping) return;
@@ -270,22 +307,33 @@ export function startPrimary(options: PrimaryOptions): void {
       if (slots.every((s) => s.worker === undefined)) resolve();
     });
     for (const slot of slots) if (slot.worker) send(slot.worker, { pcl: 'stop' });
-    const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), current.config.limits.shutdownGraceMs + EXIT_MARGIN_MS).unref());
+    const deadline = new Promise<'late'>((resolve) =>
+      setTimeout(() => resolve('late'), current.config.limits.shutdownGraceMs + EXIT_MARGIN_MS).unref(),
+    );
     if ((await Promise.race([exited, deadline])) === 'late') {
       for (const slot of slots) slot.worker?.process.kill('SIGKILL');
-      logger.error({ event: 'cluster.kill', workers: slots.filter((s) => s.worker).map((s) => s.index) }, 'workers still running after the grace period were killed');
+      logger.error(
+        { event: 'cluster.kill', workers: slots.filter((s) => s.worker).map((s) => s.index) },
+        'workers still running after the grace period were killed',
+      );
     }
     logger.info({ event: 'gateway.stopped' }, 'portcullis stopped');
     logger.flush();
     process.exit(exitCode);
   };
 
-  const watcher = options.watch === true
-    ? watchConfigFiles(file, () => current.config, () => {
-        logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
-        if (!stopping) reloads.request();
-      }, (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'))
-    : undefined;
+  const watcher =
+    options.watch === true
+      ? watchConfigFiles(
+          file,
+          () => current.config,
+          () => {
+            logger.info({ event: 'config.file_changed' }, 'the configuration file or a certificate it names changed');
+            if (!stopping) reloads.request();
+          },
+          (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'),
+        )
+      : undefined;
   process.on('SIGHUP', () => {
     if (!stopping) reloads.request();
   });

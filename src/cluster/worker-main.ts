@@ -55,7 +55,10 @@ function compile(checked: ValidChecked, file: string): GatewayConfig {
 async function start(checked: ValidChecked, file: string): Promise<void> {
   tuneV8ForRequests();
   const config = compile(checked, file);
-  const destination = config.log.level === 'silent' ? undefined : createLineBatcher(pino.destination({ dest: 1, sync: true }), { maxChars: WORKER_LOG_BATCH_CHARS });
+  const destination =
+    config.log.level === 'silent'
+      ? undefined
+      : createLineBatcher(pino.destination({ dest: 1, sync: true }), { maxChars: WORKER_LOG_BATCH_CHARS });
   // `worker` (1…N, kept across restarts) and `pid` on every line, access lines included.
   const logger = createLogger(config.log.level, destination ? { destination } : {}).child({ worker: slot, pid: process.pid });
   const services = await createServices(config, logger);

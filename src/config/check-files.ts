@@ -56,7 +56,8 @@ function certificateProblem(text: string, file: string): string | undefined {
 function parseKey(text: string, file: string): { key: KeyObject } | { message: string } {
   const begin = KEY_BEGIN.exec(text);
   if (begin === null) return { message: `${file} is not a PEM private key file; expected a "-----BEGIN PRIVATE KEY-----" block` };
-  if (begin[1] === 'ENCRYPTED') return { message: `${file} holds an encrypted private key; Portcullis needs it unencrypted (protect the file instead)` };
+  if (begin[1] === 'ENCRYPTED')
+    return { message: `${file} holds an encrypted private key; Portcullis needs it unencrypted (protect the file instead)` };
   try {
     return { key: createPrivateKey(text) };
   } catch {
@@ -80,7 +81,10 @@ interface Reference {
 }
 
 /** The listeners that serve a certificate with its key: where their `tls` is, and the key path written in messages. */
-const LISTENER_TLS: readonly { readonly at: ConfigPath; readonly get: (parts: PartialConfig) => { cert?: string; key?: string } | undefined }[] = [
+const LISTENER_TLS: readonly {
+  readonly at: ConfigPath;
+  readonly get: (parts: PartialConfig) => { cert?: string; key?: string } | undefined;
+}[] = [
   { at: ['tls'], get: (parts) => parts.tls },
   { at: ['admin', 'tls'], get: (parts) => parts.admin?.tls },
 ];
@@ -146,7 +150,10 @@ export function checkFiles(parts: PartialConfig, baseDir: string): FileCheck {
     if (certFile === undefined || certOk.get(name) !== true || key === undefined) continue;
     const certText = files.get(path.resolve(baseDir, certFile)) ?? '';
     if (!keyMatches(certText, key)) {
-      findings.push({ path: [...listener.at, 'key'], message: `the private key does not match the certificate in ${name}.cert (${JSON.stringify(certFile)}); expected the key the certificate was issued for` });
+      findings.push({
+        path: [...listener.at, 'key'],
+        message: `the private key does not match the certificate in ${name}.cert (${JSON.stringify(certFile)}); expected the key the certificate was issued for`,
+      });
     }
   }
   return { findings, files };

@@ -40,18 +40,30 @@ function checkRoute(route: PartialRoute, i: number): Finding[] {
   }
   route.require?.headers?.forEach((name, j) => {
     if (name !== undefined && !TOKEN.test(name)) {
-      findings.push({ path: ['routes', i, 'require', 'headers', j], message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}` });
+      findings.push({
+        path: ['routes', i, 'require', 'headers', j],
+        message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}`,
+      });
     }
   });
   for (const name of Object.keys(route.require?.match ?? {})) {
     if (!TOKEN.test(name)) {
-      findings.push({ path: ['routes', i, 'require', 'match', name], message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}` });
+      findings.push({
+        path: ['routes', i, 'require', 'match', name],
+        message: `expected a header name (letters, digits and !#$%&'*+-.^_\`|~); got ${JSON.stringify(name)}`,
+      });
     } else if (name.toLowerCase().replace(/[_.]/g, '-').startsWith('x-portcullis-')) {
-      findings.push({ path: ['routes', i, 'require', 'match', name], message: 'X-Portcullis-* headers are set by Portcullis; name the header your clients send (e.g. X-Tenant)' });
+      findings.push({
+        path: ['routes', i, 'require', 'match', name],
+        message: 'X-Portcullis-* headers are set by Portcullis; name the header your clients send (e.g. X-Tenant)',
+      });
     }
   }
   if (route.require?.match !== undefined && Object.keys(route.require.match).length > 0 && route.auth === 'off') {
-    findings.push({ path: ['routes', i, 'require', 'match'], message: 'require.match compares a header with the credential: it needs auth: required' });
+    findings.push({
+      path: ['routes', i, 'require', 'match'],
+      message: 'require.match compares a header with the credential: it needs auth: required',
+    });
   }
   findings.push(...checkDuration({ path: ['routes', i, 'timeout'], text: route.timeout, zero: false, timer: true }));
   return findings;
@@ -85,7 +97,8 @@ function checkOverlaps(routes: readonly (PartialRoute | undefined)[]): Finding[]
   const byTarget = new Map<string, Claim[]>();
   routes.forEach((route, index) => {
     const match = route?.match;
-    if (route?.name === undefined || match?.path === undefined || (match.methods !== undefined && match.methods.includes(undefined))) return;
+    if (route?.name === undefined || match?.path === undefined || (match.methods !== undefined && match.methods.includes(undefined)))
+      return;
     const prefix = normalisePathPrefix(match.path);
     if (!prefix.ok) return;
     const host = parseHostMatch(match.host);
@@ -117,11 +130,17 @@ export function checkRoutes(routes: readonly (PartialRoute | undefined)[] | unde
     findings.push(...checkRoute(route, i));
     if (route.name === undefined) return;
     if (RESERVED_ROUTE_NAMES.has(route.name)) {
-      findings.push({ path: ['routes', i, 'name'], message: `route name ${JSON.stringify(route.name)} is reserved (metrics label requests that matched no route with it); choose another name` });
+      findings.push({
+        path: ['routes', i, 'name'],
+        message: `route name ${JSON.stringify(route.name)} is reserved (metrics label requests that matched no route with it); choose another name`,
+      });
     }
     const first = names.get(route.name);
     if (first !== undefined) {
-      findings.push({ path: ['routes', i, 'name'], message: `duplicate route name ${JSON.stringify(route.name)}; already used by routes[${first}] (names label metrics and logs, so they must be unique)` });
+      findings.push({
+        path: ['routes', i, 'name'],
+        message: `duplicate route name ${JSON.stringify(route.name)}; already used by routes[${first}] (names label metrics and logs, so they must be unique)`,
+      });
     } else {
       names.set(route.name, i);
     }

@@ -34,7 +34,12 @@ export function checkDuration(rule: DurationRule): Finding[] {
   }
   if (ms === 0 && !rule.zero) return [{ path: rule.path, message: `expected a duration greater than 0; got ${JSON.stringify(rule.text)}` }];
   if (rule.timer && ms > MAX_TIMER_MS) {
-    return [{ path: rule.path, message: `expected at most ${formatDuration(MAX_TIMER_MS)} (the longest timer Node.js supports); got ${JSON.stringify(rule.text)}` }];
+    return [
+      {
+        path: rule.path,
+        message: `expected at most ${formatDuration(MAX_TIMER_MS)} (the longest timer Node.js supports); got ${JSON.stringify(rule.text)}`,
+      },
+    ];
   }
   return [];
 }
@@ -69,10 +74,12 @@ function checkMaxStaleness(text: string | undefined): Finding[] {
     return [{ path: ['cache', 'maxStaleness'], message: (error as TypeError).message }];
   }
   if (ms < MIN_MAX_STALENESS_MS || ms > MAX_MAX_STALENESS_MS) {
-    return [{
-      path: ['cache', 'maxStaleness'],
-      message: `expected between ${formatDuration(MIN_MAX_STALENESS_MS)} and ${formatDuration(MAX_MAX_STALENESS_MS)}; got ${JSON.stringify(text)}`,
-    }];
+    return [
+      {
+        path: ['cache', 'maxStaleness'],
+        message: `expected between ${formatDuration(MIN_MAX_STALENESS_MS)} and ${formatDuration(MAX_MAX_STALENESS_MS)}; got ${JSON.stringify(text)}`,
+      },
+    ];
   }
   return [];
 }
@@ -110,12 +117,19 @@ function checkListeners(parts: PartialConfig, written: (path: ConfigPath) => boo
       continue;
     }
     const address = parsed.value;
-    const clash = bound.find((other) => address.port !== 0 && other.address.port === address.port &&
-      (other.address.host === address.host || isWildcardHost(other.address.host) || isWildcardHost(address.host)));
+    const clash = bound.find(
+      (other) =>
+        address.port !== 0 &&
+        other.address.port === address.port &&
+        (other.address.host === address.host || isWildcardHost(other.address.host) || isWildcardHost(address.host)),
+    );
     if (clash !== undefined) {
       // Report at the listener the file wrote, so the position points at something real.
       const [here, there, thereText] = written(path) || !written(clash.path) ? [path, clash.path, clash.text] : [clash.path, path, text];
-      findings.push({ path: here, message: `port ${address.port} is already used by ${describe(there, thereText)}; each listener needs its own port` });
+      findings.push({
+        path: here,
+        message: `port ${address.port} is already used by ${describe(there, thereText)}; each listener needs its own port`,
+      });
     }
     bound.push({ path, address, text });
   }
@@ -133,7 +147,10 @@ function checkIssuers(parts: PartialConfig): Finding[] {
     if (issuer?.issuer === undefined) return;
     const first = seen.get(issuer.issuer);
     if (first !== undefined) {
-      findings.push({ path: ['jwt', 'issuers', i, 'issuer'], message: `duplicate issuer ${JSON.stringify(issuer.issuer)}; already configured at jwt.issuers[${first}]` });
+      findings.push({
+        path: ['jwt', 'issuers', i, 'issuer'],
+        message: `duplicate issuer ${JSON.stringify(issuer.issuer)}; already configured at jwt.issuers[${first}]`,
+      });
     } else {
       seen.set(issuer.issuer, i);
     }

@@ -13,7 +13,16 @@ import type { RawRoute } from './schema.js';
 import { compileTrustedProxies } from './trusted-proxies.js';
 import type { GatewayConfig, RateLimitPolicy, RoutePolicy, UpstreamTarget } from './types.js';
 import type { ValidatedConfig } from './validate.js';
-import { normalisePathPrefix, parseCidr, parseHostMatch, parseListen, parseStoreUrl, parseUpstream, storeUrlOf, type Parsed } from './values.js';
+import {
+  normalisePathPrefix,
+  parseCidr,
+  parseHostMatch,
+  parseListen,
+  parseStoreUrl,
+  parseUpstream,
+  storeUrlOf,
+  type Parsed,
+} from './values.js';
 
 /** Values were checked by `validateConfig`; a failure here is a bug, not a user error. */
 function must<T>(parsed: Parsed<T>): T {
@@ -53,13 +62,17 @@ function compileRoute(route: RawRoute, index: number, config: ValidatedConfig, t
     credentials: frozenSet(route.credentials),
     requiredHeaders: Object.freeze([...new Set((route.require?.headers ?? []).map((h) => h.toLowerCase()))]),
     requiredQuery: Object.freeze([...new Set(route.require?.query ?? [])]),
-    identityMatch: Object.freeze(Object.entries(route.require?.match ?? {}).map(([header, field]) => Object.freeze([header.toLowerCase(), field] as const))),
+    identityMatch: Object.freeze(
+      Object.entries(route.require?.match ?? {}).map(([header, field]) => Object.freeze([header.toLowerCase(), field] as const)),
+    ),
     timeoutMs: parseDuration(route.timeout),
     websocket: route.websocket,
     readsWithBody: route.readsWithBody,
     rateLimit: route.rateLimit === undefined ? undefined : rateLimitPolicy(route.rateLimit),
     mode: route.mode,
-    deprecated: Object.freeze(Object.fromEntries(Object.entries(route.deprecated ?? {}).flatMap(([scheme, raw]) => (raw === undefined ? [] : [[scheme, compileDeprecation(raw)]])))),
+    deprecated: Object.freeze(
+      Object.fromEntries(Object.entries(route.deprecated ?? {}).map(([scheme, raw]) => [scheme, compileDeprecation(raw)])),
+    ),
   });
 }
 
@@ -139,9 +152,14 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       })),
     },
     log: { level: raw.log.level, queryValues: [...raw.log.queryValues], bufferBytes: raw.log.bufferBytes },
-    throttle: raw.throttle === undefined ? undefined : {
-      failures: raw.throttle.failures, windowMs: parseDuration(raw.throttle.window), maxAddresses: raw.throttle.maxAddresses,
-    },
+    throttle:
+      raw.throttle === undefined
+        ? undefined
+        : {
+            failures: raw.throttle.failures,
+            windowMs: parseDuration(raw.throttle.window),
+            maxAddresses: raw.throttle.maxAddresses,
+          },
     rateLimits: {
       maxKeys: raw.rateLimits.maxKeys,
       credentials: Object.fromEntries(Object.entries(raw.rateLimits.credentials).map(([id, limit]) => [id, rateLimitPolicy(limit)])),

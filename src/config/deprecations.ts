@@ -18,8 +18,10 @@ function checkOne(raw: DeepPartial<RawDeprecation> | undefined, path: ConfigPath
   if (raw === undefined) return;
   const since = typeof raw.since === 'string' ? Date.parse(raw.since) : NaN;
   const sunset = typeof raw.sunset === 'string' ? Date.parse(raw.sunset) : NaN;
-  if (typeof raw.since === 'string' && Number.isNaN(since)) findings.push({ path: [...path, 'since'], message: 'not a real date and time (month 1-12, day of that month, hour 0-23)' });
-  if (typeof raw.sunset === 'string' && Number.isNaN(sunset)) findings.push({ path: [...path, 'sunset'], message: 'not a real date and time (month 1-12, day of that month, hour 0-23)' });
+  if (typeof raw.since === 'string' && Number.isNaN(since))
+    findings.push({ path: [...path, 'since'], message: 'not a real date and time (month 1-12, day of that month, hour 0-23)' });
+  if (typeof raw.sunset === 'string' && Number.isNaN(sunset))
+    findings.push({ path: [...path, 'sunset'], message: 'not a real date and time (month 1-12, day of that month, hour 0-23)' });
   if (!Number.isNaN(since) && !Number.isNaN(sunset) && sunset <= since) {
     findings.push({ path: [...path, 'sunset'], message: `the sunset (${raw.sunset}) must be after "since" (${raw.since})` });
   }

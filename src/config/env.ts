@@ -51,9 +51,15 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): Expansion {
     const name = text.slice(dollar + 2, close);
     const value = env[name];
     if (!NAME.test(name)) {
-      problems.push({ index: dollar, message: `invalid variable name ${JSON.stringify(name)} in "\${${name}}"; expected letters, digits and "_", not starting with a digit (write $\${ for a literal "\${")` });
+      problems.push({
+        index: dollar,
+        message: `invalid variable name ${JSON.stringify(name)} in "\${${name}}"; expected letters, digits and "_", not starting with a digit (write $\${ for a literal "\${")`,
+      });
     } else if (value === undefined) {
-      problems.push({ index: dollar, message: `environment variable ${name} is not set (an unset variable is an error, not an empty string)` });
+      problems.push({
+        index: dollar,
+        message: `environment variable ${name} is not set (an unset variable is an error, not an empty string)`,
+      });
     } else {
       out += value;
     }

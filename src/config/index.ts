@@ -77,7 +77,13 @@ export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 function readFailure(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
+  return code === 'ENOENT'
+    ? 'file not found'
+    : code === 'EISDIR'
+      ? 'is a directory'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : (code ?? 'unreadable');
 }
 
 /** Why the file will not be read, or undefined. Only a regular file is: a FIFO or a device could block or never end. */
@@ -105,7 +111,18 @@ export function checkConfigFile(file: string, env: NodeJS.ProcessEnv = process.e
     }
   }
   if (why !== undefined) {
-    return { ok: false, issues: [{ file, line: 1, column: 1, path: '(root)', message: `cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)` }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '(root)',
+          message: `cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)`,
+        },
+      ],
+    };
   }
   return checkConfigText(text, file, env);
 }

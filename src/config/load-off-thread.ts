@@ -20,7 +20,11 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** Read, validate (in a worker thread) and compile the configuration file. */
-export async function loadConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<ConfigResult> {
+export async function loadConfigFileOffThread(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = CONFIG_LOAD_TIMEOUT_MS,
+): Promise<ConfigResult> {
   return compileChecked(await checkConfigFileOffThread(file, env, timeoutMs), file);
 }
 
@@ -28,7 +32,11 @@ export async function loadConfigFileOffThread(file: string, env: NodeJS.ProcessE
  * Read and validate (in a worker thread) the configuration file, without compiling it: the
  * checked data is plain, so a primary process can hand it to its workers (src/cluster).
  */
-export function checkConfigFileOffThread(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = CONFIG_LOAD_TIMEOUT_MS): Promise<CheckedConfig> {
+export function checkConfigFileOffThread(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = CONFIG_LOAD_TIMEOUT_MS,
+): Promise<CheckedConfig> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(CHECK_WORKER, { workerData: { file }, env: definedOnly(env) });
     let settled = false;

@@ -67,7 +67,13 @@ export function parseYaml(text: string, file: string, env: NodeJS.ProcessEnv): L
     Alias(_key, node) {
       if (node.resolve(doc) === undefined) {
         const offset = node.range?.[0] ?? 0;
-        issues.push(issueAt(offset, formatPath(pathAtOffset(doc, offset)), `unknown alias "*${node.source}"; an alias needs its anchor ("&${node.source}") defined before it`));
+        issues.push(
+          issueAt(
+            offset,
+            formatPath(pathAtOffset(doc, offset)),
+            `unknown alias "*${node.source}"; an alias needs its anchor ("&${node.source}") defined before it`,
+          ),
+        );
       }
     },
     Scalar(key, node) {
@@ -75,7 +81,9 @@ export function parseYaml(text: string, file: string, env: NodeJS.ProcessEnv): L
       const expansion = expandEnv(node.value, env);
       const [start = 0, end = start] = node.range ?? [];
       for (const problem of expansion.problems) {
-        issues.push(issueAt(sourceOffset(text, start, end, node.value, problem.index), formatPath(pathAtOffset(doc, start)), problem.message));
+        issues.push(
+          issueAt(sourceOffset(text, start, end, node.value, problem.index), formatPath(pathAtOffset(doc, start)), problem.message),
+        );
       }
       node.value = expansion.value;
     },
@@ -91,7 +99,10 @@ export function parseYaml(text: string, file: string, env: NodeJS.ProcessEnv): L
   } catch {
     // Unresolved aliases were reported above; what remains is alias expansion beyond
     // maxAliasCount, the "billion laughs" resource-exhaustion pattern.
-    return { ok: false, issues: [issueAt(0, '(root)', 'YAML error: too many alias expansions (more than 100); expected a configuration without alias bombs')] };
+    return {
+      ok: false,
+      issues: [issueAt(0, '(root)', 'YAML error: too many alias expansions (more than 100); expected a configuration without alias bombs')],
+    };
   }
   return { ok: true, yaml: { value, locate: createLocator(doc, lines) } };
 }

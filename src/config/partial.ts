@@ -10,7 +10,9 @@ import { configSchema, type RawConfig } from './schema.js';
 /** `T` with every key optional, all the way down; list items may be missing too. */
 export type DeepPartial<T> = T extends readonly (infer E)[]
   ? readonly (DeepPartial<E> | undefined)[]
-  : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> } : T;
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
 /** The well-formed parts of a configuration. */
 export type PartialConfig = DeepPartial<RawConfig>;
@@ -23,7 +25,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let inner = schema;
-  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault || inner instanceof z.ZodNullable) inner = inner.unwrap() as z.ZodType;
+  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault || inner instanceof z.ZodNullable)
+    inner = inner.unwrap() as z.ZodType;
   return inner;
 }
 

@@ -28,7 +28,17 @@ export const APPLIED_ON_RELOAD: readonly string[] = [
 ];
 
 /** Sections compared as one value: a change anywhere inside names the section. */
-const UNITS: ReadonlySet<string> = new Set(['listen', 'tls', 'admin.tls', 'trustedProxies', 'oauth', 'jwt', 'throttle', 'rateLimits', 'routes']);
+const UNITS: ReadonlySet<string> = new Set([
+  'listen',
+  'tls',
+  'admin.tls',
+  'trustedProxies',
+  'oauth',
+  'jwt',
+  'throttle',
+  'rateLimits',
+  'routes',
+]);
 
 /** Sections whose presence decides what kind of listener runs: adding or removing them needs a restart. */
 const LISTENER_KINDS: ReadonlySet<string> = new Set(['tls', 'admin.tls']);

@@ -58,7 +58,9 @@ export function knownKeysAt(path: ConfigPath): readonly string[] {
 }
 
 function quoteHint(expected: string, input: unknown): string {
-  return expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ` (write it in quotes: "${String(input)}")` : '';
+  return expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
+    ? ` (write it in quotes: "${String(input)}")`
+    : '';
 }
 
 function bound(issue: { inclusive?: boolean }, op: '>' | '<', limit: number | bigint): string {
@@ -97,15 +99,22 @@ function translate(issue: z.core.$ZodIssue): Finding[] {
       return [{ path, message: `expected one of ${values.join(', ')}; got ${describeValue(input)}${hint}` }];
     }
     case 'too_small':
-      if (issue.origin === 'array') return [{ path, message: `expected at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}; got ${describeValue(input)}` }];
-      if (issue.origin === 'string') return [{ path, message: `expected at least ${issue.minimum} characters; got ${describeValue(input)}` }];
+      if (issue.origin === 'array')
+        return [{ path, message: `expected at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}; got ${describeValue(input)}` }];
+      if (issue.origin === 'string')
+        return [{ path, message: `expected at least ${issue.minimum} characters; got ${describeValue(input)}` }];
       return [{ path, message: `expected a number ${bound(issue, '>', issue.minimum)}; got ${describeValue(input)}` }];
     case 'too_big':
       if (issue.origin === 'array') return [{ path, message: `expected at most ${issue.maximum} items` }];
       if (issue.origin === 'string') return [{ path, message: `expected at most ${issue.maximum} characters` }];
       return [{ path, message: `expected a number ${bound(issue, '<', issue.maximum)}; got ${describeValue(input)}` }];
     case 'invalid_format':
-      return [{ path, message: `expected ${issue.format === 'regex' ? `a value matching ${issue.pattern ?? 'the pattern'}` : `a valid ${issue.format}`}; got ${describeValue(input)}` }];
+      return [
+        {
+          path,
+          message: `expected ${issue.format === 'regex' ? `a value matching ${issue.pattern ?? 'the pattern'}` : `a valid ${issue.format}`}; got ${describeValue(input)}`,
+        },
+      ];
     default:
       return [{ path, message: `invalid value; got ${describeValue(input)}` }];
   }

@@ -24,8 +24,7 @@ export interface ValidatedConfig {
 
 /** A validated configuration, or every problem found (not yet located in the file). */
 export type ValidationResult =
-  | { readonly ok: true; readonly config: ValidatedConfig }
-  | { readonly ok: false; readonly findings: readonly Finding[] };
+  { readonly ok: true; readonly config: ValidatedConfig } | { readonly ok: false; readonly findings: readonly Finding[] };
 
 /**
  * Validate plain data read from the configuration file. `baseDir` is the directory of the
@@ -35,7 +34,11 @@ export function validateConfig(value: unknown, baseDir: string): ValidationResul
   const parsed = configSchema.safeParse(value, SCHEMA_PARSE_OPTIONS);
   const findings: Finding[] = parsed.success ? [] : translateIssues(parsed.error.issues);
   const parts = parsePartially(value);
-  findings.push(...checkSettings(parts, baseDir, (path) => isWritten(value, path)), ...checkRoutes(parts.routes), ...checkDeprecations(parts));
+  findings.push(
+    ...checkSettings(parts, baseDir, (path) => isWritten(value, path)),
+    ...checkRoutes(parts.routes),
+    ...checkDeprecations(parts),
+  );
   const files = checkFiles(parts, baseDir);
   findings.push(...files.findings);
   if (!parsed.success || findings.length > 0) return { ok: false, findings };

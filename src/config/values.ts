@@ -91,7 +91,9 @@ export function normalisePathPrefix(text: string): Parsed<string> {
   } catch (error) {
     // encodeURIComponent throws URIError on a lone surrogate: no request could spell it either.
     if (!(error instanceof GatewayError)) return fail(`path is not valid Unicode text; got ${JSON.stringify(text)}`);
-    return fail(`path could never match a request, since requests spelling it are refused (${error.detail ?? error.code}); got ${JSON.stringify(text)}`);
+    return fail(
+      `path could never match a request, since requests spelling it are refused (${error.detail ?? error.code}); got ${JSON.stringify(text)}`,
+    );
   }
   return ok(normalised.endsWith('/') ? normalised.slice(0, -1) : normalised);
 }
@@ -120,7 +122,9 @@ export function parseUpstream(text: string): Parsed<UpstreamAddress> {
   if (/[\s\\]/.test(text)) return fail(`upstream must not contain spaces or backslashes; got ${JSON.stringify(text)}`);
   const scheme = SCHEME.exec(text);
   if (scheme === null) {
-    return fail(`upstream must be an https:// URL such as "https://backend.internal:8443"; got ${JSON.stringify(text)}, which has no scheme`);
+    return fail(
+      `upstream must be an https:// URL such as "https://backend.internal:8443"; got ${JSON.stringify(text)}, which has no scheme`,
+    );
   }
   const protocol = `${(scheme[1] ?? '').toLowerCase()}:`;
   if (protocol !== 'https:' && protocol !== 'wss:') {
@@ -153,8 +157,7 @@ export function parseUpstream(text: string): Parsed<UpstreamAddress> {
 
 /** A parsed `store.url`. */
 export type StoreLocation =
-  | { readonly kind: 'sqlite'; /** a path, or ':memory:' */ readonly file: string }
-  | { readonly kind: 'postgres'; readonly url: string };
+  { readonly kind: 'sqlite'; /** a path, or ':memory:' */ readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
 
 /**
  * `sqlite:PATH` (relative paths resolve against `baseDir`, the config file's directory),

@@ -102,7 +102,8 @@ export function requireSameOrigin(req: IncomingMessage, tls: boolean): void {
   const origins = headerValues(req, 'origin');
   const sites = headerValues(req, 'sec-fetch-site');
   const hosts = headerValues(req, 'host');
-  if (origins.length > 1 || sites.length > 1 || hosts.length !== 1) throw crossSite('The request names its origin more than once, or has no single Host.');
+  if (origins.length > 1 || sites.length > 1 || hosts.length !== 1)
+    throw crossSite('The request names its origin more than once, or has no single Host.');
   const origin = origins[0];
   if (origin !== undefined && origin !== `${tls ? 'https' : 'http'}://${hosts[0]}`) {
     throw crossSite('The request comes from another origin than the console.');
@@ -130,7 +131,11 @@ export function createConsoleSessions(store: CredentialStore, options: ConsoleSe
     }
     if (!token.owner && scope !== 'admin') return undefined;
     return Object.freeze({
-      kind: 'api_token', scheme: 'bearer', subject: token.account ?? token.id, scope, credentialId: token.id,
+      kind: 'api_token',
+      scheme: 'bearer',
+      subject: token.account ?? token.id,
+      scope,
+      credentialId: token.id,
       ...(token.account === null ? {} : { account: token.account }),
       ...(token.owner ? { owner: true as const } : {}),
     });

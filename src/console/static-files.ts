@@ -12,8 +12,14 @@ import { fileURLToPath } from 'node:url';
  * (`frame-ancestors`, and X-Frame-Options for older browsers); forms post only here.
  */
 export const CONSOLE_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 /** Headers on every answer of the admin listener (API and console). */
@@ -51,7 +57,7 @@ export function staticDirectory(): string {
 /** Reads the console's files; a build without them serves no console (the API still works). */
 export function loadConsoleFiles(dir = staticDirectory()): ConsoleFiles {
   const files = new Map<string, StaticFile>();
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir);
   } catch {

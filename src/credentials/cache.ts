@@ -65,11 +65,17 @@ export interface CredentialCache {
 export const MAX_CACHE_TTL_MS = 24 * 3600 * 1000;
 
 function checkSettings(settings: CacheSettings): void {
-  const counts = [['maxEntries', settings.maxEntries], ['negativeMaxEntries', settings.negativeMaxEntries]] as const;
+  const counts = [
+    ['maxEntries', settings.maxEntries],
+    ['negativeMaxEntries', settings.negativeMaxEntries],
+  ] as const;
   for (const [name, value] of counts) {
     if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`cache.${name} must be a whole number ≥ 1 (got ${value})`);
   }
-  const ttls = [['ttlMs', settings.ttlMs], ['negativeTtlMs', settings.negativeTtlMs]] as const;
+  const ttls = [
+    ['ttlMs', settings.ttlMs],
+    ['negativeTtlMs', settings.negativeTtlMs],
+  ] as const;
   for (const [name, value] of ttls) {
     if (!Number.isFinite(value) || value < 0 || value > MAX_CACHE_TTL_MS) {
       throw new TypeError(`cache.${name} must be between 0 (disabled) and ${MAX_CACHE_TTL_MS} ms (got ${value})`);
@@ -98,7 +104,12 @@ export function createCredentialCache(
   };
 
   const positive = createBoundedLru<PositiveEntry>({ maxEntries: settings.maxEntries, ttl: Math.max(settings.ttlMs, 1), dispose, ...perf });
-  const negative = createBoundedLru<NegativeEntry>({ maxEntries: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), dispose, ...perf });
+  const negative = createBoundedLru<NegativeEntry>({
+    maxEntries: settings.negativeMaxEntries,
+    ttl: Math.max(settings.negativeTtlMs, 1),
+    dispose,
+    ...perf,
+  });
   const positiveEnabled = settings.ttlMs > 0;
   const negativeEnabled = settings.negativeTtlMs > 0;
 

@@ -101,7 +101,9 @@ export function createChangeFeedFollower(options: ChangeFeedOptions): ChangeFeed
   }
   const maxStalenessMs = options.maxStalenessMs ?? DEFAULT_MAX_STALENESS_MS;
   if (!Number.isFinite(maxStalenessMs) || maxStalenessMs < MIN_MAX_STALENESS_MS || maxStalenessMs > MAX_MAX_STALENESS_MS) {
-    throw new TypeError(`cache.maxStaleness must be between ${MIN_MAX_STALENESS_MS} ms and ${MAX_MAX_STALENESS_MS} ms (got ${maxStalenessMs})`);
+    throw new TypeError(
+      `cache.maxStaleness must be between ${MIN_MAX_STALENESS_MS} ms and ${MAX_MAX_STALENESS_MS} ms (got ${maxStalenessMs})`,
+    );
   }
   const { store } = options;
   const clock = options.clock ?? (() => performance.now());
@@ -147,7 +149,8 @@ export function createChangeFeedFollower(options: ChangeFeedOptions): ChangeFeed
     const since = confirmedAt === -Infinity ? 'has never been confirmed' : `was last confirmed ${seconds(ageMs)} ago`;
     let why: string;
     if (closed) why = 'the follower is stopped';
-    else if (pollingSince !== undefined && at - pollingSince > maxStalenessMs) why = `a feed check has been waiting for the store for ${seconds(at - pollingSince)}`;
+    else if (pollingSince !== undefined && at - pollingSince > maxStalenessMs)
+      why = `a feed check has been waiting for the store for ${seconds(at - pollingSince)}`;
     else if (lastFailure !== undefined) why = `the last feed check failed: ${lastFailure}`;
     else why = 'no feed check has completed since';
     return { fresh: false, ageMs, reason: `the change feed ${since} (cache.maxStaleness ${seconds(maxStalenessMs)}): ${why}` };
@@ -231,13 +234,17 @@ export function createChangeFeedFollower(options: ChangeFeedOptions): ChangeFeed
     follow(consumer) {
       consumers.add(consumer);
       if (cursor !== undefined) consumer.onFollowing?.();
-      return () => { consumers.delete(consumer); };
+      return () => {
+        consumers.delete(consumer);
+      };
     },
     start() {
       started ??= (async () => {
         if (closed) return;
         stopListening = store.notifier?.listen(
-          () => { void poll(); },
+          () => {
+            void poll();
+          },
           (connected) => {
             options.onPushState?.(connected);
             // Back: catch up from our own position at once rather than at the next period.

@@ -67,7 +67,9 @@ export function createLastUsedRecorder(
   }
 
   function flush(): Promise<void> {
-    flushing ??= writeBatch().finally(() => { flushing = undefined; });
+    flushing ??= writeBatch().finally(() => {
+      flushing = undefined;
+    });
     return flushing;
   }
 
@@ -77,7 +79,9 @@ export function createLastUsedRecorder(
     },
     start() {
       if (timer !== undefined) return;
-      timer = setInterval(() => { void flush(); }, intervalMs);
+      timer = setInterval(() => {
+        void flush();
+      }, intervalMs);
       timer.unref();
     },
     flush,

@@ -85,6 +85,10 @@ export function assertStoreExists(url: string): void {
 }
 
 /** The store options the configuration's `store` section gives. */
-export function storeOptionsOf(settings: { readonly poolSize: number; readonly queryTimeoutMs: number; readonly migrate: boolean }): OpenStoreOptions {
+export function storeOptionsOf(settings: {
+  readonly poolSize: number;
+  readonly queryTimeoutMs: number;
+  readonly migrate: boolean;
+}): OpenStoreOptions {
   return { poolSize: settings.poolSize, queryTimeoutMs: settings.queryTimeoutMs, migrate: settings.migrate };
 }

@@ -47,11 +47,13 @@ export function parsePostgresUrl(text: string): PostgresLocation {
   } catch {
     throw new TypeError('store.url is not a valid postgres:// URL; expected "postgres://user:password@host:5432/database"');
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new TypeError('store.url must start with postgres:// or postgresql://');
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new TypeError('store.url must start with postgres:// or postgresql://');
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (host === '') throw new TypeError('store.url: a postgres URL needs a host');
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (database === '' || database.includes('/')) throw new TypeError('store.url: a postgres URL needs a database name, as in postgres://user@host:5432/portcullis');
+  if (database === '' || database.includes('/'))
+    throw new TypeError('store.url: a postgres URL needs a database name, as in postgres://user@host:5432/portcullis');
   const user = decodeURIComponent(url.username);
   if (user === '') throw new TypeError('store.url: a postgres URL needs a user name, as in postgres://portcullis@host:5432/portcullis');
   for (const key of url.searchParams.keys()) {
@@ -61,8 +63,10 @@ export function parsePostgresUrl(text: string): PostgresLocation {
   let sslmode: SslMode;
   if (mode === null) {
     if (!LOOPBACK.has(host)) {
-      throw new TypeError(`store.url: say how to reach ${host} — add sslmode=verify-full&sslrootcert=… (recommended), `
-        + 'sslmode=require, or sslmode=disable for a plain connection (development only)');
+      throw new TypeError(
+        `store.url: say how to reach ${host} — add sslmode=verify-full&sslrootcert=… (recommended), ` +
+          'sslmode=require, or sslmode=disable for a plain connection (development only)',
+      );
     }
     sslmode = 'disable';
   } else if ((SSL_MODES as readonly string[]).includes(mode)) {
@@ -112,9 +116,11 @@ export function describePostgres(location: PostgresLocation): string {
 /** The driver's TLS options for the location's sslmode, or false for a plain connection. */
 export function tlsOptionsOf(location: PostgresLocation): ConnectionOptions | false {
   switch (location.sslmode) {
-    case 'disable': return false;
+    case 'disable':
+      return false;
     // libpq's `require`: encrypted, the server not authenticated.
-    case 'require': return { rejectUnauthorized: false };
+    case 'require':
+      return { rejectUnauthorized: false };
     case 'verify-ca':
     case 'verify-full': {
       const ca = location.sslrootcert === undefined ? undefined : readCa(location.sslrootcert);

@@ -176,8 +176,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_log_is_never_truncated BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION portcullis_audit_log_is_append_only();
       `,
-    },
-    {
+  },
+  {
     version: 5,
     name: 'console sessions, account owner tokens',
     sql: `
@@ -205,8 +205,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER token_owner_flag_is_permanent BEFORE UPDATE ON tokens
         FOR EACH ROW EXECUTE FUNCTION portcullis_token_owner_flag_is_permanent();
       `,
-    },
-    {
+  },
+  {
     version: 6,
     name: 'deprecation with a sunset',
     sql: `

@@ -57,9 +57,18 @@ export function tokenJson(value: TokenRecord | IssuedToken): TokenJson {
   return {
     id: r.id,
     ...(isIssuedToken(value) ? { token: value.token } : {}),
-    label: r.label, scope: r.scope, account: r.account, expiresAt: r.expiresAt, createdAt: r.createdAt,
-    lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
-    previousSecretLastUsedAt: r.previousSecretLastUsedAt, owner: r.owner, deprecation: r.deprecation,
+    label: r.label,
+    scope: r.scope,
+    account: r.account,
+    expiresAt: r.expiresAt,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt,
+    revokedAt: r.revokedAt,
+    rotatedAt: r.rotatedAt,
+    previousSecretValidUntil: r.previousSecretValidUntil,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
+    owner: r.owner,
+    deprecation: r.deprecation,
   };
 }
 
@@ -69,8 +78,16 @@ export function clientJson(value: ClientRecord | IssuedClient): ClientJson {
   return {
     client_id: r.clientId,
     ...(isIssuedClient(value) ? { client_secret: value.clientSecret } : {}),
-    name: r.name, scope: r.scope, orgId: r.orgId, technicalAccountId: r.technicalAccountId, createdAt: r.createdAt,
-    lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt, rotatedAt: r.rotatedAt, previousSecretValidUntil: r.previousSecretValidUntil,
-    previousSecretLastUsedAt: r.previousSecretLastUsedAt, deprecation: r.deprecation,
+    name: r.name,
+    scope: r.scope,
+    orgId: r.orgId,
+    technicalAccountId: r.technicalAccountId,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt,
+    revokedAt: r.revokedAt,
+    rotatedAt: r.rotatedAt,
+    previousSecretValidUntil: r.previousSecretValidUntil,
+    previousSecretLastUsedAt: r.previousSecretLastUsedAt,
+    deprecation: r.deprecation,
   };
 }

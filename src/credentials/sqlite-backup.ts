@@ -25,7 +25,8 @@ export class BackupError extends Error {
 
 export async function backupSqliteStore(source: string, destination: string): Promise<BackupResult> {
   if (!existsSync(source)) throw new BackupError(`the store file ${JSON.stringify(source)} does not exist`);
-  if (existsSync(destination)) throw new BackupError(`${JSON.stringify(destination)} already exists; choose a new file name (a backup never overwrites one)`);
+  if (existsSync(destination))
+    throw new BackupError(`${JSON.stringify(destination)} already exists; choose a new file name (a backup never overwrites one)`);
   const partial = `${destination}.partial`;
   rmSync(partial, { force: true });
   // Read-only: a backup never creates, migrates or changes the store it copies.

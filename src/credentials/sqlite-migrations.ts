@@ -158,8 +158,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_log_is_never_deleted BEFORE DELETE ON audit_log
       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries are never deleted'); END;
       `,
-    },
-    {
+  },
+  {
     version: 5,
     name: 'console sessions, account owner tokens',
     sql: `
@@ -180,8 +180,8 @@ export const MIGRATIONS: readonly Migration[] = [
       WHEN NEW.owner IS NOT OLD.owner
       BEGIN SELECT RAISE(ABORT, 'a token cannot become or stop being an owner token'); END;
       `,
-    },
-    {
+  },
+  {
     version: 6,
     name: 'deprecation with a sunset',
     sql: `

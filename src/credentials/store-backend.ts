@@ -11,52 +11,136 @@ import type { Scope } from './scope.js';
 import type { CredentialStoreError } from './store-error.js';
 import type { SigningAlgorithm } from './store.js';
 
-export interface AccountRow { name: string; scope: Scope; created_at: number; disabled_at: number | null }
+export interface AccountRow {
+  name: string;
+  scope: Scope;
+  created_at: number;
+  disabled_at: number | null;
+}
 export interface TokenRow {
-  id: string; label: string; scope: Scope; account: string | null; created_at: number; expires_at: number | null;
-  last_used_at: number | null; rotated_at: number | null; revoked_at: number | null; prev_valid_until: number | null;
+  id: string;
+  label: string;
+  scope: Scope;
+  account: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  rotated_at: number | null;
+  revoked_at: number | null;
+  prev_valid_until: number | null;
   prev_last_used_at: number | null;
   /** An account owner's token (SQLite 0/1, PostgreSQL boolean). */
   owner: number | boolean;
-  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
+  deprecated_since: number | null;
+  sunset_at: number | null;
+  deprecation_link: string | null;
 }
 export interface ClientRow {
-  id: string; name: string; scope: Scope; org_id: string | null; technical_account_id: string | null;
-  created_at: number; last_used_at: number | null; rotated_at: number | null; revoked_at: number | null;
-  prev_valid_until: number | null; prev_last_used_at: number | null;
-  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
+  id: string;
+  name: string;
+  scope: Scope;
+  org_id: string | null;
+  technical_account_id: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  rotated_at: number | null;
+  revoked_at: number | null;
+  prev_valid_until: number | null;
+  prev_last_used_at: number | null;
+  deprecated_since: number | null;
+  sunset_at: number | null;
+  deprecation_link: string | null;
 }
 export interface TokenAuthRow {
-  id: string; scope: Scope; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
-  expires_at: number | null; revoked_at: number | null;
-  account_name: string | null; account_scope: Scope | null; account_disabled_at: number | null;
+  id: string;
+  scope: Scope;
+  secret_hash: Uint8Array;
+  prev_secret_hash: Uint8Array | null;
+  prev_valid_until: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  account_name: string | null;
+  account_scope: Scope | null;
+  account_disabled_at: number | null;
   owner: number | boolean;
-  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
+  deprecated_since: number | null;
+  sunset_at: number | null;
+  deprecation_link: string | null;
 }
 export interface ClientAuthRow {
-  id: string; scope: Scope; org_id: string | null; technical_account_id: string | null; secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null; prev_valid_until: number | null;
-  revoked_at: number | null; rotated_at: number | null;
-  deprecated_since: number | null; sunset_at: number | null; deprecation_link: string | null;
+  id: string;
+  scope: Scope;
+  org_id: string | null;
+  technical_account_id: string | null;
+  secret_hash: Uint8Array;
+  prev_secret_hash: Uint8Array | null;
+  prev_valid_until: number | null;
+  revoked_at: number | null;
+  rotated_at: number | null;
+  deprecated_since: number | null;
+  sunset_at: number | null;
+  deprecation_link: string | null;
 }
 /** A deprecation as stored: epoch ms and an optional link. */
-export interface DeprecationRow { readonly since: number; readonly sunset: number; readonly link: string | null }
-export interface ChangeDbRow { seq: number; kind: string; target: string; at: number }
+export interface DeprecationRow {
+  readonly since: number;
+  readonly sunset: number;
+  readonly link: string | null;
+}
+export interface ChangeDbRow {
+  seq: number;
+  kind: string;
+  target: string;
+  at: number;
+}
 export interface SigningKeyRow {
-  kid: string; alg: SigningAlgorithm; public_jwk: string; private_jwk: string | null; created_at: number; retired_at: number | null;
+  kid: string;
+  alg: SigningAlgorithm;
+  public_jwk: string;
+  private_jwk: string | null;
+  created_at: number;
+  retired_at: number | null;
 }
 /** A console session, found by the SHA-256 of its id. */
-export interface SessionRow { credential_id: string; created_at: number; last_seen_at: number }
-export interface RevokedAccessTokenRow { jti: string; client_id: string; expires_at: number; revoked_at: number }
+export interface SessionRow {
+  credential_id: string;
+  created_at: number;
+  last_seen_at: number;
+}
+export interface RevokedAccessTokenRow {
+  jti: string;
+  client_id: string;
+  expires_at: number;
+  revoked_at: number;
+}
 /** An audit-log row; `details` is JSON text (an object). */
 export interface AuditDbRow {
-  id: number; at: number; actor: string; actor_kind: string; action: string; target: string | null; address: string | null; details: string;
+  id: number;
+  at: number;
+  actor: string;
+  actor_kind: string;
+  action: string;
+  target: string | null;
+  address: string | null;
+  details: string;
 }
 /** What `auditEntries` selects by; null: any. */
-export interface AuditQuery { since: number | null; actor: string | null; action: string | null; limit: number }
+export interface AuditQuery {
+  since: number | null;
+  actor: string | null;
+  action: string | null;
+  limit: number;
+}
 
 /** Full rows, secret hashes included: what `portcullis store copy` moves between stores. */
-export interface FullTokenRow extends TokenRow { secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null }
-export interface FullClientRow extends ClientRow { secret_hash: Uint8Array; prev_secret_hash: Uint8Array | null }
+export interface FullTokenRow extends TokenRow {
+  secret_hash: Uint8Array;
+  prev_secret_hash: Uint8Array | null;
+}
+export interface FullClientRow extends ClientRow {
+  secret_hash: Uint8Array;
+  prev_secret_hash: Uint8Array | null;
+}
 export interface StoreDump {
   readonly accounts: readonly AccountRow[];
   readonly tokens: readonly FullTokenRow[];
@@ -104,7 +188,13 @@ export interface StoreWrites extends StoreReads {
   /** Clears `disabled_at` (accounts enable). */
   enableAccount(name: string): Promise<void>;
   insertToken(row: {
-    id: string; label: string; scope: Scope; account: string | null; secretHash: Uint8Array; createdAt: number; expiresAt: number | null;
+    id: string;
+    label: string;
+    scope: Scope;
+    account: string | null;
+    secretHash: Uint8Array;
+    createdAt: number;
+    expiresAt: number | null;
     owner: boolean;
   }): Promise<void>;
   revokeToken(id: string, at: number): Promise<void>;
@@ -115,7 +205,13 @@ export interface StoreWrites extends StoreReads {
   setTokenDeprecation(id: string, deprecation: DeprecationRow | null): Promise<void>;
   setClientDeprecation(id: string, deprecation: DeprecationRow | null): Promise<void>;
   insertClient(row: {
-    id: string; name: string; scope: Scope; orgId: string | null; technicalAccountId: string | null; secretHash: Uint8Array; createdAt: number;
+    id: string;
+    name: string;
+    scope: Scope;
+    orgId: string | null;
+    technicalAccountId: string | null;
+    secretHash: Uint8Array;
+    createdAt: number;
   }): Promise<void>;
   revokeClient(id: string, at: number): Promise<void>;
   rotateClient(id: string, secretHash: Uint8Array, at: number, prevValidUntil: number | null): Promise<void>;

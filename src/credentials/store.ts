@@ -341,7 +341,10 @@ export interface SigningKeyOperations {
    * Stores `next` as the active key and retires the current one (its private part is erased).
    * Appends `signing_key.added`. `invalid_argument` if `next.kid` exists.
    */
-  rotate(next: NewSigningKey, audit?: AuditActor): Promise<{ readonly active: SigningKeyRecord; readonly retired: SigningKeyRecord | null }>;
+  rotate(
+    next: NewSigningKey,
+    audit?: AuditActor,
+  ): Promise<{ readonly active: SigningKeyRecord; readonly retired: SigningKeyRecord | null }>;
   /**
    * Replaces the private JWK of the active key `kid` with `privateJwk` — the same key
    * re-encrypted (`portcullis keys rekey`); the store treats both as opaque. No change row: the

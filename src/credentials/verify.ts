@@ -32,10 +32,21 @@ import { createLastUsedRecorder } from './last-used.js';
 import { sunsetHeaders } from '../rollout/deprecation-headers.js';
 import { narrowerScope, sharedScope } from './scope.js';
 import {
-  cacheKeyOf, digestsEqual, DUMMY_DIGEST, hashSecret, isClientId, isWellFormedApiToken, isWellFormedClientSecret,
+  cacheKeyOf,
+  digestsEqual,
+  DUMMY_DIGEST,
+  hashSecret,
+  isClientId,
+  isWellFormedApiToken,
+  isWellFormedClientSecret,
 } from './secrets.js';
 import {
-  PREVIOUS_SECRET_SUFFIX, type ChangeRow, type ClientVerificationRecord, type CredentialStore, type TokenVerificationRecord, type VerificationDeprecation,
+  PREVIOUS_SECRET_SUFFIX,
+  type ChangeRow,
+  type ClientVerificationRecord,
+  type CredentialStore,
+  type TokenVerificationRecord,
+  type VerificationDeprecation,
 } from './store.js';
 
 /**
@@ -124,8 +135,7 @@ export interface CredentialVerifier {
 }
 
 type Outcome =
-  | { readonly ok: true; readonly entry: PositiveEntry; readonly ttlMs: number }
-  | { readonly ok: false; readonly refusal: NegativeEntry };
+  { readonly ok: true; readonly entry: PositiveEntry; readonly ttlMs: number } | { readonly ok: false; readonly refusal: NegativeEntry };
 
 const HIT: VerifierEvent = Object.freeze({ type: 'cache_hit' });
 const MISS: VerifierEvent = Object.freeze({ type: 'cache_miss' });
@@ -156,9 +166,17 @@ function refuse(code: ErrorCode, detail: string, credentialId: string | null = n
 }
 
 /** The refusal of a credential past its sunset, with the `Sunset` (and `Link`) it was announced with. */
-function sunsetRefusal(what: string, deprecation: { readonly sunset: number; readonly link: string | null | undefined }, credentialId: string, account: string | null): NegativeEntry {
+function sunsetRefusal(
+  what: string,
+  deprecation: { readonly sunset: number; readonly link: string | null | undefined },
+  credentialId: string,
+  account: string | null,
+): NegativeEntry {
   return {
-    code: 'auth.credential_sunset', detail: sunsetDetail(what, deprecation.sunset), credentialId, account,
+    code: 'auth.credential_sunset',
+    detail: sunsetDetail(what, deprecation.sunset),
+    credentialId,
+    account,
     headers: sunsetHeaders(deprecation.sunset, deprecation.link ?? undefined),
   };
 }
@@ -183,11 +201,17 @@ function matchSecret(hash: Uint8Array, record: TokenVerificationRecord | ClientV
 }
 
 function decideToken(
-  record: TokenVerificationRecord | undefined, hash: Uint8Array, scheme: 'bearer' | 'basic', now: number, ttlMs: number,
+  record: TokenVerificationRecord | undefined,
+  hash: Uint8Array,
+  scheme: 'bearer' | 'basic',
+  now: number,
+  ttlMs: number,
 ): Outcome {
   const validUntil = matchSecret(hash, record);
   if (record === undefined || now >= validUntil) {
-    return scheme === 'bearer' ? refuse('auth.invalid_token', DETAIL.invalidToken) : refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
+    return scheme === 'bearer'
+      ? refuse('auth.invalid_token', DETAIL.invalidToken)
+      : refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
   }
   const account = record.account;
   const accountName = account?.name ?? null;
@@ -196,7 +220,8 @@ function decideToken(
   const expiresAt = record.expiresAt ?? Infinity;
   if (now >= expiresAt) return refuse('auth.token_expired', expiredDetail(expiresAt), record.id, accountName);
   const sunset = record.deprecation?.sunset ?? Infinity;
-  if (record.deprecation !== null && now >= sunset) return { ok: false, refusal: sunsetRefusal('This API token', record.deprecation, record.id, accountName) };
+  if (record.deprecation !== null && now >= sunset)
+    return { ok: false, refusal: sunsetRefusal('This API token', record.deprecation, record.id, accountName) };
   const principal: Principal = Object.freeze({
     kind: 'api_token',
     scheme,
@@ -219,9 +244,14 @@ function decideClient(record: ClientVerificationRecord | undefined, hash: Uint8A
   if (record === undefined || now >= validUntil) return refuse('auth.invalid_credentials', DETAIL.invalidCredentials);
   if (record.revokedAt !== null) return refuse('auth.token_revoked', DETAIL.revokedClient, record.clientId);
   const sunset = record.deprecation?.sunset ?? Infinity;
-  if (record.deprecation !== null && now >= sunset) return { ok: false, refusal: sunsetRefusal('This OAuth client', record.deprecation, record.clientId, null) };
+  if (record.deprecation !== null && now >= sunset)
+    return { ok: false, refusal: sunsetRefusal('This OAuth client', record.deprecation, record.clientId, null) };
   const principal: Principal = Object.freeze({
-    kind: 'oauth_client', scheme: 'basic', subject: record.clientId, scope: sharedScope(record.scope), credentialId: record.clientId,
+    kind: 'oauth_client',
+    scheme: 'basic',
+    subject: record.clientId,
+    scope: sharedScope(record.scope),
+    credentialId: record.clientId,
     ...(record.orgId === null ? {} : { orgId: record.orgId }),
     ...(record.technicalAccountId === null ? {} : { technicalAccountId: record.technicalAccountId }),
     ...principalDeprecation(record.deprecation),
@@ -269,15 +299,17 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
   }
 
   const ownFeed = options.feed === undefined;
-  const feed = options.feed ?? createChangeFeedFollower({
-    store,
-    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
-    ...(options.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: options.cache.maxStalenessMs }),
-    onError: () => {
-      counters.storeErrors++;
-      emit({ type: 'store_error', op: 'changes' });
-    },
-  });
+  const feed =
+    options.feed ??
+    createChangeFeedFollower({
+      store,
+      ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+      ...(options.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: options.cache.maxStalenessMs }),
+      onError: () => {
+        counters.storeErrors++;
+        emit({ type: 'store_error', op: 'changes' });
+      },
+    });
   const unfollow = feed.follow({
     apply: applyChanges,
     onFollowing: () => {
@@ -312,7 +344,10 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
       return outcome.entry.principal;
     }
     if (fresh) cache.setNegative(key, outcome.refusal);
-    throw aboutCredential(new GatewayError(outcome.refusal.code, outcome.refusal.detail, outcome.refusal.headers), outcome.refusal.credentialId);
+    throw aboutCredential(
+      new GatewayError(outcome.refusal.code, outcome.refusal.detail, outcome.refusal.headers),
+      outcome.refusal.credentialId,
+    );
   }
 
   async function loadToken(key: string, token: string, scheme: 'bearer' | 'basic'): Promise<Principal> {
@@ -352,8 +387,12 @@ export function createCredentialVerifier(options: CredentialVerifierOptions): Cr
       const deprecation = hit.principal.deprecation;
       if (deprecation !== undefined && at >= deprecation.sunsetMs) {
         // A deprecated credential's sunset is enforced on every hit too: the cache never serves it past it.
-        const refusal = sunsetRefusal(hit.principal.kind === 'api_token' ? 'This API token' : 'This OAuth client',
-          { sunset: deprecation.sunsetMs, link: deprecation.link }, hit.credentialId, hit.account);
+        const refusal = sunsetRefusal(
+          hit.principal.kind === 'api_token' ? 'This API token' : 'This OAuth client',
+          { sunset: deprecation.sunsetMs, link: deprecation.link },
+          hit.credentialId,
+          hit.account,
+        );
         cache.setNegative(key, refusal);
         counters.negativeHits++;
         emit(NEGATIVE_HIT);

@@ -32,7 +32,15 @@ export async function runDemo(json: boolean, io: CliIo): Promise<number | undefi
   }
   const gw = `https://127.0.0.1:${started.gateway.proxyAddress.port}`;
   if (json) {
-    io.out(JSON.stringify({ gateway: gw, upstream: `https://127.0.0.1:${upstream.port}`, metrics: `http://127.0.0.1:${started.gateway.metricsAddress.port}`, config: configFile, ca: certs.caPath }));
+    io.out(
+      JSON.stringify({
+        gateway: gw,
+        upstream: `https://127.0.0.1:${upstream.port}`,
+        metrics: `http://127.0.0.1:${started.gateway.metricsAddress.port}`,
+        config: configFile,
+        ca: certs.caPath,
+      }),
+    );
     process.once('exit', () => upstream.close());
     return undefined;
   }

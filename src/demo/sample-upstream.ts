@@ -11,10 +11,14 @@ export async function startSampleUpstream(cert: string, key: string, port: numbe
     req.on('data', (chunk: Buffer) => (bytes += chunk.length));
     req.on('end', () => {
       const seen = Object.fromEntries(
-        Object.entries(req.headers).filter(([name]) => name.startsWith('x-portcullis-') || name.startsWith('x-forwarded-') || name === 'x-request-id'),
+        Object.entries(req.headers).filter(
+          ([name]) => name.startsWith('x-portcullis-') || name.startsWith('x-forwarded-') || name === 'x-request-id',
+        ),
       );
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(`${JSON.stringify({ upstream: 'sample-api', method: req.method, path: req.url, bodyBytes: bytes, headers: seen }, null, 2)}\n`);
+      res.end(
+        `${JSON.stringify({ upstream: 'sample-api', method: req.method, path: req.url, bodyBytes: bytes, headers: seen }, null, 2)}\n`,
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,13 @@ import type { GatewayError } from '../errors.js';
 import { withDeprecationHeaders } from '../rollout/deprecation-headers.js';
 import { clientReasonPhrase, clientResponseHeaders } from './header-rules.js';
 import type { UpstreamPools } from './upstream-pools.js';
-import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
+import {
+  classifyUpstreamError,
+  type UpstreamErrorKind,
+  type UpstreamFailureReason,
+  upstreamFailureReason,
+  upstreamGatewayError,
+} from './upstream-errors.js';
 
 export interface ForwardCallbacks {
   /** Upstream response headers arrived (for the upstream latency histogram). */
@@ -97,7 +103,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     this.queueTimer = undefined;
     if (this.abortUpstream !== undefined || this.finished) return;
     this.abandon();
-    if (!this.res.destroyed) this.callbacks.onFailure(upstreamGatewayError('saturated', this.route.name, this.route.timeoutMs), 'saturated', 'other');
+    if (!this.res.destroyed)
+      this.callbacks.onFailure(upstreamGatewayError('saturated', this.route.name, this.route.timeoutMs), 'saturated', 'other');
   }
 
   private abandon(): void {
@@ -134,7 +141,11 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ForwardedExchange {
     this.resumeUpstream = resume;
     this.callbacks.onUpstreamHeaders();
     const headers = clientResponseHeaders(rawHeaders, this.requestId);
-    this.res.writeHead(statusCode, clientReasonPhrase(statusText), this.deprecation === undefined ? headers : withDeprecationHeaders(headers, this.deprecation));
+    this.res.writeHead(
+      statusCode,
+      clientReasonPhrase(statusText),
+      this.deprecation === undefined ? headers : withDeprecationHeaders(headers, this.deprecation),
+    );
     return true;
   }
 

@@ -10,11 +10,26 @@ import { createProxyServer } from 'http-proxy-3';
 import type { RoutePolicy } from '../config/types.js';
 import { clientResponseHeaders } from './header-rules.js';
 import { upgradeAgentOf } from './upstream-trust.js';
-import { classifyUpstreamError, type UpstreamErrorKind, type UpstreamFailureReason, upstreamFailureReason, upstreamGatewayError } from './upstream-errors.js';
+import {
+  classifyUpstreamError,
+  type UpstreamErrorKind,
+  type UpstreamFailureReason,
+  upstreamFailureReason,
+  upstreamGatewayError,
+} from './upstream-errors.js';
 import type { GatewayError } from '../errors.js';
 
 export interface UpgradeForwarder {
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: RoutePolicy, pathAndQuery: string, headers: string[], requestId: string, onFailure: (error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason) => void): void;
+  forward(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    route: RoutePolicy,
+    pathAndQuery: string,
+    headers: string[],
+    requestId: string,
+    onFailure: (error: GatewayError, kind: UpstreamErrorKind, reason: UpstreamFailureReason) => void,
+  ): void;
   close(): void;
 }
 

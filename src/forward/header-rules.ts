@@ -21,8 +21,16 @@ import { PROXY_CLAIM_HEADERS, PROXY_CLAIM_PREFIXES } from './proxy-claim-headers
 
 /** RFC 9110 §7.6.1 and the non-standard ones still seen in the wild. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'http2-settings',
 ]);
 
 /** Headers that Portcullis sets itself or that only make sense to Portcullis. */
@@ -92,8 +100,14 @@ function connectionTokens(req: IncomingMessage): Set<string> | undefined {
  * spelling is kept from it).
  */
 function actsOn(hyphenated: string, named: Set<string> | undefined): boolean {
-  return HOP_BY_HOP.has(hyphenated) || REPLACED.has(hyphenated) || isProxyOnly(hyphenated) ||
-    hyphenated.startsWith(IDENTITY_HEADER_PREFIX) || hyphenated === 'x-request-id' || named?.has(hyphenated) === true;
+  return (
+    HOP_BY_HOP.has(hyphenated) ||
+    REPLACED.has(hyphenated) ||
+    isProxyOnly(hyphenated) ||
+    hyphenated.startsWith(IDENTITY_HEADER_PREFIX) ||
+    hyphenated === 'x-request-id' ||
+    named?.has(hyphenated) === true
+  );
 }
 
 /**
@@ -141,9 +155,13 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
   out.push('x-forwarded-host', clientForwardedHost ?? req.headers.host ?? '');
   const principal = facts.principal;
   if (principal !== undefined) {
-    if (UNSAFE_HEADER_VALUE.test(principal.subject) || UNSAFE_HEADER_VALUE.test(principal.scope) || UNSAFE_HEADER_VALUE.test(principal.credentialId) ||
-      (principal.issuer !== undefined && UNSAFE_HEADER_VALUE.test(principal.issuer))) {
-      throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
+    if (
+      UNSAFE_HEADER_VALUE.test(principal.subject) ||
+      UNSAFE_HEADER_VALUE.test(principal.scope) ||
+      UNSAFE_HEADER_VALUE.test(principal.credentialId) ||
+      (principal.issuer !== undefined && UNSAFE_HEADER_VALUE.test(principal.issuer))
+    ) {
+      throw new GatewayError('internal.error', "The caller's identity cannot be sent in a header.");
     }
     out.push('x-portcullis-subject', principal.subject);
     out.push('x-portcullis-scope', principal.scope);
@@ -154,7 +172,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, facts: ForwardingFa
     for (const [field, header] of IDENTITY_FIELD_HEADERS) {
       const value = principal[field];
       if (value === undefined) continue;
-      if (UNSAFE_HEADER_VALUE.test(value)) throw new GatewayError('internal.error', 'The caller\'s identity cannot be sent in a header.');
+      if (UNSAFE_HEADER_VALUE.test(value)) throw new GatewayError('internal.error', "The caller's identity cannot be sent in a header.");
       out.push(header, value);
     }
   }

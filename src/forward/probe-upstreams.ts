@@ -75,19 +75,19 @@ export async function probeUpstreams(config: GatewayConfig, timeoutMs = PROBE_TI
 export function describeProbeFailure(kind: UpstreamErrorKind, reason: UpstreamFailureReason): string {
   switch (reason) {
     case 'CERT_HAS_EXPIRED':
-      return 'the upstream\'s certificate has expired';
+      return "the upstream's certificate has expired";
     case 'CERT_NOT_YET_VALID':
-      return 'the upstream\'s certificate is not valid yet (check the clocks)';
+      return "the upstream's certificate is not valid yet (check the clocks)";
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
     case 'HOSTNAME_MISMATCH':
-      return 'the upstream\'s certificate does not name the host of the upstream URL';
+      return "the upstream's certificate does not name the host of the upstream URL";
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'CERT_UNTRUSTED':
-      return 'the upstream\'s certificate does not chain to a trusted root; set upstreamCa to its CA (or have the upstream send its intermediate certificates)';
+      return "the upstream's certificate does not chain to a trusted root; set upstreamCa to its CA (or have the upstream send its intermediate certificates)";
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
     case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
       return 'the upstream does not speak TLS on that port (plain HTTP?)';
@@ -95,7 +95,7 @@ export function describeProbeFailure(kind: UpstreamErrorKind, reason: UpstreamFa
       return 'connection refused: nothing listens on that port';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return 'the upstream\'s host name does not resolve';
+      return "the upstream's host name does not resolve";
     case 'ETIMEDOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'no TLS handshake within the probe timeout';

@@ -13,14 +13,33 @@ import { GatewayError, type ErrorCode } from '../errors.js';
 export type UpstreamErrorKind = 'unavailable' | 'tls' | 'timeout' | 'reset' | 'saturated' | 'client_stalled';
 
 const TLS_CODES: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'INVALID_PURPOSE',
-  'HOSTNAME_MISMATCH', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
 ]);
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 
@@ -42,16 +61,40 @@ function errorCode(error: unknown): string {
  */
 export const UPSTREAM_FAILURE_REASONS = [
   // TLS: the certificate
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE',
-  'INVALID_PURPOSE', 'HOSTNAME_MISMATCH',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_PURPOSE',
+  'HOSTNAME_MISMATCH',
   // TLS: the handshake
-  'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
-  'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'EPROTO',
   // Connection
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNABORTED',
-  'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
   'other',
 ] as const;
@@ -88,11 +131,16 @@ export function upstreamGatewayError(kind: UpstreamErrorKind, routeName: string,
   const code = UPSTREAM_ERROR_CODES[kind];
   switch (kind) {
     case 'tls':
-      return new GatewayError(code, `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`);
+      return new GatewayError(
+        code,
+        `The upstream of route "${routeName}" presented a certificate that is not trusted or does not match its name.`,
+      );
     case 'timeout':
       return new GatewayError(code, `The upstream of route "${routeName}" did not answer within ${timeoutMs} ms.`);
     case 'saturated':
-      return new GatewayError(code, `Every connection to the upstream of route "${routeName}" is busy; try again shortly.`, { 'retry-after': '1' });
+      return new GatewayError(code, `Every connection to the upstream of route "${routeName}" is busy; try again shortly.`, {
+        'retry-after': '1',
+      });
     case 'client_stalled':
       return new GatewayError(code, `The client did not read the response of route "${routeName}" in time.`);
     case 'reset':

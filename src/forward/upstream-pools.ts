@@ -48,7 +48,11 @@ function poolKey(target: UpstreamTarget): string {
   return target.ca === undefined ? target.origin : `${target.origin}\n${target.ca}`;
 }
 
-const NO_QUEUE_LIMITS: QueueLimits = { upstreamQueueSize: Number.MAX_SAFE_INTEGER, upstreamQueueTimeoutMs: 0, responseStallTimeoutMs: 30_000 };
+const NO_QUEUE_LIMITS: QueueLimits = {
+  upstreamQueueSize: Number.MAX_SAFE_INTEGER,
+  upstreamQueueTimeoutMs: 0,
+  responseStallTimeoutMs: 30_000,
+};
 
 export function createUpstreamPools(targets: Iterable<UpstreamTarget>, limits: QueueLimits = NO_QUEUE_LIMITS): UpstreamPools {
   const pools = new Map<string, Pool>();

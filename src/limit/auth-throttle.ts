@@ -21,7 +21,12 @@ import { clientKeyOf } from './client-address.js';
 import { createFailureThrottle, type FailureThrottle } from './failure-throttle.js';
 
 /** Refusals that count as a failed authentication. */
-export const FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['auth.invalid_token', 'auth.invalid_credentials', 'auth.token_expired', 'auth.token_revoked']);
+export const FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'auth.invalid_token',
+  'auth.invalid_credentials',
+  'auth.token_expired',
+  'auth.token_revoked',
+]);
 
 export interface AuthThrottle {
   /** `authenticate` with the throttle in front (a no-op while `throttle` is not configured). */

@@ -30,12 +30,16 @@ interface Failures {
  * throttles after ceil(failures / N) — an address then gets at most about `failures` across the
  * instance, however the kernel spreads its connections (docs/configuration.md).
  */
-export function createFailureThrottle(initial: ThrottleSettings, options: { readonly share?: number; readonly now?: () => number } = {}): FailureThrottle {
+export function createFailureThrottle(
+  initial: ThrottleSettings,
+  options: { readonly share?: number; readonly now?: () => number } = {},
+): FailureThrottle {
   const now = options.now ?? Date.now;
   const share = Math.max(1, options.share ?? 1);
   let settings = initial;
   let allowed = Math.ceil(settings.failures / share);
-  const make = (): LRUCache<string, Failures> => createBoundedLru<Failures>({ maxEntries: settings.maxAddresses, ttl: settings.windowMs, perf: { now } });
+  const make = (): LRUCache<string, Failures> =>
+    createBoundedLru<Failures>({ maxEntries: settings.maxAddresses, ttl: settings.windowMs, perf: { now } });
   let table = make();
   return {
     retryAfter(key) {

@@ -84,12 +84,16 @@ export function createRateLimits(config: GatewayConfig, options: RateLimitOption
       // Metrics never change an answer.
     }
     const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-    return new GatewayError('rate.limited', `More than ${policy.requests} requests in ${policy.perMs / 1000} s on this route; try again in ${retryAfter} s.`, {
-      'retry-after': String(retryAfter),
-      'ratelimit-policy': policyField(route.name, policy),
-      // Remaining 0; the reset names the same instant as Retry-After (the draft asks for that on a 429).
-      ratelimit: `"${route.name}";r=0;t=${retryAfter}`,
-    });
+    return new GatewayError(
+      'rate.limited',
+      `More than ${policy.requests} requests in ${policy.perMs / 1000} s on this route; try again in ${retryAfter} s.`,
+      {
+        'retry-after': String(retryAfter),
+        'ratelimit-policy': policyField(route.name, policy),
+        // Remaining 0; the reset names the same instant as Retry-After (the draft asks for that on a 429).
+        ratelimit: `"${route.name}";r=0;t=${retryAfter}`,
+      },
+    );
   }
 
   return {

@@ -53,7 +53,10 @@ export function clientKey(address: string): string {
     const tail = gap + 2 === bare.length ? [] : bare.slice(gap + 2).split(':');
     groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
   }
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group || '0', 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** `settings` and `exempt` are read per call, so a reload applies at once. */
@@ -78,14 +81,22 @@ export function createClientLimits(settings: () => ClientLimitSettings, exempt: 
       // Every connection of the address over the limit is refused and closed on its next request
       // (with a TLS listener the request's socket is not the one counted, so the count decides).
       if ((connections.get(key) ?? 0) > limits.maxConnectionsPerClient) {
-        return new GatewayError('client.too_many_connections', `At most ${limits.maxConnectionsPerClient} connections per client address.`, {
-          'retry-after': RETRY_AFTER,
-        });
+        return new GatewayError(
+          'client.too_many_connections',
+          `At most ${limits.maxConnectionsPerClient} connections per client address.`,
+          {
+            'retry-after': RETRY_AFTER,
+          },
+        );
       }
       if ((inFlight.get(key) ?? 0) >= limits.maxInFlightPerClient) {
-        return new GatewayError('client.too_many_requests', `At most ${limits.maxInFlightPerClient} requests in flight per client address.`, {
-          'retry-after': RETRY_AFTER,
-        });
+        return new GatewayError(
+          'client.too_many_requests',
+          `At most ${limits.maxInFlightPerClient} requests in flight per client address.`,
+          {
+            'retry-after': RETRY_AFTER,
+          },
+        );
       }
       increment(inFlight, key);
       return undefined;

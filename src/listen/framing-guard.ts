@@ -34,7 +34,8 @@ export const MAX_HEADER_LINES = 2000;
 /** Node's own test for a 100-continue expectation (lib/_http_server.js). */
 const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
-const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?)(?::\d{1,5})?$/;
+const HOST_PATTERN =
+  /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?)(?::\d{1,5})?$/;
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -45,8 +46,14 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * `Connection: Content-Length` on a GET turned its body into a chunked one upstream.
  */
 const POLICY_HEADERS: ReadonlySet<string> = new Set([
-  'content-length', 'transfer-encoding', 'host', 'authorization', 'proxy-authorization', 'expect',
-  ...METHOD_OVERRIDE_HEADERS, ...PROXY_CLAIM_HEADERS.map((h) => h.name),
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'authorization',
+  'proxy-authorization',
+  'expect',
+  ...METHOD_OVERRIDE_HEADERS,
+  ...PROXY_CLAIM_HEADERS.map((h) => h.name),
 ]);
 const POLICY_PREFIXES: readonly string[] = ['x-portcullis-', ...PROXY_CLAIM_PREFIXES.map((p) => p.prefix)];
 
@@ -129,7 +136,8 @@ export function guardFraming(req: IncomingMessage, options: FramingOptions = {})
         break;
       }
       case 10:
-        if (name.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1] as string}`;
+        if (name.toLowerCase() === 'connection')
+          connection = connection === undefined ? raw[i + 1] : `${connection},${raw[i + 1] as string}`;
         break;
     }
   }
@@ -150,7 +158,8 @@ export function guardFraming(req: IncomingMessage, options: FramingOptions = {})
   }
   if (contentLengthCount > 1) throw malformed('Several Content-Length headers were sent.');
   if (contentTypeCount > 1 && options.ownContentTypeCheck !== true) throw malformed('Several Content-Type headers were sent.');
-  if (contentTypeFolded && options.ownContentTypeCheck !== true) throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
+  if (contentTypeFolded && options.ownContentTypeCheck !== true)
+    throw malformed('A Content-Type header spelled with "_" or "." was sent; spell it Content-Type.');
   if (methodOverride && READ_METHODS.has(method)) throw malformed('A method-override header is not accepted on a read request.');
   if (connection !== undefined) checkConnection(connection);
   checkExpectation(req);
@@ -167,7 +176,11 @@ const canonical = canonicalHeaderName;
  * decoded and folded as PHP registers them (parameter-name.ts: leading spaces, NUL, `.`, space,
  * `[`), lower-cased, with `-` read as `_`, and with `;` as a separator too.
  */
-const OVERRIDE_PARAMETERS: ReadonlySet<string> = new Set(['_method', '_httpmethod', ...METHOD_OVERRIDE_HEADERS.map((h) => h.replaceAll('-', '_'))]);
+const OVERRIDE_PARAMETERS: ReadonlySet<string> = new Set([
+  '_method',
+  '_httpmethod',
+  ...METHOD_OVERRIDE_HEADERS.map((h) => h.replaceAll('-', '_')),
+]);
 /** A query that may hold one: names are only decoded when this matches. */
 const MAYBE_OVERRIDE = /method|%/i;
 

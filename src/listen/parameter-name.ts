@@ -21,7 +21,8 @@ export function foldParameterName(name: string): string {
   const bracket = folded.indexOf('[');
   if (bracket !== -1) {
     // `a[b]` is the array `a`; a `[` never closed is kept as `_` (with what follows).
-    folded = folded.indexOf(']', bracket + 1) === -1 ? `${folded.slice(0, bracket)}_${folded.slice(bracket + 1)}` : folded.slice(0, bracket);
+    folded =
+      folded.indexOf(']', bracket + 1) === -1 ? `${folded.slice(0, bracket)}_${folded.slice(bracket + 1)}` : folded.slice(0, bracket);
   }
   // Only the part before a `[` has `.` and space folded (PHP stops there); done after the cut.
   const end = bracket === -1 ? folded.length : bracket;

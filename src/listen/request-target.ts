@@ -95,7 +95,11 @@ export function normalisePath(rawPath: string): string {
     if (code >= 0x80 || PATH_ALLOWED[code] !== 1) {
       if (code === 0x5c) throw invalid('Backslashes are not allowed in the path.');
       if (code === 0x3b) throw invalid('";" is not allowed in the path (path parameters are read differently by different servers).');
-      throw invalid(code < 0x20 || code === 0x7f ? 'Control characters are not allowed in the path.' : 'The path contains a character that must be percent-encoded.');
+      throw invalid(
+        code < 0x20 || code === 0x7f
+          ? 'Control characters are not allowed in the path.'
+          : 'The path contains a character that must be percent-encoded.',
+      );
     }
     if (code === 0x2f /* / */) {
       if (i > 0) {
@@ -119,7 +123,9 @@ export function normalisePath(rawPath: string): string {
     if (byte === 0x2f || byte === 0x5c) throw invalid('Encoded "/" or "\\" is not allowed in the path.');
     if (byte < 0x20 || byte === 0x7f) throw invalid('Encoded control characters are not allowed in the path.');
     if (byte === 0x3b || byte === 0x3f || byte === 0x23) {
-      throw invalid('Encoded ";", "?" or "#" (%3B, %3F, %23) is not allowed in the path: a backend that decodes before it splits the path would cut it there.');
+      throw invalid(
+        'Encoded ";", "?" or "#" (%3B, %3F, %23) is not allowed in the path: a backend that decodes before it splits the path would cut it there.',
+      );
     }
     if (byte >= 0x80) {
       if (continuations > 0) continuations--;
@@ -177,19 +183,25 @@ function checkUtf8Escapes(rawPath: string, at: number, lead: number): number {
     if (lead === 0xf0) min = 0x90;
     if (lead === 0xf4) max = 0x8f;
   } else {
-    throw invalid('The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).');
+    throw invalid(
+      'The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).',
+    );
   }
   let codePoint = lead & (0xff >> (count + 2));
   for (let k = 1; k <= count; k++) {
     const byte = escapedByte(rawPath, at + 3 * k);
     // Only the first continuation byte has narrowed bounds (RFC 3629 §4).
     if (byte < (k === 1 ? min : 0x80) || byte > (k === 1 ? max : 0xbf)) {
-      throw invalid('The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).');
+      throw invalid(
+        'The path contains a percent-encoded byte sequence that is not valid UTF-8 (an overlong form such as %C0%AE, or a stray byte).',
+      );
     }
     codePoint = (codePoint << 6) | (byte & 0x3f);
   }
   if (NORMALISES_TO_SEPARATOR.has(codePoint)) {
-    throw invalid('The path contains an encoded character that Unicode normalisation turns into dots, "/" or "\\" (such as %EF%BC%8E, a fullwidth full stop).');
+    throw invalid(
+      'The path contains an encoded character that Unicode normalisation turns into dots, "/" or "\\" (such as %EF%BC%8E, a fullwidth full stop).',
+    );
   }
   return count;
 }

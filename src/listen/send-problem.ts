@@ -24,7 +24,12 @@ export function isClosing(socket: object): boolean {
  * Refusals after which nothing more is read from the connection: a head that could be framed
  * two ways, a request that took too long, a connection over its client's limit.
  */
-const CLOSES_CONNECTION: ReadonlySet<string> = new Set(['request.malformed', 'request.headers_too_large', 'request.timeout', 'client.too_many_connections']);
+const CLOSES_CONNECTION: ReadonlySet<string> = new Set([
+  'request.malformed',
+  'request.headers_too_large',
+  'request.timeout',
+  'client.too_many_connections',
+]);
 
 /** The request framed a body (RFC 9112 §6.3) that has not been read to its end. */
 function hasUnreadBody(req: IncomingMessage): boolean {
@@ -74,7 +79,7 @@ const PARSER_ERROR_CODES: Readonly<Record<string, 'request.headers_too_large' | 
 
 const PARSER_ERROR_DETAILS: Partial<Record<string, string>> = {
   'request.malformed': 'The request could not be parsed unambiguously.',
-  'request.timeout': 'The request did not arrive within the listener\'s time limit.',
+  'request.timeout': "The request did not arrive within the listener's time limit.",
 };
 
 /**

@@ -41,7 +41,10 @@ export function lenientParserSource(execArgv: readonly string[], nodeOptions: st
 }
 
 /** Throws, with the message the operator sees, when this process parses HTTP leniently. */
-export function assertStrictParser(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): void {
+export function assertStrictParser(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+): void {
   const source = lenientParserSource(execArgv, nodeOptions);
   if (source === undefined) return;
   throw new Error(

@@ -71,7 +71,14 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims | undefined {
   if (orgId !== undefined && typeof orgId !== 'string') return undefined;
   if (technicalAccountId !== undefined && typeof technicalAccountId !== 'string') return undefined;
   return {
-    iss, sub: clientId, aud, exp, iat, jti, client_id: clientId, scope,
+    iss,
+    sub: clientId,
+    aud,
+    exp,
+    iat,
+    jti,
+    client_id: clientId,
+    scope,
     ...(orgId === undefined ? {} : { org_id: orgId }),
     ...(technicalAccountId === undefined ? {} : { technical_account_id: technicalAccountId }),
   };
@@ -149,7 +156,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       if (client.revoked) throw new GatewayError('auth.token_revoked', 'The OAuth client was revoked.');
       const rotationEnds = rotationEndFor(claims, client);
       if (rotationEnds !== undefined && now() >= rotationEnds) {
-        throw new GatewayError('auth.token_revoked', 'The OAuth client\'s secret was rotated after this token was issued.');
+        throw new GatewayError('auth.token_revoked', "The OAuth client's secret was rotated after this token was issued.");
       }
       if (await storeRead(() => store.accessTokens.isRevoked(claims.jti))) {
         throw new GatewayError('auth.token_revoked', 'The access token was revoked.');

@@ -61,7 +61,10 @@ export interface IssuedAccessToken {
 
 /** Signs a new access token for `subject` with `signer`, valid from `nowMs` for tokenTtl. */
 export async function issueAccessToken(
-  signer: ActiveSigningKey, subject: AccessTokenSubject, settings: IssueSettings, nowMs: number,
+  signer: ActiveSigningKey,
+  subject: AccessTokenSubject,
+  settings: IssueSettings,
+  nowMs: number,
 ): Promise<IssuedAccessToken> {
   const iat = Math.floor(nowMs / 1000);
   const expiresIn = Math.max(1, Math.floor(settings.tokenTtlMs / 1000));

@@ -75,19 +75,25 @@ export function createJwtBearerVerifier(options: JwtBearerVerifierOptions): JwtB
     let pending = inflight.get(key);
     if (pending !== undefined) return pending;
     const ticket = cache.ticket();
-    const verification = issuer === OWN ? own.verify(token)
-      : issuer >= 0 ? options.external().verify(issuer, token)
-        : Promise.reject(new GatewayError('auth.invalid_token', INVALID));
-    pending = verification.then(
-      (verified) => {
-        cache.setPositive(key, verified, ticket, now());
-        return verified;
-      },
-      (error: unknown) => {
-        if (error instanceof GatewayError && !isTransient(error)) cache.setNegative(key, { code: error.code, detail: error.detail ?? INVALID }, ticket);
-        throw error;
-      },
-    ).finally(() => inflight.delete(key));
+    const verification =
+      issuer === OWN
+        ? own.verify(token)
+        : issuer >= 0
+          ? options.external().verify(issuer, token)
+          : Promise.reject(new GatewayError('auth.invalid_token', INVALID));
+    pending = verification
+      .then(
+        (verified) => {
+          cache.setPositive(key, verified, ticket, now());
+          return verified;
+        },
+        (error: unknown) => {
+          if (error instanceof GatewayError && !isTransient(error))
+            cache.setNegative(key, { code: error.code, detail: error.detail ?? INVALID }, ticket);
+          throw error;
+        },
+      )
+      .finally(() => inflight.delete(key));
     inflight.set(key, pending);
     return pending;
   }

@@ -56,7 +56,8 @@ function presentedCredentials(request: OAuthPost): Presented {
       throw error;
     }
     // RFC 6749 §3.2.1 lets a client repeat its id in the body; a different one is a contradiction.
-    if (formId !== undefined && formId !== id) throw new OAuthError('invalid_request', 'The client_id in the body differs from the Basic credentials.');
+    if (formId !== undefined && formId !== id)
+      throw new OAuthError('invalid_request', 'The client_id in the body differs from the Basic credentials.');
     return { id, secret, method: 'client_secret_basic' };
   }
   if (authorization.kind !== 'none') {

@@ -55,8 +55,14 @@ export function createClientDirectory(store: CredentialStore, settings: CacheSet
       revoked: record.revokedAt !== null,
       rotatedAt: record.rotatedAt === null ? null : Date.parse(record.rotatedAt),
       previousSecretValidUntil: record.previousSecretValidUntil === null ? null : Date.parse(record.previousSecretValidUntil),
-      deprecation: record.deprecation === null ? undefined
-        : Object.freeze({ sinceMs: Date.parse(record.deprecation.since), sunsetMs: Date.parse(record.deprecation.sunset), link: record.deprecation.link ?? undefined }),
+      deprecation:
+        record.deprecation === null
+          ? undefined
+          : Object.freeze({
+              sinceMs: Date.parse(record.deprecation.since),
+              sunsetMs: Date.parse(record.deprecation.sunset),
+              link: record.deprecation.link ?? undefined,
+            }),
     });
     if (enabled && startedAt === epoch) cache.set(clientId, info);
     return info;

@@ -41,7 +41,9 @@ export interface OAuthEndpointHandlers {
   readonly onTokenResult?: ((result: TokenResult) => void) | undefined;
 }
 
-type Entry = { readonly route: RoutePolicy } & ({ readonly allow: string; readonly post: OAuthHandler } | { readonly allow: string; readonly read: ReadHandler });
+type Entry = { readonly route: RoutePolicy } & (
+  { readonly allow: string; readonly post: OAuthHandler } | { readonly allow: string; readonly read: ReadHandler }
+);
 
 /**
  * The route an OAuth endpoint's requests are observed under: metrics and the access log name it
@@ -74,7 +76,9 @@ function endpointRoute(name: OwnEndpointRoute, path: string, methods: readonly s
 /** The result label of a token request that failed with `error`. */
 function tokenResultOf(error: unknown): TokenResult {
   if (error instanceof OAuthError) {
-    return error.error === 'unsupported_token_type' || error.error === 'invalid_token' || error.error === 'insufficient_scope' ? 'invalid_request' : error.error;
+    return error.error === 'unsupported_token_type' || error.error === 'invalid_token' || error.error === 'insufficient_scope'
+      ? 'invalid_request'
+      : error.error;
   }
   if (isStoreError(error) || (error instanceof GatewayError && error.code === 'auth.store_unavailable')) return 'temporarily_unavailable';
   if (error instanceof GatewayError && error.code !== 'internal.error') return 'refused';
@@ -82,11 +86,22 @@ function tokenResultOf(error: unknown): TokenResult {
 }
 
 /** Errors of an OAuth POST, answered in the OAuth form where one applies. */
-function answerFailure(req: IncomingMessage, res: ServerResponse, error: unknown, requestId: string, report: ReportInternalError | undefined): void {
+function answerFailure(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: unknown,
+  requestId: string,
+  report: ReportInternalError | undefined,
+): void {
   if (error instanceof OAuthError) {
     sendOAuthError(req, res, error, requestId);
   } else if (isStoreError(error) || (error instanceof GatewayError && error.code === 'auth.store_unavailable')) {
-    sendOAuthError(req, res, new OAuthError('temporarily_unavailable', 'The credential store cannot be reached; try again shortly.'), requestId);
+    sendOAuthError(
+      req,
+      res,
+      new OAuthError('temporarily_unavailable', 'The credential store cannot be reached; try again shortly.'),
+      requestId,
+    );
   } else if (error instanceof GatewayError) {
     sendProblem(req, res, error, requestId);
   } else {
@@ -105,8 +120,14 @@ export function createOAuthEndpoints(
   handlers: OAuthEndpointHandlers,
   report?: ReportInternalError,
 ): (req: IncomingMessage, res: ServerResponse, requestId: string, ctx?: RequestContext) => boolean {
-  const post = (name: OwnEndpointRoute, path: string, handler: OAuthHandler): [string, Entry] => [path, { route: endpointRoute(name, path, ['POST']), allow: 'POST', post: handler }];
-  const read = (name: OwnEndpointRoute, path: string, handler: ReadHandler): [string, Entry] => [path, { route: endpointRoute(name, path, ['GET', 'HEAD']), allow: 'GET, HEAD', read: handler }];
+  const post = (name: OwnEndpointRoute, path: string, handler: OAuthHandler): [string, Entry] => [
+    path,
+    { route: endpointRoute(name, path, ['POST']), allow: 'POST', post: handler },
+  ];
+  const read = (name: OwnEndpointRoute, path: string, handler: ReadHandler): [string, Entry] => [
+    path,
+    { route: endpointRoute(name, path, ['GET', 'HEAD']), allow: 'GET, HEAD', read: handler },
+  ];
   const table = new Map<string, Entry>([
     post('oauth:token', OAUTH_PATHS.token, handlers.token),
     post('oauth:introspect', OAUTH_PATHS.introspect, handlers.introspect),

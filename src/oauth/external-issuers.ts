@@ -33,7 +33,19 @@ import type { Principal } from '../types.js';
 import { transient, type VerifiedJwt } from './jwt-cache.js';
 
 /** Algorithms accepted from external issuers: asymmetric signatures only. */
-export const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const EXTERNAL_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 /** Tuning of JWKS fetching; the defaults are documented in the module comment. */
 export interface JwksTuning {
@@ -95,8 +107,16 @@ function jwksFetch(agent: Agent, report: (result: 'ok' | 'error') => void): Fetc
   return async (url, init) => {
     try {
       const headers: Record<string, string> = {};
-      init.headers.forEach((value, name) => { headers[name] = value; });
-      const response = await undiciFetch(url, { method: init.method, headers, redirect: init.redirect, signal: init.signal, dispatcher: agent });
+      init.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      const response = await undiciFetch(url, {
+        method: init.method,
+        headers,
+        redirect: init.redirect,
+        signal: init.signal,
+        dispatcher: agent,
+      });
       if (response.status !== 200) {
         await response.body?.cancel();
         throw new Error(`JWKS answered ${response.status}`);
@@ -114,7 +134,8 @@ function jwksFetch(agent: Agent, report: (result: 'ok' | 'error') => void): Fetc
 
 function scopeOf(payload: JWTPayload, issuer: ExternalIssuer): Scope | undefined {
   const claim = payload[issuer.scopeClaim];
-  const values = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim.filter((v): v is string => typeof v === 'string') : [];
+  const values =
+    typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim.filter((v): v is string => typeof v === 'string') : [];
   if (values.some((v) => issuer.readWriteValues.includes(v))) return 'read-write';
   if (values.some((v) => issuer.readOnlyValues.includes(v))) return 'read-only';
   return undefined;
@@ -156,12 +177,19 @@ export function createExternalIssuers(options: ExternalIssuersOptions): External
     return { config, jwks, agent };
   });
   const byIssuer = new Map<string, number>();
-  verifiers.forEach((v, i) => { if (!byIssuer.has(v.config.issuer)) byIssuer.set(v.config.issuer, i); });
+  verifiers.forEach((v, i) => {
+    if (!byIssuer.has(v.config.issuer)) byIssuer.set(v.config.issuer, i);
+  });
 
   const refreshAll = async (): Promise<void> => {
     await Promise.all(verifiers.map((v) => v.jwks.reload().catch(() => undefined)));
   };
-  const timer = verifiers.length === 0 ? undefined : setInterval(() => { void refreshAll(); }, tuning.refreshIntervalMs ?? 300_000);
+  const timer =
+    verifiers.length === 0
+      ? undefined
+      : setInterval(() => {
+          void refreshAll();
+        }, tuning.refreshIntervalMs ?? 300_000);
   timer?.unref();
 
   return {
@@ -187,23 +215,38 @@ export function createExternalIssuers(options: ExternalIssuersOptions): External
         }
         // The provider could not be reached for a key we do not have: do not remember the refusal.
         if (error instanceof errors.JWKSTimeout || (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
-          throw transient(new GatewayError('auth.invalid_token', 'The token issuer\'s keys cannot be fetched.'));
+          throw transient(new GatewayError('auth.invalid_token', "The token issuer's keys cannot be fetched."));
         }
         if (error instanceof errors.JWKSNoMatchingKey) throw transient(new GatewayError('auth.invalid_token', 'The token is not valid.'));
-        if (!(error instanceof errors.JOSEError)) throw transient(new GatewayError('auth.invalid_token', 'The token issuer\'s keys cannot be fetched.'));
+        if (!(error instanceof errors.JOSEError))
+          throw transient(new GatewayError('auth.invalid_token', "The token issuer's keys cannot be fetched."));
         throw new GatewayError('auth.invalid_token', 'The token is not valid.');
       }
       const { sub, exp } = payload;
       if (typeof sub !== 'string' || !FORWARDABLE.test(sub) || typeof exp !== 'number') {
-        throw new GatewayError('auth.invalid_token', 'The token\'s subject cannot be forwarded.');
+        throw new GatewayError('auth.invalid_token', "The token's subject cannot be forwarded.");
       }
       const scope = scopeOf(payload, config);
       if (scope === undefined) {
         throw new GatewayError('auth.insufficient_scope', 'The token carries no scope that Portcullis maps to read-only or read-write.');
       }
-      const principal: Principal = Object.freeze({ kind: 'external_jwt', scheme: 'bearer', subject: sub, scope, credentialId: credentialIdOf(payload, token), issuer: config.issuer });
+      const principal: Principal = Object.freeze({
+        kind: 'external_jwt',
+        scheme: 'bearer',
+        subject: sub,
+        scope,
+        credentialId: credentialIdOf(payload, token),
+        issuer: config.issuer,
+      });
       const expiresAt = exp * 1000;
-      return { principal, expiresAt, validUntil: expiresAt + Math.floor(options.leewayMs / 1000) * 1000, clientId: null, jti: null, claims: null };
+      return {
+        principal,
+        expiresAt,
+        validUntil: expiresAt + Math.floor(options.leewayMs / 1000) * 1000,
+        clientId: null,
+        jti: null,
+        claims: null,
+      };
     },
     refreshAll,
     async close() {

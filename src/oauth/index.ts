@@ -24,7 +24,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchVerifier, type PresentedCredentialVerifier } from '../authenticate/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import {
-  createChangeFeedFollower, isStoreError, sqlitePathOf, type ChangeFeedFollower, type ChangeRow, type CredentialStore,
+  createChangeFeedFollower,
+  isStoreError,
+  sqlitePathOf,
+  type ChangeFeedFollower,
+  type ChangeRow,
+  type CredentialStore,
 } from '../credentials/index.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js';
@@ -43,7 +48,13 @@ import { createTokenEndpoint } from './token-endpoint.js';
 import type { ReportInternalError } from '../observe/internal-errors.js';
 
 export {
-  generateSigningKey, protectSigningKey, rekeySigningKeys, requireKeyProtection, verifiesUntil, KEY_PROPAGATION_MARGIN_MS, SIGNING_ALGORITHM,
+  generateSigningKey,
+  protectSigningKey,
+  rekeySigningKeys,
+  requireKeyProtection,
+  verifiesUntil,
+  KEY_PROPAGATION_MARGIN_MS,
+  SIGNING_ALGORITHM,
 } from './signing-keys.js';
 export { OAUTH_PATHS, authorizationServerMetadata } from './metadata.js';
 export type { JwksTuning } from './external-issuers.js';
@@ -125,7 +136,9 @@ function warnIfExposed(url: string, warn: ((event: string, message: string) => v
  * start. Returns the function that stops the retries.
  */
 async function startKeys(
-  keys: KeyRing, warn: ((event: string, message: string) => void) | undefined, loaded: () => void,
+  keys: KeyRing,
+  warn: ((event: string, message: string) => void) | undefined,
+  loaded: () => void,
 ): Promise<() => void> {
   try {
     await keys.start();
@@ -139,14 +152,17 @@ async function startKeys(
   let stopped = false;
   const retry = (): void => {
     timer = setTimeout(() => {
-      keys.start().then(() => {
-        warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded');
-        loaded();
-      }, () => {
-        if (stopped) return;
-        delay = Math.min(delay * 2, 10_000);
-        retry();
-      });
+      keys.start().then(
+        () => {
+          warn?.('oauth.keys_loaded', 'the OAuth signing keys are loaded');
+          loaded();
+        },
+        () => {
+          if (stopped) return;
+          delay = Math.min(delay * 2, 10_000);
+          retry();
+        },
+      );
     }, delay);
     timer.unref();
   };
@@ -162,13 +178,14 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   const { store, credentials, hooks = {} } = options;
   const now = options.now ?? Date.now;
   let config = options.config;
-  const makeExternal = (c: GatewayConfig): ExternalIssuers => createExternalIssuers({
-    issuers: c.jwt.issuers,
-    leewayMs: c.oauth.leewayMs,
-    ...(options.jwks === undefined ? {} : { tuning: options.jwks }),
-    ...(hooks.onJwksRefresh === undefined ? {} : { onJwksRefresh: hooks.onJwksRefresh }),
-    now,
-  });
+  const makeExternal = (c: GatewayConfig): ExternalIssuers =>
+    createExternalIssuers({
+      issuers: c.jwt.issuers,
+      leewayMs: c.oauth.leewayMs,
+      ...(options.jwks === undefined ? {} : { tuning: options.jwks }),
+      ...(hooks.onJwksRefresh === undefined ? {} : { onJwksRefresh: hooks.onJwksRefresh }),
+      now,
+    });
   let external = makeExternal(config);
 
   const encryption = requireKeyProtection(config.oauth, config.store.url);
@@ -176,9 +193,12 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   const shared = !config.store.url.startsWith('sqlite:');
   const warnIfInClear = (): void => {
     if (!keys.activeInClear() || (encryption.current === null && !shared)) return;
-    options.onWarning?.('oauth.signing_key_in_clear', encryption.current === null
-      ? 'the OAuth signing key is stored in the clear: set oauth.keyEncryptionKey (decision 0011) and run `portcullis keys rekey`'
-      : 'the active OAuth signing key was stored before oauth.keyEncryptionKey was set and is still in the clear: run `portcullis keys rekey`');
+    options.onWarning?.(
+      'oauth.signing_key_in_clear',
+      encryption.current === null
+        ? 'the OAuth signing key is stored in the clear: set oauth.keyEncryptionKey (decision 0011) and run `portcullis keys rekey`'
+        : 'the active OAuth signing key was stored before oauth.keyEncryptionKey was set and is still in the clear: run `portcullis keys rekey`',
+    );
   };
   const stopKeyRetries = await startKeys(keys, options.onWarning, warnIfInClear);
   warnIfExposed(config.store.url, options.onWarning);
@@ -186,13 +206,20 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   const cache = createJwtCache(config.cache, options.now === undefined ? {} : { now: options.now });
   const own = createAccessTokenVerifier({ keys, clients, store, settings: () => config.oauth, now });
   const ownFeed = options.feed === undefined;
-  const feed = options.feed ?? createChangeFeedFollower({
-    store,
-    ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
-    ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
-  });
+  const feed =
+    options.feed ??
+    createChangeFeedFollower({
+      store,
+      ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+      ...(config.cache.maxStalenessMs === undefined ? {} : { maxStalenessMs: config.cache.maxStalenessMs }),
+    });
   const jwt = createJwtBearerVerifier({
-    cache, own, ownIssuer: () => config.oauth.issuer, external: () => external, feedFresh: feed.fresh, now,
+    cache,
+    own,
+    ownIssuer: () => config.oauth.issuer,
+    external: () => external,
+    feedFresh: feed.fresh,
+    now,
   });
   const verifier = dispatchVerifier(credentials, jwt);
 
@@ -204,10 +231,10 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
           clients.evict(change.credentialId);
           cache.evictClient(change.credentialId);
           break;
+        // Its access tokens carry its deprecation, and those issued before a rotation end with
+        // its grace: verified again.
         case 'client.deprecated':
-          // Its access tokens carry its deprecation: verified again.
         case 'client.secret_rotated':
-          // Access tokens issued before the rotation end with its grace: verified again.
           clients.evict(change.credentialId);
           cache.evictClient(change.credentialId);
           break;
@@ -227,16 +254,26 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
   void external.refreshAll();
 
   const bodyReadTimeoutMs = (): number => config.limits.bodyReadTimeoutMs;
-  const handle = createOAuthEndpoints({
-    token: createTokenEndpoint({
-      credentials, keys, clients, settings: () => config.oauth, now, onTokenIssued: hooks.onTokenIssued, bodyReadTimeoutMs, throttle: options.throttle,
-    }),
-    introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs }),
-    revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
-    jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
-    metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
-    onTokenResult: hooks.onTokenResult,
-  }, options.onInternalError);
+  const handle = createOAuthEndpoints(
+    {
+      token: createTokenEndpoint({
+        credentials,
+        keys,
+        clients,
+        settings: () => config.oauth,
+        now,
+        onTokenIssued: hooks.onTokenIssued,
+        bodyReadTimeoutMs,
+        throttle: options.throttle,
+      }),
+      introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs }),
+      revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
+      jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
+      metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
+      onTokenResult: hooks.onTokenResult,
+    },
+    options.onInternalError,
+  );
 
   return {
     handle,
@@ -244,7 +281,8 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
     jwt,
     keys,
     reload(next) {
-      const issuersChanged = JSON.stringify(next.jwt.issuers) !== JSON.stringify(config.jwt.issuers) || next.oauth.leewayMs !== config.oauth.leewayMs;
+      const issuersChanged =
+        JSON.stringify(next.jwt.issuers) !== JSON.stringify(config.jwt.issuers) || next.oauth.leewayMs !== config.oauth.leewayMs;
       const ownChanged = JSON.stringify(next.oauth) !== JSON.stringify(config.oauth);
       config = next;
       if (issuersChanged) {

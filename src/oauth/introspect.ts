@@ -48,7 +48,9 @@ async function callerOf(request: OAuthPost, deps: IntrospectionDeps): Promise<Ca
       if (error instanceof GatewayError && error.code === 'auth.store_unavailable') {
         throw new OAuthError('temporarily_unavailable', 'The credential store cannot be reached; try again shortly.');
       }
-      throw new OAuthError('invalid_token', 'The bearer credential is not valid.', { 'www-authenticate': challengesFor(BEARER_ONLY, 'invalid_token') });
+      throw new OAuthError('invalid_token', 'The bearer credential is not valid.', {
+        'www-authenticate': challengesFor(BEARER_ONLY, 'invalid_token'),
+      });
     }
     if (principal.scope !== 'admin') {
       throw new OAuthError('insufficient_scope', 'Introspection with a bearer credential needs scope admin.', {

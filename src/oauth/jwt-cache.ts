@@ -90,7 +90,11 @@ export function createJwtCache(settings: CacheSettings, options: { readonly now?
     },
     ...perf,
   });
-  const negative = createBoundedLru<RefusedJwt>({ maxEntries: settings.negativeMaxEntries, ttl: Math.max(settings.negativeTtlMs, 1), ...perf });
+  const negative = createBoundedLru<RefusedJwt>({
+    maxEntries: settings.negativeMaxEntries,
+    ttl: Math.max(settings.negativeTtlMs, 1),
+    ...perf,
+  });
   let epoch = 0;
   let following = false;
 

@@ -100,7 +100,9 @@ export function openPrivateJwk(jwk: JWK, kid: string, keys: KeyEncryptionKeys): 
   if (kekId === undefined) return jwk;
   const kek = keys.openers.find((candidate) => candidate.id === kekId);
   if (kek === undefined) {
-    throw new Error(`signing key ${kid} is encrypted with key-encryption key ${kekId}, which is neither oauth.keyEncryptionKey nor one of oauth.previousKeyEncryptionKeys`);
+    throw new Error(
+      `signing key ${kid} is encrypted with key-encryption key ${kekId}, which is neither oauth.keyEncryptionKey nor one of oauth.previousKeyEncryptionKeys`,
+    );
   }
   const [, , ivText = '', sealedText = ''] = (jwk.d as string).split('.');
   const iv = Buffer.from(ivText, 'base64url');
@@ -113,6 +115,8 @@ export function openPrivateJwk(jwk: JWK, kid: string, keys: KeyEncryptionKeys): 
     const d = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
     return { ...jwk, d };
   } catch {
-    throw new Error(`signing key ${kid} does not decrypt with key-encryption key ${kekId}: the stored envelope was altered or belongs to another key`);
+    throw new Error(
+      `signing key ${kid} does not decrypt with key-encryption key ${kekId}: the stored envelope was altered or belongs to another key`,
+    );
   }
 }

@@ -53,9 +53,10 @@ export async function readOAuthPost(req: IncomingMessage, res: ServerResponse, t
   }
   const contentTypes = headerValues(req, 'content-type');
   if (contentTypes.length !== 1) {
-    throw new OAuthError('invalid_request', contentTypes.length === 0
-      ? 'The Content-Type must be application/x-www-form-urlencoded.'
-      : 'Several Content-Type headers were sent.');
+    throw new OAuthError(
+      'invalid_request',
+      contentTypes.length === 0 ? 'The Content-Type must be application/x-www-form-urlencoded.' : 'Several Content-Type headers were sent.',
+    );
   }
   let form: boolean;
   try {

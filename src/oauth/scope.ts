@@ -28,7 +28,7 @@ export function grantedScope(requested: string | undefined, clientScope: Scope):
   for (const value of values) {
     if (!SCOPE_TOKEN.test(value)) throw new OAuthError('invalid_scope', 'The scope is malformed: values are separated by one space.');
     if (!isScope(value)) throw new OAuthError('invalid_scope', 'Scope values are read-only, read-write and admin.');
-    if (!isWithin(value, clientScope)) throw new OAuthError('invalid_scope', 'The requested scope exceeds the client\'s scope.');
+    if (!isWithin(value, clientScope)) throw new OAuthError('invalid_scope', "The requested scope exceeds the client's scope.");
     widest = widest === undefined || isWithin(widest, value) ? value : widest;
   }
   return widest ?? clientScope;

@@ -71,9 +71,11 @@ export function requireKeyProtection(settings: OAuthSettings, storeUrl: string):
   const keys = keyEncryptionKeys(settings.keyEncryptionKey, settings.previousKeyEncryptionKeys ?? []);
   const shared = storeUrl.startsWith('postgres://') || storeUrl.startsWith('postgresql://');
   if (keys.current === null && shared && settings.allowPlaintextSigningKeys !== true) {
-    throw new Error('oauth.keyEncryptionKey is not set: on a PostgreSQL store the OAuth signing keys would be stored in the clear, '
-      + 'and anyone who can read the database could mint access tokens. Set oauth.keyEncryptionKey: "${PORTCULLIS_KEK}" '
-      + '(32 random bytes in base64: openssl rand -base64 32), or oauth.allowPlaintextSigningKeys: true to accept the risk.');
+    throw new Error(
+      'oauth.keyEncryptionKey is not set: on a PostgreSQL store the OAuth signing keys would be stored in the clear, ' +
+        'and anyone who can read the database could mint access tokens. Set oauth.keyEncryptionKey: "${PORTCULLIS_KEK}" ' +
+        '(32 random bytes in base64: openssl rand -base64 32), or oauth.allowPlaintextSigningKeys: true to accept the risk.',
+    );
   }
   return keys;
 }
@@ -93,7 +95,9 @@ export type RekeyOutcome = 'sealed' | 'resealed' | 'unchanged' | 'none';
  * The key itself (kid, public part) does not change, so nothing else has to follow.
  */
 export async function rekeySigningKeys(
-  store: CredentialStore, encryption: KeyEncryptionKeys, audit?: AuditActor,
+  store: CredentialStore,
+  encryption: KeyEncryptionKeys,
+  audit?: AuditActor,
 ): Promise<{ readonly kid: string | null; readonly outcome: RekeyOutcome; readonly from: string | null }> {
   const current = encryption.current;
   if (current === null) throw new Error('oauth.keyEncryptionKey is not set: there is no key to encrypt under');
@@ -162,7 +166,11 @@ export interface KeyRingOptions {
   readonly encryption?: KeyEncryptionKeys;
 }
 
-async function load(record: SigningKeyRecord, usePrivate: boolean, encryption: KeyEncryptionKeys): Promise<LoadedKey & { readonly signing?: CryptoKey }> {
+async function load(
+  record: SigningKeyRecord,
+  usePrivate: boolean,
+  encryption: KeyEncryptionKeys,
+): Promise<LoadedKey & { readonly signing?: CryptoKey }> {
   const key = await importJWK(record.publicJwk, record.alg);
   if (key instanceof Uint8Array) throw new TypeError(`signing key ${record.kid} is not an asymmetric key`);
   let signing: CryptoKey | undefined;
@@ -171,7 +179,15 @@ async function load(record: SigningKeyRecord, usePrivate: boolean, encryption: K
     if (imported instanceof Uint8Array) throw new TypeError(`signing key ${record.kid} is not an asymmetric key`);
     signing = imported;
   }
-  const publicJwk: JWK = { kty: record.publicJwk.kty, crv: record.publicJwk.crv, x: record.publicJwk.x, y: record.publicJwk.y, kid: record.kid, alg: record.alg, use: 'sig' };
+  const publicJwk: JWK = {
+    kty: record.publicJwk.kty,
+    crv: record.publicJwk.crv,
+    x: record.publicJwk.x,
+    y: record.publicJwk.y,
+    kid: record.kid,
+    alg: record.alg,
+    use: 'sig',
+  };
   if (publicJwk.y === undefined) delete publicJwk.y;
   return { kid: record.kid, alg: record.alg, publicJwk, key, retiredAt: record.retiredAt, ...(signing ? { signing } : {}) };
 }
@@ -208,14 +224,17 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   }
 
   function reload(): Promise<void> {
-    pending ??= readStore().finally(() => { pending = undefined; });
+    pending ??= readStore().finally(() => {
+      pending = undefined;
+    });
     return pending;
   }
 
   return {
     async start() {
       const records = await store.signingKeys.list();
-      if (!records.some((r) => r.retiredAt === null)) await store.signingKeys.ensureActive(protectSigningKey(await generateSigningKey(), encryption));
+      if (!records.some((r) => r.retiredAt === null))
+        await store.signingKeys.ensureActive(protectSigningKey(await generateSigningKey(), encryption));
       await reload();
       if (active === undefined) throw new Error('the store holds no usable signing key');
     },

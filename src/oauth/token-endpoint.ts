@@ -57,7 +57,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): OAuthHandler {
     const client = await authenticateClient(request, deps.throttle?.(req, deps.credentials) ?? deps.credentials);
     // Only an authenticated id is logged: an id that failed could be anything a caller typed.
     if (ctx !== undefined) {
-      ctx.principal = { kind: 'oauth_client', scheme: 'basic', subject: client.clientId, scope: client.scope, credentialId: client.clientId };
+      ctx.principal = {
+        kind: 'oauth_client',
+        scheme: 'basic',
+        subject: client.clientId,
+        scope: client.scope,
+        credentialId: client.clientId,
+      };
     }
     const info = await deps.clients.get(client.clientId);
     // The secret verified a moment ago; a client revoked since gets nothing either.

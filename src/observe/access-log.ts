@@ -99,7 +99,8 @@ export function loggedQuery(search: string, allowed: ReadonlySet<string>): strin
     const shown = name.length > MAX_LOGGED_PARAM_NAME ? MASK : maskSecretShapes(name);
     out += count === 0 ? '?' : '&';
     out += shown;
-    if (eq !== -1 && allowed.size > 0 && allowed.has(decodedName(name))) out += `=${cut(maskSecretShapes(part.slice(eq + 1)), MAX_LOGGED_VALUE)}`;
+    if (eq !== -1 && allowed.size > 0 && allowed.has(decodedName(name)))
+      out += `=${cut(maskSecretShapes(part.slice(eq + 1)), MAX_LOGGED_VALUE)}`;
     count++;
   }
   return out;

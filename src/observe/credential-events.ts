@@ -87,13 +87,27 @@ export function createCredentialEvents(metrics: GatewayMetrics, setEntriesSource
 export function verifierEventListener(sink: CredentialEventSink): (event: VerifierEvent) => void {
   return (event) => {
     switch (event.type) {
-      case 'cache_hit': sink.cacheHit(); return;
-      case 'cache_miss': sink.cacheMiss(); return;
-      case 'negative_hit': sink.negativeHit(); return;
-      case 'eviction': sink.eviction(event.reason, event.count); return;
-      case 'store_read': sink.storeRead(); return;
-      case 'store_error': sink.storeError(); return;
-      case 'change_applied': sink.changeApplied(event.delayMs); return;
+      case 'cache_hit':
+        sink.cacheHit();
+        return;
+      case 'cache_miss':
+        sink.cacheMiss();
+        return;
+      case 'negative_hit':
+        sink.negativeHit();
+        return;
+      case 'eviction':
+        sink.eviction(event.reason, event.count);
+        return;
+      case 'store_read':
+        sink.storeRead();
+        return;
+      case 'store_error':
+        sink.storeError();
+        return;
+      case 'change_applied':
+        sink.changeApplied(event.delayMs);
+        return;
     }
   };
 }

@@ -98,7 +98,11 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   let throttleSource: { size(): number } | undefined;
   // Late-bound: the observer is created after the metrics that read its in-flight count.
   let inFlight = (): number => 0;
-  const metrics = createMetrics(version, { inFlight: () => inFlight(), cacheSizes: () => cacheSizes, logLinesDropped: () => logLinesDropped(logger), feedAgeMs: () => feedSource?.health().ageMs,
+  const metrics = createMetrics(version, {
+    inFlight: () => inFlight(),
+    cacheSizes: () => cacheSizes,
+    logLinesDropped: () => logLinesDropped(logger),
+    feedAgeMs: () => feedSource?.health().ageMs,
     throttleAddresses: () => throttleSource?.size() ?? 0,
   });
   const table = createRouteSeriesTable(metrics);
@@ -142,7 +146,10 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       if (!isAuthOutcomeCode(code)) throw new TypeError(`"${String(code)}" is not an authentication outcome code`);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a label value the types rule out still must not become a new series
       if (scheme !== 'bearer' && scheme !== 'basic' && scheme !== 'none') throw new TypeError(`unknown scheme "${String(scheme)}"`);
-      table.get(table.has(routeName) ? routeName : undefined).authDecision(scheme, code).inc();
+      table
+        .get(table.has(routeName) ? routeName : undefined)
+        .authDecision(scheme, code)
+        .inc();
     },
     tokenIssued() {
       metrics.tokensIssued.inc();

@@ -41,7 +41,10 @@ export function loggedError(error: unknown): LoggedError {
 export function createInternalErrorLog(logger: Logger): ReportInternalError {
   return (requestId, error) => {
     try {
-      logger.error({ event: 'request.internal_error', requestId, error: loggedError(error) }, 'an unexpected failure was answered internal.error');
+      logger.error(
+        { event: 'request.internal_error', requestId, error: loggedError(error) },
+        'an unexpected failure was answered internal.error',
+      );
     } catch {
       // Logging must never turn one failure into two.
     }

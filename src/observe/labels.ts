@@ -20,8 +20,15 @@ export type OwnEndpointRoute = (typeof OWN_ENDPOINT_ROUTES)[number];
  * code, `refused` (answered as problem+json: wrong method, malformed framing) or `internal_error`.
  */
 export const TOKEN_RESULTS = [
-  'issued', 'invalid_request', 'invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
-  'temporarily_unavailable', 'refused', 'internal_error',
+  'issued',
+  'invalid_request',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'temporarily_unavailable',
+  'refused',
+  'internal_error',
 ] as const;
 export type TokenResult = (typeof TOKEN_RESULTS)[number];
 
@@ -32,14 +39,22 @@ export type MethodLabel = (typeof METHOD_LABELS)[number];
 /** Index of a request method in METHOD_LABELS (OTHER for anything not listed). */
 export function methodIndex(method: string | undefined): number {
   switch (method) {
-    case 'GET': return 0;
-    case 'HEAD': return 1;
-    case 'POST': return 2;
-    case 'PUT': return 3;
-    case 'PATCH': return 4;
-    case 'DELETE': return 5;
-    case 'OPTIONS': return 6;
-    default: return 7;
+    case 'GET':
+      return 0;
+    case 'HEAD':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 3;
+    case 'PATCH':
+      return 4;
+    case 'DELETE':
+      return 5;
+    case 'OPTIONS':
+      return 6;
+    default:
+      return 7;
   }
 }
 
@@ -56,7 +71,8 @@ export function schemeOf(authorization: string | undefined): AuthScheme {
   const sep = authorization.charCodeAt(end);
   if ((sep === 0x20 || sep === 0x09 || Number.isNaN(sep)) && authorization.slice(start, end).toLowerCase() === 'bearer') return 'bearer';
   const basicSep = authorization.charCodeAt(start + 5);
-  if ((basicSep === 0x20 || basicSep === 0x09 || Number.isNaN(basicSep)) && authorization.slice(start, start + 5).toLowerCase() === 'basic') return 'basic';
+  if ((basicSep === 0x20 || basicSep === 0x09 || Number.isNaN(basicSep)) && authorization.slice(start, start + 5).toLowerCase() === 'basic')
+    return 'basic';
   return 'none';
 }
 

@@ -42,7 +42,10 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     sink = createLogSink(process.stdout, {
       ...(options.bufferBytes !== undefined ? { maxPendingBytes: options.bufferBytes } : {}),
       onRecovered: (dropped) => {
-        logger?.warn({ event: 'log.lines_dropped', dropped }, 'the log reader fell behind: lines were dropped (portcullis_log_lines_dropped_total)');
+        logger?.warn(
+          { event: 'log.lines_dropped', dropped },
+          'the log reader fell behind: lines were dropped (portcullis_log_lines_dropped_total)',
+        );
       },
     });
   }
@@ -55,9 +58,18 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
       // Defence in depth: should a header object ever be logged, credentials are masked.
       redact: {
         paths: [
-          'authorization', 'cookie', '["proxy-authorization"]', '["set-cookie"]',
-          '*.authorization', '*.cookie', '*["proxy-authorization"]', '*["set-cookie"]',
-          '*.headers.authorization', '*.headers.cookie', '*.headers["proxy-authorization"]', '*.headers["set-cookie"]',
+          'authorization',
+          'cookie',
+          '["proxy-authorization"]',
+          '["set-cookie"]',
+          '*.authorization',
+          '*.cookie',
+          '*["proxy-authorization"]',
+          '*["set-cookie"]',
+          '*.headers.authorization',
+          '*.headers.cookie',
+          '*.headers["proxy-authorization"]',
+          '*.headers["set-cookie"]',
         ],
         censor: '[redacted]',
       },

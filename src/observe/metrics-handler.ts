@@ -27,7 +27,10 @@ function parseAccept(accept: string): MediaRange[] {
       const eq = param.indexOf('=');
       if (eq === -1) continue;
       const key = param.slice(0, eq).trim().toLowerCase();
-      const value = param.slice(eq + 1).trim().replace(/^"|"$/g, '');
+      const value = param
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, '');
       if (key === 'q') {
         const parsed = Number(value);
         q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
@@ -51,7 +54,8 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   let text = 0;
   for (const range of parseAccept(accept)) {
     if (range.type === 'application/openmetrics-text') {
-      if (range.version === undefined || range.version === '1.0.0' || range.version === '0.0.1') openMetrics = Math.max(openMetrics, range.q);
+      if (range.version === undefined || range.version === '1.0.0' || range.version === '0.0.1')
+        openMetrics = Math.max(openMetrics, range.q);
     } else if (range.type === 'text/plain' || range.type === 'text/*' || range.type === '*/*') {
       text = Math.max(text, range.q);
     }

@@ -8,13 +8,7 @@
  * at scrape time, from the sources given here.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import {
-  CACHE_KINDS,
-  CACHE_LOOKUP_RESULTS,
-  EVICTION_REASONS,
-  RELOAD_RESULTS,
-  TOKEN_RESULTS,
-} from './labels.js';
+import { CACHE_KINDS, CACHE_LOOKUP_RESULTS, EVICTION_REASONS, RELOAD_RESULTS, TOKEN_RESULTS } from './labels.js';
 import { LabelledCounter } from './labelled-counter.js';
 import { RouteHistogram } from './route-histogram.js';
 
@@ -145,7 +139,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     ),
     requestDuration: routeHistogram(
       'portcullis_request_duration_seconds',
-      'Time from the request\'s arrival to the response\'s close, in seconds, by route. WebSocket sessions (101) are not observed.',
+      "Time from the request's arrival to the response's close, in seconds, by route. WebSocket sessions (101) are not observed.",
     ),
     upstreamDuration: routeHistogram(
       'portcullis_upstream_duration_seconds',
@@ -197,7 +191,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     feedAge: new Gauge({
       name: 'portcullis_store_feed_age_seconds',
-      help: 'Seconds since this instance last confirmed the store\'s change feed (read to its end); above cache.maxStaleness the instance refuses credentials and is unready.',
+      help: "Seconds since this instance last confirmed the store's change feed (read to its end); above cache.maxStaleness the instance refuses credentials and is unready.",
       registers,
       collect() {
         const ageMs = sources.feedAgeMs();
@@ -230,11 +224,9 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
       'JWKS refreshes of external issuers, by issuer (as configured in jwt.issuers; other for any other) and result (ok, error).',
       ['issuer', 'result'] as const,
     ),
-    configReloads: labelledCounter(
-      'portcullis_config_reloads_total',
-      'Configuration reloads (SIGHUP) by result (success, failure).',
-      ['result'] as const,
-    ),
+    configReloads: labelledCounter('portcullis_config_reloads_total', 'Configuration reloads (SIGHUP) by result (success, failure).', [
+      'result',
+    ] as const),
     lastReloadSuccess: new Gauge({
       name: 'portcullis_config_last_reload_success_timestamp_seconds',
       help: 'Unix time of the last successful configuration load (startup or reload), in seconds.',
@@ -247,7 +239,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     certificateExpiry: new Gauge({
       name: 'portcullis_tls_certificate_expiry_timestamp_seconds',
-      help: 'When a certificate stops being valid (notAfter, Unix seconds; the earliest in the file), by kind (listener: served by the proxy or admin listener; upstream_ca: a route\'s upstreamCa; jwks_ca: an issuer\'s jwksCa) and name (proxy, admin, the route or the issuer). Updated on start and on every reload.',
+      help: "When a certificate stops being valid (notAfter, Unix seconds; the earliest in the file), by kind (listener: served by the proxy or admin listener; upstream_ca: a route's upstreamCa; jwks_ca: an issuer's jwksCa) and name (proxy, admin, the route or the issuer). Updated on start and on every reload.",
       labelNames: ['kind', 'name'] as const,
       registers,
     }),
@@ -285,7 +277,7 @@ export function createMetrics(version: string, sources: GaugeSources): GatewayMe
     }),
     rateLimited: labelledCounter(
       'portcullis_rate_limited_total',
-      'Requests refused with 429 rate.limited, by route: the route\'s rate limit (or a credential\'s override) was used up. Nothing was sent upstream.',
+      "Requests refused with 429 rate.limited, by route: the route's rate limit (or a credential's override) was used up. Nothing was sent upstream.",
       ['route'] as const,
     ),
     authThrottled: new Counter({

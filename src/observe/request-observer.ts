@@ -28,7 +28,12 @@ function authOutcomeOf(ctx: RequestContext): AuthOutcomeCode | undefined {
   return ctx.principal !== undefined ? 'ok' : undefined;
 }
 
-export function createRequestObserver(table: RouteSeriesTable, accessLog: AccessLog, logger: Logger, rollout?: RolloutMetrics): CountingObserver {
+export function createRequestObserver(
+  table: RouteSeriesTable,
+  accessLog: AccessLog,
+  logger: Logger,
+  rollout?: RolloutMetrics,
+): CountingObserver {
   const reportInternalError = createInternalErrorLog(logger);
   let inFlight = 0;
   let failureLogged = false;
@@ -38,7 +43,10 @@ export function createRequestObserver(table: RouteSeriesTable, accessLog: Access
   const failed = (error: unknown): void => {
     if (failureLogged) return;
     failureLogged = true;
-    logger.error({ event: 'observe.failed', error: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'request observation failed');
+    logger.error(
+      { event: 'observe.failed', error: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+      'request observation failed',
+    );
   };
 
   return {

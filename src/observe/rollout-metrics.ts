@@ -25,7 +25,7 @@ export interface RolloutMetrics {
 export function createRolloutMetrics(registry: Registry): RolloutMetrics {
   const shadowRefusals = new LabelledCounter(
     'portcullis_shadow_refusals_total',
-    'Requests on routes in shadow mode that the route\'s policy would have refused, by route and would-be error code; they were forwarded.',
+    "Requests on routes in shadow mode that the route's policy would have refused, by route and would-be error code; they were forwarded.",
     ['route', 'code'] as const,
   );
   registry.registerMetric(shadowRefusals as never);
@@ -60,7 +60,8 @@ export function createRolloutMetrics(registry: Registry): RolloutMetrics {
       // A route's deprecation series exist from the first scrape, so rate() sees their first use.
       for (const route of next) {
         for (const scheme of ['bearer', 'basic'] as const) {
-          if (route.deprecated[scheme] !== undefined) for (const phase of DEPRECATION_PHASES) deprecated.labels(route.name, 'scheme', phase).inc(0);
+          if (route.deprecated[scheme] !== undefined)
+            for (const phase of DEPRECATION_PHASES) deprecated.labels(route.name, 'scheme', phase).inc(0);
         }
       }
     },

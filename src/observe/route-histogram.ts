@@ -86,7 +86,13 @@ export class RouteHistogram {
       let cumulative = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         cumulative += series.buckets[i] as number;
-        values.push({ value: cumulative, labels: { le: this.bounds[i] as number }, metricName: bucketName, exemplar: null, sharedLabels: shared });
+        values.push({
+          value: cumulative,
+          labels: { le: this.bounds[i] as number },
+          metricName: bucketName,
+          exemplar: null,
+          sharedLabels: shared,
+        });
       }
       values.push({ value: series.count, labels: { le: '+Inf' }, metricName: bucketName, exemplar: null, sharedLabels: shared });
       values.push({ value: series.sum, labels: {}, metricName: `${this.name}_sum`, exemplar: undefined, sharedLabels: shared });

@@ -84,7 +84,10 @@ export function checkIdentityMatch(route: RoutePolicy, req: IncomingMessage, pri
   for (const [name, field] of route.identityMatch) {
     const expected = principal?.[field];
     if (expected === undefined || req.headers[name] !== expected) {
-      throw new GatewayError('auth.identity_mismatch', `The ${name} header must name the credential's ${field}${expected === undefined ? ', and this credential has none' : ''}.`);
+      throw new GatewayError(
+        'auth.identity_mismatch',
+        `The ${name} header must name the credential's ${field}${expected === undefined ? ', and this credential has none' : ''}.`,
+      );
     }
   }
 }
@@ -94,7 +97,10 @@ export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: 
     const named = connectionNominees(req.headers.connection);
     const dropped = named === undefined ? [] : route.requiredHeaders.filter((name) => named.includes(canonicalHeaderName(name)));
     if (dropped.length > 0) {
-      throw new GatewayError('request.malformed', `The Connection header names the required header${dropped.length > 1 ? 's' : ''} ${dropped.join(', ')}, which would then not reach the upstream.`);
+      throw new GatewayError(
+        'request.malformed',
+        `The Connection header names the required header${dropped.length > 1 ? 's' : ''} ${dropped.join(', ')}, which would then not reach the upstream.`,
+      );
     }
     const missing: string[] = [];
     const repeated: string[] = [];
@@ -114,6 +120,7 @@ export function checkRequired(route: RoutePolicy, req: IncomingMessage, search: 
       if (presence === 'missing') missing.push(name);
       else if (presence === 'repeated') repeated.push(name);
     }
-    if (missing.length > 0 || repeated.length > 0) throw new GatewayError('request.missing_query_param', describe('query parameter', missing, repeated));
+    if (missing.length > 0 || repeated.length > 0)
+      throw new GatewayError('request.missing_query_param', describe('query parameter', missing, repeated));
   }
 }

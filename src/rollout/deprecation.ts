@@ -39,7 +39,11 @@ function deprecatedIssuers(config: GatewayConfig): ReadonlyMap<string, Deprecati
   return table;
 }
 
-function earlier(current: DeprecationNotice | undefined, candidate: Deprecation | undefined, kind: DeprecationKind): DeprecationNotice | undefined {
+function earlier(
+  current: DeprecationNotice | undefined,
+  candidate: Deprecation | undefined,
+  kind: DeprecationKind,
+): DeprecationNotice | undefined {
   if (candidate === undefined) return current;
   if (current !== undefined && current.sunsetMs <= candidate.sunsetMs) return current;
   return { sinceMs: candidate.sinceMs, sunsetMs: candidate.sunsetMs, link: candidate.link, kind };
@@ -48,7 +52,8 @@ function earlier(current: DeprecationNotice | undefined, candidate: Deprecation 
 /** The deprecation with the earliest sunset among those that apply to `principal` on `route`, or undefined. */
 export function deprecationOf(route: RoutePolicy, principal: Principal, config: GatewayConfig): DeprecationNotice | undefined {
   let notice: DeprecationNotice | undefined;
-  if (principal.deprecation !== undefined) notice = earlier(notice, principal.deprecation, principal.kind === 'api_token' ? 'token' : 'client');
+  if (principal.deprecation !== undefined)
+    notice = earlier(notice, principal.deprecation, principal.kind === 'api_token' ? 'token' : 'client');
   notice = earlier(notice, route.deprecated[principal.scheme], 'scheme');
   if (principal.kind === 'external_jwt' && principal.issuer !== undefined && config.jwt.issuers.length > 0) {
     notice = earlier(notice, deprecatedIssuers(config).get(principal.issuer), 'issuer');
@@ -67,7 +72,13 @@ const WHAT: Readonly<Record<DeprecationKind, string>> = {
  * Records the deprecation that applies (ctx.deprecation) and throws 401 auth.credential_sunset
  * from its sunset on. `now`: the clock in epoch ms (read only when a deprecation applies).
  */
-export function checkDeprecation(ctx: RequestContext, route: RoutePolicy, principal: Principal, config: GatewayConfig, now: () => number): void {
+export function checkDeprecation(
+  ctx: RequestContext,
+  route: RoutePolicy,
+  principal: Principal,
+  config: GatewayConfig,
+  now: () => number,
+): void {
   const notice = deprecationOf(route, principal, config);
   if (notice === undefined) return;
   ctx.deprecation = notice;
@@ -76,6 +87,10 @@ export function checkDeprecation(ctx: RequestContext, route: RoutePolicy, princi
     'www-authenticate': challengesFor(route.credentials, principal.scheme === 'bearer' ? 'invalid_token' : undefined),
     ...sunsetHeaders(notice.sunsetMs, notice.link),
   };
-  const error = new GatewayError('auth.credential_sunset', `${WHAT[notice.kind]} reached its sunset at ${new Date(notice.sunsetMs).toISOString()}.`, headers);
+  const error = new GatewayError(
+    'auth.credential_sunset',
+    `${WHAT[notice.kind]} reached its sunset at ${new Date(notice.sunsetMs).toISOString()}.`,
+    headers,
+  );
   throw aboutCredential(error, principal.credentialId);
 }

@@ -51,7 +51,11 @@ export function recordShadowed(ctx: RequestContext, error: unknown): void {
 }
 
 /** The authenticate stage on a shadow route: a refusal is recorded and the request goes on without a principal. */
-export function authenticateInShadow(authenticate: Authenticate, route: RoutePolicy, ctx: RequestContext): Principal | undefined | Promise<Principal | undefined> {
+export function authenticateInShadow(
+  authenticate: Authenticate,
+  route: RoutePolicy,
+  ctx: RequestContext,
+): Principal | undefined | Promise<Principal | undefined> {
   let result: Principal | Promise<Principal>;
   try {
     result = authenticate(route, ctx.req);
@@ -82,7 +86,13 @@ function openTwin(route: RoutePolicy): RoutePolicy {
  * recorded; then what an `auth: off`, read-write route enforces is enforced (a form body on a
  * read is refused on every route).
  */
-export function decideInShadow(ctx: RequestContext, route: RoutePolicy, req: IncomingMessage, principal: Principal | undefined, adminOnProxyRoutes: boolean): void {
+export function decideInShadow(
+  ctx: RequestContext,
+  route: RoutePolicy,
+  req: IncomingMessage,
+  principal: Principal | undefined,
+  adminOnProxyRoutes: boolean,
+): void {
   try {
     authorize(route, req, principal, adminOnProxyRoutes);
   } catch (error) {

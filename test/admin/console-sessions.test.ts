@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sessionHeaders, signInByApi, startConsoleGateway } from '../support/console.js';
 
-const tokenCount = async (c: Awaited<ReturnType<typeof startConsoleGateway>>): Promise<number> => (await c.gw.services.store.tokens.list()).length;
+const tokenCount = async (c: Awaited<ReturnType<typeof startConsoleGateway>>): Promise<number> =>
+  (await c.gw.services.store.tokens.list()).length;
 
 test('the console page is served from the package with a strict CSP, no framing and no sniffing', async (t) => {
   const c = await startConsoleGateway(t);
@@ -58,7 +59,7 @@ test('sign-in trades the credential for an HttpOnly SameSite=Strict cookie; the 
   const setCookie = String(s.answer.headers['set-cookie']?.[0]);
   assert.match(setCookie, /^portcullis_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
   assert.doesNotMatch(setCookie, /Secure/, 'plain HTTP listener: no Secure attribute (the browser would drop the cookie)');
-  const body = s.answer.json<Record<string, unknown>>();
+  const body = s.answer.json();
   assert.equal(body.scope, 'admin');
   assert.equal(body.owner, false);
   assert.equal(typeof body.csrfToken, 'string');
@@ -87,11 +88,17 @@ test('sign-in refuses a wrong credential, a proxy-only token, a missing field an
   assert.equal(notAdmin.answer.status, 403);
   assert.equal(notAdmin.answer.json().code, 'auth.insufficient_scope');
   assert.equal(notAdmin.answer.headers['set-cookie'], undefined);
-  const empty = await c.admin('/console/session', { method: 'POST', headers: { 'content-type': 'application/json', origin: c.adminUrl }, body: '{}' });
+  const empty = await c.admin('/console/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: c.adminUrl },
+    body: '{}',
+  });
   assert.equal(empty.status, 400);
   assert.equal(empty.json().detail, 'credential is required');
   const crossSite = await c.admin('/console/session', {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: JSON.stringify({ credential: c.adminToken }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+    body: JSON.stringify({ credential: c.adminToken }),
   });
   assert.equal(crossSite.status, 403);
   assert.equal(crossSite.json().code, 'console.cross_site');
@@ -120,7 +127,9 @@ test('a cookie-authenticated call needs the CSRF token and the console origin', 
   }
   // A form posted from another site: refused, whatever its body.
   const form = await c.admin('/v1/tokens', {
-    method: 'POST', headers: { cookie: s.cookie, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'label=x&scope=admin',
+    method: 'POST',
+    headers: { cookie: s.cookie, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'label=x&scope=admin',
   });
   assert.equal(form.status, 403);
   assert.equal(form.json().code, 'console.cross_site');
@@ -150,7 +159,10 @@ test('sign-out ends the session on the server: the old cookie is refused', async
   const after = await c.admin('/v1/tokens', { headers: sessionHeaders(c, s) });
   assert.equal(after.status, 401);
   assert.equal(after.json().code, 'console.session_required');
-  const crossSiteSignOut = await c.admin('/console/sign-out', { method: 'POST', headers: { cookie: s.cookie, origin: 'http://evil.example' } });
+  const crossSiteSignOut = await c.admin('/console/sign-out', {
+    method: 'POST',
+    headers: { cookie: s.cookie, origin: 'http://evil.example' },
+  });
   assert.equal(crossSiteSignOut.status, 403);
 });
 
@@ -193,8 +205,20 @@ test('GET /v1/routes shows the loaded policy, read-only, without secrets; admins
   assert.equal(answer.status, 200);
   assert.deepEqual(answer.json(), {
     routes: [
-      { name: 'api', match: { host: null, path: '/api', methods: null }, auth: 'required', access: 'read-write', upstream: c.upstream.origin },
-      { name: 'status', match: { host: null, path: '/status', methods: null }, auth: 'off', access: 'read-only', upstream: `${c.upstream.origin}/health` },
+      {
+        name: 'api',
+        match: { host: null, path: '/api', methods: null },
+        auth: 'required',
+        access: 'read-write',
+        upstream: c.upstream.origin,
+      },
+      {
+        name: 'status',
+        match: { host: null, path: '/status', methods: null },
+        auth: 'off',
+        access: 'read-only',
+        upstream: `${c.upstream.origin}/health`,
+      },
     ],
   });
   assert.doesNotMatch(answer.body, /BEGIN CERTIFICATE|\.pem/);

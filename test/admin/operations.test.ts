@@ -11,16 +11,41 @@ const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
 
 test('since: durations count back from now; ISO-8601 instants and dates are taken as written', () => {
   const cases: [string, number][] = [
-    ['1h', NOW - 3_600_000], ['30m', NOW - 1_800_000], ['7d', NOW - 7 * 86_400_000], ['500ms', NOW - 500], ['0s', NOW],
-    ['2026-12-06T11:00:00Z', Date.UTC(2026, 11, 6, 11)], ['2026-12-06T11:00:00.250Z', Date.UTC(2026, 11, 6, 11, 0, 0, 250)],
-    ['2026-12-06T13:00:00+02:00', Date.UTC(2026, 11, 6, 11)], ['2026-12-06', Date.UTC(2026, 11, 6)], [' 1h ', NOW - 3_600_000],
+    ['1h', NOW - 3_600_000],
+    ['30m', NOW - 1_800_000],
+    ['7d', NOW - 7 * 86_400_000],
+    ['500ms', NOW - 500],
+    ['0s', NOW],
+    ['2026-12-06T11:00:00Z', Date.UTC(2026, 11, 6, 11)],
+    ['2026-12-06T11:00:00.250Z', Date.UTC(2026, 11, 6, 11, 0, 0, 250)],
+    ['2026-12-06T13:00:00+02:00', Date.UTC(2026, 11, 6, 11)],
+    ['2026-12-06', Date.UTC(2026, 11, 6)],
+    [' 1h ', NOW - 3_600_000],
   ];
   for (const [text, expected] of cases) assert.equal(parseSince(text, NOW), expected, text);
 });
 
 test('since: anything else is refused with the parameter name, never parsed loosely', () => {
-  for (const text of ['', 'yesterday', '1y', '-1h', '1.5h', '1h30m', '+1h', '2026-13-01', '2026-12-06T11:00:00', 'Dec 6 2026', '1e3s', '0x10m', '99999999999999999d']) {
-    assert.throws(() => parseSince(text, NOW, '--since'), (error: unknown) => error instanceof InvalidInputError && /^--since /.test(error.message), JSON.stringify(text));
+  for (const text of [
+    '',
+    'yesterday',
+    '1y',
+    '-1h',
+    '1.5h',
+    '1h30m',
+    '+1h',
+    '2026-13-01',
+    '2026-12-06T11:00:00',
+    'Dec 6 2026',
+    '1e3s',
+    '0x10m',
+    '99999999999999999d',
+  ]) {
+    assert.throws(
+      () => parseSince(text, NOW, '--since'),
+      (error: unknown) => error instanceof InvalidInputError && /^--since /.test(error.message),
+      JSON.stringify(text),
+    );
   }
 });
 

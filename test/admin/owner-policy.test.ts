@@ -24,26 +24,45 @@ async function setup(t: TestContext): Promise<Setup> {
   const owner = await c.token({ label: 'alpha owner', scope: 'read-write', account: 'alpha', owner: true });
   const alpha = await c.token({ label: 'alpha ci', scope: 'read-only', account: 'alpha' });
   const beta = await c.token({ label: 'beta ci', scope: 'read-write', account: 'beta' });
-  return { c, owner: owner.token, alphaToken: { id: alpha.record.id, secret: alpha.token }, betaToken: { id: beta.record.id, secret: beta.token } };
+  return {
+    c,
+    owner: owner.token,
+    alphaToken: { id: alpha.record.id, secret: alpha.token },
+    betaToken: { id: beta.record.id, secret: beta.token },
+  };
 }
 
 /** Two ways an owner calls the API: Bearer, and the console session. */
-async function callers(s: Setup): Promise<Array<[string, (path: string, method?: string, body?: unknown) => Promise<{ status: number; json: <T = Record<string, unknown>>() => T }>]>> {
+async function callers(
+  s: Setup,
+): Promise<
+  Array<
+    [string, (path: string, method?: string, body?: unknown) => Promise<{ status: number; json: <T = Record<string, unknown>>() => T }>]
+  >
+> {
   const session = await signInByApi(s.c, s.owner);
   assert.equal(session.answer.status, 201);
   assert.equal(session.answer.json().owner, true);
   assert.equal(session.answer.json().account, 'alpha');
-  const bearer = (path: string, method = 'GET', body?: unknown) => s.c.admin(path, {
-    method, headers: { authorization: `Bearer ${s.owner}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const cookie = (path: string, method = 'GET', body?: unknown) => s.c.admin(path, {
-    method, headers: sessionHeaders(s.c, session, body !== undefined), ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return [['bearer', bearer], ['session', cookie]];
+  const bearer = (path: string, method = 'GET', body?: unknown) =>
+    s.c.admin(path, {
+      method,
+      headers: { authorization: `Bearer ${s.owner}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const cookie = (path: string, method = 'GET', body?: unknown) =>
+    s.c.admin(path, {
+      method,
+      headers: sessionHeaders(s.c, session, body !== undefined),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  return [
+    ['bearer', bearer],
+    ['session', cookie],
+  ];
 }
 
-test('an owner lists only its own account\'s tokens and cannot ask for another account', async (t) => {
+test("an owner lists only its own account's tokens and cannot ask for another account", async (t) => {
   const s = await setup(t);
   for (const [how, call] of await callers(s)) {
     const own = await call('/v1/tokens');
@@ -58,7 +77,7 @@ test('an owner lists only its own account\'s tokens and cannot ask for another a
   }
 });
 
-test('an owner cannot rotate or revoke another account\'s token; that token keeps working', async (t) => {
+test("an owner cannot rotate or revoke another account's token; that token keeps working", async (t) => {
   const s = await setup(t);
   for (const [how, call] of await callers(s)) {
     for (const action of ['rotate', 'revoke']) {
@@ -72,10 +91,10 @@ test('an owner cannot rotate or revoke another account\'s token; that token keep
   const beta = await s.c.gw.services.store.tokens.get(s.betaToken.id);
   assert.equal(beta?.revokedAt, null);
   assert.equal(beta?.rotatedAt, null);
-  assert.equal((await s.c.proxy('GET', s.betaToken.secret)).status, 200, 'beta\'s token still works at the proxy');
+  assert.equal((await s.c.proxy('GET', s.betaToken.secret)).status, 200, "beta's token still works at the proxy");
 });
 
-test('an owner creates, rotates and revokes its own account\'s tokens', async (t) => {
+test("an owner creates, rotates and revokes its own account's tokens", async (t) => {
   const s = await setup(t);
   for (const [how, call] of await callers(s)) {
     const created = await call('/v1/tokens', 'POST', { label: `made by ${how}`, scope: 'read-only' });
@@ -92,7 +111,7 @@ test('an owner creates, rotates and revokes its own account\'s tokens', async (t
   }
 });
 
-test('an owner cannot mint for another account, an owner token, or above the account\'s current scope', async (t) => {
+test("an owner cannot mint for another account, an owner token, or above the account's current scope", async (t) => {
   const s = await setup(t);
   const store = s.c.gw.services.store;
   const before = (await store.tokens.list()).length;
@@ -122,9 +141,14 @@ test('an owner cannot mint for another account, an owner token, or above the acc
 test('an owner reaches no admin operation: accounts, clients, routes', async (t) => {
   const s = await setup(t);
   const calls: Array<[string, string, unknown?]> = [
-    ['GET', '/v1/accounts'], ['POST', '/v1/accounts', { name: 'mine', scope: 'admin' }], ['POST', '/v1/accounts/alpha/scope', { scope: 'admin' }],
-    ['POST', '/v1/accounts/beta/disable', {}], ['POST', '/v1/accounts/alpha/enable', {}], ['GET', '/v1/clients'],
-    ['POST', '/v1/clients', { name: 'c', scope: 'read-write' }], ['GET', '/v1/routes'],
+    ['GET', '/v1/accounts'],
+    ['POST', '/v1/accounts', { name: 'mine', scope: 'admin' }],
+    ['POST', '/v1/accounts/alpha/scope', { scope: 'admin' }],
+    ['POST', '/v1/accounts/beta/disable', {}],
+    ['POST', '/v1/accounts/alpha/enable', {}],
+    ['GET', '/v1/clients'],
+    ['POST', '/v1/clients', { name: 'c', scope: 'read-write' }],
+    ['GET', '/v1/routes'],
   ];
   for (const [how, call] of await callers(s)) {
     for (const [method, path, body] of calls) {
@@ -154,7 +178,12 @@ test('an owner token is refused on proxy routes and nothing reaches the upstream
 test('only an admin issues owner tokens, and only for an account, never of scope admin', async (t) => {
   const c = await startConsoleGateway(t);
   await c.gw.services.store.accounts.create('alpha', 'admin');
-  const post = (body: unknown) => c.admin('/v1/tokens', { method: 'POST', headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    c.admin('/v1/tokens', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   const issued = await post({ label: 'alpha owner', scope: 'read-write', account: 'alpha', owner: true });
   assert.equal(issued.status, 201);
   assert.equal(issued.json().owner, true);

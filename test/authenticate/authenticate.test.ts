@@ -46,7 +46,10 @@ async function serve(t: TestContext, authenticate: Authenticate, policy: RoutePo
       return;
     }
     if (result instanceof Promise) {
-      result.then((principal) => reply(res, 200, { principal, synchronous: false }), (error: unknown) => refuse(res, error));
+      result.then(
+        (principal) => reply(res, 200, { principal, synchronous: false }),
+        (error: unknown) => refuse(res, error),
+      );
     } else {
       reply(res, 200, { principal: result, synchronous: true });
     }
@@ -62,13 +65,18 @@ function send(port: number, headerLines: readonly string[]): Promise<Answer> {
     const socket = connect(port, '127.0.0.1');
     let data = '';
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { data += chunk; });
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
     socket.on('error', reject);
     socket.on('end', () => {
       const [head = '', body = ''] = data.split('\r\n\r\n');
       const lines = head.split('\r\n');
       const status = Number(lines[0]?.split(' ')[1]);
-      const challenge = lines.find((l) => l.toLowerCase().startsWith('www-authenticate:'))?.slice('www-authenticate:'.length).trim();
+      const challenge = lines
+        .find((l) => l.toLowerCase().startsWith('www-authenticate:'))
+        ?.slice('www-authenticate:'.length)
+        .trim();
       const parsed = JSON.parse(body) as { code?: string; principal?: Principal; synchronous?: boolean };
       resolve({ status, code: parsed.code, challenge, principal: parsed.principal, synchronous: parsed.synchronous });
     });
@@ -89,9 +97,15 @@ async function setup(t: TestContext, policy = route('bearer', 'basic')) {
   return { store, verifier, port };
 }
 
-test('no credentials, or a scheme the route does not take: 401 auth.missing_credentials with the route\'s challenges', async (t) => {
+test("no credentials, or a scheme the route does not take: 401 auth.missing_credentials with the route's challenges", async (t) => {
   const { port, store, verifier } = await setup(t);
-  assert.deepEqual(await send(port, []), { status: 401, code: 'auth.missing_credentials', challenge: BOTH, principal: undefined, synchronous: undefined });
+  assert.deepEqual(await send(port, []), {
+    status: 401,
+    code: 'auth.missing_credentials',
+    challenge: BOTH,
+    principal: undefined,
+    synchronous: undefined,
+  });
   const digest = await send(port, ['Authorization: Digest username="x"']);
   assert.equal(digest.code, 'auth.missing_credentials');
   assert.equal(digest.challenge, BOTH);
@@ -131,7 +145,14 @@ test('tokens and clients: 200 with the Principal, synchronous on the second requ
   const first = await send(port, [`authorization: bearer ${issued.token}`]);
   assert.equal(first.status, 200);
   assert.equal(first.synchronous, false);
-  assert.deepEqual(first.principal, { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'read-only', credentialId: issued.record.id, account: 'ops' });
+  assert.deepEqual(first.principal, {
+    kind: 'api_token',
+    scheme: 'bearer',
+    subject: 'ops',
+    scope: 'read-only',
+    credentialId: issued.record.id,
+    account: 'ops',
+  });
   const second = await send(port, [`Authorization: Bearer ${issued.token}`]);
   assert.deepEqual([second.status, second.synchronous], [200, true]);
 
@@ -139,7 +160,13 @@ test('tokens and clients: 200 with the Principal, synchronous on the second requ
   assert.equal(viaBasic.principal?.scheme, 'basic');
   const client = await store.clients.create({ name: 'svc', scope: 'read-write' });
   const asClient = await send(port, [`Authorization: Basic ${b64(`${client.record.clientId}:${client.clientSecret}`)}`]);
-  assert.deepEqual(asClient.principal, { kind: 'oauth_client', scheme: 'basic', subject: client.record.clientId, scope: 'read-write', credentialId: client.record.clientId });
+  assert.deepEqual(asClient.principal, {
+    kind: 'oauth_client',
+    scheme: 'basic',
+    subject: client.record.clientId,
+    scope: 'read-write',
+    credentialId: client.record.clientId,
+  });
 });
 
 test('refusals carry their code and the challenges; error="invalid_token" only for Bearer', async (t) => {

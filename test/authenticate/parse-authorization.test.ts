@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  MAX_AUTHORIZATION_BYTES, parseAuthorization, parseAuthorizationValue, type ParsedAuthorization,
+  MAX_AUTHORIZATION_BYTES,
+  parseAuthorization,
+  parseAuthorizationValue,
+  type ParsedAuthorization,
 } from '../../src/authenticate/parse-authorization.js';
 import { GatewayError } from '../../src/errors.js';
 
@@ -9,7 +12,10 @@ const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64
 const b64bytes = (bytes: number[]): string => Buffer.from(bytes).toString('base64');
 
 const bearer = (token: string): ParsedAuthorization => ({ kind: 'credential', credential: { scheme: 'bearer', token } });
-const basic = (username: string, password: string): ParsedAuthorization => ({ kind: 'credential', credential: { scheme: 'basic', username, password } });
+const basic = (username: string, password: string): ParsedAuthorization => ({
+  kind: 'credential',
+  credential: { scheme: 'basic', username, password },
+});
 const OTHER: ParsedAuthorization = { kind: 'other' };
 
 const ACCEPTED: readonly (readonly [string, string, ParsedAuthorization])[] = [

@@ -27,18 +27,30 @@ test('GET, HEAD and OPTIONS read; every other method writes', () => {
 test('the decision matrix: route access × credential scope × read/write', () => {
   const who = { none: undefined, 'read-only': principal('read-only'), 'read-write': principal('read-write'), admin: principal('admin') };
   const expected: Record<string, Record<string, [string, string]>> = {
-    'read-only': { none: ['allow', 'route.read_only'], 'read-only': ['allow', 'route.read_only'], 'read-write': ['allow', 'route.read_only'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
-    'read-write': { none: ['allow', 'allow'], 'read-only': ['allow', 'auth.insufficient_scope'], 'read-write': ['allow', 'allow'], admin: ['auth.admin_credential', 'auth.admin_credential'] },
+    'read-only': {
+      none: ['allow', 'route.read_only'],
+      'read-only': ['allow', 'route.read_only'],
+      'read-write': ['allow', 'route.read_only'],
+      admin: ['auth.admin_credential', 'auth.admin_credential'],
+    },
+    'read-write': {
+      none: ['allow', 'allow'],
+      'read-only': ['allow', 'auth.insufficient_scope'],
+      'read-write': ['allow', 'allow'],
+      admin: ['auth.admin_credential', 'auth.admin_credential'],
+    },
   };
   for (const access of ['read-only', 'read-write'] as const) {
     for (const [name, p] of Object.entries(who)) {
-      for (const read of ['GET', 'HEAD', 'OPTIONS']) assert.equal(outcome(access, read, p), expected[access]?.[name]?.[0], `${access} ${name} ${read}`);
-      for (const write of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'TRACE', 'QUERY']) assert.equal(outcome(access, write, p), expected[access]?.[name]?.[1], `${access} ${name} ${write}`);
+      for (const read of ['GET', 'HEAD', 'OPTIONS'])
+        assert.equal(outcome(access, read, p), expected[access]?.[name]?.[0], `${access} ${name} ${read}`);
+      for (const write of ['POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'TRACE', 'QUERY'])
+        assert.equal(outcome(access, write, p), expected[access]?.[name]?.[1], `${access} ${name} ${write}`);
     }
   }
 });
 
-test('route.read_only carries Allow; auth.insufficient_scope carries an RFC 6750 challenge for the route\'s schemes', () => {
+test("route.read_only carries Allow; auth.insufficient_scope carries an RFC 6750 challenge for the route's schemes", () => {
   try {
     authorize(routePolicy({ access: 'read-only' }), fakeRequest({ method: 'DELETE' }), undefined);
     assert.fail('refused');
@@ -62,7 +74,12 @@ test('a scope this code does not know never writes (the check names the scopes t
   }
 });
 
-function decide(route: Parameters<typeof routePolicy>[0], req: Parameters<typeof fakeRequest>[0], who: Principal | undefined, upgrade = false): string {
+function decide(
+  route: Parameters<typeof routePolicy>[0],
+  req: Parameters<typeof fakeRequest>[0],
+  who: Principal | undefined,
+  upgrade = false,
+): string {
   const request = fakeRequest(req);
   if (upgrade) Object.assign(request, { upgrade: true });
   try {
@@ -96,12 +113,48 @@ test('a body on a read: refused under a read-only route or credential unless rea
     assert.equal(decide({ access: 'read-write' }, { method, ...body }, ro), 'request.body_on_read', method);
     assert.equal(decide({ access: 'read-write' }, { method, ...body }, rw), 'allow', method);
     assert.equal(decide({ access: 'read-only', readsWithBody: true }, { method, ...body }, ro), 'allow', method);
-    assert.equal(decide({ access: 'read-only' }, { method, headers: [['Content-Length', '0']] }, ro), 'allow', `${method} with an empty body`);
-    for (const type of ['application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x', ' application/x-www-form-urlencoded;charset=utf-8']) {
-      assert.equal(decide({ access: 'read-write', readsWithBody: true }, { method, headers: [['Content-Length', '5'], ['Content-Type', type]] }, rw), 'request.body_on_read', `${method} ${type}`);
+    assert.equal(
+      decide({ access: 'read-only' }, { method, headers: [['Content-Length', '0']] }, ro),
+      'allow',
+      `${method} with an empty body`,
+    );
+    for (const type of [
+      'application/x-www-form-urlencoded',
+      'Multipart/Form-Data; boundary=x',
+      ' application/x-www-form-urlencoded;charset=utf-8',
+    ]) {
+      assert.equal(
+        decide(
+          { access: 'read-write', readsWithBody: true },
+          {
+            method,
+            headers: [
+              ['Content-Length', '5'],
+              ['Content-Type', type],
+            ],
+          },
+          rw,
+        ),
+        'request.body_on_read',
+        `${method} ${type}`,
+      );
     }
   }
-  assert.equal(decide({ access: 'read-write' }, { method: 'POST', headers: [['Content-Length', '5'], ['Content-Type', 'application/x-www-form-urlencoded']] }, rw), 'allow', 'a form body on a write is the backend\'s business');
+  assert.equal(
+    decide(
+      { access: 'read-write' },
+      {
+        method: 'POST',
+        headers: [
+          ['Content-Length', '5'],
+          ['Content-Type', 'application/x-www-form-urlencoded'],
+        ],
+      },
+      rw,
+    ),
+    'allow',
+    "a form body on a write is the backend's business",
+  );
 });
 
 test('admin.allowOnProxyRoutes: an admin credential is then read-write on proxy routes', () => {

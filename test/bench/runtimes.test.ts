@@ -12,7 +12,12 @@ import { repoRoot } from '../support/repo.js';
 
 const ROOT = repoRoot();
 type Def = { process: string; gateway?: string; runtime?: string; workers?: number };
-interface Targets { PROCESSES: Record<string, Def>; TARGETS: Record<string, Def>; SCENARIOS: Record<string, string[]>; IMAGE_NODE: string }
+interface Targets {
+  PROCESSES: Record<string, Def>;
+  TARGETS: Record<string, Def>;
+  SCENARIOS: Record<string, string[]>;
+  IMAGE_NODE: string;
+}
 const importBench = async <T>(file: string): Promise<T> => (await import(pathToFileURL(join(ROOT, 'bench', file)).href)) as T;
 
 test("the image's Node.js major is read from the Dockerfile's NODE_IMAGE; a Dockerfile without it is an error", async () => {
@@ -30,7 +35,8 @@ test('the runtimes scenario runs scenarios 1, 2 and 9 on both runtimes with 1 an
   const { PROCESSES, TARGETS, SCENARIOS, IMAGE_NODE } = await importBench<Targets>('targets/index.mjs');
   const names = SCENARIOS['runtimes'] ?? [];
   for (const base of ['pc-1-open', 'pc-2-bearer', 'ol-pc-2-bearer']) {
-    for (const suffix of ['', `@node${IMAGE_NODE}`, '@w2', `@node${IMAGE_NODE}-w2`]) assert.ok(names.includes(`${base}${suffix}`), `${base}${suffix}`);
+    for (const suffix of ['', `@node${IMAGE_NODE}`, '@w2', `@node${IMAGE_NODE}-w2`])
+      assert.ok(names.includes(`${base}${suffix}`), `${base}${suffix}`);
   }
   assert.ok(names.includes('undici') && names.includes('ol-undici'), 'the bare forwarder in the same run');
   for (const name of names) {

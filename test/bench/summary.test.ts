@@ -51,7 +51,11 @@ test('a raw report summarises to the known summary: the fields the tables read, 
   for (const t of raw.targets) {
     if (t.skipped) continue;
     Object.assign(t, { driver: 'wrk', url: 'http://127.0.0.1:1/x', lua: null });
-    Object.assign(t.summary, { p90_us: { median: 1, min: 1, max: 1 }, gc_major_ms: null, rss_after_run_kib: { median: 2, min: 2, max: 2 } });
+    Object.assign(t.summary, {
+      p90_us: { median: 1, min: 1, max: 1 },
+      gc_major_ms: null,
+      rss_after_run_kib: { median: 2, min: 2, max: 2 },
+    });
     for (const r of t.rounds) {
       Object.assign(r, { requests: 1000, cpuS: 0.1, gateway: { storeReadsPerS: 0, gc_major_ms: 3 }, cpuUtilisation: { cpu0: 100 } });
       r.latency_us.p90 = 123;
@@ -67,9 +71,10 @@ test('a raw report summarises to the known summary: the fields the tables read, 
   assert.ok(isRunReport(raw));
 
   // The machine's share of each round is kept: the load generator's CPU, the foreign CPU, the load.
-  const expected = structuredClone(known) as any;
-  for (const report of [raw, expected]) {
-    for (const t of report.targets) for (const r of t.rounds ?? []) Object.assign(r, { durationS: 8, loadGeneratorCpuS: 0.4, foreignCpuPct: 4, loadavg1: [1, 2] });
+  const expected = structuredClone(known) as { targets: { rounds?: object[] }[] };
+  for (const report of [raw as typeof expected, expected]) {
+    for (const t of report.targets)
+      for (const r of t.rounds ?? []) Object.assign(r, { durationS: 8, loadGeneratorCpuS: 0.4, foreignCpuPct: 4, loadavg1: [1, 2] });
   }
 
   const summary = summariseReport(raw);

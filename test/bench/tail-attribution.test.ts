@@ -48,12 +48,21 @@ test('a scavenge during the slow request is its cause; a mark-compact is told ap
 });
 
 test('an event before or after the request, or overlapping it by less than 0.2 ms, is not its cause', async () => {
-  assert.equal(await slowCause([{ t: 'gc', s: 1040, d: 2, k: 1 }, { t: 'gc', s: 1056, d: 2, k: 1 }]), 'none');
+  assert.equal(
+    await slowCause([
+      { t: 'gc', s: 1040, d: 2, k: 1 },
+      { t: 'gc', s: 1056, d: 2, k: 1 },
+    ]),
+    'none',
+  );
   assert.equal(await slowCause([{ t: 'gc', s: 1054.9, d: 2, k: 1 }]), 'none');
 });
 
 test('of several overlapping events the longest overlap wins', async () => {
-  const events = [{ t: 'sqlite', s: 1050.5, d: 0.5, n: 2, q: 'SELECT seq' }, { t: 'stall', s: 1051, d: 3, ran: 0.2, waited: 2.8 }];
+  const events = [
+    { t: 'sqlite', s: 1050.5, d: 0.5, n: 2, q: 'SELECT seq' },
+    { t: 'stall', s: 1051, d: 3, ran: 0.2, waited: 2.8 },
+  ];
   assert.equal(await slowCause(events), 'stall-waited', 'the thread waited for a CPU for most of the stall');
   assert.equal(await slowCause([{ t: 'write', s: 1051, d: 0.6, b: 32768 }]), 'log-write');
 });
@@ -67,7 +76,11 @@ test('GC inside a stall the thread spent running is named instead of the stall w
 
 test('only requests at or above the p99 are counted, and the totals cover the run', async () => {
   const { attribute, CAUSES } = await load();
-  const a = attribute(run(), [{ t: 'gc', s: 1001, d: 1, k: 1 }, { t: 'gc', s: 1051, d: 2, k: 1 }, { t: 'gc', s: 5000, d: 9, k: 1 }]);
+  const a = attribute(run(), [
+    { t: 'gc', s: 1001, d: 1, k: 1 },
+    { t: 'gc', s: 1051, d: 2, k: 1 },
+    { t: 'gc', s: 5000, d: 9, k: 1 },
+  ]);
   assert.equal(a.slow, 1, 'the slow request only');
   assert.equal(a.counts['gc-minor'], 1);
   assert.deepEqual(Object.keys(a.counts), CAUSES);

@@ -22,13 +22,16 @@ test('audit list on PostgreSQL: every change made at the CLI, newest first; no s
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const kek = randomBytes(32).toString('base64');
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `store: { url: "${url}" }
+  writeFileSync(
+    configFile,
+    `store: { url: "${url}" }
 oauth: { keyEncryptionKey: "\${TEST_KEK}" }
 routes:
   - name: a
     match: { path: /a }
     upstream: "https://127.0.0.1:9"
-`);
+`,
+  );
   const env = { TEST_KEK: kek };
   const outputs: string[] = [];
   const auditOutputs: string[] = [];
@@ -44,26 +47,46 @@ routes:
   };
   assert.equal((await cli('store', 'init')).code, 0);
   await json('accounts', 'create', 'billing', '--scope', 'read-write');
-  const token = await json<{ id: string; token: string }>('tokens', 'create', '--label', 'ci', '--scope', 'read-only', '--account', 'billing');
+  const token = await json<{ id: string; token: string }>(
+    'tokens',
+    'create',
+    '--label',
+    'ci',
+    '--scope',
+    'read-only',
+    '--account',
+    'billing',
+  );
   const rotated = await json<{ token: string }>('tokens', 'rotate', token.id, '--grace', '5m');
   const client = await json<{ client_id: string; client_secret: string }>('clients', 'create', '--name', 'crm', '--scope', 'read-only');
   const rotatedClient = await json<{ client_secret: string }>('clients', 'rotate-secret', client.client_id);
   const key = await json<{ kid: string; encryptedWith: string | null }>('keys', 'rotate');
   assert.ok(key.encryptedWith, 'sealed under the KEK');
 
-  const entries = await json<{ actor: string; action: string; target: string; address: null; details: Record<string, unknown> }[]>('audit', 'list');
-  assert.deepEqual(entries.map((e) => [e.action, e.target]), [
-    ['signing_key.rotate', key.kid],
-    ['client.rotate_secret', client.client_id],
-    ['client.create', client.client_id],
-    ['token.rotate', token.id],
-    ['token.create', token.id],
-    ['account.create', 'billing'],
-  ]);
+  const entries = await json<{ actor: string; action: string; target: string; address: null; details: Record<string, unknown> }[]>(
+    'audit',
+    'list',
+  );
+  assert.deepEqual(
+    entries.map((e) => [e.action, e.target]),
+    [
+      ['signing_key.rotate', key.kid],
+      ['client.rotate_secret', client.client_id],
+      ['client.create', client.client_id],
+      ['token.rotate', token.id],
+      ['token.create', token.id],
+      ['account.create', 'billing'],
+    ],
+  );
   assert.ok(entries.every((e) => /^cli:\S+$/.test(e.actor) && e.address === null));
   const text = await cli('audit', 'list', '--action', 'token.rotate');
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^\\S+Z  cli:\\S+  token\\.rotate  ${token.id}  -  \\{"label":"ci","account":"billing","graceMs":300000,"previousSecretValidUntil":"\\S+"\\}\\n$`));
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `^\\S+Z  cli:\\S+  token\\.rotate  ${token.id}  -  \\{"label":"ci","account":"billing","graceMs":300000,"previousSecretValidUntil":"\\S+"\\}\\n$`,
+    ),
+  );
   assert.equal((await json<unknown[]>('audit', 'list', '--since', '1h', '--limit', '2')).length, 2);
 
   const help = await cli('audit', 'list', '--help');

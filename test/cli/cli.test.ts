@@ -45,7 +45,17 @@ test('--help on every command and subcommand: usage, options, an example, exit 0
   const { dir, file } = tempConfig(t);
   const commands = await everyCommand();
   const listed = commands.map((c) => c.join(' '));
-  for (const expected of ['start', 'demo', 'check', 'tokens create', 'tokens revoke', 'clients rotate-secret', 'accounts disable', 'keys rotate', 'store backup']) {
+  for (const expected of [
+    'start',
+    'demo',
+    'check',
+    'tokens create',
+    'tokens revoke',
+    'clients rotate-secret',
+    'accounts disable',
+    'keys rotate',
+    'store backup',
+  ]) {
     assert.ok(listed.includes(expected), `${expected} is listed (${listed.join(', ')})`);
   }
   for (const command of commands) {
@@ -126,10 +136,16 @@ test('check --json: the result on stdout, problems with file, line, column, path
   assert.equal(valid.code, 0);
   assert.deepEqual(JSON.parse(valid.stdout), { ok: true, file, routes: 1, problems: [], warnings: [] });
 
-  const broken = tempConfig(t, 'listen: "127.0.0.1:0"\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "http://example.com"\n    requrie: {}\n');
+  const broken = tempConfig(
+    t,
+    'listen: "127.0.0.1:0"\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "http://example.com"\n    requrie: {}\n',
+  );
   const invalid = await runCli(['check', '--config', broken.file, '--json']);
   assert.equal(invalid.code, 2);
-  const result = JSON.parse(invalid.stdout) as { ok: boolean; problems: { file: string; line: number; column: number; path: string; message: string }[] };
+  const result = JSON.parse(invalid.stdout) as {
+    ok: boolean;
+    problems: { file: string; line: number; column: number; path: string; message: string }[];
+  };
   assert.equal(result.ok, false);
   assert.deepEqual(
     result.problems.map((p) => [p.file, p.line, p.column, p.path]),

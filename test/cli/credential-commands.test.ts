@@ -13,10 +13,24 @@ import { signInByApi, startConsoleGateway } from '../support/console.js';
 test('tokens create --owner issues an owner token for an account; without --account it is refused', async (t) => {
   const c = await startConsoleGateway(t);
   const config = join(c.gw.dir, 'portcullis.yaml');
-  writeFileSync(config, 'store: { url: "sqlite:./portcullis.db" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n');
+  writeFileSync(
+    config,
+    'store: { url: "sqlite:./portcullis.db" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n',
+  );
   await runCliJson(['accounts', 'create', 'billing', '--scope', 'read-write', '--config', config]);
   const owner = await runCliJson<{ token: string; owner: boolean; account: string }>([
-    'tokens', 'create', '--label', 'billing owner', '--scope', 'read-write', '--account', 'billing', '--owner', '--json', '--config', config,
+    'tokens',
+    'create',
+    '--label',
+    'billing owner',
+    '--scope',
+    'read-write',
+    '--account',
+    'billing',
+    '--owner',
+    '--json',
+    '--config',
+    config,
   ]);
   assert.equal(owner.owner, true);
   assert.equal(owner.account, 'billing');

@@ -35,20 +35,44 @@ routes:
 `,
   );
   const store = join(dir, 'data', 'pcl.db');
-  const created = await runCliJson<{ id: string; token: string }>(['tokens', 'create', '--label', 'app', '--scope', 'read-only', '--config', configFile]);
+  const created = await runCliJson<{ id: string; token: string }>([
+    'tokens',
+    'create',
+    '--label',
+    'app',
+    '--scope',
+    'read-only',
+    '--config',
+    configFile,
+  ]);
   const first = await startGatewayProcess(t, configFile);
   const bearer = { authorization: `Bearer ${created.token}` };
   assert.equal((await send(`http://127.0.0.1:${first.port}`, { path: '/api/x', headers: bearer })).status, 200);
 
   // Online: the gateway keeps the store open (WAL mode) while the copy is taken.
   const backupFile = join(dir, 'backup.db');
-  const backup = await runCliJson<{ file: string; bytes: number; pages: number; source: string }>(['store', 'backup', backupFile, '--config', configFile]);
+  const backup = await runCliJson<{ file: string; bytes: number; pages: number; source: string }>([
+    'store',
+    'backup',
+    backupFile,
+    '--config',
+    configFile,
+  ]);
   assert.equal(backup.file, backupFile);
   assert.equal(backup.source, store);
   assert.ok(backup.bytes > 0 && backup.pages > 0);
   assert.equal(existsSync(`${backupFile}.partial`), false);
   // A token made after the backup is not in it.
-  const later = await runCliJson<{ token: string }>(['tokens', 'create', '--label', 'later', '--scope', 'read-only', '--config', configFile]);
+  const later = await runCliJson<{ token: string }>([
+    'tokens',
+    'create',
+    '--label',
+    'later',
+    '--scope',
+    'read-only',
+    '--config',
+    configFile,
+  ]);
 
   const again = await runCli(['store', 'backup', backupFile, '--config', configFile]);
   assert.equal(again.code, 1);
@@ -63,15 +87,22 @@ routes:
   const second = await startGatewayProcess(t, configFile);
   const url = `http://127.0.0.1:${second.port}`;
   assert.equal((await send(url, { path: '/api/x', headers: bearer })).status, 200, 'the backed-up token works');
-  assert.equal((await send(url, { path: '/api/x', headers: { authorization: `Bearer ${later.token}` } })).status, 401, 'the later one was not in the backup');
+  assert.equal(
+    (await send(url, { path: '/api/x', headers: { authorization: `Bearer ${later.token}` } })).status,
+    401,
+    'the later one was not in the backup',
+  );
   assert.equal(upstream.received.length, 2);
 });
 
-test('store backup of a PostgreSQL store points to pg_dump, never echoing the URL\'s password', async (t) => {
+test("store backup of a PostgreSQL store points to pg_dump, never echoing the URL's password", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-backup-pg-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, 'store: { url: "postgres://portcullis:S3cretPw@db.internal:5432/portcullis?sslmode=require" }\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "https://127.0.0.1:1"\n');
+  writeFileSync(
+    configFile,
+    'store: { url: "postgres://portcullis:S3cretPw@db.internal:5432/portcullis?sslmode=require" }\nroutes:\n  - name: api\n    match: { path: /api }\n    upstream: "https://127.0.0.1:1"\n',
+  );
   for (const json of [false, true]) {
     const result = await runCli(['store', 'backup', join(dir, 'b.db'), '--config', configFile, ...(json ? ['--json'] : [])]);
     assert.equal(result.code, 1);

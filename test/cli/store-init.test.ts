@@ -30,7 +30,9 @@ async function setup(t: TestContext, storePath = './data/pcl.db'): Promise<Setup
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `listen: "127.0.0.1:0"
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:0"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:${storePath}" }
@@ -41,7 +43,8 @@ routes:
     upstream: "https://127.0.0.1:${upstream.port}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
     access: read-only
-`);
+`,
+  );
   return { dir, configFile, storeFile: join(dir, storePath), upstream };
 }
 
@@ -145,10 +148,13 @@ test('a mistyped path is never created: not the file, not its directory, not und
     assert.equal(existsSync(file), false, typo);
   }
   assert.equal(existsSync(join(s.dir, 'dat')), false);
-  assert.deepEqual(readdirSync(join(s.dir, 'data')).filter((f) => f.startsWith('pcl.sqlite')), []);
+  assert.deepEqual(
+    readdirSync(join(s.dir, 'data')).filter((f) => f.startsWith('pcl.sqlite')),
+    [],
+  );
 });
 
-test('an existing file that is not a store (empty, e.g. an unmounted volume\'s placeholder) is refused and left untouched', async (t) => {
+test("an existing file that is not a store (empty, e.g. an unmounted volume's placeholder) is refused and left untouched", async (t) => {
   const s = await setup(t, './pcl.db');
   writeFileSync(s.storeFile, '');
   const start = await runCliAsIs(['start', '--config', s.configFile]);

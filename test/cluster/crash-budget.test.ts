@@ -10,7 +10,10 @@ test('restarts back off 100, 200, 400, 800 ms; the fifth crash within 30 s is a 
     return budget.crashed();
   });
   assert.deepEqual(verdicts.map((v) => v.delayMs).slice(0, 4), [100, 200, 400, 800]);
-  assert.deepEqual(verdicts.map((v) => v.loop), [false, false, false, false, true]);
+  assert.deepEqual(
+    verdicts.map((v) => v.loop),
+    [false, false, false, false, true],
+  );
 });
 
 test('crashes spread wider than the window never make a loop, and the backoff starts over', () => {

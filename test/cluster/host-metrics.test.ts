@@ -9,7 +9,13 @@ async function worker(n: number, inFlight: number, version = '0.1.0'): Promise<M
   const registry = new Registry();
   const registers = [registry];
   const requests = new Counter({ name: 'portcullis_requests_total', help: 'r', labelNames: ['route', 'status'], registers });
-  const duration = new Histogram({ name: 'portcullis_request_duration_seconds', help: 'd', labelNames: ['route'], buckets: [0.01, 0.1], registers });
+  const duration = new Histogram({
+    name: 'portcullis_request_duration_seconds',
+    help: 'd',
+    labelNames: ['route'],
+    buckets: [0.01, 0.1],
+    registers,
+  });
   new Gauge({ name: 'portcullis_requests_in_flight', help: 'f', registers }).set(inFlight);
   new Gauge({ name: 'portcullis_build_info', help: 'b', labelNames: ['version'], registers }).labels(version).set(1);
   new Gauge({ name: 'process_start_time_seconds', help: 's', aggregator: 'omit', registers }).set(123);
@@ -50,7 +56,7 @@ test('the host view: reloads from the primary only; a worker that exits keeps it
   const two = await worker(6, 2);
   host.recordReload('failure');
   let text = await render(await host.merge([one, two]));
-  assert.match(text, /^portcullis_config_reloads_total\{result="success"\} 0$/m, 'the workers\' own reload counts are not used');
+  assert.match(text, /^portcullis_config_reloads_total\{result="success"\} 0$/m, "the workers' own reload counts are not used");
   assert.match(text, /^portcullis_config_reloads_total\{result="failure"\} 1$/m);
   assert.match(text, /^portcullis_workers 2$/m);
 
@@ -81,9 +87,18 @@ test('docs/metrics.md lists exactly the metrics only a host with workers has, wi
   const header = doc.indexOf('| Host metric | Type |');
   assert.ok(header !== -1, 'the host metrics table exists');
   const table = doc.slice(header).split('\n\n')[0]?.split('\n').slice(2) ?? [];
-  const documented = table.map((l) => l.split('|').map((c) => c.trim())).map(([, name = '', type = '']) => `${name.replace(/`/g, '')} ${type}`);
+  const documented = table
+    .map((l) => l.split('|').map((c) => c.trim()))
+    .map(([, name = '', type = '']) => `${name.replace(/`/g, '')} ${type}`);
   const host = createHostMetrics(() => 0);
-  const own = (await host.merge([])).filter((m) => !['portcullis_config_reloads_total', 'portcullis_config_last_reload_success_timestamp_seconds', 'portcullis_config_last_reload_successful'].includes(m.name));
+  const own = (await host.merge([])).filter(
+    (m) =>
+      ![
+        'portcullis_config_reloads_total',
+        'portcullis_config_last_reload_success_timestamp_seconds',
+        'portcullis_config_last_reload_successful',
+      ].includes(m.name),
+  );
   assert.deepEqual(documented.sort(), own.map((m) => `${m.name} ${String(m.type)}`).sort());
   assert.ok(rows.length > documented.length);
 });

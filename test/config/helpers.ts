@@ -50,7 +50,22 @@ export function openssl(dir: string, args: readonly string[]): void {
 
 /** A self-signed EC certificate and its key, written as `<name>.pem` and `<name>-key.pem` in `dir`. */
 export function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}-key.pem`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`]);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}-key.pem`,
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+  ]);
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}-key.pem`) };
 }

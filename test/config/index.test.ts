@@ -16,7 +16,13 @@ test('resolveConfigPath: --config, then PORTCULLIS_CONFIG, then config/portculli
 
 test('formatIssue prints file:line:col: path: message', () => {
   assert.equal(
-    formatIssue({ file: 'config/portcullis.yaml', line: 12, column: 15, path: 'routes[2].upstream', message: 'upstream must be an https:// URL; got "http:" (Portcullis never talks plain HTTP to a backend)' }),
+    formatIssue({
+      file: 'config/portcullis.yaml',
+      line: 12,
+      column: 15,
+      path: 'routes[2].upstream',
+      message: 'upstream must be an https:// URL; got "http:" (Portcullis never talks plain HTTP to a backend)',
+    }),
     'config/portcullis.yaml:12:15: routes[2].upstream: upstream must be an https:// URL; got "http:" (Portcullis never talks plain HTTP to a backend)',
   );
 });

@@ -10,15 +10,19 @@ import { problems, selfSigned, tempDir, writeFile, y } from './helpers.js';
 test('a valid file gives the same configuration as loadConfigFile, ${VAR} from the env given', async (t) => {
   const dir = tempDir(t);
   selfSigned(dir, 'ca');
-  const file = writeFile(dir, 'portcullis.yaml', y(
-    'listen: "127.0.0.1:${PORT}"',
-    'routes:',
-    '  - name: r',
-    '    match: { path: /r, methods: [GET, POST] }',
-    '    upstream: https://backend.internal/v1',
-    '    upstreamCa: ca.pem',
-    '    require: { headers: [X-Tenant] }',
-  ));
+  const file = writeFile(
+    dir,
+    'portcullis.yaml',
+    y(
+      'listen: "127.0.0.1:${PORT}"',
+      'routes:',
+      '  - name: r',
+      '    match: { path: /r, methods: [GET, POST] }',
+      '    upstream: https://backend.internal/v1',
+      '    upstreamCa: ca.pem',
+      '    require: { headers: [X-Tenant] }',
+    ),
+  );
   const env = { PORT: '8080', UNSET: undefined };
   const offThread = await loadConfigFileOffThread(file, env);
   assert.deepEqual(problems(offThread), []);
@@ -30,16 +34,20 @@ test('a valid file gives the same configuration as loadConfigFile, ${VAR} from t
 
 test('an invalid file gives the same located issues as loadConfigFile; a missing file too', async (t) => {
   const dir = tempDir(t);
-  const file = writeFile(dir, 'portcullis.yaml', y(
-    'listen: nowhere',
-    'routes:',
-    '  - name: r',
-    '    match: { path: /r }',
-    '    upstream: http://backend.internal',
-    '  - name: r',
-    '    match: { path: /s }',
-    '    upstream: https://backend.internal',
-  ));
+  const file = writeFile(
+    dir,
+    'portcullis.yaml',
+    y(
+      'listen: nowhere',
+      'routes:',
+      '  - name: r',
+      '    match: { path: /r }',
+      '    upstream: http://backend.internal',
+      '  - name: r',
+      '    match: { path: /s }',
+      '    upstream: https://backend.internal',
+    ),
+  );
   const offThread = await loadConfigFileOffThread(file, {});
   assert.equal(offThread.ok, false);
   assert.ok(problems(offThread).length >= 3, problems(offThread).join('\n'));
@@ -61,7 +69,12 @@ test('only a regular file of at most 8 MiB is read: a FIFO would block the reade
   const fifo = path.join(dir, 'fifo.yaml');
   execFileSync('mkfifo', [fifo]);
   const big = writeFile(dir, 'big.yaml', `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-  for (const [file, why] of [[fifo, 'not a regular file'], ['/dev/zero', 'not a regular file'], [big, 'larger than 8 MiB'], [dir, 'is a directory']] as const) {
+  for (const [file, why] of [
+    [fifo, 'not a regular file'],
+    ['/dev/zero', 'not a regular file'],
+    [big, 'larger than 8 MiB'],
+    [dir, 'is a directory'],
+  ] as const) {
     const expected = `1:1: (root): cannot read the configuration file: ${why} (use --config FILE or PORTCULLIS_CONFIG)`;
     assert.deepEqual(problems(loadConfigFile(file, {}), file), [expected]);
     assert.deepEqual(problems(await loadConfigFileOffThread(file, {}), file), [expected]);
@@ -77,7 +90,10 @@ test('a load that takes longer than its time limit is given up', async (t) => {
 
 test('the main thread keeps running while the file is parsed', async (t) => {
   const dir = tempDir(t);
-  const routes = Array.from({ length: 2_000 }, (_, i) => `  - { name: r${i}, match: { path: /r${i} }, upstream: https://backend.internal }`);
+  const routes = Array.from(
+    { length: 2_000 },
+    (_, i) => `  - { name: r${i}, match: { path: /r${i} }, upstream: https://backend.internal }`,
+  );
   const file = writeFile(dir, 'portcullis.yaml', y('routes:', ...routes));
   let turns = 0;
   let spinning = true;

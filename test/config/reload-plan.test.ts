@@ -30,11 +30,19 @@ test('an unchanged file changes nothing', () => {
 
 test('restart-only keys keep their running value; the rest applies', () => {
   const running = load('listen: "127.0.0.1:8001"\nstore: { url: "sqlite:./a.db" }\ncache: { ttl: 60s }\nlog: { level: info }');
-  const next = load('listen: "127.0.0.1:8002"\nstore: { url: "postgres://u:VerySecret@db/x?sslmode=require" }\ncache: { ttl: 5s }\nlog: { level: debug, queryValues: [page] }\ntrustedProxies: [10.0.0.0/8]\nlimits: { shutdownDelay: 1s }\nadmin: { allowOnProxyRoutes: true }',
-    `${ROUTE}  - name: b\n    match: { path: /b }\n    upstream: "https://127.0.0.1:2"\n`);
+  const next = load(
+    'listen: "127.0.0.1:8002"\nstore: { url: "postgres://u:VerySecret@db/x?sslmode=require" }\ncache: { ttl: 5s }\nlog: { level: debug, queryValues: [page] }\ntrustedProxies: [10.0.0.0/8]\nlimits: { shutdownDelay: 1s }\nadmin: { allowOnProxyRoutes: true }',
+    `${ROUTE}  - name: b\n    match: { path: /b }\n    upstream: "https://127.0.0.1:2"\n`,
+  );
   const plan = planReload(running, next);
   assert.deepEqual([...plan.restartRequired].sort(), ['cache.ttl', 'listen', 'log.level', 'store.url']);
-  assert.deepEqual([...plan.applied].sort(), ['admin.allowOnProxyRoutes', 'limits.shutdownDelay', 'log.queryValues', 'routes', 'trustedProxies']);
+  assert.deepEqual([...plan.applied].sort(), [
+    'admin.allowOnProxyRoutes',
+    'limits.shutdownDelay',
+    'log.queryValues',
+    'routes',
+    'trustedProxies',
+  ]);
   assert.deepEqual(plan.effective.listen, running.listen);
   assert.equal(plan.effective.store.url, running.store.url);
   assert.equal(plan.effective.cache.ttlMs, running.cache.ttlMs);

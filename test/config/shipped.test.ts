@@ -21,10 +21,13 @@ test('config/portcullis.yaml (the default) is valid without any file or variable
   assert.ok(result.ok);
   assert.deepEqual(result.config.listen, { host: '127.0.0.1', port: 8443 });
   assert.equal(result.config.store.url, `sqlite:${path.join(REPO_ROOT, 'data', 'portcullis.db')}`);
-  assert.deepEqual(result.config.routes.map((r) => [r.name, r.auth, r.access, r.pathPrefix, r.upstream.origin]), [
-    ['demo-public', 'off', 'read-only', '/public', 'https://localhost:9443'],
-    ['demo-private', 'required', 'read-write', '/api', 'https://localhost:9443'],
-  ]);
+  assert.deepEqual(
+    result.config.routes.map((r) => [r.name, r.auth, r.access, r.pathPrefix, r.upstream.origin]),
+    [
+      ['demo-public', 'off', 'read-only', '/public', 'https://localhost:9443'],
+      ['demo-private', 'required', 'read-write', '/api', 'https://localhost:9443'],
+    ],
+  );
 });
 
 test('config/example.yaml is valid', () => {

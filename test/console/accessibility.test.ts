@@ -12,7 +12,11 @@ import { startConsoleGateway } from '../support/console.js';
 
 async function checkPage(page: Page, what: string): Promise<void> {
   const violations = await seriousViolations(page);
-  assert.deepEqual(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`), [], `${what}: axe`);
+  assert.deepEqual(
+    violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
+    [],
+    `${what}: axe`,
+  );
   assert.deepEqual(await unlabelledControls(page), [], `${what}: labels`);
 }
 
@@ -37,7 +41,13 @@ test('axe-core finds no serious violation on any page, and every control is labe
   await page.getByRole('dialog').waitFor();
   await checkPage(page, 'revoke confirmation');
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
-  for (const [hash, title] of [['accounts', 'Accounts'], ['clients', 'OAuth clients'], ['routes', 'Routes'], ['keys', 'Signing keys'], ['audit', 'Audit']] as const) {
+  for (const [hash, title] of [
+    ['accounts', 'Accounts'],
+    ['clients', 'OAuth clients'],
+    ['routes', 'Routes'],
+    ['keys', 'Signing keys'],
+    ['audit', 'Audit'],
+  ] as const) {
     await page.getByRole('link', { name: title }).click();
     await page.getByRole('heading', { level: 1, name: title }).waitFor();
     await pageReady(page);
@@ -53,10 +63,11 @@ test('create → copy → revoke from the keyboard alone', { timeout: 120_000 },
   const page = await (await newContext(browser, c.adminUrl)).newPage();
   await page.goto(c.adminUrl);
   await page.getByLabel('Credential').waitFor();
-  const focused = (): Promise<string> => page.evaluate(() => {
-    const el = document.activeElement;
-    return el === null ? '' : `${el.id}|${el.getAttribute('aria-label') ?? ''}|${(el.textContent ?? '').trim()}`;
-  });
+  const focused = (): Promise<string> =>
+    page.evaluate(() => {
+      const el = document.activeElement;
+      return el === null ? '' : `${el.id}|${el.getAttribute('aria-label') ?? ''}|${(el.textContent ?? '').trim()}`;
+    });
   async function tabTo(matches: (f: string) => boolean, what: string, back = false): Promise<void> {
     for (let i = 0; i < 60; i++) {
       if (matches(await focused())) return;

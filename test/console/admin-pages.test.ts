@@ -20,7 +20,10 @@ test('accounts, OAuth clients and routes through the page', { timeout: 120_000 }
   await pageReady(page);
   await page.getByLabel('Name').fill('bad name!');
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.locator('#account-name-error').filter({ hasText: /account name must be/ }).waitFor();
+  await page
+    .locator('#account-name-error')
+    .filter({ hasText: /account name must be/ })
+    .waitFor();
   await page.getByLabel('Name').fill('alpha');
   await page.getByLabel('Scope', { exact: true }).selectOption('read-write');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -94,10 +97,13 @@ test('signing keys (list, rotate) and the audit trail through the page', { timeo
   await page.getByRole('button', { name: 'Rotate signing key' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Rotate key' }).click();
   const after = async (): Promise<string | undefined> => (await c.gw.services.store.signingKeys.list())[0]?.kid;
-  for (let i = 0; i < 100 && await after() === before; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (await after()) === before; i++) await new Promise((r) => setTimeout(r, 50));
   const active = await after();
   assert.notEqual(active, before);
-  await page.locator('table').filter({ hasText: String(active) }).waitFor();
+  await page
+    .locator('table')
+    .filter({ hasText: String(active) })
+    .waitFor();
 
   await page.getByRole('link', { name: 'Audit' }).click();
   await pageReady(page);

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { launchBrowser, newContext, pageReady, signInPage } from '../support/browser.js';
 import { startConsoleGateway } from '../support/console.js';
 
-test('an account owner sees and manages only its own account\'s tokens', { timeout: 120_000 }, async (t) => {
+test("an account owner sees and manages only its own account's tokens", { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (browser === undefined) return;
   const c = await startConsoleGateway(t);
@@ -24,7 +24,7 @@ test('an account owner sees and manages only its own account\'s tokens', { timeo
 
   const text = await page.locator('main').innerText();
   assert.match(text, /alpha-ci/);
-  assert.doesNotMatch(text, /beta-secret-project/, 'another account\'s token is not listed');
+  assert.doesNotMatch(text, /beta-secret-project/, "another account's token is not listed");
   assert.doesNotMatch(await page.content(), new RegExp(beta.record.id), 'nor its id');
   const links = await page.getByRole('navigation').getByRole('link').allInnerTexts();
   assert.deepEqual(links, ['Tokens'], 'an owner has only the Tokens page');
@@ -43,12 +43,22 @@ test('an account owner sees and manages only its own account\'s tokens', { timeo
   await page.getByLabel('Label').fill('sneaky');
   await page.getByLabel('Account', { exact: true }).first().fill('beta');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
-  await page.locator('#token-account-error').filter({ hasText: /account alpha only/ }).waitFor();
+  await page
+    .locator('#token-account-error')
+    .filter({ hasText: /account alpha only/ })
+    .waitFor();
   await page.getByLabel('Account', { exact: true }).first().fill('alpha');
   await page.getByLabel('Scope', { exact: true }).selectOption('read-write');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
-  await page.locator('#token-scope-error').filter({ hasText: /wider than account alpha allows now \(at most read-only\)/ }).waitFor();
-  assert.equal((await store.tokens.list()).some((x) => x.label === 'sneaky'), false, 'nothing was created');
+  await page
+    .locator('#token-scope-error')
+    .filter({ hasText: /wider than account alpha allows now \(at most read-only\)/ })
+    .waitFor();
+  assert.equal(
+    (await store.tokens.list()).some((x) => x.label === 'sneaky'),
+    false,
+    'nothing was created',
+  );
 
   await page.getByLabel('Scope', { exact: true }).selectOption('read-only');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
@@ -58,7 +68,7 @@ test('an account owner sees and manages only its own account\'s tokens', { timeo
   assert.equal(made?.scope, 'read-only');
 });
 
-test('bad input shows the API\'s message next to the field, never a trace', { timeout: 120_000 }, async (t) => {
+test("bad input shows the API's message next to the field, never a trace", { timeout: 120_000 }, async (t) => {
   const browser = await launchBrowser(t);
   if (browser === undefined) return;
   const c = await startConsoleGateway(t);

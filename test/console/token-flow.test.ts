@@ -25,7 +25,9 @@ test('create, copy, use, reload, rotate, revoke and sign out in the browser', { 
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   // Console messages about expected 401s (no session yet) are the browser's, not the page's.
-  page.on('console', (message) => { if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text()); });
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageErrors.push(message.text());
+  });
 
   await signInPage(page, c, c.adminToken);
   assert.equal(page.url().includes(c.adminToken), false, 'the credential is not in the URL');
@@ -34,7 +36,12 @@ test('create, copy, use, reload, rotate, revoke and sign out in the browser', { 
   assert.equal(cookies.length, 1);
   assert.equal(cookies[0]?.httpOnly, true);
   assert.equal(cookies[0]?.sameSite, 'Strict');
-  const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }));
+  const storage = await page.evaluate(() =>
+    JSON.stringify({
+      local: Object.fromEntries(Object.entries(localStorage)),
+      session: Object.fromEntries(Object.entries(sessionStorage)),
+    }),
+  );
   assert.equal(storage, '{"local":{},"session":{}}', 'nothing in browser storage');
 
   // Create a read-only token.
@@ -59,7 +66,10 @@ test('create, copy, use, reload, rotate, revoke and sign out in the browser', { 
   const write = await c.proxy('POST', secret);
   assert.equal(write.status, 403);
   assert.equal(write.json().code, 'auth.insufficient_scope');
-  assert.deepEqual(c.upstream.arrived.map((r) => r.method), ['GET']);
+  assert.deepEqual(
+    c.upstream.arrived.map((r) => r.method),
+    ['GET'],
+  );
 
   // The row, as listed.
   const row = page.getByRole('row', { name: /ci-reader/ });
@@ -91,16 +101,25 @@ test('create, copy, use, reload, rotate, revoke and sign out in the browser', { 
   // cookie go; the origin check refuses it).
   const evil = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(`<form method="post" action="${c.adminUrl}/v1/tokens"><input name="label" value="evil"><input name="scope" value="admin"><button>go</button></form>`);
+    res.end(
+      `<form method="post" action="${c.adminUrl}/v1/tokens"><input name="label" value="evil"><input name="scope" value="admin"><button>go</button></form>`,
+    );
   });
   await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
   t.after(() => evil.close());
   const evilPage = await context.newPage();
   await evilPage.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
-  const [posted] = await Promise.all([evilPage.waitForResponse(`${c.adminUrl}/v1/tokens`), evilPage.getByRole('button', { name: 'go' }).click()]);
+  const [posted] = await Promise.all([
+    evilPage.waitForResponse(`${c.adminUrl}/v1/tokens`),
+    evilPage.getByRole('button', { name: 'go' }).click(),
+  ]);
   assert.equal(posted.status(), 403);
-  assert.equal((await posted.json() as { code: string }).code, 'console.cross_site');
-  assert.equal((await c.gw.services.store.tokens.list()).some((x) => x.label === 'evil'), false, 'no token was created');
+  assert.equal(((await posted.json()) as { code: string }).code, 'console.cross_site');
+  assert.equal(
+    (await c.gw.services.store.tokens.list()).some((x) => x.label === 'evil'),
+    false,
+    'no token was created',
+  );
   await evilPage.close();
 
   // Revoke, after a confirmation that says it cannot be undone; the proxy refuses within 1 s.

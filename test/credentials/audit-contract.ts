@@ -30,21 +30,32 @@ function sweep(ids: { token?: string; client?: string }): Step[] {
     ['account.set_scope', async (s, a) => (await s.accounts.setScope('acme', 'read-only', a)).name],
     ['account.disable', async (s, a) => (await s.accounts.disable('acme', a)).name],
     ['account.enable', async (s, a) => (await s.accounts.enable('acme', a)).name],
-    ['token.create', async (s, a) => {
-      ids.token = (await s.tokens.create({ label: 'ci', scope: 'read-only', account: 'acme', expiresAt: new Date(Date.UTC(2027, 0, 1)) }, a)).record.id;
-      return ids.token;
-    }],
+    [
+      'token.create',
+      async (s, a) => {
+        ids.token = (
+          await s.tokens.create({ label: 'ci', scope: 'read-only', account: 'acme', expiresAt: new Date(Date.UTC(2027, 0, 1)) }, a)
+        ).record.id;
+        return ids.token;
+      },
+    ],
     ['token.set_expiry', async (s, a) => (await s.tokens.setExpiry(ids.token ?? '', null, a)).id],
     ['token.rotate', async (s, a) => (await s.tokens.rotate(ids.token ?? '', 60_000, a)).record.id],
     ['token.revoke', async (s, a) => (await s.tokens.revoke(ids.token ?? '', a)).id],
-    ['client.create', async (s, a) => {
-      ids.client = (await s.clients.create({ name: 'crm', scope: 'read-only', orgId: 'ORG' }, a)).record.clientId;
-      return ids.client;
-    }],
+    [
+      'client.create',
+      async (s, a) => {
+        ids.client = (await s.clients.create({ name: 'crm', scope: 'read-only', orgId: 'ORG' }, a)).record.clientId;
+        return ids.client;
+      },
+    ],
     ['client.rotate_secret', async (s, a) => (await s.clients.rotateSecret(ids.client ?? '', 0, a)).record.clientId],
     ['client.revoke', async (s, a) => (await s.clients.revoke(ids.client ?? '', a)).clientId],
     ['signing_key.rotate', async (s, a) => (await s.signingKeys.rotate(fakeKey('kid-two'), a)).active.kid],
-    ['signing_key.rekey', async (s, a) => (await s.signingKeys.replacePrivate('kid-two', { ...fakeKey('kid-two').privateJwk, kid: 'kid-two' }, a)).kid],
+    [
+      'signing_key.rekey',
+      async (s, a) => (await s.signingKeys.replacePrivate('kid-two', { ...fakeKey('kid-two').privateJwk, kid: 'kid-two' }, a)).kid,
+    ],
   ];
 }
 
@@ -53,7 +64,7 @@ export function auditContract(backend: AuditContractBackend): void {
     const clock = manualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
     const { store } = await backend.open(t, { now: clock.now });
     await store.signingKeys.ensureActive(fakeKey('kid-one'));
-    assert.deepEqual(await store.listAudit(), [], 'the gateway\'s own writes (first signing key) have no actor and no entry');
+    assert.deepEqual(await store.listAudit(), [], "the gateway's own writes (first signing key) have no actor and no entry");
     const steps = sweep({});
     for (const [i, [action, run]] of steps.entries()) {
       clock.advance(1000);
@@ -72,14 +83,25 @@ export function auditContract(backend: AuditContractBackend): void {
       assert.equal(entry.at, clock.now(), `${action}: the time of the change`);
     }
     const all = await store.listAudit({ limit: 1000 });
-    assert.deepEqual(all.map((e) => e.action), steps.map(([action]) => action).reverse(), 'newest first, one per step');
-    assert.ok(all.every((e, i) => i === 0 || (all[i - 1]?.id ?? 0) > e.id), 'ids increase with time');
+    assert.deepEqual(
+      all.map((e) => e.action),
+      steps.map(([action]) => action).reverse(),
+      'newest first, one per step',
+    );
+    assert.ok(
+      all.every((e, i) => i === 0 || (all[i - 1]?.id ?? 0) > e.id),
+      'ids increase with time',
+    );
     const created = all.find((e) => e.action === 'token.create');
     assert.deepEqual(created?.details, { label: 'ci', scope: 'read-only', account: 'acme', expiresAt: '2027-01-01T00:00:00.000Z' });
     assert.deepEqual(all.find((e) => e.action === 'account.set_scope')?.details, { scope: 'read-only', previousScope: 'read-write' });
     const rotation = all.find((e) => e.action === 'token.rotate');
-    assert.deepEqual(rotation?.details,
-      { label: 'ci', account: 'acme', graceMs: 60_000, previousSecretValidUntil: new Date((rotation?.at ?? 0) + 60_000).toISOString() });
+    assert.deepEqual(rotation?.details, {
+      label: 'ci',
+      account: 'acme',
+      graceMs: 60_000,
+      previousSecretValidUntil: new Date((rotation?.at ?? 0) + 60_000).toISOString(),
+    });
     assert.deepEqual(all.find((e) => e.action === 'signing_key.rotate')?.details, { alg: 'ES256', retiredKid: 'kid-one' });
 
     // Calls that change nothing are still recorded, marked unchanged; refused calls are not.
@@ -102,10 +124,23 @@ export function auditContract(backend: AuditContractBackend): void {
     clock.advance(60_000);
     await store.accounts.disable('a1', ALICE);
     const since = await store.listAudit({ sinceMs: clock.now() - 120_000 });
-    assert.deepEqual(since.map((e) => e.target), ['a1', 'a2'], 'since is inclusive, newest first');
-    assert.deepEqual((await store.listAudit({ actor: 'cli:alice' })).map((e) => e.action), ['account.disable', 'account.create']);
-    assert.deepEqual((await store.listAudit({ action: 'account.create' })).map((e) => e.target), ['a2', 'a1']);
-    assert.deepEqual((await store.listAudit({ limit: 1 })).map((e) => e.target), ['a1']);
+    assert.deepEqual(
+      since.map((e) => e.target),
+      ['a1', 'a2'],
+      'since is inclusive, newest first',
+    );
+    assert.deepEqual(
+      (await store.listAudit({ actor: 'cli:alice' })).map((e) => e.action),
+      ['account.disable', 'account.create'],
+    );
+    assert.deepEqual(
+      (await store.listAudit({ action: 'account.create' })).map((e) => e.target),
+      ['a2', 'a1'],
+    );
+    assert.deepEqual(
+      (await store.listAudit({ limit: 1 })).map((e) => e.target),
+      ['a1'],
+    );
     assert.deepEqual(await store.listAudit({ sinceMs: clock.now() + 1 }), []);
     for (const limit of [0, -1, 1001, 1.5, Number.NaN]) await rejectsWith(store.listAudit({ limit }), 'invalid_argument');
     await rejectsWith(store.listAudit({ sinceMs: Number.NaN }), 'invalid_argument');
@@ -124,10 +159,17 @@ export function auditContract(backend: AuditContractBackend): void {
     await assert.rejects(raw('DELETE FROM audit_log', []), /append-only/);
     if (backend.name === 'postgres') await assert.rejects(raw('TRUNCATE audit_log', []), /append-only/);
     // Appending stays possible, as the store does it.
-    await raw("INSERT INTO audit_log (at, actor, actor_kind, action, target, address, details) VALUES (1, 'cli:root', 'cli', 'account.create', 'x', NULL, '{}')", []);
+    await raw(
+      "INSERT INTO audit_log (at, actor, actor_kind, action, target, address, details) VALUES (1, 'cli:root', 'cli', 'account.create', 'x', NULL, '{}')",
+      [],
+    );
     const after = await store.listAudit({ limit: 10 });
     assert.equal(after.length, 2);
-    assert.deepEqual(after.find((e) => e.id === entry.id), entry, 'the first entry is unchanged');
+    assert.deepEqual(
+      after.find((e) => e.id === entry.id),
+      entry,
+      'the first entry is unchanged',
+    );
     // The table's own checks: a kind it does not know, details that are not an object.
     await assert.rejects(raw("INSERT INTO audit_log (at, actor, actor_kind, action, details) VALUES (1, 'x:y', 'robot', 'a', '{}')", []));
     await assert.rejects(raw("INSERT INTO audit_log (at, actor, actor_kind, action, details) VALUES (1, 'cli:y', 'cli', 'a', '[1]')", []));
@@ -149,7 +191,10 @@ export function auditContract(backend: AuditContractBackend): void {
     await store.signingKeys.rotate(fakeKey('kid-secret'), ALICE);
     // A secret pasted where a label belongs would stay for ever in an append-only table: refused, and the token is not made.
     await rejectsWith(store.tokens.create({ label: `oops ${token.token}`, scope: 'read-only' }, ALICE), 'invalid_argument');
-    await rejectsWith(store.appendAudit({ actor: ALICE, action: 'store.copy', target: null, details: { note: rotated.token } }), 'invalid_argument');
+    await rejectsWith(
+      store.appendAudit({ actor: ALICE, action: 'store.copy', target: null, details: { note: rotated.token } }),
+      'invalid_argument',
+    );
     assert.equal((await store.tokens.list()).length, 1);
 
     const secrets = [token.token, rotated.token, client.clientSecret, rotatedClient.clientSecret, 'd-kid-secret'];

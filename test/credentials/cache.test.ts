@@ -16,8 +16,12 @@ function token(id: string, account: string | null = null): PositiveEntry {
   return { principal, credentialId: id, account, expiresAt: Infinity, validUntil: Infinity };
 }
 
-const refusal = (id: string, account: string | null = null) =>
-  ({ code: 'auth.token_revoked' as const, detail: 'revoked', credentialId: id, account });
+const refusal = (id: string, account: string | null = null) => ({
+  code: 'auth.token_revoked' as const,
+  detail: 'revoked',
+  credentialId: id,
+  account,
+});
 
 test('a credential cached under several keys is evicted under all of them', () => {
   const cache = createCredentialCache(settings(10));
@@ -55,7 +59,7 @@ test('a key re-used by another credential belongs to that one only', () => {
   assert.equal(cache.evictCredential('tok_b'), 1);
 });
 
-test('an account change evicts its tokens\' positive and negative entries; a key turned negative is still indexed', () => {
+test("an account change evicts its tokens' positive and negative entries; a key turned negative is still indexed", () => {
   const cache = createCredentialCache(settings(10));
   cache.setPositive('t1', token('tok_1', 'ops'), 60_000);
   cache.setPositive('t2', token('tok_2', 'ops'), 60_000);
@@ -85,7 +89,7 @@ function jwt(jti: string, clientId: string): VerifiedJwt {
   return { principal, validUntil: Date.now() + 60_000, expiresAt: Date.now() + 60_000, clientId, jti, claims: null };
 }
 
-test('JWT cache: a client\'s tokens are evicted by client and by jti, after LRU eviction too', () => {
+test("JWT cache: a client's tokens are evicted by client and by jti, after LRU eviction too", () => {
   const cache = createJwtCache(settings(3));
   cache.follow();
   const put = (key: string, entry: VerifiedJwt): void => cache.setPositive(key, entry, cache.ticket(), Date.now());
@@ -120,7 +124,10 @@ test('the bound holds under many inserts; the least recently used go first; re-s
     assert.ok(cache.positiveSize() <= 3);
   }
   assert.equal(evicted.length, 7);
-  assert.deepEqual(['k8', 'k9', 'k10'].map((k) => cache.getPositive(k)?.credentialId), ['tok_8', 'tok_9', 'tok_10']);
+  assert.deepEqual(
+    ['k8', 'k9', 'k10'].map((k) => cache.getPositive(k)?.credentialId),
+    ['tok_8', 'tok_9', 'tok_10'],
+  );
   cache.getPositive('k8'); // now the most recently used
   cache.setPositive('k9', token('tok_9'), 60_000);
   assert.equal(evicted.length, 7, 're-setting an existing key at capacity evicts nothing');
@@ -133,6 +140,9 @@ test('the negative cache has its own bound', () => {
   const cache = createCredentialCache({ maxEntries: 10, negativeMaxEntries: 2, ttlMs: 60_000, negativeTtlMs: 5_000 });
   for (let i = 1; i <= 5; i++) cache.setNegative(`bad${i}`, refusal(`tok_${i}`));
   assert.equal(cache.negativeSize(), 2);
-  assert.deepEqual(['bad4', 'bad5'].map((k) => cache.getNegative(k)?.credentialId), ['tok_4', 'tok_5']);
+  assert.deepEqual(
+    ['bad4', 'bad5'].map((k) => cache.getNegative(k)?.credentialId),
+    ['tok_4', 'tok_5'],
+  );
   assert.equal(cache.evictCredential('tok_1'), 0, 'evicted by capacity, unindexed with it');
 });

@@ -15,13 +15,17 @@ import { tempStore } from './helpers.js';
 
 /** The real store with a switch that makes feed reads and pings fail or hang, and a push channel the test drives. */
 function controllable(inner: CredentialStore): {
-  store: CredentialStore; mode: { value: 'ok' | 'fail' | 'hang' }; reads: () => number; push: { wake: () => void; state: (c: boolean) => void };
+  store: CredentialStore;
+  mode: { value: 'ok' | 'fail' | 'hang' };
+  reads: () => number;
+  push: { wake: () => void; state: (c: boolean) => void };
 } {
   const mode = { value: 'ok' as 'ok' | 'fail' | 'hang' };
   let reads = 0;
   const push = { wake: () => {}, state: (_connected: boolean) => {} };
   const gate = <T>(read: () => Promise<T>): Promise<T> => {
-    if (mode.value === 'fail') return Promise.reject(new CredentialStoreError('unavailable', 'reading the change feed: the credential store is unavailable'));
+    if (mode.value === 'fail')
+      return Promise.reject(new CredentialStoreError('unavailable', 'reading the change feed: the credential store is unavailable'));
     if (mode.value === 'hang') return new Promise<T>(() => {});
     return read();
   };
@@ -29,12 +33,18 @@ function controllable(inner: CredentialStore): {
     listen(wake, onState) {
       push.wake = wake;
       push.state = onState;
-      return () => { push.wake = () => {}; };
+      return () => {
+        push.wake = () => {};
+      };
     },
   };
   const store: CredentialStore = Object.assign(Object.create(inner) as CredentialStore, {
     notifier,
-    changesSince: (seq: number, limit?: number) => gate(() => { reads++; return inner.changesSince(seq, limit); }),
+    changesSince: (seq: number, limit?: number) =>
+      gate(() => {
+        reads++;
+        return inner.changesSince(seq, limit);
+      }),
     latestChangeSeq: () => gate(() => inner.latestChangeSeq()),
     ping: () => gate(() => inner.ping()),
     subscribe: inner.subscribe.bind(inner),
@@ -51,12 +61,22 @@ test('one follower feeds every consumer once per change; local changes are not a
   const seen: [string[], string[]] = [[], []];
   const following = [0, 0];
   for (const i of [0, 1] as const) {
-    feed.follow({ apply: (rows) => seen[i].push(...rows.map((r) => r.kind)), onFollowing: () => { following[i] = (following[i] ?? 0) + 1; } });
+    feed.follow({
+      apply: (rows) => seen[i].push(...rows.map((r) => r.kind)),
+      onFollowing: () => {
+        following[i] = (following[i] ?? 0) + 1;
+      },
+    });
   }
   await feed.start();
   assert.deepEqual(following, [1, 1]);
   let late = 0;
-  feed.follow({ apply: () => {}, onFollowing: () => { late++; } });
+  feed.follow({
+    apply: () => {},
+    onFollowing: () => {
+      late++;
+    },
+  });
   assert.equal(late, 1, 'a consumer added after start is told at once');
 
   const local = await store.tokens.create({ label: 'l', scope: 'read-only' });
@@ -78,12 +98,19 @@ test('a push wake-up is applied before the next poll period; a reconnection catc
   t.after(() => feed.close());
   const applied: ChangeRow[] = [];
   let notify: (() => void) | undefined;
-  feed.follow({ apply: (rows) => { applied.push(...rows); notify?.(); } });
+  feed.follow({
+    apply: (rows) => {
+      applied.push(...rows);
+      notify?.();
+    },
+  });
   await feed.start();
 
   for (const kick of [() => push.wake(), () => push.state(true)]) {
     const issued = await other.tokens.create({ label: 'p', scope: 'read-only' });
-    const arrived = new Promise<void>((resolve) => { notify = resolve; });
+    const arrived = new Promise<void>((resolve) => {
+      notify = resolve;
+    });
     const began = performance.now();
     await other.tokens.revoke(issued.record.id);
     kick();
@@ -113,14 +140,16 @@ test('freshness: lost when the store fails or hangs, and the reason says which',
   clock += 500;
   assert.equal(feed.fresh(), false);
   const failed = feed.health();
-  assert.match(failed.reason ?? '', /last confirmed 1\.1 s ago \(cache\.maxStaleness 1\.0 s\): the last feed check failed: reading the change feed: the credential store is unavailable/);
+  assert.match(
+    failed.reason ?? '',
+    /last confirmed 1\.1 s ago \(cache\.maxStaleness 1\.0 s\): the last feed check failed: reading the change feed: the credential store is unavailable/,
+  );
   assert.equal(failed.ageMs, 1_100);
 
   mode.value = 'hang';
   void feed.poll();
   clock += 1_500;
   assert.match(feed.health().reason ?? '', /a feed check has been waiting for the store for 1\.5 s/);
-
 });
 
 test('freshness returns only after the changes missed during an outage were applied', async (t) => {

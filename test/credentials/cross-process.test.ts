@@ -26,7 +26,9 @@ function runChild(source: string, args: readonly string[]): { lines: string[]; d
     buffered = parts.pop() ?? '';
     lines.push(...parts.filter((l) => l.length > 0));
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   let failed = false;
   const done = new Promise<number>((resolve, reject) => {
     child.on('error', reject);
@@ -141,10 +143,17 @@ test('two processes writing the same file at once: no SQLITE_BUSY, no lost write
     const labels = new Set(tokens.filter((tk) => tk.label.startsWith(`${tag}-`)).map((tk) => tk.label));
     assert.equal(labels.size, count, `writes of ${tag} lost`);
   }
-  assert.ok(tokens.every((tk) => tk.rotatedAt !== null), 'every rotation kept');
+  assert.ok(
+    tokens.every((tk) => tk.rotatedAt !== null),
+    'every rotation kept',
+  );
   assert.equal(tokens.filter((tk) => tk.lastUsedAt !== null).length, 2 * count, 'every last-use kept');
   const changes = await store.changesSince(startSeq, 10_000);
   const rotations = changes.filter((c) => c.kind === 'token.rotated').length;
   assert.equal(rotations, 3 * count, 'one feed row per rotation');
-  assert.deepEqual(changes.map((c) => c.seq), changes.map((_, i) => startSeq + i + 1), 'feed seqs contiguous');
+  assert.deepEqual(
+    changes.map((c) => c.seq),
+    changes.map((_, i) => startSeq + i + 1),
+    'feed seqs contiguous',
+  );
 });

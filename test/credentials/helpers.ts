@@ -18,7 +18,10 @@ export function tempDir(t: TestContext): string {
 }
 
 /** A store on a fresh SQLite file, closed after the test. */
-export async function tempStore(t: TestContext, options: OpenStoreOptions = {}): Promise<{ store: CredentialStore; file: string; url: string }> {
+export async function tempStore(
+  t: TestContext,
+  options: OpenStoreOptions = {},
+): Promise<{ store: CredentialStore; file: string; url: string }> {
   const file = join(tempDir(t), 'nested', 'portcullis.db');
   const url = `sqlite:${file}`;
   const store = await openStore(url, { create: true, ...options });
@@ -77,9 +80,21 @@ export function cacheSettings(overrides: Partial<CacheSettings> = {}): CacheSett
 }
 
 /** A clock tests move by hand (epoch ms). */
-export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)): { now: () => number; set: (ms: number) => void; advance: (ms: number) => void } {
+export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)): {
+  now: () => number;
+  set: (ms: number) => void;
+  advance: (ms: number) => void;
+} {
   let current = start;
-  return { now: () => current, set: (ms) => { current = ms; }, advance: (ms) => { current += ms; } };
+  return {
+    now: () => current,
+    set: (ms) => {
+      current = ms;
+    },
+    advance: (ms) => {
+      current += ms;
+    },
+  };
 }
 
 /** Resolves after `ms`. */

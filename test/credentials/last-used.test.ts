@@ -78,7 +78,9 @@ test('an exact multiple of the chunk makes no empty write; the event loop turns 
   const recorder = createLastUsedRecorder(store);
   for (const id of ids) recorder.touch(id, Date.now());
   let turned = -1;
-  setImmediate(() => { turned = chunks.length; });
+  setImmediate(() => {
+    turned = chunks.length;
+  });
   await recorder.flush();
   assert.deepEqual(chunks, [500, 500]);
   assert.equal(turned, 1, 'a queued setImmediate ran after the first chunk, before the second');

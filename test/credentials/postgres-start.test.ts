@@ -27,7 +27,9 @@ test('start with PostgreSQL down: unready with the reason logged, 503 on credent
   t.after(() => upstream.close());
   const dir = mkdtempSync(join(tmpdir(), 'pcl-pgstart-'));
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `listen: "127.0.0.1:0"
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:0"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "\${STORE_URL}", queryTimeout: 1s }
@@ -38,9 +40,13 @@ routes:
     match: { path: /api }
     upstream: "${upstream.origin}"
     upstreamCa: "${sharedCerts().ca.caCertPath}"
-`);
+`,
+  );
   // No `store init`: the database is down, and `start` creates the schema once it answers.
-  const gw = await startGatewayProcess(t, configFile, { env: { STORE_URL: cluster.url, PORTCULLIS_KEK: randomBytes(32).toString('base64') }, initStore: false });
+  const gw = await startGatewayProcess(t, configFile, {
+    env: { STORE_URL: cluster.url, PORTCULLIS_KEK: randomBytes(32).toString('base64') },
+    initStore: false,
+  });
   const until = async <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> => {
     const end = Date.now() + ms;
     for (;;) {
@@ -52,14 +58,25 @@ routes:
   };
   const ports = { proxy: gw.port, metrics: gw.metricsPort };
   const port = new URL(cluster.url).port;
-  assert.match(gw.logs(), new RegExp(`"event":"store\\.unreachable".*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis \\(user \\\\"portcullis\\\\"\\) \\(ECONNREFUSED\\); retrying`));
+  assert.match(
+    gw.logs(),
+    new RegExp(
+      `"event":"store\\.unreachable".*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis \\(user \\\\"portcullis\\\\"\\) \\(ECONNREFUSED\\); retrying`,
+    ),
+  );
   const ready = await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' });
   assert.equal(ready.status, 503);
   // The change feed has never been confirmed: the reason says so, and why (never the password).
-  assert.match(String(ready.json().reason), new RegExp(`^the change feed has never been confirmed .*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis`));
+  assert.match(
+    String(ready.json().reason),
+    new RegExp(`^the change feed has never been confirmed .*cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/portcullis`),
+  );
   assert.equal(ready.body.includes(password), false);
   // A well-formed token the gateway cannot check: refused as unavailable, not as unknown.
-  const refused = await send(`http://127.0.0.1:${ports.proxy}`, { path: '/api', headers: { authorization: `Bearer ${generateApiToken()}` } });
+  const refused = await send(`http://127.0.0.1:${ports.proxy}`, {
+    path: '/api',
+    headers: { authorization: `Bearer ${generateApiToken()}` },
+  });
   assert.equal(refused.status, 503, refused.body);
   assert.equal(refused.json().code, 'auth.store_unavailable');
   assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');
@@ -67,7 +84,9 @@ routes:
   assert.equal(health.status, 200, 'alive while unready: not restarted by a liveness probe');
 
   cluster.start();
-  await until('ready', async () => ((await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' })).status === 200 ? true : undefined));
+  await until('ready', async () =>
+    (await send(`http://127.0.0.1:${ports.metrics}`, { path: '/readyz' })).status === 200 ? true : undefined,
+  );
   assert.match(gw.logs(), /"event":"store\.reachable"/);
   const store = await openStore(cluster.url, { create: true });
   t.after(() => store.close());
@@ -81,11 +100,14 @@ test('a locked database: a cache miss is refused with 503 auth.store_unavailable
   const { url } = await freshDatabase(t);
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(
-    `  - name: api\n    match: { path: /api }\n    upstream: "${upstream.origin}"\n    upstreamCa: "\${CA}"`,
-    'oauth: { keyEncryptionKey: "${PORTCULLIS_KEK}" }',
-  ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'),
-  { STORE_URL: url, PORTCULLIS_KEK: randomBytes(32).toString('base64') });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(
+      `  - name: api\n    match: { path: /api }\n    upstream: "${upstream.origin}"\n    upstreamCa: "\${CA}"`,
+      'oauth: { keyEncryptionKey: "${PORTCULLIS_KEK}" }',
+    ).replace('store: { url: "sqlite:./portcullis.db" }', 'store: { url: "${STORE_URL}", queryTimeout: 500ms, poolSize: 2 }'),
+    { STORE_URL: url, PORTCULLIS_KEK: randomBytes(32).toString('base64') },
+  );
   const issued = await gw.services.store.tokens.create({ label: 'locked-out', scope: 'read-only' });
   const blocker = new pg.Client({ connectionString: url });
   blocker.on('error', () => undefined);
@@ -94,7 +116,9 @@ test('a locked database: a cache miss is refused with 503 auth.store_unavailable
   await blocker.query('BEGIN');
   await blocker.query('LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE');
   const started = Date.now();
-  const answers = await Promise.all([0, 1, 2, 3].map(() => send(gw.url, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } })));
+  const answers = await Promise.all(
+    [0, 1, 2, 3].map(() => send(gw.url, { path: '/api', headers: { authorization: `Bearer ${issued.token}` } })),
+  );
   const elapsed = Date.now() - started;
   for (const answer of answers) {
     assert.equal(answer.status, 503, answer.body);

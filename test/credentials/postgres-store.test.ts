@@ -48,11 +48,16 @@ const postgresBackend = {
     t.after(() => client.end());
     return async (sql: string, params: unknown[]) => {
       let n = 0;
-      await client.query(sql.replace(/\?/g, () => `$${++n}`), params);
+      await client.query(
+        sql.replace(/\?/g, () => `$${++n}`),
+        params,
+      );
     };
   },
   auditBytes: (_t: test.TestContext, url: string) =>
-    withClient(url, async (client) => JSON.stringify((await client.query({ text: 'SELECT audit_log::text FROM audit_log', rowMode: 'array' })).rows)),
+    withClient(url, async (client) =>
+      JSON.stringify((await client.query({ text: 'SELECT audit_log::text FROM audit_log', rowMode: 'array' })).rows),
+    ),
 };
 storeContract(postgresBackend);
 auditContract(postgresBackend);
@@ -70,7 +75,10 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
 
 /** The message of the store error `promise` rejects with (asserting it is one, of `reason`). */
 async function messageOf(promise: Promise<unknown>, reason = 'unavailable'): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(isStoreError(error), `expected a store error, got ${String(error)}`);
   assert.equal(error.reason, reason, error.message);
   return error.message;
@@ -87,11 +95,20 @@ test('postgres: concurrent starters migrate once; reopening applies nothing', as
   const { url } = await freshDatabase(t);
   const results = await Promise.all(Array.from({ length: 6 }, () => migratePostgres(parsePostgresUrl(url), true, 10_000)));
   assert.deepEqual(results.map((r) => r.applied.length).sort(), [0, 0, 0, 0, 0, VERSIONS.length], 'one starter applied every migration');
-  const rows = await withClient(url, async (c) => (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows);
-  assert.deepEqual(rows.map((r: { version: number }) => r.version), VERSIONS);
+  const rows = await withClient(
+    url,
+    async (c) => (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows,
+  );
+  assert.deepEqual(
+    rows.map((r: { version: number }) => r.version),
+    VERSIONS,
+  );
   const store = await openStore(url, { create: true });
   await store.close();
-  assert.equal((await withClient(url, async (c) => c.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0]?.n, VERSIONS.length);
+  assert.equal(
+    (await withClient(url, async (c) => c.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'))).rows[0]?.n,
+    VERSIONS.length,
+  );
 });
 
 test('postgres: a database with a newer schema is refused, and nothing is written', async (t) => {
@@ -99,11 +116,12 @@ test('postgres: a database with a newer schema is refused, and nothing is writte
   await store.tokens.create({ label: 'before', scope: 'read-only' });
   await store.close();
   await withClient(url, (c) => c.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)"));
-  const snapshot = (): Promise<unknown> => withClient(url, async (c) => [
-    (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows,
-    (await c.query('SELECT id, revoked_at FROM tokens')).rows,
-    (await c.query('SELECT count(*)::int AS n FROM changes')).rows,
-  ]);
+  const snapshot = (): Promise<unknown> =>
+    withClient(url, async (c) => [
+      (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows,
+      (await c.query('SELECT id, revoked_at FROM tokens')).rows,
+      (await c.query('SELECT count(*)::int AS n FROM changes')).rows,
+    ]);
   const before = await snapshot();
   const message = await messageOf(openStore(url, { create: true }), 'incompatible_schema');
   assert.match(message, new RegExp(`schema version 99, newer than this Portcullis knows \\(${LATEST}\\): upgrade Portcullis`));
@@ -115,7 +133,11 @@ test('postgres: store.migrate false refuses a database that is behind, naming `p
   const { url } = await freshDatabase(t);
   const message = await messageOf(openStore(url, { create: true, migrate: false }), 'incompatible_schema');
   assert.match(message, new RegExp(`schema version 0, this Portcullis needs ${LATEST}: run \`portcullis store migrate\``));
-  assert.equal((await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t, null, 'nothing created');
+  assert.equal(
+    (await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t,
+    null,
+    'nothing created',
+  );
   await migratePostgres(parsePostgresUrl(url), true, 10_000);
   const store = await openStore(url, { create: true, migrate: false });
   await store.close();
@@ -123,7 +145,8 @@ test('postgres: store.migrate false refuses a database that is behind, naming `p
 
 test('postgres: a database without the schema is refused as not initialised, by openStore and the CLI; store init creates it, idempotently', async (t) => {
   const { url } = await freshDatabase(t);
-  const noSchema = async (): Promise<boolean> => (await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t === null;
+  const noSchema = async (): Promise<boolean> =>
+    (await withClient(url, (c) => c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations') AS t"))).rows[0]?.t === null;
   const message = await messageOf(openStore(url), 'not_initialised');
   assert.match(message, /holds no Portcullis schema/);
   assertNoPassword(message);
@@ -132,8 +155,14 @@ test('postgres: a database without the schema is refused as not initialised, by 
   const dir = mkdtempSync(join(tmpdir(), 'pcl-pg-init-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `store: { url: "${url}" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n`);
-  for (const command of [['tokens', 'list'], ['accounts', 'create', 'team', '--scope', 'read-only']]) {
+  writeFileSync(
+    configFile,
+    `store: { url: "${url}" }\nroutes:\n  - name: a\n    match: { path: /a }\n    upstream: "https://127.0.0.1:9"\n    auth: "off"\n`,
+  );
+  for (const command of [
+    ['tokens', 'list'],
+    ['accounts', 'create', 'team', '--scope', 'read-only'],
+  ]) {
     const refused = await runCliAsIs([...command, '--config', configFile, '--json']);
     assert.equal(refused.code, 1, refused.stderr);
     const body = JSON.parse(refused.stderr) as { error: { code: string; message: string; init: string } };
@@ -161,23 +190,27 @@ test('postgres: seq order is commit order — two real transactions committing i
 
   // The hazard exists: with a bare sequence (no feed lock), A draws seq n, B draws n+1 and
   // commits first; a reader that saw n+1 polls from there and never sees n.
-  const naive = await withClient(url, async (a) => withClient(url, async (b) => {
-    await a.query('BEGIN');
-    const seqA = (await a.query<{ seq: number }>("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_a', 1) RETURNING seq")).rows[0]?.seq;
-    await b.query("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_b', 1)");
-    let cursor = Number(seqA) - 1;
-    const seen: string[] = [];
-    const poll = async (): Promise<void> => {
-      for (const row of await store.changesSince(cursor)) {
-        seen.push('credentialId' in row ? row.credentialId : '');
-        cursor = row.seq;
-      }
-    };
-    await poll();
-    await a.query('COMMIT');
-    await poll();
-    return seen;
-  }));
+  const naive = await withClient(url, async (a) =>
+    withClient(url, async (b) => {
+      await a.query('BEGIN');
+      const seqA = (
+        await a.query<{ seq: number }>("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_a', 1) RETURNING seq")
+      ).rows[0]?.seq;
+      await b.query("INSERT INTO changes (kind, target, at) VALUES ('token.revoked', 'tok_naive_b', 1)");
+      let cursor = Number(seqA) - 1;
+      const seen: string[] = [];
+      const poll = async (): Promise<void> => {
+        for (const row of await store.changesSince(cursor)) {
+          seen.push('credentialId' in row ? row.credentialId : '');
+          cursor = row.seq;
+        }
+      };
+      await poll();
+      await a.query('COMMIT');
+      await poll();
+      return seen;
+    }),
+  );
   assert.deepEqual(naive, ['tok_naive_b'], 'without the feed lock, the reader skips the row committed last');
 
   // The store's appends: A appends and stays open; B's append waits for A's commit, so B cannot
@@ -193,9 +226,13 @@ test('postgres: seq order is commit order — two real transactions committing i
     }
   };
   let releaseA!: () => void;
-  const aMayCommit = new Promise<void>((resolve) => { releaseA = resolve; });
+  const aMayCommit = new Promise<void>((resolve) => {
+    releaseA = resolve;
+  });
   let aAppended!: () => void;
-  const aHasAppended = new Promise<void>((resolve) => { aAppended = resolve; });
+  const aHasAppended = new Promise<void>((resolve) => {
+    aAppended = resolve;
+  });
   let bAppendedAt: number | undefined;
   const txA = backend.transaction(async (tx) => {
     await tx.appendChange('token.revoked', 'tok_a', Date.now());
@@ -216,7 +253,10 @@ test('postgres: seq order is commit order — two real transactions committing i
   releaseA();
   await Promise.all([txA, txB]);
   await poll();
-  assert.deepEqual(seen.map((s) => s.id), ['tok_a', 'tok_b']);
+  assert.deepEqual(
+    seen.map((s) => s.id),
+    ['tok_a', 'tok_b'],
+  );
   assert.ok(seen[0]!.seq < seen[1]!.seq);
 });
 
@@ -225,13 +265,18 @@ test('postgres: many concurrent writers from several stores: a reader polling th
   const stores = await Promise.all([0, 1, 2].map(() => openStore(url, { create: true, poolSize: 4 })));
   t.after(() => Promise.all(stores.map((s) => s.close())));
   const [reader] = stores;
-  const tokens = await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 3]!.tokens.create({ label: `t${i}`, scope: 'read-only' })));
+  const tokens = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => stores[i % 3]!.tokens.create({ label: `t${i}`, scope: 'read-only' })),
+  );
   let cursor = await reader!.latestChangeSeq();
   const seen: string[] = [];
   let writing = true;
   const polling = (async () => {
     while (writing) {
-      for (const row of await reader!.changesSince(cursor)) { seen.push('credentialId' in row ? row.credentialId : ''); cursor = row.seq; }
+      for (const row of await reader!.changesSince(cursor)) {
+        seen.push('credentialId' in row ? row.credentialId : '');
+        cursor = row.seq;
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
@@ -247,11 +292,21 @@ test('postgres: the notifier wakes a listener on a change by another process, an
   const cluster = privateCluster(t);
   const writer = await openStore(cluster.url, { create: true });
   const listener = await openStore(cluster.url, { create: true, listenHeartbeatMs: 200 });
-  t.after(async () => { await writer.close(); await listener.close(); });
+  t.after(async () => {
+    await writer.close();
+    await listener.close();
+  });
   const states: boolean[] = [];
   let wakes = 0;
   assert.ok(listener.notifier, 'a PostgreSQL store has a push channel');
-  const stop = listener.notifier.listen(() => { wakes++; }, (up) => { states.push(up); });
+  const stop = listener.notifier.listen(
+    () => {
+      wakes++;
+    },
+    (up) => {
+      states.push(up);
+    },
+  );
   t.after(stop);
   const until = async (what: string, check: () => boolean, ms = 20_000): Promise<void> => {
     const end = Date.now() + ms;
@@ -317,7 +372,12 @@ test('postgres: each way a connection fails has its own clear message, naming ho
   // A role that may log in but owns nothing: no privilege on the store's tables.
   const role = `lim_${database}`;
   await adminQuery(`CREATE ROLE ${role} LOGIN PASSWORD 'lim-Secret-7'`);
-  t.after(() => adminQuery(`DROP ROLE IF EXISTS ${role}`).then(() => undefined, () => undefined));
+  t.after(() =>
+    adminQuery(`DROP ROLE IF EXISTS ${role}`).then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
   const owner = await openStore(url, { create: true });
   await owner.close();
   const limited = withDatabase(url, database, { user: role, password: 'lim-Secret-7' });
@@ -335,7 +395,10 @@ test('postgres: each way a connection fails has its own clear message, naming ho
   const unreachable = new URL(url);
   unreachable.port = String(closedPort);
   const refused = await messageOf(openStore(unreachable.toString(), { create: true }));
-  assert.match(refused, new RegExp(`cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closedPort}/${database} \\(user "portcullis"\\) \\(ECONNREFUSED\\)`));
+  assert.match(
+    refused,
+    new RegExp(`cannot reach PostgreSQL at 127\\.0\\.0\\.1:${closedPort}/${database} \\(user "portcullis"\\) \\(ECONNREFUSED\\)`),
+  );
   assertNoPassword(refused);
 });
 
@@ -369,15 +432,22 @@ test('postgres: TLS — verify-full passes with the right CA and host name, fail
 });
 
 test('postgres: the URL is masked wherever it is shown', () => {
-  assert.equal(maskStoreUrl('postgres://portcullis:p%40ss@db.internal:5432/portcullis?sslmode=verify-full'),
-    'postgres://portcullis:***@db.internal:5432/portcullis?sslmode=verify-full');
+  assert.equal(
+    maskStoreUrl('postgres://portcullis:p%40ss@db.internal:5432/portcullis?sslmode=verify-full'),
+    'postgres://portcullis:***@db.internal:5432/portcullis?sslmode=verify-full',
+  );
   assert.equal(maskStoreUrl('postgresql://u@h/d'), 'postgresql://u@h/d');
   assert.equal(maskStoreUrl('sqlite:/x.db'), 'sqlite:/x.db');
-  assert.throws(() => parsePostgresUrl('postgres://u:pw-Zz9@db.internal/portcullis'), (e: Error) => /sslmode/.test(e.message) && !e.message.includes('pw-Zz9'));
-  assert.throws(() => parsePostgresUrl('postgres://u:pw-Zz9@localhost/portcullis?password=x'), (e: Error) => /unknown parameter "password"/.test(e.message));
+  assert.throws(
+    () => parsePostgresUrl('postgres://u:pw-Zz9@db.internal/portcullis'),
+    (e: Error) => /sslmode/.test(e.message) && !e.message.includes('pw-Zz9'),
+  );
+  assert.throws(
+    () => parsePostgresUrl('postgres://u:pw-Zz9@localhost/portcullis?password=x'),
+    (e: Error) => /unknown parameter "password"/.test(e.message),
+  );
   assert.equal(parsePostgresUrl('postgres://u:pw@localhost/p').sslmode, 'disable');
 });
-
 
 test('postgres: the database refuses TRUNCATE of tokens and clients, and reviving a retired signing key', async (t) => {
   const { store, url } = await openFresh(t);
@@ -388,7 +458,10 @@ test('postgres: the database refuses TRUNCATE of tokens and clients, and revivin
     await assert.rejects(c.query('TRUNCATE tokens CASCADE'), /never deleted/);
     await assert.rejects(c.query('TRUNCATE clients'), /never deleted/);
     await assert.rejects(c.query("UPDATE signing_keys SET private_jwk = '{}' WHERE kid = 'first'"), /retired signing key cannot change/);
-    await assert.rejects(c.query("UPDATE signing_keys SET retired_at = NULL WHERE kid = 'first'"), /retired signing key cannot change|one_active_signing_key/);
+    await assert.rejects(
+      c.query("UPDATE signing_keys SET retired_at = NULL WHERE kid = 'first'"),
+      /retired signing key cannot change|one_active_signing_key/,
+    );
   });
   assert.equal((await store.tokens.list()).length, 1);
 });
@@ -402,22 +475,43 @@ async function startRelay(t: test.TestContext, port: number): Promise<{ port: nu
     const outbound = connect(port, '127.0.0.1');
     const pair: [import('node:net').Socket, import('node:net').Socket] = [inbound, outbound];
     pairs.add(pair);
-    for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
       from.on('data', (chunk) => to.write(chunk));
       from.on('error', () => to.destroy());
-      from.on('close', () => { to.destroy(); pairs.delete(pair); });
+      from.on('close', () => {
+        to.destroy();
+        pairs.delete(pair);
+      });
       if (frozen) from.pause();
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
-    for (const [a, b] of pairs) { a.destroy(); b.destroy(); }
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
     server.close();
   });
   return {
     port: (server.address() as { port: number }).port,
-    freeze: () => { frozen = true; for (const [a, b] of pairs) { a.pause(); b.pause(); } },
-    thaw: () => { frozen = false; for (const [a, b] of pairs) { a.resume(); b.resume(); } },
+    freeze: () => {
+      frozen = true;
+      for (const [a, b] of pairs) {
+        a.pause();
+        b.pause();
+      }
+    },
+    thaw: () => {
+      frozen = false;
+      for (const [a, b] of pairs) {
+        a.resume();
+        b.resume();
+      }
+    },
   };
 }
 
@@ -432,7 +526,14 @@ test('postgres: the notifier notices a silent partition (no reset) by its heartb
   t.after(() => listener.close());
   const states: Array<{ up: boolean; at: number }> = [];
   let wakes = 0;
-  const stop = listener.notifier!.listen(() => { wakes++; }, (up) => { states.push({ up, at: Date.now() }); });
+  const stop = listener.notifier!.listen(
+    () => {
+      wakes++;
+    },
+    (up) => {
+      states.push({ up, at: Date.now() });
+    },
+  );
   t.after(stop);
   const until = async (what: string, check: () => boolean): Promise<void> => {
     const end = Date.now() + 20_000;

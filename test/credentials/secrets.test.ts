@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  cacheKeyOf, digestsEqual, generateApiToken, generateClientId, generateClientSecret, generateTokenId, hashSecret,
-  isClientId, isTokenId, isWellFormedApiToken, isWellFormedClientSecret,
+  cacheKeyOf,
+  digestsEqual,
+  generateApiToken,
+  generateClientId,
+  generateClientSecret,
+  generateTokenId,
+  hashSecret,
+  isClientId,
+  isTokenId,
+  isWellFormedApiToken,
+  isWellFormedClientSecret,
 } from '../../src/credentials/secrets.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

@@ -17,12 +17,15 @@ const sqliteBackend = {
     const raw = new Database(url.slice('sqlite:'.length));
     t.after(() => raw.close());
     // A refused statement rejects the returned promise, as the PostgreSQL driver's does.
-    return Promise.resolve((sql: string, params: unknown[]) =>
-      new Promise<void>((resolve) => {
-        raw.prepare(sql).run(...params);
-        resolve();
-      }));
+    return Promise.resolve(
+      (sql: string, params: unknown[]) =>
+        new Promise<void>((resolve) => {
+          raw.prepare(sql).run(...params);
+          resolve();
+        }),
+    );
   },
+  // eslint-disable-next-line @typescript-eslint/require-await -- the contract's reader is async (PostgreSQL's is)
   auditBytes: async (t: test.TestContext, url: string) => {
     const raw = new Database(url.slice('sqlite:'.length), { readonly: true });
     t.after(() => raw.close());
@@ -60,8 +63,10 @@ test('a store written by a newer Portcullis is refused, not modified', async (t)
 
 test('store URLs: sqlite needs an absolute path; a bad postgres URL is refused without echoing it', async (t) => {
   await assert.rejects(openStore('sqlite:relative/path.db', { create: true }), TypeError);
-  await assert.rejects(openStore('postgres://user:s3cr3t-pw@db.internal/portcullis', { create: true }), (error: unknown) =>
-    error instanceof TypeError && /sslmode/.test(error.message) && !error.message.includes('s3cr3t-pw'));
+  await assert.rejects(
+    openStore('postgres://user:s3cr3t-pw@db.internal/portcullis', { create: true }),
+    (error: unknown) => error instanceof TypeError && /sslmode/.test(error.message) && !error.message.includes('s3cr3t-pw'),
+  );
   await assert.rejects(openStore('mysql://x', { create: true }), TypeError);
   const file = join(tempDir(t), 'triple.db');
   const store = await openStore(`sqlite://${file}`, { create: true });
@@ -101,8 +106,10 @@ test('store.migrate false: a store that is behind is refused with the command to
   raw.exec(MIGRATIONS[0]!.sql);
   raw.prepare('INSERT INTO schema_migrations VALUES (1, ?, 0)').run(MIGRATIONS[0]!.name);
   raw.close();
-  await assert.rejects(openStore(`sqlite:${file}`, { migrate: false }),
-    (error: unknown) => error instanceof Error && /portcullis store migrate/.test(error.message) && /version 1/.test(error.message));
+  await assert.rejects(
+    openStore(`sqlite:${file}`, { migrate: false }),
+    (error: unknown) => error instanceof Error && /portcullis store migrate/.test(error.message) && /version 1/.test(error.message),
+  );
   const store = await openStore(`sqlite:${file}`);
   await store.close();
   const again = await openStore(`sqlite:${file}`, { migrate: false });

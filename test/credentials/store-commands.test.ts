@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { openBackend, openStore } from '../../src/credentials/open-store.js';
 import { cliActor, credentialActor } from '../../src/credentials/audit.js';
-import { POSTGRES_MIGRATIONS } from '../../src/credentials/postgres-migrations.js';
 import { MIGRATIONS } from '../../src/credentials/sqlite-migrations.js';
 import { hashSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
@@ -67,15 +66,27 @@ async function populate(store: CredentialStore): Promise<Issued> {
 async function assertSameContents(fromUrl: string, toUrl: string, issued: Issued): Promise<void> {
   const [from, to] = await Promise.all([openBackend(fromUrl, { migrate: false }), openBackend(toUrl, { migrate: false })]);
   try {
-    const norm = (dump: Awaited<ReturnType<typeof from.dump>>): unknown => JSON.parse(JSON.stringify(dump, (_k, v: unknown) =>
-      (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : (v as { type?: string })?.type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('hex') : v)));
+    const norm = (dump: Awaited<ReturnType<typeof from.dump>>): unknown =>
+      JSON.parse(
+        JSON.stringify(dump, (_k, v: unknown) =>
+          v instanceof Uint8Array
+            ? Buffer.from(v).toString('hex')
+            : (v as { type?: string })?.type === 'Buffer'
+              ? Buffer.from((v as { data: number[] }).data).toString('hex')
+              : v,
+        ),
+      );
     const copied = await to.dump();
     // The target holds the copied history, then the record of the copy itself.
     const copyRecord = copied.auditLog.at(-1);
     assert.equal(copyRecord?.action, 'store.copy');
     assert.match(copyRecord?.actor ?? '', /^cli:/);
     assert.equal(copyRecord?.details.includes(PASSWORD), false, 'no password in the record of the copy');
-    assert.deepEqual(norm({ ...copied, auditLog: copied.auditLog.slice(0, -1) }), norm(await from.dump()), 'identical rows, hashes, key text and audit history');
+    assert.deepEqual(
+      norm({ ...copied, auditLog: copied.auditLog.slice(0, -1) }),
+      norm(await from.dump()),
+      'identical rows, hashes, key text and audit history',
+    );
   } finally {
     await from.close();
     await to.close();
@@ -90,12 +101,22 @@ async function assertSameContents(fromUrl: string, toUrl: string, issued: Issued
     for (const client of issued.clients) {
       const found = await store.findClientById(client.id);
       const hash = Buffer.from(hashSecret(client.secret));
-      assert.ok(found && (hash.equals(Buffer.from(found.secretHash)) || (found.previousSecretHash !== null && hash.equals(Buffer.from(found.previousSecretHash)))));
+      assert.ok(
+        found &&
+          (hash.equals(Buffer.from(found.secretHash)) ||
+            (found.previousSecretHash !== null && hash.equals(Buffer.from(found.previousSecretHash)))),
+      );
     }
     assert.equal(await store.accessTokens.isRevoked(issued.jti), true);
     assert.equal((await store.accounts.get('gone'))?.disabled, true);
     const keys = await store.signingKeys.list();
-    assert.deepEqual(keys.map((k) => [k.kid, k.privateJwk?.d ?? null]), [['key-two', 'd-key-two'], ['key-one', null]]);
+    assert.deepEqual(
+      keys.map((k) => [k.kid, k.privateJwk?.d ?? null]),
+      [
+        ['key-two', 'd-key-two'],
+        ['key-one', null],
+      ],
+    );
     // The copy works as a store: new writes and the feed go on.
     await store.tokens.create({ label: 'after', scope: 'read-only' });
   } finally {
@@ -141,7 +162,10 @@ test('store copy: PostgreSQL → SQLite keeps every secret working', async (t) =
   const to = `sqlite:${join(tempDir(t), 'target.db')}`;
   const result = await runCli(['store', 'copy', '--from', from, '--to', to]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /copied 2 accounts, 3 tokens, 2 clients, 2 signing keys, 1 revoked access tokens, 2 audit entries from postgres:\/\/portcullis:\*\*\*@.* counts verified/);
+  assert.match(
+    result.stdout,
+    /copied 2 accounts, 3 tokens, 2 clients, 2 signing keys, 1 revoked access tokens, 2 audit entries from postgres:\/\/portcullis:\*\*\*@.* counts verified/,
+  );
   assertNoPassword(result.stdout, result.stderr);
   await assertSameContents(from, to, issued);
 });
@@ -161,7 +185,10 @@ test('store copy: an unreachable or wrongly authenticated side fails with exit 1
 
 function configWith(t: TestContext, storeLines: string): string {
   const file = join(tempDir(t), 'portcullis.yaml');
-  writeFileSync(file, `store:\n${storeLines}\nlog: { level: silent }\nroutes:\n  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n`);
+  writeFileSync(
+    file,
+    `store:\n${storeLines}\nlog: { level: silent }\nroutes:\n  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n`,
+  );
   return file;
 }
 
@@ -170,7 +197,10 @@ test('store migrate: applies the schema once as a job; before it the CLI refuses
   const config = configWith(t, `  url: "${url}"\n  migrate: false`);
   const empty = await runCli(['tokens', 'list', '--config', config]);
   assert.equal(empty.code, 1);
-  assert.match(empty.stderr, /holds no Portcullis schema \(no schema_migrations table\); nothing was created\. Create the store with `portcullis store init --config /);
+  assert.match(
+    empty.stderr,
+    /holds no Portcullis schema \(no schema_migrations table\); nothing was created\. Create the store with `portcullis store init --config /,
+  );
   assertNoPassword(empty.stdout, empty.stderr);
 
   const first = await runCli(['store', 'migrate', '--config', config, '--json']);
@@ -203,7 +233,11 @@ test('store migrate on SQLite, and CLI commands against an unreachable PostgreSQ
   assert.deepEqual((JSON.parse(migrated.stdout) as { applied: number[] }).applied, VERSIONS);
 
   const unreachable = configWith(t, '  url: "postgres://portcullis:Sekrit-99@127.0.0.1:9/portcullis"\n  queryTimeout: 1s');
-  for (const args of [['tokens', 'list'], ['keys', 'list'], ['store', 'migrate']]) {
+  for (const args of [
+    ['tokens', 'list'],
+    ['keys', 'list'],
+    ['store', 'migrate'],
+  ]) {
     const result = await runCli([...args, '--config', unreachable]);
     assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /cannot reach PostgreSQL at 127\.0\.0\.1:9\/portcullis \(user "portcullis"\) \(ECONNREFUSED\)/);

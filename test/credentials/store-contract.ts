@@ -28,7 +28,8 @@ export async function rejectsWith(promise: Promise<unknown>, reason: string): Pr
 /** A syntactically valid signing key (the store does no crypto). */
 export function fakeKey(kid: string): NewSigningKey {
   return {
-    kid, alg: 'ES256',
+    kid,
+    alg: 'ES256',
     publicJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}` },
     privateJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}`, d: `d-${kid}` },
   };
@@ -56,15 +57,21 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal((await store.accounts.enable('alice')).disabled, false, 'idempotent');
     await rejectsWith(store.accounts.enable('nobody'), 'not_found');
     const changes = await store.changesSince(before);
-    assert.deepEqual(changes.map((c) => [c.kind, 'account' in c ? c.account : c.credentialId]), [
-      ['account.scope_changed', 'alice'],
-      ['account.disabled', 'alice'],
-      ['account.enabled', 'alice'],
-    ]);
+    assert.deepEqual(
+      changes.map((c) => [c.kind, 'account' in c ? c.account : c.credentialId]),
+      [
+        ['account.scope_changed', 'alice'],
+        ['account.disabled', 'alice'],
+        ['account.enabled', 'alice'],
+      ],
+    );
     const issued = await store.tokens.create({ label: 'x', scope: 'read-only', account: 'alice' });
     const found = await store.findTokenByHash(hashSecret(issued.token));
     assert.equal(found?.account?.disabled, false, 'an enabled account verifies again');
-    assert.deepEqual((await store.accounts.list()).map((a) => a.name), ['alice']);
+    assert.deepEqual(
+      (await store.accounts.list()).map((a) => a.name),
+      ['alice'],
+    );
     assert.equal(await store.accounts.get('nobody'), undefined);
   });
 
@@ -139,8 +146,15 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal(await store.clients.idBySecretHash(hashSecret(next.clientSecret)), client.record.clientId, 'current secret');
     assert.equal(await store.clients.idBySecretHash(hashSecret(token.token)), undefined, 'a token secret is no client secret');
 
-    for (const attempt of [() => store.tokens.revoke(rotated.token), () => store.clients.revoke(next.clientSecret), () => store.tokens.rotate(rotated.token)]) {
-      const error = await attempt().then(() => undefined, (e: unknown) => e);
+    for (const attempt of [
+      () => store.tokens.revoke(rotated.token),
+      () => store.clients.revoke(next.clientSecret),
+      () => store.tokens.rotate(rotated.token),
+    ]) {
+      const error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(isStoreError(error) && error.reason === 'not_found');
       assert.ok(!(error as Error).message.includes('pc'), 'a secret given as an id is not echoed');
     }
@@ -167,7 +181,10 @@ export function storeContract(backend: ContractBackend): void {
     await assert.rejects(raw('UPDATE tokens SET revoked_at = NULL WHERE id = ?', [issued.record.id]), /revoked token cannot change/);
     await assert.rejects(raw('UPDATE tokens SET secret_hash = ? WHERE id = ?', [Buffer.alloc(32), issued.record.id]), /cannot change/);
     await assert.rejects(raw('DELETE FROM tokens WHERE id = ?', [issued.record.id]), /never deleted/);
-    await assert.rejects(raw('UPDATE clients SET revoked_at = NULL WHERE id = ?', [client.record.clientId]), /revoked client cannot change/);
+    await assert.rejects(
+      raw('UPDATE clients SET revoked_at = NULL WHERE id = ?', [client.record.clientId]),
+      /revoked client cannot change/,
+    );
     await assert.rejects(raw('DELETE FROM clients', []), /never deleted/);
     await raw('UPDATE tokens SET last_used_at = 1 WHERE id = ?', [issued.record.id]); // allowed
     assert.ok((await store.tokens.get(issued.record.id))?.revokedAt);
@@ -191,8 +208,10 @@ export function storeContract(backend: ContractBackend): void {
     const before = await store.latestChangeSeq();
     await store.clients.revoke(issued.record.clientId);
     const [change] = await store.changesSince(before);
-    assert.deepEqual(change && { kind: change.kind, id: 'credentialId' in change ? change.credentialId : '' },
-      { kind: 'client.revoked', id: issued.record.clientId });
+    assert.deepEqual(change && { kind: change.kind, id: 'credentialId' in change ? change.credentialId : '' }, {
+      kind: 'client.revoked',
+      id: issued.record.clientId,
+    });
   });
 
   test(`${backend.name}: every mutation that can invalidate a cache appends to the change feed`, async (t) => {
@@ -212,12 +231,26 @@ export function storeContract(backend: ContractBackend): void {
     await store.clients.revoke(client.record.clientId);
     await store.tokens.revoke(token.record.id);
     unsubscribe();
-    const expected = ['token.rotated', 'token.expiry_changed', 'account.scope_changed', 'account.disabled',
-      'account.enabled', 'client.secret_rotated', 'client.revoked', 'token.revoked'];
+    const expected = [
+      'token.rotated',
+      'token.expiry_changed',
+      'account.scope_changed',
+      'account.disabled',
+      'account.enabled',
+      'client.secret_rotated',
+      'client.revoked',
+      'token.revoked',
+    ];
     assert.deepEqual(seen, expected, 'subscribers of this instance see each change at commit');
     const rows = await store.changesSince(start);
-    assert.deepEqual(rows.map((r) => r.kind), expected);
-    assert.deepEqual(rows.map((r) => r.seq), expected.map((_, i) => start + i + 1));
+    assert.deepEqual(
+      rows.map((r) => r.kind),
+      expected,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.seq),
+      expected.map((_, i) => start + i + 1),
+    );
     assert.equal(await store.latestChangeSeq(), start + expected.length);
     assert.deepEqual(await store.changesSince(start, 2).then((r) => r.length), 2);
   });
@@ -228,7 +261,14 @@ export function storeContract(backend: ContractBackend): void {
     const client = await store.clients.create({ name: 'c', scope: 'read-only' });
     const before = await store.latestChangeSeq();
     const t1 = Date.UTC(2026, 1, 1);
-    await store.recordLastUsed(new Map([[token.record.id, t1], [client.record.clientId, t1], ['tok_unknown', t1], ['junk', t1]]));
+    await store.recordLastUsed(
+      new Map([
+        [token.record.id, t1],
+        [client.record.clientId, t1],
+        ['tok_unknown', t1],
+        ['junk', t1],
+      ]),
+    );
     await store.recordLastUsed(new Map([[token.record.id, t1 - 1000]]));
     assert.equal((await store.tokens.get(token.record.id))?.lastUsedAt, new Date(t1).toISOString());
     assert.equal((await store.clients.get(client.record.clientId))?.lastUsedAt, new Date(t1).toISOString());
@@ -241,12 +281,27 @@ export function storeContract(backend: ContractBackend): void {
     const client = await store.clients.create({ name: 'c', scope: 'read-only' });
     const t1 = Date.UTC(2026, 1, 1);
     const previous = (id: string) => `${id}:previous`;
-    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1]]));
+    await store.recordLastUsed(
+      new Map([
+        [previous(token.record.id), t1],
+        [previous(client.record.clientId), t1],
+      ]),
+    );
     assert.equal((await store.tokens.get(token.record.id))?.previousSecretLastUsedAt, null, 'no previous secret: nothing to record');
     await store.tokens.rotate(token.record.id, 600_000);
     await store.clients.rotateSecret(client.record.clientId, 600_000);
-    await store.recordLastUsed(new Map([[previous(token.record.id), t1], [previous(client.record.clientId), t1 + 5]]));
-    await store.recordLastUsed(new Map([[token.record.id, t1 + 1000], [previous(token.record.id), t1 - 1000]]));
+    await store.recordLastUsed(
+      new Map([
+        [previous(token.record.id), t1],
+        [previous(client.record.clientId), t1 + 5],
+      ]),
+    );
+    await store.recordLastUsed(
+      new Map([
+        [token.record.id, t1 + 1000],
+        [previous(token.record.id), t1 - 1000],
+      ]),
+    );
     const tok = await store.tokens.get(token.record.id);
     assert.equal(tok?.previousSecretLastUsedAt, new Date(t1).toISOString(), 'only moves forward');
     assert.equal(tok?.lastUsedAt, new Date(t1 + 1000).toISOString(), 'lastUsedAt is the last use of either');
@@ -276,7 +331,7 @@ export function storeContract(backend: ContractBackend): void {
     clock.advance(1_000);
     assert.deepEqual(await store.countActive(), { api_token: 2, oauth_client: 1 }, 'an expired token no longer counts');
     await store.accounts.disable('team');
-    assert.deepEqual(await store.countActive(), { api_token: 1, oauth_client: 1 }, 'nor a disabled account\'s');
+    assert.deepEqual(await store.countActive(), { api_token: 1, oauth_client: 1 }, "nor a disabled account's");
   });
 
   test(`${backend.name}: a closed store rejects every call with \`unavailable\``, async (t) => {
@@ -290,20 +345,25 @@ export function storeContract(backend: ContractBackend): void {
     assert.ok(error instanceof CredentialStoreError);
   });
 
-
   test(`${backend.name}: only 32-byte hashes fit the secret columns`, async (t) => {
     const { store, url } = await backend.open(t);
     const issued = await store.tokens.create({ label: 'h', scope: 'read-only' });
     const raw = await backend.raw(t, url);
     await assert.rejects(raw('UPDATE tokens SET secret_hash = ? WHERE id = ?', [Buffer.from(issued.token), issued.record.id]));
-    await assert.rejects(raw("INSERT INTO clients (id, name, scope, secret_hash, created_at) VALUES ('cli_x', 'x', 'read-only', ?, 1)",
-      [Buffer.from('pcs_not_a_hash_but_a_secret_of_some_length_x')]));
+    await assert.rejects(
+      raw("INSERT INTO clients (id, name, scope, secret_hash, created_at) VALUES ('cli_x', 'x', 'read-only', ?, 1)", [
+        Buffer.from('pcs_not_a_hash_but_a_secret_of_some_length_x'),
+      ]),
+    );
   });
 
   test(`${backend.name}: signing keys: one active key, rotation retires and erases the private part`, async (t) => {
     const { store } = await backend.open(t);
     assert.deepEqual(await store.signingKeys.list(), []);
-    const [first, second] = await Promise.all([store.signingKeys.ensureActive(fakeKey('k1')), store.signingKeys.ensureActive(fakeKey('k2'))]);
+    const [first, second] = await Promise.all([
+      store.signingKeys.ensureActive(fakeKey('k1')),
+      store.signingKeys.ensureActive(fakeKey('k2')),
+    ]);
     assert.equal(first.kid, second.kid, 'concurrent first starts agree on one key');
     assert.equal(first.privateJwk?.d, `d-${first.kid}`);
     const before = await store.latestChangeSeq();
@@ -313,8 +373,17 @@ export function storeContract(backend: ContractBackend): void {
     assert.equal(retired?.privateJwk, null);
     assert.notEqual(retired?.retiredAt, null);
     const keys = await store.signingKeys.list();
-    assert.deepEqual(keys.map((k) => [k.kid, k.privateJwk === null]), [['k3', false], [first.kid, true]]);
-    assert.deepEqual((await store.changesSince(before)).map((c) => c.kind), ['signing_key.added']);
+    assert.deepEqual(
+      keys.map((k) => [k.kid, k.privateJwk === null]),
+      [
+        ['k3', false],
+        [first.kid, true],
+      ],
+    );
+    assert.deepEqual(
+      (await store.changesSince(before)).map((c) => c.kind),
+      ['signing_key.added'],
+    );
     await rejectsWith(store.signingKeys.rotate(fakeKey('k3')), 'invalid_argument');
     await rejectsWith(store.signingKeys.rotate({ ...fakeKey('k4'), publicJwk: { kty: 'EC', d: 'secret' } }), 'invalid_argument');
   });
@@ -326,7 +395,10 @@ export function storeContract(backend: ContractBackend): void {
     await store.accessTokens.revoke('jti-1', 'cli_x', Date.now() + 60_000);
     await store.accessTokens.revoke('jti-1', 'cli_x', Date.now() + 60_000);
     assert.equal(await store.accessTokens.isRevoked('jti-1'), true);
-    assert.deepEqual((await store.changesSince(before)).map((c) => c.kind), ['access_token.revoked']);
+    assert.deepEqual(
+      (await store.changesSince(before)).map((c) => c.kind),
+      ['access_token.revoked'],
+    );
     await rejectsWith(store.accessTokens.revoke('', 'cli_x', 1), 'invalid_argument');
   });
 
@@ -337,8 +409,15 @@ export function storeContract(backend: ContractBackend): void {
     const token = await store.tokens.create({ label: 'v', scope: 'admin', account: 'acct', expiresAt: new Date(clock.now() + 1000) });
     const found = await store.findTokenByHash(hashSecret(token.token));
     assert.deepEqual(found && { ...found, secretHash: Buffer.from(found.secretHash).toString('hex') }, {
-      id: token.record.id, scope: 'admin', secretHash: Buffer.from(hashSecret(token.token)).toString('hex'), previousSecretHash: null,
-      previousValidUntil: null, expiresAt: clock.now() + 1000, revokedAt: null, account: { name: 'acct', scope: 'read-write', disabled: false }, owner: false,
+      id: token.record.id,
+      scope: 'admin',
+      secretHash: Buffer.from(hashSecret(token.token)).toString('hex'),
+      previousSecretHash: null,
+      previousValidUntil: null,
+      expiresAt: clock.now() + 1000,
+      revokedAt: null,
+      account: { name: 'acct', scope: 'read-write', disabled: false },
+      owner: false,
       deprecation: null,
     });
     assert.equal(await store.findTokenByHash(hashSecret('pcl_unknown')), undefined);
@@ -358,20 +437,41 @@ export function storeContract(backend: ContractBackend): void {
     const before = await store.latestChangeSeq();
     const sunset = new Date(clock.now() + 86_400_000);
     const tok = await store.tokens.setDeprecation(token.record.id, { sunset, link: 'https://docs.example.com/migrate' });
-    assert.deepEqual(tok.deprecation, { since: new Date(clock.now()).toISOString(), sunset: sunset.toISOString(), link: 'https://docs.example.com/migrate' });
+    assert.deepEqual(tok.deprecation, {
+      since: new Date(clock.now()).toISOString(),
+      sunset: sunset.toISOString(),
+      link: 'https://docs.example.com/migrate',
+    });
     assert.deepEqual(tokenJson(tok).deprecation, tok.deprecation, 'in the JSON shape');
     const since = new Date(clock.now() - 1000);
     const cli = await store.clients.setDeprecation(client.record.clientId, { sunset, since });
     assert.deepEqual(cli.deprecation, { since: since.toISOString(), sunset: sunset.toISOString(), link: null });
     assert.deepEqual(clientJson(cli).deprecation, cli.deprecation);
-    assert.deepEqual((await store.findTokenByHash(hashSecret(token.token)))?.deprecation, { since: clock.now(), sunset: sunset.getTime(), link: 'https://docs.example.com/migrate' });
-    assert.deepEqual((await store.findClientById(client.record.clientId))?.deprecation, { since: since.getTime(), sunset: sunset.getTime(), link: null });
-    assert.deepEqual((await store.changesSince(before)).map((c) => [c.kind, 'credentialId' in c ? c.credentialId : '']),
-      [['token.deprecated', token.record.id], ['client.deprecated', client.record.clientId]], 'every instance evicts its cache entry');
+    assert.deepEqual((await store.findTokenByHash(hashSecret(token.token)))?.deprecation, {
+      since: clock.now(),
+      sunset: sunset.getTime(),
+      link: 'https://docs.example.com/migrate',
+    });
+    assert.deepEqual((await store.findClientById(client.record.clientId))?.deprecation, {
+      since: since.getTime(),
+      sunset: sunset.getTime(),
+      link: null,
+    });
+    assert.deepEqual(
+      (await store.changesSince(before)).map((c) => [c.kind, 'credentialId' in c ? c.credentialId : '']),
+      [
+        ['token.deprecated', token.record.id],
+        ['client.deprecated', client.record.clientId],
+      ],
+      'every instance evicts its cache entry',
+    );
     assert.equal((await store.tokens.setDeprecation(token.record.id, null)).deprecation, null, 'removable');
     assert.equal((await store.findTokenByHash(hashSecret(token.token)))?.deprecation, null);
     const past = await store.tokens.setDeprecation(token.record.id, { sunset: new Date(clock.now() - 5000) });
-    assert.ok(past.deprecation !== null && Date.parse(past.deprecation.since) < Date.parse(past.deprecation.sunset), 'a past sunset is accepted, since before it');
+    assert.ok(
+      past.deprecation !== null && Date.parse(past.deprecation.since) < Date.parse(past.deprecation.sunset),
+      'a past sunset is accepted, since before it',
+    );
     await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset, since: new Date(sunset.getTime() + 1) }), 'invalid_argument');
     await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset: new Date('nope') }), 'invalid_argument');
     await rejectsWith(store.tokens.setDeprecation(token.record.id, { sunset, link: 'javascript:alert(1)' }), 'invalid_argument');
@@ -429,7 +529,10 @@ export function storeContract(backend: ContractBackend): void {
     await rejectsWith(store.tokens.create({ label: 'loose', scope: 'read-only', owner: true }), 'invalid_argument');
     await rejectsWith(store.tokens.create({ label: 'admin owner', scope: 'admin', account: 'alpha', owner: true }), 'invalid_argument');
     const raw = await backend.raw(t, url);
-    await assert.rejects(raw('UPDATE tokens SET owner = ? WHERE id = ?', [backend.name.toLowerCase().includes('postgres') ? true : 1, plain.record.id]), /owner token/);
+    await assert.rejects(
+      raw('UPDATE tokens SET owner = ? WHERE id = ?', [backend.name.toLowerCase().includes('postgres') ? true : 1, plain.record.id]),
+      /owner token/,
+    );
     const rotated = await store.tokens.rotate(owner.record.id);
     assert.equal(rotated.record.owner, true, 'rotation keeps the flag');
   });

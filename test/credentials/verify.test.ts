@@ -4,7 +4,10 @@ import { openStore } from '../../src/credentials/open-store.js';
 import { generateApiToken, generateClientSecret } from '../../src/credentials/secrets.js';
 import type { CredentialStore } from '../../src/credentials/store.js';
 import {
-  createCredentialVerifier, type CredentialVerifier, type CredentialVerifierOptions, type VerifierEvent,
+  createCredentialVerifier,
+  type CredentialVerifier,
+  type CredentialVerifierOptions,
+  type VerifierEvent,
 } from '../../src/credentials/verify.js';
 import type { Principal, PresentedCredential } from '../../src/types.js';
 import { cacheSettings, codeOf, outcomeOf, countingStore, isPromise, manualClock, sleep, tempStore } from './helpers.js';
@@ -12,7 +15,11 @@ import { cacheSettings, codeOf, outcomeOf, countingStore, isPromise, manualClock
 const bearer = (token: string): PresentedCredential => ({ scheme: 'bearer', token });
 const basic = (username: string, password: string): PresentedCredential => ({ scheme: 'basic', username, password });
 
-async function verifierOn(t: TestContext, store: CredentialStore, options: Partial<CredentialVerifierOptions> = {}): Promise<CredentialVerifier> {
+async function verifierOn(
+  t: TestContext,
+  store: CredentialStore,
+  options: Partial<CredentialVerifierOptions> = {},
+): Promise<CredentialVerifier> {
   const verifier = createCredentialVerifier({ store, cache: cacheSettings(), ...options });
   t.after(() => verifier.close());
   await verifier.start();
@@ -70,15 +77,39 @@ test('bearer and basic API tokens, OAuth clients: the Principal, then synchronou
 
   const first = verifier.verify(bearer(owned.token));
   assert.ok(isPromise(first), 'a miss is asynchronous');
-  assert.deepEqual(await first, { kind: 'api_token', scheme: 'bearer', subject: 'alice', scope: 'read-write', credentialId: owned.record.id, account: 'alice' });
+  assert.deepEqual(await first, {
+    kind: 'api_token',
+    scheme: 'bearer',
+    subject: 'alice',
+    scope: 'read-write',
+    credentialId: owned.record.id,
+    account: 'alice',
+  });
   assert.deepEqual(cached(verifier, bearer(owned.token)), await first);
 
-  assert.deepEqual(await verifier.verify(bearer(alone.token)),
-    { kind: 'api_token', scheme: 'bearer', subject: alone.record.id, scope: 'admin', credentialId: alone.record.id });
-  assert.deepEqual(await verifier.verify(basic('anything', owned.token)),
-    { kind: 'api_token', scheme: 'basic', subject: 'alice', scope: 'read-write', credentialId: owned.record.id, account: 'alice' });
+  assert.deepEqual(await verifier.verify(bearer(alone.token)), {
+    kind: 'api_token',
+    scheme: 'bearer',
+    subject: alone.record.id,
+    scope: 'admin',
+    credentialId: alone.record.id,
+  });
+  assert.deepEqual(await verifier.verify(basic('anything', owned.token)), {
+    kind: 'api_token',
+    scheme: 'basic',
+    subject: 'alice',
+    scope: 'read-write',
+    credentialId: owned.record.id,
+    account: 'alice',
+  });
   assert.equal(cached(verifier, basic('anything', owned.token)).scheme, 'basic');
-  const clientPrincipal = { kind: 'oauth_client', scheme: 'basic', subject: client.record.clientId, scope: 'read-write', credentialId: client.record.clientId };
+  const clientPrincipal = {
+    kind: 'oauth_client',
+    scheme: 'basic',
+    subject: client.record.clientId,
+    scope: 'read-write',
+    credentialId: client.record.clientId,
+  };
   assert.deepEqual(await verifier.verify(basic(client.record.clientId, client.clientSecret)), clientPrincipal);
   assert.deepEqual(cached(verifier, basic(client.record.clientId, client.clientSecret)), clientPrincipal);
   assert.deepEqual({ token: counts.token, client: counts.client }, { token: 3, client: 1 });
@@ -151,7 +182,10 @@ test('set-scope and disable through another connection reach cached tokens withi
   assert.ok(applied.delayMs < 1000);
 
   await other.accounts.disable('team');
-  const stoppedMs = await within(1000, async () => (await outcomeOf(() => verifier.verify(bearer(tokens[1]!.token)))) === 'auth.token_revoked');
+  const stoppedMs = await within(
+    1000,
+    async () => (await outcomeOf(() => verifier.verify(bearer(tokens[1]!.token)))) === 'auth.token_revoked',
+  );
   t.diagnostic(`cross-connection set-scope applied after ${narrowedMs.toFixed(0)} ms, disable after ${stoppedMs.toFixed(0)} ms`);
 });
 
@@ -212,7 +246,11 @@ test('rotate with a grace: the old secret works until the grace ends, then fails
   assert.equal(cached(verifier, bearer(rotated.token)).credentialId, issued.record.id);
 
   const again = await store.tokens.rotate(issued.record.id);
-  assert.equal(await codeOf(() => verifier.verify(bearer(rotated.token))), 'auth.invalid_token', 'no grace: fails at once, even though cached');
+  assert.equal(
+    await codeOf(() => verifier.verify(bearer(rotated.token))),
+    'auth.invalid_token',
+    'no grace: fails at once, even though cached',
+  );
   assert.equal((await verifier.verify(bearer(again.token))).credentialId, issued.record.id);
 });
 
@@ -305,7 +343,10 @@ test('store down: uncached credentials get auth.store_unavailable, cached ones k
   assert.equal(await codeOf(() => verifier.verify(bearer(uncached.token))), 'auth.store_unavailable');
   assert.equal(cached(verifier, bearer(known.token)).credentialId, known.record.id);
   await sleep(60);
-  assert.ok(events.some((e) => e.type === 'store_error' && e.op === 'changes'), 'the poller reports, does not crash');
+  assert.ok(
+    events.some((e) => e.type === 'store_error' && e.op === 'changes'),
+    'the poller reports, does not crash',
+  );
   cached(verifier, bearer(known.token));
 });
 
@@ -359,14 +400,25 @@ test('events for metrics: hit, miss, negative hit, store read, change eviction; 
   await store.tokens.revoke(issued.record.id);
   const types = events.map((e) => (e.type === 'eviction' ? `eviction:${e.reason}:${e.count}` : e.type));
   assert.deepEqual(types, [
-    'cache_miss', 'store_read', 'cache_hit', 'cache_miss', 'store_read', 'negative_hit', 'eviction:change:1', 'change_applied',
+    'cache_miss',
+    'store_read',
+    'cache_hit',
+    'cache_miss',
+    'store_read',
+    'negative_hit',
+    'eviction:change:1',
+    'change_applied',
   ]);
   const text = JSON.stringify(events);
   assert.ok(!text.includes(issued.token) && !text.includes(unknown));
   assert.equal(verifier.positiveSize(), 0);
   assert.equal(verifier.negativeSize(), 1);
   // A listener that throws changes nothing.
-  const throwing = await verifierOn(t, store, { onEvent: () => { throw new Error('metrics bug'); } });
+  const throwing = await verifierOn(t, store, {
+    onEvent: () => {
+      throw new Error('metrics bug');
+    },
+  });
   const other = await store.tokens.create({ label: 'n', scope: 'read-only' });
   assert.equal((await throwing.verify(bearer(other.token))).credentialId, other.record.id);
 });

@@ -22,7 +22,12 @@ const read = (...parts: string[]): string => readFileSync(join(ROOT, ...parts), 
 function exposedPorts(): Set<number> {
   const line = /^EXPOSE\s+(.+)$/m.exec(read('Dockerfile'));
   assert.ok(line?.[1], 'the Dockerfile exposes ports');
-  return new Set(line[1].trim().split(/\s+/).map((p) => Number(p.split('/')[0])));
+  return new Set(
+    line[1]
+      .trim()
+      .split(/\s+/)
+      .map((p) => Number(p.split('/')[0])),
+  );
 }
 
 /** The image's default configuration path (`PORTCULLIS_CONFIG` in the Dockerfile). */
@@ -44,32 +49,49 @@ function load(text: string, env: Record<string, string>): GatewayConfig {
     .replaceAll('/tls/tls.key', leaf.keyPath)
     .replaceAll('/upstream-ca/ca.crt', ca.caCertPath);
   const result = loadConfigText(mapped, '/config/portcullis.yaml', env);
-  if (!result.ok) assert.fail(`the configuration does not load:\n${result.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n')}`);
+  if (!result.ok)
+    assert.fail(
+      `the configuration does not load:\n${result.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n')}`,
+    );
   return result.config;
 }
 
 const KEK = Buffer.alloc(32, 7).toString('base64');
 
-interface K8sObject { kind: string; metadata: { name: string; labels?: Record<string, string> }; [key: string]: unknown }
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
 // Minimal views of the manifests' shapes, for typed access in the assertions.
-interface Probe { httpGet: { path: string; port: string | number }; periodSeconds?: number; failureThreshold?: number }
+interface Probe {
+  httpGet: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
 interface Container {
-  name: string; args?: string[];
+  name: string;
+  args?: string[];
   env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   ports: { name: string; containerPort: number }[];
-  readinessProbe: Probe; livenessProbe: Probe;
+  readinessProbe: Probe;
+  livenessProbe: Probe;
   volumeMounts: { name: string; mountPath: string }[];
 }
 interface Deployment extends K8sObject {
   spec: {
-    replicas: number; selector: { matchLabels: Record<string, string> };
-    template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[] } };
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: Container[]; volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[] };
+    };
   };
 }
 
 const portOf = (listen: { port: number }): number => listen.port;
 
-test('Kubernetes: three replicas probed on /readyz and /healthz, the database URL and KEK from a Secret, routes from a ConfigMap, a PodDisruptionBudget; the ports are the image\'s', () => {
+test("Kubernetes: three replicas probed on /readyz and /healthz, the database URL and KEK from a Secret, routes from a ConfigMap, a PodDisruptionBudget; the ports are the image's", () => {
   const docs = parseAllDocuments(read('deploy', 'kubernetes', 'portcullis.yaml'));
   for (const doc of docs) assert.deepEqual(doc.errors, [], 'valid YAML');
   const objects = docs.map((doc) => doc.toJS() as K8sObject);
@@ -79,7 +101,8 @@ test('Kubernetes: three replicas probed on /readyz and /healthz, the database UR
   const deployment = byKind('Deployment')[0] as Deployment;
   assert.equal(deployment.spec.replicas, 3);
   const podLabels = deployment.spec.template.metadata.labels;
-  for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) assert.equal(podLabels[key], value, 'the selector selects the pods');
+  for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels))
+    assert.equal(podLabels[key], value, 'the selector selects the pods');
   const container = deployment.spec.template.spec.containers[0];
   assert.ok(container);
   const envOf = (name: string) => container.env.find((e) => e.name === name);
@@ -90,7 +113,8 @@ test('Kubernetes: three replicas probed on /readyz and /healthz, the database UR
   const configFile = configPath.slice(configPath.lastIndexOf('/') + 1);
   const configMount = container.volumeMounts.find((m) => m.mountPath === configDir);
   const configVolume = deployment.spec.template.spec.volumes.find((v) => v.name === configMount?.name);
-  const configMap = byKind('ConfigMap').find((c) => c.metadata.name === configVolume?.configMap?.name) as (K8sObject & { data: Record<string, string> }) | undefined;
+  const configMap = byKind('ConfigMap').find((c) => c.metadata.name === configVolume?.configMap?.name) as
+    (K8sObject & { data: Record<string, string> }) | undefined;
   assert.ok(configMap, `${configDir} is a ConfigMap`);
   const text = configMap.data[configFile];
   assert.ok(text, `the ConfigMap holds ${configFile}`);
@@ -116,7 +140,8 @@ test('Kubernetes: three replicas probed on /readyz and /healthz, the database UR
   // Probes on the listener that answers /readyz and /healthz (the metrics listener).
   const metricsPort = portOf(config.metrics.listen);
   const proxyPort = portOf(config.listen);
-  const named = (port: string | number): number => (typeof port === 'number' ? port : container.ports.find((p) => p.name === port)?.containerPort ?? -1);
+  const named = (port: string | number): number =>
+    typeof port === 'number' ? port : (container.ports.find((p) => p.name === port)?.containerPort ?? -1);
   assert.equal(container.readinessProbe.httpGet.path, '/readyz');
   assert.equal(named(container.readinessProbe.httpGet.port), metricsPort);
   assert.equal(container.livenessProbe.httpGet.path, '/healthz');
@@ -133,22 +158,44 @@ test('Kubernetes: three replicas probed on /readyz and /healthz, the database UR
   assert.ok(exposed.has(portOf(config.admin.listen)));
   assert.equal(config.admin.listen.host, '127.0.0.1', 'the admin API stays inside the pod');
 
-  const service = byKind('Service')[0] as K8sObject & { spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] } };
+  const service = byKind('Service')[0] as K8sObject & {
+    spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] };
+  };
   for (const [key, value] of Object.entries(service.spec.selector)) assert.equal(podLabels[key], value);
-  assert.deepEqual(service.spec.ports.map((p) => named(p.targetPort)), [proxyPort]);
+  assert.deepEqual(
+    service.spec.ports.map((p) => named(p.targetPort)),
+    [proxyPort],
+  );
 
-  const pdb = byKind('PodDisruptionBudget')[0] as K8sObject & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+  const pdb = byKind('PodDisruptionBudget')[0] as K8sObject & {
+    spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+  };
   for (const [key, value] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(podLabels[key], value);
-  assert.ok(pdb.spec.minAvailable >= 2 && pdb.spec.minAvailable < deployment.spec.replicas, 'voluntary disruptions leave a majority, and a drain can proceed');
+  assert.ok(
+    pdb.spec.minAvailable >= 2 && pdb.spec.minAvailable < deployment.spec.replicas,
+    'voluntary disruptions leave a majority, and a drain can proceed',
+  );
 });
 
-test('compose: two gateways and PostgreSQL; the shared configuration loads; the ports are the image\'s', () => {
+test("compose: two gateways and PostgreSQL; the shared configuration loads; the ports are the image's", () => {
   const compose = parse(read('deploy', 'compose', 'compose.yaml')) as {
-    services: Record<string, { image?: string; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; depends_on?: Record<string, { condition: string }> }>;
+    services: Record<
+      string,
+      {
+        image?: string;
+        environment?: Record<string, string>;
+        volumes?: string[];
+        ports?: string[];
+        depends_on?: Record<string, { condition: string }>;
+      }
+    >;
   };
   const gateways = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('portcullis'));
   assert.equal(gateways.length, 2, 'two gateways');
-  assert.ok(Object.values(compose.services).some((s) => s.image?.startsWith('postgres:')), 'and PostgreSQL');
+  assert.ok(
+    Object.values(compose.services).some((s) => s.image?.startsWith('postgres:')),
+    'and PostgreSQL',
+  );
 
   const text = read('deploy', 'compose', 'portcullis.yaml');
   const config = load(text, { PGPASSWORD: 'dev-password', PORTCULLIS_KEK: KEK });
@@ -159,7 +206,10 @@ test('compose: two gateways and PostgreSQL; the shared configuration loads; the 
   const published = new Set<string>();
   for (const [name, gateway] of gateways) {
     assert.equal(gateway.depends_on?.postgres?.condition, 'service_healthy', `${name} starts once the database answers`);
-    assert.ok(gateway.volumes?.some((v) => v.startsWith('./portcullis.yaml:/config/portcullis.yaml')), `${name} mounts the shared configuration`);
+    assert.ok(
+      gateway.volumes?.some((v) => v.startsWith('./portcullis.yaml:/config/portcullis.yaml')),
+      `${name} mounts the shared configuration`,
+    );
     assert.match(gateway.environment?.PORTCULLIS_KEK ?? '', /^\$\{PORTCULLIS_KEK/, `${name}: the KEK from the environment`);
     assert.match(gateway.environment?.PGPASSWORD ?? '', /^\$\{PGPASSWORD/);
     for (const mapping of gateway.ports ?? []) {
@@ -167,7 +217,10 @@ test('compose: two gateways and PostgreSQL; the shared configuration loads; the 
       const container = Number(parts.at(-1));
       const host = parts.slice(0, -1).join(':');
       assert.ok(exposed.has(container), `${name}: container port ${container} is exposed by the image`);
-      assert.ok([portOf(config.listen), portOf(config.metrics.listen)].includes(container), `${name}: ${container} is a port the configuration listens on`);
+      assert.ok(
+        [portOf(config.listen), portOf(config.metrics.listen)].includes(container),
+        `${name}: ${container} is a port the configuration listens on`,
+      );
       assert.ok(!published.has(host), `${name}: host port ${host} is not published twice`);
       published.add(host);
     }

@@ -25,7 +25,12 @@ function documentedCodes(): DocRow[] {
   assert.ok(section, 'docs/errors.md has a "## Codes" section');
   const rows: DocRow[] = [];
   for (const line of section.split('\n')) {
-    const cells = line.trim().replace(/\\\|/g, '\u0000').split('|').slice(1, -1).map((c) => c.replace(/\u0000/g, '|').trim());
+    const cells = line
+      .trim()
+      .replace(/\\\|/g, '\u0000')
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.replace(/\u0000/g, '|').trim());
     if (cells.length !== 4 || !/^\d{3}$/.test(cells[0] ?? '')) continue;
     const code = /^`([a-z_.]+)`$/.exec(cells[1] ?? '')?.[1];
     assert.ok(code, `a code in backticks: ${line}`);

@@ -60,9 +60,18 @@ const show = (hits: readonly Hit[]): string => hits.map((h) => `${h.file}:${h.li
 /** References to documents that are not in the repository. */
 const OUTSIDE_REFERENCES: readonly { readonly what: string; readonly pattern: RegExp }[] = [
   { what: 'the original contract ("SPEC", "SPEC §2.1")', pattern: /\bSPEC\b/ },
-  { what: 'a requirement document ("seed 003", "seeds/")', pattern: /\bseeds? ?(?:\d|#|\/|0\d\d)|\bseeds?\b(?= (?:asks|says|requires|writes))/i },
-  { what: 'an issue or item of the tracker ("issue 13", "issue #4", "item 3 of the issue")', pattern: /\bissues? ?#?\d+|\bitems? \d+ of (?:the )?issue\b/i },
-  { what: 'a document outside the repository (TESTING.md, STYLE.md, BRIEF.md, /work/…)', pattern: /\b(?:TESTING|STYLE|BRIEF)\.md\b|\/work\/(?:shared|wt|main)\b/ },
+  {
+    what: 'a requirement document ("seed 003", "seeds/")',
+    pattern: /\bseeds? ?(?:\d|#|\/|0\d\d)|\bseeds?\b(?= (?:asks|says|requires|writes))/i,
+  },
+  {
+    what: 'an issue or item of the tracker ("issue 13", "issue #4", "item 3 of the issue")',
+    pattern: /\bissues? ?#?\d+|\bitems? \d+ of (?:the )?issue\b/i,
+  },
+  {
+    what: 'a document outside the repository (TESTING.md, STYLE.md, BRIEF.md, /work/…)',
+    pattern: /\b(?:TESTING|STYLE|BRIEF)\.md\b|\/work\/(?:shared|wt|main)\b/,
+  },
 ];
 
 for (const { what, pattern } of OUTSIDE_REFERENCES) {
@@ -164,19 +173,21 @@ interface Link {
 function relativeLinks(page: string): Link[] {
   const links: Link[] = [];
   let fenced = false;
-  readFileSync(join(ROOT, page), 'utf8').split('\n').forEach((raw, i) => {
-    if (/^\s*(```|~~~)/.test(raw)) {
-      fenced = !fenced;
-      return;
-    }
-    if (fenced) return;
-    const line = raw.replace(/`[^`]*`/g, '``');
-    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-      const target = m[1] ?? '';
-      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
-      links.push({ page, line: i + 1, target });
-    }
-  });
+  readFileSync(join(ROOT, page), 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      if (/^\s*(```|~~~)/.test(raw)) {
+        fenced = !fenced;
+        return;
+      }
+      if (fenced) return;
+      const line = raw.replace(/`[^`]*`/g, '``');
+      for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+        const target = m[1] ?? '';
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+        links.push({ page, line: i + 1, target });
+      }
+    });
   return links;
 }
 
@@ -208,7 +219,8 @@ test('every anchor of a link to a Markdown page is a heading or an <a id> of tha
     if (!page.endsWith('.md') || !existsSync(join(ROOT, page))) continue;
     const anchors = cache.get(page) ?? anchorsOf(page);
     cache.set(page, anchors);
-    if (!anchors.has(decodeURIComponent(anchor))) broken.push(`${link.page}:${link.line}: ${link.target} (${relative(ROOT, join(ROOT, page))} has no such heading)`);
+    if (!anchors.has(decodeURIComponent(anchor)))
+      broken.push(`${link.page}:${link.line}: ${link.target} (${relative(ROOT, join(ROOT, page))} has no such heading)`);
   }
   assert.equal(broken.length, 0, `broken anchors:\n${broken.join('\n')}`);
 });
@@ -217,7 +229,11 @@ test('docs/README.md, the index, links every page of docs/', () => {
   const index = new Set(relativeLinks(join('docs', 'README.md')).map((l) => l.target.split('#')[0]));
   const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.md');
   assert.ok(pages.length >= 10, `${pages.length} pages`);
-  assert.deepEqual(pages.filter((p) => !index.has(p)), [], 'pages docs/README.md does not link');
+  assert.deepEqual(
+    pages.filter((p) => !index.has(p)),
+    [],
+    'pages docs/README.md does not link',
+  );
 });
 
 test('README.md sends a newcomer to docs/README.md', () => {
@@ -227,7 +243,10 @@ test('README.md sends a newcomer to docs/README.md', () => {
 
 test('the slug of a heading is the one GitHub makes', () => {
   assert.equal(githubSlug('Reloading: what a reload applies'), 'reloading-what-a-reload-applies');
-  assert.equal(githubSlug('Key protection: encryption at rest (`oauth.keyEncryptionKey`)'), 'key-protection-encryption-at-rest-oauthkeyencryptionkey');
+  assert.equal(
+    githubSlug('Key protection: encryption at rest (`oauth.keyEncryptionKey`)'),
+    'key-protection-encryption-at-rest-oauthkeyencryptionkey',
+  );
   assert.equal(githubSlug('Change feed: every process within 1 s'), 'change-feed-every-process-within-1-s');
   assert.equal(githubSlug('0010 — Partition safety'), '0010--partition-safety');
 });

@@ -23,9 +23,16 @@ function pairs(flat: readonly string[]): [string, string][] {
   return out;
 }
 
-test('passed-through headers keep their spelling and order; the gateway\'s own come last', () => {
+test("passed-through headers keep their spelling and order; the gateway's own come last", () => {
   const req = fakeRequest({
-    headers: [['Host', 'gw.test'], ['Accept', 'application/json'], ['X-Custom', 'a'], ['x-custom', 'b'], ['User-Agent', 'ua'], ['Authorization', 'Bearer t']],
+    headers: [
+      ['Host', 'gw.test'],
+      ['Accept', 'application/json'],
+      ['X-Custom', 'a'],
+      ['x-custom', 'b'],
+      ['User-Agent', 'ua'],
+      ['Authorization', 'Bearer t'],
+    ],
   });
   assert.deepEqual(pairs(upstreamRequestHeaders(req, { ...FACTS, principal: ALICE })), [
     ['Accept', 'application/json'],
@@ -46,14 +53,32 @@ test('passed-through headers keep their spelling and order; the gateway\'s own c
 });
 
 test('a client X-Request-Id is replaced in place by the request id, once', () => {
-  const req = fakeRequest({ headers: [['Host', 'gw.test'], ['X-Request-ID', 'mine'], ['A', '1'], ['x-request-id', 'again']] });
+  const req = fakeRequest({
+    headers: [
+      ['Host', 'gw.test'],
+      ['X-Request-ID', 'mine'],
+      ['A', '1'],
+      ['x-request-id', 'again'],
+    ],
+  });
   const out = pairs(upstreamRequestHeaders(req, FACTS));
-  assert.deepEqual(out.slice(0, 2), [['X-Request-ID', 'rid-1'], ['A', '1']]);
+  assert.deepEqual(out.slice(0, 2), [
+    ['X-Request-ID', 'rid-1'],
+    ['A', '1'],
+  ]);
   assert.equal(out.filter(([n]) => n.toLowerCase() === 'x-request-id').length, 1);
 });
 
 test('paired trust: X-Forwarded-* are replaced for an untrusted peer, appended to and kept for a trusted one', () => {
-  const headers = [['Host', 'gw.test'], ['X-Forwarded-For', '1.1.1.1'], ['x-forwarded-for', '2.2.2.2'], ['X-Forwarded-Proto', 'http'], ['X-Forwarded-Host', 'orig.test'], ['X-Real-IP', '1.1.1.1'], ['Forwarded', 'for=1.1.1.1']] as const;
+  const headers = [
+    ['Host', 'gw.test'],
+    ['X-Forwarded-For', '1.1.1.1'],
+    ['x-forwarded-for', '2.2.2.2'],
+    ['X-Forwarded-Proto', 'http'],
+    ['X-Forwarded-Host', 'orig.test'],
+    ['X-Real-IP', '1.1.1.1'],
+    ['Forwarded', 'for=1.1.1.1'],
+  ] as const;
   const untrusted = new Map(pairs(upstreamRequestHeaders(fakeRequest({ headers }), FACTS)));
   assert.equal(untrusted.get('x-forwarded-for'), '10.0.0.5');
   assert.equal(untrusted.get('x-forwarded-proto'), 'https');
@@ -71,9 +96,21 @@ test('paired trust: X-Forwarded-* are replaced for an untrusted peer, appended t
 test('hop-by-hop, Connection-named, Expect, identity and (on auth routes) Authorization headers are dropped', () => {
   const req = fakeRequest({
     headers: [
-      ['Host', 'gw.test'], ['Connection', 'keep-alive, X-Hop'], ['X-Hop', '1'], ['Keep-Alive', 'timeout=1'], ['TE', 'trailers'], ['Trailer', 'X'],
-      ['Upgrade', 'websocket'], ['Proxy-Authorization', 'Basic x'], ['Proxy-Connection', 'keep-alive'], ['Transfer-Encoding', 'chunked'],
-      ['Expect', '100-continue'], ['X-Portcullis-Subject', 'root'], ['X-PORTCULLIS-X', 'y'], ['Authorization', 'Bearer t'], ['Kept', 'yes'],
+      ['Host', 'gw.test'],
+      ['Connection', 'keep-alive, X-Hop'],
+      ['X-Hop', '1'],
+      ['Keep-Alive', 'timeout=1'],
+      ['TE', 'trailers'],
+      ['Trailer', 'X'],
+      ['Upgrade', 'websocket'],
+      ['Proxy-Authorization', 'Basic x'],
+      ['Proxy-Connection', 'keep-alive'],
+      ['Transfer-Encoding', 'chunked'],
+      ['Expect', '100-continue'],
+      ['X-Portcullis-Subject', 'root'],
+      ['X-PORTCULLIS-X', 'y'],
+      ['Authorization', 'Bearer t'],
+      ['Kept', 'yes'],
     ],
   });
   const names = pairs(upstreamRequestHeaders(req, FACTS)).map(([n]) => n);
@@ -96,11 +133,29 @@ test('an identity value that cannot be a header (CR, LF, NUL, beyond latin1) is 
 
 test('response headers: hop-by-hop and Connection-named dropped, the rest kept in order (Buffers or strings)', () => {
   const raw = [
-    Buffer.from('Set-Cookie'), Buffer.from('a=1'), Buffer.from('Connection'), Buffer.from('close, X-Secret'), Buffer.from('X-Secret'), Buffer.from('s'),
-    Buffer.from('Set-Cookie'), Buffer.from('b=2'), Buffer.from('Transfer-Encoding'), Buffer.from('chunked'), Buffer.from('Keep-Alive'), Buffer.from('timeout=5'),
-    Buffer.from('Proxy-Authenticate'), Buffer.from('Basic'), Buffer.from('Content-Length'), Buffer.from('3'),
+    Buffer.from('Set-Cookie'),
+    Buffer.from('a=1'),
+    Buffer.from('Connection'),
+    Buffer.from('close, X-Secret'),
+    Buffer.from('X-Secret'),
+    Buffer.from('s'),
+    Buffer.from('Set-Cookie'),
+    Buffer.from('b=2'),
+    Buffer.from('Transfer-Encoding'),
+    Buffer.from('chunked'),
+    Buffer.from('Keep-Alive'),
+    Buffer.from('timeout=5'),
+    Buffer.from('Proxy-Authenticate'),
+    Buffer.from('Basic'),
+    Buffer.from('Content-Length'),
+    Buffer.from('3'),
   ];
-  assert.deepEqual(pairs(clientResponseHeaders(raw, 'req-1')), [['x-request-id', 'req-1'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '3']]);
+  assert.deepEqual(pairs(clientResponseHeaders(raw, 'req-1')), [
+    ['x-request-id', 'req-1'],
+    ['Set-Cookie', 'a=1'],
+    ['Set-Cookie', 'b=2'],
+    ['Content-Length', '3'],
+  ]);
 });
 
 test('identity headers say the kind of credential and, for an external JWT, its issuer: subjects of different sources never look alike', () => {
@@ -108,14 +163,38 @@ test('identity headers say the kind of credential and, for an external JWT, its 
   const identity = (principal: Principal): Record<string, string> =>
     Object.fromEntries(pairs(upstreamRequestHeaders(req, { ...FACTS, principal })).filter(([n]) => n.startsWith('x-portcullis-')));
   const token = identity({ kind: 'api_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1' });
-  const jwt = identity({ kind: 'external_jwt', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1', issuer: 'https://idp.example/' });
-  const other = identity({ kind: 'external_jwt', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'tok_1', issuer: 'https://other.example' });
+  const jwt = identity({
+    kind: 'external_jwt',
+    scheme: 'bearer',
+    subject: 'billing',
+    scope: 'read-write',
+    credentialId: 'tok_1',
+    issuer: 'https://idp.example/',
+  });
+  const other = identity({
+    kind: 'external_jwt',
+    scheme: 'bearer',
+    subject: 'billing',
+    scope: 'read-write',
+    credentialId: 'tok_1',
+    issuer: 'https://other.example',
+  });
   const client = identity({ kind: 'oauth_client', scheme: 'basic', subject: 'billing', scope: 'read-write', credentialId: 'billing' });
   const access = identity({ kind: 'access_token', scheme: 'bearer', subject: 'billing', scope: 'read-write', credentialId: 'jti-1' });
-  assert.deepEqual(token, { 'x-portcullis-subject': 'billing', 'x-portcullis-scope': 'read-write', 'x-portcullis-credential': 'tok_1', 'x-portcullis-credential-kind': 'api_token', 'x-portcullis-principal': 'api_token:billing' });
+  assert.deepEqual(token, {
+    'x-portcullis-subject': 'billing',
+    'x-portcullis-scope': 'read-write',
+    'x-portcullis-credential': 'tok_1',
+    'x-portcullis-credential-kind': 'api_token',
+    'x-portcullis-principal': 'api_token:billing',
+  });
   assert.deepEqual(jwt, {
-    'x-portcullis-subject': 'billing', 'x-portcullis-scope': 'read-write', 'x-portcullis-credential': 'tok_1',
-    'x-portcullis-credential-kind': 'external_jwt', 'x-portcullis-issuer': 'https://idp.example/', 'x-portcullis-principal': 'external_jwt:https%3A%2F%2Fidp.example%2F:billing',
+    'x-portcullis-subject': 'billing',
+    'x-portcullis-scope': 'read-write',
+    'x-portcullis-credential': 'tok_1',
+    'x-portcullis-credential-kind': 'external_jwt',
+    'x-portcullis-issuer': 'https://idp.example/',
+    'x-portcullis-principal': 'external_jwt:https%3A%2F%2Fidp.example%2F:billing',
   });
   assert.equal(client['x-portcullis-principal'], 'oauth_client:billing');
   assert.equal(access['x-portcullis-principal'], 'oauth_client:billing', 'a client and the access tokens it was issued are one principal');
@@ -123,5 +202,16 @@ test('identity headers say the kind of credential and, for an external JWT, its 
   const principals = new Set([token, jwt, other, client].map((h) => h['x-portcullis-principal']));
   assert.equal(principals.size, 4, 'four sources, four principals');
   assert.equal(new Set([token, jwt, client, access].map((h) => h['x-portcullis-credential-kind'])).size, 4);
-  assert.throws(() => identity({ kind: 'external_jwt', scheme: 'bearer', subject: 's', scope: 'read-only', credentialId: 'c', issuer: 'https://x\r\nX-Portcullis-Subject: admin' }), /identity cannot be sent/);
+  assert.throws(
+    () =>
+      identity({
+        kind: 'external_jwt',
+        scheme: 'bearer',
+        subject: 's',
+        scope: 'read-only',
+        credentialId: 'c',
+        issuer: 'https://x\r\nX-Portcullis-Subject: admin',
+      }),
+    /identity cannot be sent/,
+  );
 });

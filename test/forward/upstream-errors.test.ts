@@ -5,7 +5,7 @@ import { classifyUpstreamError, upstreamGatewayError } from '../../src/forward/u
 
 const withCode = (code: string, cause?: unknown) => Object.assign(new Error('x'), { code, ...(cause !== undefined ? { cause } : {}) });
 
-test('foreign errors are classified by their code, or their cause\'s under undici\'s UND_ERR_SOCKET', () => {
+test("foreign errors are classified by their code, or their cause's under undici's UND_ERR_SOCKET", () => {
   const cases = [
     [withCode('ECONNREFUSED'), 'unavailable'],
     [withCode('ENOTFOUND'), 'unavailable'],
@@ -34,7 +34,12 @@ test('foreign errors are classified by their code, or their cause\'s under undic
 });
 
 test('each kind maps to its documented code, naming the route and never the foreign message', () => {
-  const expected = { tls: 'upstream.tls_error', timeout: 'upstream.timeout', reset: 'upstream.unavailable', unavailable: 'upstream.unavailable' } as const;
+  const expected = {
+    tls: 'upstream.tls_error',
+    timeout: 'upstream.timeout',
+    reset: 'upstream.unavailable',
+    unavailable: 'upstream.unavailable',
+  } as const;
   for (const [kind, code] of Object.entries(expected) as [keyof typeof expected, string][]) {
     const error = upstreamGatewayError(kind, 'profiles', 1500);
     assert.equal(error.code, code);
@@ -47,7 +52,10 @@ test('each kind maps to its documented code, naming the route and never the fore
 test('upstreamFailureReason: a known Node code as is (also on an undici cause), anything else "other"', async () => {
   const { upstreamFailureReason, UPSTREAM_FAILURE_REASONS } = await import('../../src/forward/upstream-errors.js');
   assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' })), 'CERT_HAS_EXPIRED');
-  assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET', cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } })), 'ERR_TLS_CERT_ALTNAME_INVALID');
+  assert.equal(
+    upstreamFailureReason(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET', cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } })),
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+  );
   for (const odd of ['ERR_SOMETHING_NEW', '', 'cert_has_expired', '__proto__', 'constructor']) {
     assert.equal(upstreamFailureReason(Object.assign(new Error('x'), { code: odd })), 'other', odd);
   }

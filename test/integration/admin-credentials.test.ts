@@ -86,7 +86,12 @@ test('an admin credential is refused on proxy routes with 401 auth.admin_credent
   for (const [name, authorization] of Object.entries(credentials)) {
     for (const method of ['GET', 'HEAD', 'POST', 'PUT']) {
       const write = method === 'POST' || method === 'PUT';
-      const answer: Answer = await send(h.url, { method, path: '/rw/items', headers: { authorization, ...(write ? { 'content-length': '1' } : {}) }, body: write ? 'x' : undefined });
+      const answer: Answer = await send(h.url, {
+        method,
+        path: '/rw/items',
+        headers: { authorization, ...(write ? { 'content-length': '1' } : {}) },
+        body: write ? 'x' : undefined,
+      });
       assert.equal(answer.status, 401, `${name} ${method}`);
       if (method === 'HEAD') continue;
       const problem = answer.json<{ code: string; detail: string }>();
@@ -102,11 +107,17 @@ test('an admin credential is refused on proxy routes with 401 auth.admin_credent
   assert.equal(listed.status, 200);
   // Ordinary credentials pass as before.
   const rw = await h.json<{ token: string }>(['tokens', 'create', '--label', 'app', '--scope', 'read-write']);
-  assert.equal((await send(h.url, { method: 'POST', path: '/rw/items', headers: { authorization: `Bearer ${rw.token}` }, body: 'x' })).status, 200);
+  assert.equal(
+    (await send(h.url, { method: 'POST', path: '/rw/items', headers: { authorization: `Bearer ${rw.token}` }, body: 'x' })).status,
+    200,
+  );
   assert.equal(h.upstream.received.length, 1);
 
   const scrape = (await send(h.metricsUrl, { path: '/metrics' })).body;
-  assert.match(scrape, /portcullis_auth_decisions_total\{route="rw",scheme="bearer",result="failure",code="auth\.admin_credential"\} [1-9]/);
+  assert.match(
+    scrape,
+    /portcullis_auth_decisions_total\{route="rw",scheme="bearer",result="failure",code="auth\.admin_credential"\} [1-9]/,
+  );
 });
 
 test('admin.allowOnProxyRoutes: true lets admin credentials through as read-write', async (t) => {

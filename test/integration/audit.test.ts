@@ -32,7 +32,14 @@ interface Harness {
 }
 
 interface EntryJson {
-  id: number; at: string; actor: string; actorKind: string; action: string; target: string | null; address: string | null; details: Record<string, unknown>;
+  id: number;
+  at: string;
+  actor: string;
+  actorKind: string;
+  action: string;
+  target: string | null;
+  address: string | null;
+  details: Record<string, unknown>;
 }
 
 /** The audit action of each changing operation of the admin API (by OpenAPI operationId). */
@@ -55,7 +62,9 @@ const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {
 async function harness(t: TestContext): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-audit-'));
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `listen: "127.0.0.1:0"
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:0"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "sqlite:./portcullis.db" }
@@ -64,7 +73,8 @@ routes:
   - name: api
     match: { path: /api }
     upstream: "https://127.0.0.1:9"
-`);
+`,
+  );
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   const logger = createLogger('silent');
@@ -84,11 +94,13 @@ routes:
     configFile,
     cli: (args) => runCli([...args, '--config', configFile]),
     json: <T>(args: string[]) => runCliJson<T>([...args, '--config', configFile]),
-    api: (method, path, body, headers = {}) => send(adminUrl, {
-      method, path,
-      headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }),
+    api: (method, path, body, headers = {}) =>
+      send(adminUrl, {
+        method,
+        path,
+        headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
     async adminToken() {
       const created = await h.json<{ id: string; token: string }>(['tokens', 'create', '--label', 'ops', '--scope', 'admin']);
       authorization = `Bearer ${created.token}`;
@@ -127,31 +139,49 @@ test('admin API: each change records exactly one entry (credential id, action, t
     ['account.set_scope', () => h.api('POST', '/v1/accounts/acme/scope', { scope: 'read-only' }), () => 'acme'],
     ['account.disable', () => h.api('POST', '/v1/accounts/acme/disable'), () => 'acme'],
     ['account.enable', () => h.api('POST', '/v1/accounts/acme/enable'), () => 'acme'],
-    ['token.create', async () => {
-      const answer = await h.api('POST', '/v1/tokens', { label: 'ci', scope: 'read-only', account: 'acme', expiresIn: '30d' });
-      tokenId = answer.json<{ id: string }>().id;
-      return answer;
-    }, () => tokenId],
+    [
+      'token.create',
+      async () => {
+        const answer = await h.api('POST', '/v1/tokens', { label: 'ci', scope: 'read-only', account: 'acme', expiresIn: '30d' });
+        tokenId = answer.json<{ id: string }>().id;
+        return answer;
+      },
+      () => tokenId,
+    ],
     ['token.rotate', () => h.api('POST', `/v1/tokens/${tokenId}/rotate`, { grace: '10m' }), () => tokenId],
-    ['token.deprecate', () => h.api('POST', `/v1/tokens/${tokenId}/deprecate`, { sunset: '2099-01-01T00:00:00Z', link: 'https://wiki.example.com/move' }), () => tokenId],
+    [
+      'token.deprecate',
+      () => h.api('POST', `/v1/tokens/${tokenId}/deprecate`, { sunset: '2099-01-01T00:00:00Z', link: 'https://wiki.example.com/move' }),
+      () => tokenId,
+    ],
     ['token.revoke', () => h.api('POST', `/v1/tokens/${tokenId}/revoke`), () => tokenId],
-    ['client.create', async () => {
-      const answer = await h.api('POST', '/v1/clients', { name: 'crm', scope: 'read-only', orgId: 'ORG' });
-      clientId = answer.json<{ client_id: string }>().client_id;
-      return answer;
-    }, () => clientId],
+    [
+      'client.create',
+      async () => {
+        const answer = await h.api('POST', '/v1/clients', { name: 'crm', scope: 'read-only', orgId: 'ORG' });
+        clientId = answer.json<{ client_id: string }>().client_id;
+        return answer;
+      },
+      () => clientId,
+    ],
     ['client.rotate_secret', () => h.api('POST', `/v1/clients/${clientId}/rotate-secret`), () => clientId],
     ['client.deprecate', () => h.api('POST', `/v1/clients/${clientId}/deprecate`, { sunset: '2099-01-01T00:00:00Z' }), () => clientId],
     ['client.revoke', () => h.api('POST', `/v1/clients/${clientId}/revoke`), () => clientId],
-    ['signing_key.rotate', async () => {
-      const answer = await h.api('POST', '/v1/signing-keys/rotate');
-      kid = answer.json<{ kid: string }>().kid;
-      return answer;
-    }, () => kid],
+    [
+      'signing_key.rotate',
+      async () => {
+        const answer = await h.api('POST', '/v1/signing-keys/rotate');
+        kid = answer.json<{ kid: string }>().kid;
+        return answer;
+      },
+      () => kid,
+    ],
   ];
   // Every POST of the admin API (as its OpenAPI description lists them) is in the sweep: a new
   // endpoint that changes something cannot be added without being shown to record its change.
-  const postOperations = Object.values(ADMIN_OPENAPI.paths).flatMap((item) => ('post' in item ? [item.post.operationId] : [])).sort();
+  const postOperations = Object.values(ADMIN_OPENAPI.paths)
+    .flatMap((item) => ('post' in item ? [item.post.operationId] : []))
+    .sort();
   assert.deepEqual(postOperations, Object.keys(ACTION_OF_OPERATION).sort());
   assert.deepEqual(sweep.map(([action]) => action).sort(), Object.values(ACTION_OF_OPERATION).sort());
   let count = (await entries(h)).length;
@@ -176,17 +206,36 @@ test('admin API: each change records exactly one entry (credential id, action, t
     assert.match(entry.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   }
   const all = await entries(h);
-  assert.deepEqual(all.slice(0, sweep.length).map((e) => e.action), sweep.map(([action]) => action).reverse(), 'newest first');
-  assert.deepEqual(all.find((e) => e.action === 'token.create')?.details,
-    { label: 'ci', scope: 'read-only', account: 'acme', expiresAt: all.find((e) => e.action === 'token.create')?.details.expiresAt });
+  assert.deepEqual(
+    all.slice(0, sweep.length).map((e) => e.action),
+    sweep.map(([action]) => action).reverse(),
+    'newest first',
+  );
+  assert.deepEqual(all.find((e) => e.action === 'token.create')?.details, {
+    label: 'ci',
+    scope: 'read-only',
+    account: 'acme',
+    expiresAt: all.find((e) => e.action === 'token.create')?.details.expiresAt,
+  });
 
   // Reads, refused changes and unauthenticated calls leave no entry.
-  for (const path of ['/v1/accounts', '/v1/tokens', '/v1/clients', '/v1/signing-keys', '/v1/audit']) assert.equal((await h.api('GET', path)).status, 200);
+  for (const path of ['/v1/accounts', '/v1/tokens', '/v1/clients', '/v1/signing-keys', '/v1/audit'])
+    assert.equal((await h.api('GET', path)).status, 200);
   assert.equal((await h.api('POST', '/v1/tokens/tok_0000000000000000000000/revoke')).status, 404);
   assert.equal((await h.api('POST', `/v1/tokens/${tokenId}/rotate`)).status, 409, 'a revoked token cannot rotate');
   assert.equal((await h.api('POST', '/v1/accounts', { name: 'acme', scope: 'read-only' })).status, 409);
   assert.equal((await h.api('POST', '/v1/tokens', { label: 'x', scope: 'superuser' })).status, 400);
-  assert.equal((await send(h.adminUrl, { method: 'POST', path: '/v1/accounts', headers: { 'content-type': 'application/json' }, body: '{"name":"x","scope":"read-only"}' })).status, 401);
+  assert.equal(
+    (
+      await send(h.adminUrl, {
+        method: 'POST',
+        path: '/v1/accounts',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"x","scope":"read-only"}',
+      })
+    ).status,
+    401,
+  );
   const xff = await h.api('POST', '/v1/accounts', { name: 'spoofed', scope: 'read-only' }, { 'x-forwarded-for': '198.51.100.7' });
   assert.equal(xff.status, 201);
   const after = await entries(h);
@@ -204,10 +253,24 @@ test('CLI: each change records exactly one entry as cli:<os user> with no addres
     ['account.set_scope', () => ['accounts', 'set-scope', 'acme', 'read-only'], () => 'acme'],
     ['account.disable', () => ['accounts', 'disable', 'acme'], () => 'acme'],
     ['account.enable', () => ['accounts', 'enable', 'acme'], () => 'acme'],
-    ['token.create', () => ['tokens', 'create', '--label', 'ci', '--scope', 'read-only', '--account', 'acme'], () => tokenId, (o) => { tokenId = String(o.id); }],
+    [
+      'token.create',
+      () => ['tokens', 'create', '--label', 'ci', '--scope', 'read-only', '--account', 'acme'],
+      () => tokenId,
+      (o) => {
+        tokenId = String(o.id);
+      },
+    ],
     ['token.rotate', () => ['tokens', 'rotate', tokenId, '--grace', '1m'], () => tokenId],
     ['token.revoke', () => ['tokens', 'revoke', tokenId], () => tokenId],
-    ['client.create', () => ['clients', 'create', '--name', 'crm', '--scope', 'read-only'], () => clientId, (o) => { clientId = String(o.client_id); }],
+    [
+      'client.create',
+      () => ['clients', 'create', '--name', 'crm', '--scope', 'read-only'],
+      () => clientId,
+      (o) => {
+        clientId = String(o.client_id);
+      },
+    ],
     ['client.rotate_secret', () => ['clients', 'rotate-secret', clientId], () => clientId],
     ['client.revoke', () => ['clients', 'revoke', clientId], () => clientId],
     ['signing_key.rotate', () => ['keys', 'rotate'], () => '(the new kid: checked below)'],
@@ -244,8 +307,11 @@ test('CLI: each change records exactly one entry as cli:<os user> with no addres
   assert.equal(text.code, 0, text.stderr);
   const lines = text.stdout.trim().split('\n');
   assert.equal(lines.length, 2);
-  assert.equal(lines[0], `${viaCli[0]?.at}  ${actor}  token.create  ${viaCli[0]?.target}  -  {"label":"ops","scope":"admin","account":null,"expiresAt":null}`,
-    'the admin token just made');
+  assert.equal(
+    lines[0],
+    `${viaCli[0]?.at}  ${actor}  token.create  ${viaCli[0]?.target}  -  {"label":"ops","scope":"admin","account":null,"expiresAt":null}`,
+    'the admin token just made',
+  );
 });
 
 test('signing keys on the admin API: the list is keys list --json; rotate answers as keys rotate; never private material', async (t) => {
@@ -262,7 +328,13 @@ test('signing keys on the admin API: the list is keys list --json; rotate answer
   assert.equal(body.previous?.state, 'verifying');
   const after = await h.api('GET', '/v1/signing-keys');
   const keys = after.json<{ kid: string; state: string }[]>();
-  assert.deepEqual(keys.map((k) => [k.kid, k.state]), [[body.kid, 'active'], [body.previous?.kid, 'verifying']]);
+  assert.deepEqual(
+    keys.map((k) => [k.kid, k.state]),
+    [
+      [body.kid, 'active'],
+      [body.previous?.kid, 'verifying'],
+    ],
+  );
   for (const text of [listed.body, rotated.body, after.body]) {
     assert.doesNotMatch(text, /"d"\s*:|privateJwk|"x"\s*:/, 'no key material');
   }
@@ -280,14 +352,26 @@ test('since: a duration or an ISO instant filters; bad since and limit values ar
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal((await h.api('POST', '/v1/accounts', { name: 'late', scope: 'read-only' })).status, 201);
 
-  assert.deepEqual((await entries(h, `since=${encodeURIComponent(between)}`)).map((e) => e.target), ['late']);
+  assert.deepEqual(
+    (await entries(h, `since=${encodeURIComponent(between)}`)).map((e) => e.target),
+    ['late'],
+  );
   assert.deepEqual((await entries(h, 'since=1h')).map((e) => e.target).slice(0, 2), ['late', 'early']);
   assert.equal((await entries(h, 'since=1h')).length, 3, 'the admin token too');
   assert.deepEqual(await entries(h, `since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`), []);
-  assert.deepEqual((await entries(h, 'limit=1')).map((e) => e.target), ['late']);
-  assert.deepEqual((await entries(h, 'action=account.create')).map((e) => e.target), ['late', 'early']);
+  assert.deepEqual(
+    (await entries(h, 'limit=1')).map((e) => e.target),
+    ['late'],
+  );
+  assert.deepEqual(
+    (await entries(h, 'action=account.create')).map((e) => e.target),
+    ['late', 'early'],
+  );
   const cliSince = await h.json<EntryJson[]>(['audit', 'list', '--since', between]);
-  assert.deepEqual(cliSince.map((e) => e.target), ['late']);
+  assert.deepEqual(
+    cliSince.map((e) => e.target),
+    ['late'],
+  );
   assert.equal((await h.json<EntryJson[]>(['audit', 'list', '--since', '30m'])).length, 3);
 
   const bad: [query: string, message: RegExp][] = [
@@ -335,13 +419,26 @@ test('no secret in the audit trail: tokens and clients created and rotated by AP
   const token = (await h.api('POST', '/v1/tokens', { label: 'deploy', scope: 'read-write' })).json<{ id: string; token: string }>();
   secrets.push(token.token);
   secrets.push((await h.api('POST', `/v1/tokens/${token.id}/rotate`, { grace: '1h' })).json<{ token: string }>().token);
-  const client = (await h.api('POST', '/v1/clients', { name: 'crm', scope: 'read-only' })).json<{ client_id: string; client_secret: string }>();
+  const client = (await h.api('POST', '/v1/clients', { name: 'crm', scope: 'read-only' })).json<{
+    client_id: string;
+    client_secret: string;
+  }>();
   secrets.push(client.client_secret);
   secrets.push((await h.api('POST', `/v1/clients/${client.client_id}/rotate-secret`)).json<{ client_secret: string }>().client_secret);
   const cliToken = await h.json<{ id: string; token: string }>(['tokens', 'create', '--label', 'cli', '--scope', 'read-only']);
   secrets.push(cliToken.token, (await h.json<{ token: string }>(['tokens', 'rotate', cliToken.id])).token);
-  const cliClient = await h.json<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'c2', '--scope', 'read-only']);
-  secrets.push(cliClient.client_secret, (await h.json<{ client_secret: string }>(['clients', 'rotate-secret', cliClient.client_id])).client_secret);
+  const cliClient = await h.json<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'c2',
+    '--scope',
+    'read-only',
+  ]);
+  secrets.push(
+    cliClient.client_secret,
+    (await h.json<{ client_secret: string }>(['clients', 'rotate-secret', cliClient.client_id])).client_secret,
+  );
   // Revoking by secret records the id, never the secret it was found by.
   const leaked = await h.json<{ id: string; token: string }>(['tokens', 'create', '--label', 'leaked', '--scope', 'read-only']);
   secrets.push(leaked.token);
@@ -358,7 +455,10 @@ test('no secret in the audit trail: tokens and clients created and rotated by AP
     (await h.cli(['audit', 'list', '--limit', '1000', '--json'])).stdout,
   ];
   const files = [h.dbFile, `${h.dbFile}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1'));
-  assert.ok(files.some((bytes) => bytes.includes(leaked.id)), 'the scan reads the rows');
+  assert.ok(
+    files.some((bytes) => bytes.includes(leaked.id)),
+    'the scan reads the rows',
+  );
   for (const secret of secrets) {
     for (const text of [...outputs, ...files]) assert.equal(text.includes(secret), false, 'a secret in the audit trail or the database');
   }

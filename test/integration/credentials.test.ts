@@ -104,7 +104,12 @@ test('a token made with the CLI is shown once, works as Bearer and as Basic, and
   assert.equal(listed.length, 1);
   assert.equal(listed[0]?.token, undefined, 'the secret is never listed');
 
-  const answer = await send(h.url, { method: 'POST', path: '/rw/items', headers: { ...bearer(created.token ?? ''), 'x-portcullis-scope': 'admin' }, body: 'x' });
+  const answer = await send(h.url, {
+    method: 'POST',
+    path: '/rw/items',
+    headers: { ...bearer(created.token ?? ''), 'x-portcullis-scope': 'admin' },
+    body: 'x',
+  });
   assert.equal(answer.status, 200);
   const seen = h.upstream.received[0];
   assert.equal(seen?.headers.authorization, undefined, 'Portcullis credentials are not forwarded');
@@ -135,7 +140,11 @@ test('a read-only credential never causes a write: 403 with an RFC 6750 challeng
   assert.equal(h.upstream.received.length, 0);
   const read = await send(h.url, { path: '/rw/x', headers: bearer(ro.token ?? '') });
   assert.equal(read.status, 200);
-  const write = await send(h.url, { method: 'POST', path: '/ro/x', headers: bearer((await h.json<TokenOut>(['tokens', 'create', '--label', 'w', '--scope', 'read-write'])).token ?? '') });
+  const write = await send(h.url, {
+    method: 'POST',
+    path: '/ro/x',
+    headers: bearer((await h.json<TokenOut>(['tokens', 'create', '--label', 'w', '--scope', 'read-write'])).token ?? ''),
+  });
   assert.equal(write.status, 405, 'a read-only route refuses writes whatever the credential');
   assert.equal(write.headers.allow, 'GET, HEAD, OPTIONS');
   assert.equal(h.upstream.received.length, 1);
@@ -143,7 +152,18 @@ test('a read-only credential never causes a write: 403 with an RFC 6750 challeng
 
 test('OAuth client credentials authenticate with Basic client_id:client_secret; a route limited to bearer refuses Basic', async (t) => {
   const h = await harness(t);
-  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'partner', '--scope', 'read-write', '--org-id', 'org-1', '--technical-account-id', 'ta-1']);
+  const client = await h.json<ClientOut>([
+    'clients',
+    'create',
+    '--name',
+    'partner',
+    '--scope',
+    'read-write',
+    '--org-id',
+    'org-1',
+    '--technical-account-id',
+    'ta-1',
+  ]);
   assert.match(client.client_secret ?? '', /^pcs_/);
   const basic = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret ?? ''}`).toString('base64')}`;
   const ok = await send(h.url, { method: 'POST', path: '/rw/orders', headers: { authorization: basic } });
@@ -161,7 +181,11 @@ test('OAuth client credentials authenticate with Basic client_id:client_secret; 
 });
 
 /** Sends `request` every 20 ms until `done` holds for the answer (fails after 5 s); the ms it took. */
-async function timeUntil(request: () => Promise<Answer>, done: (answer: Answer) => boolean, what: string): Promise<{ ms: number; answer: Answer }> {
+async function timeUntil(
+  request: () => Promise<Answer>,
+  done: (answer: Answer) => boolean,
+  what: string,
+): Promise<{ ms: number; answer: Answer }> {
   const since = performance.now();
   for (;;) {
     const answer = await request();
@@ -194,7 +218,8 @@ test('demoting or disabling an account narrows or stops its cached tokens within
   await withinOneSecond(t, 'from the CLI process exit to the change applied (slower of set-scope and disable)', async (run) => {
     const account = `ops-${run}`;
     await h.json(['accounts', 'create', account, '--scope', 'read-write']);
-    const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'deploy', '--scope', 'read-write', '--account', account])).token ?? '';
+    const token =
+      (await h.json<TokenOut>(['tokens', 'create', '--label', 'deploy', '--scope', 'read-write', '--account', account])).token ?? '';
     const write = () => send(h.url, { method: 'POST', path: '/rw/x', headers: bearer(token) });
     const read = () => send(h.url, { path: '/rw/x', headers: bearer(token) });
     assert.equal((await write()).status, 200);
@@ -213,7 +238,8 @@ test('enabling a disabled account lets its tokens work again within 1 second; a 
   await withinOneSecond(t, 'from the enabling CLI process exit to the token accepted again', async (run) => {
     const account = `back-${run}`;
     await h.json(['accounts', 'create', account, '--scope', 'read-only']);
-    const token = (await h.json<TokenOut>(['tokens', 'create', '--label', 'kept', '--scope', 'read-only', '--account', account])).token ?? '';
+    const token =
+      (await h.json<TokenOut>(['tokens', 'create', '--label', 'kept', '--scope', 'read-only', '--account', account])).token ?? '';
     const revoked = await h.json<TokenOut>(['tokens', 'create', '--label', 'gone', '--scope', 'read-only', '--account', account]);
     await h.json(['tokens', 'revoke', revoked.id]);
     const read = () => send(h.url, { path: '/ro/x', headers: bearer(token) });
@@ -246,7 +272,10 @@ test('enabling a disabled account lets its tokens work again within 1 second; a 
 
 test('the irreversible commands say so in their --help; accounts disable says it can be undone', async (t) => {
   const h = await harness(t);
-  for (const command of [['tokens', 'revoke'], ['clients', 'revoke']]) {
+  for (const command of [
+    ['tokens', 'revoke'],
+    ['clients', 'revoke'],
+  ]) {
     const help = await h.cli([...command, '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Irreversible/, command.join(' '));
@@ -261,7 +290,11 @@ test('rotation: the old secret fails at once without grace, and keeps working du
   const second = await h.json<TokenOut>(['tokens', 'rotate', first.id]);
   assert.equal(second.id, first.id);
   assert.notEqual(second.token, first.token);
-  await eventually(async () => (await send(h.url, { path: '/ro/x', headers: bearer(first.token ?? '') })).status === 401, 1_000, 'the change to reach the gateway');
+  await eventually(
+    async () => (await send(h.url, { path: '/ro/x', headers: bearer(first.token ?? '') })).status === 401,
+    1_000,
+    'the change to reach the gateway',
+  );
   assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200);
   const third = await h.json<TokenOut>(['tokens', 'rotate', first.id, '--grace', '10m']);
   assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(second.token ?? '') })).status, 200, 'in grace');
@@ -319,7 +352,12 @@ test('the admin API offers the same operations to admin tokens only, in problem+
   assert.equal(notAdmin.json().code, 'auth.insufficient_scope');
 
   const headers = { ...bearer(admin.token ?? ''), 'content-type': 'application/json' };
-  const made = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens', headers, body: JSON.stringify({ label: 'from-api', scope: 'read-only', expiresIn: '1h' }) });
+  const made = await send(h.adminUrl, {
+    method: 'POST',
+    path: '/v1/tokens',
+    headers,
+    body: JSON.stringify({ label: 'from-api', scope: 'read-only', expiresIn: '1h' }),
+  });
   assert.equal(made.status, 201);
   const token = made.json<TokenOut>();
   assert.match(token.token ?? '', /^pcl_/);
@@ -328,14 +366,28 @@ test('the admin API offers the same operations to admin tokens only, in problem+
   assert.ok(!list.body.includes(token.token ?? 'x'), 'lists never carry secrets');
   const revoke = await send(h.adminUrl, { method: 'POST', path: `/v1/tokens/${token.id}/revoke`, headers });
   assert.equal(revoke.status, 200);
-  assert.equal((await send(h.url, { path: '/ro/x', headers: bearer(token.token ?? '') })).status, 401, 'revoked at once on the instance that made the change');
+  assert.equal(
+    (await send(h.url, { path: '/ro/x', headers: bearer(token.token ?? '') })).status,
+    401,
+    'revoked at once on the instance that made the change',
+  );
   const missing = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens/tok_nope/revoke', headers });
   assert.equal(missing.status, 404);
   assert.equal(missing.json().code, 'admin.not_found');
-  const invalid = await send(h.adminUrl, { method: 'POST', path: '/v1/tokens', headers, body: JSON.stringify({ label: 'x', scope: 'root' }) });
+  const invalid = await send(h.adminUrl, {
+    method: 'POST',
+    path: '/v1/tokens',
+    headers,
+    body: JSON.stringify({ label: 'x', scope: 'root' }),
+  });
   assert.equal(invalid.status, 400);
   assert.equal(invalid.json().code, 'admin.invalid_request');
-  const clientMade = await send(h.adminUrl, { method: 'POST', path: '/v1/clients', headers, body: JSON.stringify({ name: 'p', scope: 'read-only', orgId: 'o' }) });
+  const clientMade = await send(h.adminUrl, {
+    method: 'POST',
+    path: '/v1/clients',
+    headers,
+    body: JSON.stringify({ name: 'p', scope: 'read-only', orgId: 'o' }),
+  });
   assert.equal(clientMade.status, 201);
   assert.match(clientMade.json<ClientOut>().client_secret ?? '', /^pcs_/);
 });
@@ -357,7 +409,13 @@ test('odd request targets on the admin listener are refused and never take the p
 
 test('bad CLI arguments give a usage message and a non-zero exit, never a stack trace', async (t) => {
   const h = await harness(t);
-  for (const args of [['tokens', 'create', '--scope', 'read-only'], ['tokens', 'create', '--label', 'x', '--scope', 'root'], ['tokens', 'frobnicate'], ['tokens', 'create', '--label', 'x', '--scope', 'read-only', '--expires-in', 'soon'], ['accounts', 'create']]) {
+  for (const args of [
+    ['tokens', 'create', '--scope', 'read-only'],
+    ['tokens', 'create', '--label', 'x', '--scope', 'root'],
+    ['tokens', 'frobnicate'],
+    ['tokens', 'create', '--label', 'x', '--scope', 'read-only', '--expires-in', 'soon'],
+    ['accounts', 'create'],
+  ]) {
     const result = await h.cli(args);
     assert.equal(result.code, 2, args.join(' '));
     assert.match(result.stderr, /usage:/);
@@ -367,7 +425,6 @@ test('bad CLI arguments give a usage message and a non-zero exit, never a stack 
   assert.equal(unknown.code, 1);
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
-
 
 test('incident response: tokens revoke --secret - finds the token by the secret on stdin, revokes it, and never echoes a secret', async (t) => {
   const h = await harness(t);
@@ -398,7 +455,13 @@ test('incident response: tokens revoke --secret - finds the token by the secret 
   const cases: Array<{ args: string[]; input?: string; code: number; says: RegExp; hidden: string }> = [
     { args: ['tokens', 'revoke', secret], code: 2, says: /looks like a secret/, hidden: secret },
     { args: ['tokens', 'revoke', '--secret', secret], code: 2, says: /--secret takes/, hidden: secret },
-    { args: ['tokens', 'revoke', '--secret', '-'], input: client.client_secret ?? '', code: 2, says: /use clients revoke --secret -/, hidden: client.client_secret ?? '' },
+    {
+      args: ['tokens', 'revoke', '--secret', '-'],
+      input: client.client_secret ?? '',
+      code: 2,
+      says: /use clients revoke --secret -/,
+      hidden: client.client_secret ?? '',
+    },
     { args: ['tokens', 'revoke', '--secret', '-'], input: 'pcl_not-a-token', code: 2, says: /not an API token/, hidden: 'pcl_not-a-token' },
     { args: ['tokens', 'revoke', '--secret', '-'], input: '', code: 2, says: /standard input is empty/, hidden: '\u0000' },
     { args: ['tokens', 'revoke', leaked.id, '--secret', '-'], input: secret, code: 2, says: /not both/, hidden: secret },
@@ -458,30 +521,50 @@ test('during a rotation grace, the CLI shows whether clients still use the previ
   let token: Used | undefined;
   let cli: Used | undefined;
   // Last use is written off the request path, every 5 s.
-  await eventually(async () => {
-    token = (await h.json<Array<TokenOut & Used>>(['tokens', 'list'])).find((r) => r.id === first.id);
-    cli = (await h.json<Array<ClientOut & { client_id: string } & Used>>(['clients', 'list'])).find((r) => r.client_id === client.client_id);
-    return token?.lastUsedAt !== null && cli?.lastUsedAt !== null;
-  }, 12_000, 'the last-used flush');
-  assert.equal(token?.previousSecretLastUsedAt, null, 'the token\'s clients moved to the new secret');
+  await eventually(
+    async () => {
+      token = (await h.json<Array<TokenOut & Used>>(['tokens', 'list'])).find((r) => r.id === first.id);
+      cli = (await h.json<Array<ClientOut & { client_id: string } & Used>>(['clients', 'list'])).find(
+        (r) => r.client_id === client.client_id,
+      );
+      return token?.lastUsedAt !== null && cli?.lastUsedAt !== null;
+    },
+    12_000,
+    'the last-used flush',
+  );
+  assert.equal(token?.previousSecretLastUsedAt, null, "the token's clients moved to the new secret");
   assert.ok(cli?.previousSecretLastUsedAt, 'the client still uses its previous secret');
   assert.equal(cli?.previousSecretLastUsedAt, cli?.lastUsedAt);
   const text = await h.cli(['clients', 'list']);
   assert.match(text.stdout, /previousSecretLastUsedAt=\d{4}-/);
 });
 
-test('the tenant reaches the backend, and require.match keeps X-Tenant to the credential\'s own tenant', async (t) => {
+test("the tenant reaches the backend, and require.match keeps X-Tenant to the credential's own tenant", async (t) => {
   const h = await harness(t);
   await h.json(['accounts', 'create', 'billing', '--scope', 'read-write']);
   const member = await h.json<TokenOut>(['tokens', 'create', '--label', 'm', '--scope', 'read-only', '--account', 'billing']);
   const alone = await h.json<TokenOut>(['tokens', 'create', '--label', 'a', '--scope', 'read-only']);
-  const client = await h.json<ClientOut>(['clients', 'create', '--name', 'partner', '--scope', 'read-only', '--org-id', 'acme', '--technical-account-id', 'ta-7']);
+  const client = await h.json<ClientOut>([
+    'clients',
+    'create',
+    '--name',
+    'partner',
+    '--scope',
+    'read-only',
+    '--org-id',
+    'acme',
+    '--technical-account-id',
+    'ta-7',
+  ]);
   const basicOf = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
   const clientAuth = basicOf(client.client_id, client.client_secret ?? '');
   const received = () => h.upstream.received.length;
 
   // Accepted: the header equals the credential's identity; the backend sees it from Portcullis.
-  const ok = await send(h.url, { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing', 'x-portcullis-account': 'evil', 'x_portcullis_org_id': 'evil' } });
+  const ok = await send(h.url, {
+    path: '/by-account/x',
+    headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing', 'x-portcullis-account': 'evil', x_portcullis_org_id: 'evil' },
+  });
   assert.equal(ok.status, 200, ok.body);
   let seen = h.upstream.received.at(-1)?.headers;
   assert.equal(seen?.['x-portcullis-account'], 'billing');
@@ -498,12 +581,17 @@ test('the tenant reaches the backend, and require.match keeps X-Tenant to the cr
 
   // The access token the client gets from the token endpoint carries the same tenant.
   const issued = await send(h.url, {
-    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    method: 'POST',
+    path: '/oauth2/token',
+    body: 'grant_type=client_credentials',
     headers: { ...clientAuth, 'content-type': 'application/x-www-form-urlencoded' },
   });
   assert.equal(issued.status, 200, issued.body);
   const accessToken = issued.json<{ access_token: string }>().access_token;
-  const viaJwt = await send(h.url, { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-7' } });
+  const viaJwt = await send(h.url, {
+    path: '/by-org/x',
+    headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-7' },
+  });
   assert.equal(viaJwt.status, 200, viaJwt.body);
   assert.equal(h.upstream.received.at(-1)?.headers['x-portcullis-org-id'], 'acme');
 
@@ -511,15 +599,45 @@ test('the tenant reaches the backend, and require.match keeps X-Tenant to the cr
   const before = received();
   const refusals: Array<{ path: string; headers: Record<string, string>; status: number; code: string }> = [
     { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'other' }, status: 403, code: 'auth.identity_mismatch' },
-    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'Billing' }, status: 403, code: 'auth.identity_mismatch' },
-    { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing ,other' }, status: 403, code: 'auth.identity_mismatch' },
-    { path: '/by-account/x', headers: { ...bearer(alone.token ?? ''), 'x-tenant': 'billing' }, status: 403, code: 'auth.identity_mismatch' },
+    {
+      path: '/by-account/x',
+      headers: { ...bearer(member.token ?? ''), 'x-tenant': 'Billing' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
+    {
+      path: '/by-account/x',
+      headers: { ...bearer(member.token ?? ''), 'x-tenant': 'billing ,other' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
+    {
+      path: '/by-account/x',
+      headers: { ...bearer(alone.token ?? ''), 'x-tenant': 'billing' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
     { path: '/by-account/x', headers: { ...clientAuth, 'x-tenant': 'acme' }, status: 403, code: 'auth.identity_mismatch' },
     { path: '/by-account/x', headers: { ...bearer(member.token ?? '') }, status: 400, code: 'request.missing_header' },
     { path: '/by-account/x', headers: { ...bearer(member.token ?? ''), 'x-tenant': '' }, status: 400, code: 'request.missing_header' },
-    { path: '/by-org/x', headers: { ...clientAuth, 'x-org': 'globex', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
-    { path: '/by-org/x', headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-8' }, status: 403, code: 'auth.identity_mismatch' },
-    { path: '/by-org/x', headers: { ...bearer(member.token ?? ''), 'x-org': 'acme', 'x-technical-account': 'ta-7' }, status: 403, code: 'auth.identity_mismatch' },
+    {
+      path: '/by-org/x',
+      headers: { ...clientAuth, 'x-org': 'globex', 'x-technical-account': 'ta-7' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
+    {
+      path: '/by-org/x',
+      headers: { ...bearer(accessToken), 'x-org': 'acme', 'x-technical-account': 'ta-8' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
+    {
+      path: '/by-org/x',
+      headers: { ...bearer(member.token ?? ''), 'x-org': 'acme', 'x-technical-account': 'ta-7' },
+      status: 403,
+      code: 'auth.identity_mismatch',
+    },
   ];
   for (const r of refusals) {
     const answer = await send(h.url, { path: r.path, headers: r.headers });
@@ -527,8 +645,10 @@ test('the tenant reaches the backend, and require.match keeps X-Tenant to the cr
     assert.equal(answer.json().code, r.code);
   }
   // Two copies, one in another spelling a backend may read as the same header.
-  const raw = await sendRaw(Number(new URL(h.url).port),
-    `GET /by-account/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${member.token ?? ''}\r\nX-Tenant: billing\r\nX_Tenant: other\r\nConnection: close\r\n\r\n`);
+  const raw = await sendRaw(
+    Number(new URL(h.url).port),
+    `GET /by-account/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${member.token ?? ''}\r\nX-Tenant: billing\r\nX_Tenant: other\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(raw.status, 400);
   assert.equal(received(), before, 'no refused request reached the upstream');
 });

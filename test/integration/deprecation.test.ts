@@ -26,10 +26,19 @@ const route = (name: string, path: string, extra = ''): string => `
     access: read-write
 ${extra}`;
 
-const ROUTES = route('api', '/api')
-  + route('legacy', '/legacy', '    deprecated:\n      basic: { since: "2026-01-01T00:00:00Z", sunset: "2099-03-01T00:00:00Z", link: "https://wiki.example.com/bearer" }')
-  + route('closed-basic', '/closed-basic', '    deprecated:\n      basic: { since: "2020-01-01T00:00:00Z", sunset: "2021-01-01T00:00:00Z" }')
-  + route('shadow', '/shadow', '    mode: shadow');
+const ROUTES =
+  route('api', '/api') +
+  route(
+    'legacy',
+    '/legacy',
+    '    deprecated:\n      basic: { since: "2026-01-01T00:00:00Z", sunset: "2099-03-01T00:00:00Z", link: "https://wiki.example.com/bearer" }',
+  ) +
+  route(
+    'closed-basic',
+    '/closed-basic',
+    '    deprecated:\n      basic: { since: "2020-01-01T00:00:00Z", sunset: "2021-01-01T00:00:00Z" }',
+  ) +
+  route('shadow', '/shadow', '    mode: shadow');
 
 interface Setup {
   readonly gw: TestGateway;
@@ -67,20 +76,37 @@ test('a deprecated token: exact Deprecation, Sunset and Link bytes; the upstream
   const plain = await store.tokens.create({ label: 'plain', scope: 'read-write' });
   const old = await store.tokens.create({ label: 'old', scope: 'read-write' });
   await store.tokens.setDeprecation(old.record.id, {
-    since: new Date('2026-12-01T00:00:00Z'), sunset: new Date('2099-03-01T00:00:00Z'), link: 'https://wiki.example.com/new-tokens',
+    since: new Date('2026-12-01T00:00:00Z'),
+    sunset: new Date('2099-03-01T00:00:00Z'),
+    link: 'https://wiki.example.com/new-tokens',
   });
   const fresh = await s.request('/api/x', [`Authorization: Bearer ${plain.token}`]);
   assert.equal(fresh.status, 200);
-  assert.deepEqual(fresh.headerList.filter(([n]) => /^(deprecation|sunset|link)$/i.test(n)), [], 'no deprecation header for a credential that is not deprecated');
+  assert.deepEqual(
+    fresh.headerList.filter(([n]) => /^(deprecation|sunset|link)$/i.test(n)),
+    [],
+    'no deprecation header for a credential that is not deprecated',
+  );
   const response = await s.request('/api/y', [`Authorization: Bearer ${old.token}`]);
   assert.equal(response.status, 200);
-  assert.deepEqual(response.headerList.filter(([n]) => /^(deprecation|sunset|link)$/i.test(n)), [
-    ['deprecation', `@${Date.UTC(2026, 11, 1) / 1000}`],
-    ['sunset', 'Sun, 01 Mar 2099 00:00:00 GMT'],
-    ['link', '<https://wiki.example.com/new-tokens>; rel="deprecation"'],
-  ]);
-  const bytes = await exchange(s.gw.port, rawBytes(`GET /api/z HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${old.token}\r\nConnection: close\r\n\r\n`));
-  assert.ok(bytes.raw.includes('\r\ndeprecation: @1796083200\r\nsunset: Sun, 01 Mar 2099 00:00:00 GMT\r\nlink: <https://wiki.example.com/new-tokens>; rel="deprecation"\r\n'), bytes.raw);
+  assert.deepEqual(
+    response.headerList.filter(([n]) => /^(deprecation|sunset|link)$/i.test(n)),
+    [
+      ['deprecation', `@${Date.UTC(2026, 11, 1) / 1000}`],
+      ['sunset', 'Sun, 01 Mar 2099 00:00:00 GMT'],
+      ['link', '<https://wiki.example.com/new-tokens>; rel="deprecation"'],
+    ],
+  );
+  const bytes = await exchange(
+    s.gw.port,
+    rawBytes(`GET /api/z HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${old.token}\r\nConnection: close\r\n\r\n`),
+  );
+  assert.ok(
+    bytes.raw.includes(
+      '\r\ndeprecation: @1796083200\r\nsunset: Sun, 01 Mar 2099 00:00:00 GMT\r\nlink: <https://wiki.example.com/new-tokens>; rel="deprecation"\r\n',
+    ),
+    bytes.raw,
+  );
   const seen = s.upstream.received.at(-2);
   assert.equal(seen?.url, '/api/y');
   assert.equal(seen?.headers['x-portcullis-credential'], old.record.id);
@@ -121,7 +147,11 @@ test('from the sunset on: 401 auth.credential_sunset, also for a credential in t
   const other = await store.tokens.create({ label: 'now', scope: 'read-write' });
   assert.equal((await s.request('/api/8', [`Authorization: Bearer ${other.token}`])).status, 200);
   await store.tokens.setDeprecation(other.record.id, { sunset: new Date(Date.now() - 60_000) });
-  await eventually(async () => (await s.request('/api/9', [`Authorization: Bearer ${other.token}`])).status === 401, 5_000, 'the past sunset to apply');
+  await eventually(
+    async () => (await s.request('/api/9', [`Authorization: Bearer ${other.token}`])).status === 401,
+    5_000,
+    'the past sunset to apply',
+  );
   assert.equal(s.upstream.arrived.length, forwarded + 1);
 });
 
@@ -151,20 +181,31 @@ test('a scheme deprecated on a route: Basic announced (or refused past its sunse
 test('an upstream that announces its own deprecation: the earlier date of each wins, both links are kept', async (t) => {
   const s = await setup(t);
   const token = await s.gw.services.store.tokens.create({ label: 'x', scope: 'read-write' });
-  await s.gw.services.store.tokens.setDeprecation(token.record.id, { since: new Date('2026-06-01T00:00:00Z'), sunset: new Date('2099-03-01T00:00:00Z'), link: 'https://gw.example.com/m' });
+  await s.gw.services.store.tokens.setDeprecation(token.record.id, {
+    since: new Date('2026-06-01T00:00:00Z'),
+    sunset: new Date('2099-03-01T00:00:00Z'),
+    link: 'https://gw.example.com/m',
+  });
   s.upstream.handle((_req, res) => {
     res.writeHead(200, [
-      'Deprecation', '@1700000000', // earlier than ours: kept
-      'Sunset', 'Fri, 01 Mar 2030 00:00:00 GMT', // earlier than ours: kept
-      'Link', '<https://api.example.com/v2>; rel="successor-version"',
-      'Content-Length', '2',
+      'Deprecation',
+      '@1700000000', // earlier than ours: kept
+      'Sunset',
+      'Fri, 01 Mar 2030 00:00:00 GMT', // earlier than ours: kept
+      'Link',
+      '<https://api.example.com/v2>; rel="successor-version"',
+      'Content-Length',
+      '2',
     ]);
     res.end('ok');
   });
   const earlierUpstream = await s.request('/api/a', [`Authorization: Bearer ${token.token}`]);
   assert.deepEqual(earlierUpstream.all('deprecation'), ['@1700000000']);
   assert.deepEqual(earlierUpstream.all('sunset'), ['Fri, 01 Mar 2030 00:00:00 GMT']);
-  assert.deepEqual(earlierUpstream.all('link'), ['<https://api.example.com/v2>; rel="successor-version"', '<https://gw.example.com/m>; rel="deprecation"']);
+  assert.deepEqual(earlierUpstream.all('link'), [
+    '<https://api.example.com/v2>; rel="successor-version"',
+    '<https://gw.example.com/m>; rel="deprecation"',
+  ]);
   s.upstream.handle((_req, res) => {
     res.writeHead(200, ['Deprecation', '@4102444800', 'Sunset', 'not a date', 'Content-Length', '2']);
     res.end('ok');
@@ -181,7 +222,7 @@ test('shadow mode: a credential past its sunset is recorded, forwarded without i
   const response = await s.request('/shadow/a', [`Authorization: Bearer ${token.token}`, 'X-Portcullis-Subject: mallory']);
   assert.equal(response.status, 200);
   const seen = s.upstream.received.at(-1);
-  assert.equal(seen?.headers['x-portcullis-subject'], undefined, 'no identity for a credential past its sunset, and not the client\'s');
+  assert.equal(seen?.headers['x-portcullis-subject'], undefined, "no identity for a credential past its sunset, and not the client's");
   assert.equal(seen?.headers['x-portcullis-credential'], undefined);
 });
 
@@ -192,27 +233,69 @@ test('the CLI deprecates a token and lists deprecated credentials with their las
   const idle = await store.tokens.create({ label: 'never-used', scope: 'read-only' });
   const client = await store.clients.create({ name: 'reports', scope: 'read-only', orgId: 'acme' });
   const configFile = join(s.gw.dir, 'cli.yaml');
-  writeFileSync(configFile, 'store: { url: "sqlite:./portcullis.db" }\nroutes:\n  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n');
-  const deprecated = await runCliJson<{ id: string; deprecation: { since: string; sunset: string; link: string | null } }>(
-    ['tokens', 'deprecate', used.record.id, '--sunset', '2099-03-01T00:00:00Z', '--link', 'https://wiki.example.com/t', '--config', configFile, '--json']);
+  writeFileSync(
+    configFile,
+    'store: { url: "sqlite:./portcullis.db" }\nroutes:\n  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n',
+  );
+  const deprecated = await runCliJson<{ id: string; deprecation: { since: string; sunset: string; link: string | null } }>([
+    'tokens',
+    'deprecate',
+    used.record.id,
+    '--sunset',
+    '2099-03-01T00:00:00Z',
+    '--link',
+    'https://wiki.example.com/t',
+    '--config',
+    configFile,
+    '--json',
+  ]);
   assert.equal(deprecated.id, used.record.id);
-  assert.deepEqual({ ...deprecated.deprecation, since: 'x' }, { since: 'x', sunset: '2099-03-01T00:00:00.000Z', link: 'https://wiki.example.com/t' });
+  assert.deepEqual(
+    { ...deprecated.deprecation, since: 'x' },
+    { since: 'x', sunset: '2099-03-01T00:00:00.000Z', link: 'https://wiki.example.com/t' },
+  );
   assert.equal((await runCli(['tokens', 'deprecate', idle.record.id, '--sunset', '2099-01-01T00:00:00Z', '--config', configFile])).code, 0);
-  assert.equal((await runCli(['clients', 'deprecate', client.record.clientId, '--sunset', '2098-01-01T00:00:00Z', '--config', configFile])).code, 0);
+  assert.equal(
+    (await runCli(['clients', 'deprecate', client.record.clientId, '--sunset', '2098-01-01T00:00:00Z', '--config', configFile])).code,
+    0,
+  );
   const bad = await runCli(['tokens', 'deprecate', idle.record.id, '--sunset', 'next tuesday', '--config', configFile]);
   assert.equal(bad.code, 2, 'a sunset that is not an instant is a usage error');
   assert.match(bad.stderr, /--sunset must be an RFC 3339 instant/);
   // The gateway takes the change up through the feed, then announces it.
-  await eventually(async () => (await s.request('/api/x', [`Authorization: Bearer ${used.token}`])).headers.sunset === 'Sun, 01 Mar 2099 00:00:00 GMT', 5_000, 'the deprecation to apply');
-  assert.equal((await s.request('/api/y', [basic(client.record.clientId, client.clientSecret)])).headers.sunset, 'Wed, 01 Jan 2098 00:00:00 GMT');
-  type Row = { kind: string; id: string; name: string; owner: string | null; sunset: string; lastUsedAt: string | null; pastSunset: boolean };
+  await eventually(
+    async () => (await s.request('/api/x', [`Authorization: Bearer ${used.token}`])).headers.sunset === 'Sun, 01 Mar 2099 00:00:00 GMT',
+    5_000,
+    'the deprecation to apply',
+  );
+  assert.equal(
+    (await s.request('/api/y', [basic(client.record.clientId, client.clientSecret)])).headers.sunset,
+    'Wed, 01 Jan 2098 00:00:00 GMT',
+  );
+  type Row = {
+    kind: string;
+    id: string;
+    name: string;
+    owner: string | null;
+    sunset: string;
+    lastUsedAt: string | null;
+    pastSunset: boolean;
+  };
   let rows: Row[] = [];
   // Last use is flushed by the gateway every few seconds.
-  await eventually(async () => {
-    rows = await runCliJson<Row[]>(['deprecations', 'list', '--config', configFile, '--json']);
-    return rows.filter((r) => r.lastUsedAt !== null).length === 2;
-  }, 20_000, 'the last use to be recorded');
-  assert.deepEqual(rows.map((r) => [r.kind, r.id, r.name, r.owner, r.pastSunset]).slice(2), [['token', idle.record.id, 'never-used', null, false]], 'never used: last');
+  await eventually(
+    async () => {
+      rows = await runCliJson<Row[]>(['deprecations', 'list', '--config', configFile, '--json']);
+      return rows.filter((r) => r.lastUsedAt !== null).length === 2;
+    },
+    20_000,
+    'the last use to be recorded',
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.kind, r.id, r.name, r.owner, r.pastSunset]).slice(2),
+    [['token', idle.record.id, 'never-used', null, false]],
+    'never used: last',
+  );
   assert.deepEqual(new Set(rows.slice(0, 2).map((r) => r.id)), new Set([used.record.id, client.record.clientId]));
   assert.ok((rows[0]?.lastUsedAt ?? '') >= (rows[1]?.lastUsedAt ?? ''), 'most recent first');
   assert.equal(rows.find((r) => r.kind === 'client')?.owner, 'acme');
@@ -230,25 +313,49 @@ test('the admin API deprecates a client; its access tokens carry the deprecation
   const adminUrl = `http://127.0.0.1:${s.gw.gateway.adminAddress?.port ?? 0}`;
   const auth = { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' };
   const issued = await send(s.gw.url, {
-    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
-    headers: { authorization: `Basic ${Buffer.from(`${client.record.clientId}:${client.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    path: '/oauth2/token',
+    body: 'grant_type=client_credentials',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.record.clientId}:${client.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
   });
   assert.equal(issued.status, 200, issued.body);
   const accessToken = issued.json<{ access_token: string }>().access_token;
   assert.equal((await s.request('/api/before', [`Authorization: Bearer ${accessToken}`])).headers.deprecation, undefined);
-  const bad = await send(adminUrl, { method: 'POST', path: `/v1/clients/${client.record.clientId}/deprecate`, headers: auth, body: '{"sunset":"soon"}' });
+  const bad = await send(adminUrl, {
+    method: 'POST',
+    path: `/v1/clients/${client.record.clientId}/deprecate`,
+    headers: auth,
+    body: '{"sunset":"soon"}',
+  });
   assert.equal(bad.status, 400, bad.body);
   assert.equal(bad.json<{ code: string }>().code, 'admin.invalid_request');
   const deprecated = await send(adminUrl, {
-    method: 'POST', path: `/v1/clients/${client.record.clientId}/deprecate`, headers: auth,
+    method: 'POST',
+    path: `/v1/clients/${client.record.clientId}/deprecate`,
+    headers: auth,
     body: '{"sunset":"2099-03-01T00:00:00Z","since":"2026-11-01T00:00:00Z","link":"https://wiki.example.com/svc"}',
   });
   assert.equal(deprecated.status, 200, deprecated.body);
-  assert.deepEqual(deprecated.json<{ deprecation: unknown }>().deprecation, { since: '2026-11-01T00:00:00.000Z', sunset: '2099-03-01T00:00:00.000Z', link: 'https://wiki.example.com/svc' });
-  await eventually(async () => (await s.request('/api/after', [`Authorization: Bearer ${accessToken}`])).headers.sunset === 'Sun, 01 Mar 2099 00:00:00 GMT', 5_000, 'the access token to carry its client\'s deprecation');
+  assert.deepEqual(deprecated.json<{ deprecation: unknown }>().deprecation, {
+    since: '2026-11-01T00:00:00.000Z',
+    sunset: '2099-03-01T00:00:00.000Z',
+    link: 'https://wiki.example.com/svc',
+  });
+  await eventually(
+    async () =>
+      (await s.request('/api/after', [`Authorization: Bearer ${accessToken}`])).headers.sunset === 'Sun, 01 Mar 2099 00:00:00 GMT',
+    5_000,
+    "the access token to carry its client's deprecation",
+  );
   assert.equal(await s.counter('route="api",kind="client",phase="announced"'), 1);
   const listed = await send(adminUrl, { path: '/v1/deprecations', headers: auth });
-  assert.deepEqual(listed.json<{ id: string }[]>().map((r) => r.id), [client.record.clientId]);
+  assert.deepEqual(
+    listed.json<{ id: string }[]>().map((r) => r.id),
+    [client.record.clientId],
+  );
   // The admin credential itself, past its sunset: refused by the admin API as well.
   await store.tokens.setDeprecation(admin.record.id, { sunset: new Date(Date.now() - 1000) });
   const refused = await send(adminUrl, { path: '/v1/tokens', headers: auth });

@@ -68,7 +68,10 @@ test('past throttle.failures, attempts are refused 429 before the store is read;
   const readsBefore = h.storeReads();
   const guess = generateApiToken();
   assertThrottled(await h.get(guess), guess);
-  assertThrottled(await send(h.gw.url, { path: '/api/x', headers: { authorization: `Basic ${Buffer.from(`x:${guess}`).toString('base64')}` } }), guess);
+  assertThrottled(
+    await send(h.gw.url, { path: '/api/x', headers: { authorization: `Basic ${Buffer.from(`x:${guess}`).toString('base64')}` } }),
+    guess,
+  );
   // A valid credential that is not cached is not let through to the store either.
   assertThrottled(await h.get(uncached.token), uncached.token);
   assert.equal(h.storeReads(), readsBefore, 'no throttled attempt reached the store');
@@ -104,13 +107,22 @@ test('a missing credential, a malformed header and a store outage are not failur
 test('X-Forwarded-For from an untrusted peer does not choose the key; behind a trusted proxy the forwarded address is throttled alone', async (t) => {
   const direct = await harness(t, 'throttle: { failures: 2, window: 1m }');
   for (let i = 0; i < 2; i++) assert.equal((await direct.get(generateApiToken(), { 'x-forwarded-for': `198.51.100.${i}` })).status, 401);
-  assert.equal((await direct.get(generateApiToken(), { 'x-forwarded-for': '198.51.100.77' })).status, 429, 'a new spoofed address does not escape');
+  assert.equal(
+    (await direct.get(generateApiToken(), { 'x-forwarded-for': '198.51.100.77' })).status,
+    429,
+    'a new spoofed address does not escape',
+  );
 
   const proxied = await harness(t, 'trustedProxies: ["127.0.0.1"]\nthrottle: { failures: 2, window: 1m }');
-  for (let i = 0; i < 2; i++) assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` })).status, 401);
+  for (let i = 0; i < 2; i++)
+    assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.7` })).status, 401);
   // What the client prepends to the proxy's entry changes nothing.
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '192.0.2.200, 203.0.113.7' })).status, 429);
-  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '203.0.113.8' })).status, 401, 'another client behind the proxy is not throttled');
+  assert.equal(
+    (await proxied.get(generateApiToken(), { 'x-forwarded-for': '203.0.113.8' })).status,
+    401,
+    'another client behind the proxy is not throttled',
+  );
   // IPv6 by /64: another address of the same network is the same client.
   for (let i = 0; i < 2; i++) await proxied.get(generateApiToken(), { 'x-forwarded-for': `2001:db8:5:6::${i + 1}` });
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '2001:db8:5:6:abcd::9' })).status, 429);
@@ -128,12 +140,13 @@ test('client_secret guessing at the token endpoint counts, and is refused 429 wi
   const client = await h.gw.services.store.clients.create({ name: 'partner', scope: 'read-only' });
   // Well-formed wrong secrets (a checksum failure never reaches the verifier, and costs nothing).
   const wrong = generateClientSecret();
-  const token = (secret: string): Promise<Answer> => send(h.gw.url, {
-    method: 'POST',
-    path: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `grant_type=client_credentials&client_id=${client.record.clientId}&client_secret=${encodeURIComponent(secret)}`,
-  });
+  const token = (secret: string): Promise<Answer> =>
+    send(h.gw.url, {
+      method: 'POST',
+      path: '/oauth2/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_id=${client.record.clientId}&client_secret=${encodeURIComponent(secret)}`,
+    });
   const first = await token(client.clientSecret);
   assert.equal(first.status, 200, 'the right secret, now cached');
   const earlyAccess = first.json<{ access_token: string }>().access_token;
@@ -158,10 +171,15 @@ test('admin listener: failed admin tokens count, and further attempts are refuse
   const adminUrl = `http://127.0.0.1:${h.gw.gateway.adminAddress?.port ?? 0}`;
   const admin = await h.gw.services.store.tokens.create({ label: 'ops', scope: 'admin' });
   assert.equal((await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${admin.token}` } })).status, 200);
-  for (let i = 0; i < 2; i++) assert.equal((await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${generateApiToken()}` } })).status, 401);
+  for (let i = 0; i < 2; i++)
+    assert.equal((await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${generateApiToken()}` } })).status, 401);
   const guess = generateApiToken();
   assertThrottled(await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${guess}` } }), guess);
-  assert.equal((await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${admin.token}` } })).status, 200, 'the cached admin token works');
+  assert.equal(
+    (await send(adminUrl, { path: '/v1/accounts', headers: { authorization: `Bearer ${admin.token}` } })).status,
+    200,
+    'the cached admin token works',
+  );
 });
 
 test('a reload turns the throttle on, changes its threshold, and turns it off', async (t) => {

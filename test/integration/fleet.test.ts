@@ -122,18 +122,24 @@ function scopeSeen(answer: Answer): string | undefined {
  * returns the delay from before the change to the last gateway's first changed answer.
  */
 async function propagation(
-  gateways: readonly GatewayProcess[], change: () => Promise<unknown>, probe: (gw: GatewayProcess) => Promise<Answer>, arrived: (answer: Answer) => boolean,
+  gateways: readonly GatewayProcess[],
+  change: () => Promise<unknown>,
+  probe: (gw: GatewayProcess) => Promise<Answer>,
+  arrived: (answer: Answer) => boolean,
 ): Promise<number[]> {
   const began = performance.now();
   await change();
-  return Promise.all(gateways.map(async (gw) => {
-    for (;;) {
-      const answer = await probe(gw);
-      if (arrived(answer)) return performance.now() - began;
-      if (performance.now() - began > 10_000) assert.fail(`${gw.url}: the change never arrived (last answer ${answer.status} ${answer.body.slice(0, 200)})`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }));
+  return Promise.all(
+    gateways.map(async (gw) => {
+      for (;;) {
+        const answer = await probe(gw);
+        if (arrived(answer)) return performance.now() - began;
+        if (performance.now() - began > 10_000)
+          assert.fail(`${gw.url}: the change never arrived (last answer ${answer.status} ${answer.body.slice(0, 200)})`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }),
+  );
 }
 
 function assertWithinBound(t: TestContext, what: string, delays: number[]): void {
@@ -149,10 +155,21 @@ test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate
 
   // Created by the CLI, and through the admin API of instance 2.
   await fleet.cli(['accounts', 'create', 'team', '--scope', 'read-write']);
-  const member = await fleet.cli<{ id: string; token: string }>(['tokens', 'create', '--label', 'member', '--scope', 'read-write', '--account', 'team']);
+  const member = await fleet.cli<{ id: string; token: string }>([
+    'tokens',
+    'create',
+    '--label',
+    'member',
+    '--scope',
+    'read-write',
+    '--account',
+    'team',
+  ]);
   const admin = await fleet.cli<{ token: string }>(['tokens', 'create', '--label', 'ops', '--scope', 'admin']);
   const viaApi = await send(b.adminUrl ?? assert.fail('instance 2 has an admin listener'), {
-    method: 'POST', path: '/v1/tokens', headers: { ...bearer(admin.token), 'content-type': 'application/json' },
+    method: 'POST',
+    path: '/v1/tokens',
+    headers: { ...bearer(admin.token), 'content-type': 'application/json' },
     body: JSON.stringify({ label: 'made-on-2', scope: 'read-only' }),
   });
   assert.equal(viaApi.status, 201, viaApi.body);
@@ -160,61 +177,140 @@ test('fleet on PostgreSQL: created anywhere, works everywhere; set-scope, rotate
   for (const gw of gateways) {
     const first = await send(gw.url, { path: '/api/who', headers: bearer(member.token) });
     assert.equal(scopeSeen(first), 'read-write', `${gw.url}: the CLI's token works`);
-    assert.equal(scopeSeen(await send(gw.url, { path: '/api/who', headers: bearer(standalone.token) })), 'read-only', `${gw.url}: instance 2's token works`);
+    assert.equal(
+      scopeSeen(await send(gw.url, { path: '/api/who', headers: bearer(standalone.token) })),
+      'read-only',
+      `${gw.url}: instance 2's token works`,
+    );
   }
 
   // set-scope: every instance narrows the account's token.
-  assertWithinBound(t, 'set-scope', await propagation(gateways, () => store.accounts.setScope('team', 'read-only'),
-    (gw) => send(gw.url, { path: '/api/who', headers: bearer(member.token) }), (answer) => scopeSeen(answer) === 'read-only'));
+  assertWithinBound(
+    t,
+    'set-scope',
+    await propagation(
+      gateways,
+      () => store.accounts.setScope('team', 'read-only'),
+      (gw) => send(gw.url, { path: '/api/who', headers: bearer(member.token) }),
+      (answer) => scopeSeen(answer) === 'read-only',
+    ),
+  );
 
   // rotate (no grace): the old secret is refused everywhere, the new one works everywhere.
   let rotated = '';
-  assertWithinBound(t, 'rotate', await propagation(gateways, async () => { rotated = (await store.tokens.rotate(member.id)).token; },
-    (gw) => send(gw.url, { path: '/api/who', headers: bearer(member.token) }), (answer) => answer.status === 401 && codeOf(answer) === 'auth.invalid_token'));
+  assertWithinBound(
+    t,
+    'rotate',
+    await propagation(
+      gateways,
+      async () => {
+        rotated = (await store.tokens.rotate(member.id)).token;
+      },
+      (gw) => send(gw.url, { path: '/api/who', headers: bearer(member.token) }),
+      (answer) => answer.status === 401 && codeOf(answer) === 'auth.invalid_token',
+    ),
+  );
   for (const gw of gateways) assert.equal((await send(gw.url, { path: '/api/who', headers: bearer(rotated) })).status, 200);
 
   // disable: the account's tokens stop everywhere.
-  assertWithinBound(t, 'disable', await propagation(gateways, () => store.accounts.disable('team'),
-    (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }), (answer) => codeOf(answer) === 'auth.token_revoked'));
+  assertWithinBound(
+    t,
+    'disable',
+    await propagation(
+      gateways,
+      () => store.accounts.disable('team'),
+      (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }),
+      (answer) => codeOf(answer) === 'auth.token_revoked',
+    ),
+  );
 
   // enable: the account's tokens work again everywhere (each instance cached the refusal).
-  assertWithinBound(t, 'enable', await propagation(gateways, () => store.accounts.enable('team'),
-    (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }), (answer) => answer.status === 200));
+  assertWithinBound(
+    t,
+    'enable',
+    await propagation(
+      gateways,
+      () => store.accounts.enable('team'),
+      (gw) => send(gw.url, { path: '/api/who', headers: bearer(rotated) }),
+      (answer) => answer.status === 200,
+    ),
+  );
 
   // revoke: instance 2's token stops everywhere.
-  assertWithinBound(t, 'revoke', await propagation(gateways, () => store.tokens.revoke(standalone.id),
-    (gw) => send(gw.url, { path: '/api/who', headers: bearer(standalone.token) }), (answer) => codeOf(answer) === 'auth.token_revoked'));
+  assertWithinBound(
+    t,
+    'revoke',
+    await propagation(
+      gateways,
+      () => store.tokens.revoke(standalone.id),
+      (gw) => send(gw.url, { path: '/api/who', headers: bearer(standalone.token) }),
+      (answer) => codeOf(answer) === 'auth.token_revoked',
+    ),
+  );
 
   // Access tokens: issued by instance 1, verified by all; a key rotation reaches every signer.
-  const client = await fleet.cli<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'svc', '--scope', 'read-write']);
+  const client = await fleet.cli<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'svc',
+    '--scope',
+    'read-write',
+  ]);
   const issue = async (gw: GatewayProcess): Promise<string> => {
     const answer = await send(gw.url, {
-      method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+      method: 'POST',
+      path: '/oauth2/token',
+      body: 'grant_type=client_credentials',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.client_id, client.client_secret) },
     });
     assert.equal(answer.status, 200, answer.body);
     return answer.json<{ access_token: string }>().access_token;
   };
   const before = await issue(a);
-  for (const gw of gateways) assert.equal((await send(gw.url, { path: '/api/jwt', headers: bearer(before) })).status, 200, `${gw.url} verifies instance 1's token`);
+  for (const gw of gateways)
+    assert.equal((await send(gw.url, { path: '/api/jwt', headers: bearer(before) })).status, 200, `${gw.url} verifies instance 1's token`);
   const oldKid = decode(before).header.kid;
-  const signsWith = async (gw: GatewayProcess): Promise<Answer> => ({ status: 200, headers: {}, body: await issue(gw), json: () => ({}) as never });
+  const signsWith = async (gw: GatewayProcess): Promise<Answer> => ({
+    status: 200,
+    headers: {},
+    body: await issue(gw),
+    json: () => ({}) as never,
+  });
   // Timed: a rotation committed by this process (as `keys rotate` does it, sealed with the KEK),
   // so the delay is the fleet's and not a CLI process's start-up.
   let newKid = '';
   const encryption = keyEncryptionKeys(fleet.kek);
-  assertWithinBound(t, 'key rotation (every instance signs with the new key)', await propagation(gateways,
-    async () => { newKid = (await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption))).active.kid; },
-    signsWith, (answer) => decode(answer.body).header.kid === newKid));
+  assertWithinBound(
+    t,
+    'key rotation (every instance signs with the new key)',
+    await propagation(
+      gateways,
+      async () => {
+        newKid = (await store.signingKeys.rotate(protectSigningKey(await generateSigningKey(), encryption))).active.kid;
+      },
+      signsWith,
+      (answer) => decode(answer.body).header.kid === newKid,
+    ),
+  );
   assert.notEqual(newKid, oldKid);
   // The operator's command reaches every instance too.
   const rotated2 = await fleet.cli<{ kid: string; encryptedWith: string }>(['keys', 'rotate']);
-  assert.equal(rotated2.encryptedWith, encryption.current?.id, 'sealed with the fleet\'s KEK');
-  await propagation(gateways, () => Promise.resolve(), signsWith, (answer) => decode(answer.body).header.kid === rotated2.kid);
+  assert.equal(rotated2.encryptedWith, encryption.current?.id, "sealed with the fleet's KEK");
+  await propagation(
+    gateways,
+    () => Promise.resolve(),
+    signsWith,
+    (answer) => decode(answer.body).header.kid === rotated2.kid,
+  );
   const after = await issue(b);
   for (const gw of gateways) {
     assert.equal((await send(gw.url, { path: '/api/jwt', headers: bearer(after) })).status, 200, `${gw.url} verifies the new key's token`);
-    assert.equal((await send(gw.url, { path: '/api/jwt', headers: bearer(before) })).status, 200, `${gw.url} still verifies the old key's token`);
+    assert.equal(
+      (await send(gw.url, { path: '/api/jwt', headers: bearer(before) })).status,
+      200,
+      `${gw.url} still verifies the old key's token`,
+    );
   }
 });
 
@@ -226,7 +322,8 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
   const doomed = await store.tokens.create({ label: 'doomed', scope: 'read-only' });
   const kept = await store.tokens.create({ label: 'kept', scope: 'read-only' });
   for (const gw of gateways) {
-    for (const token of [doomed.token, kept.token]) assert.equal((await send(gw.url, { path: '/api/warm', headers: bearer(token) })).status, 200);
+    for (const token of [doomed.token, kept.token])
+      assert.equal((await send(gw.url, { path: '/api/warm', headers: bearer(token) })).status, 200);
   }
   assert.equal((await send(cut.metricsUrl, { path: '/readyz' })).status, 200);
 
@@ -244,7 +341,9 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
     if (performance.now() - frozenAt > 10_000) assert.fail('the cut-off instance kept accepting its cached credential');
     await new Promise((r) => setTimeout(r, 10));
   }
-  t.diagnostic(`cut-off instance refused its cached credential ${refusedAfterMs.toFixed(0)} ms after the freeze (bound ${MAX_STALENESS_MS} + ${POLL_MS} ms)`);
+  t.diagnostic(
+    `cut-off instance refused its cached credential ${refusedAfterMs.toFixed(0)} ms after the freeze (bound ${MAX_STALENESS_MS} + ${POLL_MS} ms)`,
+  );
   assert.ok(refusedAfterMs <= MAX_STALENESS_MS + POLL_MS + MARGIN_MS, `${refusedAfterMs.toFixed(0)} ms`);
 
   const ready = await send(cut.metricsUrl, { path: '/readyz' });
@@ -261,8 +360,16 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
 
   // Meanwhile the others serve, and a revocation reaches them.
   for (const gw of [a, b]) assert.equal((await send(gw.metricsUrl, { path: '/readyz' })).status, 200);
-  assertWithinBound(t, 'revoke during the partition (instances 1-2)', await propagation([a, b], () => store.tokens.revoke(doomed.record.id),
-    (gw) => send(gw.url, { path: '/api/x', headers: bearer(doomed.token) }), (answer) => codeOf(answer) === 'auth.token_revoked'));
+  assertWithinBound(
+    t,
+    'revoke during the partition (instances 1-2)',
+    await propagation(
+      [a, b],
+      () => store.tokens.revoke(doomed.record.id),
+      (gw) => send(gw.url, { path: '/api/x', headers: bearer(doomed.token) }),
+      (answer) => codeOf(answer) === 'auth.token_revoked',
+    ),
+  );
 
   // Reconnected: from the first answer that accepts anything, the revoked token is refused.
   const thawedAt = performance.now();
@@ -270,7 +377,10 @@ test('fleet on PostgreSQL: an instance cut off from the database goes unready an
   const seen: { token: string; status: number; code: string | undefined }[] = [];
   let keptBack = false;
   while (!keptBack) {
-    for (const [name, token] of [['doomed', doomed.token], ['kept', kept.token]] as const) {
+    for (const [name, token] of [
+      ['doomed', doomed.token],
+      ['kept', kept.token],
+    ] as const) {
       const answer = await send(cut.url, { path: '/api/after', headers: bearer(token) });
       seen.push({ token: name, status: answer.status, code: codeOf(answer) });
       if (name === 'kept' && answer.status === 200) keptBack = true;

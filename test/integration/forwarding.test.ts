@@ -46,7 +46,12 @@ test('a GET on an auth: off route reaches the upstream under its base path and c
 test('a POST body is streamed to the upstream byte for byte', async (t) => {
   const { upstream, gw } = await setup(t);
   const body = Buffer.alloc(300_000, 'x');
-  const answer = await send(gw.url, { method: 'POST', path: '/public/upload', body, headers: { 'content-type': 'application/octet-stream' } });
+  const answer = await send(gw.url, {
+    method: 'POST',
+    path: '/public/upload',
+    body,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   assert.equal(answer.status, 200);
   assert.equal(upstream.received[0]?.bodyBytes, body.length);
 });

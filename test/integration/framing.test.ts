@@ -75,9 +75,17 @@ test('every framing vector of test/vectors/framing.json: the client view and the
       if (vector.closed) assert.ok(result.closed, 'the gateway closed the connection');
       const seen = vector.upstreamMayAbort ? upstream.received.slice(receivedBefore) : upstream.arrived.slice(arrivedBefore);
       const requests = seen.map((r) => ({ method: r.method, url: r.url }));
-      assert.deepEqual(requests, vector.upstream.map((r) => ({ method: r.method, url: r.url })), 'the requests the upstream saw');
+      assert.deepEqual(
+        requests,
+        vector.upstream.map((r) => ({ method: r.method, url: r.url })),
+        'the requests the upstream saw',
+      );
       const bodies = upstream.received.slice(receivedBefore).map((r) => r.body);
-      assert.deepEqual(bodies, vector.upstream.map((r) => r.body), 'the bodies the upstream saw');
+      assert.deepEqual(
+        bodies,
+        vector.upstream.map((r) => r.body),
+        'the bodies the upstream saw',
+      );
     });
   }
 });
@@ -105,14 +113,17 @@ test('more header lines than the parser keeps are refused, so no header can hide
   // a header after them (here a second Host and an identity header) would be invisible to the
   // guard and the header rules.
   const filler = Array.from({ length: 2_100 }, () => 'a:1\r\n').join('');
-  const result = await exchange(port, rawBytes(`GET /public/a HTTP/1.1\r\nHost: gw.test\r\n${filler}Host: other.test\r\nX-Portcullis-Subject: admin\r\n\r\n`));
+  const result = await exchange(
+    port,
+    rawBytes(`GET /public/a HTTP/1.1\r\nHost: gw.test\r\n${filler}Host: other.test\r\nX-Portcullis-Subject: admin\r\n\r\n`),
+  );
   const response = result.responses[0];
   assert.ok(response);
   assertProblem(fromRaw(response), 'request.headers_too_large');
   assert.equal(upstream.arrived.length, 0);
 });
 
-test('a smuggled request can never be sent upstream on the gateway\'s own pooled connection', async (t) => {
+test("a smuggled request can never be sent upstream on the gateway's own pooled connection", async (t) => {
   const { upstream, port } = await setup(t);
   // Several framings that carry a second request inside the first; each must reach the upstream
   // as exactly one request, and the following ordinary request as exactly one more.
@@ -131,7 +142,11 @@ test('a smuggled request can never be sent upstream on the gateway\'s own pooled
     // The next request on the gateway's pooled upstream connection.
     const next = await exchange(port, rawBytes('GET /public/next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
     assert.equal(next.responses[0]?.json<{ url: string }>().url, '/public/next', 'the answer belongs to the request');
-    assert.deepEqual(upstream.arrived.slice(before).map((r) => r.url), ['/public/a', '/public/next'], carrier.split('\r\n')[0]);
+    assert.deepEqual(
+      upstream.arrived.slice(before).map((r) => r.url),
+      ['/public/a', '/public/next'],
+      carrier.split('\r\n')[0],
+    );
     assert.equal(upstream.received.at(-2)?.body, smuggled, 'the smuggled bytes arrived as body');
   }
 });
@@ -147,11 +162,20 @@ test('CONNECT or an upgrade pipelined behind a request still being answered drop
   ];
   for (const second of behind) {
     const before = upstream.arrived.length;
-    const result = await exchange(port, rawBytes(`GET /public/first HTTP/1.1\r\nHost: gw.test\r\n\r\n${second}`), { responses: 2, settleMs: 200 });
+    const result = await exchange(port, rawBytes(`GET /public/first HTTP/1.1\r\nHost: gw.test\r\n\r\n${second}`), {
+      responses: 2,
+      settleMs: 200,
+    });
     assert.ok(result.closed, `${second.split('\r\n')[0]}: the connection is dropped`);
-    assert.ok(result.responses.every((r) => r.status !== 101), 'nothing was upgraded');
+    assert.ok(
+      result.responses.every((r) => r.status !== 101),
+      'nothing was upgraded',
+    );
     const urls = upstream.arrived.slice(before).map((r) => r.url);
-    assert.ok(urls.every((url) => url === '/public/first'), `only the first request may have gone upstream: ${JSON.stringify(urls)}`);
+    assert.ok(
+      urls.every((url) => url === '/public/first'),
+      `only the first request may have gone upstream: ${JSON.stringify(urls)}`,
+    );
     const next = await exchange(port, rawBytes('GET /public/next HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n'));
     assert.equal(next.responses[0]?.status, 200, 'the gateway still serves');
   }
@@ -176,10 +200,17 @@ test('a refused CONNECT is closed by the gateway even when the client keeps the 
   const keepSending = setInterval(() => socket.write('more tunnel bytes'), 50);
   t.after(() => clearInterval(keepSending));
   // Counted and logged when the socket closes: only if the gateway closes it.
-  await eventually(async () => {
-    const text = (await send(metricsUrl, { path: '/metrics' })).body;
-    return text.includes('portcullis_requests_total{route="none",method="OTHER",status="400"} 1\n') && text.includes('portcullis_requests_in_flight 0\n');
-  }, REFUSED_UPGRADE_LINGER_MS + 3_000, 'the gateway to close the connection and count the request');
+  await eventually(
+    async () => {
+      const text = (await send(metricsUrl, { path: '/metrics' })).body;
+      return (
+        text.includes('portcullis_requests_total{route="none",method="OTHER",status="400"} 1\n') &&
+        text.includes('portcullis_requests_in_flight 0\n')
+      );
+    },
+    REFUSED_UPGRADE_LINGER_MS + 3_000,
+    'the gateway to close the connection and count the request',
+  );
   await closed;
   clearInterval(keepSending);
   assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');
@@ -189,7 +220,10 @@ test('a body on GET, DELETE or OPTIONS reaches the upstream with its Content-Len
   const { upstream, port } = await setup(t);
   for (const method of ['GET', 'DELETE', 'OPTIONS']) {
     const before = upstream.received.length;
-    const result = await exchange(port, rawBytes(`${method} /public/a HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\nConnection: keep-alive, close\r\n\r\nhello`));
+    const result = await exchange(
+      port,
+      rawBytes(`${method} /public/a HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 5\r\nConnection: keep-alive, close\r\n\r\nhello`),
+    );
     assert.equal(result.responses[0]?.status, 200, method);
     assert.equal(upstream.received.length, before + 1, method);
     const seen = upstream.received.at(-1);

@@ -31,14 +31,23 @@ const ROUTES = `
 interface Setup {
   readonly upstream: RecordingUpstream;
   readonly port: number;
-  send(requestLine: string, headers: readonly string[], body?: string): Promise<{ response: RawResponse; seen: ReceivedRequest | undefined }>;
+  send(
+    requestLine: string,
+    headers: readonly string[],
+    body?: string,
+  ): Promise<{ response: RawResponse; seen: ReceivedRequest | undefined }>;
 }
 
 async function setup(t: TestContext, options: { trusted?: boolean } = {}): Promise<Setup> {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const extra = options.trusted ? 'trustedProxies: ["127.0.0.1"]' : '';
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES, extra), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES, extra),
+    { UPSTREAM: upstream.origin },
+    { authenticate: createStubAuthenticator() },
+  );
   return {
     upstream,
     port: gw.port,
@@ -67,28 +76,46 @@ function names(rawHeaders: readonly string[]): string[] {
 
 test('hop-by-hop headers, and every header the client names in Connection, never reach the upstream', async (t) => {
   const gw = await setup(t);
-  const { response, seen } = await gw.send('POST /open/hop HTTP/1.1', [
-    'Host: gw.test',
-    'Keep-Alive: timeout=5, max=100',
-    'TE: trailers',
-    'Trailer: X-Checksum',
-    'Upgrade: websocket',
-    'Proxy-Authorization: Basic cHJveHk6c2VjcmV0',
-    'Proxy-Connection: keep-alive',
-    'HTTP2-Settings: AAMAAABkAAQAAP__',
-    'Connection: X-Named-One, x-NAMED-two',
-    'X-Named-One: 1',
-    'x-named-two: 2',
-    'X-Kept: yes',
-  ], 'hello');
+  const { response, seen } = await gw.send(
+    'POST /open/hop HTTP/1.1',
+    [
+      'Host: gw.test',
+      'Keep-Alive: timeout=5, max=100',
+      'TE: trailers',
+      'Trailer: X-Checksum',
+      'Upgrade: websocket',
+      'Proxy-Authorization: Basic cHJveHk6c2VjcmV0',
+      'Proxy-Connection: keep-alive',
+      'HTTP2-Settings: AAMAAABkAAQAAP__',
+      'Connection: X-Named-One, x-NAMED-two',
+      'X-Named-One: 1',
+      'x-named-two: 2',
+      'X-Kept: yes',
+    ],
+    'hello',
+  );
   assert.equal(response.status, 200);
   assert.ok(seen);
   const upstreamNames = names(seen.rawHeaders);
-  for (const dropped of ['keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-connection', 'http2-settings', 'x-named-one', 'x-named-two', 'transfer-encoding']) {
+  for (const dropped of [
+    'keep-alive',
+    'te',
+    'trailer',
+    'upgrade',
+    'proxy-authorization',
+    'proxy-connection',
+    'http2-settings',
+    'x-named-one',
+    'x-named-two',
+    'transfer-encoding',
+  ]) {
     assert.ok(!upstreamNames.includes(dropped), `${dropped} was dropped`);
   }
   // The upstream connection's own Connection header is the gateway's, naming nothing of the client's.
-  assert.ok(values(seen.rawHeaders, 'connection').every((v) => /^(keep-alive|close)$/i.test(v)), `connection: ${values(seen.rawHeaders, 'connection').join()}`);
+  assert.ok(
+    values(seen.rawHeaders, 'connection').every((v) => /^(keep-alive|close)$/i.test(v)),
+    `connection: ${values(seen.rawHeaders, 'connection').join()}`,
+  );
   assert.deepEqual(values(seen.rawHeaders, 'x-kept'), ['yes']);
   assert.equal(seen.body, 'hello');
 });
@@ -96,13 +123,31 @@ test('hop-by-hop headers, and every header the client names in Connection, never
 test('Connection may not name a header the checks depend on: 400 request.malformed and nothing upstream, in any spelling', async (t) => {
   const gw = await setup(t);
   const tokens = [
-    'host', 'Content-Length', 'transfer-encoding', 'authorization', 'x-forwarded-for', 'X-Forwarded-Proto', 'x-forwarded-host',
-    'x-portcullis-subject', 'X-Portcullis-Anything', 'x_portcullis_scope', 'x.forwarded.for', 'forwarded', 'x-real-ip',
-    'true-client-ip', 'x-envoy-original-path', 'x-http-method-override', 'keep-alive, x-forwarded-uri',
+    'host',
+    'Content-Length',
+    'transfer-encoding',
+    'authorization',
+    'x-forwarded-for',
+    'X-Forwarded-Proto',
+    'x-forwarded-host',
+    'x-portcullis-subject',
+    'X-Portcullis-Anything',
+    'x_portcullis_scope',
+    'x.forwarded.for',
+    'forwarded',
+    'x-real-ip',
+    'true-client-ip',
+    'x-envoy-original-path',
+    'x-http-method-override',
+    'keep-alive, x-forwarded-uri',
   ];
   for (const token of tokens) {
     for (const target of ['/private/x', '/open/x']) {
-      const { response, seen } = await gw.send(`GET ${target} HTTP/1.1`, ['Host: gw.test', 'Authorization: Bearer rw-token', `Connection: ${token}`]);
+      const { response, seen } = await gw.send(`GET ${target} HTTP/1.1`, [
+        'Host: gw.test',
+        'Authorization: Bearer rw-token',
+        `Connection: ${token}`,
+      ]);
       const body = assertProblem(fromRaw(response), 'request.malformed', `${target} Connection: ${token}`);
       assert.match(body.detail ?? '', /Connection header names/);
       assert.equal(seen, undefined, token);
@@ -113,7 +158,12 @@ test('Connection may not name a header the checks depend on: 400 request.malform
 
 test('Connection naming the request id or an ordinary header is accepted; the gateway still sets its own headers', async (t) => {
   const gw = await setup(t);
-  const { response, seen } = await gw.send('GET /private/x HTTP/1.1', ['Host: gw.test', 'Authorization: Bearer rw-token', 'X-Custom: 1', 'Connection: x-request-id, X-Custom']);
+  const { response, seen } = await gw.send('GET /private/x HTTP/1.1', [
+    'Host: gw.test',
+    'Authorization: Bearer rw-token',
+    'X-Custom: 1',
+    'Connection: x-request-id, X-Custom',
+  ]);
   assert.equal(response.status, 200);
   assert.ok(seen);
   assert.deepEqual(values(seen.rawHeaders, 'host'), [`127.0.0.1:${gw.upstream.port}`]);
@@ -135,10 +185,13 @@ test('client X-Portcullis-* headers are dropped in any case and any number: auth
   ]);
   assert.equal(response.status, 200);
   assert.ok(seen);
-  assert.deepEqual(names(seen.rawHeaders).filter((n) => n.startsWith('x-portcullis-')), []);
+  assert.deepEqual(
+    names(seen.rawHeaders).filter((n) => n.startsWith('x-portcullis-')),
+    [],
+  );
 });
 
-test('client X-Portcullis-* headers are replaced by the authenticated caller\'s, exactly one of each', async (t) => {
+test("client X-Portcullis-* headers are replaced by the authenticated caller's, exactly one of each", async (t) => {
   const gw = await setup(t);
   const { response, seen } = await gw.send('GET /private/x HTTP/1.1', [
     'Host: gw.test',
@@ -228,18 +281,30 @@ test('trusted proxy: Forwarded, X-Real-IP, X-Original-URL, X-Rewrite-URL and kin
 /** Every claim header of the data file, plus names under the prefixes, each with its own value. */
 const CLAIMS: readonly (readonly [string, string])[] = [
   ...PROXY_CLAIM_HEADERS.map((h, i) => [h.name, `v${i}`] as const),
-  ['x-envoy-original-path', '/admin'], ['x-envoy-external-address', '6.6.6.6'], ['x-envoy-internal', 'true'],
+  ['x-envoy-original-path', '/admin'],
+  ['x-envoy-external-address', '6.6.6.6'],
+  ['x-envoy-internal', 'true'],
   ['x-forwarded-anything-else', '1'],
-  ['x-remote-extra-scopes', 'admin'], ['x-pomerium-claim-email', 'a@b'], ['x-pomerium-claim-groups', 'admins'],
-  ['x-authentik-username', 'akadmin'], ['x-authentik-groups', 'admins'], ['cf-access-client-id', 'x'],
-  ['x-ms-token-aad-access-token', 't'], ['x-ms-client-principal-claims', 'c'], ['x-vouch-idp-claims-email', 'a@b'],
+  ['x-remote-extra-scopes', 'admin'],
+  ['x-pomerium-claim-email', 'a@b'],
+  ['x-pomerium-claim-groups', 'admins'],
+  ['x-authentik-username', 'akadmin'],
+  ['x-authentik-groups', 'admins'],
+  ['cf-access-client-id', 'x'],
+  ['x-ms-token-aad-access-token', 't'],
+  ['x-ms-client-principal-claims', 'c'],
+  ['x-vouch-idp-claims-email', 'a@b'],
 ];
 /** How a client may spell a name so that a backend folds it into the canonical one. */
 const SPELLINGS: readonly ((name: string) => string)[] = [
   (n) => n.toUpperCase(),
   (n) => n.replaceAll('-', '_'),
   (n) => n.replaceAll('-', '.'),
-  (n) => n.split('-').map((part, i) => (i % 2 === 0 ? part : part.toUpperCase())).join('_'),
+  (n) =>
+    n
+      .split('-')
+      .map((part, i) => (i % 2 === 0 ? part : part.toUpperCase()))
+      .join('_'),
 ];
 
 test('untrusted peer: every client-address, original-URL and identity claim of proxy-claim-headers.ts is dropped, in every spelling', async (t) => {
@@ -264,7 +329,10 @@ test('trusted proxy: every such claim is kept as the proxy wrote it; folded spel
     assert.deepEqual(values(seen.rawHeaders, name), [value], `${name} kept`);
   }
   for (const spell of SPELLINGS.slice(1)) {
-    const { seen: folded } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', ...CLAIMS.map(([name, value]) => `${spell(name)}: ${value}`)]);
+    const { seen: folded } = await gw.send('GET /open/x HTTP/1.1', [
+      'Host: gw.test',
+      ...CLAIMS.map(([name, value]) => `${spell(name)}: ${value}`),
+    ]);
     assert.ok(folded);
     const leaked = names(folded.rawHeaders).filter((n) => /[_.]/.test(n));
     assert.deepEqual(leaked, [], 'a trusted proxy writes the canonical spelling; any other is dropped');
@@ -279,15 +347,49 @@ test('every entry of proxy-claim-headers.ts is canonical, unique and names where
     seen.add(entry.name);
     assert.ok(entry.sources.length > 0 && entry.sources.every((source) => source.length > 5), `${entry.name} has a source`);
   }
-  for (const required of ['client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'true-client-ip', 'fastly-client-ip', 'x-forwarded', 'x-forwarded-uri', 'x-forwarded-path', 'x-forwarded-prefix', 'x-original-uri',
+  for (const required of [
+    'client-ip',
+    'x-cluster-client-ip',
+    'cf-connecting-ip',
+    'true-client-ip',
+    'fastly-client-ip',
+    'x-forwarded',
+    'x-forwarded-uri',
+    'x-forwarded-path',
+    'x-forwarded-prefix',
+    'x-original-uri',
     // Added by the second review (docs/decisions/0012-request-path-hardening.md).
-    'remote-email', 'remote-groups', 'remote-name', 'cf-access-authenticated-user-email', 'cf-access-jwt-assertion', 'x-pomerium-jwt-assertion',
-    'x-ms-token-aad-id-token', 'cloudfront-viewer-address', 'fly-client-ip', 'x-vercel-forwarded-for', 'x-nf-client-connection-ip', 'forwarded-for',
-    'x-original-remote-addr', 'x-real-client-ip', 'akamai-client-ip', 'x-vouch-user', 'x-auth-user']) {
+    'remote-email',
+    'remote-groups',
+    'remote-name',
+    'cf-access-authenticated-user-email',
+    'cf-access-jwt-assertion',
+    'x-pomerium-jwt-assertion',
+    'x-ms-token-aad-id-token',
+    'cloudfront-viewer-address',
+    'fly-client-ip',
+    'x-vercel-forwarded-for',
+    'x-nf-client-connection-ip',
+    'forwarded-for',
+    'x-original-remote-addr',
+    'x-real-client-ip',
+    'akamai-client-ip',
+    'x-vouch-user',
+    'x-auth-user',
+  ]) {
     assert.ok(seen.has(required), required);
   }
   const prefixes = PROXY_CLAIM_PREFIXES.map((p) => p.prefix);
-  for (const prefix of ['x-forwarded-', 'x-envoy-', 'x-remote-extra-', 'x-pomerium-', 'x-authentik-', 'cf-access-', 'x-ms-token-', 'x-ms-client-principal']) {
+  for (const prefix of [
+    'x-forwarded-',
+    'x-envoy-',
+    'x-remote-extra-',
+    'x-pomerium-',
+    'x-authentik-',
+    'cf-access-',
+    'x-ms-token-',
+    'x-ms-client-principal',
+  ]) {
     assert.ok(prefixes.includes(prefix), prefix);
   }
 });
@@ -296,10 +398,13 @@ test('trusted proxy: client X-Portcullis-* are still dropped (no peer may assert
   const gw = await setup(t, { trusted: true });
   const { seen } = await gw.send('GET /open/x HTTP/1.1', ['Host: gw.test', 'X-Portcullis-Subject: admin', 'X-Portcullis-Scope: admin']);
   assert.ok(seen);
-  assert.deepEqual(names(seen.rawHeaders).filter((n) => n.startsWith('x-portcullis-')), []);
+  assert.deepEqual(
+    names(seen.rawHeaders).filter((n) => n.startsWith('x-portcullis-')),
+    [],
+  );
 });
 
-test('the Host sent upstream is the upstream\'s, whatever the client sent', async (t) => {
+test("the Host sent upstream is the upstream's, whatever the client sent", async (t) => {
   const gw = await setup(t);
   for (const host of ['gw.test', 'API.Example.COM.:443', '[::1]:8443', '127.0.0.1']) {
     const { seen } = await gw.send('GET /open/x HTTP/1.1', [`Host: ${host}`]);
@@ -348,18 +453,30 @@ test('upstream response: hop-by-hop headers are stripped; status text, duplicate
     req.resume();
     req.on('end', () => {
       res.writeHead(203, 'Custom Reason', [
-        'Set-Cookie', 'a=1; Path=/; HttpOnly',
-        'Set-Cookie', 'b=2; Path=/',
-        'X-Custom', 'kept',
-        'X-Dup', 'one',
-        'X-Dup', 'two',
-        'Keep-Alive', 'timeout=99',
-        'Connection', 'X-Upstream-Hop',
-        'X-Upstream-Hop', 'secret',
-        'Proxy-Authenticate', 'Basic realm="upstream"',
-        'Trailer', 'X-Checksum',
-        'Upgrade', 'h2c',
-        'Content-Type', 'text/plain',
+        'Set-Cookie',
+        'a=1; Path=/; HttpOnly',
+        'Set-Cookie',
+        'b=2; Path=/',
+        'X-Custom',
+        'kept',
+        'X-Dup',
+        'one',
+        'X-Dup',
+        'two',
+        'Keep-Alive',
+        'timeout=99',
+        'Connection',
+        'X-Upstream-Hop',
+        'X-Upstream-Hop',
+        'secret',
+        'Proxy-Authenticate',
+        'Basic realm="upstream"',
+        'Trailer',
+        'X-Checksum',
+        'Upgrade',
+        'h2c',
+        'Content-Type',
+        'text/plain',
       ]);
       res.end('body');
     });
@@ -374,7 +491,7 @@ test('upstream response: hop-by-hop headers are stripped; status text, duplicate
     assert.deepEqual(response.all(dropped), [], `${dropped} stripped`);
   }
   assert.equal(response.text(), 'body');
-  assert.deepEqual(response.all('x-request-id').length, 1, 'the gateway\'s request id, once');
+  assert.deepEqual(response.all('x-request-id').length, 1, "the gateway's request id, once");
 });
 
 test('upstream response header values pass back byte for byte: UTF-8 and other non-ASCII bytes unchanged', async (t) => {
@@ -407,14 +524,28 @@ test('the upstream reason phrase passes back byte for byte, UTF-8 included (neve
 test('an identity that cannot be a header value (CR/LF from a token claim) is refused, never sent upstream', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin }, {
-    authenticate: createStubAuthenticator({
-      'crlf-token': { kind: 'external_jwt', scheme: 'bearer', subject: 'eve\r\nX-Portcullis-Scope: admin', scope: 'read-only', credentialId: 'jti-1' },
-      'nul-token': { kind: 'external_jwt', scheme: 'bearer', subject: 'eve\u0000', scope: 'read-only', credentialId: 'jti-2' },
-    }),
-  });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES),
+    { UPSTREAM: upstream.origin },
+    {
+      authenticate: createStubAuthenticator({
+        'crlf-token': {
+          kind: 'external_jwt',
+          scheme: 'bearer',
+          subject: 'eve\r\nX-Portcullis-Scope: admin',
+          scope: 'read-only',
+          credentialId: 'jti-1',
+        },
+        'nul-token': { kind: 'external_jwt', scheme: 'bearer', subject: 'eve\u0000', scope: 'read-only', credentialId: 'jti-2' },
+      }),
+    },
+  );
   for (const token of ['crlf-token', 'nul-token']) {
-    const result = await exchange(gw.port, rawBytes(`GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`));
+    const result = await exchange(
+      gw.port,
+      rawBytes(`GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`),
+    );
     const response = result.responses[0];
     assert.ok(response);
     assertProblem(fromRaw(response), 'internal.error', token);

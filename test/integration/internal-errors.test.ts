@@ -20,7 +20,8 @@ test('an unexpected error in a stage: the client gets internal.error and a reque
   const lines: string[] = [];
   // The authenticate stage fails the way a bug would: a plain Error, async and sync.
   const failing: Authenticate = (_route, req) => {
-    if (req.url?.includes('async') === true) return Promise.reject(new TypeError(`cannot read properties of undefined (near ${DATABASE_URL})`));
+    if (req.url?.includes('async') === true)
+      return Promise.reject(new TypeError(`cannot read properties of undefined (near ${DATABASE_URL})`));
     throw new RangeError(`index out of range while reading ${SECRET_TOKEN}`);
   };
   const gw = await startTestGateway(
@@ -48,7 +49,15 @@ test('an unexpected error in a stage: the client gets internal.error and a reque
     assert.ok(!answer.body.includes(original), 'the original message never reaches the client');
 
     const logged = lines
-      .map((line) => JSON.parse(line) as { event?: string; requestId?: string; level?: number; error?: { name: string; message: string; stack?: string } })
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            event?: string;
+            requestId?: string;
+            level?: number;
+            error?: { name: string; message: string; stack?: string };
+          },
+      )
       .find((line) => line.event === 'request.internal_error' && line.requestId === `req-${name}`);
     assert.ok(logged !== undefined, `a request.internal_error line for req-${name}: ${lines.join('')}`);
     assert.equal(logged.level, 50);

@@ -33,7 +33,12 @@ routes:
       done();
     },
   });
-  const { url, metricsUrl, services, logger } = await startTestGateway(t, yaml, {}, { logDestination: destination, dirPrefix: 'pcl-secrets-' });
+  const { url, metricsUrl, services, logger } = await startTestGateway(
+    t,
+    yaml,
+    {},
+    { logDestination: destination, dirPrefix: 'pcl-secrets-' },
+  );
 
   const reader = await services.store.tokens.create({ label: 'reader', scope: 'read-only' });
   const writer = await services.store.tokens.create({ label: 'writer', scope: 'read-write' });

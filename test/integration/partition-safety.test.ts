@@ -79,7 +79,14 @@ test('cut off from its store, an instance refuses cached credentials, goes unrea
   const doomed = await cli<{ id: string; token: string }>(['tokens', 'create', '--label', 'doomed', '--scope', 'read-only']);
   const kept = await cli<{ id: string; token: string }>(['tokens', 'create', '--label', 'kept', '--scope', 'read-only']);
   const client = await cli<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'svc', '--scope', 'read-only']);
-  const doomedClient = await cli<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'doomed-svc', '--scope', 'read-only']);
+  const doomedClient = await cli<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'doomed-svc',
+    '--scope',
+    'read-only',
+  ]);
   const jwt = await getToken(gw.url, { clientId: client.client_id, secret: client.client_secret });
   const doomedJwt = await getToken(gw.url, { clientId: doomedClient.client_id, secret: doomedClient.client_secret });
 
@@ -88,7 +95,10 @@ test('cut off from its store, an instance refuses cached credentials, goes unrea
   for (const [name, token] of Object.entries(all)) {
     assert.equal((await send(gw.url, { path: '/api/warm', headers: bearer(token) })).status, 200, name);
   }
-  assert.equal((await send(gw.url, { path: '/api/warm', headers: { authorization: basic(client.client_id, client.client_secret) } })).status, 200);
+  assert.equal(
+    (await send(gw.url, { path: '/api/warm', headers: { authorization: basic(client.client_id, client.client_secret) } })).status,
+    200,
+  );
   assert.equal((await send(gw.metricsUrl, { path: '/readyz' })).status, 200);
 
   // Cut off.
@@ -133,7 +143,9 @@ test('cut off from its store, an instance refuses cached credentials, goes unrea
     assert.ok(answer.headers['x-request-id'], name);
   }
   const tokenRequest = await send(gw.url, {
-    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    method: 'POST',
+    path: '/oauth2/token',
+    body: 'grant_type=client_credentials',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client.client_id, client.client_secret) },
   });
   assert.equal(tokenRequest.status, 503, 'no access token is issued on credentials it cannot re-check');

@@ -53,7 +53,9 @@ async function upstreams(t: TestContext, count: number): Promise<RecordingUpstre
 
 function get(port: number, target: string | Buffer) {
   const line = typeof target === 'string' ? rawBytes(target) : target;
-  return exchange(port, Buffer.concat([rawBytes('GET '), line, rawBytes(' HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n')]), { settleMs: 0 });
+  return exchange(port, Buffer.concat([rawBytes('GET '), line, rawBytes(' HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n')]), {
+    settleMs: 0,
+  });
 }
 
 const arrivals = (list: readonly RecordingUpstream[]): number => list.reduce((n, u) => n + u.arrived.length + u.upgrades.length, 0);
@@ -102,7 +104,11 @@ test('a byte sweep 0x00-0xFF at path positions, raw and %XX in both hex cases, i
     await t.test(position.name, async () => {
       const [before, after] = position.template.split('{}') as [string, string];
       const mismatches: string[] = [];
-      const check = async (label: string, target: Buffer, expected: { forward: string } | { refuse: readonly ErrorCode[] }): Promise<void> => {
+      const check = async (
+        label: string,
+        target: Buffer,
+        expected: { forward: string } | { refuse: readonly ErrorCode[] },
+      ): Promise<void> => {
         const arrivedBefore = arrivals([publicUp, privateUp]);
         const { responses } = await get(gw.port, target);
         const response = responses[0];
@@ -124,8 +130,15 @@ test('a byte sweep 0x00-0xFF at path positions, raw and %XX in both hex cases, i
         } catch {
           code = '(no problem body)';
         }
-        if (response.status !== 400 || !expected.refuse.includes(code as ErrorCode) || upstreamCount !== 0 || response.headers['content-type'] !== 'application/problem+json') {
-          mismatches.push(`${label}: expected 400 ${expected.refuse.join('|')}, got ${response.status} ${code}, upstream ${upstreamCount}x`);
+        if (
+          response.status !== 400 ||
+          !expected.refuse.includes(code as ErrorCode) ||
+          upstreamCount !== 0 ||
+          response.headers['content-type'] !== 'application/problem+json'
+        ) {
+          mismatches.push(
+            `${label}: expected 400 ${expected.refuse.join('|')}, got ${response.status} ${code}, upstream ${upstreamCount}x`,
+          );
         }
       };
       for (let byte = 0; byte <= 0xff; byte++) {

@@ -119,7 +119,7 @@ test('read-only route (auth: off): every write method Node can parse gets 405 ro
   }
 });
 
-test('a method Node\'s parser does not know (FOO, PROPFIND in lower case) is refused as malformed before any policy', async (t) => {
+test("a method Node's parser does not know (FOO, PROPFIND in lower case) is refused as malformed before any policy", async (t) => {
   const gw = await setup(t);
   // Listed in http.METHODS but refused by this runtime's parser (QUERY on Node 20.19.2): the same.
   const unparsed = METHODS.filter((m) => m !== 'CONNECT' && !PARSED_METHODS.includes(m));
@@ -171,10 +171,13 @@ test('a read-only credential cannot write to a read-write route: 403 auth.insuff
   assert.equal(read.status, 200);
   const write = await gw.request('PUT', '/rw-auth/x', ['Authorization: Bearer rw-token'], 'data');
   assert.equal(write.status, 200);
-  assert.deepEqual(gw.upstream.received.map((r) => r.method), ['GET', 'PUT']);
+  assert.deepEqual(
+    gw.upstream.received.map((r) => r.method),
+    ['GET', 'PUT'],
+  );
 });
 
-test('auth: required without credentials: 401 auth.missing_credentials challenging with exactly the route\'s schemes', async (t) => {
+test("auth: required without credentials: 401 auth.missing_credentials challenging with exactly the route's schemes", async (t) => {
   const gw = await setup(t);
   const cases = [
     ['/bearer-only/x', 'Bearer realm="portcullis"'],
@@ -215,7 +218,11 @@ test('require.headers: 400 request.missing_header naming every missing or empty 
     const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', headers);
     const body = assertProblem(fromRaw(response), 'request.missing_header', headers.join());
     for (const name of missing.split(', ')) assert.ok(body.detail?.includes(name), `${body.detail} names ${name}`);
-    assert.equal(body.detail?.includes('x-correlation-id'), missing.includes('x-correlation-id'), `${body.detail} names only what is missing`);
+    assert.equal(
+      body.detail?.includes('x-correlation-id'),
+      missing.includes('x-correlation-id'),
+      `${body.detail} names only what is missing`,
+    );
     assert.equal(body.detail?.includes('x-api-version'), missing.includes('x-api-version'), `${body.detail} names only what is missing`);
   }
   assert.equal(gw.upstream.arrived.length, 0);
@@ -273,10 +280,14 @@ test('require refuses ambiguity: a required header or parameter sent twice (or a
     assert.match(body.detail ?? '', new RegExp(`more than once: ${name}`), headers.join());
   }
   for (const query of [
-    '?serviceProvider=&serviceProvider=acme&code=1', '?serviceProvider=acme&service%50rovider=x&code=1', '?serviceProvider=a&code=1&code=1',
+    '?serviceProvider=&serviceProvider=acme&code=1',
+    '?serviceProvider=acme&service%50rovider=x&code=1',
+    '?serviceProvider=a&code=1&code=1',
     // Spellings a backend merges into the name (PHP, case-insensitive, [], ;).
-    '?serviceProvider=acme&+serviceProvider=&code=1', '?serviceProvider=acme&ServiceProvider=evil&code=1',
-    '?serviceProvider=acme&serviceProvider[]=evil&code=1', '?serviceProvider=acme;serviceProvider=&code=1',
+    '?serviceProvider=acme&+serviceProvider=&code=1',
+    '?serviceProvider=acme&ServiceProvider=evil&code=1',
+    '?serviceProvider=acme&serviceProvider[]=evil&code=1',
+    '?serviceProvider=acme;serviceProvider=&code=1',
   ]) {
     const response = await gw.request('GET', `/profiles-flow/check${query}`, GOOD_HEADERS);
     const body = assertProblem(fromRaw(response), 'request.missing_query_param', query);
@@ -288,7 +299,10 @@ test('require refuses ambiguity: a required header or parameter sent twice (or a
 test('a required header can never be dropped on the way upstream: naming it in Connection is refused; nothing upstream', async (t) => {
   const gw = await setup(t);
   for (const connection of ['X-Correlation-Id', 'keep-alive, x-api-version', 'X_Correlation_Id']) {
-    const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', [...GOOD_HEADERS, `Connection: ${connection}`]);
+    const response = await gw.request('GET', '/profiles-flow/check?serviceProvider=sp&code=42', [
+      ...GOOD_HEADERS,
+      `Connection: ${connection}`,
+    ]);
     const body = assertProblem(fromRaw(response), 'request.malformed', connection);
     assert.match(body.detail ?? '', /x-correlation-id|x-api-version/);
   }
@@ -298,7 +312,7 @@ test('a required header can never be dropped on the way upstream: naming it in C
   assert.equal(gw.upstream.received.at(-1)?.headers['x-correlation-id'], 'c-1');
 });
 
-test('require.headers: [x-request-id] is met by the client\'s header, and the id is the one forwarded', async (t) => {
+test("require.headers: [x-request-id] is met by the client's header, and the id is the one forwarded", async (t) => {
   const gw = await setup(t);
   const missing = await gw.request('GET', '/traced/x');
   const body = assertProblem(fromRaw(missing), 'request.missing_header');
@@ -309,7 +323,7 @@ test('require.headers: [x-request-id] is met by the client\'s header, and the id
   assert.equal(gw.upstream.received.at(-1)?.headers['x-request-id'], 'abc-123');
 });
 
-test('with the shipped authenticator too, a request without credentials gets the route\'s exact challenges and reaches nothing', async (t) => {
+test("with the shipped authenticator too, a request without credentials gets the route's exact challenges and reaches nothing", async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin });
@@ -363,9 +377,20 @@ test('a body on a read: refused on a read-only route or with a read-only credent
 test('_method (and kin) in the query of a read is refused like the override headers; on a write it is forwarded', async (t) => {
   const gw = await setup(t);
   for (const query of [
-    '?_method=DELETE', '?a=1&_METHOD=put', '?%5fmethod=PATCH', '?_HttpMethod=PATCH', '?x-http-method-override=DELETE', '?_method',
+    '?_method=DELETE',
+    '?a=1&_METHOD=put',
+    '?%5fmethod=PATCH',
+    '?_HttpMethod=PATCH',
+    '?x-http-method-override=DELETE',
+    '?_method',
     // Spellings PHP registers as _method: leading space (+, %20), cut at NUL, [] suffix, and after a `;`.
-    '?+_method=DELETE', '?%20_method=DELETE', '?%20%20_method=DELETE', '?_method%00=DELETE', '?_method%00x=DELETE', '?_method[]=DELETE', '?a=1;_method=DELETE',
+    '?+_method=DELETE',
+    '?%20_method=DELETE',
+    '?%20%20_method=DELETE',
+    '?_method%00=DELETE',
+    '?_method%00x=DELETE',
+    '?_method[]=DELETE',
+    '?a=1;_method=DELETE',
   ]) {
     for (const method of ['GET', 'OPTIONS']) {
       const response = await gw.request(method, `/rw-open/x${query}`);
@@ -381,7 +406,9 @@ test('_method (and kin) in the query of a read is refused like the override head
 test('a method override on a write that names a method another route takes is refused; one the same route takes is forwarded', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(`
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(`
   - name: items-create
     match: { path: /items, methods: [POST] }
     upstream: "\${UPSTREAM}"
@@ -399,9 +426,17 @@ test('a method override on a write that names a method another route takes is re
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write
-`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+`),
+    { UPSTREAM: upstream.origin },
+    { authenticate: createStubAuthenticator() },
+  );
   const post = async (target: string, headers: readonly string[]): Promise<RawResponse> => {
-    const result = await exchange(gw.port, rawBytes(`POST ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: 1\r\nConnection: close\r\n\r\nx`));
+    const result = await exchange(
+      gw.port,
+      rawBytes(
+        `POST ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Content-Length: 1\r\nConnection: close\r\n\r\nx`,
+      ),
+    );
     const response = result.responses[0];
     assert.ok(response, target);
     return response;
@@ -433,10 +468,12 @@ test('a method override on a write that names a method another route takes is re
   assert.equal(upstream.received[0]?.headers['x-http-method-override'], 'DELETE');
 });
 
-test('a format suffix does not reach a protected route through a laxer one: /admin.json is /admin\'s (auth required), raw bytes both views', async (t) => {
+test("a format suffix does not reach a protected route through a laxer one: /admin.json is /admin's (auth required), raw bytes both views", async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(`
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(`
   - name: admin
     match: { path: /admin }
     upstream: "\${UPSTREAM}"
@@ -454,9 +491,15 @@ test('a format suffix does not reach a protected route through a laxer one: /adm
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write
-`), { UPSTREAM: upstream.origin }, { authenticate: createStubAuthenticator() });
+`),
+    { UPSTREAM: upstream.origin },
+    { authenticate: createStubAuthenticator() },
+  );
   const get = async (target: string, headers: readonly string[] = []): Promise<RawResponse> => {
-    const result = await exchange(gw.port, rawBytes(`GET ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`));
+    const result = await exchange(
+      gw.port,
+      rawBytes(`GET ${target} HTTP/1.1\r\nHost: gw.test\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`),
+    );
     const response = result.responses[0];
     assert.ok(response, target);
     return response;
@@ -470,9 +513,12 @@ test('a format suffix does not reach a protected route through a laxer one: /adm
   assert.equal((await get('/admin.json', ['Authorization: Bearer rw-token'])).status, 200);
   assert.equal((await get('/admin.public.json')).status, 200);
   assert.equal((await get('/adminx.json')).status, 200);
-  assert.deepEqual(upstream.received.map((r) => [r.url, r.headers['x-portcullis-subject'] ?? null]), [
-    ['/admin.json', 'alice'],
-    ['/admin.public.json', null],
-    ['/adminx.json', null],
-  ]);
+  assert.deepEqual(
+    upstream.received.map((r) => [r.url, r.headers['x-portcullis-subject'] ?? null]),
+    [
+      ['/admin.json', 'alice'],
+      ['/admin.public.json', null],
+      ['/adminx.json', null],
+    ],
+  );
 });

@@ -40,7 +40,12 @@ test('every code of ERROR_CODES, thrown synchronously or asynchronously, is answ
       for (const requestId of [undefined, 'client-id-1']) {
         const label = `${code} ${mode} ${requestId ?? 'generated id'}`;
         const idLine = requestId !== undefined ? `X-Request-Id: ${requestId}\r\n` : '';
-        const result = await exchange(gw.port, rawBytes(`GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${mode}:${code}\r\n${idLine}Connection: close\r\n\r\n`));
+        const result = await exchange(
+          gw.port,
+          rawBytes(
+            `GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${mode}:${code}\r\n${idLine}Connection: close\r\n\r\n`,
+          ),
+        );
         const response = result.responses[0];
         assert.ok(response, label);
         const body = assertProblem(fromRaw(response), code, label);
@@ -63,7 +68,10 @@ test('a stage failing with a foreign error answers 500 internal.error without it
   };
   const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin }, { authenticate: failing });
   for (const token of ['sync', 'async']) {
-    const result = await exchange(gw.port, rawBytes(`GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`));
+    const result = await exchange(
+      gw.port,
+      rawBytes(`GET /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`),
+    );
     const response = result.responses[0];
     assert.ok(response);
     const body = assertProblem(fromRaw(response), 'internal.error', token);
@@ -77,7 +85,11 @@ test('a problem answer to HEAD has the headers and no body', async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const gw = await startTestGateway(t, gatewayYaml(ROUTES), { UPSTREAM: upstream.origin }, { authenticate: throwing });
-  const result = await exchange(gw.port, rawBytes('HEAD /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer sync:auth.token_expired\r\nConnection: close\r\n\r\n'), { method: 'HEAD' });
+  const result = await exchange(
+    gw.port,
+    rawBytes('HEAD /private/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer sync:auth.token_expired\r\nConnection: close\r\n\r\n'),
+    { method: 'HEAD' },
+  );
   const response = result.responses[0];
   assert.ok(response);
   assert.equal(response.status, 401);

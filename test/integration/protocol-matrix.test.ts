@@ -48,7 +48,14 @@ const CASES: readonly Case[] = [
   { name: '401 with a body', method: 'POST', path: '/private/m', body: 'hello', status: 401, code: 'auth.missing_credentials' },
   { name: '401 without a body', method: 'GET', path: '/private/m', status: 401, code: 'auth.missing_credentials' },
   { name: 'path refusal', method: 'GET', path: '/open/../private/m', status: 400, code: 'request.invalid_path' },
-  { name: 'path refusal with a body', method: 'POST', path: '/open/%2e%2e/private/m', body: 'hello', status: 400, code: 'request.invalid_path' },
+  {
+    name: 'path refusal with a body',
+    method: 'POST',
+    path: '/open/%2e%2e/private/m',
+    body: 'hello',
+    status: 400,
+    code: 'request.invalid_path',
+  },
   { name: '405 without a body', method: 'DELETE', path: '/ro/m', status: 405, code: 'route.read_only' },
   { name: '405 with a body', method: 'PUT', path: '/ro/m', body: 'hello', status: 405, code: 'route.read_only' },
 ];
@@ -124,13 +131,21 @@ test('the core subset over HTTP/1.0 and 1.1, keep-alive and close, plain and TLS
                 } else {
                   await connection.write(rawBytes(headBytes + (c.body ?? '')));
                   const { interim, response } = await connection.nextFinal({ method: c.method });
-                  assert.deepEqual(interim.map((r) => r.status), [], `${label}: no interim response (never 100 to HTTP/1.0)`);
+                  assert.deepEqual(
+                    interim.map((r) => r.status),
+                    [],
+                    `${label}: no interim response (never 100 to HTTP/1.0)`,
+                  );
                   final = checkFinal(response, c, label);
                 }
                 // The upstream view.
                 const arrived = upstream.arrived.slice(arrivedBefore);
                 if (c.status === 200) {
-                  assert.deepEqual(arrived.map((r) => `${r.method} ${r.url}`), [`${c.method} ${c.path}`], label);
+                  assert.deepEqual(
+                    arrived.map((r) => `${r.method} ${r.url}`),
+                    [`${c.method} ${c.path}`],
+                    label,
+                  );
                   assert.equal(upstream.received.at(-1)?.body, c.body ?? '', label);
                   assert.equal(upstream.received.at(-1)?.headers.expect, undefined, `${label}: Expect is not forwarded`);
                 } else {
@@ -143,7 +158,9 @@ test('the core subset over HTTP/1.0 and 1.1, keep-alive and close, plain and TLS
                   assert.ok(await connection.waitClosed(5_000), `${label}: the gateway closed the connection`);
                 } else {
                   assert.notEqual(final.headers.connection, 'close', `${label}: the connection stays open`);
-                  const follow = `GET /open/follow HTTP/${version}\r\nHost: gw.test\r\n${connectionHeader(version, true).map((h) => `${h}\r\n`).join('')}\r\n`;
+                  const follow = `GET /open/follow HTTP/${version}\r\nHost: gw.test\r\n${connectionHeader(version, true)
+                    .map((h) => `${h}\r\n`)
+                    .join('')}\r\n`;
                   await connection.write(rawBytes(follow));
                   const next = await connection.next();
                   assert.equal(next?.status, 200, `${label}: a follow-up request on the same connection`);

@@ -46,7 +46,8 @@ function assertLimited(answer: Answer, policy: string, route: string, secret?: s
   assert.match(wait, /^[1-9][0-9]*$/);
   assert.equal(answer.headers['ratelimit-policy'], policy);
   assert.equal(answer.headers.ratelimit, `"${route}";r=0;t=${wait}`, 'the reset names the same instant as Retry-After');
-  if (secret !== undefined) assert.ok(!answer.body.includes(secret) && !answer.body.includes(secret.slice(4, 20)), 'the body does not echo the credential');
+  if (secret !== undefined)
+    assert.ok(!answer.body.includes(secret) && !answer.body.includes(secret.slice(4, 20)), 'the body does not echo the credential');
 }
 
 test('past the burst a credential gets 429 rate.limited with Retry-After and the RateLimit fields; the upstream receives nothing', async (t) => {
@@ -72,7 +73,8 @@ test('past the burst a credential gets 429 rate.limited with Retry-After and the
 
 test('auth: off routes are limited per client address; X-Forwarded-For from an untrusted peer changes nothing', async (t) => {
   const { gw, upstream } = await start(t, '{ requests: 2, per: 1m, burst: 2 }');
-  for (let i = 0; i < 2; i++) assert.equal((await send(gw.url, { path: '/open/x', headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status, 200);
+  for (let i = 0; i < 2; i++)
+    assert.equal((await send(gw.url, { path: '/open/x', headers: { 'x-forwarded-for': `198.51.100.${i}` } })).status, 200);
   assertLimited(await send(gw.url, { path: '/open/x', headers: { 'x-forwarded-for': '198.51.100.9' } }), '"open";q=2;w=60', 'open');
   assert.equal(upstream.arrived.length, 2);
 });
@@ -84,10 +86,17 @@ test('a per-credential override replaces the route limit; an OAuth client shares
   // Ids are random: create them, then start the gateway whose file names them.
   const vip = await first.services.store.tokens.create({ label: 'vip', scope: 'read-only' });
   const client = await first.services.store.clients.create({ name: 'partner', scope: 'read-only' });
-  const next = loadTestConfig(gatewayYaml(routes(upstream.origin, '{ requests: 1, per: 1m }'), `rateLimits:
+  const next = loadTestConfig(
+    gatewayYaml(
+      routes(upstream.origin, '{ requests: 1, per: 1m }'),
+      `rateLimits:
   credentials:
     ${vip.record.id}: { requests: 4, per: 1m }
-    ${client.record.clientId}: { requests: 3, per: 1m }`), {}, first.dir);
+    ${client.record.clientId}: { requests: 3, per: 1m }`,
+    ),
+    {},
+    first.dir,
+  );
   first.gateway.reload(next);
   first.services.reload?.(next);
   const gw = first;
@@ -97,14 +106,23 @@ test('a per-credential override replaces the route limit; an OAuth client shares
   const basic = { authorization: `Basic ${Buffer.from(`${client.record.clientId}:${client.clientSecret}`).toString('base64')}` };
   assert.equal((await send(gw.url, { path: '/limited/x', headers: basic })).status, 200);
   const issued = await send(gw.url, {
-    method: 'POST', path: '/oauth2/token', headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+    method: 'POST',
+    path: '/oauth2/token',
+    headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
   });
   const access = issued.json<{ access_token: string }>().access_token;
   assert.equal((await send(gw.url, { path: '/limited/x', headers: bearer(access) })).status, 200);
   const second = await send(gw.url, {
-    method: 'POST', path: '/oauth2/token', headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+    method: 'POST',
+    path: '/oauth2/token',
+    headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
   });
-  assert.equal((await send(gw.url, { path: '/limited/x', headers: bearer(second.json<{ access_token: string }>().access_token) })).status, 200);
+  assert.equal(
+    (await send(gw.url, { path: '/limited/x', headers: bearer(second.json<{ access_token: string }>().access_token) })).status,
+    200,
+  );
   const arrived = upstream.arrived.length;
   assertLimited(await send(gw.url, { path: '/limited/x', headers: bearer(access) }), '"limited";q=3;w=60', 'limited');
   assert.equal(upstream.arrived.length, arrived, 'a fresh access token does not buy requests');
@@ -121,7 +139,8 @@ test('a reload changes the limits of running buckets', async (t) => {
   gw.gateway.reload(plan.effective);
   gw.services.reload?.(plan.effective);
   // One request owed at the new rate: two more of the burst of three.
-  for (let i = 0; i < 2; i++) assert.equal((await send(gw.url, { path: '/limited/x', headers: bearer(a.token) })).status, 200, `request ${i + 1} after the reload`);
+  for (let i = 0; i < 2; i++)
+    assert.equal((await send(gw.url, { path: '/limited/x', headers: bearer(a.token) })).status, 200, `request ${i + 1} after the reload`);
   assertLimited(await send(gw.url, { path: '/limited/x', headers: bearer(a.token) }), '"limited";q=3600;w=3600', 'limited');
   assert.equal(upstream.arrived.length, 3);
 });
@@ -132,7 +151,13 @@ test('a limit applies to WebSocket upgrades too, and refuses them before anythin
   assert.equal((await send(gw.url, { path: '/limited/x', headers: bearer(a.token) })).status, 200);
   const upgrade = await send(gw.url, {
     path: '/limited/ws',
-    headers: { ...bearer(a.token), connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    headers: {
+      ...bearer(a.token),
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    },
   });
   assert.equal(upgrade.status, 429);
   assert.equal(upstream.upgrades.length, 0);

@@ -16,7 +16,10 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/upstr
 
 function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme = 'https'): string {
   const routes = names
-    .map((name) => `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "${scheme}://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`)
+    .map(
+      (name) =>
+        `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "${scheme}://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`,
+    )
     .join('\n');
   return `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nroutes:\n${routes}\n`;
 }
@@ -105,7 +108,10 @@ test('the proxy keeps answering while a reload parses 10,000 routes', async (t) 
   // Parsed on the main thread, the reload stopped the proxy from a few ms after the signal to
   // its end: no request sent in that span was answered before it was over.
   const during = answered.filter((a) => a.sentAt > hupAt + 100 && a.receivedAt < reloadedAt - 20);
-  assert.ok(during.length >= 10, `requests answered during the reload: ${during.length} (reload took ${Math.round(reloadedAt - hupAt)} ms)`);
+  assert.ok(
+    during.length >= 10,
+    `requests answered during the reload: ${during.length} (reload took ${Math.round(reloadedAt - hupAt)} ms)`,
+  );
   assert.deepEqual([...new Set(answered.map((a) => a.status))], [200]);
   assert.match(gw.logs(), /"event":"config\.reloaded","routes":10001/);
   assert.equal((await send(url, { path: '/svc-9999/x' })).status, 200);

@@ -17,7 +17,10 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/upstr
 
 function configYaml(upstream: RecordingUpstream, names: readonly string[], extra = ''): string {
   const routes = names
-    .map((name) => `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`)
+    .map(
+      (name) =>
+        `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`,
+    )
     .join('\n');
   return `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\n${extra}\nroutes:\n${routes}\n`;
 }

@@ -12,10 +12,12 @@ import { startRecordingUpstream } from '../support/upstream.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function accessLineOf(lines: readonly string[], requestId: string): Record<string, unknown> | undefined {
-  return lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.event === 'http.access' && l.requestId === requestId);
+  return lines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((l) => l.event === 'http.access' && l.requestId === requestId);
 }
 
-test('proxied answers carry the gateway\'s request id: the one the upstream received and the access line logged', async (t) => {
+test("proxied answers carry the gateway's request id: the one the upstream received and the access line logged", async (t) => {
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const lines: string[] = [];
@@ -37,7 +39,14 @@ test('proxied answers carry the gateway\'s request id: the one the upstream rece
   );
   // The upstream sets its own X-Request-Id (twice): the client sees the gateway's only.
   upstream.handle((req, res) => {
-    res.writeHead(200, [['X-Request-Id', 'upstream-own'], ['x-request-id', 'again'], ['content-type', 'text/plain']].flat());
+    res.writeHead(
+      200,
+      [
+        ['X-Request-Id', 'upstream-own'],
+        ['x-request-id', 'again'],
+        ['content-type', 'text/plain'],
+      ].flat(),
+    );
     res.end(String(req.headers['x-request-id']));
   });
 
@@ -67,7 +76,7 @@ test('proxied answers carry the gateway\'s request id: the one the upstream rece
   }
 });
 
-test('Portcullis\' own endpoints, the metrics listener and the admin API answer with a request id', async (t) => {
+test("Portcullis' own endpoints, the metrics listener and the admin API answer with a request id", async (t) => {
   const gw = await startTestGateway(
     t,
     gatewayYaml(`
@@ -80,7 +89,12 @@ test('Portcullis\' own endpoints, the metrics listener and the admin API answer 
   const metricsUrl = `http://127.0.0.1:${gw.gateway.metricsAddress.port}`;
   const adminUrl = `http://127.0.0.1:${gw.gateway.adminAddress?.port ?? 0}`;
   const answers = {
-    token: await send(gw.url, { method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    token: await send(gw.url, {
+      method: 'POST',
+      path: '/oauth2/token',
+      body: 'grant_type=client_credentials',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }),
     jwks: await send(gw.url, { path: '/.well-known/jwks.json' }),
     metadata: await send(gw.url, { path: '/.well-known/oauth-authorization-server' }),
     noRoute: await send(gw.url, { path: '/nowhere' }),

@@ -42,7 +42,10 @@ test('a form trickled to the token endpoint is answered 408 request.timeout and 
     100,
   );
   t.after(() => slow.stop());
-  const answer = await Promise.race([slow.answered, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), GENEROUS_MS))]);
+  const answer = await Promise.race([
+    slow.answered,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), GENEROUS_MS)),
+  ]);
   assert.equal(answer.status, 408);
   assert.equal(problemOf(answer.raw).code, 'request.timeout');
   assert.match(answer.raw, /\r\nconnection: close\r\n/i);
@@ -54,7 +57,12 @@ test('a form trickled to the token endpoint is answered 408 request.timeout and 
 test('the same for introspection and revocation', async (t) => {
   const { gw } = await setup(t);
   for (const path of ['/oauth2/introspect', '/oauth2/revoke']) {
-    const slow = trickle(gw.port, `POST ${path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n`, 'token='.padEnd(100, 'x'), 100);
+    const slow = trickle(
+      gw.port,
+      `POST ${path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n`,
+      'token='.padEnd(100, 'x'),
+      100,
+    );
     t.after(() => slow.stop());
     const answer = await slow.answered;
     assert.equal(answer.status, 408, path);

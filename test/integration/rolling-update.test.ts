@@ -90,7 +90,9 @@ routes:
   assert.equal(slowAnswer.body, 'ok');
 
   assert.ok(notReadyAt - termAt < delayMs, `readyz turned 503 ${Math.round(notReadyAt - termAt)} ms after SIGTERM`);
-  t.diagnostic(`readyz 503 ${Math.round(notReadyAt - termAt)} ms after SIGTERM; ${outcomes.filter((o) => o.sentAt > termAt && o.status === 200).length} requests answered 200 after SIGTERM`);
+  t.diagnostic(
+    `readyz 503 ${Math.round(notReadyAt - termAt)} ms after SIGTERM; ${outcomes.filter((o) => o.sentAt > termAt && o.status === 200).length} requests answered 200 after SIGTERM`,
+  );
   // Everything sent before the delay was over (with a margin for the loaded machine) was served.
   const inDelay = outcomes.filter((o) => o.sentAt < termAt + delayMs - 500);
   assert.ok(inDelay.filter((o) => o.sentAt > notReadyAt).length >= 3, 'requests were sent while /readyz said 503');

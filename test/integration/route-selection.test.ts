@@ -73,7 +73,9 @@ test('route selection: host specificity, then prefix length on segment boundarie
   ];
   for (const [host, method, path, expected] of cases) {
     const before = upstream.arrived.length;
-    const result = await exchange(gw.port, rawBytes(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), { method });
+    const result = await exchange(gw.port, rawBytes(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), {
+      method,
+    });
     const response = result.responses[0];
     assert.ok(response, `${method} ${host}${path}`);
     if (expected === undefined) {
@@ -108,14 +110,19 @@ test('HEAD cannot reach a GET-only authenticated resource through a methodless a
     { UPSTREAM: upstream.origin },
   );
   for (const method of ['GET', 'HEAD']) {
-    const result = await exchange(gw.port, rawBytes(`${method} /reports/q3 HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n`), { method });
+    const result = await exchange(gw.port, rawBytes(`${method} /reports/q3 HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n`), {
+      method,
+    });
     const response = result.responses[0];
     assert.ok(response, method);
     assert.equal(response.status, 401, method);
     assert.equal(response.headers['content-type'], 'application/problem+json');
   }
   assert.equal(upstream.arrived.length, 0, 'neither reached the upstream');
-  const post = await exchange(gw.port, rawBytes('POST /reports/q3 HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'));
+  const post = await exchange(
+    gw.port,
+    rawBytes('POST /reports/q3 HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'),
+  );
   assert.equal(post.responses[0]?.status, 200);
   assert.equal(upstream.arrived.at(-1)?.url, '/hook/reports/q3');
 });

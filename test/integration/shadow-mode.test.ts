@@ -30,7 +30,14 @@ const ROUTES = (mode: 'shadow' | 'enforce'): string =>
   ROUTE('shadow-basic', '/shadow-basic', `    access: read-write\n    mode: ${mode}\n    credentials: [basic]`);
 
 /** A principal with an account, for require.match. */
-const ACCOUNT_PRINCIPAL: Principal = { kind: 'api_token', scheme: 'bearer', subject: 'carol', scope: 'read-write', credentialId: 'tok_carol', account: 'carol' };
+const ACCOUNT_PRINCIPAL: Principal = {
+  kind: 'api_token',
+  scheme: 'bearer',
+  subject: 'carol',
+  scope: 'read-write',
+  credentialId: 'tok_carol',
+  account: 'carol',
+};
 const ADMIN_PRINCIPAL: Principal = { kind: 'api_token', scheme: 'bearer', subject: 'root', scope: 'admin', credentialId: 'tok_admin' };
 
 interface Setup {
@@ -45,10 +52,15 @@ async function setup(t: TestContext, mode: 'shadow' | 'enforce' = 'shadow'): Pro
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const lines: string[] = [];
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES(mode)), { UPSTREAM: upstream.origin }, {
-    authenticate: createStubAuthenticator({ 'carol-token': ACCOUNT_PRINCIPAL, 'admin-token': ADMIN_PRINCIPAL }),
-    logLines: lines,
-  });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES(mode)),
+    { UPSTREAM: upstream.origin },
+    {
+      authenticate: createStubAuthenticator({ 'carol-token': ACCOUNT_PRINCIPAL, 'admin-token': ADMIN_PRINCIPAL }),
+      logLines: lines,
+    },
+  );
   return {
     gw,
     upstream,
@@ -72,7 +84,8 @@ function lastReceived(upstream: RecordingUpstream): Record<string, string[]> {
   const last = upstream.received.at(-1);
   assert.ok(last, 'the upstream received the request');
   const out: Record<string, string[]> = {};
-  for (let i = 0; i < last.rawHeaders.length; i += 2) (out[(last.rawHeaders[i] as string).toLowerCase()] ??= []).push(last.rawHeaders[i + 1] as string);
+  for (let i = 0; i < last.rawHeaders.length; i += 2)
+    (out[(last.rawHeaders[i] as string).toLowerCase()] ??= []).push(last.rawHeaders[i + 1] as string);
   return out;
 }
 
@@ -90,21 +103,99 @@ function counterValue(exposition: string, name: string, labels: string): number 
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-const SPOOFED = ['X-Portcullis-Subject: mallory', 'X-Portcullis-Scope: admin', 'X_Portcullis_Credential: tok_forged', 'x-portcullis-principal: api_token:mallory'];
+const SPOOFED = [
+  'X-Portcullis-Subject: mallory',
+  'X-Portcullis-Scope: admin',
+  'X_Portcullis_Credential: tok_forged',
+  'x-portcullis-principal: api_token:mallory',
+];
 
 test('shadow: every authentication and authorization refusal kind is forwarded, recorded with its would-be code, and counted', async (t) => {
   const s = await setup(t);
-  const cases: { what: string; method: string; target: string; headers: string[]; body?: string; code: string | null; identity: string | undefined }[] = [
+  const cases: {
+    what: string;
+    method: string;
+    target: string;
+    headers: string[];
+    body?: string;
+    code: string | null;
+    identity: string | undefined;
+  }[] = [
     { what: 'no credential', method: 'GET', target: '/shadow/a', headers: [], code: 'auth.missing_credentials', identity: undefined },
-    { what: 'unknown bearer token', method: 'GET', target: '/shadow/b', headers: ['Authorization: Bearer nope'], code: 'auth.invalid_token', identity: undefined },
-    { what: 'scheme the route does not accept', method: 'GET', target: '/shadow-basic/c', headers: ['Authorization: Bearer rw-token'], code: 'auth.missing_credentials', identity: undefined },
-    { what: 'read-only credential writing', method: 'POST', target: '/shadow/d', headers: ['Authorization: Bearer ro-token'], body: 'x', code: 'auth.insufficient_scope', identity: 'bob' },
-    { what: 'write on a read-only route', method: 'DELETE', target: '/shadow-ro/e', headers: ['Authorization: Bearer rw-token'], code: 'route.read_only', identity: 'alice' },
-    { what: 'missing required header and query', method: 'GET', target: '/shadow-req/f', headers: ['Authorization: Bearer rw-token'], code: 'request.missing_header', identity: 'alice' },
-    { what: 'required query parameter sent twice', method: 'GET', target: '/shadow-req/g?tenant=a&tenant=', headers: ['Authorization: Bearer rw-token', 'X-Tenant: a'], code: 'request.missing_query_param', identity: 'alice' },
-    { what: 'require.match naming another account', method: 'GET', target: '/shadow-match/h', headers: ['Authorization: Bearer carol-token', 'X-Account: dave'], code: 'auth.identity_mismatch', identity: 'carol' },
-    { what: 'admin credential on a proxy route', method: 'GET', target: '/shadow/i', headers: ['Authorization: Bearer admin-token'], code: 'auth.admin_credential', identity: 'root' },
-    { what: 'valid read-write credential', method: 'POST', target: '/shadow/j', headers: ['Authorization: Bearer rw-token'], body: 'y', code: null, identity: 'alice' },
+    {
+      what: 'unknown bearer token',
+      method: 'GET',
+      target: '/shadow/b',
+      headers: ['Authorization: Bearer nope'],
+      code: 'auth.invalid_token',
+      identity: undefined,
+    },
+    {
+      what: 'scheme the route does not accept',
+      method: 'GET',
+      target: '/shadow-basic/c',
+      headers: ['Authorization: Bearer rw-token'],
+      code: 'auth.missing_credentials',
+      identity: undefined,
+    },
+    {
+      what: 'read-only credential writing',
+      method: 'POST',
+      target: '/shadow/d',
+      headers: ['Authorization: Bearer ro-token'],
+      body: 'x',
+      code: 'auth.insufficient_scope',
+      identity: 'bob',
+    },
+    {
+      what: 'write on a read-only route',
+      method: 'DELETE',
+      target: '/shadow-ro/e',
+      headers: ['Authorization: Bearer rw-token'],
+      code: 'route.read_only',
+      identity: 'alice',
+    },
+    {
+      what: 'missing required header and query',
+      method: 'GET',
+      target: '/shadow-req/f',
+      headers: ['Authorization: Bearer rw-token'],
+      code: 'request.missing_header',
+      identity: 'alice',
+    },
+    {
+      what: 'required query parameter sent twice',
+      method: 'GET',
+      target: '/shadow-req/g?tenant=a&tenant=',
+      headers: ['Authorization: Bearer rw-token', 'X-Tenant: a'],
+      code: 'request.missing_query_param',
+      identity: 'alice',
+    },
+    {
+      what: 'require.match naming another account',
+      method: 'GET',
+      target: '/shadow-match/h',
+      headers: ['Authorization: Bearer carol-token', 'X-Account: dave'],
+      code: 'auth.identity_mismatch',
+      identity: 'carol',
+    },
+    {
+      what: 'admin credential on a proxy route',
+      method: 'GET',
+      target: '/shadow/i',
+      headers: ['Authorization: Bearer admin-token'],
+      code: 'auth.admin_credential',
+      identity: 'root',
+    },
+    {
+      what: 'valid read-write credential',
+      method: 'POST',
+      target: '/shadow/j',
+      headers: ['Authorization: Bearer rw-token'],
+      body: 'y',
+      code: null,
+      identity: 'alice',
+    },
   ];
   for (const c of cases) {
     const before = s.upstream.received.length;
@@ -119,12 +210,20 @@ test('shadow: every authentication and authorization refusal kind is forwarded, 
     } else {
       assert.deepEqual(identity['x-portcullis-subject'], [c.identity], `${c.what}: the credential's identity, once`);
       assert.equal(identity['x-portcullis-scope']?.length, 1, c.what);
-      assert.notEqual(identity['x-portcullis-scope']?.[0], c.identity === 'root' ? undefined : 'admin', `${c.what}: never the spoofed scope`);
+      assert.notEqual(
+        identity['x-portcullis-scope']?.[0],
+        c.identity === 'root' ? undefined : 'admin',
+        `${c.what}: never the spoofed scope`,
+      );
     }
     assert.equal(seen['x_portcullis_credential'], undefined, `${c.what}: folded spellings dropped`);
     // As on an `auth: off` route: the client's Authorization header goes through.
     const sentAuthorization = c.headers.find((h) => h.startsWith('Authorization: '));
-    assert.deepEqual(seen.authorization, sentAuthorization === undefined ? undefined : [sentAuthorization.slice(15)], `${c.what}: Authorization as on auth: off`);
+    assert.deepEqual(
+      seen.authorization,
+      sentAuthorization === undefined ? undefined : [sentAuthorization.slice(15)],
+      `${c.what}: Authorization as on auth: off`,
+    );
   }
   const access = accessLines(s.lines);
   assert.equal(access.length, cases.length);
@@ -142,7 +241,10 @@ test('shadow: every authentication and authorization refusal kind is forwarded, 
   assert.equal(counterValue(metrics, 'portcullis_shadow_refusals_total', 'route="shadow-req",code="request.missing_query_param"'), 1);
   assert.equal(counterValue(metrics, 'portcullis_shadow_refusals_total', 'route="shadow-match",code="auth.identity_mismatch"'), 1);
   assert.equal(counterValue(metrics, 'portcullis_shadow_refusals_total', 'route="shadow-basic",code="auth.missing_credentials"'), 1);
-  const total = metrics.split('\n').filter((l) => l.startsWith('portcullis_shadow_refusals_total{')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const total = metrics
+    .split('\n')
+    .filter((l) => l.startsWith('portcullis_shadow_refusals_total{'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
   assert.equal(total, cases.filter((c) => c.code !== null).length, 'one count per would-be refusal, none for the valid request');
   assert.equal(counterValue(metrics, 'portcullis_route_mode', 'route="shadow",mode="shadow"'), 1);
   assert.doesNotMatch(metrics, /tok_|mallory/, 'no credential id or client value in a label');
@@ -151,18 +253,69 @@ test('shadow: every authentication and authorization refusal kind is forwarded, 
 test('shadow: request-safety refusals still refuse, and nothing reaches the upstream', async (t) => {
   const s = await setup(t);
   const cases: { what: string; bytes: string; code: Parameters<typeof assertProblem>[1]; method?: string }[] = [
-    { what: 'Content-Length with Transfer-Encoding', bytes: 'POST /shadow/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n', code: 'request.malformed' },
-    { what: 'chunked body on a GET', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n', code: 'request.malformed' },
-    { what: 'encoded dot segment', bytes: 'GET /shadow/%2e%2e/admin HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n', code: 'request.invalid_path' },
-    { what: 'encoded slash', bytes: 'GET /shadow/a%2Fb HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n', code: 'request.invalid_path' },
-    { what: 'method override on a read', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nX-HTTP-Method-Override: DELETE\r\nConnection: close\r\n\r\n', code: 'request.malformed' },
-    { what: '_method parameter on a read', bytes: 'GET /shadow/x?_method=DELETE HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n', code: 'request.malformed' },
-    { what: 'two Host headers', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nHost: other.test\r\nConnection: close\r\n\r\n', code: 'request.malformed' },
-    { what: 'form body on a read', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\nConnection: close\r\n\r\n_method=DELETE', code: 'request.body_on_read' },
-    { what: 'form body on a read, valid credential', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer rw-token\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello', code: 'request.body_on_read' },
-    { what: 'Connection naming a required header', bytes: 'GET /shadow-req/x?tenant=a HTTP/1.1\r\nHost: gw.test\r\nX-Tenant: a\r\nConnection: close, x-tenant\r\n\r\n', code: 'request.malformed' },
-    { what: 'Connection naming Authorization', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer rw-token\r\nConnection: close, authorization\r\n\r\n', code: 'request.malformed' },
-    { what: 'an upgrade to something else than WebSocket', bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n', code: 'request.malformed' },
+    {
+      what: 'Content-Length with Transfer-Encoding',
+      bytes:
+        'POST /shadow/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'chunked body on a GET',
+      bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'encoded dot segment',
+      bytes: 'GET /shadow/%2e%2e/admin HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n',
+      code: 'request.invalid_path',
+    },
+    {
+      what: 'encoded slash',
+      bytes: 'GET /shadow/a%2Fb HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n',
+      code: 'request.invalid_path',
+    },
+    {
+      what: 'method override on a read',
+      bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nX-HTTP-Method-Override: DELETE\r\nConnection: close\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: '_method parameter on a read',
+      bytes: 'GET /shadow/x?_method=DELETE HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'two Host headers',
+      bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nHost: other.test\r\nConnection: close\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'form body on a read',
+      bytes:
+        'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\nConnection: close\r\n\r\n_method=DELETE',
+      code: 'request.body_on_read',
+    },
+    {
+      what: 'form body on a read, valid credential',
+      bytes:
+        'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer rw-token\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
+      code: 'request.body_on_read',
+    },
+    {
+      what: 'Connection naming a required header',
+      bytes: 'GET /shadow-req/x?tenant=a HTTP/1.1\r\nHost: gw.test\r\nX-Tenant: a\r\nConnection: close, x-tenant\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'Connection naming Authorization',
+      bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer rw-token\r\nConnection: close, authorization\r\n\r\n',
+      code: 'request.malformed',
+    },
+    {
+      what: 'an upgrade to something else than WebSocket',
+      bytes: 'GET /shadow/x HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n',
+      code: 'request.malformed',
+    },
     { what: 'no route', bytes: 'GET /elsewhere HTTP/1.1\r\nHost: gw.test\r\nConnection: close\r\n\r\n', code: 'route.not_found' },
   ];
   for (const c of cases) {
@@ -207,5 +360,8 @@ test('enforce (the default): the same requests are refused and never reach the u
   assertProblem(fromRaw(await s.request('POST', '/shadow/d', ['Authorization: Bearer ro-token'], 'x')), 'auth.insufficient_scope');
   assertProblem(fromRaw(await s.request('GET', '/shadow-req/f', ['Authorization: Bearer rw-token'])), 'request.missing_header');
   assert.equal(s.upstream.arrived.length, 0);
-  assert.ok(accessLines(s.lines).every((line) => line.shadow === null), 'no shadow field on an enforcing route');
+  assert.ok(
+    accessLines(s.lines).every((line) => line.shadow === null),
+    'no shadow field on an enforcing route',
+  );
 });

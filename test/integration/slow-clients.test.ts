@@ -51,7 +51,10 @@ function sendFrom(localAddress: string, port: number, path: string): Promise<{ s
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+  ]);
 }
 
 test('260 connections trickling 100 kB bodies at 1 byte/s from one peer: another peer is answered; the slow peer is limited with 429s', async (t) => {
@@ -63,7 +66,14 @@ test('260 connections trickling 100 kB bodies at 1 byte/s from one peer: another
     for (const s of slow) s.stop();
   });
   for (let i = 0; i < SLOW_CONNECTIONS; i++) {
-    slow.push(trickle(gw.port, `POST /open/upload-${i} HTTP/1.1\r\nHost: gw\r\nContent-Length: ${BODY_BYTES}\r\n\r\n`, 'x'.repeat(BODY_BYTES), 1_000));
+    slow.push(
+      trickle(
+        gw.port,
+        `POST /open/upload-${i} HTTP/1.1\r\nHost: gw\r\nContent-Length: ${BODY_BYTES}\r\n\r\n`,
+        'x'.repeat(BODY_BYTES),
+        1_000,
+      ),
+    );
   }
   // Let every slow connection open and send its head.
   const settled = Date.now() + 5_000;
@@ -75,17 +85,25 @@ test('260 connections trickling 100 kB bodies at 1 byte/s from one peer: another
   const other = await within(sendFrom('127.0.0.2', gw.port, '/open/other'), GENEROUS_MS, 'the other peer');
   t.diagnostic(`the other peer was answered in ${Math.round(performance.now() - askedAt)} ms`);
   assert.equal(other.status, 200);
-  assert.ok(slow.every((s) => s.sent() < BODY_BYTES), 'the slow bodies are still trickling');
+  assert.ok(
+    slow.every((s) => s.sent() < BODY_BYTES),
+    'the slow bodies are still trickling',
+  );
   // Upstream view: the other peer's request arrived whole; of the slow peer, at most its in-flight limit.
   assert.ok(upstream.received.some((r) => r.url === '/open/other'));
   const slowArrived = upstream.arrived.filter((r) => r.url.startsWith('/open/upload-')).length;
   assert.ok(slowArrived <= 64, `slow requests that reached the upstream: ${slowArrived} (limit 64)`);
 
   // The slow peer's view: refusals it can act on, beyond its limits.
-  const refused = await Promise.all(slow.map((s) => Promise.race([s.answered, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))])));
+  const refused = await Promise.all(
+    slow.map((s) => Promise.race([s.answered, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))])),
+  );
   const codes = refused.flatMap((a) => (a === undefined ? [] : [problemOf(a.raw).code]));
   assert.ok(codes.length >= SLOW_CONNECTIONS - 64, `refused slow requests: ${codes.length}`);
-  assert.ok(codes.every((c) => c === 'client.too_many_requests' || c === 'client.too_many_connections'), [...new Set(codes)].join());
+  assert.ok(
+    codes.every((c) => c === 'client.too_many_requests' || c === 'client.too_many_connections'),
+    [...new Set(codes)].join(),
+  );
   assert.ok(refused.every((a) => a === undefined || /\r\nretry-after: 1\r\n/i.test(a.raw)));
 });
 
@@ -100,7 +118,10 @@ test('every upstream connection busy: one request waits up to limits.upstreamQue
   });
   const gw = await startTestGateway(
     t,
-    gatewayYaml(ROUTES, 'limits: { maxInFlightPerClient: 1000, maxConnectionsPerClient: 1000, upstreamQueueSize: 1, upstreamQueueTimeout: 1s }'),
+    gatewayYaml(
+      ROUTES,
+      'limits: { maxInFlightPerClient: 1000, maxConnectionsPerClient: 1000, upstreamQueueSize: 1, upstreamQueueTimeout: 1s }',
+    ),
     { UPSTREAM: upstream.origin },
   );
   const busy: net.Socket[] = [];
@@ -141,14 +162,17 @@ test('a WebSocket session counts as a request in flight of its client: beyond th
   t.after(() => upstream.close());
   const gw = await startTestGateway(
     t,
-    gatewayYaml(`
+    gatewayYaml(
+      `
   - name: chat
     match: { path: /chat }
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write
-`, 'limits: { maxInFlightPerClient: 1 }'),
+`,
+      'limits: { maxInFlightPerClient: 1 }',
+    ),
     { WSS: upstream.origin.replace('https://', 'wss://') },
   );
   const open = (): Promise<{ socket?: WebSocket; status?: number; body?: string }> =>
@@ -235,7 +259,10 @@ test('clients that stop reading an 8 MiB response are cut after limits.responseS
         }),
     ),
   );
-  assert.ok(lengths.every((bytes) => bytes < BIG), lengths.join());
+  assert.ok(
+    lengths.every((bytes) => bytes < BIG),
+    lengths.join(),
+  );
   // Another client of the same upstream is served.
   const other = await within(sendFrom('127.0.0.2', gw.port, '/open/other'), GENEROUS_MS, 'the other peer');
   assert.equal(other.status, 200);

@@ -16,11 +16,20 @@ import { gatewayYaml, startTestGateway } from '../support/gateway.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { initConfiguredTestStore } from '../support/init-store.js';
 
-function run(args: readonly string[], env: Record<string, string>, execArgv: readonly string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: readonly string[],
+  env: Record<string, string>,
+  execArgv: readonly string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...execArgv, CLI_PATH, ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...execArgv, CLI_PATH, ...args],
+      { env: { ...process.env, ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -30,7 +39,10 @@ test('portcullis start refuses to run with --insecure-http-parser, from NODE_OPT
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, gatewayYaml(`  - name: open\n    match: { path: /open }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    auth: "off"\n`));
+  writeFileSync(
+    configFile,
+    gatewayYaml(`  - name: open\n    match: { path: /open }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    auth: "off"\n`),
+  );
   await initConfiguredTestStore(configFile);
 
   for (const [env, execArgv] of [
@@ -40,7 +52,10 @@ test('portcullis start refuses to run with --insecure-http-parser, from NODE_OPT
   ] as const) {
     const result = await run(['start', '--config', configFile], env, execArgv);
     assert.equal(result.code, 1, `exit status with ${JSON.stringify(env)} ${execArgv.join(' ')}: ${result.stderr}`);
-    assert.match(result.stderr, /refusing to start: Node\.js runs with --insecure-http-parser \(from (NODE_OPTIONS|the node command line)\)/);
+    assert.match(
+      result.stderr,
+      /refusing to start: Node\.js runs with --insecure-http-parser \(from (NODE_OPTIONS|the node command line)\)/,
+    );
     assert.ok(!result.stdout.includes('gateway.started'), 'no listener was opened');
   }
   assert.equal(upstream.arrived.length, 0);

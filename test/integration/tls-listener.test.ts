@@ -38,24 +38,47 @@ async function setup(t: TestContext) {
 }
 
 function httpsRequest(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; protocol: string | null }>((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port, servername: 'localhost', ca: sharedCerts().ca.caCert, method: options.method ?? 'GET', path: options.path, headers: options.headers ?? {}, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), protocol: (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; protocol: string | null }>(
+    (resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: sharedCerts().ca.caCert,
+          method: options.method ?? 'GET',
+          path: options.path,
+          headers: options.headers ?? {},
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+              protocol: (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? null,
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    },
+  );
 }
 
 test('with tls: {cert, key} the proxy serves HTTPS and X-Forwarded-Proto is https', async (t) => {
   const { upstream, gw } = await setup(t);
   assert.ok(gw.url.startsWith('https://'));
-  const answer = await httpsRequest(gw.port, { method: 'POST', path: '/open/x?y=1', body: 'over tls', headers: { 'x-forwarded-proto': 'http' } });
+  const answer = await httpsRequest(gw.port, {
+    method: 'POST',
+    path: '/open/x?y=1',
+    body: 'over tls',
+    headers: { 'x-forwarded-proto': 'http' },
+  });
   assert.equal(answer.status, 200);
   assert.match(answer.protocol ?? '', /^TLSv1\.[23]$/);
   const seen = JSON.parse(answer.body) as ReceivedRequest;

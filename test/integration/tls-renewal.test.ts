@@ -114,7 +114,10 @@ test('SIGHUP after replacing tls.cert/tls.key: new connections to the proxy and 
   assert.equal(await servedSerial(gw.adminPort, ca.caCert), serialOf(second));
   assert.equal(before.getPeerCertificate().serialNumber.toUpperCase(), serialOf(first));
   assert.equal(await metric(gw.metricsPort, proxySeries), notAfterOf(second));
-  assert.equal(await metric(gw.metricsPort, 'portcullis_tls_certificate_expiry_timestamp_seconds{kind="listener",name="admin"}'), notAfterOf(second));
+  assert.equal(
+    await metric(gw.metricsPort, 'portcullis_tls_certificate_expiry_timestamp_seconds{kind="listener",name="admin"}'),
+    notAfterOf(second),
+  );
 });
 
 test('a renewed certificate whose key does not match is refused: the old certificate keeps serving', async (t) => {

@@ -54,7 +54,11 @@ test('dot spellings of identity, forwarding and request-id headers are dropped t
   const seen = upstream.received[0];
   assert.ok(seen);
   const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-  assert.deepEqual(names.filter((n) => n.includes('.') || n.includes('_')), ['x.custom.thing'], 'only the unrelated dotted header passes');
+  assert.deepEqual(
+    names.filter((n) => n.includes('.') || n.includes('_')),
+    ['x.custom.thing'],
+    'only the unrelated dotted header passes',
+  );
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
 });
 
@@ -103,7 +107,8 @@ test('a byte sweep 0x00-0xFF in the separators of identity and forwarding header
       // Only the gateway's own x-forwarded-for and x-request-id may arrive, once each (the request
       // id is the client's when it sent one sane X-Request-Id, as at 0x2d).
       const allowed = name === 'x-forwarded-for' || name === 'x-request-id' ? 1 : 0;
-      if (copies.length > allowed || (name === 'x-forwarded-for' && seen.headers[name] === '6.6.6.6')) mismatches.push(`${label}: ${name} arrived as ${copies.join(', ')}`);
+      if (copies.length > allowed || (name === 'x-forwarded-for' && seen.headers[name] === '6.6.6.6'))
+        mismatches.push(`${label}: ${name} arrived as ${copies.join(', ')}`);
     }
   }
   assert.deepEqual(mismatches, []);

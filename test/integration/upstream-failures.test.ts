@@ -305,17 +305,23 @@ test('a refused upload with Expect: 100-continue never reaches a dead upstream, 
   );
   // The gateway sends 100 Continue once the request is admitted; the upstream connection then
   // fails and the client gets 502 without a hang.
-  const result = await exchange(gw.port, rawBytes('PUT /down/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\ndata'));
+  const result = await exchange(
+    gw.port,
+    rawBytes('PUT /down/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\ndata'),
+  );
   const response = result.responses[0];
   assert.ok(response);
   assertProblem(fromRaw(response), 'upstream.unavailable');
   await stillServes(gw, ok);
   // A real client (node:http) waits for 100 Continue, then uploads.
   const status = await new Promise<number>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/up/x', headers: { expect: '100-continue', 'content-length': 4 } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/up/x', headers: { expect: '100-continue', 'content-length': 4 } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('continue', () => req.end('data'));
     req.on('error', reject);
   });

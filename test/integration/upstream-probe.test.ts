@@ -58,12 +58,21 @@ async function setup(t: TestContext): Promise<Setup> {
     t.after(() => upstream.close());
     upstreams[name] = upstream;
   }
-  const ports: Record<string, number> = { ...Object.fromEntries(Object.entries(upstreams).map(([n, u]) => [n, u.port])), refused: await closedPort() };
+  const ports: Record<string, number> = {
+    ...Object.fromEntries(Object.entries(upstreams).map(([n, u]) => [n, u.port])),
+    refused: await closedPort(),
+  };
   const routes = Object.entries(ports)
-    .map(([name, port]) => `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "https://127.0.0.1:${port}"\n    upstreamCa: "${ca.caCertPath}"\n    auth: "off"`)
+    .map(
+      ([name, port]) =>
+        `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "https://127.0.0.1:${port}"\n    upstreamCa: "${ca.caCertPath}"\n    auth: "off"`,
+    )
     .join('\n');
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nroutes:\n${routes}\n`);
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nroutes:\n${routes}\n`,
+  );
   return { configFile, upstreams };
 }
 
@@ -71,7 +80,10 @@ test('check --probe reports reachability and certificate problems per route, loc
   const { configFile } = await setup(t);
   const json = await runCli(['check', '--config', configFile, '--probe', '--json']);
   assert.equal(json.code, 1, json.stderr);
-  const result = JSON.parse(json.stdout) as { ok: boolean; probes: { route: string; ok: boolean; reason?: string; message: string; line: number; column: number; path: string; file: string }[] };
+  const result = JSON.parse(json.stdout) as {
+    ok: boolean;
+    probes: { route: string; ok: boolean; reason?: string; message: string; line: number; column: number; path: string; file: string }[];
+  };
   assert.equal(result.ok, false);
   const byRoute = new Map(result.probes.map((p) => [p.route, p]));
   assert.equal(byRoute.get('good')?.ok, true);
@@ -94,12 +106,17 @@ test('check --probe reports reachability and certificate problems per route, loc
 
   const text = await runCli(['check', '--config', configFile, '--probe']);
   assert.equal(text.code, 1);
-  assert.match(text.stderr, new RegExp(`${configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:13:15: routes\\[1\\]\\.upstream: route "expired": https://127\\.0\\.0\\.1:\\d+: the upstream's certificate has expired \\(CERT_HAS_EXPIRED\\)`));
+  assert.match(
+    text.stderr,
+    new RegExp(
+      `${configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:13:15: routes\\[1\\]\\.upstream: route "expired": https://127\\.0\\.0\\.1:\\d+: the upstream's certificate has expired \\(CERT_HAS_EXPIRED\\)`,
+    ),
+  );
   assert.match(text.stderr, /4 of 5 routes cannot reach their upstream/);
   assert.equal((await runCli(['check', '--config', configFile])).code, 0, 'without --probe nothing is contacted');
 });
 
-test('the 502 of an upstream TLS failure is logged with Node\'s reason; nothing reaches the upstream', async (t) => {
+test("the 502 of an upstream TLS failure is logged with Node's reason; nothing reaches the upstream", async (t) => {
   const { configFile, upstreams } = await setup(t);
   const gw = await startGatewayProcess(t, configFile);
   const url = `http://127.0.0.1:${gw.port}`;

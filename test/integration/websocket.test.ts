@@ -154,14 +154,22 @@ test('upgrades to an upstream with its own CA reuse one trust store: none is bui
   // The gateway's start built the CA's trust store already (the HTTP pool shares it).
   assert.equal(builtWithCa, 0);
   // Control: a connection given `ca` is counted, so the zero above measured something.
-  tls.connect({ host: '127.0.0.1', port: upstream.port, ca: sharedCerts().ca.caCert }).on('error', () => {}).destroy();
+  tls
+    .connect({ host: '127.0.0.1', port: upstream.port, ca: sharedCerts().ca.caCert })
+    .on('error', () => {})
+    .destroy();
   assert.equal(builtWithCa, 1);
 });
 
 test('through the shared trust store, an upgrade to a named upstream still checks the certificate against its name', async (t) => {
   const wrongName = await startWsUpstream(sharedCerts().ca.issue('ws-other', ['other.test']));
   t.after(() => wrongName.close());
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: `wss://localhost:${wrongName.port}` }, { authenticate: createStubAuthenticator() });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES),
+    { WSS: `wss://localhost:${wrongName.port}` },
+    { authenticate: createStubAuthenticator() },
+  );
   // Signed by the route's CA, but for other.test: refused, and the upgrade never forwarded.
   assertProblem(await refusedUpgrade(`ws://127.0.0.1:${gw.port}/chat/x`), 'upstream.tls_error');
   assert.equal(wrongName.upgrades.length, 0);
@@ -204,7 +212,8 @@ test('on the upgrade too, client identity and forwarding headers are replaced an
   assert.deepEqual(values(seen.rawHeaders, 'proxy-authorization'), []);
 });
 
-const UPGRADE_HEADERS = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+const UPGRADE_HEADERS =
+  'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
 
 test('a path-unsafe upgrade gets 400 request.invalid_path and reaches nothing', async (t) => {
   const { upstream, port } = await setup(t);
@@ -222,9 +231,15 @@ test('upgrades go through the smuggling guard and the policy stages like any req
   const { upstream, port } = await setup(t);
   const cases = [
     { head: `GET /chat/x HTTP/1.1\r\nHost: gw.test\r\nHost: other.test\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
-    { head: `GET /chat/x HTTP/1.1\r\nHost: gw.test\r\nX-HTTP-Method-Override: DELETE\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
+    {
+      head: `GET /chat/x HTTP/1.1\r\nHost: gw.test\r\nX-HTTP-Method-Override: DELETE\r\n${UPGRADE_HEADERS}\r\n`,
+      code: 'request.malformed',
+    },
     { head: `GET /nowhere HTTP/1.1\r\nHost: gw.test\r\n${UPGRADE_HEADERS}\r\n`, code: 'route.not_found' },
-    { head: `GET /private-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`, code: 'request.malformed' },
+    {
+      head: `GET /private-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`,
+      code: 'request.malformed',
+    },
     { head: `POST /chat/x HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 0\r\n${UPGRADE_HEADERS}\r\n`, code: 'request.malformed' },
   ] as const;
   for (const { head, code } of cases) {
@@ -243,7 +258,14 @@ test('an upgrade to a wss upstream whose certificate is not trusted: 502 upstrea
   assertProblem(answer, 'upstream.tls_error');
   assert.equal(upstream.upgrades.length, 0);
   // Counted when the connection closes, with the status the client got (not 101).
-  await eventually(async () => (await send(metricsUrl, { path: '/metrics' })).body.includes('portcullis_requests_total{route="untrusted-chat",method="GET",status="502"} 1\n'), 5_000, 'the refused upgrade to be counted as a 502');
+  await eventually(
+    async () =>
+      (await send(metricsUrl, { path: '/metrics' })).body.includes(
+        'portcullis_requests_total{route="untrusted-chat",method="GET",status="502"} 1\n',
+      ),
+    5_000,
+    'the refused upgrade to be counted as a 502',
+  );
 });
 
 test('an upstream that never answers the upgrade, with timeout: 500ms: 504 upstream.timeout', async (t) => {
@@ -299,9 +321,15 @@ test('an upgrade is a write: a read-only route gets 405 route.read_only, a read-
     else assert.match(String(answer.headers['www-authenticate']), /insufficient_scope/);
   }
   // Raw bytes: the same GET without the upgrade is a read and goes through; with it, refused.
-  const plain = await exchange(port, rawBytes('GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nConnection: close\r\n\r\n'));
+  const plain = await exchange(
+    port,
+    rawBytes('GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\nConnection: close\r\n\r\n'),
+  );
   assert.notEqual(plain.responses[0]?.status, 405, 'a plain GET is a read');
-  const raw = await exchange(port, rawBytes(`GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\n${UPGRADE_HEADERS}\r\n`));
+  const raw = await exchange(
+    port,
+    rawBytes(`GET /ro-chat/x HTTP/1.1\r\nHost: gw.test\r\nAuthorization: Bearer ro-token\r\n${UPGRADE_HEADERS}\r\n`),
+  );
   const refused = raw.responses[0];
   assert.ok(refused);
   assertProblem(fromRaw(refused), 'route.read_only');
@@ -324,7 +352,12 @@ test('an admin credential is refused on a WebSocket upgrade too (401 auth.admin_
   t.after(() => upstream.close());
   const wss = upstream.origin.replace('https://', 'wss://');
   const admin = { kind: 'api_token', scheme: 'bearer', subject: 'ops', scope: 'admin', credentialId: 'tok_admin' } as const;
-  const gw = await startTestGateway(t, gatewayYaml(ROUTES), { WSS: wss }, { authenticate: createStubAuthenticator({ 'admin-token': admin }) });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES),
+    { WSS: wss },
+    { authenticate: createStubAuthenticator({ 'admin-token': admin }) },
+  );
   const refused = await refusedUpgrade(`ws://127.0.0.1:${gw.port}/private-chat/room`, { authorization: 'Bearer admin-token' });
   assert.equal(refused.status, 401);
   assert.equal((JSON.parse(refused.bodyText) as { code: string }).code, 'auth.admin_credential');
@@ -338,7 +371,9 @@ function rawUpgradeHead(port: number, path: string): Promise<string> {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
     socket.on('connect', () =>
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      ),
     );
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1');
@@ -354,7 +389,10 @@ function rawUpgradeHead(port: number, path: string): Promise<string> {
 }
 
 function headLines(head: string): string[] {
-  return head.split('\r\n').filter((line) => line !== '').map((line) => line.toLowerCase());
+  return head
+    .split('\r\n')
+    .filter((line) => line !== '')
+    .map((line) => line.toLowerCase());
 }
 
 async function upgradeGateway(t: TestContext, answer: string) {
@@ -364,18 +402,22 @@ async function upgradeGateway(t: TestContext, answer: string) {
     socket.write(answer);
     setTimeout(() => socket.end(), 200);
   });
-  const gw = await startTestGateway(t, gatewayYaml(`
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(`
   - name: ws
     match: { path: /ws }
     upstream: "\${WSS}"
     upstreamCa: "\${CA}"
     auth: "off"
     access: read-write
-`), { WSS: upstream.origin.replace('https://', 'wss://') });
+`),
+    { WSS: upstream.origin.replace('https://', 'wss://') },
+  );
   return { upstream, gw };
 }
 
-test('a 101 carries the gateway\'s X-Request-Id and the response header rules of plain forwarding (raw bytes)', async (t) => {
+test("a 101 carries the gateway's X-Request-Id and the response header rules of plain forwarding (raw bytes)", async (t) => {
   const { upstream, gw } = await upgradeGateway(
     t,
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, X-Hidden\r\nX-Hidden: secret\r\nKeep-Alive: timeout=5\r\n' +
@@ -395,7 +437,7 @@ test('a 101 carries the gateway\'s X-Request-Id and the response header rules of
   assert.equal(upstream.upgrades.length, 1);
 });
 
-test('an upgrade the upstream answers without switching (200): the gateway\'s X-Request-Id, no Connection: Upgrade relayed, hop-by-hop dropped (raw bytes)', async (t) => {
+test("an upgrade the upstream answers without switching (200): the gateway's X-Request-Id, no Connection: Upgrade relayed, hop-by-hop dropped (raw bytes)", async (t) => {
   const { upstream, gw } = await upgradeGateway(
     t,
     'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Hidden\r\nX-Hidden: secret\r\nX-Request-Id: upstream-chosen\r\nX-App: kept\r\n\r\nno',
@@ -406,7 +448,11 @@ test('an upgrade the upstream answers without switching (200): the gateway\'s X-
   assert.equal(lines.filter((l) => l.startsWith('x-request-id:')).length, 1, head);
   assert.ok(!head.includes('upstream-chosen'), head);
   assert.ok(!lines.some((l) => l.startsWith('x-hidden:') || l.startsWith('upgrade:')), head);
-  assert.deepEqual(lines.filter((l) => l.startsWith('connection:')), ['connection: close'], head);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('connection:')),
+    ['connection: close'],
+    head,
+  );
   assert.ok(lines.includes('content-length: 2'), head);
   assert.ok(lines.includes('x-app: kept'), head);
   assert.equal(upstream.upgrades.length, 1);

@@ -45,7 +45,10 @@ interface Setup {
 
 function configYaml(upstream: RecordingUpstream, routes: readonly string[], extra = '', scheme = 'https'): string {
   const list = routes
-    .map((name) => `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "${scheme}://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`)
+    .map(
+      (name) =>
+        `  - name: ${name}\n    match: { path: /${name} }\n    upstream: "${scheme}://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    auth: "off"`,
+    )
     .join('\n');
   const auth = `  - name: private\n    match: { path: /private }\n    upstream: "https://127.0.0.1:${upstream.port}"\n    upstreamCa: "${sharedCerts().ca.caCertPath}"\n    access: read-only`;
   return `listen: "127.0.0.1:0"\nadmin: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:0" }\nstore: { url: "sqlite:./pcl.db" }\nlimits: { shutdownGrace: 10s }\n${extra}routes:\n${list}\n${auth}\n`;
@@ -68,7 +71,7 @@ async function startHost(t: TestContext, configFile: string, workers = 2): Promi
     child: gw.child,
     url: gw.url,
     metricsUrl: gw.metricsUrl,
-    lines: () => gw.lines() as LogLine[],
+    lines: () => gw.lines(),
     text: gw.logs,
     exited: gw.exited,
     pids: (gw.started.pids as number[] | undefined) ?? [],
@@ -84,7 +87,11 @@ function sample(body: string, series: string): number {
 /** Access lines are written in batches (at least every second): waits until `n` of them for `path` arrived. */
 async function accessLines(host: Host, pathPrefix: string, n: number): Promise<LogLine[]> {
   let found: LogLine[] = [];
-  await eventually(() => (found = host.lines().filter((l) => l.event === 'http.access' && String(l.path).startsWith(pathPrefix))).length >= n, 10_000, `${n} access lines for ${pathPrefix}`);
+  await eventually(
+    () => (found = host.lines().filter((l) => l.event === 'http.access' && String(l.path).startsWith(pathPrefix))).length >= n,
+    10_000,
+    `${n} access lines for ${pathPrefix}`,
+  );
   return found;
 }
 
@@ -112,8 +119,16 @@ test('two workers serve the traffic; one /metrics counts all of it; /readyz is r
   assert.equal(sample(metrics, 'portcullis_request_duration_seconds_bucket{le="+Inf",route="a"}'), SENT);
   assert.equal(sample(metrics, 'portcullis_upstream_duration_seconds_count{route="a"}'), SENT);
   assert.equal(sample(metrics, 'portcullis_workers'), 2);
-  assert.equal(sample(metrics, 'portcullis_build_info{version="0.1.0",node_version="' + process.version + '"}'), 1, 'one build, not one per worker');
-  assert.equal(metrics.split('\n').filter((l) => l.startsWith('# TYPE portcullis_requests_total ')).length, 1, 'one family, not one per worker');
+  assert.equal(
+    sample(metrics, 'portcullis_build_info{version="0.1.0",node_version="' + process.version + '"}'),
+    1,
+    'one build, not one per worker',
+  );
+  assert.equal(
+    metrics.split('\n').filter((l) => l.startsWith('# TYPE portcullis_requests_total ')).length,
+    1,
+    'one family, not one per worker',
+  );
   const open = await send(host.metricsUrl, { path: '/metrics', headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
   assert.match(open.body, /^portcullis_requests_total\{route="a",method="GET",status="200"\} 40$/m);
   assert.match(open.body, /# EOF\n$/);
@@ -123,7 +138,10 @@ test('a SIGKILLed worker comes back; the other serves meanwhile; counters do not
   const { configFile, upstream } = await setup(t);
   const host = await startHost(t, configFile);
   for (let i = 0; i < 10; i++) assert.equal((await send(host.url, { path: `/a/${i}` })).status, 200);
-  const before = sample((await send(host.metricsUrl, { path: '/metrics' })).body, 'portcullis_requests_total{route="a",method="GET",status="200"}');
+  const before = sample(
+    (await send(host.metricsUrl, { path: '/metrics' })).body,
+    'portcullis_requests_total{route="a",method="GET",status="200"}',
+  );
   assert.equal(before, 10);
 
   const [victim, survivor] = host.pids;
@@ -133,7 +151,9 @@ test('a SIGKILLed worker comes back; the other serves meanwhile; counters do not
   for (let i = 0; i < 6; i++) assert.equal((await send(host.url, { path: `/a/during-${i}` })).status, 200);
   let restarted: LogLine | undefined;
   await eventually(
-    () => (restarted = host.lines().find((l) => l.event === 'gateway.started' && typeof l.pid === 'number' && !host.pids.includes(l.pid))) !== undefined,
+    () =>
+      (restarted = host.lines().find((l) => l.event === 'gateway.started' && typeof l.pid === 'number' && !host.pids.includes(l.pid))) !==
+      undefined,
     30_000,
     'a new worker to start',
   );
@@ -193,11 +213,18 @@ test('SIGTERM drains every worker: requests in flight on both complete, then the
   await eventually(() => upstream.arrived.length === 4, 10_000, 'the requests to reach the upstream');
   host.child.kill('SIGTERM');
   const answers = await Promise.all(inFlight);
-  assert.deepEqual(answers.map((a) => `${a.status} ${a.body}`), Array(4).fill('200 slow answer'));
+  assert.deepEqual(
+    answers.map((a) => `${a.status} ${a.body}`),
+    Array(4).fill('200 slow answer'),
+  );
   assert.equal(await host.exited, 0);
   const drained = host.lines().filter((l) => l.event === 'gateway.stopped' && l.role !== 'primary');
   assert.deepEqual(new Set(drained.map((l) => l.pid)), new Set(host.pids), 'both workers drained and stopped');
-  assert.equal(drained.reduce((n, l) => n + Number(l.abandoned), 0), 0, 'no request abandoned');
+  assert.equal(
+    drained.reduce((n, l) => n + Number(l.abandoned), 0),
+    0,
+    'no request abandoned',
+  );
   const served = host.lines().filter((l) => l.event === 'http.access' && String(l.path).startsWith('/a/slow-'));
   assert.equal(new Set(served.map((l) => l.pid)).size, 2, 'the slow requests were in flight on both workers');
   for (const pid of host.pids) assert.throws(() => process.kill(pid, 0), 'no worker outlives the primary');
@@ -223,7 +250,10 @@ test('a crash loop makes the primary exit 1 with the reason', async (t) => {
 test('a revocation reaches every worker within 1 second (each follows the store change feed)', async (t) => {
   const { configFile } = await setup(t);
   const host = await startHost(t, configFile);
-  interface TokenOut { readonly id: string; readonly token?: string }
+  interface TokenOut {
+    readonly id: string;
+    readonly token?: string;
+  }
   await withinOneSecond(t, 'from the revoking CLI process exit to the refusal by both workers', async (run) => {
     const created = await runCliJson<TokenOut>(['tokens', 'create', '--label', `w-${run}`, '--scope', 'read-only', '--config', configFile]);
     const call = () => send(host.url, { path: '/private/x', headers: { authorization: `Bearer ${created.token ?? ''}` } });
@@ -243,7 +273,13 @@ test('a revocation reaches every worker within 1 second (each follows the store 
     }
     return performance.now() - since;
   });
-  const refusedBy = (): Set<unknown> => new Set(host.lines().filter((l) => l.event === 'http.access' && l.decision === 'auth.token_revoked').map((l) => l.pid));
+  const refusedBy = (): Set<unknown> =>
+    new Set(
+      host
+        .lines()
+        .filter((l) => l.event === 'http.access' && l.decision === 'auth.token_revoked')
+        .map((l) => l.pid),
+    );
   await eventually(() => refusedBy().size === 2, 5_000, 'refusals logged by both workers');
 });
 
@@ -253,7 +289,11 @@ test('--workers takes "auto" or 1…256; anything else is a usage error (exit 2)
     const result = await runCli(['start', '--config', configFile, '--workers', bad]);
     assert.equal(result.code, 2, bad);
     // An empty value is refused by the option parser itself ("needs a non-empty value").
-    assert.match(result.stderr, bad === '' ? /"--workers" needs a non-empty value/ : /--workers expects "auto" or a whole number from 1 to 256/, bad);
+    assert.match(
+      result.stderr,
+      bad === '' ? /"--workers" needs a non-empty value/ : /--workers expects "auto" or a whole number from 1 to 256/,
+      bad,
+    );
   }
   // The file's key is checked like every other: a bad value is located, exit 2.
   writeFileSync(configFile, `workers: 0\n${configYaml(await startRecordingUpstream().then((u) => (t.after(() => u.close()), u)), ['a'])}`);
@@ -267,7 +307,10 @@ function probe(url: string, timeoutMs: number): Promise<{ status: number; body: 
   return new Promise((resolve) => {
     const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => {
       req.destroy();
@@ -285,7 +328,11 @@ test('/readyz is ready only when every worker is: a stopped (SIGSTOP) worker mak
   const slot = host.lines().find((l) => l.pid === stuck && l.event === 'gateway.started')?.worker;
   process.kill(stuck ?? 0, 'SIGSTOP');
   t.after(() => {
-    try { process.kill(stuck ?? 0, 'SIGCONT'); } catch { /* gone */ }
+    try {
+      process.kill(stuck ?? 0, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
   });
   // Probes handed to the stopped worker hang; the others are answered by the live one, which
   // asks the primary, which gets no answer from the stopped worker within 2 s.

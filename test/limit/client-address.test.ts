@@ -32,7 +32,11 @@ test('behind a trusted proxy the entry it appended is the client; what the clien
     [[], '10.0.0.1'],
   ];
   for (const [values, expected] of cases) {
-    assert.equal(clientAddressOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(...values) }), trusted), expected, values.join(' | '));
+    assert.equal(
+      clientAddressOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(...values) }), trusted),
+      expected,
+      values.join(' | '),
+    );
   }
   const spelled = fakeRequest({ remoteAddress: '10.0.0.1', headers: [['x-forwarded-FOR', '203.0.113.9']] });
   assert.equal(clientAddressOf(spelled, trusted), '203.0.113.9');

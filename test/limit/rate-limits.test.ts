@@ -16,7 +16,8 @@ function limited(policy: RateLimitPolicy, name = 'api'): RoutePolicy {
 }
 
 const token = (id: string): Principal => ({ kind: 'api_token', scheme: 'bearer', subject: id, scope: 'read-only', credentialId: id });
-const config = (credentials: Record<string, RateLimitPolicy> = {}, maxKeys = 100): GatewayConfig => ({ rateLimits: { maxKeys, credentials } }) as unknown as GatewayConfig;
+const config = (credentials: Record<string, RateLimitPolicy> = {}, maxKeys = 100): GatewayConfig =>
+  ({ rateLimits: { maxKeys, credentials } }) as unknown as GatewayConfig;
 
 function refusal(fn: () => void): GatewayError {
   try {
@@ -63,7 +64,14 @@ test('auth: off routes key on the client address; an override replaces the route
   const limits = createRateLimits(config({ tok_vip: { requests: 5, perMs: 60_000, burst: 5 } }), { now: () => 0 });
   const route = limited({ requests: 1, perMs: 60_000, burst: 1 });
   limits.admit(route, undefined, fakeRequest({ remoteAddress: '192.0.2.1' }), NO_TRUSTED_PROXIES);
-  refusal(() => limits.admit(route, undefined, fakeRequest({ remoteAddress: '192.0.2.1', headers: [['X-Forwarded-For', '203.0.113.1']] }), NO_TRUSTED_PROXIES));
+  refusal(() =>
+    limits.admit(
+      route,
+      undefined,
+      fakeRequest({ remoteAddress: '192.0.2.1', headers: [['X-Forwarded-For', '203.0.113.1']] }),
+      NO_TRUSTED_PROXIES,
+    ),
+  );
   limits.admit(route, undefined, fakeRequest({ remoteAddress: '192.0.2.2' }), NO_TRUSTED_PROXIES);
   for (let i = 0; i < 5; i++) limits.admit(route, token('tok_vip'), fakeRequest({}), NO_TRUSTED_PROXIES);
   const error = refusal(() => limits.admit(route, token('tok_vip'), fakeRequest({}), NO_TRUSTED_PROXIES));
@@ -76,7 +84,9 @@ test('an OAuth client and the access tokens it was issued share one bucket', () 
   const basic: Principal = { kind: 'oauth_client', scheme: 'basic', subject: 'cli_x', scope: 'read-only', credentialId: 'cli_x' };
   limits.admit(route, basic, fakeRequest({}), NO_TRUSTED_PROXIES);
   limits.admit(route, { ...basic, kind: 'access_token', scheme: 'bearer', credentialId: 'jti-1' }, fakeRequest({}), NO_TRUSTED_PROXIES);
-  refusal(() => limits.admit(route, { ...basic, kind: 'access_token', scheme: 'bearer', credentialId: 'jti-2' }, fakeRequest({}), NO_TRUSTED_PROXIES));
+  refusal(() =>
+    limits.admit(route, { ...basic, kind: 'access_token', scheme: 'bearer', credentialId: 'jti-2' }, fakeRequest({}), NO_TRUSTED_PROXIES),
+  );
 });
 
 test('with N workers each admits its share: requests / N, a bucket of ceil(burst / N)', () => {

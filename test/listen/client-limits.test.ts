@@ -19,7 +19,10 @@ test('clientKey: an IPv6 address is keyed by its /64, whatever its spelling; IPv
 });
 
 test('requests in flight from many addresses of one IPv6 /64 share one limit; another /64 has its own', () => {
-  const limits = createClientLimits(() => ({ maxConnectionsPerClient: 10, maxInFlightPerClient: 2 }), () => false);
+  const limits = createClientLimits(
+    () => ({ maxConnectionsPerClient: 10, maxInFlightPerClient: 2 }),
+    () => false,
+  );
   assert.equal(limits.admit('2001:db8:1:2::1'), undefined);
   assert.equal(limits.admit('2001:db8:1:2::2'), undefined);
   assert.equal(limits.admit('2001:db8:1:2:ffff::3')?.code, 'client.too_many_requests');

@@ -33,7 +33,10 @@ test('the routing host is the Host header lower-cased, without port or trailing 
 test('Host: exactly one, and a host name', () => {
   for (const headers of [
     [],
-    [['Host', 'a.test'], ['host', 'a.test']],
+    [
+      ['Host', 'a.test'],
+      ['host', 'a.test'],
+    ],
     [['Host', '']],
     [['Host', 'a.test/x']],
     [['Host', 'user@a.test']],
@@ -62,20 +65,27 @@ test('Transfer-Encoding: only a lone chunked, never with Content-Length, never o
   for (const method of ['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']) {
     assert.equal(outcome(method, [host, ['Transfer-Encoding', 'chunked']]), '!request.malformed', method);
   }
-  for (const method of ['POST', 'PUT', 'PATCH', 'PROPFIND']) assert.equal(outcome(method, [host, ['Transfer-Encoding', 'chunked']]), 'a.test', method);
+  for (const method of ['POST', 'PUT', 'PATCH', 'PROPFIND'])
+    assert.equal(outcome(method, [host, ['Transfer-Encoding', 'chunked']]), 'a.test', method);
   assert.equal(outcome('POST', [host, ['Content-Length', '1'], ['Content-Length', '1']]), '!request.malformed');
 });
 
 test('method-override headers are refused on every read, in any case, and allowed on writes', () => {
   const host = ['Host', 'a.test'] as const;
   for (const name of METHOD_OVERRIDE_HEADERS) {
-    for (const spelling of [name, name.toUpperCase(), name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())]) {
-      for (const method of ['GET', 'HEAD', 'OPTIONS']) assert.equal(outcome(method, [host, [spelling, 'DELETE']]), '!request.malformed', `${method} ${spelling}`);
+    for (const spelling of [
+      name,
+      name.toUpperCase(),
+      name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()),
+    ]) {
+      for (const method of ['GET', 'HEAD', 'OPTIONS'])
+        assert.equal(outcome(method, [host, [spelling, 'DELETE']]), '!request.malformed', `${method} ${spelling}`);
       assert.equal(outcome('POST', [host, [spelling, 'DELETE']]), 'a.test', `POST ${spelling}`);
     }
   }
   // Names of the same lengths that are not override headers pass.
-  for (const name of ['x-forwarded-prt', 'content-encoding', 'x-request-id-xyz', 'accept-ranges']) assert.equal(outcome('GET', [host, [name, 'v']]), 'a.test', name);
+  for (const name of ['x-forwarded-prt', 'content-encoding', 'x-request-id-xyz', 'accept-ranges'])
+    assert.equal(outcome('GET', [host, [name, 'v']]), 'a.test', name);
 });
 
 test('HTTP versions other than 1.0 and 1.1 are refused', () => {

@@ -24,6 +24,19 @@ test('foldParameterName: leading spaces dropped, cut at NUL, . and space to _, a
 });
 
 test('queryParameters splits at ; as well as &, and decodes + and %20 as a space', () => {
-  assert.deepEqual([...queryParameters('?a=1;b=2&c=3')], [['a', '1'], ['b', '2'], ['c', '3']]);
-  assert.deepEqual([...queryParameters('?+_method=DELETE&%20x=1')], [[' _method', 'DELETE'], [' x', '1']]);
+  assert.deepEqual(
+    [...queryParameters('?a=1;b=2&c=3')],
+    [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ],
+  );
+  assert.deepEqual(
+    [...queryParameters('?+_method=DELETE&%20x=1')],
+    [
+      [' _method', 'DELETE'],
+      [' x', '1'],
+    ],
+  );
 });

@@ -15,7 +15,10 @@ test('a missing, empty, duplicated, too long or odd X-Request-Id is replaced by 
   const cases: (readonly (readonly [string, string])[])[] = [
     [],
     [['X-Request-Id', '']],
-    [['X-Request-Id', 'a'], ['x-request-id', 'b']],
+    [
+      ['X-Request-Id', 'a'],
+      ['x-request-id', 'b'],
+    ],
     [['X-Request-Id', 'x'.repeat(129)]],
     [['X-Request-Id', 'has space']],
     [['X-Request-Id', 'quote"']],

@@ -67,11 +67,12 @@ test('a route listing GET takes HEAD, unless a route lists HEAD itself: HEAD nev
 
 test('prefixes match on a segment boundary: /profiles matches /profiles, /profiles/ and /profiles/x, not /profilesx', () => {
   const t = table([routePolicy({ name: 'profiles', path: '/profiles' })]);
-  for (const path of ['/profiles', '/profiles/', '/profiles/x', '/profiles/x/', '/profiles/x/y']) assert.equal(t.match('h', 'GET', path)?.name, 'profiles', path);
+  for (const path of ['/profiles', '/profiles/', '/profiles/x', '/profiles/x/', '/profiles/x/y'])
+    assert.equal(t.match('h', 'GET', path)?.name, 'profiles', path);
   for (const path of ['/profilesx', '/profile', '/', '/x/profiles', '/PROFILES']) assert.equal(t.match('h', 'GET', path), undefined, path);
 });
 
-test('a . ends a prefix like a /: /admin.json is /admin\'s (Rails format, Spring suffix matching); a longer declared prefix still wins', () => {
+test("a . ends a prefix like a /: /admin.json is /admin's (Rails format, Spring suffix matching); a longer declared prefix still wins", () => {
   const t = table([
     routePolicy({ name: 'root', path: '/' }),
     routePolicy({ name: 'admin', path: '/admin' }),
@@ -120,7 +121,10 @@ test('conflicts: two routes with the same host, prefix and method are reported',
   const { conflicts } = buildRouteTable([a, b, c, d, e, f]);
   assert.deepEqual(
     conflicts.map((x) => [x.first.name, x.second.name, x.method]),
-    [['a', 'b', undefined], ['c', 'd', 'POST']],
+    [
+      ['a', 'b', undefined],
+      ['c', 'd', 'POST'],
+    ],
   );
 });
 
@@ -175,7 +179,9 @@ test('2,000 generated routes: the table picks what the plain rule picks for 20,0
     const keys = (routeMethods ?? ['*']).map((m) => `${host ?? '*'} ${path} ${m}`);
     if (keys.some((k) => seen.has(k))) continue;
     keys.forEach((k) => seen.add(k));
-    routes.push(routePolicy({ name: `r${routes.length}`, ...(host ? { host } : {}), path, ...(routeMethods ? { methods: routeMethods } : {}) }));
+    routes.push(
+      routePolicy({ name: `r${routes.length}`, ...(host ? { host } : {}), path, ...(routeMethods ? { methods: routeMethods } : {}) }),
+    );
   }
   const t = table(routes);
   for (let i = 0; i < 20_000; i++) {
@@ -186,6 +192,7 @@ test('2,000 generated routes: the table picks what the plain rule picks for 20,0
     if (random() < 0.1) path += '/';
     const expected = reference(routes, host, method, path);
     const got = t.match(host, method, path);
-    if (got !== expected) assert.fail(`${method} ${host}${path}: table ${got?.name} (${got?.pathPrefix}), rule ${expected?.name} (${expected?.pathPrefix})`);
+    if (got !== expected)
+      assert.fail(`${method} ${host}${path}: table ${got?.name} (${got?.pathPrefix}), rule ${expected?.name} (${expected?.pathPrefix})`);
   }
 });

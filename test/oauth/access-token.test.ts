@@ -36,7 +36,13 @@ test('the second use of a token is answered from the cache, synchronously', asyn
   const first = jwt.verify(token);
   assert.ok(first instanceof Promise);
   const principal = await first;
-  assert.deepEqual(principal, { kind: 'access_token', scheme: 'bearer', subject: client.clientId, scope: 'read-only', credentialId: decode(token).payload.jti });
+  assert.deepEqual(principal, {
+    kind: 'access_token',
+    scheme: 'bearer',
+    subject: client.clientId,
+    scope: 'read-only',
+    credentialId: decode(token).payload.jti,
+  });
   const second = jwt.verify(token);
   assert.ok(!(second instanceof Promise), 'a cache hit is synchronous');
   assert.deepEqual(second, principal);
@@ -68,36 +74,62 @@ test('forged, confused and stale tokens: 401, nothing reaches the upstream', asy
 
   // RS256→HS256 confusion: an HMAC keyed with the public key, in every form an attacker could find it.
   const publicJwk = JSON.stringify(active.publicJwk);
-  const publicPem = createPublicKey({ key: active.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  const publicPem = createPublicKey({ key: active.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
   const hs256 = (secret: string): string => {
     const head = `${b64url({ alg: 'HS256', kid: active.kid, typ: 'at+jwt' })}.${b64url(goodPayload)}`;
     return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
   };
   const foreign = await generateKeyPair('ES256');
-  const foreignSigned = await new SignJWT(claimsFor(client)).setProtectedHeader({ alg: 'ES256', kid: active.kid, typ: 'at+jwt' }).sign(foreign.privateKey);
-  const otherIssuer = await new SignJWT(claimsFor(client, { iss: 'https://evil.example' })).setProtectedHeader({ alg: 'ES256', kid: 'evil', typ: 'at+jwt' }).sign(foreign.privateKey);
+  const foreignSigned = await new SignJWT(claimsFor(client))
+    .setProtectedHeader({ alg: 'ES256', kid: active.kid, typ: 'at+jwt' })
+    .sign(foreign.privateKey);
+  const otherIssuer = await new SignJWT(claimsFor(client, { iss: 'https://evil.example' }))
+    .setProtectedHeader({ alg: 'ES256', kid: 'evil', typ: 'at+jwt' })
+    .sign(foreign.privateKey);
   const [, , goodSignature] = good.split('.');
 
   const cases: Array<[string, string | Promise<string>, string]> = [
     ['HS256 keyed with the public JWK', hs256(publicJwk), 'auth.invalid_token'],
     ['HS256 keyed with the public PEM', hs256(publicPem), 'auth.invalid_token'],
     ['alg none, empty signature', `${b64url({ alg: 'none', typ: 'at+jwt' })}.${b64url(goodPayload)}.`, 'auth.invalid_token'],
-    ['alg none, any signature', `${b64url({ alg: 'none', kid: active.kid, typ: 'at+jwt' })}.${b64url(goodPayload)}.${goodSignature}`, 'auth.invalid_token'],
+    [
+      'alg none, any signature',
+      `${b64url({ alg: 'none', kid: active.kid, typ: 'at+jwt' })}.${b64url(goodPayload)}.${goodSignature}`,
+      'auth.invalid_token',
+    ],
     ['header swapped to EdDSA', `${b64url({ ...goodHeader, alg: 'EdDSA' })}.${b64url(goodPayload)}.${goodSignature}`, 'auth.invalid_token'],
-    ['claims changed after signing', `${good.split('.')[0]}.${b64url({ ...goodPayload, scope: 'admin' })}.${goodSignature}`, 'auth.invalid_token'],
+    [
+      'claims changed after signing',
+      `${good.split('.')[0]}.${b64url({ ...goodPayload, scope: 'admin' })}.${goodSignature}`,
+      'auth.invalid_token',
+    ],
     ['signed by another key with our kid', foreignSigned, 'auth.invalid_token'],
     ['another issuer', otherIssuer, 'auth.invalid_token'],
     ['our key, another issuer', signWithGatewayKey(store, claimsFor(client, { iss: 'https://evil.example' })), 'auth.invalid_token'],
     ['our key, another audience', signWithGatewayKey(store, claimsFor(client, { aud: 'someone-else' })), 'auth.invalid_token'],
     ['our key, no audience', signWithGatewayKey(store, claimsFor(client, { aud: undefined })), 'auth.invalid_token'],
-    ['our key, expired beyond the leeway', signWithGatewayKey(store, claimsFor(client, { iat: now - 600, exp: now - 31 })), 'auth.token_expired'],
+    [
+      'our key, expired beyond the leeway',
+      signWithGatewayKey(store, claimsFor(client, { iat: now - 600, exp: now - 31 })),
+      'auth.token_expired',
+    ],
     ['our key, nbf beyond the leeway', signWithGatewayKey(store, claimsFor(client, { nbf: now + 120 })), 'auth.invalid_token'],
     ['our key, typ JWT', signWithGatewayKey(store, claimsFor(client), { typ: 'JWT' }), 'auth.invalid_token'],
     ['our key, no typ', signWithGatewayKey(store, claimsFor(client), { typ: undefined }), 'auth.invalid_token'],
     ['our key, unknown kid', signWithGatewayKey(store, claimsFor(client), { kid: 'not-a-key' }), 'auth.invalid_token'],
     ['our key, no jti', signWithGatewayKey(store, claimsFor(client, { jti: undefined })), 'auth.invalid_token'],
-    ['our key, sub is not the client', signWithGatewayKey(store, claimsFor(client, { sub: 'cli_0000000000000000000000' })), 'auth.invalid_token'],
-    ['our key, unknown client', signWithGatewayKey(store, { ...claimsFor(client), sub: 'cli_0000000000000000000000', client_id: 'cli_0000000000000000000000' }), 'auth.invalid_token'],
+    [
+      'our key, sub is not the client',
+      signWithGatewayKey(store, claimsFor(client, { sub: 'cli_0000000000000000000000' })),
+      'auth.invalid_token',
+    ],
+    [
+      'our key, unknown client',
+      signWithGatewayKey(store, { ...claimsFor(client), sub: 'cli_0000000000000000000000', client_id: 'cli_0000000000000000000000' }),
+      'auth.invalid_token',
+    ],
     ['our key, unknown scope', signWithGatewayKey(store, claimsFor(client, { scope: 'root' })), 'auth.invalid_token'],
     ['over 8 KiB', signWithGatewayKey(store, claimsFor(client, { pad: 'x'.repeat(6 * 1024 + 600) })), 'auth.invalid_token'],
     ['not base64url', `${good.slice(0, -3)}*!*`, 'auth.malformed_credentials'],
@@ -109,7 +141,8 @@ test('forged, confused and stale tokens: 401, nothing reaches the upstream', asy
       const answer = await callApi(gw.url, token, { method: 'POST' });
       assert.equal(answer.json().code, code, name);
       assert.equal(answer.status, code === 'auth.malformed_credentials' ? 400 : 401, name);
-      if (answer.status === 401) assert.match(String(answer.headers['www-authenticate']), /Bearer realm="portcullis", error="invalid_token"/);
+      if (answer.status === 401)
+        assert.match(String(answer.headers['www-authenticate']), /Bearer realm="portcullis", error="invalid_token"/);
     });
   }
   assert.equal(upstream.arrived.length, 0, 'nothing reached the upstream');

@@ -29,14 +29,21 @@ jwt:
       jwksCa: "\${CA}"
 `;
 
-async function setup(t: TestContext, options: { extra?: string; authenticate?: Authenticate; keys?: readonly JWK[] } = {}): Promise<{ idp: IdentityProvider; gw: TestGateway; upstream: RecordingUpstream }> {
+async function setup(
+  t: TestContext,
+  options: { extra?: string; authenticate?: Authenticate; keys?: readonly JWK[] } = {},
+): Promise<{ idp: IdentityProvider; gw: TestGateway; upstream: RecordingUpstream }> {
   const { extra = '', authenticate } = options;
   const idp = await startIdentityProvider(options.keys ?? [await rsaKey('k1')]);
   t.after(() => idp.close());
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
-  const gw = await startTestGateway(t, gatewayYaml(OAUTH_ROUTES, `${OAUTH_SETTINGS}\n${ISSUERS}\n${extra}`),
-    { UPSTREAM: upstream.origin, IDP: idp.issuer, IDP_JWKS: idp.jwksUrl }, authenticate === undefined ? {} : { authenticate });
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(OAUTH_ROUTES, `${OAUTH_SETTINGS}\n${ISSUERS}\n${extra}`),
+    { UPSTREAM: upstream.origin, IDP: idp.issuer, IDP_JWKS: idp.jwksUrl },
+    authenticate === undefined ? {} : { authenticate },
+  );
   return { idp, gw, upstream };
 }
 
@@ -75,10 +82,19 @@ test('a client-credentials token of a real OIDC provider opens routes with its m
   const [head, body] = writer.split('.');
   const forged = `${head}.${body}.${Buffer.from('x'.repeat(256)).toString('base64url')}`;
   const stranger = await generateKeyPair('RS256');
-  const selfSigned = await new SignJWT({ scope: 'api:write', sub: 'mallory' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-    .setIssuer(idp.issuer).setAudience(EXTERNAL_AUDIENCE).setExpirationTime('5m').setIssuedAt().sign(stranger.privateKey);
-  const otherAudience = await new SignJWT({ scope: 'api:write', sub: 'mallory' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-    .setIssuer(idp.issuer).setAudience('someone-else').setExpirationTime('5m').sign(stranger.privateKey);
+  const selfSigned = await new SignJWT({ scope: 'api:write', sub: 'mallory' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(idp.issuer)
+    .setAudience(EXTERNAL_AUDIENCE)
+    .setExpirationTime('5m')
+    .setIssuedAt()
+    .sign(stranger.privateKey);
+  const otherAudience = await new SignJWT({ scope: 'api:write', sub: 'mallory' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(idp.issuer)
+    .setAudience('someone-else')
+    .setExpirationTime('5m')
+    .sign(stranger.privateKey);
   for (const token of [forged, selfSigned, otherAudience]) {
     const answer = await callApi(gw.url, token);
     assert.equal(answer.status, 401);
@@ -100,7 +116,9 @@ test('key rotation at the provider: a new kid is fetched and accepted; a removed
   const { idp, gw } = await setup(t, { extra: 'cache: { ttl: 1s }', authenticate: late, keys: [k1] });
   const refreshes: string[] = [];
   const oauth = await createOAuth({
-    config: gw.config, store: gw.services.store, credentials: gw.services.verifier,
+    config: gw.config,
+    store: gw.services.store,
+    credentials: gw.services.verifier,
     jwks: { cooldownMs: 0, refreshIntervalMs: 300, timeoutMs: 500 },
     hooks: { onJwksRefresh: (index, result) => refreshes.push(`${index}:${result}`) },
   });
@@ -139,7 +157,17 @@ test('a provider that stops answering stalls nothing whose key is cached; an unk
   t.after(() => idp.close());
   const results: string[] = [];
   const issuers = createExternalIssuers({
-    issuers: [{ issuer: idp.issuer, jwksUrl: idp.jwksUrl, audience: EXTERNAL_AUDIENCE, scopeClaim: 'scope', readWriteValues: ['api:write'], readOnlyValues: ['api:read'], jwksCa: sharedCerts().ca.caCert }],
+    issuers: [
+      {
+        issuer: idp.issuer,
+        jwksUrl: idp.jwksUrl,
+        audience: EXTERNAL_AUDIENCE,
+        scopeClaim: 'scope',
+        readWriteValues: ['api:write'],
+        readOnlyValues: ['api:read'],
+        jwksCa: sharedCerts().ca.caCert,
+      },
+    ],
     leewayMs: 30_000,
     tuning: { cooldownMs: 0, timeoutMs: 500, refreshIntervalMs: 200 },
     onJwksRefresh: (index, result) => results.push(`${index}:${result}`),
@@ -158,8 +186,12 @@ test('a provider that stops answering stalls nothing whose key is cached; an unk
   assert.ok(cachedKeyMs < 450, `verified with the cached key in ${cachedKeyMs.toFixed(1)} ms while the provider hangs`);
 
   const stranger = await generateKeyPair('RS256');
-  const unknownKid = await new SignJWT({ scope: 'api:write', sub: 'x' }).setProtectedHeader({ alg: 'RS256', kid: 'k9' })
-    .setIssuer(idp.issuer).setAudience(EXTERNAL_AUDIENCE).setExpirationTime('5m').sign(stranger.privateKey);
+  const unknownKid = await new SignJWT({ scope: 'api:write', sub: 'x' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k9' })
+    .setIssuer(idp.issuer)
+    .setAudience(EXTERNAL_AUDIENCE)
+    .setExpirationTime('5m')
+    .sign(stranger.privateKey);
   started = performance.now();
   await assert.rejects(issuers.verify(0, unknownKid), (error: unknown) => (error as { code?: string }).code === 'auth.invalid_token');
   const unknownMs = performance.now() - started;
@@ -174,7 +206,17 @@ test('a JWKS whose certificate is not trusted is never used: tokens are refused 
   t.after(() => idp.close());
   const results: string[] = [];
   const issuers = createExternalIssuers({
-    issuers: [{ issuer: idp.issuer, jwksUrl: idp.jwksUrl, audience: EXTERNAL_AUDIENCE, scopeClaim: 'scope', readWriteValues: ['api:write'], readOnlyValues: [], jwksCa: undefined }],
+    issuers: [
+      {
+        issuer: idp.issuer,
+        jwksUrl: idp.jwksUrl,
+        audience: EXTERNAL_AUDIENCE,
+        scopeClaim: 'scope',
+        readWriteValues: ['api:write'],
+        readOnlyValues: [],
+        jwksCa: undefined,
+      },
+    ],
     leewayMs: 0,
     tuning: { timeoutMs: 1_000 },
     onJwksRefresh: (index, result) => results.push(`${index}:${result}`),

@@ -58,7 +58,12 @@ export interface TestClient {
 
 /** Creates an OAuth client in the gateway's store. */
 export async function createClient(store: CredentialStore, scope: Scope, orgId: string | null = null): Promise<TestClient> {
-  const issued = await store.clients.create({ name: `client ${scope}`, scope, orgId, technicalAccountId: orgId === null ? null : 'tech@techacct.example' });
+  const issued = await store.clients.create({
+    name: `client ${scope}`,
+    scope,
+    orgId,
+    technicalAccountId: orgId === null ? null : 'tech@techacct.example',
+  });
   return { clientId: issued.record.clientId, secret: issued.clientSecret };
 }
 
@@ -70,7 +75,12 @@ export function basic(id: string, secret: string): string {
 export const FORM = 'application/x-www-form-urlencoded';
 
 /** POSTs a form to `path` (default the token endpoint). */
-export function postForm(url: string, body: string, headers: Record<string, string | string[]> = {}, path = '/oauth2/token'): Promise<Answer> {
+export function postForm(
+  url: string,
+  body: string,
+  headers: Record<string, string | string[]> = {},
+  path = '/oauth2/token',
+): Promise<Answer> {
   return send(url, { method: 'POST', path, body, headers: { 'content-type': FORM, ...headers } });
 }
 
@@ -91,7 +101,11 @@ export async function getToken(url: string, client: TestClient, scope?: string):
 }
 
 /** Signs `claims` with the store's active signing key (as the gateway would), header overridable. */
-export async function signWithGatewayKey(store: CredentialStore, claims: JWTPayload, header: Partial<JWTHeaderParameters> = {}): Promise<string> {
+export async function signWithGatewayKey(
+  store: CredentialStore,
+  claims: JWTPayload,
+  header: Partial<JWTHeaderParameters> = {},
+): Promise<string> {
   const active = (await store.signingKeys.list()).find((k) => k.retiredAt === null);
   if (active === undefined || active.privateJwk === null) throw new Error('no active signing key');
   const key = await importJWK(active.privateJwk, active.alg);
@@ -102,8 +116,15 @@ export async function signWithGatewayKey(store: CredentialStore, claims: JWTPayl
 export function claimsFor(client: TestClient, overrides: JWTPayload = {}): JWTPayload {
   const now = Math.floor(Date.now() / 1000);
   return {
-    iss: ISSUER, aud: AUDIENCE, sub: client.clientId, client_id: client.clientId, scope: 'read-write',
-    iat: now, exp: now + 600, jti: `test-${Math.random().toString(36).slice(2)}`, ...overrides,
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: client.clientId,
+    client_id: client.clientId,
+    scope: 'read-write',
+    iat: now,
+    exp: now + 600,
+    jti: `test-${Math.random().toString(36).slice(2)}`,
+    ...overrides,
   };
 }
 

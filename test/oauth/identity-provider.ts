@@ -60,15 +60,17 @@ export async function rsaKey(kid: string): Promise<JWK> {
 
 function createProvider(ProviderClass: typeof Provider, issuer: string, keys: readonly JWK[]): Provider {
   const provider = new ProviderClass(issuer, {
-    clients: [{
-      client_id: EXTERNAL_CLIENT.id,
-      client_secret: EXTERNAL_CLIENT.secret,
-      grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'api:read api:write other',
-    }],
+    clients: [
+      {
+        client_id: EXTERNAL_CLIENT.id,
+        client_secret: EXTERNAL_CLIENT.secret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'api:read api:write other',
+      },
+    ],
     jwks: { keys: keys.map((k) => ({ ...k })) },
     scopes: ['api:read', 'api:write', 'other'],
     features: {
@@ -124,21 +126,27 @@ export async function startIdentityProvider(keys: readonly JWK[]): Promise<Ident
     token(scope) {
       const body = new URLSearchParams({ grant_type: 'client_credentials', scope }).toString();
       return new Promise((resolve, reject) => {
-        const req = https.request(`${issuer}/token`, {
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from(`${EXTERNAL_CLIENT.id}:${EXTERNAL_CLIENT.secret}`).toString('base64')}`,
+        const req = https.request(
+          `${issuer}/token`,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`${EXTERNAL_CLIENT.id}:${EXTERNAL_CLIENT.secret}`).toString('base64')}`,
+            },
           },
-        }, (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
-          res.on('end', () => {
-            if (res.statusCode !== 200) reject(new Error(`token request: ${res.statusCode} ${text}`));
-            else resolve((JSON.parse(text) as { access_token: string }).access_token);
-          });
-        });
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => {
+              if (res.statusCode !== 200) reject(new Error(`token request: ${res.statusCode} ${text}`));
+              else resolve((JSON.parse(text) as { access_token: string }).access_token);
+            });
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -147,10 +155,11 @@ export async function startIdentityProvider(keys: readonly JWK[]): Promise<Ident
     setDown(value) {
       down = value;
     },
-    close: () => new Promise<void>((resolve) => {
-      agent.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -16,7 +16,12 @@ import test, { type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { generateSigningKey } from '../../src/oauth/signing-keys.js';
 import {
-  keyEncryptionKeyProblem, keyEncryptionKeys, openPrivateJwk, parseKeyEncryptionKey, sealedWith, sealPrivateJwk,
+  keyEncryptionKeyProblem,
+  keyEncryptionKeys,
+  openPrivateJwk,
+  parseKeyEncryptionKey,
+  sealedWith,
+  sealPrivateJwk,
 } from '../../src/oauth/key-encryption.js';
 import { sharedCerts } from '../support/certs.js';
 import { runCli, runCliJson } from '../support/cli.js';
@@ -38,16 +43,36 @@ test('envelope: opens with its KEK only, bound to its kid, tamper-evident; messa
   assert.ok(!JSON.stringify(sealed).includes(key.privateJwk.d ?? '?'), 'the private scalar is not in the envelope');
   assert.equal(sealed.x, key.privateJwk.x, 'the public part stays readable');
   assert.notEqual(sealPrivateJwk(key.privateJwk, key.kid, kek).d, sealed.d, 'a fresh IV each time');
-  assert.throws(() => openPrivateJwk(sealed, key.kid, keyEncryptionKeys(undefined, [])), /is encrypted with key-encryption key/, 'no KEK configured');
+  assert.throws(
+    () => openPrivateJwk(sealed, key.kid, keyEncryptionKeys(undefined, [])),
+    /is encrypted with key-encryption key/,
+    'no KEK configured',
+  );
   assert.deepEqual(openPrivateJwk(sealed, key.kid, { current: kek, openers: [kek] }), key.privateJwk);
-  assert.deepEqual(openPrivateJwk(key.privateJwk, key.kid, { current: kek, openers: [kek] }), key.privateJwk, 'a key in the clear loads as is');
+  assert.deepEqual(
+    openPrivateJwk(key.privateJwk, key.kid, { current: kek, openers: [kek] }),
+    key.privateJwk,
+    'a key in the clear loads as is',
+  );
 
   const secrets = [kek.key.toString('base64'), other.key.toString('base64'), key.privateJwk.d ?? '?'];
   const refusals: [string, () => unknown, RegExp][] = [
-    ['unknown KEK', () => openPrivateJwk(sealed, key.kid, { current: other, openers: [other] }), new RegExp(`encrypted with key-encryption key ${kek.id}, which is neither`)],
+    [
+      'unknown KEK',
+      () => openPrivateJwk(sealed, key.kid, { current: other, openers: [other] }),
+      new RegExp(`encrypted with key-encryption key ${kek.id}, which is neither`),
+    ],
     ['moved to another kid', () => openPrivateJwk(sealed, 'another-kid', { current: kek, openers: [kek] }), /does not decrypt/],
-    ['ciphertext altered', () => openPrivateJwk({ ...sealed, d: `${(sealed.d ?? '').slice(0, -2)}AA` }, key.kid, { current: kek, openers: [kek] }), /does not decrypt/],
-    ['truncated', () => openPrivateJwk({ ...sealed, d: `pclkek1.${kek.id}.AAAA.` }, key.kid, { current: kek, openers: [kek] }), /does not decrypt/],
+    [
+      'ciphertext altered',
+      () => openPrivateJwk({ ...sealed, d: `${(sealed.d ?? '').slice(0, -2)}AA` }, key.kid, { current: kek, openers: [kek] }),
+      /does not decrypt/,
+    ],
+    [
+      'truncated',
+      () => openPrivateJwk({ ...sealed, d: `pclkek1.${kek.id}.AAAA.` }, key.kid, { current: kek, openers: [kek] }),
+      /does not decrypt/,
+    ],
   ];
   for (const [name, attempt, message] of refusals) {
     assert.throws(attempt, (error: Error) => {
@@ -56,7 +81,14 @@ test('envelope: opens with its KEK only, bound to its kid, tamper-evident; messa
       return true;
     });
   }
-  for (const bad of ['', 'short', `${newKek()}x`, randomBytes(31).toString('base64'), randomBytes(33).toString('base64'), `${newKek().slice(0, 43)}!`]) {
+  for (const bad of [
+    '',
+    'short',
+    `${newKek()}x`,
+    randomBytes(31).toString('base64'),
+    randomBytes(33).toString('base64'),
+    `${newKek().slice(0, 43)}!`,
+  ]) {
     const problem = keyEncryptionKeyProblem(bad);
     assert.ok(problem !== undefined, JSON.stringify(bad));
     if (bad.length > 0) assert.ok(!problem.includes(bad), 'the value is never quoted');
@@ -85,7 +117,9 @@ async function site(t: TestContext): Promise<Site> {
     file: join(dir, 'pcl.db'),
     config(oauthExtra, store = 'sqlite:./pcl.db') {
       const file = join(dir, `portcullis-${n++}.yaml`);
-      writeFileSync(file, `listen: "127.0.0.1:0"
+      writeFileSync(
+        file,
+        `listen: "127.0.0.1:0"
 admin: { listen: "127.0.0.1:0" }
 metrics: { listen: "127.0.0.1:0" }
 store: { url: "${store}" }
@@ -96,7 +130,8 @@ routes:
     match: { path: /api }
     upstream: "https://127.0.0.1:${upstream.port}"
     upstreamCa: "${ca}"
-`);
+`,
+      );
       return file;
     },
   };
@@ -104,14 +139,17 @@ routes:
 
 async function accessToken(url: string, clientId: string, secret: string): Promise<string> {
   const answer = await send(url, {
-    method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+    method: 'POST',
+    path: '/oauth2/token',
+    body: 'grant_type=client_credentials',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(clientId, secret) },
   });
   assert.equal(answer.status, 200, answer.body);
   return answer.json<{ access_token: string }>().access_token;
 }
 
-const call = async (url: string, token: string): Promise<number> => (await send(url, { path: '/api/x', headers: { authorization: `Bearer ${token}` } })).status;
+const call = async (url: string, token: string): Promise<number> =>
+  (await send(url, { path: '/api/x', headers: { authorization: `Bearer ${token}` } })).status;
 
 /** The raw private_jwk column of the active key. */
 function rawActivePrivate(file: string): { d: string; raw: string } {
@@ -134,7 +172,16 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   // 1. Written without a KEK (SQLite allows it): the row holds the private scalar in the clear.
   const clearConfig = s.config('');
   const gw0 = await startGatewayProcess(t, clearConfig);
-  const client = await runCliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'svc', '--scope', 'read-only', '--config', clearConfig]);
+  const client = await runCliJson<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'svc',
+    '--scope',
+    'read-only',
+    '--config',
+    clearConfig,
+  ]);
   const early = await accessToken(gw0.url, client.client_id, client.client_secret);
   const clearD = rawActivePrivate(s.file).d;
   assert.match(clearD, /^[A-Za-z0-9_-]{43}$/, 'stored in the clear');
@@ -148,10 +195,19 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   assert.equal(await call(gw1.url, early), 200);
   assert.match(gw1.logs(), /"event":"oauth\.signing_key_in_clear".*keys rekey/);
   const listed = await runCliJson<Array<{ encryptedWith: string | null }>>(['keys', 'list', '--config', kek1Config], env1);
-  assert.deepEqual(listed.map((k) => k.encryptedWith), [null]);
+  assert.deepEqual(
+    listed.map((k) => k.encryptedWith),
+    [null],
+  );
 
-  const rekeyed = await runCliJson<{ kid: string; outcome: string; from: string | null; encryptedWith: string }>(['keys', 'rekey', '--config', kek1Config], env1);
-  assert.deepEqual({ outcome: rekeyed.outcome, from: rekeyed.from, encryptedWith: rekeyed.encryptedWith }, { outcome: 'sealed', from: null, encryptedWith: id(kek1) });
+  const rekeyed = await runCliJson<{ kid: string; outcome: string; from: string | null; encryptedWith: string }>(
+    ['keys', 'rekey', '--config', kek1Config],
+    env1,
+  );
+  assert.deepEqual(
+    { outcome: rekeyed.outcome, from: rekeyed.from, encryptedWith: rekeyed.encryptedWith },
+    { outcome: 'sealed', from: null, encryptedWith: id(kek1) },
+  );
   const sealed = rawActivePrivate(s.file);
   assert.ok(sealed.d.startsWith(`pclkek1.${id(kek1)}.`), 'sealed in the store');
   assert.ok(!sealed.raw.includes(clearD), 'the clear scalar is gone from the row');
@@ -171,7 +227,10 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   // 4. KEK rotation: the new KEK seals, the previous one still opens, rekey reseals.
   const env2 = { PORTCULLIS_KEK: kek2, PORTCULLIS_KEK_OLD: kek1 };
   const rotating = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}", previousKeyEncryptionKeys: ["${PORTCULLIS_KEK_OLD}"]');
-  const resealed = await runCliJson<{ outcome: string; from: string; encryptedWith: string }>(['keys', 'rekey', '--config', rotating], env2);
+  const resealed = await runCliJson<{ outcome: string; from: string; encryptedWith: string }>(
+    ['keys', 'rekey', '--config', rotating],
+    env2,
+  );
   assert.deepEqual({ ...resealed }, { kid: rekeyed.kid, outcome: 'resealed', from: id(kek1), encryptedWith: id(kek2) });
   assert.ok(rawActivePrivate(s.file).d.startsWith(`pclkek1.${id(kek2)}.`));
   assert.equal(await call(gw2.url, later), 200, 'running gateways keep their key');
@@ -180,7 +239,9 @@ test('SQLite: a key written in the clear still loads, `keys rekey` seals it, a K
   const kek2Only = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"');
   const gw3 = await startGatewayProcess(t, kek2Only, { env: { PORTCULLIS_KEK: kek2 } });
   assert.equal(await call(gw3.url, early), 200, 'the key is the same key: tokens from before every step verify');
-  const rotated = await runCliJson<{ kid: string; encryptedWith: string }>(['keys', 'rotate', '--config', kek2Only], { PORTCULLIS_KEK: kek2 });
+  const rotated = await runCliJson<{ kid: string; encryptedWith: string }>(['keys', 'rotate', '--config', kek2Only], {
+    PORTCULLIS_KEK: kek2,
+  });
   assert.equal(rotated.encryptedWith, id(kek2), 'a rotated key is sealed from the start');
   assert.ok(rawActivePrivate(s.file).d.startsWith(`pclkek1.${id(kek2)}.`));
   gw3.child.kill('SIGKILL');
@@ -212,21 +273,39 @@ test('PostgreSQL: no KEK refuses to start unless allowPlaintextSigningKeys; with
   const none = s.config('', url);
   const refused = await runCli(['start', '--config', none]);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /oauth\.keyEncryptionKey is not set: on a PostgreSQL store the OAuth signing keys would be stored in the clear/);
+  assert.match(
+    refused.stderr,
+    /oauth\.keyEncryptionKey is not set: on a PostgreSQL store the OAuth signing keys would be stored in the clear/,
+  );
   assert.match(refused.stderr, /oauth\.allowPlaintextSigningKeys: true/);
   assert.ok(!refused.stderr.includes(new URL(url).password || '\u0000'), 'no database password');
   const rotate = await runCli(['keys', 'rotate', '--config', none]);
   assert.equal(rotate.code, 1, 'the CLI follows the same policy');
-  assert.equal(((await adminQuery('SELECT count(*)::int AS n FROM signing_keys', database).catch(() => ({ rows: [{ n: 0 }] }))).rows[0] as { n: number } | undefined)?.n, 0, 'nothing was written');
+  assert.equal(
+    (
+      (await adminQuery('SELECT count(*)::int AS n FROM signing_keys', database).catch(() => ({ rows: [{ n: 0 }] }))).rows[0] as
+        { n: number } | undefined
+    )?.n,
+    0,
+    'nothing was written',
+  );
 
   const kek = newKek();
   const sealedConfig = s.config(', keyEncryptionKey: "${PORTCULLIS_KEK}"', url);
   const gw = await startGatewayProcess(t, sealedConfig, { env: { PORTCULLIS_KEK: kek } });
-  const client = await runCliJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'svc', '--scope', 'read-only', '--config', sealedConfig], { PORTCULLIS_KEK: kek });
+  const client = await runCliJson<{ client_id: string; client_secret: string }>(
+    ['clients', 'create', '--name', 'svc', '--scope', 'read-only', '--config', sealedConfig],
+    { PORTCULLIS_KEK: kek },
+  );
   assert.equal(await call(gw.url, await accessToken(gw.url, client.client_id, client.client_secret)), 200);
-  const rows = (await adminQuery('SELECT private_jwk FROM signing_keys WHERE retired_at IS NULL', database)).rows as Array<{ private_jwk: string }>;
+  const rows = (await adminQuery('SELECT private_jwk FROM signing_keys WHERE retired_at IS NULL', database)).rows as Array<{
+    private_jwk: string;
+  }>;
   assert.equal(rows.length, 1);
-  assert.ok((JSON.parse(rows[0]?.private_jwk ?? '{}') as { d: string }).d.startsWith(`pclkek1.${parseKeyEncryptionKey(kek).id}.`), 'sealed in PostgreSQL');
+  assert.ok(
+    (JSON.parse(rows[0]?.private_jwk ?? '{}') as { d: string }).d.startsWith(`pclkek1.${parseKeyEncryptionKey(kek).id}.`),
+    'sealed in PostgreSQL',
+  );
   gw.child.kill('SIGKILL');
   await gw.exited;
 

@@ -19,7 +19,12 @@ function introspect(url: string, token: string, auth: Record<string, string>): P
 }
 
 function revoke(url: string, token: string, client: TestClient, extra = ''): Promise<Answer> {
-  return postForm(url, `token=${encodeURIComponent(token)}${extra}`, { authorization: basic(client.clientId, client.secret) }, '/oauth2/revoke');
+  return postForm(
+    url,
+    `token=${encodeURIComponent(token)}${extra}`,
+    { authorization: basic(client.clientId, client.secret) },
+    '/oauth2/revoke',
+  );
 }
 
 /** `jwt` with a middle character of its signature replaced by one it is not: never the same token. */
@@ -40,13 +45,27 @@ test('introspection: a client sees its own tokens, an admin sees all, anything e
   assert.equal(own.status, 200);
   assert.equal(own.headers['cache-control'], 'no-store');
   assert.deepEqual(own.json(), {
-    active: true, scope: 'read-only', client_id: alice.clientId, sub: alice.clientId, exp: payload.exp, iat: payload.iat,
-    iss: payload.iss, aud: payload.aud, jti: payload.jti, token_type: 'Bearer', org_id: 'ORG1', technical_account_id: 'tech@techacct.example',
+    active: true,
+    scope: 'read-only',
+    client_id: alice.clientId,
+    sub: alice.clientId,
+    exp: payload.exp,
+    iat: payload.iat,
+    iss: payload.iss,
+    aud: payload.aud,
+    jti: payload.jti,
+    token_type: 'Bearer',
+    org_id: 'ORG1',
+    technical_account_id: 'tech@techacct.example',
   });
   const post = await postForm(gw.url, `token=${token}&client_id=${alice.clientId}&client_secret=${alice.secret}`, {}, '/oauth2/introspect');
   assert.equal(post.json().active, true, 'client_secret_post');
 
-  assert.deepEqual((await introspect(gw.url, token, { authorization: basic(bob.clientId, bob.secret) })).json(), { active: false }, 'another client\'s token');
+  assert.deepEqual(
+    (await introspect(gw.url, token, { authorization: basic(bob.clientId, bob.secret) })).json(),
+    { active: false },
+    "another client's token",
+  );
   const adminToken = (await store.tokens.create({ label: 'ops', scope: 'admin' })).token;
   assert.equal((await introspect(gw.url, token, { authorization: `Bearer ${adminToken}` })).json().active, true, 'admin bearer');
   const apiToken = (await store.tokens.create({ label: 'rw', scope: 'read-write' })).token;
@@ -91,7 +110,7 @@ test('/oauth2/revoke: a client revokes its own token, at once on this instance; 
   assert.equal(refused.json().code, 'auth.token_revoked');
   assert.equal(upstream.arrived.length, before, 'nothing reached the upstream');
   assert.equal((await introspect(gw.url, token, { authorization: basic(alice.clientId, alice.secret) })).json().active, false);
-  assert.equal((await callApi(gw.url, other)).status, 200, 'the client\'s other tokens keep working');
+  assert.equal((await callApi(gw.url, other)).status, 200, "the client's other tokens keep working");
   assert.equal((await revoke(gw.url, token, alice)).status, 200, 'idempotent');
 
   const apiToken = (await store.tokens.create({ label: 'x', scope: 'read-only' })).token;
@@ -119,14 +138,19 @@ test('revoking a client with the CLI (another process) refuses its access tokens
     const seqBefore = await store.latestChangeSeq();
 
     const cli = new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [CLI_PATH, 'clients', 'revoke', client.clientId, '--config', configFile, '--json'],
+      execFile(
+        process.execPath,
+        [CLI_PATH, 'clients', 'revoke', client.clientId, '--config', configFile, '--json'],
         { env: { ...process.env, ...env, CA: sharedCerts().ca.caCertPath } },
-        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)));
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      );
     });
     let refusedAt: number | undefined;
     const deadline = Date.now() + 15_000;
     let cliDone = false;
-    void cli.finally(() => { cliDone = true; });
+    void cli.finally(() => {
+      cliDone = true;
+    });
     while (refusedAt === undefined && Date.now() < deadline) {
       const answer = await callApi(gw.url, tokens[0] ?? '');
       if (answer.status === 401) {

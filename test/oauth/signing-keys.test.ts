@@ -35,8 +35,15 @@ test('store: one active key; concurrent first starts agree; rotation retires and
   const raw = new Database(file, { readonly: true });
   t.after(() => raw.close());
   assert.equal(raw.prepare('SELECT count(*) FROM signing_keys WHERE private_jwk IS NOT NULL').pluck().get(), 1);
-  assert.throws(() => new Database(file).prepare("UPDATE signing_keys SET private_jwk = 'x' WHERE retired_at IS NOT NULL").run(), /retired signing key/);
-  await assert.rejects(store.signingKeys.rotate(next), (e: unknown) => (e as { reason?: string }).reason === 'invalid_argument', 'a kid is never reused');
+  assert.throws(
+    () => new Database(file).prepare("UPDATE signing_keys SET private_jwk = 'x' WHERE retired_at IS NOT NULL").run(),
+    /retired signing key/,
+  );
+  await assert.rejects(
+    store.signingKeys.rotate(next),
+    (e: unknown) => (e as { reason?: string }).reason === 'invalid_argument',
+    'a kid is never reused',
+  );
   assert.equal(verifiesUntil({ retiredAt: 1_000 }, LIFETIME), 1_000 + 3_600_000 + 30_000 + KEY_PROPAGATION_MARGIN_MS);
   assert.equal(verifiesUntil({ retiredAt: null }, LIFETIME), Infinity);
   assert.equal(sqlitePathOf(`sqlite:${file}`), file);
@@ -57,7 +64,10 @@ test('key ring: a retired key verifies and is published until its window ends, t
   for (const jwk of ring.publicKeys()) assert.equal(jwk.d, undefined, 'never a private part');
   now = Date.now() + LIFETIME.tokenTtlMs + LIFETIME.leewayMs + KEY_PROPAGATION_MARGIN_MS + 1_000;
   assert.equal(ring.verificationKey(old.kid), undefined);
-  assert.deepEqual(ring.publicKeys().map((k) => k.kid), [ring.signer()?.kid]);
+  assert.deepEqual(
+    ring.publicKeys().map((k) => k.kid),
+    [ring.signer()?.kid],
+  );
 });
 
 test('portcullis keys rotate while a gateway serves: old tokens keep working, new ones carry the new kid, the JWKS lists both', async (t) => {
@@ -70,12 +80,19 @@ test('portcullis keys rotate while a gateway serves: old tokens keep working, ne
   const listed = await runCli(['keys', 'list', '--config', configFile, '--json'], cliEnv);
   assert.equal(listed.code, 0, listed.stderr);
   const before = JSON.parse(listed.stdout) as Array<{ kid: string; state: string }>;
-  assert.deepEqual(before.map((k) => [k.kid, k.state]), [[oldKid, 'active']]);
+  assert.deepEqual(
+    before.map((k) => [k.kid, k.state]),
+    [[oldKid, 'active']],
+  );
   assert.ok(!listed.stdout.includes('"d"'), 'no private key printed');
 
   const rotated = await runCli(['keys', 'rotate', '--config', configFile, '--json'], cliEnv);
   assert.equal(rotated.code, 0, rotated.stderr);
-  const result = JSON.parse(rotated.stdout) as { kid: string; state: string; previous: { kid: string; state: string; verifiesUntil: string } };
+  const result = JSON.parse(rotated.stdout) as {
+    kid: string;
+    state: string;
+    previous: { kid: string; state: string; verifiesUntil: string };
+  };
   assert.equal(result.state, 'active');
   assert.equal(result.previous.kid, oldKid);
   assert.equal(result.previous.state, 'verifying');
@@ -99,7 +116,10 @@ test('portcullis keys rotate while a gateway serves: old tokens keep working, ne
   assert.equal(jwks.headers['cache-control'], 'public, max-age=300');
   assert.equal(jwks.headers['content-type'], 'application/jwk-set+json');
   const set = jwks.json<{ keys: Array<Record<string, unknown>> }>();
-  assert.deepEqual(set.keys.map((k) => k.kid), [result.kid, oldKid]);
+  assert.deepEqual(
+    set.keys.map((k) => k.kid),
+    [result.kid, oldKid],
+  );
   for (const key of set.keys) {
     assert.deepEqual(Object.keys(key).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
     assert.equal(key.use, 'sig');
@@ -116,8 +136,17 @@ test('portcullis keys rotate while a gateway serves: old tokens keep working, ne
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET, HEAD');
 
-  const after = JSON.parse((await runCli(['keys', 'list', '--config', configFile, '--json'], cliEnv)).stdout) as Array<{ kid: string; state: string }>;
-  assert.deepEqual(after.map((k) => [k.kid, k.state]), [[result.kid, 'active'], [oldKid, 'verifying']]);
+  const after = JSON.parse((await runCli(['keys', 'list', '--config', configFile, '--json'], cliEnv)).stdout) as Array<{
+    kid: string;
+    state: string;
+  }>;
+  assert.deepEqual(
+    after.map((k) => [k.kid, k.state]),
+    [
+      [result.kid, 'active'],
+      [oldKid, 'verifying'],
+    ],
+  );
   const usage = await runCli(['keys', 'spin', '--config', configFile], cliEnv);
   assert.equal(usage.code, 2);
 });

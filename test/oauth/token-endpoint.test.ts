@@ -7,9 +7,7 @@ import test from 'node:test';
 import type { Answer } from '../support/client.js';
 import { sendRaw, send } from '../support/client.js';
 import { assertProblem } from '../support/problem.js';
-import {
-  AUDIENCE, basic, createClient, decode, FORM, ISSUER, postForm, startOAuthGateway, type TokenResponse,
-} from './helpers.js';
+import { AUDIENCE, basic, createClient, decode, FORM, ISSUER, postForm, startOAuthGateway, type TokenResponse } from './helpers.js';
 
 /** Asserts an RFC 6749 §5.2 error answer, and that nothing secret came back. */
 function assertOAuthError(answer: Answer, status: number, error: string, secrets: readonly string[] = []): void {
@@ -60,7 +58,9 @@ test('client_secret_post works too, and a client_id repeated in the body next to
   const post = await postForm(gw.url, `grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.secret}`);
   assert.equal(post.status, 200, post.body);
   assert.equal(post.json<TokenResponse>().scope, 'read-only');
-  const both = await postForm(gw.url, `grant_type=client_credentials&client_id=${client.clientId}`, { authorization: basic(client.clientId, client.secret) });
+  const both = await postForm(gw.url, `grant_type=client_credentials&client_id=${client.clientId}`, {
+    authorization: basic(client.clientId, client.secret),
+  });
   assert.equal(both.status, 200, both.body);
 });
 
@@ -93,12 +93,14 @@ test('the documented partner request (docs/oauth.md), byte for byte, with and wi
   }
 });
 
-test('scope: omitted → the client\'s; a narrower one is granted; a wider or unknown one is invalid_scope', async (t) => {
+test("scope: omitted → the client's; a narrower one is granted; a wider or unknown one is invalid_scope", async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const rw = await createClient(store, 'read-write');
   const admin = await createClient(store, 'admin');
   const ask = async (client: typeof rw, scope: string): Promise<Answer> =>
-    postForm(gw.url, `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`, { authorization: basic(client.clientId, client.secret) });
+    postForm(gw.url, `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`, {
+      authorization: basic(client.clientId, client.secret),
+    });
   assert.equal((await ask(rw, 'read-only')).json<TokenResponse>().scope, 'read-only');
   assert.equal((await ask(rw, 'read-only read-write')).json<TokenResponse>().scope, 'read-write');
   assert.equal((await ask(admin, 'read-write')).json<TokenResponse>().scope, 'read-write');
@@ -124,30 +126,109 @@ test('every RFC 6749 §5.2 error, with its status and challenge, never echoing a
     ['empty grant_type counts as omitted', () => postForm(gw.url, 'grant_type=', auth), 400, 'invalid_request'],
     ['grant_type twice', () => postForm(gw.url, `${grant}&${grant}`, auth), 400, 'invalid_request'],
     ['scope twice', () => postForm(gw.url, `${grant}&scope=read-only&scope=read-only`, auth), 400, 'invalid_request'],
-    ['JSON body', () => send(gw.url, { method: 'POST', path: '/oauth2/token', body: '{"grant_type":"client_credentials"}', headers: { ...auth, 'content-type': 'application/json' } }), 400, 'invalid_request'],
+    [
+      'JSON body',
+      () =>
+        send(gw.url, {
+          method: 'POST',
+          path: '/oauth2/token',
+          body: '{"grant_type":"client_credentials"}',
+          headers: { ...auth, 'content-type': 'application/json' },
+        }),
+      400,
+      'invalid_request',
+    ],
     ['no content type', () => send(gw.url, { method: 'POST', path: '/oauth2/token', body: grant, headers: auth }), 400, 'invalid_request'],
-    ['two content types', () => send(gw.url, { method: 'POST', path: '/oauth2/token', body: grant, headers: { ...auth, 'content-type': [FORM, FORM] } }), 400, 'invalid_request'],
+    [
+      'two content types',
+      () => send(gw.url, { method: 'POST', path: '/oauth2/token', body: grant, headers: { ...auth, 'content-type': [FORM, FORM] } }),
+      400,
+      'invalid_request',
+    ],
     ['latin-1 charset', () => postForm(gw.url, grant, { ...auth, 'content-type': `${FORM}; charset=ISO-8859-1` }), 400, 'invalid_request'],
     ['body over 16 KiB', () => postForm(gw.url, `${grant}&pad=${'a'.repeat(17 * 1024)}`, auth), 400, 'invalid_request'],
     ['invalid percent-encoding', () => postForm(gw.url, `${grant}&scope=%zz`, auth), 400, 'invalid_request'],
-    ['not UTF-8', () => send(gw.url, { method: 'POST', path: '/oauth2/token', body: Buffer.from([0x67, 0x3d, 0xff]), headers: { ...auth, 'content-type': FORM } }), 400, 'invalid_request'],
-    ['parameters in the query', () => send(gw.url, { method: 'POST', path: `/oauth2/token?client_secret=${client.secret}`, body: grant, headers: { ...auth, 'content-type': FORM } }), 400, 'invalid_request'],
-    ['Basic and client_secret at once', () => postForm(gw.url, `${grant}&client_id=${client.clientId}&client_secret=${client.secret}`, auth), 400, 'invalid_request'],
+    [
+      'not UTF-8',
+      () =>
+        send(gw.url, {
+          method: 'POST',
+          path: '/oauth2/token',
+          body: Buffer.from([0x67, 0x3d, 0xff]),
+          headers: { ...auth, 'content-type': FORM },
+        }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'parameters in the query',
+      () =>
+        send(gw.url, {
+          method: 'POST',
+          path: `/oauth2/token?client_secret=${client.secret}`,
+          body: grant,
+          headers: { ...auth, 'content-type': FORM },
+        }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'Basic and client_secret at once',
+      () => postForm(gw.url, `${grant}&client_id=${client.clientId}&client_secret=${client.secret}`, auth),
+      400,
+      'invalid_request',
+    ],
     ['Basic and another client_id', () => postForm(gw.url, `${grant}&client_id=cli_0000000000000000000000`, auth), 400, 'invalid_request'],
-    ['two Authorization headers', () => postForm(gw.url, grant, { authorization: [auth.authorization, auth.authorization] }), 400, 'invalid_request'],
+    [
+      'two Authorization headers',
+      () => postForm(gw.url, grant, { authorization: [auth.authorization, auth.authorization] }),
+      400,
+      'invalid_request',
+    ],
     ['client_secret without client_id', () => postForm(gw.url, `${grant}&client_secret=${client.secret}`), 400, 'invalid_request'],
     ['no client authentication', () => postForm(gw.url, grant), 401, 'invalid_client'],
     ['client_id alone (public client)', () => postForm(gw.url, `${grant}&client_id=${client.clientId}`), 401, 'invalid_client'],
-    ['wrong secret (Basic)', () => postForm(gw.url, grant, { authorization: basic(client.clientId, revoked.secret) }), 401, 'invalid_client'],
-    ['wrong secret (post)', () => postForm(gw.url, `${grant}&client_id=${client.clientId}&client_secret=${revoked.secret}`), 401, 'invalid_client'],
-    ['unknown client', () => postForm(gw.url, grant, { authorization: basic('cli_0000000000000000000000', client.secret) }), 401, 'invalid_client'],
+    [
+      'wrong secret (Basic)',
+      () => postForm(gw.url, grant, { authorization: basic(client.clientId, revoked.secret) }),
+      401,
+      'invalid_client',
+    ],
+    [
+      'wrong secret (post)',
+      () => postForm(gw.url, `${grant}&client_id=${client.clientId}&client_secret=${revoked.secret}`),
+      401,
+      'invalid_client',
+    ],
+    [
+      'unknown client',
+      () => postForm(gw.url, grant, { authorization: basic('cli_0000000000000000000000', client.secret) }),
+      401,
+      'invalid_client',
+    ],
     ['revoked client', () => postForm(gw.url, grant, { authorization: basic(revoked.clientId, revoked.secret) }), 401, 'invalid_client'],
-    ['the partner documentation\'s example credentials', () => postForm(gw.url, grant, { authorization: 'Basic zq2LOO1CcYGrODS5nXiNHpEz97eCpVHAoMF8pAgCntXAzxp5uRV7DTAE2qtPLjhMQwrEX3O6MHV4S' }), 401, 'invalid_client'],
-    ['Bearer instead of client authentication', () => postForm(gw.url, grant, { authorization: `Bearer ${apiToken}` }), 401, 'invalid_client'],
-    ['an API token as the Basic password', () => postForm(gw.url, grant, { authorization: basic('anyone', apiToken) }), 400, 'unauthorized_client'],
+    [
+      "the partner documentation's example credentials",
+      () =>
+        postForm(gw.url, grant, { authorization: 'Basic zq2LOO1CcYGrODS5nXiNHpEz97eCpVHAoMF8pAgCntXAzxp5uRV7DTAE2qtPLjhMQwrEX3O6MHV4S' }),
+      401,
+      'invalid_client',
+    ],
+    [
+      'Bearer instead of client authentication',
+      () => postForm(gw.url, grant, { authorization: `Bearer ${apiToken}` }),
+      401,
+      'invalid_client',
+    ],
+    [
+      'an API token as the Basic password',
+      () => postForm(gw.url, grant, { authorization: basic('anyone', apiToken) }),
+      400,
+      'unauthorized_client',
+    ],
     ['password grant', () => postForm(gw.url, 'grant_type=password&username=a&password=b', auth), 400, 'unsupported_grant_type'],
     ['authorization_code grant', () => postForm(gw.url, 'grant_type=authorization_code&code=x', auth), 400, 'unsupported_grant_type'],
-    ['scope wider than the client\'s', () => postForm(gw.url, `${grant}&scope=admin`, auth), 400, 'invalid_scope'],
+    ["scope wider than the client's", () => postForm(gw.url, `${grant}&scope=admin`, auth), 400, 'invalid_scope'],
   ];
   for (const [name, run, status, error] of cases) {
     await t.test(name, async () => assertOAuthError(await run(), status, error, secrets));
@@ -163,17 +244,27 @@ test('other methods: 405 method.not_allowed with Allow: POST; the smuggling guar
     assert.equal(answer.headers.allow, 'POST');
     if (method !== 'HEAD') assertProblem({ status: answer.status, headers: answer.headers, bodyText: answer.body }, 'method.not_allowed');
   }
-  const smuggled = await sendRaw(gw.port, 'POST /oauth2/token HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+  const smuggled = await sendRaw(
+    gw.port,
+    'POST /oauth2/token HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+  );
   assert.equal(smuggled.status, 400);
 });
 
 test('an Expect: 100-continue client is told to go on, and a refused one never uploads', async (t) => {
   const { gw, store } = await startOAuthGateway(t);
   const client = await createClient(store, 'read-write');
-  const head = (contentType: string): string => [
-    'POST /oauth2/token HTTP/1.1', 'Host: gw', `Authorization: ${basic(client.clientId, client.secret)}`,
-    `Content-Type: ${contentType}`, 'Content-Length: 29', 'Expect: 100-continue', '', '',
-  ].join('\r\n');
+  const head = (contentType: string): string =>
+    [
+      'POST /oauth2/token HTTP/1.1',
+      'Host: gw',
+      `Authorization: ${basic(client.clientId, client.secret)}`,
+      `Content-Type: ${contentType}`,
+      'Content-Length: 29',
+      'Expect: 100-continue',
+      '',
+      '',
+    ].join('\r\n');
   const refused = await sendRaw(gw.port, head('text/plain'));
   assert.equal(refused.status, 400, 'refused before any 100 Continue');
   assert.ok(!refused.raw.includes('100 Continue'));

@@ -7,18 +7,23 @@ import { abortOnSlowRoute } from './traffic.js';
 import { ACCESS_LINE_KEYS } from './fixtures.js';
 import { basic, eventually, fakeApiToken, KNOWN, startStandard } from './harness.js';
 
-
 test('one access-log line per request, at response close, with the documented fields and no query value', async (t) => {
   const setup = await startStandard(t, { queryValues: ['page'] });
   const id = (n: number): Record<string, string> => ({ 'x-request-id': `acc-${n}` });
   assert.equal((await send(setup.url, { path: '/public/items?page=2&access_token=QUERYSECRET&flag', headers: id(1) })).status, 200);
-  assert.equal((await send(setup.url, { path: '/private/x', headers: { ...id(2), authorization: `Bearer ${KNOWN.readToken}` } })).status, 200);
+  assert.equal(
+    (await send(setup.url, { path: '/private/x', headers: { ...id(2), authorization: `Bearer ${KNOWN.readToken}` } })).status,
+    200,
+  );
   assert.equal((await send(setup.url, { path: '/private/x', headers: id(3) })).status, 401);
   const body = Buffer.alloc(5_000, 'b');
   assert.equal((await send(setup.url, { method: 'POST', path: '/public/upload', body, headers: id(4) })).status, 200);
   assert.equal((await send(setup.url, { path: '/nowhere?token=UNLOGGED5', headers: id(5) })).status, 404);
   assert.equal((await send(setup.url, { path: '/broken/x', headers: id(6) })).status, 502);
-  const invalid = await sendRaw(setup.port, 'GET /public/%2e%2e/x?secret=VALUE1 HTTP/1.1\r\nHost: a\r\nX-Request-Id: acc-7\r\nConnection: close\r\n\r\n');
+  const invalid = await sendRaw(
+    setup.port,
+    'GET /public/%2e%2e/x?secret=VALUE1 HTTP/1.1\r\nHost: a\r\nX-Request-Id: acc-7\r\nConnection: close\r\n\r\n',
+  );
   assert.equal(invalid.status, 400);
   await abortOnSlowRoute(setup);
 
@@ -100,10 +105,13 @@ test('bytes in and out are per request on a keep-alive connection', async (t) =>
   t.after(() => agent.destroy());
   const request = (method: string, path: string, body?: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: setup.port, method, path, agent, headers: { 'x-request-id': path.slice(1).replace(/\//g, '-') } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: setup.port, method, path, agent, headers: { 'x-request-id': path.slice(1).replace(/\//g, '-') } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -131,7 +139,10 @@ test('a reload applies a new log.queryValues allow-list', async (t) => {
   setup.obs.updateRoutes({ ...setup.config, log: { ...setup.config.log, queryValues: ['sort'] } });
   await send(setup.url, { path: '/public/x?page=3&sort=name' });
   await eventually(() => setup.log.access().length === 2);
-  assert.deepEqual(setup.log.access().map((line) => line.path), ['/public/x?page&sort', '/public/x?page&sort=name']);
+  assert.deepEqual(
+    setup.log.access().map((line) => line.path),
+    ['/public/x?page&sort', '/public/x?page&sort=name'],
+  );
 });
 
 test('loggedQuery keeps names, drops values, and masks what looks like a secret', () => {
@@ -141,12 +152,20 @@ test('loggedQuery keeps names, drops values, and masks what looks like a secret'
   assert.equal(loggedQuery('?a=1&b=2&c', none), '?a&b&c');
   assert.equal(loggedQuery('?a=1&&b=', none), '?a&b', 'empty parts are skipped');
   assert.equal(loggedQuery('?page=2&x=1', new Set(['page'])), '?page=2&x');
-  assert.equal(loggedQuery('?service%50rovider=acme', new Set(['serviceProvider'])), '?service%50rovider=acme', 'names compared after decoding');
+  assert.equal(
+    loggedQuery('?service%50rovider=acme', new Set(['serviceProvider'])),
+    '?service%50rovider=acme',
+    'names compared after decoding',
+  );
   assert.equal(loggedQuery('?a%ZZ=1', new Set(['a'])), '?a%ZZ', 'bad escapes compared raw');
   const token = fakeApiToken();
   assert.equal(loggedQuery(`?${token}&ok=1`, none), `?${MASK}&ok`, 'a token pasted as a name is masked');
   assert.equal(loggedQuery(`?${'n'.repeat(65)}=1`, none), `?${MASK}`, 'over-long names are masked');
-  assert.equal(loggedQuery(`?page=${token}`, new Set(['page'])), `?page=${MASK}`, 'even an allow-listed value is masked when it is a token');
+  assert.equal(
+    loggedQuery(`?page=${token}`, new Set(['page'])),
+    `?page=${MASK}`,
+    'even an allow-listed value is masked when it is a token',
+  );
   assert.equal(loggedQuery(`?page=${'v'.repeat(300)}`, new Set(['page'])), `?page=${'v'.repeat(256)}…`);
   const many = `?${Array.from({ length: 100 }, (_, i) => `p${i}=1`).join('&')}`;
   const logged = loggedQuery(many, none);
@@ -156,13 +175,21 @@ test('loggedQuery keeps names, drops values, and masks what looks like a secret'
 
 test('the token endpoint and JWKS are logged with the same generated request id the client got', async (t) => {
   const setup = await startStandard(t);
-  const refused = await send(setup.url, { method: 'POST', path: '/oauth2/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const refused = await send(setup.url, {
+    method: 'POST',
+    path: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
   assert.equal(refused.status, 401);
   const jwks = await send(setup.url, { path: '/.well-known/jwks.json' });
   assert.equal(jwks.status, 200);
   await eventually(() => setup.log.access().length >= 2, 5_000, 'two access lines');
   const lines = setup.log.access();
-  for (const [answer, path] of [[refused, '/oauth2/token'], [jwks, '/.well-known/jwks.json']] as const) {
+  for (const [answer, path] of [
+    [refused, '/oauth2/token'],
+    [jwks, '/.well-known/jwks.json'],
+  ] as const) {
     const id = answer.headers['x-request-id'];
     assert.ok(typeof id === 'string' && id.length > 0);
     const line = lines.find((l) => l.path === path);
@@ -181,14 +208,34 @@ test('the hand-built access line is the line pino writes for the same fields, wh
   const awkward = ['/plain', '/q"uote\\back', '/ctl\u0001\u001f\u007f', '/caf\u00e9/\u20ac/\ud83d\ude00', '/%E2%82%AC'];
   for (const [i, path] of awkward.entries()) {
     const ctx = {
-      id: `id-${i}`, startedAt: 0n, req: { method: 'GET', url: path, socket: null }, res: {}, socket: null, path, search: '',
-      route: { name: `r"${i}` }, principal: { credentialId: `c\\"${i}\n`, subject: 's', scope: 'read-only', scheme: 'bearer' },
-      decision: 'ok', upstreamStartedAt: 1_000n, upstreamHeadersAt: 2_501_000n, ...(i % 2 === 1 ? { shadow: `auth."${i}` } : {}),
+      id: `id-${i}`,
+      startedAt: 0n,
+      req: { method: 'GET', url: path, socket: null },
+      res: {},
+      socket: null,
+      path,
+      search: '',
+      route: { name: `r"${i}` },
+      principal: { credentialId: `c\\"${i}\n`, subject: 's', scope: 'read-only', scheme: 'bearer' },
+      decision: 'ok',
+      upstreamStartedAt: 1_000n,
+      upstreamHeadersAt: 2_501_000n,
+      ...(i % 2 === 1 ? { shadow: `auth."${i}` } : {}),
     };
     accessLog.write(ctx as unknown as Parameters<typeof accessLog.write>[0], 200 + i, 12_345_678n);
     reference.info({
-      requestId: `id-${i}`, route: `r"${i}`, method: 'GET', path, status: 200 + i, durationMs: 12.346, upstreamMs: 2.5,
-      credentialId: `c\\"${i}\n`, decision: 'ok', shadow: i % 2 === 1 ? `auth."${i}` : null, bytesIn: 0, bytesOut: 0,
+      requestId: `id-${i}`,
+      route: `r"${i}`,
+      method: 'GET',
+      path,
+      status: 200 + i,
+      durationMs: 12.346,
+      upstreamMs: 2.5,
+      credentialId: `c\\"${i}\n`,
+      decision: 'ok',
+      shadow: i % 2 === 1 ? `auth."${i}` : null,
+      bytesIn: 0,
+      bytesOut: 0,
     });
   }
   assert.equal(ours.length, awkward.length);
@@ -201,7 +248,11 @@ test('the hand-built access line is the line pino writes for the same fields, wh
   for (let i = 0; i < ours.length; i++) {
     assert.ok(ours[i]?.endsWith('}\n'), 'one line, newline-terminated');
     assert.deepEqual(withoutTime(ours[i] ?? ''), withoutTime(pinos[i] ?? ''));
-    assert.deepEqual(Object.keys(JSON.parse(ours[i] ?? '{}') as object), Object.keys(JSON.parse(pinos[i] ?? '{}') as object), 'same field order');
+    assert.deepEqual(
+      Object.keys(JSON.parse(ours[i] ?? '{}') as object),
+      Object.keys(JSON.parse(pinos[i] ?? '{}') as object),
+      'same field order',
+    );
   }
 });
 
@@ -226,7 +277,12 @@ test('a refused credential that is known (revoked, account disabled, expired, re
     { n: 3, headers: { authorization: basic('x', ofDisabled.token) }, id: ofDisabled.record.id, decision: 'auth.token_revoked' },
     { n: 4, headers: bearerOf(expiring.token), id: expiring.record.id, decision: 'auth.token_expired' }, // expired on a positive hit
     { n: 5, headers: bearerOf(expiring.token), id: expiring.record.id, decision: 'auth.token_expired' },
-    { n: 6, headers: { authorization: basic(client.record.clientId, client.clientSecret) }, id: client.record.clientId, decision: 'auth.token_revoked' },
+    {
+      n: 6,
+      headers: { authorization: basic(client.record.clientId, client.clientSecret) },
+      id: client.record.clientId,
+      decision: 'auth.token_revoked',
+    },
     { n: 7, headers: bearerOf(fakeApiToken()), id: null, decision: 'auth.invalid_token' },
     { n: 8, headers: { authorization: basic(client.record.clientId, 'pcs_wrong') }, id: null, decision: 'auth.invalid_credentials' },
   ];
@@ -236,12 +292,17 @@ test('a refused credential that is known (revoked, account disabled, expired, re
     assert.equal(answer.json().code, c.decision, `case ${c.n}`);
     assert.ok(!answer.body.includes(c.id ?? 'tok_'), `case ${c.n}: the id is for the log, not the client`);
   }
-  await eventually(() => setup.log.access().filter((l) => String(l.requestId).startsWith('known-')).length === cases.length, 2_000, 'the access lines');
+  await eventually(
+    () => setup.log.access().filter((l) => String(l.requestId).startsWith('known-')).length === cases.length,
+    2_000,
+    'the access lines',
+  );
   for (const c of cases) {
     const line = setup.log.access().find((l) => l.requestId === `known-${c.n}`);
     assert.equal(line?.credentialId, c.id, `case ${c.n}: credentialId`);
     assert.equal(line?.decision, c.decision, `case ${c.n}: decision`);
   }
   const everything = setup.log.raw.join('');
-  for (const secret of [revoked.token, ofDisabled.token, expiring.token, client.clientSecret]) assert.ok(!everything.includes(secret), 'no secret in any log line');
+  for (const secret of [revoked.token, ofDisabled.token, expiring.token, client.clientSecret])
+    assert.ok(!everything.includes(secret), 'no secret in any log line');
 });

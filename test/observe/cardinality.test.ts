@@ -69,12 +69,20 @@ test('10,000 requests to random paths with random tokens: the number of series d
   assert.deepEqual([...statuses.keys()].sort(), [200, 401, 404], 'the mix exercised forwarded, refused and unmatched requests');
   const earlySeries = portcullisSeries(early);
   const lateSeries = portcullisSeries(late);
-  assert.deepEqual([...lateSeries].filter((key) => !earlySeries.has(key)), [], 'no Portcullis series appeared after request 100');
+  assert.deepEqual(
+    [...lateSeries].filter((key) => !earlySeries.has(key)),
+    [],
+    'no Portcullis series appeared after request 100',
+  );
   assert.equal(lateSeries.size, earlySeries.size);
   assert.deepEqual(otherFamilies(late), otherFamilies(early), 'no default metric family appeared either');
 
   const requests = late.samples.filter((s) => s.name === 'portcullis_requests_total');
-  assert.equal(requests.reduce((sum, s) => sum + s.value, 0), TOTAL, 'every request was counted');
+  assert.equal(
+    requests.reduce((sum, s) => sum + s.value, 0),
+    TOTAL,
+    'every request was counted',
+  );
   // Every label value is from a bounded set: route names, the method list, status codes.
   const routes = new Set(['none', ...setup.config.routes.map((r) => r.name)]);
   for (const sample of late.samples.filter((s) => s.name.startsWith('portcullis_'))) {

@@ -28,7 +28,11 @@ test('the Grafana dashboard is valid JSON, ready to import, and queries only met
   assert.equal(dashboard.uid, 'portcullis-overview');
   assert.ok(typeof dashboard.schemaVersion === 'number');
   const inputs = dashboard.__inputs as { name: string; pluginId: string }[];
-  assert.deepEqual(inputs.map((i) => [i.name, i.pluginId]), [['DS_PROMETHEUS', 'prometheus']], 'asks for its Prometheus data source on import');
+  assert.deepEqual(
+    inputs.map((i) => [i.name, i.pluginId]),
+    [['DS_PROMETHEUS', 'prometheus']],
+    'asks for its Prometheus data source on import',
+  );
 
   const panels = dashboardPanels(dashboard);
   const ids = panels.map((p) => (p as { id?: unknown }).id);
@@ -50,12 +54,18 @@ test('the Grafana dashboard is valid JSON, ready to import, and queries only met
   for (const variable of variables) {
     for (const name of metricNamesIn(variable.definition ?? '')) assert.ok(exposed.has(name), `variable ${variable.name} uses ${name}`);
   }
-  assert.deepEqual(variables.map((v) => v.name), ['datasource', 'job', 'instance', 'route']);
+  assert.deepEqual(
+    variables.map((v) => v.name),
+    ['datasource', 'job', 'instance', 'route'],
+  );
 
   // Every Portcullis metric family appears on the dashboard.
   const families = [...exposed].filter((n) => n.startsWith('portcullis_')).map((n) => n.replace(/_(bucket|sum|count)$/, ''));
   for (const family of new Set(families)) {
-    assert.ok([...used].some((n) => n === family || n.startsWith(`${family}_`)), `${family} has a panel`);
+    assert.ok(
+      [...used].some((n) => n === family || n.startsWith(`${family}_`)),
+      `${family} has a panel`,
+    );
   }
   // Panels take their data source from the dashboard's variable.
   for (const panel of panels) {

@@ -57,7 +57,11 @@ export function parseExposition(text: string): Exposition {
     const space = line.lastIndexOf(' ');
     if (brace !== -1 && brace < space) {
       const close = line.lastIndexOf('}');
-      samples.push({ name: line.slice(0, brace), labels: parseLabels(line.slice(brace + 1, close)), value: Number(line.slice(close + 2).split(' ')[0]) });
+      samples.push({
+        name: line.slice(0, brace),
+        labels: parseLabels(line.slice(brace + 1, close)),
+        value: Number(line.slice(close + 2).split(' ')[0]),
+      });
     } else {
       const [name = '', value = ''] = line.split(' ');
       samples.push({ name, labels: {}, value: Number(value) });
@@ -83,7 +87,9 @@ export function samplesOf(exposition: Exposition, name: string, labels: Record<s
 
 /** A stable key of a series: name and sorted labels. */
 export function seriesKey(sample: Sample): string {
-  const labels = Object.entries(sample.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const labels = Object.entries(sample.labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   return `${sample.name}{${labels.join(',')}}`;
 }
 

@@ -11,7 +11,15 @@ function route(name: string, index: number): RoutePolicy {
     host: { kind: 'any' },
     pathPrefix: `/${name}`,
     methods: undefined,
-    upstream: { origin: 'https://127.0.0.1:1', hostname: '127.0.0.1', port: 1, servername: '127.0.0.1', hostHeader: '127.0.0.1:1', basePath: '', ca: undefined },
+    upstream: {
+      origin: 'https://127.0.0.1:1',
+      hostname: '127.0.0.1',
+      port: 1,
+      servername: '127.0.0.1',
+      hostHeader: '127.0.0.1:1',
+      basePath: '',
+      ca: undefined,
+    },
     auth: 'required',
     access: 'read-only',
     credentials: new Set(['bearer', 'basic'] as const),
@@ -27,7 +35,9 @@ function route(name: string, index: number): RoutePolicy {
 }
 
 /** A compiled configuration with the given routes, query allow-list and external issuers. */
-export function minimalConfig(options: { routes?: readonly string[]; queryValues?: readonly string[]; issuers?: readonly string[] } = {}): GatewayConfig {
+export function minimalConfig(
+  options: { routes?: readonly string[]; queryValues?: readonly string[]; issuers?: readonly string[] } = {},
+): GatewayConfig {
   return {
     file: '/dev/null',
     files: [],
@@ -36,10 +46,25 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     trustedProxies: compileTrustedProxies([]),
     workers: 1,
     limits: {
-      maxHeaderBytes: 16_384, headersTimeoutMs: 10_000, shutdownGraceMs: 1_000, shutdownDelayMs: 0, requestTimeoutMs: 60_000, bodyReadTimeoutMs: 10_000,
-      maxConnectionsPerClient: 256, maxInFlightPerClient: 64, upstreamQueueSize: 256, upstreamQueueTimeoutMs: 5_000, responseStallTimeoutMs: 30_000,
+      maxHeaderBytes: 16_384,
+      headersTimeoutMs: 10_000,
+      shutdownGraceMs: 1_000,
+      shutdownDelayMs: 0,
+      requestTimeoutMs: 60_000,
+      bodyReadTimeoutMs: 10_000,
+      maxConnectionsPerClient: 256,
+      maxInFlightPerClient: 64,
+      upstreamQueueSize: 256,
+      upstreamQueueTimeoutMs: 5_000,
+      responseStallTimeoutMs: 30_000,
     },
-    admin: { listen: { host: '127.0.0.1', port: 0 }, tls: undefined, allowOnProxyRoutes: false, console: true, sessionIdleTimeoutMs: 1_800_000 },
+    admin: {
+      listen: { host: '127.0.0.1', port: 0 },
+      tls: undefined,
+      allowOnProxyRoutes: false,
+      console: true,
+      sessionIdleTimeoutMs: 1_800_000,
+    },
     metrics: { listen: { host: '127.0.0.1', port: 0 } },
     store: { url: 'sqlite:/dev/null', poolSize: 10, queryTimeoutMs: 2000, migrate: true },
     cache: { maxEntries: 10, ttlMs: 1_000, negativeTtlMs: 1_000, negativeMaxEntries: 10 },
@@ -47,7 +72,13 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
     oauth: { issuer: 'https://portcullis.local', audience: 'portcullis', tokenTtlMs: 3_600_000, leewayMs: 30_000 },
     jwt: {
       issuers: (options.issuers ?? []).map((issuer) => ({
-        issuer, jwksUrl: `${issuer}/jwks.json`, audience: 'api', scopeClaim: 'scope', readWriteValues: ['write'], readOnlyValues: ['read'], jwksCa: undefined,
+        issuer,
+        jwksUrl: `${issuer}/jwks.json`,
+        audience: 'api',
+        scopeClaim: 'scope',
+        readWriteValues: ['write'],
+        readOnlyValues: ['read'],
+        jwksCa: undefined,
       })),
     },
     log: { level: 'info', queryValues: options.queryValues ?? [], bufferBytes: 4_194_304 },
@@ -57,6 +88,20 @@ export function minimalConfig(options: { routes?: readonly string[]; queryValues
 
 /** Every key of an access-log line: pino's (level, time, service) and ours. docs/logging.md lists the same. */
 export const ACCESS_LINE_KEYS = [
-  'level', 'time', 'service', 'event', 'requestId', 'route', 'method', 'path', 'status', 'durationMs', 'upstreamMs',
-  'credentialId', 'decision', 'shadow', 'bytesIn', 'bytesOut',
+  'level',
+  'time',
+  'service',
+  'event',
+  'requestId',
+  'route',
+  'method',
+  'path',
+  'status',
+  'durationMs',
+  'upstreamMs',
+  'credentialId',
+  'decision',
+  'shadow',
+  'bytesIn',
+  'bytesOut',
 ].sort();

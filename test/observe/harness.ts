@@ -62,7 +62,11 @@ export interface LogCollector {
 export function createLogCollector(): LogCollector {
   const raw: string[] = [];
   const lines = (): Record<string, unknown>[] =>
-    raw.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+    raw
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   return {
     raw,
     write(chunk) {

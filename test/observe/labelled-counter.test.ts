@@ -10,8 +10,13 @@ const LABELS = ['route', 'status'] as const;
 // Zero increments (a series present from the first scrape), repeats, fractional and large
 // values, and label values that need escaping.
 const INCREMENTS: readonly (readonly [string, string, number])[] = [
-  ['beta', '200', 0], ['alpha', '200', 1], ['alpha', '404', 2.5], ['beta', '200', 1],
-  ['gamma"\\\n', '503', 1], ['alpha', '200', 1e12], ...Array.from({ length: 300 }, (_, i) => [`r${i % 7}`, String(200 + (i % 3)), 1] as const),
+  ['beta', '200', 0],
+  ['alpha', '200', 1],
+  ['alpha', '404', 2.5],
+  ['beta', '200', 1],
+  ['gamma"\\\n', '503', 1],
+  ['alpha', '200', 1e12],
+  ...Array.from({ length: 300 }, (_, i) => [`r${i % 7}`, String(200 + (i % 3)), 1] as const),
 ];
 
 function both(): { ours: Registry; reference: Registry; mine: LabelledCounter<'route' | 'status'> } {
@@ -35,7 +40,7 @@ function both(): { ours: Registry; reference: Registry; mine: LabelledCounter<'r
   return { ours, reference, mine };
 }
 
-test('the labelled counter renders exactly what prom-client\'s Counter renders for the same increments', async () => {
+test("the labelled counter renders exactly what prom-client's Counter renders for the same increments", async () => {
   const { ours, reference } = both();
   const text = await ours.metrics();
   assert.equal(text, await reference.metrics());
@@ -45,7 +50,11 @@ test('the labelled counter renders exactly what prom-client\'s Counter renders f
   assert.equal(await renderOpenMetrics(ours), await renderOpenMetrics(reference), 'OpenMetrics too (the _total suffix moves)');
   assert.equal(await ours.metrics(), text, 'an OpenMetrics rendering leaves the text one unchanged');
   assert.deepEqual(await ours.getMetricsAsJSON(), await reference.getMetricsAsJSON(), 'and the JSON view');
-  assert.equal(JSON.stringify(await ours.getMetricsAsJSON()), JSON.stringify(await reference.getMetricsAsJSON()), 'serialised too (key order)');
+  assert.equal(
+    JSON.stringify(await ours.getMetricsAsJSON()),
+    JSON.stringify(await reference.getMetricsAsJSON()),
+    'serialised too (key order)',
+  );
 });
 
 test('children bound before a reset count into fresh series after it', async () => {

@@ -77,13 +77,16 @@ for (const [how, ending, status] of [
   ['a normal exit', '', 0],
   ['process.exit()', 'process.exit(3);', 3],
   ['an uncaught exception', "setTimeout(() => { throw new Error('boom'); }, 0);", 1],
-  ['logger.flush() then a hard stop', "logger.flush(); process.reallyExit(4);", 4],
+  ['logger.flush() then a hard stop', 'logger.flush(); process.reallyExit(4);', 4],
 ] as const) {
   test(`queued access lines reach stdout on ${how}`, () => {
     const out = childOutput(ending);
     assert.equal(out.status, status);
     const lines = out.stdout.split('\n').filter((line) => line.includes('"http.access"'));
     assert.equal(lines.length, 50, `all 50 lines, got ${lines.length}`);
-    assert.ok(lines.every((line, i) => line.includes(`"requestId":"req-${i}"`)), 'in order');
+    assert.ok(
+      lines.every((line, i) => line.includes(`"requestId":"req-${i}"`)),
+      'in order',
+    );
   });
 }

@@ -53,7 +53,10 @@ test('beyond the bound, whole batches are dropped and counted by lines; one repo
   stream.read();
   assert.equal(reports.length, 2);
   // The cast undoes the narrowing of assert.deepEqual above, which typed `reports` as the empty list it compared.
-  assert.equal(sink.dropped(), (reports as number[]).reduce((sum, n) => sum + n, 0));
+  assert.equal(
+    sink.dropped(),
+    (reports as number[]).reduce((sum, n) => sum + n, 0),
+  );
   assert.equal(stream.taken.join('').split('\n').length - 1 + sink.dropped(), 60, 'every line is either taken or counted');
 });
 

@@ -38,7 +38,10 @@ test('the logger masks authorization, cookie and proxy-authorization keys wherev
   const log = createLogCollector();
   const logger = createLogger('info', { destination: log });
   logger.info({
-    authorization: 'Bearer A1', cookie: 'C1', 'proxy-authorization': 'P1', 'set-cookie': 'S1',
+    authorization: 'Bearer A1',
+    cookie: 'C1',
+    'proxy-authorization': 'P1',
+    'set-cookie': 'S1',
     headers: { authorization: 'Bearer A2', cookie: 'C2', 'proxy-authorization': 'P2', 'set-cookie': ['S2'] },
     req: { headers: { authorization: 'Bearer A3', cookie: 'C3', 'proxy-authorization': 'P3', 'set-cookie': 'S3' } },
   });
@@ -52,5 +55,8 @@ test('log.level is applied: below the level nothing is written', () => {
   const logger = createLogger('warn', { destination: log });
   logger.info({ event: 'x' }, 'hidden');
   logger.warn({ event: 'y' }, 'shown');
-  assert.deepEqual(log.lines().map((line) => line.event), ['y']);
+  assert.deepEqual(
+    log.lines().map((line) => line.event),
+    ['y'],
+  );
 });

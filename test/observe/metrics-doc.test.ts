@@ -25,7 +25,10 @@ interface DocumentedMetric {
 }
 
 function cells(line: string): string[] {
-  return line.slice(1, line.lastIndexOf('|')).split('|').map((cell) => cell.trim());
+  return line
+    .slice(1, line.lastIndexOf('|'))
+    .split('|')
+    .map((cell) => cell.trim());
 }
 
 /** Rows of the `| Metric | Type | Unit | Labels | Meaning |` tables. */
@@ -79,8 +82,16 @@ test('docs/metrics.md documents exactly the metrics of the registry, with their 
 
   const names = documented.map((m) => m.name);
   assert.equal(new Set(names).size, names.length, 'each metric documented once');
-  assert.deepEqual([...registry.keys()].filter((n) => !names.includes(n)), [], 'registered but not documented');
-  assert.deepEqual(names.filter((n) => !registry.has(n)), [], 'documented but not registered');
+  assert.deepEqual(
+    [...registry.keys()].filter((n) => !names.includes(n)),
+    [],
+    'registered but not documented',
+  );
+  assert.deepEqual(
+    names.filter((n) => !registry.has(n)),
+    [],
+    'documented but not registered',
+  );
 
   for (const metric of documented) {
     const actual = registry.get(metric.name);
@@ -88,7 +99,8 @@ test('docs/metrics.md documents exactly the metrics of the registry, with their 
     assert.deepEqual([...metric.labels].sort(), [...(actual?.labels ?? [])].sort(), `${metric.name}: labels`);
     assert.ok(metric.unit !== '', `${metric.name}: unit`);
     assert.ok(metric.meaning.length > 10, `${metric.name}: meaning`);
-    if (metric.name.endsWith('_seconds') || metric.name.endsWith('_seconds_total')) assert.match(metric.unit, /seconds/, `${metric.name}: unit`);
+    if (metric.name.endsWith('_seconds') || metric.name.endsWith('_seconds_total'))
+      assert.match(metric.unit, /seconds/, `${metric.name}: unit`);
     if (metric.name.endsWith('_bytes')) assert.equal(metric.unit, 'bytes', `${metric.name}: unit`);
     if (metric.type === 'counter') assert.match(metric.name, /_total$/, `${metric.name}: counters end in _total`);
   }
@@ -100,7 +112,11 @@ test('docs/metrics.md lists every value of the bounded labels the code uses', ()
   for (const method of METHOD_LABELS) assert.ok(methods.includes(`\`${method}\``), `method ${method}`);
   const codes = labelValuesRow(DOC, 'code');
   const documentedCodes = [...codes.matchAll(/`([a-z_.]+)`/g)].map((m) => m[1]);
-  assert.deepEqual([...documentedCodes].sort(), [...AUTH_OUTCOME_CODES].sort(), 'the code label values are ok + every auth.* code of errors.ts');
+  assert.deepEqual(
+    [...documentedCodes].sort(),
+    [...AUTH_OUTCOME_CODES].sort(),
+    'the code label values are ok + every auth.* code of errors.ts',
+  );
   const kinds = labelValuesRow(DOC, 'kind');
   for (const kind of ['unavailable', 'tls', 'timeout', 'reset']) assert.ok(kinds.includes(`\`${kind}\``), `kind ${kind}`);
 });

@@ -28,12 +28,19 @@ test('after a mix of traffic, /metrics has exactly the expected request, auth, l
   }
   const requestSeries = samplesOf(m, 'portcullis_requests_total');
   assert.equal(requestSeries.length, EXPECTED_REQUESTS.length, 'no other request series');
-  assert.equal(requestSeries.reduce((sum, s) => sum + s.value, 0), EXPECTED_TOTAL_REQUESTS);
+  assert.equal(
+    requestSeries.reduce((sum, s) => sum + s.value, 0),
+    EXPECTED_TOTAL_REQUESTS,
+  );
 
   for (const [labels, value] of EXPECTED_AUTH) {
     assert.equal(valueOf(m, 'portcullis_auth_decisions_total', labels), value, `auth ${JSON.stringify(labels)}`);
   }
-  assert.equal(samplesOf(m, 'portcullis_auth_decisions_total').length, EXPECTED_AUTH.length, 'auth decisions only for auth: required routes');
+  assert.equal(
+    samplesOf(m, 'portcullis_auth_decisions_total').length,
+    EXPECTED_AUTH.length,
+    'auth decisions only for auth: required routes',
+  );
 
   for (const [route, count] of Object.entries(EXPECTED_DURATION_COUNTS)) {
     assert.equal(valueOf(m, 'portcullis_request_duration_seconds_count', { route }), count, `duration count ${route}`);
@@ -42,11 +49,18 @@ test('after a mix of traffic, /metrics has exactly the expected request, auth, l
     assert.ok(sum > 0 && sum < 30, `duration sum ${route} is plausible: ${sum}`);
   }
   for (const route of ['public', 'private', 'docs', 'broken', 'slow', 'none']) {
-    assert.equal(valueOf(m, 'portcullis_upstream_duration_seconds_count', { route }) ?? 0, EXPECTED_UPSTREAM_COUNTS[route] ?? 0, `upstream count ${route}`);
+    assert.equal(
+      valueOf(m, 'portcullis_upstream_duration_seconds_count', { route }) ?? 0,
+      EXPECTED_UPSTREAM_COUNTS[route] ?? 0,
+      `upstream count ${route}`,
+    );
   }
   // Buckets are cumulative and end with the count.
   const buckets = samplesOf(m, 'portcullis_upstream_duration_seconds_bucket', { route: 'public' }).map((s) => s.value);
-  assert.deepEqual([...buckets].sort((a, b) => a - b), buckets);
+  assert.deepEqual(
+    [...buckets].sort((a, b) => a - b),
+    buckets,
+  );
 
   for (const route of ['public', 'docs', 'private', 'broken', 'slow']) {
     for (const kind of ['unavailable', 'tls', 'timeout', 'reset']) {
@@ -75,7 +89,12 @@ test('after a mix of traffic, /metrics has exactly the expected request, auth, l
   assert.equal(valueOf(m, 'portcullis_store_reads_total'), stats.storeReads);
 
   // The default process and Node.js metrics are there too.
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+  ]) {
     assert.ok(samplesOf(m, name).length > 0, `${name} present`);
   }
   assert.equal(m.types.get('portcullis_requests_total'), 'counter');
@@ -154,13 +173,20 @@ test('portcullis_credentials_active counts the working credentials by kind, off 
   await seeded.tokens.revoke(revoked.record.id);
   await seeded.clients.create({ name: 'svc', scope: 'read-only' });
   await seeded.close();
-  const yaml = observedGatewayYaml({ routes: '  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n', level: 'silent' });
+  const yaml = observedGatewayYaml({
+    routes: '  - name: r\n    match: { path: /r }\n    upstream: "https://backend.internal"\n',
+    level: 'silent',
+  });
   const { metricsUrl } = await startTestGateway(t, yaml, {}, { dir });
   let m = await scrape(metricsUrl);
-  await eventually(async () => {
-    m = await scrape(metricsUrl);
-    return valueOf(m, 'portcullis_credentials_active', { kind: 'api_token' }) !== undefined;
-  }, 5_000, 'the first count');
+  await eventually(
+    async () => {
+      m = await scrape(metricsUrl);
+      return valueOf(m, 'portcullis_credentials_active', { kind: 'api_token' }) !== undefined;
+    },
+    5_000,
+    'the first count',
+  );
   assert.equal(valueOf(m, 'portcullis_credentials_active', { kind: 'api_token' }), 2);
   assert.equal(valueOf(m, 'portcullis_credentials_active', { kind: 'oauth_client' }), 1);
 });

@@ -81,7 +81,8 @@ test('verifierEventListener maps every verifier event onto the sink', async () =
   ];
   for (const event of events) listen(event);
   const m = await read(obs);
-  for (const result of ['hit', 'miss', 'negative_hit']) assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result }), 1);
+  for (const result of ['hit', 'miss', 'negative_hit'])
+    assert.equal(valueOf(m, 'portcullis_credential_cache_lookups_total', { result }), 1);
   assert.equal(valueOf(m, 'portcullis_credential_cache_evictions_total', { reason: 'change' }), 3);
   assert.equal(valueOf(m, 'portcullis_store_reads_total'), 1);
   assert.equal(valueOf(m, 'portcullis_store_errors_total'), 1);
@@ -120,9 +121,20 @@ test('tokens issued, JWKS refreshes by configured issuer, out-of-pipeline auth d
   assert.equal(valueOf(m, 'portcullis_tokens_issued_total'), 2);
   assert.equal(valueOf(m, 'portcullis_jwks_refreshes_total', { issuer: 'https://idp.example.com', result: 'ok' }), 1);
   assert.equal(valueOf(m, 'portcullis_jwks_refreshes_total', { issuer: 'https://idp.example.com', result: 'error' }), 1);
-  assert.equal(valueOf(m, 'portcullis_jwks_refreshes_total', { issuer: 'other', result: 'error' }), 1, 'an unconfigured issuer is never a label value');
-  assert.equal(valueOf(m, 'portcullis_auth_decisions_total', { route: 'alpha', scheme: 'basic', result: 'failure', code: 'auth.invalid_credentials' }), 1);
-  assert.equal(valueOf(m, 'portcullis_auth_decisions_total', { route: 'none', scheme: 'bearer', result: 'success', code: 'ok' }), 1, 'an unknown route name counts as none');
+  assert.equal(
+    valueOf(m, 'portcullis_jwks_refreshes_total', { issuer: 'other', result: 'error' }),
+    1,
+    'an unconfigured issuer is never a label value',
+  );
+  assert.equal(
+    valueOf(m, 'portcullis_auth_decisions_total', { route: 'alpha', scheme: 'basic', result: 'failure', code: 'auth.invalid_credentials' }),
+    1,
+  );
+  assert.equal(
+    valueOf(m, 'portcullis_auth_decisions_total', { route: 'none', scheme: 'bearer', result: 'success', code: 'ok' }),
+    1,
+    'an unknown route name counts as none',
+  );
   assert.ok(!m.text.includes('/some/raw/path') && !m.text.includes('attacker'));
   assert.throws(() => obs.authOutcome('alpha', 'bearer', 'route.not_found' as never), TypeError);
   assert.throws(() => obs.authOutcome('alpha', 'digest' as never, 'ok'), TypeError);
@@ -153,7 +165,9 @@ test('Accept negotiation: OpenMetrics only when preferred', () => {
   assert.equal(negotiateFormat('text/plain'), 'prometheus');
   // What Prometheus 2.x sends.
   assert.equal(
-    negotiateFormat('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'),
+    negotiateFormat(
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+    ),
     'openmetrics',
   );
   assert.equal(negotiateFormat('application/openmetrics-text'), 'openmetrics');

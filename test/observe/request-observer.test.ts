@@ -20,10 +20,26 @@ const open = openRoute === undefined ? undefined : { ...openRoute, auth: 'off' a
 function context(overrides: Partial<RequestContext> & { method?: string; authorization?: string } = {}): RequestContext {
   const { method = 'GET', authorization, ...rest } = overrides;
   const socket = { bytesRead: 120, bytesWritten: 300 } as unknown as Socket;
-  const req = { method, url: '/alpha/x', headers: authorization === undefined ? {} : { authorization }, socket } as unknown as IncomingMessage;
+  const req = {
+    method,
+    url: '/alpha/x',
+    headers: authorization === undefined ? {} : { authorization },
+    socket,
+  } as unknown as IncomingMessage;
   return {
-    id: 'r-1', startedAt: process.hrtime.bigint() - 2_000_000n, req, res: {} as ServerResponse, socket, path: '/alpha/x', search: '',
-    route: alpha, principal: undefined, decision: 'ok', upstreamStartedAt: undefined, upstreamHeadersAt: undefined, ...rest,
+    id: 'r-1',
+    startedAt: process.hrtime.bigint() - 2_000_000n,
+    req,
+    res: {} as ServerResponse,
+    socket,
+    path: '/alpha/x',
+    search: '',
+    route: alpha,
+    principal: undefined,
+    decision: 'ok',
+    upstreamStartedAt: undefined,
+    upstreamHeadersAt: undefined,
+    ...rest,
   };
 }
 
@@ -52,7 +68,9 @@ test('auth decisions: none for auth: off routes, none when the client left durin
   end(obs, context({ decision: 'auth.malformed_credentials', authorization: 'Digest x' }), 400);
   end(obs, context({ decision: 'auth.invalid_credentials', authorization: '  basic   Zm9v' }), 401);
   const m = parseExposition(await obs.registry.metrics());
-  const decisions = samplesOf(m, 'portcullis_auth_decisions_total').map((s) => `${s.labels.scheme} ${s.labels.code} ${s.value}`).sort();
+  const decisions = samplesOf(m, 'portcullis_auth_decisions_total')
+    .map((s) => `${s.labels.scheme} ${s.labels.code} ${s.value}`)
+    .sort();
   assert.deepEqual(decisions, ['basic auth.invalid_credentials 1', 'bearer ok 1', 'none auth.malformed_credentials 1']);
 });
 
@@ -74,7 +92,11 @@ test('an observation failure never reaches the request path: logged once, metric
   const logger = createLogger('info', { destination: log });
   const obs = createObservability({ config, logger, version: 'x' });
   const broken = context();
-  Object.defineProperty(broken.socket, 'bytesRead', { get: () => { throw new Error('socket gone'); } });
+  Object.defineProperty(broken.socket, 'bytesRead', {
+    get: () => {
+      throw new Error('socket gone');
+    },
+  });
   assert.doesNotThrow(() => end(obs, broken, 200));
   assert.doesNotThrow(() => end(obs, broken, 200));
   const failures = log.lines().filter((line) => line.event === 'observe.failed');

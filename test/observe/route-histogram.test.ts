@@ -9,13 +9,25 @@ const NAME = 'portcullis_test_duration_seconds';
 const HELP = 'Test durations, by route.';
 // Bounds themselves (le is inclusive), between bounds, above the largest, zero, and a long tail.
 const OBSERVED: readonly (readonly [string, number])[] = [
-  ['alpha', 0.001], ['alpha', 0.0011], ['alpha', 0], ['beta', 60], ['beta', 61], ['alpha', 0.3],
-  ['gamma"\\\n', 0.02], ...Array.from({ length: 500 }, (_, i) => ['beta', (i % 97) / 1000] as const),
+  ['alpha', 0.001],
+  ['alpha', 0.0011],
+  ['alpha', 0],
+  ['beta', 60],
+  ['beta', 61],
+  ['alpha', 0.3],
+  ['gamma"\\\n', 0.02],
+  ...Array.from({ length: 500 }, (_, i) => ['beta', (i % 97) / 1000] as const),
 ];
 
 function both(): { ours: Registry; reference: Registry; unobserved: string } {
   const reference = new Registry();
-  const theirs = new Histogram({ name: NAME, help: HELP, labelNames: ['route'] as const, buckets: [...LATENCY_BUCKETS], registers: [reference] });
+  const theirs = new Histogram({
+    name: NAME,
+    help: HELP,
+    labelNames: ['route'] as const,
+    buckets: [...LATENCY_BUCKETS],
+    registers: [reference],
+  });
   const ours = new Registry();
   const mine = new RouteHistogram(NAME, HELP, LATENCY_BUCKETS);
   ours.registerMetric(mine as never);
@@ -33,7 +45,7 @@ function both(): { ours: Registry; reference: Registry; unobserved: string } {
   return { ours, reference, unobserved: 'never-observed' };
 }
 
-test('the route histogram renders exactly what prom-client\'s Histogram renders for the same observations', async () => {
+test("the route histogram renders exactly what prom-client's Histogram renders for the same observations", async () => {
   const { ours, reference, unobserved } = both();
   const text = await ours.metrics();
   assert.equal(text, await reference.metrics());

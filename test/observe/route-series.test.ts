@@ -18,12 +18,26 @@ test('requests of one route count into the series of their own method and status
   // Runs of the same outcome, changes after one request, and two routes interleaved: a child
   // remembered from the previous request must never count a different outcome.
   const sequence: readonly [string, number, number][] = [
-    ['a', 0, 200], ['a', 0, 200], ['a', 0, 404], ['a', 0, 200], ['a', 2, 200], ['b', 0, 200],
-    ['a', 2, 201], ['a', 2, 201], ['b', 0, 503], ['a', 0, 200], ['b', 0, 200],
+    ['a', 0, 200],
+    ['a', 0, 200],
+    ['a', 0, 404],
+    ['a', 0, 200],
+    ['a', 2, 200],
+    ['b', 0, 200],
+    ['a', 2, 201],
+    ['a', 2, 201],
+    ['b', 0, 503],
+    ['a', 0, 200],
+    ['b', 0, 200],
   ];
   for (const [route, method, status] of sequence) table.get(route).request(method, status).inc();
   assert.deepEqual(await requestCounts(metrics), [
-    'a GET 200 4', 'a GET 404 1', 'a POST 200 1', 'a POST 201 2', 'b GET 200 2', 'b GET 503 1',
+    'a GET 200 4',
+    'a GET 404 1',
+    'a POST 200 1',
+    'a POST 201 2',
+    'b GET 200 2',
+    'b GET 503 1',
   ]);
   // After a registry reset the same route children count into fresh series.
   metrics.registry.resetMetrics();

@@ -36,14 +36,30 @@ test('known tokens, client secrets, Basic passwords, query values and cookies ap
   const q = `?access_token=${queryValue}&client_secret=${queryValue}&page=1`;
   const requests: { method?: string; path: string; headers?: Record<string, string>; body?: string; expect: number }[] = [
     { path: `/private/a${q}`, headers: { authorization: `Bearer ${KNOWN.readToken}`, cookie }, expect: 200 },
-    { method: 'POST', path: `/private/a${q}`, headers: { authorization: basic('ci', KNOWN.writeToken), cookie }, body: `client_secret=${formSecret}`, expect: 200 },
+    {
+      method: 'POST',
+      path: `/private/a${q}`,
+      headers: { authorization: basic('ci', KNOWN.writeToken), cookie },
+      body: `client_secret=${formSecret}`,
+      expect: 200,
+    },
     { method: 'POST', path: `/private/a${q}`, headers: { authorization: `Bearer ${KNOWN.readToken}` }, expect: 403 },
     { path: `/private/a${q}`, headers: { authorization: `Bearer ${unknownToken}`, cookie }, expect: 401 },
     { path: `/private/a${q}`, headers: { authorization: `Bearer ${jwt}` }, expect: 401 },
     { path: `/private/a${q}`, headers: { authorization: basic('cli_0123456789abcdefghijkl', clientSecret) }, expect: 401 },
-    { method: 'POST', path: `/private/a${q}`, headers: { authorization: basic('alice', basicPassword), 'content-type': 'application/x-www-form-urlencoded' }, body: `client_secret=${formSecret}`, expect: 401 },
+    {
+      method: 'POST',
+      path: `/private/a${q}`,
+      headers: { authorization: basic('alice', basicPassword), 'content-type': 'application/x-www-form-urlencoded' },
+      body: `client_secret=${formSecret}`,
+      expect: 401,
+    },
     { path: `/private/a${q}`, headers: { cookie }, expect: 401 },
-    { path: `/public/a${q}`, headers: { authorization: `Bearer ${unknownToken}`, cookie, 'proxy-authorization': basic('p', basicPassword) }, expect: 200 },
+    {
+      path: `/public/a${q}`,
+      headers: { authorization: `Bearer ${unknownToken}`, cookie, 'proxy-authorization': basic('p', basicPassword) },
+      expect: 200,
+    },
     { path: `/public/${KNOWN.readToken}/x`, expect: 200 },
     { path: `/nowhere${q}`, headers: { authorization: `Bearer ${KNOWN.readToken}`, cookie }, expect: 404 },
     { method: 'DELETE', path: `/docs/a${q}`, headers: { authorization: `Bearer ${KNOWN.readToken}` }, expect: 405 },
@@ -67,12 +83,18 @@ test('known tokens, client secrets, Basic passwords, query values and cookies ap
   );
   assert.equal(refusedTarget.status, 400);
   produced.push(refusedTarget.raw);
-  const absolute = await sendRaw(setup.port, `GET http://alice:${basicPassword}@example.com/private/a HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n`);
+  const absolute = await sendRaw(
+    setup.port,
+    `GET http://alice:${basicPassword}@example.com/private/a HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(absolute.status, 400);
   produced.push(absolute.raw);
 
   const text = await send(setup.metricsUrl, { path: '/metrics' });
-  const openMetrics = await send(setup.metricsUrl, { path: '/metrics', headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+  const openMetrics = await send(setup.metricsUrl, {
+    path: '/metrics',
+    headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+  });
   const logText = setup.log.raw.join('');
   assert.ok(setup.log.access().length >= requests.length + 2, 'every request was logged');
   assert.ok(produced.length >= 10, 'error bodies were collected');

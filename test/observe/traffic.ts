@@ -64,7 +64,11 @@ export async function sendStandardTraffic(setup: StandardSetup): Promise<void> {
   for (let i = 0; i < 2; i++) {
     await expectStatus(send(url, { path: '/private/x', headers: { authorization: `Bearer ${fakeApiToken()}` } }), 401, 'unknown token');
   }
-  await expectStatus(send(url, { method: 'POST', path: '/private/x', headers: { authorization: `Bearer ${KNOWN.readToken}` } }), 403, 'read token writes');
+  await expectStatus(
+    send(url, { method: 'POST', path: '/private/x', headers: { authorization: `Bearer ${KNOWN.readToken}` } }),
+    403,
+    'read token writes',
+  );
   await expectStatus(send(url, { path: '/nowhere' }), 404, 'no route');
   const invalid = await sendRaw(port, 'GET /public/%2e%2e/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
   assert.equal(invalid.status, 400, 'invalid path');

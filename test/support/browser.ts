@@ -22,7 +22,8 @@ export function chromiumPath(): string | undefined {
 export async function launchBrowser(t: TestContext): Promise<Browser | undefined> {
   const path = chromiumPath();
   if (path === undefined) {
-    if (process.env.CI) throw new Error('Chromium is missing: apt-get install -y chromium (the console tests need a real browser under CI)');
+    if (process.env.CI)
+      throw new Error('Chromium is missing: apt-get install -y chromium (the console tests need a real browser under CI)');
     t.skip('Chromium is not installed (apt-get install -y chromium)');
     return undefined;
   }
@@ -53,7 +54,7 @@ export interface AxeViolation {
  * apply to it) and returns its serious and critical violations.
  */
 export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  if (!await page.evaluate(() => 'axe' in window)) await page.evaluate(axeSource());
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource());
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run(document, { resultTypes: ['violations'] });
@@ -83,7 +84,8 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
       const text = (button.textContent ?? '').trim();
       if (text === '') problems.push(`${button.tagName.toLowerCase()}: no visible text`);
       const name = button.getAttribute('aria-label') ?? text;
-      if (name === '' || !name.toLowerCase().startsWith(text.toLowerCase())) problems.push(`${button.tagName.toLowerCase()} "${text}": accessible name "${name}" does not start with its visible text`);
+      if (name === '' || !name.toLowerCase().startsWith(text.toLowerCase()))
+        problems.push(`${button.tagName.toLowerCase()} "${text}": accessible name "${name}" does not start with its visible text`);
     }
     return problems;
   });

@@ -30,7 +30,30 @@ function openssl(args: string[], cwd: string): void {
 
 export function createTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-ca-'));
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Portcullis Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca-key.pem',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=Portcullis Test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   const caCertPath = join(dir, 'ca.pem');
   return {
     dir,
@@ -39,8 +62,43 @@ export function createTestCa(): TestCa {
     issue(name, altNames) {
       const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
       writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`], dir);
+      openssl(
+        [
+          'req',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          `${name}-key.pem`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${altNames[0] ?? name}`,
+        ],
+        dir,
+      );
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca-key.pem',
+          '-CAcreateserial',
+          '-out',
+          `${name}.pem`,
+          '-days',
+          '2',
+          '-extfile',
+          `${name}.ext`,
+        ],
+        dir,
+      );
       const certPath = join(dir, `${name}.pem`);
       const keyPath = join(dir, `${name}-key.pem`);
       return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
@@ -49,11 +107,53 @@ export function createTestCa(): TestCa {
       // `openssl x509` cannot back-date; `openssl ca` can, with a minimal CA database.
       const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
       writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-      writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=ca.serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n');
+      writeFileSync(
+        join(dir, 'ca.cnf'),
+        '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=ca.serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n',
+      );
       writeFileSync(join(dir, 'index.txt'), '', { flag: 'a' });
       writeFileSync(join(dir, 'ca.serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
-      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
-      openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca-key.pem', '-in', `${name}.csr`, '-out', `${name}.pem`, '-startdate', notBefore, '-enddate', notAfter, '-extfile', `${name}.ext`, '-notext'], dir);
+      openssl(
+        [
+          'req',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          `${name}-key.pem`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${altNames[0] ?? name}`,
+        ],
+        dir,
+      );
+      openssl(
+        [
+          'ca',
+          '-batch',
+          '-config',
+          'ca.cnf',
+          '-cert',
+          'ca.pem',
+          '-keyfile',
+          'ca-key.pem',
+          '-in',
+          `${name}.csr`,
+          '-out',
+          `${name}.pem`,
+          '-startdate',
+          notBefore,
+          '-enddate',
+          notAfter,
+          '-extfile',
+          `${name}.ext`,
+          '-notext',
+        ],
+        dir,
+      );
       const certPath = join(dir, `${name}.pem`);
       const keyPath = join(dir, `${name}-key.pem`);
       return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };

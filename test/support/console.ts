@@ -54,10 +54,20 @@ routes:
   const store = gw.services.store;
   const adminToken = (await store.tokens.create({ label: 'console-admin', scope: 'admin' })).token;
   return {
-    gw, upstream, adminUrl, proxyUrl: gw.url, adminToken,
+    gw,
+    upstream,
+    adminUrl,
+    proxyUrl: gw.url,
+    adminToken,
     token: (input) => store.tokens.create(input),
     admin: (path, opts = {}) => send(adminUrl, { path, ...opts }),
-    proxy: (method, token) => send(gw.url, { method, path: '/api/items', headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) }),
+    proxy: (method, token) =>
+      send(gw.url, {
+        method,
+        path: '/api/items',
+        headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      }),
   };
 }
 
@@ -70,11 +80,17 @@ export async function signInByApi(c: ConsoleGateway, credential: string): Promis
   });
   const setCookie = answer.headers['set-cookie']?.[0] ?? '';
   const cookie = setCookie.split(';')[0] ?? '';
-  const csrf = answer.status === 201 ? (answer.json<{ csrfToken: string }>().csrfToken) : '';
+  const csrf = answer.status === 201 ? answer.json<{ csrfToken: string }>().csrfToken : '';
   return { cookie, csrf, answer };
 }
 
 /** Headers of a same-origin console call with the session. */
 export function sessionHeaders(c: ConsoleGateway, s: { cookie: string; csrf: string }, json = false): Record<string, string> {
-  return { cookie: s.cookie, 'x-csrf-token': s.csrf, origin: c.adminUrl, 'sec-fetch-site': 'same-origin', ...(json ? { 'content-type': 'application/json' } : {}) };
+  return {
+    cookie: s.cookie,
+    'x-csrf-token': s.csrf,
+    origin: c.adminUrl,
+    'sec-fetch-site': 'same-origin',
+    ...(json ? { 'content-type': 'application/json' } : {}),
+  };
 }

@@ -43,7 +43,8 @@ export interface TestGateway {
 
 export function loadTestConfig(yaml: string, env: Record<string, string>, dir: string): GatewayConfig {
   const result = loadConfigText(yaml, join(dir, 'portcullis.yaml'), { ...env, CA: sharedCerts().ca.caCertPath });
-  if (!result.ok) throw new Error(`test configuration invalid:\n${result.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n')}`);
+  if (!result.ok)
+    throw new Error(`test configuration invalid:\n${result.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`).join('\n')}`);
   return result.config;
 }
 
@@ -78,13 +79,21 @@ export interface TestGatewayOptions {
  * Starts a gateway in this process from `yaml`, with `${NAME}` taken from `env` and `${CA}` the
  * shared test CA's certificate file. The SQLite store is initialised first, as an operator would.
  */
-export async function startTestGateway(t: TestContext, yaml: string, env: Record<string, string> = {}, options: TestGatewayOptions = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  t: TestContext,
+  yaml: string,
+  env: Record<string, string> = {},
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'pcl-gw-'));
   const config = loadTestConfig(yaml, env, dir);
   const lines = options.logLines;
-  const logger = lines !== undefined
-    ? createLogger('info', { destination: { write: (line: string) => void lines.push(line) } })
-    : options.logDestination !== undefined ? createLogger(config.log.level, { destination: options.logDestination }) : createLogger(config.log.level);
+  const logger =
+    lines !== undefined
+      ? createLogger('info', { destination: { write: (line: string) => void lines.push(line) } })
+      : options.logDestination !== undefined
+        ? createLogger(config.log.level, { destination: options.logDestination })
+        : createLogger(config.log.level);
   await initTestStore(config);
   const services = await createServices(config, logger);
   let composed: GatewayServices = options.compose ? options.compose(services) : services;
@@ -97,7 +106,16 @@ export async function startTestGateway(t: TestContext, yaml: string, env: Record
   });
   const port = gateway.proxyAddress.port;
   const scheme = config.tls ? 'https' : 'http';
-  return { gateway, config, services, logger, port, url: `${scheme}://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${gateway.metricsAddress.port}`, dir };
+  return {
+    gateway,
+    config,
+    services,
+    logger,
+    port,
+    url: `${scheme}://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${gateway.metricsAddress.port}`,
+    dir,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +187,11 @@ function parseLines(text: string): Record<string, unknown>[] {
  * Spawns `portcullis start --config FILE` without waiting for it to listen, for tests of a start
  * that must fail. Killed when the test ends, with every worker it logged.
  */
-export async function spawnGatewayProcess(t: TestContext, configFile: string, options: GatewayProcessOptions = {}): Promise<SpawnedGateway> {
+export async function spawnGatewayProcess(
+  t: TestContext,
+  configFile: string,
+  options: GatewayProcessOptions = {},
+): Promise<SpawnedGateway> {
   const env = options.env ?? {};
   if (options.initStore !== false) await initConfiguredTestStore(configFile, env);
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, ...(options.args ?? [])], {
@@ -221,7 +243,11 @@ function listenersWithTls(configFile: string, env: Record<string, string>): { pr
 }
 
 /** Starts `portcullis start --config FILE` and waits until its listeners are open. */
-export async function startGatewayProcess(t: TestContext, configFile: string, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  t: TestContext,
+  configFile: string,
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
   const spawned = await spawnGatewayProcess(t, configFile, options);
   const startedEvent = options.startedEvent ?? 'gateway.started';
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -244,7 +270,8 @@ export async function startGatewayProcess(t: TestContext, configFile: string, op
         adminUrl: adminPort === undefined ? undefined : `${tls.admin ? 'https' : 'http'}://127.0.0.1:${adminPort}`,
       };
     }
-    if (spawned.child.exitCode !== null || performance.now() - began > timeoutMs) throw new Error(`gateway did not start: ${spawned.logs()}`);
+    if (spawned.child.exitCode !== null || performance.now() - began > timeoutMs)
+      throw new Error(`gateway did not start: ${spawned.logs()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -14,7 +14,10 @@ import type { TestContext } from 'node:test';
 import pg from 'pg';
 import { repoRoot } from './repo.js';
 
-interface Cluster { readonly url: string; readonly dir: string | undefined }
+interface Cluster {
+  readonly url: string;
+  readonly dir: string | undefined;
+}
 let cluster: Cluster | undefined;
 
 /** The test cluster: its admin URL (role `portcullis`, CREATEDB CREATEROLE) and directory if known. */
@@ -94,15 +97,22 @@ export function privateCluster(t: TestContext): { url: string; dir: string; rest
   const dir = mkdtempSync('/tmp/portcullis-pg-');
   const script = join(repoRoot(), '.ci', 'pg-cluster.sh');
   const url = execFileSync('bash', [script, 'start', dir], { encoding: 'utf8' }).trim();
-  t.after(() => { execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' }); });
+  t.after(() => {
+    execFileSync('bash', [script, 'stop', dir], { stdio: 'ignore' });
+  });
   const ctl = (...args: string[]): void => {
-    const bin = execFileSync('bash', ['-c', 'dirname "$(readlink -f "$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")"'], { encoding: 'utf8' }).trim();
+    const bin = execFileSync(
+      'bash',
+      ['-c', 'dirname "$(readlink -f "$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")"'],
+      { encoding: 'utf8' },
+    ).trim();
     const full = [`${bin}/pg_ctl`, '-D', `${dir}/data`, '-w', '-l', `${dir}/server.log`, ...args];
     if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', ...full], { stdio: 'ignore' });
     else execFileSync(full[0]!, full.slice(1), { stdio: 'ignore' });
   };
   return {
-    url, dir,
+    url,
+    dir,
     restart: () => ctl('-m', 'fast', 'restart'),
     stop: () => ctl('-m', 'fast', 'stop'),
     start: () => ctl('start'),

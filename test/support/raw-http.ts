@@ -160,7 +160,8 @@ export class RawConnection {
     const head = parseHead(this.buffer, this.cursor);
     if (head === undefined) return undefined;
     const { response } = head;
-    const noBody = method === 'HEAD' || (response.status >= 100 && response.status < 200) || response.status === 204 || response.status === 304;
+    const noBody =
+      method === 'HEAD' || (response.status >= 100 && response.status < 200) || response.status === 204 || response.status === 304;
     if (noBody) {
       this.cursor = head.end;
       return complete(response, Buffer.alloc(0));
@@ -207,7 +208,9 @@ export class RawConnection {
   }
 
   /** The next final (non-1xx) response; the interim ones are returned alongside. */
-  async nextFinal(options: { method?: string; timeoutMs?: number } = {}): Promise<{ interim: RawResponse[]; response: RawResponse | undefined }> {
+  async nextFinal(
+    options: { method?: string; timeoutMs?: number } = {},
+  ): Promise<{ interim: RawResponse[]; response: RawResponse | undefined }> {
     const interim: RawResponse[] = [];
     for (;;) {
       const response = await this.next(options);

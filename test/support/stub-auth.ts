@@ -27,7 +27,9 @@ export function createStubAuthenticator(extra: Readonly<Record<string, Principal
     }
     const principal = header.startsWith('Bearer ') ? principals[header.slice(7)] : undefined;
     if (principal === undefined) {
-      throw new GatewayError('auth.invalid_token', 'Unknown token.', { 'www-authenticate': challengesFor(route.credentials, 'invalid_token') });
+      throw new GatewayError('auth.invalid_token', 'Unknown token.', {
+        'www-authenticate': challengesFor(route.credentials, 'invalid_token'),
+      });
     }
     return principal;
   };

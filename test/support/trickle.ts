@@ -32,7 +32,12 @@ export function trickle(port: number, head: string, body: string, intervalMs: nu
     socket.once('close', () => {
       clearInterval(timer);
       const raw = Buffer.concat(chunks).toString('latin1');
-      resolve({ raw, status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1] ?? 0), bodyBytesSent: index, afterMs: performance.now() - startedAt });
+      resolve({
+        raw,
+        status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1] ?? 0),
+        bodyBytesSent: index,
+        afterMs: performance.now() - startedAt,
+      });
     });
   });
   return {

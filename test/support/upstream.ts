@@ -77,7 +77,12 @@ export async function startRecordingUpstream(options: { cert?: string; key?: str
       };
       received.push(record);
       const payload = JSON.stringify(record);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-upstream': 'recording', 'set-cookie': ['a=1', 'b=2'] });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        'x-upstream': 'recording',
+        'set-cookie': ['a=1', 'b=2'],
+      });
       res.end(payload);
     });
   });

@@ -14,5 +14,8 @@ export async function withinOneSecond(t: TestContext, what: string, measure: (ru
   for (let run = 0; run < 3 && !delays.some((d) => d < PROPAGATION_BOUND_MS); run++) delays.push(await measure(run));
   const list = delays.map((d) => d.toFixed(0)).join(', ');
   t.diagnostic(`${what}: ${list} ms`);
-  assert.ok(delays.some((d) => d < PROPAGATION_BOUND_MS), `${what}: not under 1 s in any of ${delays.length} runs (${list} ms)`);
+  assert.ok(
+    delays.some((d) => d < PROPAGATION_BOUND_MS),
+    `${what}: not under 1 s in any of ${delays.length} runs (${list} ms)`,
+  );
 }

@@ -39,7 +39,13 @@ async function problemOf(response: Response): Promise<Problem> {
     try {
       const body = (await response.json()) as Partial<Problem>;
       if (typeof body.code === 'string') {
-        return { status: response.status, code: body.code, title: String(body.title ?? ''), detail: typeof body.detail === 'string' ? body.detail : undefined, requestId: body.requestId };
+        return {
+          status: response.status,
+          code: body.code,
+          title: typeof body.title === 'string' ? body.title : '',
+          detail: typeof body.detail === 'string' ? body.detail : undefined,
+          requestId: body.requestId,
+        };
       }
     } catch {
       // Not the problem+json the API sends: reported by status below.
@@ -53,7 +59,13 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
   if (csrfToken !== undefined) headers['x-csrf-token'] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';
   try {
-    return await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
+    return await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
   } catch {
     throw new ApiError({ status: 0, code: 'console.unreachable', title: 'The gateway cannot be reached.' });
   }

@@ -27,6 +27,7 @@ export function clear(element: Element): void {
   while (element.firstChild) element.firstChild.remove();
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the element type its page has
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const element = document.getElementById(id);
   if (element === null) throw new Error(`the page has no #${id}`);
@@ -39,11 +40,14 @@ export function field(id: string, label: string, control: HTMLInputElement | HTM
   control.name = control.name || id;
   const described = [hint === undefined ? '' : `${id}-hint`, `${id}-error`].filter(Boolean).join(' ');
   control.setAttribute('aria-describedby', described);
-  return h('div', { class: 'field' },
+  return h(
+    'div',
+    { class: 'field' },
     h('label', { for: id }, label),
     control,
     hint === undefined ? null : h('p', { class: 'hint', id: `${id}-hint` }, hint),
-    h('p', { class: 'field-error', id: `${id}-error` }));
+    h('p', { class: 'field-error', id: `${id}-error` }),
+  );
 }
 
 export function select(options: ReadonlyArray<readonly [value: string, label: string]>, selected?: string): HTMLSelectElement {
