@@ -234,7 +234,7 @@ scrape_configs:
     rules = (await api<RuleGroups>(base, '/api/v1/rules')).data.groups.flatMap((group) => group.rules);
     return rules.length > 0 && rules.every((rule) => rule.health !== 'unknown');
   }, 10_000, 'the rules to be evaluated');
-  assert.equal(rules.length, 12);
+  assert.equal(rules.length, 15);
   for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`);
 
   // Every query of the Grafana dashboard runs; the traffic panels have data.
