@@ -31,12 +31,13 @@ export function ownerForbidden(detail: string): GatewayError {
   return new GatewayError('admin.owner_forbidden', detail);
 }
 
-async function requireOwnToken(owner: { readonly account: string }, id: string | undefined, lookups: OwnerLookups): Promise<void> {
+async function requireOwnToken(owner: { readonly account: string }, id: string | undefined, lookups: OwnerLookups): Promise<TokenRecord> {
   const token = id === undefined ? undefined : await lookups.token(id);
   // The same answer for a token of another account and for no token: an owner learns nothing
   // about ids outside its account.
   if (token === undefined || token.account !== owner.account)
     throw ownerForbidden(`An account owner manages only the tokens of account ${owner.account}.`);
+  return token;
 }
 
 export const OWNER_RULES = {
@@ -62,6 +63,21 @@ export const OWNER_RULES = {
       throw ownerForbidden(`scope ${wanted} is wider than account ${owner.account} allows now (at most ${limit}).`);
     }
   },
-  tokensRevoke: (owner, call, lookups) => requireOwnToken(owner, call.params[0], lookups),
-  tokensRotate: (owner, call, lookups) => requireOwnToken(owner, call.params[0], lookups),
+  tokensRevoke: async (owner, call, lookups) => {
+    await requireOwnToken(owner, call.params[0], lookups);
+  },
+  // A rotation hands the caller the token's new secret: it is as good as minting that token, so the
+  // minting limits apply (no other owner token, nothing wider than the owner may create now).
+  tokensRotate: async (owner, call, lookups) => {
+    const token = await requireOwnToken(owner, call.params[0], lookups);
+    if (token.owner && token.id !== owner.credentialId) throw ownerForbidden('Only an admin rotates another owner token.');
+    const account = await lookups.account(owner.account);
+    if (account === undefined || account.disabled) throw ownerForbidden(`Account ${owner.account} is disabled or gone.`);
+    const limit = narrowerScope(owner.scope, account.scope);
+    if (narrowerScope(token.scope, limit) !== token.scope) {
+      throw ownerForbidden(
+        `The token's scope ${token.scope} is wider than account ${owner.account} lets this owner mint (at most ${limit}).`,
+      );
+    }
+  },
 } as const satisfies Record<string, OwnerRule>;

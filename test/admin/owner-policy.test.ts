@@ -196,3 +196,40 @@ test('only an admin issues owner tokens, and only for an account, never of scope
   assert.equal(notBoolean.status, 400);
   assert.equal(notBoolean.json().detail, 'owner must be true or false');
 });
+
+test('an owner cannot rotate a token wider than itself into a secret it holds, nor another owner token', async (t) => {
+  const c = await startConsoleGateway(t);
+  const store = c.gw.services.store;
+  await store.accounts.create('alpha', 'read-write');
+  const narrowOwner = await c.token({ label: 'alpha read-only owner', scope: 'read-only', account: 'alpha', owner: true });
+  const wide = await c.token({ label: 'alpha deploy', scope: 'read-write', account: 'alpha' });
+  const peerOwner = await c.token({ label: 'alpha owner', scope: 'read-only', account: 'alpha', owner: true });
+  const s: Setup = {
+    c,
+    owner: narrowOwner.token,
+    alphaToken: { id: wide.record.id, secret: wide.token },
+    betaToken: { id: '', secret: '' },
+  };
+  for (const [how, call] of await callers(s)) {
+    for (const id of [wide.record.id, peerOwner.record.id]) {
+      const rotated = await call(`/v1/tokens/${id}/rotate`, 'POST', {});
+      assert.equal(rotated.status, 403, `${how}: rotate ${id} gives the owner a secret it could not mint`);
+      assert.equal(rotated.json().code, 'admin.owner_forbidden');
+      assert.equal(rotated.json().token, undefined, 'no secret in the refusal');
+    }
+  }
+  for (const id of [wide.record.id, peerOwner.record.id]) {
+    const record = await store.tokens.get(id);
+    assert.equal(record?.rotatedAt, null, 'the store did not rotate it');
+  }
+  assert.equal((await c.proxy('GET', wide.token)).status, 200, 'the wide token still works at the proxy');
+  // Its own token and narrower tokens of the account stay rotatable.
+  const own = await store.tokens.list({ account: 'alpha' });
+  const self = own.find((r) => r.label === 'alpha read-only owner');
+  const answer = await c.admin(`/v1/tokens/${self?.id ?? ''}/rotate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${narrowOwner.token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  assert.equal(answer.status, 200, 'an owner still rotates its own token');
+});
