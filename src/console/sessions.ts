@@ -13,6 +13,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { CredentialStore } from '../credentials/index.js';
+import type { SessionRecord } from '../credentials/store.js';
 import { narrowerScope } from '../credentials/scope.js';
 import { GatewayError } from '../errors.js';
 import type { Principal } from '../types.js';
@@ -119,10 +120,18 @@ export function createConsoleSessions(store: CredentialStore, options: ConsoleSe
   const attributes = `Path=/; HttpOnly; SameSite=Strict${options.tls ? '; Secure' : ''}`;
 
   /** The principal a Bearer call with this token would get, from the store's current state. */
-  async function principalOf(credentialId: string): Promise<Principal | undefined> {
-    const token = await store.tokens.get(credentialId);
+  async function principalOf(session: SessionRecord): Promise<Principal | undefined> {
+    const token = await store.tokens.get(session.credentialId);
     if (token === undefined || token.revokedAt !== null) return undefined;
     if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now()) return undefined;
+    // Past its sunset a Bearer call with the token is refused: so is its session.
+    if (token.deprecation !== null && Date.parse(token.deprecation.sunset) <= now()) return undefined;
+    // A session opened before the token's last rotation was opened with the replaced secret: it
+    // lives no longer than that secret's grace (a rotation after a leak also ends the thief's session).
+    if (token.rotatedAt !== null && Date.parse(token.rotatedAt) >= session.createdAt) {
+      const graceEnd = token.previousSecretValidUntil === null ? -Infinity : Date.parse(token.previousSecretValidUntil);
+      if (graceEnd <= now()) return undefined;
+    }
     let scope = token.scope;
     if (token.account !== null) {
       const account = await store.accounts.get(token.account);
@@ -171,7 +180,7 @@ export function createConsoleSessions(store: CredentialStore, options: ConsoleSe
       const hash = idHashOf(id);
       const session = await store.sessions.use(hash, now() - options.idleMs());
       if (session === undefined) throw sessionRequired('The session has expired or was ended; sign in again.');
-      const principal = await principalOf(session.credentialId);
+      const principal = await principalOf(session);
       if (principal === undefined) {
         await store.sessions.end(hash);
         throw sessionRequired('The credential this session was opened with no longer works; sign in again.');

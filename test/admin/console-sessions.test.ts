@@ -226,3 +226,32 @@ test('GET /v1/routes shows the loaded policy, read-only, without secrets; admins
   assert.equal((await c.admin('/v1/routes', { headers: { authorization: `Bearer ${reader.token}` } })).status, 403);
   assert.equal((await c.admin('/v1/routes')).status, 401);
 });
+
+test('rotating the credential (after its grace) or reaching its sunset ends a session opened with it', async (t) => {
+  const c = await startConsoleGateway(t);
+  const store = c.gw.services.store;
+  const rotated = await c.token({ label: 'leaked admin', scope: 'admin' });
+  const sunsetting = await c.token({ label: 'sunset admin', scope: 'admin' });
+  const first = await signInByApi(c, rotated.token);
+  const second = await signInByApi(c, sunsetting.token);
+  assert.equal((await c.admin('/v1/accounts', { headers: sessionHeaders(c, first) })).status, 200);
+  assert.equal((await c.admin('/v1/accounts', { headers: sessionHeaders(c, second) })).status, 200);
+
+  // The leaked secret is rotated away with no grace: Bearer with it is refused at once...
+  const next = await store.tokens.rotate(rotated.record.id, 0);
+  const bearer = await c.admin('/v1/accounts', { headers: { authorization: `Bearer ${rotated.token}` } });
+  assert.equal(bearer.status, 401, 'the old secret no longer works');
+  // ...and so is the session the old secret opened; the new secret still signs in.
+  const after = await c.admin('/v1/accounts', { headers: sessionHeaders(c, first) });
+  assert.equal(after.status, 401, 'the session opened with the replaced secret is over');
+  assert.equal(after.json().code, 'console.session_required');
+  assert.equal((await signInByApi(c, next.token)).answer.status, 201);
+
+  // A sunset in the past: Bearer is refused, and so is the session.
+  await store.tokens.setDeprecation(sunsetting.record.id, { sunset: new Date(Date.now() - 1000), since: new Date(Date.now() - 2000) });
+  const late = await c.admin('/v1/accounts', { headers: { authorization: `Bearer ${sunsetting.token}` } });
+  assert.notEqual(late.status, 200, 'past its sunset the token is refused');
+  const lateSession = await c.admin('/v1/accounts', { headers: sessionHeaders(c, second) });
+  assert.equal(lateSession.status, 401, 'the session of a token past its sunset is over');
+  assert.equal(lateSession.json().code, 'console.session_required');
+});
