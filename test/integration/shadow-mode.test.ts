@@ -365,3 +365,23 @@ test('enforce (the default): the same requests are refused and never reach the u
     'no shadow field on an enforcing route',
   );
 });
+
+test("shadow: an account owner's token is refused even on a shadow route, and nothing reaches the upstream", async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const owner: Principal = { ...ACCOUNT_PRINCIPAL, credentialId: 'tok_owner', owner: true };
+  const gw = await startTestGateway(
+    t,
+    gatewayYaml(ROUTES('shadow')),
+    { UPSTREAM: upstream.origin },
+    { authenticate: createStubAuthenticator({ 'owner-token': owner }) },
+  );
+  const head = ['GET /shadow/o HTTP/1.1', 'Host: gw.test', 'Authorization: Bearer owner-token', 'Connection: close'];
+  const result = await exchange(gw.port, rawBytes(`${head.join('\r\n')}\r\n\r\n`), { method: 'GET' });
+  const response = result.responses[0];
+  assert.ok(response);
+  // Not a shadowed code: a leaked owner token must not reach a backend as its account, whatever the mode.
+  assert.equal(response.status, 401);
+  assertProblem(fromRaw(response), 'auth.owner_credential');
+  assert.equal(upstream.received.length, 0, 'nothing reached the upstream');
+});
