@@ -352,7 +352,7 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
       if (principal.kind !== 'api_token' || (principal.scope !== 'admin' && principal.owner !== true)) {
         throw new GatewayError('auth.insufficient_scope', "The console needs an admin token or an account owner's token.");
       }
-      const opened = await consoleParts.sessions.open(principal);
+      const opened = await consoleParts.sessions.open(principal, credential.trim());
       sendJson(res, 201, sessionJson(opened.principal, opened.csrfToken), requestId, { 'set-cookie': opened.setCookie });
       return true;
     }

@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CredentialStore } from '../credentials/index.js';
 import type { SessionRecord } from '../credentials/store.js';
 import { narrowerScope } from '../credentials/scope.js';
+import { hashSecret } from '../credentials/secrets.js';
 import { GatewayError } from '../errors.js';
 import type { Principal } from '../types.js';
 
@@ -38,8 +39,12 @@ export interface ConsoleSessionsOptions {
 export interface ConsoleSessions {
   /** The cookie's name (it depends on TLS). */
   readonly cookieName: string;
-  /** Opens a session for a verified principal; returns it with the `Set-Cookie` value. */
-  open(principal: Principal): Promise<ConsoleSession & { readonly setCookie: string }>;
+  /**
+   * Opens a session for a principal verified with `secret`; returns it with the `Set-Cookie`
+   * value. Only the token's current secret opens one (not a secret in its rotation grace), so a
+   * rotation's grace also bounds every session the replaced secret opened.
+   */
+  open(principal: Principal, secret: string): Promise<ConsoleSession & { readonly setCookie: string }>;
   /** Whether the request carries a session cookie at all (then it must be a valid one). */
   hasCookie(req: IncomingMessage): boolean;
   /**
@@ -126,11 +131,12 @@ export function createConsoleSessions(store: CredentialStore, options: ConsoleSe
     if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now()) return undefined;
     // Past its sunset a Bearer call with the token is refused: so is its session.
     if (token.deprecation !== null && Date.parse(token.deprecation.sunset) <= now()) return undefined;
-    // A session opened before the token's last rotation was opened with the replaced secret: it
-    // lives no longer than that secret's grace (a rotation after a leak also ends the thief's session).
-    if (token.rotatedAt !== null && Date.parse(token.rotatedAt) >= session.createdAt) {
-      const graceEnd = token.previousSecretValidUntil === null ? -Infinity : Date.parse(token.previousSecretValidUntil);
-      if (graceEnd <= now()) return undefined;
+    // A session opened before the token's last rotation was opened with the replaced secret (open()
+    // takes only the current one): it lives no longer than that secret's grace, so a rotation after
+    // a leak also ends the thief's session. (After the grace the record shows no grace end.)
+    if (token.rotatedAt !== null) {
+      const graceEnd = Date.parse(token.previousSecretValidUntil ?? token.rotatedAt);
+      if (session.createdAt <= graceEnd && graceEnd <= now()) return undefined;
     }
     let scope = token.scope;
     if (token.account !== null) {
@@ -162,7 +168,11 @@ export function createConsoleSessions(store: CredentialStore, options: ConsoleSe
 
   return {
     cookieName,
-    async open(principal) {
+    async open(principal, secret) {
+      const record = await store.findTokenByHash(hashSecret(secret));
+      if (record === undefined || record.id !== principal.credentialId || !Buffer.from(record.secretHash).equals(hashSecret(secret))) {
+        throw sessionRequired('This secret was replaced by a rotation: sign in with the new one.');
+      }
       const id = randomBytes(SESSION_ID_BYTES).toString('base64url');
       await store.sessions.open(idHashOf(id), principal.credentialId, now() - options.idleMs());
       return { principal, csrfToken: csrfTokenOf(id), setCookie: `${cookieName}=${id}; ${attributes}` };

@@ -255,3 +255,20 @@ test('rotating the credential (after its grace) or reaching its sunset ends a se
   assert.equal(lateSession.status, 401, 'the session of a token past its sunset is over');
   assert.equal(lateSession.json().code, 'console.session_required');
 });
+
+test('a secret in its rotation grace opens no console session', async (t) => {
+  const c = await startConsoleGateway(t);
+  const store = c.gw.services.store;
+  const leaked = await c.token({ label: 'leaked admin', scope: 'admin' });
+  await store.tokens.rotate(leaked.record.id, 1500);
+  // The old secret still works as Bearer during its grace, but opens no console session: a session
+  // would outlive the grace (the store forgets the grace end once it is over).
+  assert.equal((await c.admin('/v1/accounts', { headers: { authorization: `Bearer ${leaked.token}` } })).status, 200);
+  const thief = await signInByApi(c, leaked.token);
+  assert.equal(thief.answer.status, 401);
+  assert.equal(thief.answer.json().code, 'console.session_required');
+  assert.equal(thief.answer.headers['set-cookie'], undefined, 'no cookie');
+  await sleep(2500);
+  const after = await c.admin('/v1/accounts', { headers: sessionHeaders(c, thief) });
+  assert.equal(after.status, 401, 'nothing to use afterwards either');
+});
