@@ -17,6 +17,7 @@ import { requestIdOf } from '../listen/request-id.js';
 import { asGatewayError, sendProblem } from '../listen/send-problem.js';
 import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';
+import { checkOwnSunset } from '../rollout/deprecation.js';
 import { ADMIN_OPENAPI } from './openapi.js';
 import { type AdminOperations, InvalidInputError, readInput, RefusedOperationError, requireScope } from './operations.js';
 import { type AuditActor, credentialActor } from '../credentials/audit.js';
@@ -302,9 +303,14 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
   /** Bearer (or Basic) as before; without Authorization, the console session cookie. */
   const principalOf = async (req: IncomingMessage): Promise<Principal> => {
     if (consoleParts !== undefined && !hasAuthorization(req) && consoleParts.sessions.hasCookie(req)) {
-      return (await consoleParts.sessions.resume(req, true)).principal;
+      const principal = (await consoleParts.sessions.resume(req, true)).principal;
+      checkOwnSunset(principal, Date.now());
+      return principal;
     }
-    return authenticate(ADMIN_ROUTE, req);
+    const principal = await authenticate(ADMIN_ROUTE, req);
+    // An access token carries its client's deprecation: past the sunset it is refused here too.
+    checkOwnSunset(principal, Date.now(), { 'www-authenticate': challengesFor(ADMIN_ROUTE.credentials, 'invalid_token') });
+    return principal;
   };
 
   /** Admins may call everything; an owner what its rule lets through (narrowed in place). */

@@ -13,6 +13,7 @@ import type { PresentedCredentialVerifier } from '../authenticate/index.js';
 import { looksLikeJwt } from '../authenticate/index.js';
 import { challengesFor } from '../authenticate/challenges.js';
 import { GatewayError } from '../errors.js';
+import { checkOwnSunset } from '../rollout/deprecation.js';
 import type { Principal } from '../types.js';
 import type { JwtBearerVerifier } from './bearer-jwt.js';
 import { authenticateClient } from './client-auth.js';
@@ -52,6 +53,13 @@ async function callerOf(request: OAuthPost, deps: IntrospectionDeps): Promise<Ca
         'www-authenticate': challengesFor(BEARER_ONLY, 'invalid_token'),
       });
     }
+    try {
+      checkOwnSunset(principal, Date.now());
+    } catch {
+      throw new OAuthError('invalid_token', 'The bearer credential reached its sunset.', {
+        'www-authenticate': challengesFor(BEARER_ONLY, 'invalid_token'),
+      });
+    }
     if (principal.scope !== 'admin') {
       throw new OAuthError('insufficient_scope', 'Introspection with a bearer credential needs scope admin.', {
         'www-authenticate': challengesFor(BEARER_ONLY, 'insufficient_scope', 'admin'),
@@ -66,6 +74,9 @@ async function callerOf(request: OAuthPost, deps: IntrospectionDeps): Promise<Ca
 function activeAnswer(verified: VerifiedJwt): Record<string, unknown> | undefined {
   const claims = verified.claims;
   if (claims === null) return undefined;
+  // Its client past its sunset: the proxy refuses the token, so it is not active (RFC 7662 §2.2).
+  const sunsetMs = verified.principal.deprecation?.sunsetMs;
+  if (sunsetMs !== undefined && Date.now() >= sunsetMs) return undefined;
   return {
     active: true,
     scope: verified.principal.scope,
