@@ -236,3 +236,21 @@ test('a shadow route stays open to a throttled address: forwarded as on auth: of
   assert.equal(last?.headers['x-portcullis-credential'], undefined);
   assert.equal(gw.services.verifier.stats().storeReads, reads, 'the throttled credential never reached the store');
 });
+
+test('the introspection and revocation endpoints are behind the throttle too: a throttled address guesses nothing there', async (t) => {
+  const h = await harness(t, 'throttle: { failures: 2, window: 1m }');
+  const client = await h.gw.services.store.clients.create({ name: 'partner', scope: 'read-only' });
+  for (let i = 0; i < 2; i++) assert.equal((await h.get(generateApiToken())).status, 401);
+  const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Answer> =>
+    send(h.gw.url, { method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const reads = h.storeReads();
+  const arrived = h.upstream.arrived.length;
+  for (const path of ['/oauth2/introspect', '/oauth2/revoke']) {
+    const secret = generateClientSecret();
+    assertThrottled(await post(path, `token=x&client_id=${client.record.clientId}&client_secret=${encodeURIComponent(secret)}`), secret);
+  }
+  const guess = generateApiToken();
+  assertThrottled(await post('/oauth2/introspect', 'token=x', { authorization: `Bearer ${guess}` }), guess);
+  assert.equal(h.storeReads(), reads, 'no guess reached the store');
+  assert.equal(h.upstream.arrived.length, arrived);
+});
