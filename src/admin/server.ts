@@ -263,6 +263,8 @@ export interface AdminConsole {
   readonly sessions: ConsoleSessions;
   /** Checks the credential given at sign-in (the gateway's own verifier, cache included). */
   readonly verifier: PresentedCredentialVerifier;
+  /** The failed-attempt throttle's view of `verifier` for a request's client address (src/limit/auth-throttle.ts). */
+  readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
 }
 
 export interface AdminHandlerOptions {
@@ -354,7 +356,9 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
       const credential = body.credential;
       if (typeof credential !== 'string' || credential.trim() === '')
         throw new GatewayError('admin.invalid_request', 'credential is required');
-      const principal = await consoleParts.verifier.verify({ scheme: 'bearer', token: credential.trim() });
+      // Behind the failure throttle as the Authorization header is: sign-in is no way around it.
+      const verifier = consoleParts.throttle?.(req, consoleParts.verifier) ?? consoleParts.verifier;
+      const principal = await verifier.verify({ scheme: 'bearer', token: credential.trim() });
       if (principal.kind !== 'api_token' || (principal.scope !== 'admin' && principal.owner !== true)) {
         throw new GatewayError('auth.insufficient_scope', "The console needs an admin token or an account owner's token.");
       }

@@ -254,3 +254,24 @@ test('the introspection and revocation endpoints are behind the throttle too: a 
   assert.equal(h.storeReads(), reads, 'no guess reached the store');
   assert.equal(h.upstream.arrived.length, arrived);
 });
+
+test('console sign-in is behind the throttle: a throttled address cannot guess admin tokens there', async (t) => {
+  const h = await harness(t, 'throttle: { failures: 2, window: 1m }');
+  const adminUrl = `http://127.0.0.1:${h.gw.gateway.adminAddress?.port ?? 0}`;
+  const admin = await h.gw.services.store.tokens.create({ label: 'ops', scope: 'admin' });
+  const signIn = (credential: string): Promise<Answer> =>
+    send(adminUrl, {
+      method: 'POST',
+      path: '/console/session',
+      headers: { 'content-type': 'application/json', origin: adminUrl, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ credential }),
+    });
+  assert.equal((await signIn(generateApiToken())).status, 401, 'a wrong token is refused');
+  assert.equal((await signIn(generateApiToken())).status, 401, 'and counts');
+  const reads = h.storeReads();
+  const guess = generateApiToken();
+  assertThrottled(await signIn(guess), guess);
+  assertThrottled(await signIn(admin.token), admin.token);
+  assert.equal(h.storeReads(), reads, 'no throttled sign-in reached the store');
+  assert.equal(h.upstream.arrived.length, 0);
+});
