@@ -210,6 +210,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
             console: {
               files: loadConsoleFiles(),
               verifier: oauth.verifier,
+              throttle: throttle.verifierFor,
               sessions: createConsoleSessions(store, {
                 tls: config.admin.tls !== undefined,
                 idleMs: () => current.admin.sessionIdleTimeoutMs,

@@ -17,6 +17,7 @@ import { requestIdOf } from '../listen/request-id.js';
 import { asGatewayError, sendProblem } from '../listen/send-problem.js';
 import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';
+import { checkOwnSunset } from '../rollout/deprecation.js';
 import { ADMIN_OPENAPI } from './openapi.js';
 import { type AdminOperations, InvalidInputError, readInput, RefusedOperationError, requireScope } from './operations.js';
 import { type AuditActor, credentialActor } from '../credentials/audit.js';
@@ -262,6 +263,8 @@ export interface AdminConsole {
   readonly sessions: ConsoleSessions;
   /** Checks the credential given at sign-in (the gateway's own verifier, cache included). */
   readonly verifier: PresentedCredentialVerifier;
+  /** The failed-attempt throttle's view of `verifier` for a request's client address (src/limit/auth-throttle.ts). */
+  readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
 }
 
 export interface AdminHandlerOptions {
@@ -302,9 +305,14 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
   /** Bearer (or Basic) as before; without Authorization, the console session cookie. */
   const principalOf = async (req: IncomingMessage): Promise<Principal> => {
     if (consoleParts !== undefined && !hasAuthorization(req) && consoleParts.sessions.hasCookie(req)) {
-      return (await consoleParts.sessions.resume(req, true)).principal;
+      const principal = (await consoleParts.sessions.resume(req, true)).principal;
+      checkOwnSunset(principal, Date.now());
+      return principal;
     }
-    return authenticate(ADMIN_ROUTE, req);
+    const principal = await authenticate(ADMIN_ROUTE, req);
+    // An access token carries its client's deprecation: past the sunset it is refused here too.
+    checkOwnSunset(principal, Date.now(), { 'www-authenticate': challengesFor(ADMIN_ROUTE.credentials, 'invalid_token') });
+    return principal;
   };
 
   /** Admins may call everything; an owner what its rule lets through (narrowed in place). */
@@ -348,7 +356,9 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
       const credential = body.credential;
       if (typeof credential !== 'string' || credential.trim() === '')
         throw new GatewayError('admin.invalid_request', 'credential is required');
-      const principal = await consoleParts.verifier.verify({ scheme: 'bearer', token: credential.trim() });
+      // Behind the failure throttle as the Authorization header is: sign-in is no way around it.
+      const verifier = consoleParts.throttle?.(req, consoleParts.verifier) ?? consoleParts.verifier;
+      const principal = await verifier.verify({ scheme: 'bearer', token: credential.trim() });
       if (principal.kind !== 'api_token' || (principal.scope !== 'admin' && principal.owner !== true)) {
         throw new GatewayError('auth.insufficient_scope', "The console needs an admin token or an account owner's token.");
       }

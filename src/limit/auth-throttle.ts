@@ -6,8 +6,8 @@
  * same NAT keeps working, and costs no store read).
  *
  * Wrapped around the authenticate stage (proxy routes and the admin API share it, so failures on
- * one listener count on the other) and around the verifier the token endpoint checks client
- * secrets with (client_secret guessing counts). What counts as a failure: a credential that was
+ * one listener count on the other) and around the verifiers the token, introspection and
+ * revocation endpoints check their callers with (client_secret guessing counts). What counts as a failure: a credential that was
  * presented and refused as unknown, wrong, expired or revoked (FAILURE_CODES). Not a missing
  * credential (a browser's first request), not a malformed header, not a store outage.
  */

@@ -266,8 +266,9 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
         bodyReadTimeoutMs,
         throttle: options.throttle,
       }),
-      introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs }),
-      revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs }),
+      // Their callers authenticate like the token endpoint's: guesses there count and are throttled.
+      introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs, throttle: options.throttle }),
+      revoke: createRevocationEndpoint({ credentials, own, store, bodyReadTimeoutMs, throttle: options.throttle }),
       jwks: (req, res, requestId) => sendJwks(req, res, keys, requestId),
       metadata: (req, res, requestId) => sendMetadata(req, res, config.oauth.issuer, requestId),
       onTokenResult: hooks.onTokenResult,

@@ -14,6 +14,7 @@
  *                                                       one change-feed poll (this one at once)
  * `token_type_hint` is accepted and ignored: only access tokens can be revoked here.
  */
+import type { IncomingMessage } from 'node:http';
 import type { PresentedCredentialVerifier } from '../authenticate/index.js';
 import { looksLikeJwt } from '../authenticate/index.js';
 import type { CredentialStore } from '../credentials/index.js';
@@ -31,13 +32,15 @@ export interface RevocationDeps {
   readonly credentials: PresentedCredentialVerifier;
   readonly own: AccessTokenVerifier;
   readonly store: CredentialStore;
+  /** The failed-attempt throttle's view of a verifier for this request's client address. */
+  readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
 }
 
 /** Creates the revocation endpoint handler. */
 export function createRevocationEndpoint(deps: RevocationDeps): OAuthHandler {
   return async (req, res, requestId) => {
     const request = await readOAuthPost(req, res, deps.bodyReadTimeoutMs());
-    const client = await authenticateClient(request, deps.credentials);
+    const client = await authenticateClient(request, deps.throttle?.(req, deps.credentials) ?? deps.credentials);
     const token = request.params.get('token');
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required.');
     if (token.startsWith('pcl_')) {

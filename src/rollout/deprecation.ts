@@ -94,3 +94,20 @@ export function checkDeprecation(
   );
   throw aboutCredential(error, principal.credentialId);
 }
+
+/**
+ * The check of a credential's own deprecation (a token's, or an OAuth client's that its access
+ * tokens carry) where no route applies: the admin API and token introspection. The verifier
+ * refuses API tokens and client secrets past their sunset itself, but an access token carries its
+ * client's deprecation and is refused only here and by checkDeprecation.
+ */
+export function checkOwnSunset(principal: Principal, now: number, headers: Record<string, string> = {}): void {
+  const own = principal.deprecation;
+  if (own === undefined || now < own.sunsetMs) return;
+  const kind = principal.kind === 'api_token' ? 'token' : 'client';
+  const error = new GatewayError('auth.credential_sunset', `${WHAT[kind]} reached its sunset at ${new Date(own.sunsetMs).toISOString()}.`, {
+    ...headers,
+    ...sunsetHeaders(own.sunsetMs, own.link),
+  });
+  throw aboutCredential(error, principal.credentialId);
+}

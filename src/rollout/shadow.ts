@@ -30,6 +30,9 @@ export const SHADOWED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'auth.insufficient_scope',
   'auth.identity_mismatch',
   'auth.store_unavailable',
+  // The failure throttle refuses before the store is asked: shadowed, the request goes on without
+  // a principal, so a throttled address (a NAT) is never shut out of a route that is open.
+  'auth.too_many_failures',
   'route.read_only',
   'request.body_on_read',
   'request.missing_header',

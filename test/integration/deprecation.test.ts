@@ -362,3 +362,55 @@ test('the admin API deprecates a client; its access tokens carry the deprecation
   assert.equal(refused.status, 401);
   assert.equal(refused.json<{ code: string }>().code, 'auth.credential_sunset');
 });
+
+test("an access token minted before its client's sunset: refused by the admin API and inactive at introspection after it", async (t) => {
+  const s = await setup(t);
+  const store = s.gw.services.store;
+  const ops = await store.tokens.create({ label: 'ops', scope: 'admin' });
+  const adminClient = await store.clients.create({ name: 'automation', scope: 'admin' });
+  const client = await store.clients.create({ name: 'svc', scope: 'read-write' });
+  const adminUrl = `http://127.0.0.1:${s.gw.gateway.adminAddress?.port ?? 0}`;
+  const mint = async (id: string, secret: string): Promise<string> => {
+    const issued = await send(s.gw.url, {
+      method: 'POST',
+      path: '/oauth2/token',
+      body: 'grant_type=client_credentials',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    });
+    assert.equal(issued.status, 200, issued.body);
+    return issued.json<{ access_token: string }>().access_token;
+  };
+  const adminAccess = await mint(adminClient.record.clientId, adminClient.clientSecret);
+  const access = await mint(client.record.clientId, client.clientSecret);
+  const introspect = async (): Promise<{ active: boolean }> => {
+    const answer = await send(s.gw.url, {
+      method: 'POST',
+      path: '/oauth2/introspect',
+      body: `token=${access}`,
+      headers: { authorization: `Bearer ${ops.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(answer.status, 200, answer.body);
+    return answer.json<{ active: boolean }>();
+  };
+  // Before: both work (and are cached).
+  assert.equal((await send(adminUrl, { path: '/v1/tokens', headers: { authorization: `Bearer ${adminAccess}` } })).status, 200);
+  assert.equal((await introspect()).active, true);
+  assert.equal((await s.request('/api/before', [`Authorization: Bearer ${access}`])).status, 200);
+  const past = { sunset: new Date(Date.now() - 1000) };
+  await store.clients.setDeprecation(adminClient.record.clientId, past);
+  await store.clients.setDeprecation(client.record.clientId, past);
+  await eventually(
+    async () => (await s.request('/api/after', [`Authorization: Bearer ${access}`])).status === 401,
+    5_000,
+    'the proxy to refuse the access token of a client past its sunset',
+  );
+  const seen = s.upstream.arrived.length;
+  const refused = await send(adminUrl, { path: '/v1/tokens', headers: { authorization: `Bearer ${adminAccess}` } });
+  assert.equal(refused.status, 401, refused.body);
+  assert.equal(refused.json<{ code: string }>().code, 'auth.credential_sunset');
+  assert.equal((await introspect()).active, false);
+  assert.equal(s.upstream.arrived.length, seen, 'nothing reached the upstream');
+});

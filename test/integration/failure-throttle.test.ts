@@ -203,3 +203,75 @@ test('a reload turns the throttle on, changes its threshold, and turns it off', 
   reload('');
   assert.equal((await h.get(generateApiToken())).status, 401);
 });
+
+test('a shadow route stays open to a throttled address: forwarded as on auth: off without identity, the store not read', async (t) => {
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const shadow = `  - name: shadow
+    match: { path: /shadow }
+    upstream: "${upstream.origin}"
+    upstreamCa: "${sharedCerts().ca.caCertPath}"
+    mode: shadow
+`;
+  const gw = await startTestGateway(t, gatewayYaml(routes(upstream.origin) + shadow, 'throttle: { failures: 2, window: 1m }'));
+  const valid = await gw.services.store.tokens.create({ label: 'uncached', scope: 'read-only' });
+  // An attacker behind the same address as everyone else fails twice on the enforced route.
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await send(gw.url, { path: '/api/x', headers: { authorization: `Bearer ${generateApiToken()}` } })).status, 401);
+  }
+  assert.equal((await send(gw.url, { path: '/api/x', headers: { authorization: `Bearer ${valid.token}` } })).status, 429);
+  const reads = gw.services.verifier.stats().storeReads;
+  const arrived = upstream.arrived.length;
+  // Shadow mode never refuses on policy: a client without a credential, or with one the throttle
+  // keeps from the store, is forwarded as on an `auth: off` route.
+  const anonymous = await send(gw.url, { path: '/shadow/a' });
+  assert.equal(anonymous.status, 200, anonymous.body);
+  const guess = generateApiToken();
+  const guessed = await send(gw.url, { path: '/shadow/b', headers: { authorization: `Bearer ${guess}`, 'x-portcullis-subject': 'root' } });
+  assert.equal(guessed.status, 200, guessed.body);
+  assert.equal(upstream.arrived.length, arrived + 2);
+  const last = upstream.received.at(-1);
+  assert.equal(last?.url, '/shadow/b');
+  assert.equal(last?.headers['x-portcullis-subject'], undefined, 'no identity headers, spoofed or not');
+  assert.equal(last?.headers['x-portcullis-credential'], undefined);
+  assert.equal(gw.services.verifier.stats().storeReads, reads, 'the throttled credential never reached the store');
+});
+
+test('the introspection and revocation endpoints are behind the throttle too: a throttled address guesses nothing there', async (t) => {
+  const h = await harness(t, 'throttle: { failures: 2, window: 1m }');
+  const client = await h.gw.services.store.clients.create({ name: 'partner', scope: 'read-only' });
+  for (let i = 0; i < 2; i++) assert.equal((await h.get(generateApiToken())).status, 401);
+  const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Answer> =>
+    send(h.gw.url, { method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const reads = h.storeReads();
+  const arrived = h.upstream.arrived.length;
+  for (const path of ['/oauth2/introspect', '/oauth2/revoke']) {
+    const secret = generateClientSecret();
+    assertThrottled(await post(path, `token=x&client_id=${client.record.clientId}&client_secret=${encodeURIComponent(secret)}`), secret);
+  }
+  const guess = generateApiToken();
+  assertThrottled(await post('/oauth2/introspect', 'token=x', { authorization: `Bearer ${guess}` }), guess);
+  assert.equal(h.storeReads(), reads, 'no guess reached the store');
+  assert.equal(h.upstream.arrived.length, arrived);
+});
+
+test('console sign-in is behind the throttle: a throttled address cannot guess admin tokens there', async (t) => {
+  const h = await harness(t, 'throttle: { failures: 2, window: 1m }');
+  const adminUrl = `http://127.0.0.1:${h.gw.gateway.adminAddress?.port ?? 0}`;
+  const admin = await h.gw.services.store.tokens.create({ label: 'ops', scope: 'admin' });
+  const signIn = (credential: string): Promise<Answer> =>
+    send(adminUrl, {
+      method: 'POST',
+      path: '/console/session',
+      headers: { 'content-type': 'application/json', origin: adminUrl, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify({ credential }),
+    });
+  assert.equal((await signIn(generateApiToken())).status, 401, 'a wrong token is refused');
+  assert.equal((await signIn(generateApiToken())).status, 401, 'and counts');
+  const reads = h.storeReads();
+  const guess = generateApiToken();
+  assertThrottled(await signIn(guess), guess);
+  assertThrottled(await signIn(admin.token), admin.token);
+  assert.equal(h.storeReads(), reads, 'no throttled sign-in reached the store');
+  assert.equal(h.upstream.arrived.length, 0);
+});
