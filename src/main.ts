@@ -16,7 +16,7 @@
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
-import { type ConfigIssue, formatIssue, type ConfigResult } from './config/index.js';
+import { type ConfigIssue, formatIssue, loggedIssues, MAX_LOGGED_ISSUES, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
 import { planReload } from './config/reload-plan.js';
@@ -26,9 +26,6 @@ import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
 import { assertStrictParser } from './listen/strict-parser.js';
 import { tuneV8ForRequests } from './v8-tuning.js';
-
-/** Problems listed in a refused reload's log line; `portcullis check` lists them all. */
-const MAX_LOGGED_PROBLEMS = 100;
 
 export interface StartedProcess {
   readonly gateway: RunningGateway;
@@ -64,7 +61,7 @@ export async function startFromFile(
   const services: ServiceBundle = await createServices(config, logger);
   const gateway = await startGateway(config, services, logger);
   const logWarnings = (warnings: readonly ConfigIssue[]): void => {
-    for (const warning of warnings.slice(0, MAX_LOGGED_PROBLEMS))
+    for (const warning of warnings.slice(0, MAX_LOGGED_ISSUES))
       logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');
   };
   logWarnings(loaded.warnings);
@@ -95,10 +92,7 @@ export async function startFromFile(
         return;
       }
       if (!next.ok) {
-        const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
-        if (next.issues.length > shown.length)
-          shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
-        refuseReload({ problems: shown });
+        refuseReload({ problems: loggedIssues(next.issues) });
         return;
       }
       try {

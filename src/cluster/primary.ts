@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { createCoalescingRunner } from '../coalescing-runner.js';
-import { compileChecked, formatIssue, type CheckedConfig } from '../config/index.js';
+import { compileChecked, loggedIssues, type CheckedConfig } from '../config/index.js';
 import { watchConfigFiles } from '../config/watch.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
@@ -21,8 +21,6 @@ import { createIpcQuestions } from './ipc-questions.js';
 import { WORKERS_ENV } from './workers-count.js';
 import { isMessage, type MetricSnapshot, type ToPrimary, type ToWorker, type ValidChecked } from './messages.js';
 
-/** Problems listed in a refused reload's log line (as main.ts); `portcullis check` lists them all. */
-const MAX_LOGGED_PROBLEMS = 100;
 /** How long the primary waits for one worker's metrics or readiness. */
 const WORKER_ANSWER_TIMEOUT_MS = 2_000;
 /** How long a reload waits for every worker to say it applied the configuration. */
@@ -258,10 +256,7 @@ export function startPrimary(options: PrimaryOptions): void {
         return;
       }
       if (!next.ok) {
-        const shown = next.issues.slice(0, MAX_LOGGED_PROBLEMS).map(formatIssue);
-        if (next.issues.length > shown.length)
-          shown.push(`… and ${next.issues.length - shown.length} more (portcullis check lists them all)`);
-        refuseReload({ problems: shown });
+        refuseReload({ problems: loggedIssues(next.issues) });
         return;
       }
       let config: GatewayConfig;

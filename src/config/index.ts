@@ -16,7 +16,7 @@ import type { GatewayConfig } from './types.js';
 import { validateConfig, type ValidatedConfig } from './validate.js';
 
 export { formatDuration, parseDuration } from './durations.js';
-export { formatIssue, formatPath, type ConfigIssue, type Finding } from './issues.js';
+export { formatIssue, formatPath, loggedIssues, MAX_LOGGED_ISSUES, type ConfigIssue, type Finding } from './issues.js';
 export type * from './types.js';
 
 /** A loaded configuration, or every problem found in it, in file order. */

@@ -46,6 +46,16 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.path}: ${issue.message}`;
 }
 
+/** How many problems a refused reload logs; `portcullis check` lists them all. */
+export const MAX_LOGGED_ISSUES = 100;
+
+/** The problems of a refused reload as logged: the first MAX_LOGGED_ISSUES, then how many more. */
+export function loggedIssues(issues: readonly ConfigIssue[]): string[] {
+  const shown = issues.slice(0, MAX_LOGGED_ISSUES).map(formatIssue);
+  if (issues.length > shown.length) shown.push(`… and ${issues.length - shown.length} more (portcullis check lists them all)`);
+  return shown;
+}
+
 /** Issues in file order (line, column, then path), without exact duplicates. */
 export function sortIssues(issues: readonly ConfigIssue[]): readonly ConfigIssue[] {
   const seen = new Set<string>();
