@@ -10,7 +10,7 @@
 // better-sqlite3, which is the copy built for that runtime. Node resolves a symlinked package's
 // own dependencies from its real path, so everything else is exactly what the tests run.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +55,32 @@ export function fetchRuntime(version, { log = () => {} } = {}) {
   return { node, home, version: exact };
 }
 
+/** Where the symbolic link at `path` points, or undefined when there is none. */
+function linkTarget(path) {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Links every package of `root`'s node_modules into `modules`, except better-sqlite3 (compiled
+ * per runtime) and `.bin`. The cache outlives the checkout that filled it, so a link into another
+ * (perhaps deleted) tree is replaced rather than kept.
+ */
+export function linkPackages(root, modules) {
+  mkdirSync(modules, { recursive: true });
+  for (const name of readdirSync(join(root, 'node_modules'))) {
+    if (name === 'better-sqlite3' || name === '.bin') continue;
+    const link = join(modules, name);
+    const target = join(root, 'node_modules', name);
+    if (linkTarget(link) === target) continue;
+    rmSync(link, { recursive: true, force: true });
+    symlinkSync(target, link);
+  }
+}
+
 /** better-sqlite3 (this repository's version) compiled for the runtime; returns its directory. */
 function nativeAddon(root, rt, log) {
   const src = join(root, 'node_modules', 'better-sqlite3');
@@ -62,12 +88,7 @@ function nativeAddon(root, rt, log) {
   const modules = join(cacheDir(), `better-sqlite3-${version}-node-${rt.version}`, 'node_modules');
   const dir = join(modules, 'better-sqlite3');
   // Its own dependencies (bindings, …) resolve from its real path: links to this repository's.
-  for (const name of readdirSync(join(root, 'node_modules'))) {
-    if (name !== 'better-sqlite3' && name !== '.bin' && !existsSync(join(modules, name))) {
-      mkdirSync(modules, { recursive: true });
-      symlinkSync(join(root, 'node_modules', name), join(modules, name));
-    }
-  }
+  linkPackages(root, modules);
   if (existsSync(join(dir, 'build', 'Release', 'better_sqlite3.node'))) return dir;
   log(`bench: compiling better-sqlite3 ${version} for Node.js ${rt.version} (once; ~75 s of CPU)\n`);
   rmSync(dir, { recursive: true, force: true });
@@ -93,13 +114,9 @@ function nativeAddon(root, rt, log) {
 export function prepareRuntime({ root, dist, version, into, log = () => {} }) {
   const rt = fetchRuntime(version, { log });
   const addon = nativeAddon(root, rt, log);
-  mkdirSync(join(into, 'node_modules'), { recursive: true });
   cpSync(dist, join(into, 'dist'), { recursive: true });
   copyFileSync(join(root, 'package.json'), join(into, 'package.json'));
-  for (const name of readdirSync(join(root, 'node_modules'))) {
-    if (name === 'better-sqlite3' || name === '.bin') continue;
-    symlinkSync(join(root, 'node_modules', name), join(into, 'node_modules', name));
-  }
+  linkPackages(root, join(into, 'node_modules'));
   symlinkSync(addon, join(into, 'node_modules', 'better-sqlite3'));
   return { node: rt.node, version: rt.version, dist: join(into, 'dist') };
 }

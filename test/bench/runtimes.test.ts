@@ -3,7 +3,7 @@
  * one the Docker image ships (read from its NODE_IMAGE, as .ci/run reads it), one and two workers.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,4 +51,24 @@ test('the runtimes scenario runs scenarios 1, 2 and 9 on both runtimes with 1 an
   const o = { ports: { listen: 1, metrics: 2, admin: 3 }, upstreamUrl: 'https://127.0.0.1:4', caPath: '/ca', storeUrl: 'sqlite:/x' };
   assert.equal(gatewayConfig('main', { ...o, workers: 2 })['workers'], 2);
   assert.equal('workers' in gatewayConfig('main', o), false, 'default: no workers key');
+});
+
+test('the compiled-runtime cache relinks packages that point into another (deleted) checkout', async () => {
+  const { linkPackages } = await importBench<{ linkPackages(root: string, modules: string): void }>('lib/runtime.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-runtime-links-'));
+  const root = join(dir, 'repo');
+  for (const name of ['bindings', 'pino', 'better-sqlite3', '.bin']) mkdirSync(join(root, 'node_modules', name), { recursive: true });
+  writeFileSync(join(root, 'node_modules', '.package-lock.json'), '{}');
+  const modules = join(dir, 'cache', 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  // Left by a checkout that no longer exists: dangling.
+  symlinkSync(join(dir, 'gone', 'node_modules', 'bindings'), join(modules, 'bindings'));
+  symlinkSync(join(dir, 'gone', 'node_modules', '.package-lock.json'), join(modules, '.package-lock.json'));
+
+  linkPackages(root, modules);
+  linkPackages(root, modules); // a second run finds everything in place
+
+  for (const name of ['bindings', 'pino', '.package-lock.json'])
+    assert.equal(readlinkSync(join(modules, name)), join(root, 'node_modules', name));
+  assert.deepEqual(readdirSync(modules).sort(), ['.package-lock.json', 'bindings', 'pino'], 'better-sqlite3 and .bin are not linked');
 });
