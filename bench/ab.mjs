@@ -18,13 +18,14 @@
 //
 // A build directory is what `tsc -p tsconfig.json --outDir X` produces; it must resolve this
 // repository's node_modules (e.g. lie inside the repo, or next to a node_modules symlink).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
+import { HAS_TASKSET, pinned, readyPort, startChild } from './lib/children.mjs';
 import { probe } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import { createCredentials, writeGatewayConfig } from './lib/portcullis.mjs';
@@ -67,27 +68,7 @@ const cleanup = () => {
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
-const taskset = spawnSync('taskset', ['--version']).error ? null : 'taskset';
-function start(cmd, args, cpus, env = {}, stdout = 'pipe') {
-  const full = taskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
-  children.push(child);
-  return child;
-}
-function readyPort(child) {
-  return new Promise((resolveReady, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('not ready within 30 s')), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveReady(Number(m[1]));
-      }
-    });
-  });
-}
+const start = (cmd, args, cpus, env = {}, stdout = 'pipe') => startChild(children, cmd, args, { cpus, env, stdout });
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
@@ -131,7 +112,7 @@ function wrk(g, seconds) {
   if (opt.auth === 'bearer') args.push('-H', `Authorization: Bearer ${g.token}`);
   if (opt.lua) args.push('-s', join(root, 'bench', opt.lua));
   args.push(g.url);
-  const full = taskset ? ['taskset', ['-c', '1', 'wrk', ...args]] : ['wrk', args];
+  const full = pinned('1', 'wrk', args);
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -157,7 +138,7 @@ function stalls(slow) {
 function openLoop(g, seconds) {
   const args = [join(root, 'bench/lib/open-loop.mjs'), '--url', g.url, '--rate', opt.rate, '--duration', String(seconds)];
   if (opt.auth === 'bearer') args.push('--header', `Authorization: Bearer ${g.token}`);
-  const full = taskset ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+  const full = pinned('1', process.execPath, args);
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const line = /^BENCH_RESULT (.*)$/m.exec(r.stdout)?.[1];
   if (!line) throw new Error(`open-loop against ${g.name}: ${r.stdout}${r.stderr}`);
@@ -220,7 +201,7 @@ if (opt.out) {
     driver,
     duration: Number(opt.duration),
     rounds: Number(opt.rounds),
-    pinned: taskset !== null,
+    pinned: HAS_TASKSET,
   };
   const perGateway = gateways.map((g) => ({
     name: g.name,
@@ -232,6 +213,6 @@ if (opt.out) {
   writeFileSync(opt.out, `${JSON.stringify({ date: new Date().toISOString(), load, gateways: perGateway }, null, 1)}\n`);
 }
 process.stdout.write(
-  `\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${taskset ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`,
+  `\n${opt.path}, auth ${opt.auth}, ${driver}, ${opt.duration} s × ${opt.rounds} rounds; ${HAS_TASKSET ? 'gateways and upstream on CPU 0, load generator on CPU 1' : 'no taskset: unpinned'}\n`,
 );
 process.exit(0);

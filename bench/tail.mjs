@@ -18,13 +18,14 @@
 // Gateways, forwarder and upstream on CPU 0, the generator on CPU 1 (as run.mjs's split A).
 // Writes results/tail-<date>[-tag].json (small: per run the percentiles, the attribution and
 // the event totals) and prints the tables.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
+import { HAS_TASKSET, pinned, readyPort, startChild } from './lib/children.mjs';
 import { probe } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import { createCredentials, writeGatewayConfig } from './lib/portcullis.mjs';
@@ -61,27 +62,8 @@ const cleanup = () => {
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
-const taskset = spawnSync('taskset', ['--version']).error ? null : 'taskset';
-function start(cmd, args, cpus, env = {}, stdout = 'pipe') {
-  const full = taskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(full[0], full[1], { env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', stdout, 'inherit'] });
-  children.push(child);
-  return child;
-}
-function readyPort(child) {
-  return new Promise((resolveReady, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('not ready within 30 s')), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveReady(Number(m[1]));
-      }
-    });
-  });
-}
+const start = (cmd, args, cpus, env = {}, stdout = 'pipe') =>
+  startChild(children, cmd, args, { cpus, env: { NODE_ENV: 'production', ...env }, stdout });
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
@@ -166,7 +148,7 @@ function openLoop(t, seconds, trace) {
   ];
   for (const h of t.headers) args.push('--header', h);
   if (trace) args.push('--trace', trace);
-  const full = taskset ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+  const full = pinned('1', process.execPath, args);
   const r = spawnSync(full[0], full[1], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const line = /^BENCH_RESULT (.*)$/m.exec(r.stdout)?.[1];
   if (!line) throw new Error(`open-loop against ${t.name}: ${r.stdout}${r.stderr}`);
@@ -276,7 +258,7 @@ for (const t of targets.slice(1)) {
       .join('; ')}\n`;
 }
 const uptime = readFileSync('/proc/loadavg', 'utf8').trim();
-md += `\n${opt.rate} req/s over 32 connections, ${DURATION} s × ${ROUNDS} rounds after 1 s unmeasured each; ${taskset ? 'targets and upstream on CPU 0, generator on CPU 1' : 'unpinned'}; /proc/loadavg at the end: ${uptime}\n`;
+md += `\n${opt.rate} req/s over 32 connections, ${DURATION} s × ${ROUNDS} rounds after 1 s unmeasured each; ${HAS_TASKSET ? 'targets and upstream on CPU 0, generator on CPU 1' : 'unpinned'}; /proc/loadavg at the end: ${uptime}\n`;
 process.stdout.write(md);
 const outDir = opt.out ?? join(root, 'bench/results');
 mkdirSync(outDir, { recursive: true });

@@ -26,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
+import { pinned, readyPort, startChild } from './lib/children.mjs';
 import { probe } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import { createCredentials, resolveDist, writeGatewayConfig } from './lib/portcullis.mjs';
@@ -48,7 +49,6 @@ const DURATION = Number(opt.duration);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => process.stderr.write(m);
 const { dist } = resolveDist({ root, dist: 'dist', snapshot: false, log });
-const hasTaskset = !spawnSync('taskset', ['--version']).error;
 const hasPerf = !spawnSync('perf', ['--version']).error;
 
 const work = mkdtempSync(join(tmpdir(), 'portcullis-workers-rate-'));
@@ -59,27 +59,8 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
-function start(cmd, args, { cpus, env = {}, stdout = 'pipe' } = {}) {
-  const [file, argv] = cpus && hasTaskset ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', stdout, 'inherit'] });
-  children.push(child);
-  return child;
-}
-
-function readyPort(child) {
-  return new Promise((resolveReady, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the upstream was not ready within 30 s')), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveReady(Number(m[1]));
-      }
-    });
-  });
-}
+const start = (cmd, args, { cpus, env = {}, stdout = 'pipe' } = {}) =>
+  startChild(children, cmd, args, { cpus, env: { NODE_ENV: 'production', ...env }, stdout });
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
@@ -119,7 +100,7 @@ const targets = [
 function openLoop(t, seconds) {
   const args = [join(root, 'bench/lib/open-loop.mjs'), '--url', t.gateway.url, '--rate', String(t.rate), '--duration', String(seconds)];
   args.push('--ca', certs.caCert, '--header', `Authorization: Bearer ${t.gateway.token}`);
-  const [file, argv] = hasTaskset ? ['taskset', ['-c', opt['load-cpus'], process.execPath, ...args]] : [process.execPath, args];
+  const [file, argv] = pinned(opt['load-cpus'], process.execPath, args);
   const r = spawnSync(file, argv, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const line = /^BENCH_RESULT (.*)$/m.exec(r.stdout)?.[1];
   if (!line) throw new Error(`open-loop against ${t.name}: ${r.stdout}${r.stderr}`);
