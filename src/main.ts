@@ -16,10 +16,11 @@
  * an intermediate version never serves. A SIGHUP during the drain is ignored.
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
-import { type ConfigIssue, formatIssue, loggedIssues, MAX_LOGGED_ISSUES, type ConfigResult } from './config/index.js';
+import { type ConfigIssue, formatIssue, MAX_LOGGED_ISSUES, type ConfigResult } from './config/index.js';
 import { loadConfigFileOffThread } from './config/load-off-thread.js';
 import type { GatewayConfig } from './config/types.js';
 import { planReload } from './config/reload-plan.js';
+import { readForReload, type ReloadRefusal } from './config/reload-read.js';
 import { watchConfigFiles } from './config/watch.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
@@ -71,30 +72,19 @@ export async function startFromFile(
   // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let watcher: { close(): void } | undefined;
 
-  const refuseReload = (why: { problems: string[] } | { problem: string }): void => {
+  const refuseReload = (why: ReloadRefusal): void => {
     services.recordReload?.('failure');
     logger.error({ event: 'config.reload_refused', ...why }, 'configuration reload refused; the previous configuration keeps serving');
   };
   const reloads = createCoalescingRunner(
     async (superseded) => {
-      logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
-      let next: ConfigResult;
-      try {
-        next = await loadConfigFileOffThread(file);
-      } catch (error) {
-        if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
-        return;
-      }
-      if (stopping) return;
-      if (superseded()) {
-        // The file may have changed again since it was read: what it held then never goes live.
-        logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
-        return;
-      }
-      if (!next.ok) {
-        refuseReload({ problems: loggedIssues(next.issues) });
-        return;
-      }
+      const next = await readForReload(() => loadConfigFileOffThread(file), {
+        logger,
+        stopping: () => stopping !== undefined,
+        superseded,
+        refuse: refuseReload,
+      });
+      if (next === undefined) return;
       try {
         const plan = planReload(current, next.config);
         gateway.reload(plan.effective);

@@ -9,7 +9,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { createCoalescingRunner } from '../coalescing-runner.js';
-import { compileChecked, loggedIssues, type CheckedConfig } from '../config/index.js';
+import { compileChecked } from '../config/index.js';
+import { readForReload, type ReloadRefusal } from '../config/reload-read.js';
 import { watchConfigFiles } from '../config/watch.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
@@ -233,7 +234,7 @@ export function startPrimary(options: PrimaryOptions): void {
     });
   };
 
-  const refuseReload = (why: { problems: string[] } | { problem: string }): void => {
+  const refuseReload = (why: ReloadRefusal): void => {
     host.recordReload('failure');
     logger.error(
       { event: 'config.reload_refused', ...why },
@@ -242,23 +243,13 @@ export function startPrimary(options: PrimaryOptions): void {
   };
   const reloads = createCoalescingRunner(
     async (superseded) => {
-      logger.info({ event: 'config.reload_started' }, 'reading the configuration file');
-      let next: CheckedConfig;
-      try {
-        next = await checkConfigFileOffThread(file);
-      } catch (error) {
-        if (!stopping) refuseReload({ problem: error instanceof Error ? error.message : String(error) });
-        return;
-      }
-      if (stopping) return;
-      if (superseded()) {
-        logger.info({ event: 'config.reload_superseded' }, 'another SIGHUP arrived during the reload; reading the file again');
-        return;
-      }
-      if (!next.ok) {
-        refuseReload({ problems: loggedIssues(next.issues) });
-        return;
-      }
+      const next = await readForReload(() => checkConfigFileOffThread(file), {
+        logger,
+        stopping: () => stopping,
+        superseded,
+        refuse: refuseReload,
+      });
+      if (next === undefined) return;
       let config: GatewayConfig;
       try {
         const compiled = compileChecked(next, file);
