@@ -28,6 +28,35 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** The leaf's key, its certificate request and its extensions file (SAN, server use), in `dir`. */
+function leafRequest(dir: string, name: string, altNames: readonly string[]): void {
+  const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}-key.pem`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${altNames[0] ?? name}`,
+    ],
+    dir,
+  );
+}
+
+function readLeaf(dir: string, name: string): TestCert {
+  const certPath = join(dir, `${name}.pem`);
+  const keyPath = join(dir, `${name}-key.pem`);
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+}
+
 export function createTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'pcl-ca-'));
   openssl(
@@ -60,25 +89,7 @@ export function createTestCa(): TestCa {
     caCert: readFileSync(caCertPath, 'utf8'),
     caCertPath,
     issue(name, altNames) {
-      const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-      openssl(
-        [
-          'req',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          `${name}-key.pem`,
-          '-out',
-          `${name}.csr`,
-          '-subj',
-          `/CN=${altNames[0] ?? name}`,
-        ],
-        dir,
-      );
+      leafRequest(dir, name, altNames);
       openssl(
         [
           'x509',
@@ -99,37 +110,17 @@ export function createTestCa(): TestCa {
         ],
         dir,
       );
-      const certPath = join(dir, `${name}.pem`);
-      const keyPath = join(dir, `${name}-key.pem`);
-      return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+      return readLeaf(dir, name);
     },
     issueBetween(name, altNames, notBefore, notAfter) {
       // `openssl x509` cannot back-date; `openssl ca` can, with a minimal CA database.
-      const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-      writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+      leafRequest(dir, name, altNames);
       writeFileSync(
         join(dir, 'ca.cnf'),
         '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=ca.serial\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n',
       );
       writeFileSync(join(dir, 'index.txt'), '', { flag: 'a' });
       writeFileSync(join(dir, 'ca.serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
-      openssl(
-        [
-          'req',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          `${name}-key.pem`,
-          '-out',
-          `${name}.csr`,
-          '-subj',
-          `/CN=${altNames[0] ?? name}`,
-        ],
-        dir,
-      );
       openssl(
         [
           'ca',
@@ -154,9 +145,7 @@ export function createTestCa(): TestCa {
         ],
         dir,
       );
-      const certPath = join(dir, `${name}.pem`);
-      const keyPath = join(dir, `${name}-key.pem`);
-      return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+      return readLeaf(dir, name);
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
