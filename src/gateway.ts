@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig, ListenAddress } from './config/types.js';
+import { HARDENING_HEADERS } from './console/static-files.js';
 import { createUpstreamPools } from './forward/upstream-pools.js';
 import { newRequestId } from './listen/request-id.js';
 import { MAX_HEADER_LINES } from './listen/framing-guard.js';
@@ -98,7 +99,7 @@ function listenerOptions(limits: GatewayConfig['limits']): http.ServerOptions {
 }
 
 /** Answers what Node's parser refused or timed out on a listener without a request pipeline. */
-function answerClientErrors(server: http.Server): void {
+function answerClientErrors(server: http.Server, hardening?: Readonly<Record<string, string>>): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const res = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
     // A response already under way cannot be followed by another: cut the connection.
@@ -106,7 +107,7 @@ function answerClientErrors(server: http.Server): void {
       socket.destroy();
       return;
     }
-    sendParserError(socket as Socket, error.code, newRequestId());
+    sendParserError(socket as Socket, error.code, newRequestId(), hardening);
   });
 }
 
@@ -206,7 +207,7 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
         )
       : http.createServer(listenerOptions(config.limits), services.adminHandler)
     : undefined;
-  if (admin) answerClientErrors(admin);
+  if (admin) answerClientErrors(admin, HARDENING_HEADERS);
 
   const proxyAddress = await listenOn(proxy, config.listen);
   const metricsAddress = await listenOn(metrics, config.metrics.listen);

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERROR_CODES, GatewayError, problemBody } from '../errors.js';
+import { headerLines, OWN_ANSWER_HEADERS } from './own-answer-headers.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -59,6 +60,8 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, error: Ga
     'x-request-id': requestId,
     ...error.headers,
   };
+  // A listener with its own hardening headers (the admin listener) keeps them.
+  for (const [name, value] of Object.entries(OWN_ANSWER_HEADERS)) if (!res.hasHeader(name)) headers[name] = value;
   // An unread request body is not drained for keep-alive: a refused 1 GiB upload is cut short,
   // and a body the gateway never parsed can never be read as the next request. Neither is
   // anything after a head the smuggling guard refused. Other refusals keep the connection.
@@ -86,7 +89,12 @@ const PARSER_ERROR_DETAILS: Partial<Record<string, string>> = {
  * Answers a request head Node's parser refused (framing it cannot read one way), then closes
  * the connection. Nothing was routed, nothing reached an upstream.
  */
-export function sendParserError(socket: Socket, errorCode: string | undefined, requestId: string): void {
+export function sendParserError(
+  socket: Socket,
+  errorCode: string | undefined,
+  requestId: string,
+  hardening: Readonly<Record<string, string>> = OWN_ANSWER_HEADERS,
+): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -103,6 +111,6 @@ export function sendParserError(socket: Socket, errorCode: string | undefined, r
   const status = ERROR_CODES[code].status;
   socket.end(
     `HTTP/1.1 ${status} ${ERROR_CODES[code].title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+      `cache-control: no-store\r\n${headerLines(hardening)}x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -8,6 +8,7 @@
  * refetch at once, as jose's createRemoteJWKSet does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OWN_ANSWER_HEADERS } from '../listen/own-answer-headers.js';
 import type { KeyRing } from './signing-keys.js';
 
 /** max-age of the JWKS answer, in seconds. */
@@ -21,6 +22,7 @@ export function sendJwks(req: IncomingMessage, res: ServerResponse, keys: KeyRin
     'content-length': Buffer.byteLength(body),
     'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}`,
     'x-request-id': requestId,
+    ...OWN_ANSWER_HEADERS,
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SCOPES } from '../credentials/index.js';
+import { OWN_ANSWER_HEADERS } from '../listen/own-answer-headers.js';
 import { ACCESS_TOKEN_ALGORITHMS } from './signing-keys.js';
 
 /** Paths of the OAuth endpoints on the proxy listener. */
@@ -47,6 +48,7 @@ export function sendMetadata(req: IncomingMessage, res: ServerResponse, issuer: 
     'content-length': Buffer.byteLength(body),
     'cache-control': 'public, max-age=300',
     'x-request-id': requestId,
+    ...OWN_ANSWER_HEADERS,
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

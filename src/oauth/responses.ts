@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REALM } from '../authenticate/challenges.js';
+import { OWN_ANSWER_HEADERS } from '../listen/own-answer-headers.js';
 
 /** Error codes of RFC 6749 §5.2, RFC 7009 §2.2.1, and RFC 6750 §3.1 (Bearer on introspection). */
 export const OAUTH_ERRORS = {
@@ -79,6 +80,7 @@ export function sendOAuthJson(
     'cache-control': 'no-store',
     pragma: 'no-cache',
     'x-request-id': requestId,
+    ...OWN_ANSWER_HEADERS,
     ...headers,
   };
   // A refused upload is not drained: the client learns at once and the connection closes.

@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import { requestIdOf } from '../listen/request-id.js';
+import { OWN_ANSWER_HEADERS } from '../listen/own-answer-headers.js';
 
 export interface HealthEndpointOptions {
   /** Readiness beyond "configuration loaded": a reason when not ready (e.g. the store does not answer). */
@@ -15,7 +16,7 @@ export interface HealthEndpointOptions {
   readonly next?: http.RequestListener | undefined;
 }
 
-const HEALTH_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+const HEALTH_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', ...OWN_ANSWER_HEADERS } as const;
 
 /**
  * The request listener of the metrics listener. A throw in it (a readiness check that throws
@@ -42,7 +43,7 @@ export function createHealthEndpoints(options: HealthEndpointOptions): http.Requ
       next(req, res);
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' });
+    res.writeHead(404, HEALTH_HEADERS);
     res.end('{"status":404}');
   };
   return (req, res) => void answer(req, res).catch(() => res.destroy());

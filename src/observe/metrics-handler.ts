@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
+import { OWN_ANSWER_HEADERS } from '../listen/own-answer-headers.js';
 import type { Logger } from './logger.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -110,12 +111,12 @@ export function createMetricsHandler(source: Registry | (() => Promise<Registry>
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store', ...OWN_ANSWER_HEADERS });
       res.end(NOT_FOUND);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { 'content-type': 'application/json', 'cache-control': 'no-store', allow: 'GET, HEAD' });
+      res.writeHead(405, { 'content-type': 'application/json', 'cache-control': 'no-store', allow: 'GET, HEAD', ...OWN_ANSWER_HEADERS });
       res.end(NOT_ALLOWED);
       return;
     }
@@ -130,6 +131,7 @@ export function createMetricsHandler(source: Registry | (() => Promise<Registry>
           'content-length': Buffer.byteLength(body),
           'cache-control': 'no-store',
           vary: 'Accept',
+          ...OWN_ANSWER_HEADERS,
         });
         res.end(req.method === 'HEAD' ? undefined : body);
       },
@@ -139,7 +141,7 @@ export function createMetricsHandler(source: Registry | (() => Promise<Registry>
         const detail = error instanceof Error ? { name: error.name, message: error.message } : { name: typeof error };
         logger.error({ event: 'metrics.collect_failed', error: detail }, 'metrics collection failed');
         if (res.destroyed) return;
-        res.writeHead(500, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.writeHead(500, { 'content-type': 'application/json', 'cache-control': 'no-store', ...OWN_ANSWER_HEADERS });
         res.end(FAILED);
       },
     );

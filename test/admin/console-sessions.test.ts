@@ -40,6 +40,13 @@ test('the console page is served from the package with a strict CSP, no framing 
   const traversal = await c.admin('/console/../package.json');
   assert.equal(traversal.status, 404);
   assert.equal(traversal.json().code, 'admin.not_found');
+  // Refusals too, the console's policy unchanged (not replaced by the other listeners' narrower one).
+  assert.equal(traversal.headers['x-frame-options'], 'DENY');
+  assert.equal(traversal.headers['content-security-policy'], csp);
+  const unauthenticated = await c.admin('/v1/tokens');
+  assert.equal(unauthenticated.status, 401);
+  assert.equal(unauthenticated.headers['x-frame-options'], 'DENY');
+  assert.equal(unauthenticated.headers['referrer-policy'], 'no-referrer');
   // The JSON API carries the same headers.
   const api = await c.admin('/v1/tokens', { headers: { authorization: `Bearer ${c.adminToken}` } });
   assert.equal(api.headers['x-frame-options'], 'DENY');

@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CONSOLE_CSP } from '../../src/console/static-files.js';
 import { lenientParserSource } from '../../src/listen/strict-parser.js';
 import { CLI_PATH } from '../support/cli.js';
 import { sendRaw } from '../support/client.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
+import { assertNotADocument } from '../support/problem.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { initConfiguredTestStore } from '../support/init-store.js';
 
@@ -93,6 +95,10 @@ test('every listener parses strictly: an obs-folded Content-Length and a bare CR
     assert.equal(folded.status, 400, `obs-fold on port ${port}`);
     const bareCr = await sendRaw(port, 'GET /open/x HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n');
     assert.equal(bareCr.status, 400, `bare CR on port ${port}`);
+    for (const answer of [folded, bareCr]) assertNotADocument(answer.headers, ` (port ${port})`);
   }
+  // The admin listener's parser refusals carry its own hardening headers, as its other answers do.
+  const adminRefusal = await sendRaw(ports[2] ?? 0, 'GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n');
+  assert.deepEqual([adminRefusal.headers['x-frame-options'], adminRefusal.headers['content-security-policy']], ['DENY', CONSOLE_CSP]);
   assert.equal(upstream.arrived.length, 0);
 });

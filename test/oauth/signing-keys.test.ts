@@ -11,6 +11,7 @@ import { createKeyRing, generateSigningKey, KEY_PROPAGATION_MARGIN_MS, verifiesU
 import { sharedCerts } from '../support/certs.js';
 import { runCli } from '../support/cli.js';
 import { send } from '../support/client.js';
+import { assertNotADocument } from '../support/problem.js';
 import { tempStore } from '../credentials/helpers.js';
 import { AUDIENCE, callApi, createClient, decode, getToken, ISSUER, sleep, startOAuthGateway } from './helpers.js';
 
@@ -115,6 +116,7 @@ test('portcullis keys rotate while a gateway serves: old tokens keep working, ne
   assert.equal(jwks.status, 200);
   assert.equal(jwks.headers['cache-control'], 'public, max-age=300');
   assert.equal(jwks.headers['content-type'], 'application/jwk-set+json');
+  assertNotADocument(jwks.headers);
   const set = jwks.json<{ keys: Array<Record<string, unknown>> }>();
   assert.deepEqual(
     set.keys.map((k) => k.kid),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { Answer } from '../support/client.js';
 import { sendRaw, send } from '../support/client.js';
-import { assertProblem } from '../support/problem.js';
+import { assertNotADocument, assertProblem } from '../support/problem.js';
 import { AUDIENCE, basic, createClient, decode, FORM, ISSUER, postForm, startOAuthGateway, type TokenResponse } from './helpers.js';
 
 /** Asserts an RFC 6749 §5.2 error answer, and that nothing secret came back. */
@@ -15,6 +15,7 @@ function assertOAuthError(answer: Answer, status: number, error: string, secrets
   assert.match(String(answer.headers['content-type']), /^application\/json/);
   assert.equal(answer.headers['cache-control'], 'no-store');
   assert.equal(answer.headers.pragma, 'no-cache');
+  assertNotADocument(answer.headers);
   const body = answer.json<{ error: string; error_description: string }>();
   assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description']);
   assert.equal(body.error, error);
@@ -32,6 +33,7 @@ test('client_secret_basic: 200 with a Bearer at+jwt access token, no-store, and 
   assert.equal(answer.headers['cache-control'], 'no-store');
   assert.equal(answer.headers.pragma, 'no-cache');
   assert.match(String(answer.headers['content-type']), /^application\/json/);
+  assertNotADocument(answer.headers);
   const body = answer.json<TokenResponse>();
   assert.deepEqual(Object.keys(body), ['access_token', 'token_type', 'expires_in', 'scope']);
   assert.equal(body.token_type, 'Bearer');
@@ -294,6 +296,7 @@ test('RFC 8414 metadata names the endpoints under oauth.issuer', async (t) => {
   const { gw } = await startOAuthGateway(t);
   const answer = await send(gw.url, { path: '/.well-known/oauth-authorization-server' });
   assert.equal(answer.status, 200);
+  assertNotADocument(answer.headers);
   const metadata = answer.json();
   assert.equal(metadata.issuer, ISSUER);
   assert.equal(metadata.token_endpoint, `${ISSUER}/oauth2/token`);

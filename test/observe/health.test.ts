@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { createHealthEndpoints, type HealthEndpointOptions } from '../../src/observe/health.js';
 import { send } from '../support/client.js';
+import { assertNotADocument } from '../support/problem.js';
 
 async function listen(t: TestContext, options: HealthEndpointOptions): Promise<string> {
   const server = http.createServer(createHealthEndpoints(options));
@@ -51,6 +52,7 @@ test('/readyz: ready, the readiness reason, a failed check, and shutting down (w
   reason = undefined;
   const draining = await send(url, { path: '/readyz' });
   assert.deepEqual([draining.status, draining.json()], [503, { status: 'unavailable', reason: 'shutting down' }]);
+  for (const answer of [ready, notReady, draining]) assertNotADocument(answer.headers);
 });
 
 test('other paths go to the next handler, or are 404 without one', async (t) => {
@@ -67,5 +69,6 @@ test('other paths go to the next handler, or are 404 without one', async (t) => 
   const alone = await listen(t, { shuttingDown: () => false });
   const missing = await send(alone, { path: '/metrics' });
   assert.deepEqual([missing.status, missing.json()], [404, { status: 404 }]);
+  assertNotADocument(missing.headers, ' (404)');
   assert.equal((await send(alone, { path: '/readyz' })).status, 200, 'no readiness check: ready once listening');
 });

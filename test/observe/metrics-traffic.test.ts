@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PACKAGE_VERSION } from '../../src/version.js';
 import { send } from '../support/client.js';
+import { assertNotADocument } from '../support/problem.js';
 import { samplesOf, scrape, valueOf } from './exposition.js';
 import { eventually, observedGatewayYaml, startStandard } from './harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -142,6 +143,9 @@ test('the metrics listener: /healthz 200, /readyz 200, /metrics GET and HEAD, ot
   const post = await send(setup.metricsUrl, { method: 'POST', path: '/metrics', body: 'x' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.allow, 'GET, HEAD');
+  const unknown = await send(setup.metricsUrl, { path: '/nowhere' });
+  for (const [name, answer] of Object.entries({ health, ready, text, head, unknown, post }))
+    assertNotADocument(answer.headers, ` (${name})`);
 });
 
 test('/readyz answers 503 with the reason while readiness reports a problem, 200 once it clears', async (t) => {

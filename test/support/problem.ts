@@ -35,7 +35,19 @@ export function assertProblem(answer: ProblemLike, code: ErrorCode, message = ''
   assert.ok(body.requestId.length > 0, `requestId non-empty${where}`);
   assert.equal(answer.headers['x-request-id'], body.requestId, `X-Request-Id header equals body requestId${where}`);
   assert.equal(answer.headers['cache-control'], 'no-store', `cache-control${where}`);
+  assertNotADocument(answer.headers, where);
   return body;
+}
+
+/**
+ * An answer Portcullis wrote itself must never be sniffed into HTML, run as a document or framed
+ * (src/listen/own-answer-headers.ts; the admin listener's wider set satisfies this too).
+ */
+export function assertNotADocument(headers: Readonly<Record<string, string | string[] | undefined>>, where = ''): void {
+  assert.equal(headers['x-content-type-options'], 'nosniff', `x-content-type-options${where}`);
+  const csp = String(headers['content-security-policy']);
+  assert.match(csp, /(^|; )default-src 'none'(;|$)/, `content-security-policy${where}`);
+  assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/, `content-security-policy${where}`);
 }
 
 /** Adapts a `send` answer. */
