@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -82,7 +84,13 @@ test('create, copy, use, reload, rotate, revoke and sign out in the browser', { 
   await page.getByRole('row', { name: /ci-reader/ }).waitFor();
   assert.equal((await page.content()).includes(secret), false, 'the secret is not in the page after a reload');
   assert.equal(await page.locator('#secret-box').count(), 0);
-  await page.screenshot({ path: join(repoRoot(), 'docs', 'console-tokens.png'), fullPage: true });
+  // docs/console.md shows this page: PORTCULLIS_UPDATE_SCREENSHOT=1 writes it there; otherwise it
+  // goes to a temporary directory, so a test run leaves the checkout as it found it.
+  const shotDir = process.env.PORTCULLIS_UPDATE_SCREENSHOT === '1' ? undefined : mkdtempSync(join(tmpdir(), 'portcullis-shot-'));
+  if (shotDir !== undefined) t.after(() => rmSync(shotDir, { recursive: true, force: true }));
+  const shot = join(shotDir ?? join(repoRoot(), 'docs'), 'console-tokens.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok(statSync(shot).size > 10_000, 'the screenshot shows the page');
   assert.deepEqual(await seriousViolations(page), []);
 
   // Rotate: a new secret, shown once; the old one stops.
