@@ -209,9 +209,27 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
     : undefined;
   if (admin) answerClientErrors(admin, HARDENING_HEADERS);
 
-  const proxyAddress = await listenOn(proxy, config.listen);
-  const metricsAddress = await listenOn(metrics, config.metrics.listen);
-  const adminAddress = admin ? await listenOn(admin, config.admin.listen) : undefined;
+  const listening: http.Server[] = [];
+  const bind = async (server: http.Server, address: ListenAddress): Promise<AddressInfo> => {
+    const bound = await listenOn(server, address);
+    listening.push(server);
+    return bound;
+  };
+  let proxyAddress: AddressInfo;
+  let metricsAddress: AddressInfo;
+  let adminAddress: AddressInfo | undefined;
+  try {
+    proxyAddress = await bind(proxy, config.listen);
+    metricsAddress = await bind(metrics, config.metrics.listen);
+    adminAddress = admin ? await bind(admin, config.admin.listen) : undefined;
+  } catch (error) {
+    // One listener cannot bind (its address is taken): none stays open, so the process ends
+    // instead of serving part of a gateway that never said it started.
+    for (const server of listening) server.close();
+    upgradeHandlers.close();
+    await state.pools.close();
+    throw error;
+  }
   if (!config.tls) {
     logger.warn({ event: 'listen.plaintext' }, 'the proxy listener serves plain HTTP: terminate TLS in front of Portcullis');
   }

@@ -60,7 +60,14 @@ export async function startFromFile(
   const config = loaded.config;
   const logger = createLogger(config.log.level, { bufferBytes: config.log.bufferBytes });
   const services: ServiceBundle = await createServices(config, logger);
-  const gateway = await startGateway(config, services, logger);
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(config, services, logger);
+  } catch (error) {
+    // The store's connections and timers must not keep a process that cannot serve alive.
+    await services.close();
+    throw error;
+  }
   const logWarnings = (warnings: readonly ConfigIssue[]): void => {
     for (const warning of warnings.slice(0, MAX_LOGGED_ISSUES))
       logger.warn({ event: 'config.warning', warning: formatIssue(warning) }, 'configuration warning (portcullis check lists them all)');

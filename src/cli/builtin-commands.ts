@@ -7,6 +7,7 @@ import { describeProbeFailure, PROBE_EXPIRY_WARNING_DAYS, probeUpstreams, type R
 import { startHost } from '../cluster/start-host.js';
 import { isStoreError } from '../credentials/index.js';
 import { reportNotInitialised } from './configured-store.js';
+import { addressInUse, reportAddressInUse } from './address-in-use.js';
 import { parseWorkersFlag } from '../cluster/workers-count.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, reportConfigProblems, reportError } from './run.js';
@@ -115,6 +116,15 @@ export function registerBuiltinCommands(): void {
         return started ? undefined : EXIT_USAGE;
       } catch (error) {
         if (isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, 'start', error.message, file);
+        const address = addressInUse(error);
+        if (address !== undefined)
+          return reportAddressInUse(
+            io,
+            json,
+            'start',
+            address,
+            `move that listener (listen, admin.listen or metrics.listen) to a free port in ${file}`,
+          );
         throw error;
       }
     },
@@ -127,9 +137,16 @@ export function registerBuiltinCommands(): void {
     options: {},
     examples: ['demo'],
     notes:
-      'Listens where config/demo.yaml says (gateway https://127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443. Both serve a certificate from the demo CA it makes in .demo/; the curl lines trust it with --cacert .demo/ca.pem. Ctrl-C stops it.',
+      'Listens where config/demo.yaml says (gateway https://127.0.0.1:8443, metrics 127.0.0.1:9090) and starts the sample API on 127.0.0.1:9443 (the port its routes name). A port another process holds is named, with exit status 1. Both serve a certificate from the demo CA it makes in .demo/; the curl lines trust it with --cacert .demo/ca.pem. Ctrl-C stops it.',
     async run({ values }, io) {
-      return runDemo(values.json === true, io);
+      const json = values.json === true;
+      try {
+        return await runDemo(json, io);
+      } catch (error) {
+        const address = addressInUse(error);
+        if (address !== undefined) return reportAddressInUse(io, json, 'demo', address, 'change that port in config/demo.yaml');
+        throw error;
+      }
     },
   });
 

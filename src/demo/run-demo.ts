@@ -1,6 +1,6 @@
 /**
- * `portcullis demo`: the README's first command. Starts a sample HTTPS API on 127.0.0.1:9443
- * (certificates generated on first run), the gateway on config/demo.yaml — served over HTTPS too,
+ * `portcullis demo`: the README's first command. Starts a sample HTTPS API on 127.0.0.1:9443 (the
+ * port of config/demo.yaml's upstreams; certificates generated on first run), the gateway on config/demo.yaml — served over HTTPS too,
  * with a certificate from the same demo CA — creates demo tokens, and prints curl lines
  * (`curl --cacert .demo/ca.pem https://…`) that show a request passing and others being refused.
  */
@@ -20,12 +20,25 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 /** `json`: print where everything listens as one JSON object on stdout, instead of the curl lines. */
 export async function runDemo(json: boolean, io: CliIo): Promise<number | undefined> {
   const certs = ensureDemoCerts(join(PACKAGE_ROOT, '.demo'));
-  const upstream = await startSampleUpstream(certs.cert, certs.key, 9443);
   const configFile = join(PACKAGE_ROOT, 'config', 'demo.yaml');
-  // `portcullis store init` for the user: start never creates a store (docs/credentials.md).
   const loaded = loadConfigFile(configFile);
+  // The sample API listens where the demo's routes send requests: config/demo.yaml is the one
+  // place to change a port that is taken.
+  const upstream = await startSampleUpstream(
+    certs.cert,
+    certs.key,
+    (loaded.ok ? loaded.config.routes[0]?.upstream.port : undefined) ?? 9443,
+  );
+  // `portcullis store init` for the user: start never creates a store (docs/credentials.md).
   if (loaded.ok) await initStore(loaded.config.store.url);
-  const started = await startFromFile(configFile, (issues) => reportConfigProblems(io, json, 'demo', configFile, issues));
+  let started: Awaited<ReturnType<typeof startFromFile>>;
+  try {
+    started = await startFromFile(configFile, (issues) => reportConfigProblems(io, json, 'demo', configFile, issues));
+  } catch (error) {
+    // A listener that cannot bind: the sample API must not keep the process running.
+    upstream.close();
+    throw error;
+  }
   if (!started) {
     upstream.close();
     return 2;

@@ -110,3 +110,47 @@ test('portcullis demo: the first printed curl line is HTTPS, verified against th
   const bytes = await plainHttp(Number(port), path);
   assert.ok(!bytes.toString('latin1').startsWith('HTTP/'), `plain HTTP got an HTTP answer: ${bytes.toString('latin1').slice(0, 80)}`);
 });
+
+/** Runs `portcullis demo [--json]` to its end; resolves with its exit status and stderr. */
+function runDemoToEnd(cwd: string, args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI_PATH, 'demo', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`the demo did not exit within 30 s:\n${stderr}`));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr });
+    });
+  });
+}
+
+test('portcullis demo with a port held by another process: says which and what to change, exits 1, serves nothing', async () => {
+  const cwd = repoRoot();
+  // The gateway's listener (config/demo.yaml `listen`), then the sample API (its routes' upstream).
+  for (const port of [8443, 9443]) {
+    const holder = net.createServer();
+    await new Promise<void>((done) => holder.listen(port, '127.0.0.1', done));
+    try {
+      const text = await runDemoToEnd(cwd, []);
+      assert.equal(text.code, 1, text.stderr);
+      assert.match(
+        text.stderr,
+        new RegExp(
+          `portcullis demo: 127\\.0\\.0\\.1:${port} is already in use by another process: stop that process, or change that port in config/demo\\.yaml`,
+        ),
+      );
+      assert.doesNotMatch(text.stderr, /Ctrl-C stops the demo/);
+      const json = await runDemoToEnd(cwd, ['--json']);
+      assert.equal(json.code, 1, json.stderr);
+      const line = json.stderr.trim().split('\n').at(-1) ?? '';
+      const { error } = JSON.parse(line) as { error: { code: string; address: string; command: string } };
+      assert.deepEqual([error.code, error.address, error.command], ['listen.address_in_use', `127.0.0.1:${port}`, 'portcullis demo']);
+    } finally {
+      await new Promise((done) => holder.close(done));
+    }
+  }
+});
