@@ -47,7 +47,14 @@ function forwardedFor(req: IncomingMessage): string[] {
 
 /** The client address of `req` (see the module comment); `''` when the socket has none. */
 export function clientAddressOf(req: IncomingMessage, trusted: TrustedProxies): string {
-  const peer = req.socket.remoteAddress ?? '';
+  return clientAddressBehind(req.socket.remoteAddress ?? '', req, trusted);
+}
+
+/**
+ * The client address of `req` that came from `peer` (for a request whose `req.socket` is gone,
+ * as it is once a keep-alive response ended).
+ */
+export function clientAddressBehind(peer: string, req: IncomingMessage, trusted: TrustedProxies): string {
   if (!trusted.has(peer)) return peer;
   const entries = forwardedFor(req);
   let client = peer;

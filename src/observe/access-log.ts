@@ -9,6 +9,9 @@
  * is masked: a client that pastes a token into a URL must not put it into the log.
  */
 import type { Socket } from 'node:net';
+import type { TrustedProxies } from '../config/types.js';
+import { compileTrustedProxies } from '../config/trusted-proxies.js';
+import { clientAddressBehind } from '../limit/client-address.js';
 import type { RequestContext } from '../types.js';
 import { lineSinkOf, loggerBindings, type Logger } from './logger.js';
 import { NO_ROUTE } from './labels.js';
@@ -39,6 +42,12 @@ export interface AccessLine {
   readonly bytesIn: number;
   /** Bytes written to the client connection for this request (head and body). */
   readonly bytesOut: number;
+  /**
+   * The address the request came from, as rate limits and the failure throttle see it: the peer,
+   * or behind a trusted proxy the address it forwarded for. IPv4-mapped IPv6 shown as IPv4; null
+   * when the connection had none.
+   */
+  readonly clientAddress: string | null;
 }
 
 export interface AccessLog {
@@ -46,6 +55,8 @@ export interface AccessLog {
   write(ctx: RequestContext, status: number, endedAt: bigint): void;
   /** Sets the query parameters whose values are logged (`log.queryValues`). */
   setQueryValues(names: readonly string[]): void;
+  /** Sets the proxies whose `X-Forwarded-For` names the client (`trustedProxies`). */
+  setTrustedProxies(trusted: TrustedProxies): void;
 }
 
 /** Longest path logged, in characters; longer ones are cut and marked with `…`. */
@@ -153,6 +164,13 @@ export function millisecondsText(microseconds: number): string {
   return `${whole}.${text.length < digits ? '0'.repeat(digits - text.length) + text : text}`;
 }
 
+const NO_TRUSTED_PROXIES = compileTrustedProxies([]);
+
+/** An address as logged: an IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) as IPv4. */
+function shownAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
+
 /** pino's numeric level for `info`: access lines are info lines. */
 const INFO_LEVEL = 30;
 
@@ -182,12 +200,16 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
   const afterTime = `"${bindings},"event":"http.access","requestId":`;
   const now = isoClock();
   let allowed: ReadonlySet<string> = new Set(queryValues);
+  let trusted: TrustedProxies = NO_TRUSTED_PROXIES;
   const marks = new WeakMap<Socket, ByteMark>();
   const enabled = (): boolean => logger.levelVal <= INFO_LEVEL;
 
   return {
     setQueryValues(names) {
       allowed = new Set(names);
+    },
+    setTrustedProxies(next) {
+      trusted = next;
     },
     write(ctx, status, endedAt) {
       if (!enabled()) return;
@@ -218,13 +240,15 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
           ? millisecondsText(Math.round(Number(upstreamHeadersAt - upstreamStartedAt) / 1_000))
           : 'null';
       const credentialId = ctx.principal?.credentialId ?? ctx.refusedCredentialId;
+      const clientAddress = socket === null ? '' : shownAddress(clientAddressBehind(socket.remoteAddress ?? '', ctx.req, trusted));
       // Field order and spelling: AccessLine (docs/logging.md).
       writeLine(
         `${head}${now()}${afterTime}${JSON.stringify(ctx.id)},"route":${JSON.stringify(ctx.route?.name ?? NO_ROUTE)}` +
           `,"method":${JSON.stringify(ctx.req.method ?? '')},"path":${JSON.stringify(loggedPath(ctx, allowed))}` +
           `,"status":${jsonNumber(status)},"durationMs":${durationMs},"upstreamMs":${upstreamMs}` +
           `,"credentialId":${credentialId === undefined ? 'null' : JSON.stringify(credentialId)}` +
-          `,"decision":${JSON.stringify(ctx.decision)},"shadow":${ctx.shadow === undefined ? 'null' : JSON.stringify(ctx.shadow)},"bytesIn":${jsonNumber(bytesIn)},"bytesOut":${jsonNumber(bytesOut)}}\n`,
+          `,"decision":${JSON.stringify(ctx.decision)},"shadow":${ctx.shadow === undefined ? 'null' : JSON.stringify(ctx.shadow)},"bytesIn":${jsonNumber(bytesIn)},"bytesOut":${jsonNumber(bytesOut)}` +
+          `,"clientAddress":${clientAddress === '' ? 'null' : JSON.stringify(clientAddress)}}\n`,
       );
     },
   };

@@ -117,6 +117,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     table.addRoutes(next.routes.map((route) => route.name));
     rollout.setRoutes(next.routes);
     accessLog.setQueryValues(next.log.queryValues);
+    accessLog.setTrustedProxies(next.trustedProxies);
     issuers = new Set(next.jwt.issuers.map((issuer) => issuer.issuer));
     for (const issuer of issuers) for (const result of JWKS_RESULTS) metrics.jwksRefreshes.labels(issuer, result).inc(0);
     // A certificate that is no longer configured must not keep alerting.

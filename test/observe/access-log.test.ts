@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
+import { compileTrustedProxies } from '../../src/config/trusted-proxies.js';
 import { loggedQuery, MASK } from '../../src/observe/access-log.js';
 import { send, sendRaw } from '../support/client.js';
 import { abortOnSlowRoute } from './traffic.js';
@@ -53,6 +54,7 @@ test('one access-log line per request, at response close, with the documented fi
   assert.equal(forwarded.credentialId, null);
   assert.ok(typeof forwarded.upstreamMs === 'number' && forwarded.upstreamMs <= (forwarded.durationMs as number));
   assert.ok((forwarded.bytesOut as number) > 200, 'the reflected answer was written');
+  for (const line of lines) assert.equal(line.clientAddress, '127.0.0.1', `client address of ${String(line.requestId)}`);
 
   const authenticated = byId(2);
   assert.equal(authenticated.credentialId, KNOWN.readId);
@@ -142,6 +144,30 @@ test('a reload applies a new log.queryValues allow-list', async (t) => {
   assert.deepEqual(
     setup.log.access().map((line) => line.path),
     ['/public/x?page&sort', '/public/x?page&sort=name'],
+  );
+});
+
+test('clientAddress: the peer; behind a trusted proxy the address it forwarded for; a reload applies trustedProxies', async (t) => {
+  const setup = await startStandard(t);
+  const forwardedFor = { 'x-forwarded-for': '198.51.100.7, 203.0.113.9' };
+  await send(setup.url, { path: '/public/x', headers: { ...forwardedFor, 'x-request-id': 'peer-untrusted' } });
+  setup.obs.updateRoutes({ ...setup.config, trustedProxies: compileTrustedProxies(['127.0.0.1', '203.0.113.0/24']) });
+  await send(setup.url, { path: '/public/x', headers: { ...forwardedFor, 'x-request-id': 'behind-proxies' } });
+  await send(setup.url, { path: '/private/x', headers: { 'x-forwarded-for': '2001:db8::5', 'x-request-id': 'refused-v6' } });
+  await send(setup.url, { path: '/public/x', headers: { 'x-forwarded-for': 'not-an-address', 'x-request-id': 'garbage' } });
+  await eventually(() => setup.log.access().length === 4);
+  assert.deepEqual(
+    setup.log.access().map((line) => [line.requestId, line.clientAddress]),
+    [
+      // From an untrusted peer the header is ignored, whatever it says.
+      ['peer-untrusted', '127.0.0.1'],
+      // Read right to left, trusted proxies skipped: what the nearest trusted proxy was sent by.
+      ['behind-proxies', '198.51.100.7'],
+      // Refusals are logged with it too: they are what an investigation looks for.
+      ['refused-v6', '2001:db8::5'],
+      // A trusted proxy that wrote garbage: the last hop known.
+      ['garbage', '127.0.0.1'],
+    ],
   );
 });
 
@@ -236,6 +262,7 @@ test('the hand-built access line is the line pino writes for the same fields, wh
       shadow: i % 2 === 1 ? `auth."${i}` : null,
       bytesIn: 0,
       bytesOut: 0,
+      clientAddress: null,
     });
   }
   assert.equal(ours.length, awkward.length);

@@ -104,4 +104,5 @@ export const ACCESS_LINE_KEYS = [
   'shadow',
   'bytesIn',
   'bytesOut',
+  'clientAddress',
 ].sort();
