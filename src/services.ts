@@ -29,6 +29,7 @@ import { workersOfThisHost } from './cluster/workers-count.js';
 import { createAuthThrottle, type AuthThrottle } from './limit/auth-throttle.js';
 import { createRateLimits, type RateLimits } from './limit/rate-limits.js';
 import { createOAuth, requireKeyProtection, type OAuthHooks, type OAuthService } from './oauth/index.js';
+import { createTokenRateLimit } from './oauth/token-rate-limit.js';
 
 export interface ServiceBundle extends GatewayServices {
   readonly store: CredentialStore;
@@ -140,6 +141,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
   });
   observability.setThrottleSource(throttle);
   const rateLimits = createRateLimits(config, { share, onLimited: (route) => observability.rateLimited(route) });
+  const tokenRateLimit = createTokenRateLimit(config, { share, onLimited: (route) => observability.rateLimited(route) });
   let oauth: OAuthService;
   try {
     oauth = await createOAuth({
@@ -148,6 +150,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       feed,
       credentials: verifier,
       throttle: throttle.verifierFor,
+      tokenRateLimit: (client, req) => tokenRateLimit.admit(client, req),
       hooks: {
         onTokenResult: (result) => {
           observability.tokenRequest(result);
@@ -197,6 +200,7 @@ export async function createServices(config: GatewayConfig, logger: Logger, hook
       current = next;
       throttle.reload(next);
       rateLimits.reload(next);
+      tokenRateLimit.reload(next);
       observability.updateRoutes(next);
       oauth.reload(next);
     },

@@ -138,6 +138,7 @@ export function compileConfig(config: ValidatedConfig, file: string): GatewayCon
       ...(raw.oauth.keyEncryptionKey === undefined ? {} : { keyEncryptionKey: raw.oauth.keyEncryptionKey }),
       previousKeyEncryptionKeys: [...raw.oauth.previousKeyEncryptionKeys],
       allowPlaintextSigningKeys: raw.oauth.allowPlaintextSigningKeys,
+      ...(raw.oauth.rateLimit === undefined ? {} : { rateLimit: rateLimitPolicy(raw.oauth.rateLimit) }),
     },
     jwt: {
       issuers: raw.jwt.issuers.map((issuer) => ({

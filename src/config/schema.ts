@@ -357,6 +357,11 @@ export const configSchema = z.strictObject({
         .describe(
           'Allows a PostgreSQL store without oauth.keyEncryptionKey (signing keys in the clear, readable by anyone who can read the database). Default false.',
         ),
+      rateLimit: rateLimitSchema
+        .optional()
+        .describe(
+          'Access tokens each OAuth client may obtain from the token endpoint: a bucket of `burst` requests, refilled at `requests` per `per`, counted per client id once the client authenticated; past it 429 rate.limited. rateLimits.credentials overrides do not apply to it. Omitted: no limit.',
+        ),
     })
     .default({
       issuer: 'https://portcullis.local',

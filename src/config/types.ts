@@ -126,6 +126,8 @@ export interface OAuthSettings {
   readonly previousKeyEncryptionKeys?: readonly string[];
   /** `oauth.allowPlaintextSigningKeys`: a PostgreSQL store may hold the keys in the clear. */
   readonly allowPlaintextSigningKeys?: boolean;
+  /** `oauth.rateLimit`: token requests per authenticated client; undefined: none. */
+  readonly rateLimit?: RateLimitPolicy | undefined;
 }
 
 export interface ExternalIssuer {

@@ -25,9 +25,12 @@ import { GatewayError } from '../errors.js';
 import type { Principal } from '../types.js';
 import { clientKeyOf } from './client-address.js';
 
+/** What a limit is counted under: a route, or one of Portcullis' own endpoints (`oauth:token`). */
+export type LimitedRoute = Pick<RoutePolicy, 'name' | 'rateLimit'>;
+
 export interface RateLimits {
   /** Counts the request against its bucket; throws 429 rate.limited when the bucket is empty. */
-  admit(route: RoutePolicy, principal: Principal | undefined, req: IncomingMessage, trusted: TrustedProxies): void;
+  admit(route: LimitedRoute, principal: Principal | undefined, req: IncomingMessage, trusted: TrustedProxies): void;
   /** Keys (credentials, client addresses) holding buckets. */
   size(): number;
   /** Applies a reloaded `rateLimits` (overrides, bound); route limits are read per request. */
@@ -77,7 +80,7 @@ export function createRateLimits(config: GatewayConfig, options: RateLimitOption
   const make = (): LRUCache<string, Map<string, Bucket>> => createBoundedLru<Map<string, Bucket>>({ maxEntries: maxKeys, ttl: 0 });
   let keys = make();
 
-  function refuse(route: RoutePolicy, policy: RateLimitPolicy, waitMs: number): GatewayError {
+  function refuse(route: LimitedRoute, policy: RateLimitPolicy, waitMs: number): GatewayError {
     try {
       options.onLimited?.(route.name);
     } catch {

@@ -36,7 +36,7 @@ import { createJwtBearerVerifier, type JwtBearerVerifier } from './bearer-jwt.js
 import { createClientDirectory } from './client-directory.js';
 import { createOAuthEndpoints } from './endpoints.js';
 import type { TokenResult } from '../observe/labels.js';
-import type { RequestContext } from '../types.js';
+import type { Principal, RequestContext } from '../types.js';
 import { createExternalIssuers, type ExternalIssuers, type JwksTuning } from './external-issuers.js';
 import { createIntrospectionEndpoint } from './introspect.js';
 import { sendJwks } from './jwks.js';
@@ -80,6 +80,8 @@ export interface OAuthOptions {
    * checks a request's client secret with. Omitted: `credentials` itself.
    */
   readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
+  /** `oauth.rateLimit` (token-rate-limit.ts): counts an authenticated client's token request. Omitted: no limit. */
+  readonly tokenRateLimit?: ((client: Principal, req: IncomingMessage) => void) | undefined;
   readonly hooks?: OAuthHooks;
   /** Operational warnings (no secret in them), e.g. a store file readable by others. */
   readonly onWarning?: (event: string, message: string) => void;
@@ -265,6 +267,7 @@ export async function createOAuth(options: OAuthOptions): Promise<OAuthService> 
         onTokenIssued: hooks.onTokenIssued,
         bodyReadTimeoutMs,
         throttle: options.throttle,
+        rateLimit: options.tokenRateLimit,
       }),
       // Their callers authenticate like the token endpoint's: guesses there count and are throttled.
       introspect: createIntrospectionEndpoint({ credentials, bearer: verifier, jwt, bodyReadTimeoutMs, throttle: options.throttle }),

@@ -6,13 +6,14 @@
  *   1. the request itself (read-request.ts)                           invalid_request
  *   2. `grant_type` present / `client_credentials`                     invalid_request / unsupported_grant_type
  *   3. client authentication (client-auth.ts)                          invalid_client / unauthorized_client
+ *   3b. the client's `oauth.rateLimit` (token-rate-limit.ts)           429 rate.limited (problem+json)
  *   4. `scope` within the client's scope (scope.ts)                    invalid_scope
  *   5. sign an access token (access-token.ts) and answer
  *      200 {"access_token","token_type":"Bearer","expires_in","scope"} with no-store.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PresentedCredentialVerifier } from '../authenticate/index.js';
-import type { RequestContext } from '../types.js';
+import type { Principal, RequestContext } from '../types.js';
 import { issueAccessToken, type IssueSettings } from './access-token.js';
 import { authenticateClient } from './client-auth.js';
 import type { ClientDirectory } from './client-directory.js';
@@ -38,6 +39,8 @@ export interface TokenEndpointDeps {
   readonly onTokenIssued?: (() => void) | undefined;
   /** The failed-attempt throttle's view of `credentials` for this request's client address. */
   readonly throttle?: ((req: IncomingMessage, verifier: PresentedCredentialVerifier) => PresentedCredentialVerifier) | undefined;
+  /** `oauth.rateLimit` (token-rate-limit.ts): throws 429 rate.limited for a client past its limit. */
+  readonly rateLimit?: ((client: Principal, req: IncomingMessage) => void) | undefined;
 }
 
 /**
@@ -55,16 +58,16 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): OAuthHandler {
     if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
     if (grantType !== GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported.');
     const client = await authenticateClient(request, deps.throttle?.(req, deps.credentials) ?? deps.credentials);
+    const principal: Principal = {
+      kind: 'oauth_client',
+      scheme: 'basic',
+      subject: client.clientId,
+      scope: client.scope,
+      credentialId: client.clientId,
+    };
     // Only an authenticated id is logged: an id that failed could be anything a caller typed.
-    if (ctx !== undefined) {
-      ctx.principal = {
-        kind: 'oauth_client',
-        scheme: 'basic',
-        subject: client.clientId,
-        scope: client.scope,
-        credentialId: client.clientId,
-      };
-    }
+    if (ctx !== undefined) ctx.principal = principal;
+    deps.rateLimit?.(principal, req);
     const info = await deps.clients.get(client.clientId);
     // The secret verified a moment ago; a client revoked since gets nothing either.
     if (info === undefined || info.revoked) throw new OAuthError('invalid_client', 'Client authentication failed.');

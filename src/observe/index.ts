@@ -29,6 +29,7 @@ import {
 import { createInternalErrorLog, type ReportInternalError } from './internal-errors.js';
 import { logLinesDropped, type Logger } from './logger.js';
 import { createMetricsHandler } from './metrics-handler.js';
+import { TOKEN_ENDPOINT_ROUTE } from './labels.js';
 import { createMetrics } from './metrics.js';
 import type { RequestObserver } from './observer.js';
 import { createRequestObserver } from './request-observer.js';
@@ -124,7 +125,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     metrics.certificateExpiry.reset();
     for (const { kind, name, expiresAt } of certificateExpiries(next)) metrics.certificateExpiry.labels(kind, name).set(expiresAt);
     for (const route of next.routes) if (route.rateLimit !== undefined) metrics.rateLimited.labels(route.name).inc(0);
-    routeNames = new Set(next.routes.map((route) => route.name));
+    if (next.oauth.rateLimit !== undefined) metrics.rateLimited.labels(TOKEN_ENDPOINT_ROUTE).inc(0);
+    routeNames = new Set([...next.routes.map((route) => route.name), TOKEN_ENDPOINT_ROUTE]);
   };
   applyConfig(config);
 

@@ -13,6 +13,9 @@ export const NO_ROUTE = 'none';
  * cannot appear in a configured route name, so these never collide with one.
  */
 export const OWN_ENDPOINT_ROUTES = ['oauth:token', 'oauth:introspect', 'oauth:revoke', 'oauth:jwks', 'oauth:metadata'] as const;
+
+/** The token endpoint's route name: its requests, and its rate limit (`oauth.rateLimit`), are counted under it. */
+export const TOKEN_ENDPOINT_ROUTE = 'oauth:token' satisfies (typeof OWN_ENDPOINT_ROUTES)[number];
 export type OwnEndpointRoute = (typeof OWN_ENDPOINT_ROUTES)[number];
 
 /**
