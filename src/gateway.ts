@@ -16,6 +16,8 @@ import { newRequestId } from './listen/request-id.js';
 import { MAX_HEADER_LINES } from './listen/framing-guard.js';
 import { createClientLimits } from './listen/client-limits.js';
 import { isClosing, sendParserError } from './listen/send-problem.js';
+import { answerOwnRefusals, OWN_LISTENER_OPTIONS, requiringHost } from './listen/own-listener-refusals.js';
+import { OWN_ANSWER_HEADERS } from './listen/own-answer-headers.js';
 import { assertStrictParser, STRICT_PARSER } from './listen/strict-parser.js';
 import { buildRouteTable } from './match/route-table.js';
 import type { RateLimits } from './limit/rate-limits.js';
@@ -98,19 +100,6 @@ function listenerOptions(limits: GatewayConfig['limits']): http.ServerOptions {
   };
 }
 
-/** Answers what Node's parser refused or timed out on a listener without a request pipeline. */
-function answerClientErrors(server: http.Server, hardening?: Readonly<Record<string, string>>): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    const res = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
-    // A response already under way cannot be followed by another: cut the connection.
-    if (res?.headersSent === true) {
-      socket.destroy();
-      return;
-    }
-    sendParserError(socket as Socket, error.code, newRequestId(), hardening);
-  });
-}
-
 function listenOn(server: http.Server, address: ListenAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -190,24 +179,31 @@ export async function startGateway(config: GatewayConfig, services: GatewayServi
   proxy.on('upgrade', upgradeHandlers.upgrade);
 
   const metrics = http.createServer(
-    listenerOptions(config.limits),
-    createHealthEndpoints({ readiness: services.readiness, shuttingDown: () => shuttingDown, next: services.metricsHandler }),
+    { ...listenerOptions(config.limits), ...OWN_LISTENER_OPTIONS },
+    requiringHost(
+      createHealthEndpoints({ readiness: services.readiness, shuttingDown: () => shuttingDown, next: services.metricsHandler }),
+      OWN_ANSWER_HEADERS,
+    ),
   );
-  answerClientErrors(metrics);
+  answerOwnRefusals(metrics, OWN_ANSWER_HEADERS);
   const admin = services.adminHandler
     ? config.admin.tls
       ? https.createServer(
           {
             ...listenerOptions(config.limits),
+            ...OWN_LISTENER_OPTIONS,
             cert: config.admin.tls.cert,
             key: config.admin.tls.key,
             handshakeTimeout: config.limits.headersTimeoutMs,
           },
-          services.adminHandler,
+          requiringHost(services.adminHandler, HARDENING_HEADERS),
         )
-      : http.createServer(listenerOptions(config.limits), services.adminHandler)
+      : http.createServer(
+          { ...listenerOptions(config.limits), ...OWN_LISTENER_OPTIONS },
+          requiringHost(services.adminHandler, HARDENING_HEADERS),
+        )
     : undefined;
-  if (admin) answerClientErrors(admin, HARDENING_HEADERS);
+  if (admin) answerOwnRefusals(admin, HARDENING_HEADERS);
 
   const listening: http.Server[] = [];
   const bind = async (server: http.Server, address: ListenAddress): Promise<AddressInfo> => {

@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { clientKey } from '../listen/client-limits.js';
+import { MAX_HEADER_LINES } from '../listen/framing-guard.js';
 import type { TrustedProxies } from '../config/types.js';
 
 const MAPPED_V4 = '::ffff:';
@@ -56,6 +57,10 @@ export function clientAddressOf(req: IncomingMessage, trusted: TrustedProxies): 
  */
 export function clientAddressBehind(peer: string, req: IncomingMessage, trusted: TrustedProxies): string {
   if (!trusted.has(peer)) return peer;
+  // A head of MAX_HEADER_LINES lines or more was cut by Node's parser (and is refused 431): the
+  // X-Forwarded-For line its trusted proxy appended may be among those dropped, and a client's
+  // own line would be read in its place.
+  if (req.rawHeaders.length >= MAX_HEADER_LINES * 2) return peer;
   const entries = forwardedFor(req);
   let client = peer;
   for (let i = entries.length - 1; i >= 0; i--) {

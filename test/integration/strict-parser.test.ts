@@ -14,7 +14,7 @@ import { lenientParserSource } from '../../src/listen/strict-parser.js';
 import { CLI_PATH } from '../support/cli.js';
 import { sendRaw } from '../support/client.js';
 import { gatewayYaml, startTestGateway } from '../support/gateway.js';
-import { assertNotADocument } from '../support/problem.js';
+import { assertNotADocument, assertProblem, fromAnswer } from '../support/problem.js';
 import { startRecordingUpstream } from '../support/upstream.js';
 import { initConfiguredTestStore } from '../support/init-store.js';
 
@@ -96,6 +96,15 @@ test('every listener parses strictly: an obs-folded Content-Length and a bare CR
     const bareCr = await sendRaw(port, 'GET /open/x HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n');
     assert.equal(bareCr.status, 400, `bare CR on port ${port}`);
     for (const answer of [folded, bareCr]) assertNotADocument(answer.headers, ` (port ${port})`);
+  }
+  // What Node would answer itself on a listener without a pipeline — no Host on HTTP/1.1, an
+  // Expect it cannot meet — is a problem too, with the listener's headers.
+  for (const port of ports) {
+    const noHost = await sendRaw(port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+    assertProblem(fromAnswer(noHost), 'request.malformed', `no Host on port ${port}`);
+    const expectation = await sendRaw(port, 'GET /healthz HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nConnection: close\r\n\r\n');
+    assertProblem(fromAnswer(expectation), 'request.expectation_failed', `Expect on port ${port}`);
+    if (port === ports[2]) for (const answer of [noHost, expectation]) assert.equal(answer.headers['x-frame-options'], 'DENY');
   }
   // The admin listener's parser refusals carry its own hardening headers, as its other answers do.
   const adminRefusal = await sendRaw(ports[2] ?? 0, 'GET / HTTP/1.1\r\nHost: a\r\nX-A: b\rX-B: c\r\n\r\n');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addressKey, clientAddressOf, clientKeyOf } from '../../src/limit/client-address.js';
 import { compileTrustedProxies } from '../../src/config/trusted-proxies.js';
+import { MAX_HEADER_LINES } from '../../src/listen/framing-guard.js';
 import { fakeRequest } from '../support/fake-request.js';
 
 const xff = (...values: string[]): (readonly [string, string])[] => values.map((value) => ['X-Forwarded-For', value] as const);
@@ -50,4 +51,15 @@ test('IPv6 addresses are keyed by their /64; IPv4-mapped addresses as IPv4', () 
   assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
   assert.equal(addressKey('192.0.2.1'), '192.0.2.1');
   assert.equal(clientKeyOf(fakeRequest({ remoteAddress: '2001:db8:9:9::77' }), compileTrustedProxies([])), '2001:db8:9:9::/64');
+});
+
+test("a head Node's parser cut (MAX_HEADER_LINES lines or more) names the peer: the proxy's own line may be among those dropped", () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const filler = Array.from({ length: MAX_HEADER_LINES - 1 }, (_, i) => [`A${i}`, 'x'] as const);
+  // What Node kept of a head whose last line, the proxy's X-Forwarded-For, came after 2,000 others.
+  const cut = fakeRequest({ remoteAddress: '10.0.0.1', headers: [['X-Forwarded-For', '6.6.6.6'], ...filler] });
+  assert.equal(cut.rawHeaders.length, MAX_HEADER_LINES * 2);
+  assert.equal(clientAddressOf(cut, trusted), '10.0.0.1', 'not the address the client wrote first');
+  const whole = fakeRequest({ remoteAddress: '10.0.0.1', headers: [['X-Forwarded-For', '203.0.113.7'], ...filler.slice(1)] });
+  assert.equal(clientAddressOf(whole, trusted), '203.0.113.7', 'one line fewer: read as usual');
 });
