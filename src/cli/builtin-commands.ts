@@ -7,7 +7,8 @@ import { describeProbeFailure, PROBE_EXPIRY_WARNING_DAYS, probeUpstreams, type R
 import { startHost } from '../cluster/start-host.js';
 import { isStoreError } from '../credentials/index.js';
 import { reportNotInitialised } from './configured-store.js';
-import { addressInUse, reportAddressInUse } from './address-in-use.js';
+import { addressInUse } from '../listen/address-in-use.js';
+import { reportAddressInUse } from './address-in-use.js';
 import { parseWorkersFlag } from '../cluster/workers-count.js';
 import { CONFIG_OPTION } from './options.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, registerCommand, reportConfigProblems, reportError } from './run.js';
@@ -109,22 +110,25 @@ export function registerBuiltinCommands(): void {
           EXIT_USAGE,
         );
       }
+      const addressTaken = (address: string): number =>
+        reportAddressInUse(
+          io,
+          json,
+          'start',
+          address,
+          `move that listener (listen, admin.listen or metrics.listen) to a free port in ${file}`,
+        );
       try {
         const started = await startHost(file, (issues) => reportConfigProblems(io, json, 'start', file, issues), workers, {
           watch: values['watch-config'] === true,
+          // With workers the primary learns it from the first worker that cannot bind, and exits 1.
+          onAddressInUse: (address) => void addressTaken(address),
         });
         return started ? undefined : EXIT_USAGE;
       } catch (error) {
         if (isStoreError(error, 'not_initialised')) return reportNotInitialised(io, json, 'start', error.message, file);
         const address = addressInUse(error);
-        if (address !== undefined)
-          return reportAddressInUse(
-            io,
-            json,
-            'start',
-            address,
-            `move that listener (listen, admin.listen or metrics.listen) to a free port in ${file}`,
-          );
+        if (address !== undefined) return addressTaken(address);
         throw error;
       }
     },

@@ -25,7 +25,8 @@ export type ToPrimary =
   /** The worker listens for messages: what was sent before would have been lost. */
   | { readonly pcl: 'hello' }
   | { readonly pcl: 'started'; readonly proxy: AddressInfo; readonly metrics: AddressInfo; readonly admin: AddressInfo | undefined }
-  | { readonly pcl: 'failed'; readonly problem: string }
+  /** `addressInUse`: the listener address another process holds (listen/address-in-use.ts). */
+  | { readonly pcl: 'failed'; readonly problem: string; readonly addressInUse?: string }
   | { readonly pcl: 'reloaded' }
   | { readonly pcl: 'metrics'; readonly id: number; readonly metrics: MetricSnapshot }
   | { readonly pcl: 'readiness'; readonly id: number; readonly problem: string | undefined }

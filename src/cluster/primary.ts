@@ -36,6 +36,12 @@ export interface PrimaryOptions {
   readonly workers: number;
   /** Reload when the configuration file (or a certificate it names) changes: `--watch-config`. */
   readonly watch?: boolean;
+  /**
+   * A worker could not bind a listener because another process holds its address, before the
+   * host ever served: the primary stops at once (exit 1) instead of restarting workers that
+   * cannot bind either. Called first, to say so (the start command's message).
+   */
+  readonly onAddressInUse?: ((address: string) => void) | undefined;
 }
 
 interface Slot {
@@ -138,6 +144,14 @@ export function startPrimary(options: PrimaryOptions): void {
         return;
       case 'failed':
         slot.problem = message.problem;
+        if (message.addressInUse !== undefined && !announced && !stopping) {
+          logger.fatal(
+            { event: 'listen.address_in_use', address: message.addressInUse },
+            `${message.addressInUse} is already in use by another process; stopping`,
+          );
+          options.onAddressInUse?.(message.addressInUse);
+          void shutdown(1);
+        }
         return;
       case 'reloaded':
         reloadAcks?.waiting.delete(slot);

@@ -6,7 +6,7 @@ import { compileChecked, type ConfigIssue } from '../config/index.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import { assertStoreExists } from '../credentials/index.js';
 import { startFromFile, type StartOptions } from '../main.js';
-import { startPrimary } from './primary.js';
+import { type PrimaryOptions, startPrimary } from './primary.js';
 import { resolveWorkers } from './workers-count.js';
 
 /** True when the host is serving (the process keeps running); false when the file is invalid. */
@@ -14,7 +14,7 @@ export async function startHost(
   file: string,
   invalid: (issues: readonly ConfigIssue[]) => void,
   workersFlag?: number | 'auto',
-  options: Omit<StartOptions, 'preloaded'> = {},
+  options: Omit<StartOptions, 'preloaded'> & Pick<PrimaryOptions, 'onAddressInUse'> = {},
 ): Promise<boolean> {
   const checked = await checkConfigFileOffThread(file);
   const loaded = compileChecked(checked, file);
@@ -27,6 +27,6 @@ export async function startHost(
   assertStoreExists(loaded.config.store.url);
   const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
   if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
-  startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true });
+  startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true, onAddressInUse: options.onAddressInUse });
   return true;
 }

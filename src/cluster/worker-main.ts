@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { compileChecked } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
+import { addressInUse } from '../listen/address-in-use.js';
 import { createLineBatcher } from '../observe/line-batcher.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetricsHandler } from '../observe/metrics-handler.js';
@@ -111,7 +112,8 @@ function step(work: () => Promise<void> | void): void {
     // A configuration the primary accepted could not be applied here: this worker cannot serve
     // what the others serve, so it exits and the primary starts it again with the current one.
     const problem = error instanceof Error ? error.message : String(error);
-    tell({ pcl: 'failed', problem });
+    const taken = addressInUse(error);
+    tell({ pcl: 'failed', problem, ...(taken === undefined ? {} : { addressInUse: taken }) });
     (running?.logger ?? createLogger('info')).error({ event: 'worker.failed', worker: slot, problem }, 'the worker cannot serve; exiting');
     running?.logger.flush();
     process.exit(1);

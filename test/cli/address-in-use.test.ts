@@ -52,11 +52,17 @@ routes:
     assert.equal(json.code, 1, json.stderr);
     const { error } = JSON.parse(json.stderr.trim().split('\n').at(-1) ?? '') as { error: Record<string, string> };
     assert.deepEqual([error.code, error.address, error.command], ['listen.address_in_use', taken, 'portcullis start'], listener);
-    // With workers each worker binds on its own; the primary stops at its crash-loop limit, exit 1,
-    // the address in the reason it logs (docs/configuration.md, workers).
+    // With workers the first worker that cannot bind stops the primary at once: the same words and
+    // code, exit 1, and no worker restarted (docs/configuration.md, workers).
     const workers = await runCli(['start', '--config', configFile, '--workers', '2']);
     assert.equal(workers.code, 1, workers.stderr);
-    assert.match(workers.stdout, new RegExp(`"event":"cluster.crash_loop".*EADDRINUSE ${taken.replaceAll('.', '\\.')}`), listener);
+    assert.ok(workers.stderr.includes(`portcullis start: ${taken} is already in use by another process`), `${listener}: ${workers.stderr}`);
+    assert.match(workers.stdout, /"event":"listen.address_in_use"/);
+    assert.doesNotMatch(workers.stdout, /"event":"(worker\.exited|cluster\.crash_loop)"/, 'stopped at once, no restart');
+    const workersJson = await runCli(['start', '--config', configFile, '--workers', '2', '--json']);
+    assert.equal(workersJson.code, 1, workersJson.stderr);
+    const fromPrimary = JSON.parse(workersJson.stderr.trim().split('\n').at(-1) ?? '') as { error: Record<string, string> };
+    assert.deepEqual([fromPrimary.error.code, fromPrimary.error.address], ['listen.address_in_use', taken], listener);
   }
   assert.equal(upstream.arrived.length, 0);
 });

@@ -231,7 +231,40 @@ test('SIGTERM drains every worker: requests in flight on both complete, then the
 });
 
 test('a crash loop makes the primary exit 1 with the reason', async (t) => {
-  // Every worker fails to listen: the proxy port is taken by another process.
+  // Workers that keep dying: each new one is killed as soon as it serves, five times.
+  const { configFile } = await setup(t);
+  const host = await startHost(t, configFile);
+  const killed = new Set<number>();
+  const kill = (pid: number): void => {
+    killed.add(pid);
+    process.kill(pid, 'SIGKILL');
+  };
+  for (const pid of host.pids) kill(pid);
+  while (killed.size < 5) {
+    let fresh: number | undefined;
+    await eventually(
+      () => {
+        fresh = host
+          .lines()
+          .map((l) => (l.event === 'gateway.started' && typeof l.pid === 'number' ? l.pid : undefined))
+          .find((pid) => pid !== undefined && !killed.has(pid));
+        return fresh !== undefined || host.lines().some((l) => l.event === 'cluster.crash_loop');
+      },
+      30_000,
+      'a restarted worker',
+    );
+    if (fresh === undefined) break;
+    kill(fresh);
+  }
+  const code = await Promise.race([host.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000))]);
+  assert.equal(code, 1, host.text());
+  const loop = host.lines().find((l) => l.event === 'cluster.crash_loop');
+  assert.ok(loop, 'the crash loop is logged');
+  assert.match(String(loop.reason), /exited with signal SIGKILL/);
+  assert.equal(loop.crashes, 5);
+});
+
+test('a worker that cannot bind (the address is taken) stops the primary at once, exit 1, no worker restarted', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.after(() => blocker.close());
@@ -241,10 +274,11 @@ test('a crash loop makes the primary exit 1 with the reason', async (t) => {
   const host = await spawnGatewayProcess(t, configFile, { args: ['--workers', '2'] });
   const code = await Promise.race([host.exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 60_000))]);
   assert.equal(code, 1, host.logs());
-  const loop = host.events('cluster.crash_loop')[0];
-  assert.ok(loop, 'the crash loop is logged');
-  assert.match(String(loop.reason), /exited with code 1: .*EADDRINUSE/);
-  assert.equal(loop.crashes, 5);
+  const [event] = host.events('listen.address_in_use');
+  assert.equal(event?.address, `127.0.0.1:${taken}`);
+  assert.equal(event?.level, 60, 'fatal');
+  assert.deepEqual(host.events('worker.exited'), [], 'no worker was restarted');
+  assert.deepEqual(host.events('cluster.crash_loop'), []);
 });
 
 test('a revocation reaches every worker within 1 second (each follows the store change feed)', async (t) => {
