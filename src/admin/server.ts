@@ -413,8 +413,7 @@ export function createAdminHandler(ops: AdminOperations, authenticate: Authentic
         const problem = translate(error);
         if (problem.code === 'internal.error') options.onInternalError?.(requestId, error);
         // Refusals carry the hardening headers of every other answer of this listener.
-        for (const [name, value] of Object.entries(HARDENING_HEADERS)) res.setHeader(name, value);
-        sendProblem(req, res, problem, requestId);
+        sendProblem(req, res, problem, requestId, HARDENING_HEADERS);
       }
     })();
   };

@@ -15,21 +15,11 @@ import { sendParserError, sendProblem } from './send-problem.js';
 /** Options of such a listener: `Host` is checked by `requiringHost`, which answers as problem+json. */
 export const OWN_LISTENER_OPTIONS: Pick<http.ServerOptions, 'requireHostHeader'> = { requireHostHeader: false };
 
-function refuse(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  error: GatewayError,
-  hardening: Readonly<Record<string, string>>,
-): void {
-  for (const [name, value] of Object.entries(hardening)) res.setHeader(name, value);
-  sendProblem(req, res, error, requestIdOf(req));
-}
-
 /** `handler`, behind the `Host` check Node makes when `requireHostHeader` is on (RFC 9112 §3.2). */
 export function requiringHost(handler: http.RequestListener, hardening: Readonly<Record<string, string>>): http.RequestListener {
   return (req, res) => {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
-      refuse(req, res, new GatewayError('request.malformed', 'An HTTP/1.1 request needs a Host header.'), hardening);
+      sendProblem(req, res, new GatewayError('request.malformed', 'An HTTP/1.1 request needs a Host header.'), requestIdOf(req), hardening);
       return;
     }
     handler(req, res);
@@ -48,6 +38,7 @@ export function answerOwnRefusals(server: http.Server, hardening: Readonly<Recor
     sendParserError(socket as Socket, error.code, newRequestId(), hardening);
   });
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    refuse(req, res, new GatewayError('request.expectation_failed', 'Only "Expect: 100-continue" is understood.'), hardening);
+    const error = new GatewayError('request.expectation_failed', 'Only "Expect: 100-continue" is understood.');
+    sendProblem(req, res, error, requestIdOf(req), hardening);
   });
 }

@@ -47,7 +47,14 @@ export function asGatewayError(error: unknown): GatewayError {
   return error instanceof GatewayError ? error : new GatewayError('internal.error', undefined, undefined, error);
 }
 
-export function sendProblem(req: IncomingMessage, res: ServerResponse, error: GatewayError, requestId: string): void {
+/** `hardening`: the listener's headers for its own answers (the admin listener has a wider set). */
+export function sendProblem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: GatewayError,
+  requestId: string,
+  hardening: Readonly<Record<string, string>> = OWN_ANSWER_HEADERS,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -58,10 +65,9 @@ export function sendProblem(req: IncomingMessage, res: ServerResponse, error: Ga
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-request-id': requestId,
+    ...hardening,
     ...error.headers,
   };
-  // A listener with its own hardening headers (the admin listener) keeps them.
-  for (const [name, value] of Object.entries(OWN_ANSWER_HEADERS)) if (!res.hasHeader(name)) headers[name] = value;
   // An unread request body is not drained for keep-alive: a refused 1 GiB upload is cut short,
   // and a body the gateway never parsed can never be read as the next request. Neither is
   // anything after a head the smuggling guard refused. Other refusals keep the connection.
