@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { formatIssue, loadConfigFile, type ConfigResult } from '../../src/config/index.js';
 import { findRepoRoot } from '../../src/config/repo-root.js';
+import { selfSigned as selfSignedCert } from '../support/certs.js';
 
 /** The repository root (the directory holding package.json), found from the compiled test file. */
 export const REPO_ROOT = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -50,22 +51,6 @@ export function openssl(dir: string, args: readonly string[]): void {
 
 /** A self-signed EC certificate and its key, written as `<name>.pem` and `<name>-key.pem` in `dir`. */
 export function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}-key.pem`,
-    '-out',
-    `${name}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}-key.pem`) };
+  const { certPath, keyPath } = selfSignedCert(dir, name);
+  return { cert: certPath, key: keyPath };
 }

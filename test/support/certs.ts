@@ -28,27 +28,14 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** `openssl req` arguments for a new P-256 key, written unencrypted. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /** The leaf's key, its certificate request and its extensions file (SAN, server use), in `dir`. */
 function leafRequest(dir: string, name: string, altNames: readonly string[]): void {
   const san = altNames.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}-key.pem`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${altNames[0] ?? name}`,
-    ],
-    dir,
-  );
+  openssl(['req', ...NEW_EC_KEY, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${altNames[0] ?? name}`], dir);
 }
 
 function readLeaf(dir: string, name: string): TestCert {
@@ -57,33 +44,31 @@ function readLeaf(dir: string, name: string): TestCert {
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
 }
 
-export function createTestCa(): TestCa {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-ca-'));
+/**
+ * A self-signed EC certificate valid for 2 days and its key, written as `<name>.pem` and
+ * `<name>-key.pem` in `dir`; `extra`: more `openssl req` arguments (extensions).
+ */
+export function selfSigned(
+  dir: string,
+  name: string,
+  subject = name,
+  extra: readonly string[] = [],
+): { readonly certPath: string; readonly keyPath: string } {
   openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'ca-key.pem',
-      '-out',
-      'ca.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=Portcullis Test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
+    ['req', '-x509', ...NEW_EC_KEY, '-keyout', `${name}-key.pem`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${subject}`, ...extra],
     dir,
   );
-  const caCertPath = join(dir, 'ca.pem');
+  return { certPath: join(dir, `${name}.pem`), keyPath: join(dir, `${name}-key.pem`) };
+}
+
+export function createTestCa(): TestCa {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-ca-'));
+  const { certPath: caCertPath } = selfSigned(dir, 'ca', 'Portcullis Test CA', [
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return {
     dir,
     caCert: readFileSync(caCertPath, 'utf8'),
