@@ -14,6 +14,7 @@ import { isStoreError } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
 import { readBody } from '../listen/read-body.js';
 import { requestIdOf } from '../listen/request-id.js';
+import { unmappedAddress } from '../limit/client-address.js';
 import { asGatewayError, sendProblem } from '../listen/send-problem.js';
 import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';
@@ -183,7 +184,7 @@ function single(query: URLSearchParams, name: string): string | undefined {
 function peerAddressOf(req: IncomingMessage): string | null {
   const address = req.socket.remoteAddress;
   if (address === undefined || address === '') return null;
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
+  return unmappedAddress(address);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string, extra: Record<string, string> = {}): void {

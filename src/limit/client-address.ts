@@ -17,10 +17,15 @@ import type { TrustedProxies } from '../config/types.js';
 
 const MAPPED_V4 = '::ffff:';
 
+/** An IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) as its IPv4 form; any other as it is. */
+export function unmappedAddress(address: string): string {
+  return address.startsWith(MAPPED_V4) && address.includes('.') ? address.slice(MAPPED_V4.length) : address;
+}
+
 /** The key of one address (see the module comment). */
 export function addressKey(address: string): string {
-  if (address.startsWith(MAPPED_V4) && address.includes('.')) return address.slice(MAPPED_V4.length);
-  return clientKey(address);
+  const unmapped = unmappedAddress(address);
+  return unmapped === address ? clientKey(address) : unmapped;
 }
 
 /** An `X-Forwarded-For` entry as an address: `[v6]:port`, `v4:port` and `"quoted"` forms unwrapped; undefined when not an IP. */

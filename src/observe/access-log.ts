@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { TrustedProxies } from '../config/types.js';
 import { compileTrustedProxies } from '../config/trusted-proxies.js';
-import { clientAddressBehind } from '../limit/client-address.js';
+import { clientAddressBehind, unmappedAddress } from '../limit/client-address.js';
 import type { RequestContext } from '../types.js';
 import { lineSinkOf, loggerBindings, type Logger } from './logger.js';
 import { NO_ROUTE } from './labels.js';
@@ -166,11 +166,6 @@ export function millisecondsText(microseconds: number): string {
 
 const NO_TRUSTED_PROXIES = compileTrustedProxies([]);
 
-/** An address as logged: an IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) as IPv4. */
-function shownAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
-}
-
 /** pino's numeric level for `info`: access lines are info lines. */
 const INFO_LEVEL = 30;
 
@@ -240,7 +235,7 @@ export function createAccessLog(logger: Logger, queryValues: readonly string[]):
           ? millisecondsText(Math.round(Number(upstreamHeadersAt - upstreamStartedAt) / 1_000))
           : 'null';
       const credentialId = ctx.principal?.credentialId ?? ctx.refusedCredentialId;
-      const clientAddress = socket === null ? '' : shownAddress(clientAddressBehind(socket.remoteAddress ?? '', ctx.req, trusted));
+      const clientAddress = socket === null ? '' : unmappedAddress(clientAddressBehind(socket.remoteAddress ?? '', ctx.req, trusted));
       // Field order and spelling: AccessLine (docs/logging.md).
       writeLine(
         `${head}${now()}${afterTime}${JSON.stringify(ctx.id)},"route":${JSON.stringify(ctx.route?.name ?? NO_ROUTE)}` +
