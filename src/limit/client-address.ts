@@ -28,7 +28,35 @@ export function addressKey(address: string): string {
   return unmapped === address ? clientKey(address) : unmapped;
 }
 
-/** An `X-Forwarded-For` entry as an address: `[v6]:port`, `v4:port` and `"quoted"` forms unwrapped; undefined when not an IP. */
+const MAPPED_V4_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * An IP address in the one spelling Node gives a peer: IPv6 lower-case and compressed (RFC 5952),
+ * an IPv4-mapped IPv6 address as its IPv4 form. A proxy may write `::FFFF:192.0.2.1`,
+ * `::ffff:c000:201` or `0:0:0:0:0:ffff:192.0.2.1` for one client: taken as written, each would be
+ * a key of its own, and the hex form would put every IPv4 client into the one /64 `0:0:0:0::/64`.
+ * An address with a zone (`fe80::1%eth0`) is kept as written.
+ */
+export function canonicalAddress(address: string): string {
+  if (!address.includes(':') || address.includes('%')) return address;
+  let host: string;
+  try {
+    // The WHATWG URL parser writes an IPv6 host in RFC 5952 form, a mapped one as two hex groups.
+    host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
+  const mapped = MAPPED_V4_HEX.exec(host);
+  if (mapped === null) return host;
+  const high = Number.parseInt(mapped[1] ?? '0', 16);
+  const low = Number.parseInt(mapped[2] ?? '0', 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+}
+
+/**
+ * An `X-Forwarded-For` entry as an address (canonicalAddress): `[v6]:port`, `v4:port` and
+ * `"quoted"` forms unwrapped; undefined when not an IP.
+ */
 function forwardedAddress(entry: string): string | undefined {
   let text = entry.trim();
   if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) text = text.slice(1, -1);
@@ -38,7 +66,7 @@ function forwardedAddress(entry: string): string | undefined {
   } else if (text.indexOf(':') !== -1 && text.indexOf(':') === text.lastIndexOf(':')) {
     text = text.slice(0, text.indexOf(':'));
   }
-  return isIP(text) === 0 ? undefined : text;
+  return isIP(text) === 0 ? undefined : canonicalAddress(text);
 }
 
 /** Every `X-Forwarded-For` value in order (several header lines are one list, RFC 9110 §5.3). */

@@ -63,3 +63,29 @@ test("a head Node's parser cut (MAX_HEADER_LINES lines or more) names the peer: 
   const whole = fakeRequest({ remoteAddress: '10.0.0.1', headers: [['X-Forwarded-For', '203.0.113.7'], ...filler.slice(1)] });
   assert.equal(clientAddressOf(whole, trusted), '203.0.113.7', 'one line fewer: read as usual');
 });
+
+test('an address a trusted proxy wrote is read in one spelling: IPv4-mapped forms as IPv4, IPv6 lower-case and compressed', () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const cases: [string, string][] = [
+    ['::FFFF:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c000:201', '192.0.2.1'], // as written, every IPv4 client in the one /64 0:0:0:0::/64
+    ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
+    ['[::FFFF:C000:0201]:443', '192.0.2.1'],
+    ['::ffff:0:0', '0.0.0.0'],
+    ['2001:DB8:0:0:0:0:0:5', '2001:db8::5'],
+    ['::102:304', '::102:304'], // IPv4-compatible (deprecated), not mapped: an IPv6 address
+  ];
+  for (const [written, expected] of cases) {
+    const req = fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(written) });
+    assert.equal(clientAddressOf(req, trusted), expected, written);
+    assert.equal(clientKeyOf(req, trusted), addressKey(expected), written);
+  }
+  const hops = fakeRequest({ remoteAddress: '10.0.0.1', headers: xff('203.0.113.7, ::FFFF:10.1.1.1') });
+  assert.equal(clientAddressOf(hops, trusted), '203.0.113.7', 'a trusted hop in a mapped spelling is still skipped');
+});
+
+test('a trusted proxy reaching a dual-stack listener (an IPv4-mapped peer) is trusted by its IPv4 entry', () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const req = fakeRequest({ remoteAddress: '::ffff:10.0.0.1', headers: xff('203.0.113.7') });
+  assert.equal(clientAddressOf(req, trusted), '203.0.113.7');
+});
