@@ -129,6 +129,18 @@ test('X-Forwarded-For from an untrusted peer does not choose the key; behind a t
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '2001:db8:5:7::1' })).status, 401);
 });
 
+test('behind a trusted proxy one client is one key in any spelling of its address; a mapped spelling throttles no other client', async (t) => {
+  const proxied = await harness(t, 'trustedProxies: ["127.0.0.1"]\nthrottle: { failures: 2, window: 1m }');
+  // 198.51.100.9 is ::ffff:c633:6409 in the hex form of an IPv4-mapped address.
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '::FFFF:198.51.100.9' })).status, 401);
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '::ffff:c633:6409' })).status, 401);
+  const guess = generateApiToken();
+  assertThrottled(await proxied.get(guess, { 'x-forwarded-for': '198.51.100.9' }), guess);
+  // Taken as written, every hex-mapped client shared the one /64 0:0:0:0::/64.
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '::ffff:c633:640a' })).status, 401, '198.51.100.10');
+  assert.equal(proxied.upstream.received.length, 0);
+});
+
 test('memory is bounded: many failing addresses hold at most throttle.maxAddresses entries', async (t) => {
   const h = await harness(t, 'trustedProxies: ["127.0.0.1"]\nthrottle: { failures: 5, window: 1m, maxAddresses: 20 }');
   for (let i = 0; i < 60; i++) await h.get(generateApiToken(), { 'x-forwarded-for': `198.51.100.${i}` });
