@@ -13,7 +13,9 @@
 //   node bench/tail.mjs [--dist dist --dist 'dist --max-semi-space-size=16' …] [--rounds 5]
 //                       [--duration 8] [--rate 2000] [--auth bearer] [--path /api/items]
 //                       [--runtime system|image] [--out bench/results] [--tag NAME]
+//                       [--upstream-cpus 0]
 //   --runtime image: every target on the Docker image's Node.js (bench/lib/runtime.mjs)
+//   --upstream-cpus 1: the upstream beside the generator, the targets alone on CPU 0
 //
 // Gateways, forwarder and upstream on CPU 0, the generator on CPU 1 (as run.mjs's split A).
 // Writes results/tail-<date>[-tag].json (small: per run the percentiles, the attribution and
@@ -45,6 +47,7 @@ const { values: opt } = parseArgs({
     tag: { type: 'string', default: '' },
     keep: { type: 'boolean', default: false },
     runtime: { type: 'string', default: 'system' },
+    'upstream-cpus': { type: 'string', default: '0' },
   },
 });
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,7 +70,7 @@ const start = (cmd, args, cpus, env = {}, stdout = 'pipe') =>
 
 mkdirSync(join(work, 'certs'));
 const certs = createCerts({ dir: join(work, 'certs') });
-const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], '0', {
+const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], opt['upstream-cpus'], {
   BENCH_CERT: certs.cert,
   BENCH_KEY: certs.key,
 });
@@ -258,14 +261,14 @@ for (const t of targets.slice(1)) {
       .join('; ')}\n`;
 }
 const uptime = readFileSync('/proc/loadavg', 'utf8').trim();
-md += `\n${opt.rate} req/s over 32 connections, ${DURATION} s × ${ROUNDS} rounds after 1 s unmeasured each; ${HAS_TASKSET ? 'targets and upstream on CPU 0, generator on CPU 1' : 'unpinned'}; /proc/loadavg at the end: ${uptime}\n`;
+md += `\n${opt.rate} req/s over 32 connections, ${DURATION} s × ${ROUNDS} rounds after 1 s unmeasured each; ${HAS_TASKSET ? `targets on CPU 0, upstream on CPU ${opt['upstream-cpus']}, generator on CPU 1` : 'unpinned'}; /proc/loadavg at the end: ${uptime}\n`;
 process.stdout.write(md);
 const outDir = opt.out ?? join(root, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const name = `tail-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-')}${opt.tag ? `-${opt.tag}` : ''}.json`;
 writeFileSync(
   join(outDir, name),
-  `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, node: spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), rate: Number(opt.rate), durationS: DURATION, rounds: ROUNDS, dists, upstreamCpus: opt['upstream-cpus'], node: spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: targets.map((t) => ({ name: t.name, runs: t.runs })) }, null, 1)}\n`,
 );
 process.stdout.write(`results: ${join(outDir, name)}\n`);
 process.exit(0);
