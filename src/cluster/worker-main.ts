@@ -21,10 +21,10 @@ import { isMessage, type MetricSnapshot, type ToPrimary, type ToWorker, type Val
 import { createIpcQuestions } from './ipc-questions.js';
 
 /**
- * Lines are handed to stdout (shared by every worker) in writes of at most ~2 KiB plus one line:
- * a pipe write up to 4 KiB (PIPE_BUF) is atomic, so lines of different workers do not interleave.
+ * Lines are handed to stdout (shared by every worker) in writes of at most PIPE_BUF bytes: a pipe
+ * write up to 4 KiB is atomic, so lines of different workers do not interleave.
  */
-const WORKER_LOG_BATCH_CHARS = 2048;
+const PIPE_BUF = 4096;
 /** How long a host-wide question (metrics, readiness) waits for the primary. */
 const HOST_ANSWER_TIMEOUT_MS = 5_000;
 
@@ -57,9 +57,7 @@ async function start(checked: ValidChecked, file: string): Promise<void> {
   tuneV8ForRequests();
   const config = compile(checked, file);
   const destination =
-    config.log.level === 'silent'
-      ? undefined
-      : createLineBatcher(pino.destination({ dest: 1, sync: true }), { maxChars: WORKER_LOG_BATCH_CHARS });
+    config.log.level === 'silent' ? undefined : createLineBatcher(pino.destination({ dest: 1, sync: true }), { maxWriteBytes: PIPE_BUF });
   // `worker` (1…N, kept across restarts) and `pid` on every line, access lines included.
   const logger = createLogger(config.log.level, destination ? { destination } : {}).child({ worker: slot, pid: process.pid });
   const services = await createServices(config, logger);
