@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors.js';
+import { addressKey } from '../limit/client-address.js';
 
 export interface ClientLimitSettings {
   readonly maxConnectionsPerClient: number;
@@ -36,29 +37,6 @@ function decrement(counts: Map<string, number>, key: string): void {
   else counts.set(key, count);
 }
 
-/**
- * The key an address is counted under: an IPv6 address by its /64 (a host or home network
- * usually holds a whole /64: per address, one client could open 2^64 times the limits); IPv4
- * and IPv4-mapped IPv6 as they are.
- */
-export function clientKey(address: string): string {
-  if (!address.includes(':') || address.includes('.')) return address;
-  const zone = address.indexOf('%');
-  const bare = zone === -1 ? address : address.slice(0, zone);
-  const gap = bare.indexOf('::');
-  let groups: string[];
-  if (gap === -1) groups = bare.split(':');
-  else {
-    const head = gap === 0 ? [] : bare.slice(0, gap).split(':');
-    const tail = gap + 2 === bare.length ? [] : bare.slice(gap + 2).split(':');
-    groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
-  }
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group || '0', 16).toString(16))
-    .join(':')}::/64`;
-}
-
 /** `settings` and `exempt` are read per call, so a reload applies at once. */
 export function createClientLimits(settings: () => ClientLimitSettings, exempt: (address: string) => boolean): ClientLimits {
   const connections = new Map<string, number>();
@@ -67,12 +45,12 @@ export function createClientLimits(settings: () => ClientLimitSettings, exempt: 
     connectionOpened(socket) {
       const address = socket.remoteAddress;
       if (address === undefined) return;
-      const key = clientKey(address);
+      const key = addressKey(address);
       increment(connections, key);
       socket.once('close', () => decrement(connections, key));
     },
     admit(address) {
-      const key = clientKey(address);
+      const key = addressKey(address);
       if (address === '' || exempt(address)) {
         increment(inFlight, key);
         return undefined;
@@ -102,7 +80,7 @@ export function createClientLimits(settings: () => ClientLimitSettings, exempt: 
       return undefined;
     },
     release(address) {
-      decrement(inFlight, clientKey(address));
+      decrement(inFlight, addressKey(address));
     },
   };
 }

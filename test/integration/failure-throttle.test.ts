@@ -129,7 +129,7 @@ test('X-Forwarded-For from an untrusted peer does not choose the key; behind a t
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '2001:db8:5:7::1' })).status, 401);
 });
 
-test('behind a trusted proxy one client is one key in any spelling of its address; a mapped spelling throttles no other client', async (t) => {
+test('behind a trusted proxy one client is one key in any spelling of its address; a mapped or NAT64 spelling throttles no other client', async (t) => {
   const proxied = await harness(t, 'trustedProxies: ["127.0.0.1"]\nthrottle: { failures: 2, window: 1m }');
   // 198.51.100.9 is ::ffff:c633:6409 in the hex form of an IPv4-mapped address.
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '::FFFF:198.51.100.9' })).status, 401);
@@ -138,6 +138,12 @@ test('behind a trusted proxy one client is one key in any spelling of its addres
   assertThrottled(await proxied.get(guess, { 'x-forwarded-for': '198.51.100.9' }), guess);
   // Taken as written, every hex-mapped client shared the one /64 0:0:0:0::/64.
   assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '::ffff:c633:640a' })).status, 401, '198.51.100.10');
+  // Behind a NAT64 translator (64:ff9b::/96) likewise: one IPv4 client, not every IPv4 client in 64:ff9b:0:0::/64.
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '64:ff9b::198.51.100.19' })).status, 401);
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '64:ff9b::c633:6413%eth0' })).status, 401);
+  const third = generateApiToken();
+  assertThrottled(await proxied.get(third, { 'x-forwarded-for': '64:FF9B::C633:6413' }), third);
+  assert.equal((await proxied.get(generateApiToken(), { 'x-forwarded-for': '64:ff9b::c000:201' })).status, 401, '192.0.2.1');
   assert.equal(proxied.upstream.received.length, 0);
 });
 

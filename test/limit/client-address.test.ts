@@ -89,3 +89,22 @@ test('a trusted proxy reaching a dual-stack listener (an IPv4-mapped peer) is tr
   const req = fakeRequest({ remoteAddress: '::ffff:10.0.0.1', headers: xff('203.0.113.7') });
   assert.equal(clientAddressOf(req, trusted), '203.0.113.7');
 });
+
+test('behind a trusted proxy a zone never makes a key: the client with or without one is one client', () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const keys = ['::ffff:203.0.113.5%a', '::ffff:203.0.113.5%b', '::FFFF:203.0.113.5%c', '203.0.113.5'].map((entry) =>
+    clientKeyOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(entry) }), trusted),
+  );
+  assert.deepEqual(new Set(keys), new Set(['203.0.113.5']));
+  const other = clientKeyOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff('::ffff:c000:202%a') }), trusted);
+  assert.equal(other, '192.0.2.2', 'a zoned hex-mapped address is its own IPv4 client, not 0:0:0:0::/64');
+});
+
+test('behind a trusted NAT64 or SIIT translator each IPv4 client is its own key', () => {
+  const trusted = compileTrustedProxies(['10.0.0.0/8']);
+  const key = (entry: string): string => clientKeyOf(fakeRequest({ remoteAddress: '10.0.0.1', headers: xff(entry) }), trusted);
+  assert.equal(key('64:ff9b::198.51.100.9'), '198.51.100.9');
+  assert.equal(key('64:ff9b::c633:6409'), '198.51.100.9');
+  assert.notEqual(key('64:ff9b::c000:201'), key('64:ff9b::c633:6409'));
+  assert.equal(key('::ffff:0:c000:201'), '192.0.2.1');
+});
