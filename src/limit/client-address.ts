@@ -53,34 +53,56 @@ export function canonicalAddress(address: string): string {
   return mapped === null ? host : dotted(Number.parseInt(mapped[1] ?? '0', 16), Number.parseInt(mapped[2] ?? '0', 16));
 }
 
-/**
- * In canonical form, the IPv6 names of one IPv4 host: NAT64's well-known prefix 64:ff9b::/96
- * (RFC 6052), SIIT's ::ffff:0:0:0/96 (RFC 2765) and IPv4-compatible ::/96 (RFC 4291,
- * deprecated; :: and ::1 excepted). A network-specific NAT64 prefix is not known here: its
- * clients share the prefix's /64.
- */
-const EMBEDDED_V4 = /^(?:64:ff9b::|::ffff:0:|::)(?:([0-9a-f]{1,4}):)?([0-9a-f]{1,4})$/;
+const HEX_AND_COLONS = /^[0-9a-fA-F:]+$/;
 
-function embeddedIPv4(canonical: string): string | undefined {
-  const embedded = EMBEDDED_V4.exec(canonical);
-  if (embedded === null || canonical === '::1') return undefined;
-  return dotted(Number.parseInt(embedded[1] ?? '0', 16), Number.parseInt(embedded[2] ?? '0', 16));
+/**
+ * The eight 16-bit groups of an IPv6 address in any spelling (`::`, a dotted IPv4 tail, a zone,
+ * either case, leading zeros); undefined when it is not one. Numbers, so that the key of an
+ * address never depends on how it was written, and without the URL parser, which the
+ * connection limits and the throttle would otherwise run on every IPv6 peer's request.
+ */
+function ipv6Groups(address: string): number[] | undefined {
+  const zone = address.indexOf('%');
+  let text = zone === -1 ? address : address.slice(0, zone);
+  const lastColon = text.lastIndexOf(':');
+  const last = text.slice(lastColon + 1);
+  if (last.includes('.')) {
+    const octets = last.split('.').map((octet) => (/^\d{1,3}$/.test(octet) ? Number(octet) : Number.NaN));
+    if (octets.length !== 4 || octets.some((octet) => !(octet <= 255))) return undefined;
+    const [a = 0, b = 0, c = 0, d = 0] = octets;
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  if (!HEX_AND_COLONS.test(text)) return undefined;
+  const fields = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const gap = text.indexOf('::');
+  let parts: string[];
+  if (gap === -1) parts = fields(text);
+  else {
+    if (text.includes('::', gap + 1)) return undefined;
+    const head = fields(text.slice(0, gap));
+    const tail = fields(text.slice(gap + 2));
+    if (head.length + tail.length > 7) return undefined;
+    parts = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  }
+  if (parts.length !== 8 || parts.some((part) => part.length === 0 || part.length > 4)) return undefined;
+  return parts.map((part) => Number.parseInt(part, 16));
 }
 
-/** The /64 of an IPv6 address in canonical form, as `2001:db8:1:2::/64`. */
-function network64(canonical: string): string {
-  const gap = canonical.indexOf('::');
-  let groups: string[];
-  if (gap === -1) groups = canonical.split(':');
-  else {
-    const head = gap === 0 ? [] : canonical.slice(0, gap).split(':');
-    const tail = gap + 2 === canonical.length ? [] : canonical.slice(gap + 2).split(':');
-    groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
-  }
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group || '0', 16).toString(16))
-    .join(':')}::/64`;
+/**
+ * The IPv4 address an IPv6 address names, when it is one IPv4 host by another name: IPv4-mapped
+ * ::ffff:0:0/96, NAT64's well-known prefix 64:ff9b::/96 (RFC 6052), SIIT's ::ffff:0:0:0/96
+ * (RFC 2765) and IPv4-compatible ::/96 (RFC 4291, deprecated; :: and ::1 excepted). A
+ * network-specific NAT64 prefix is not known here: its clients share the prefix's /64.
+ */
+function embeddedIPv4(groups: readonly number[]): string | undefined {
+  const [a, b, c, d, e, f, high = 0, low = 0] = groups;
+  const zeroTop = a === 0 && b === 0 && c === 0 && d === 0;
+  const embedded =
+    (zeroTop && e === 0 && f === 0xffff) ||
+    (zeroTop && e === 0xffff && f === 0) ||
+    (zeroTop && e === 0 && f === 0 && (high !== 0 || low > 1)) ||
+    (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0);
+  return embedded ? dotted(high, low) : undefined;
 }
 
 /** The key of one address (see the module comment). */
@@ -89,9 +111,15 @@ export function addressKey(address: string): string {
   // A dual-stack listener's IPv4 peer, the common case: no parse.
   const unmapped = unmappedAddress(address);
   if (unmapped !== address) return unmapped;
-  const canonical = canonicalAddress(address);
-  if (!canonical.includes(':')) return canonical;
-  return embeddedIPv4(canonical) ?? network64(canonical);
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return address;
+  return (
+    embeddedIPv4(groups) ??
+    `${groups
+      .slice(0, 4)
+      .map((group) => group.toString(16))
+      .join(':')}::/64`
+  );
 }
 
 /**
