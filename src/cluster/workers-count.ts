@@ -3,13 +3,22 @@
  * turned into a number. 1 means today's single process, without a primary.
  */
 import { availableParallelism } from 'node:os';
+import { cgroupCpuLimit } from './cpu-limit.js';
 
 /** Most workers a host runs; the configuration schema holds the same bound. */
 export const MAX_WORKERS = 256;
 
-/** `auto` → one per core this process may use; a number is taken as it is. */
-export function resolveWorkers(setting: number | 'auto', cores: () => number = availableParallelism): number {
-  return setting === 'auto' ? Math.max(1, Math.min(MAX_WORKERS, cores())) : setting;
+/**
+ * `auto` → one per core this process may use, and no more than its container's CPU limit
+ * (cpu-limit.ts); a number is taken as it is.
+ */
+export function resolveWorkers(
+  setting: number | 'auto',
+  cores: () => number = availableParallelism,
+  cpuLimit: () => number | undefined = cgroupCpuLimit,
+): number {
+  if (setting !== 'auto') return setting;
+  return Math.max(1, Math.min(MAX_WORKERS, cores(), cpuLimit() ?? Number.POSITIVE_INFINITY));
 }
 
 /** The `--workers` flag: `auto` or an integer 1…256; undefined when it is neither. */

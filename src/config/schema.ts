@@ -228,7 +228,7 @@ export const configSchema = z.strictObject({
     .union([z.literal('auto'), z.number().int().min(1).max(256)])
     .default(1)
     .describe(
-      'Processes serving the listeners: a number, or "auto" for one per core available (os.availableParallelism). 1 (default): one process, no primary. `portcullis start --workers N` overrides it. Read at start only.',
+      'Processes serving the listeners: a number, or "auto" for one per core available (os.availableParallelism), no more than the container CPU limit (cgroup quota, rounded down). 1 (default): one process, no primary. `portcullis start --workers N` overrides it. Read at start only.',
     ),
   limits: z
     .strictObject({

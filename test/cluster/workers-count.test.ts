@@ -3,21 +3,51 @@ import test from 'node:test';
 import { parseWorkersFlag, resolveWorkers, workersOfThisHost } from '../../src/cluster/workers-count.js';
 
 test('auto is one worker per available core; a number is kept', () => {
+  const noLimit = (): undefined => undefined;
   assert.equal(
-    resolveWorkers('auto', () => 4),
+    resolveWorkers('auto', () => 4, noLimit),
     4,
   );
   assert.equal(
-    resolveWorkers('auto', () => 0),
+    resolveWorkers('auto', () => 0, noLimit),
     1,
   );
   assert.equal(
-    resolveWorkers('auto', () => 1_000),
+    resolveWorkers('auto', () => 1_000, noLimit),
     256,
   );
   assert.equal(
-    resolveWorkers(3, () => 4),
+    resolveWorkers(3, () => 4, noLimit),
     3,
+  );
+});
+
+test("auto is held to the container's CPU limit; a number is not", () => {
+  assert.equal(
+    resolveWorkers(
+      'auto',
+      () => 64,
+      () => 2,
+    ),
+    2,
+  );
+  assert.equal(
+    resolveWorkers(
+      'auto',
+      () => 2,
+      () => 8,
+    ),
+    2,
+    'the limit never adds cores',
+  );
+  assert.equal(
+    resolveWorkers(
+      6,
+      () => 64,
+      () => 2,
+    ),
+    6,
+    'an operator who names a number gets it',
   );
 });
 
