@@ -14,7 +14,7 @@ import { isStoreError } from '../credentials/index.js';
 import { GatewayError } from '../errors.js';
 import { readBody } from '../listen/read-body.js';
 import { requestIdOf } from '../listen/request-id.js';
-import { unmappedAddress } from '../limit/client-address.js';
+import { unmappedAddress } from '../limit/address-key.js';
 import { asGatewayError, sendProblem } from '../listen/send-problem.js';
 import type { Authenticate, Principal } from '../types.js';
 import { challengesFor } from '../authenticate/challenges.js';

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors.js';
-import { addressKey } from '../limit/client-address.js';
+import { addressKey } from '../limit/address-key.js';
 
 export interface ClientLimitSettings {
   readonly maxConnectionsPerClient: number;

@@ -11,7 +11,8 @@
 import type { Socket } from 'node:net';
 import type { TrustedProxies } from '../config/types.js';
 import { compileTrustedProxies } from '../config/trusted-proxies.js';
-import { clientAddressBehind, unmappedAddress } from '../limit/client-address.js';
+import { unmappedAddress } from '../limit/address-key.js';
+import { clientAddressBehind } from '../limit/client-address.js';
 import type { RequestContext } from '../types.js';
 import { lineSinkOf, loggerBindings, type Logger } from './logger.js';
 import { NO_ROUTE } from './labels.js';
