@@ -45,26 +45,19 @@ test('cgroup v2: the smallest limit of the cgroup and its ancestors (a pod limit
 });
 
 test("cgroup v1: the cpu controller's cfs quota, at the container's own mount or below it", (t) => {
-  const mounted = fakeRoot(t, {
-    'proc/self/cgroup': '5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/',
-    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '300000',
-    'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+  const v1 = (dir: string, quota: string): Record<string, string> => ({
+    [`${dir}/cpu.cfs_quota_us`]: quota,
+    [`${dir}/cpu.cfs_period_us`]: '100000',
   });
-  assert.equal(cgroupCpuLimit(mounted), 3);
-  const host = fakeRoot(t, {
-    'proc/self/cgroup': '3:cpu:/portcullis\n2:cpuacct:/',
-    'sys/fs/cgroup/cpu/portcullis/cpu.cfs_quota_us': '100000',
-    'sys/fs/cgroup/cpu/portcullis/cpu.cfs_period_us': '100000',
-    'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1',
-    'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
-  });
-  assert.equal(cgroupCpuLimit(host), 1);
-  const unlimited = fakeRoot(t, {
-    'proc/self/cgroup': '3:cpu:/',
-    'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1',
-    'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
-  });
-  assert.equal(cgroupCpuLimit(unlimited), undefined);
+  const cases: [string, Record<string, string>, number | undefined][] = [
+    // Docker without a cgroup namespace: the path names the host's cgroup, the mount is the container's own.
+    ['5:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/', v1('sys/fs/cgroup/cpu,cpuacct', '300000'), 3],
+    ['3:cpu:/portcullis\n2:cpuacct:/', { ...v1('sys/fs/cgroup/cpu/portcullis', '100000'), ...v1('sys/fs/cgroup/cpu', '-1') }, 1],
+    ['3:cpu:/', v1('sys/fs/cgroup/cpu', '-1'), undefined],
+  ];
+  for (const [membership, files, expected] of cases) {
+    assert.equal(cgroupCpuLimit(fakeRoot(t, { 'proc/self/cgroup': membership, ...files })), expected, membership);
+  }
 });
 
 test('no cgroup files (not Linux, or hidden): no limit', (t) => {
