@@ -13,7 +13,8 @@
  * The file is parsed and validated in a worker thread (config/load-off-thread.ts), so a reload
  * does not stop the requests in flight. Reloads run one at a time: a SIGHUP that arrives during
  * one makes it drop what it read and read the file again, so the file as last written wins and
- * an intermediate version never serves. A SIGHUP during the drain is ignored.
+ * an intermediate version never serves. A SIGHUP during the drain is ignored; one that arrives
+ * while the process starts is held, and reloads once it has started (held-signal.ts).
  */
 import { createCoalescingRunner } from './coalescing-runner.js';
 import { type ConfigIssue, formatIssue, MAX_LOGGED_ISSUES, type ConfigResult } from './config/index.js';
@@ -26,6 +27,7 @@ import { startGateway, type RunningGateway } from './gateway.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createServices, type ServiceBundle } from './services.js';
 import { assertStrictParser } from './listen/strict-parser.js';
+import { holdSignal } from './held-signal.js';
 import { tuneV8ForRequests } from './v8-tuning.js';
 
 export interface StartedProcess {
@@ -52,18 +54,35 @@ export async function startFromFile(
 ): Promise<StartedProcess | undefined> {
   assertStrictParser();
   tuneV8ForRequests();
-  const loaded = options.preloaded ?? (await loadConfigFileOffThread(file));
-  if (!loaded.ok) {
-    invalid(loaded.issues);
-    return undefined;
+  // Before anything can announce the process: a SIGHUP sent once the listeners are open must
+  // reload it, never end it (SIGHUP's default action).
+  const heldReload = holdSignal('SIGHUP');
+  let loaded: ConfigResult;
+  let logger: Logger;
+  let services: ServiceBundle;
+  let gateway: RunningGateway;
+  try {
+    loaded = options.preloaded ?? (await loadConfigFileOffThread(file));
+    if (!loaded.ok) {
+      heldReload.drop();
+      invalid(loaded.issues);
+      return undefined;
+    }
+    logger = createLogger(loaded.config.log.level, { bufferBytes: loaded.config.log.bufferBytes });
+    services = await createServices(loaded.config, logger);
+  } catch (error) {
+    heldReload.drop();
+    throw error;
   }
   const config = loaded.config;
-  const logger = createLogger(config.log.level, { bufferBytes: config.log.bufferBytes });
-  const services: ServiceBundle = await createServices(config, logger);
-  let gateway: RunningGateway;
+  // From the moment the listeners may open: a SIGTERM then drains, as it does once started. Not
+  // before: a start that hangs (a store that does not answer) must still end on SIGTERM.
+  const heldStops = [holdSignal('SIGTERM'), holdSignal('SIGINT')] as const;
   try {
     gateway = await startGateway(config, services, logger);
   } catch (error) {
+    heldReload.drop();
+    for (const held of heldStops) held.drop();
     // The store's connections and timers must not keep a process that cannot serve alive.
     await services.close();
     throw error;
@@ -148,12 +167,19 @@ export async function startFromFile(
       )
     : undefined;
 
-  process.on('SIGHUP', reload);
-  process.once('SIGTERM', () => {
-    void stop(current.limits.shutdownDelayMs).then(() => process.exit(0));
-  });
-  process.once('SIGINT', () => {
-    void stop().then(() => process.exit(0));
-  });
+  heldReload.release(reload);
+  const [heldTerm, heldInt] = heldStops;
+  heldTerm.release(
+    () => {
+      void stop(current.limits.shutdownDelayMs).then(() => process.exit(0));
+    },
+    { once: true },
+  );
+  heldInt.release(
+    () => {
+      void stop().then(() => process.exit(0));
+    },
+    { once: true },
+  );
   return { gateway, logger, stop: () => stop() };
 }
