@@ -156,7 +156,12 @@ function openLoop(t, seconds, trace) {
   const line = /^BENCH_RESULT (.*)$/m.exec(r.stdout)?.[1];
   if (!line) throw new Error(`open-loop against ${t.name}: ${r.stdout}${r.stderr}`);
   const result = JSON.parse(line);
-  if (result.requests === 0 || Object.values(result.errors).some((n) => n > 0)) throw new Error(`open-loop against ${t.name}: ${line}`);
+  if (result.requests === 0) throw new Error(`open-loop against ${t.name}: ${line}`);
+  // A few failed requests (a keep-alive connection closed as a request went out) are kept in the
+  // round's row and reported, not fatal: a round of 16,000 requests stays readable.
+  const failed = Object.values(result.errors).reduce((sum, n) => sum + n, 0);
+  if (failed > result.requests / 100) throw new Error(`open-loop against ${t.name}: ${line}`);
+  if (failed > 0) process.stderr.write(`open-loop against ${t.name}: ${failed} failed requests ${JSON.stringify(result.errors)}\n`);
   return result;
 }
 
@@ -195,6 +200,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       cpuUsPerReq,
       runQueueMsPerS: runQueue / DURATION,
       loadavg1: la,
+      errors: r.errors,
       ...a,
     };
     t.runs.push(row);
