@@ -11,7 +11,7 @@ import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/eventually.js';
-import { spawnGatewayProcess, startGatewayProcess, type GatewayProcess } from '../support/gateway.js';
+import { spawnGatewayProcess, startGatewayProcess, type GatewayProcess, type SpawnedGateway } from '../support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/upstream.js';
 
 function routeYaml(upstream: RecordingUpstream, names: readonly string[], scheme = 'https'): string {
@@ -176,23 +176,34 @@ test('readiness drops while the store cannot be used and comes back when it can'
   await eventually(async () => (await send(metricsUrl, { path: '/readyz' })).status === 200, 10_000, 'readiness to come back');
 });
 
-test('a SIGHUP sent the moment the gateway says it started reloads it; it never ends the process', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-early-hup-'));
+/** A temporary directory with a configuration routing /a to a recording upstream; its path. */
+async function configRoutingA(t: TestContext, extra = ''): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pcl-early-signal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const upstream = await startRecordingUpstream();
   t.after(() => upstream.close());
   const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, routeYaml(upstream, ['a']));
+  writeFileSync(configFile, `${routeYaml(upstream, ['a'])}${extra}`);
+  return configFile;
+}
+
+/** Sends `signal` from the stdout handler the moment the started line arrives: the earliest a watching tool could. */
+function signalWhenStarted(gw: SpawnedGateway, signal: NodeJS.Signals): void {
+  let sent = false;
+  gw.child.stdout?.on('data', (chunk: Buffer) => {
+    if (!sent && chunk.toString().includes('"gateway.started"')) {
+      sent = true;
+      gw.child.kill(signal);
+    }
+  });
+}
+
+test('a SIGHUP sent the moment the gateway says it started reloads it; it never ends the process', async (t) => {
+  const configFile = await configRoutingA(t);
   // Three starts: before the hold (held-signal.ts) 19 of 20 such starts died of the signal.
   for (let start = 0; start < 3; start++) {
     const gw = await spawnGatewayProcess(t, configFile, { initStore: start === 0 });
-    let sent = false;
-    gw.child.stdout?.on('data', (chunk: Buffer) => {
-      if (!sent && chunk.toString().includes('"gateway.started"')) {
-        sent = true;
-        gw.child.kill('SIGHUP');
-      }
-    });
+    signalWhenStarted(gw, 'SIGHUP');
     const ended = gw.exited.then((code) => `exited (${code ?? gw.child.signalCode})`);
     const reloaded = eventually(() => gw.events('config.reloaded').length === 1, 15_000, 'the reload').then(() => 'reloaded');
     assert.equal(await Promise.race([ended, reloaded]), 'reloaded', `start ${start + 1}`);
@@ -204,20 +215,8 @@ test('a SIGHUP sent the moment the gateway says it started reloads it; it never 
 });
 
 test('a SIGTERM sent the moment the gateway says it started drains it: exit 0, not an end by the signal', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pcl-early-term-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstream = await startRecordingUpstream();
-  t.after(() => upstream.close());
-  const configFile = join(dir, 'portcullis.yaml');
-  writeFileSync(configFile, `${routeYaml(upstream, ['a'])}limits: { shutdownDelay: 0s }\n`);
-  const gw = await spawnGatewayProcess(t, configFile);
-  let sent = false;
-  gw.child.stdout?.on('data', (chunk: Buffer) => {
-    if (!sent && chunk.toString().includes('"gateway.started"')) {
-      sent = true;
-      gw.child.kill('SIGTERM');
-    }
-  });
+  const gw = await spawnGatewayProcess(t, await configRoutingA(t, 'limits: { shutdownDelay: 0s }\n'));
+  signalWhenStarted(gw, 'SIGTERM');
   const code = await gw.exited;
   assert.equal(gw.child.signalCode, null, 'not ended by the signal');
   assert.equal(code, 0);
