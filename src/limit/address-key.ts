@@ -16,41 +16,16 @@ export function unmappedAddress(address: string): string {
   return rest.includes('.') && !rest.includes(':') && !rest.includes('%') ? rest : address;
 }
 
-const MAPPED_V4_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
-
 function dotted(high: number, low: number): string {
   return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
-}
-
-/**
- * An IP address in the one spelling Node gives a peer: IPv6 lower-case and compressed (RFC 5952),
- * an IPv4-mapped IPv6 address as its IPv4 form, without a zone (`%eth0` names an interface of
- * the sender, never a client). A proxy may write `::FFFF:192.0.2.1`, `::ffff:c000:201` or
- * `0:0:0:0:0:ffff:192.0.2.1` for one client: taken as written, each would be a key of its own,
- * and the hex form would put every IPv4 client into the one /64 `0:0:0:0::/64`.
- */
-export function canonicalAddress(address: string): string {
-  if (!address.includes(':')) return address;
-  const zone = address.indexOf('%');
-  const bare = zone === -1 ? address : address.slice(0, zone);
-  let host: string;
-  try {
-    // The WHATWG URL parser writes an IPv6 host in RFC 5952 form, a mapped one as two hex groups.
-    host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  } catch {
-    return bare;
-  }
-  const mapped = MAPPED_V4_HEX.exec(host);
-  return mapped === null ? host : dotted(Number.parseInt(mapped[1] ?? '0', 16), Number.parseInt(mapped[2] ?? '0', 16));
 }
 
 const HEX_AND_COLONS = /^[0-9a-fA-F:]+$/;
 
 /**
  * The eight 16-bit groups of an IPv6 address in any spelling (`::`, a dotted IPv4 tail, a zone,
- * either case, leading zeros); undefined when it is not one. Numbers, so that the key of an
- * address never depends on how it was written, and without the URL parser, which the
- * connection limits and the throttle would otherwise run on every IPv6 peer's request.
+ * either case, leading zeros); undefined when it is not one. The key and the one spelling of an
+ * address are both read from these numbers, so neither depends on how it was written.
  */
 function ipv6Groups(address: string): number[] | undefined {
   const zone = address.indexOf('%');
@@ -77,6 +52,42 @@ function ipv6Groups(address: string): number[] | undefined {
   }
   if (parts.length !== 8 || parts.some((part) => part.length === 0 || part.length > 4)) return undefined;
   return parts.map((part) => Number.parseInt(part, 16));
+}
+
+/**
+ * Eight groups as RFC 5952 writes them (as the WHATWG URL parser and Node do): lower-case hex
+ * without leading zeros, the first longest run of two or more zero groups as `::`.
+ */
+function rfc5952(groups: readonly number[]): string {
+  let runStart = -1;
+  let runLength = 1;
+  for (let i = 0; i < groups.length;) {
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > runLength) {
+      runStart = i;
+      runLength = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  return runStart === -1 ? hex.join(':') : `${hex.slice(0, runStart).join(':')}::${hex.slice(runStart + runLength).join(':')}`;
+}
+
+/**
+ * An IP address in the one spelling Node gives a peer: IPv6 lower-case and compressed (RFC 5952),
+ * an IPv4-mapped IPv6 address as its IPv4 form, without a zone (`%eth0` names an interface of
+ * the sender, never a client). A proxy may write `::FFFF:192.0.2.1`, `::ffff:c000:201` or
+ * `0:0:0:0:0:ffff:192.0.2.1` for one client: taken as written, each would be a key of its own,
+ * and the hex form would put every IPv4 client into the one /64 `0:0:0:0::/64`.
+ */
+export function canonicalAddress(address: string): string {
+  if (!address.includes(':')) return address;
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return address.split('%')[0] ?? address;
+  const [a, b, c, d, e, f, high = 0, low = 0] = groups;
+  const mapped = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff;
+  return mapped ? dotted(high, low) : rfc5952(groups);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addressKey } from '../../src/limit/address-key.js';
+import { addressKey, canonicalAddress } from '../../src/limit/address-key.js';
 
 test('the key: an IPv6 address by its /64, whatever its spelling; IPv4 as it is', () => {
   assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
@@ -60,5 +60,13 @@ test('a sweep of spellings: every way of writing one IPv6 address gives one key'
     ];
     const keys = new Set(spellings.map((spelling) => addressKey(spelling)));
     assert.equal(keys.size, 1, `${spellings.join(' | ')} → ${[...keys].join(' | ')}`);
+    // One spelling too: RFC 5952 as the URL parser writes it, an IPv4-mapped address as IPv4.
+    const written = new URL(`http://[${full}]/`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(written);
+    const expected =
+      mapped === null
+        ? written
+        : [Number.parseInt(mapped[1] ?? '', 16), Number.parseInt(mapped[2] ?? '', 16)].map((g) => `${g >> 8}.${g & 0xff}`).join('.');
+    for (const spelling of spellings) assert.equal(canonicalAddress(spelling), expected, spelling);
   }
 });
