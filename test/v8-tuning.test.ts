@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { tuneV8ForRequests } from '../src/v8-tuning.js';
+import { gcThreadFlags, tuneV8ForRequests } from '../src/v8-tuning.js';
 
 const tuning = fileURLToPath(new URL('../src/v8-tuning.js', import.meta.url));
 
@@ -44,4 +44,29 @@ test('a process started with either form of the flag keeps it', () => {
   assert.ok(kept.lines > 0, 'pretenuring feedback is still processed (and the check above can fail)');
   assert.equal(tuneV8ForRequests(['--no-allocation-site-pretenuring']), false);
   assert.equal(tuneV8ForRequests(['--allocation_site_pretenuring']), false);
+});
+
+test('GC runs on the main thread only where the processes have no CPU to spare', () => {
+  assert.deepEqual(gcThreadFlags(1, 1, []), ['--single-threaded-gc']);
+  assert.deepEqual(gcThreadFlags(1, 2, []), []);
+  assert.deepEqual(gcThreadFlags(2, 2, []), ['--single-threaded-gc']);
+  assert.deepEqual(gcThreadFlags(4, 2, []), ['--single-threaded-gc']);
+  assert.deepEqual(gcThreadFlags(2, 4, []), []);
+  // Other flags do not count as a choice.
+  assert.deepEqual(gcThreadFlags(1, 1, ['--max-semi-space-size=16', '--single-threaded-gc-extra']), ['--single-threaded-gc']);
+});
+
+test("an operator's choice of GC threads is kept, in any spelling V8 reads", () => {
+  for (const chosen of [
+    '--single-threaded-gc',
+    '--no-single-threaded-gc',
+    '--nosingle-threaded-gc',
+    '--single_threaded_gc',
+    '--no-single_threaded_gc',
+    '--single-threaded',
+    '--no-single-threaded',
+    '--single-threaded-gc=false',
+  ]) {
+    assert.deepEqual(gcThreadFlags(1, 1, [chosen]), [], chosen);
+  }
 });

@@ -16,10 +16,11 @@ import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
 import { buildRouteTable } from '../match/route-table.js';
 import { createLogger } from '../observe/logger.js';
+import { gcThreadFlags } from '../v8-tuning.js';
 import { createCrashBudget, CRASH_LOOP } from './crash-budget.js';
 import { createHostMetrics } from './host-metrics.js';
 import { createIpcQuestions } from './ipc-questions.js';
-import { WORKERS_ENV } from './workers-count.js';
+import { usableCpus, WORKERS_ENV } from './workers-count.js';
 import { isMessage, type MetricSnapshot, type ToPrimary, type ToWorker, type ValidChecked } from './messages.js';
 
 /** How long the primary waits for one worker's metrics or readiness. */
@@ -65,7 +66,12 @@ export function startPrimary(options: PrimaryOptions): void {
   const { file, workers } = options;
   let current = { checked: options.checked, config: options.config };
   const logger = createLogger(current.config.log.level).child({ role: 'primary', pid: process.pid });
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], serialization: 'advanced' });
+  cluster.setupPrimary({
+    exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
+    args: [],
+    execArgv: [...process.execArgv, ...gcThreadFlags(workers, usableCpus())],
+    serialization: 'advanced',
+  });
 
   const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({
     index: i + 1,

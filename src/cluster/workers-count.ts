@@ -8,17 +8,19 @@ import { cgroupCpuLimit } from './cpu-limit.js';
 /** Most workers a host runs; the configuration schema holds the same bound. */
 export const MAX_WORKERS = 256;
 
-/**
- * `auto` → one per core this process may use, and no more than its container's CPU limit
- * (cpu-limit.ts); a number is taken as it is.
- */
+/** The CPUs this process may run on (its affinity), no more than its container's CPU limit (cpu-limit.ts); at least 1. */
+export function usableCpus(cores: () => number = availableParallelism, cpuLimit: () => number | undefined = cgroupCpuLimit): number {
+  return Math.max(1, Math.min(cores(), cpuLimit() ?? Number.POSITIVE_INFINITY));
+}
+
+/** `auto` → one per usable CPU, at most MAX_WORKERS; a number is taken as it is. */
 export function resolveWorkers(
   setting: number | 'auto',
   cores: () => number = availableParallelism,
   cpuLimit: () => number | undefined = cgroupCpuLimit,
 ): number {
   if (setting !== 'auto') return setting;
-  return Math.max(1, Math.min(MAX_WORKERS, cores(), cpuLimit() ?? Number.POSITIVE_INFINITY));
+  return Math.min(MAX_WORKERS, usableCpus(cores, cpuLimit));
 }
 
 /** The `--workers` flag: `auto` or an integer 1…256; undefined when it is neither. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { parseWorkersFlag, resolveWorkers, workersOfThisHost } from '../../src/cluster/workers-count.js';
+import { parseWorkersFlag, resolveWorkers, usableCpus, workersOfThisHost } from '../../src/cluster/workers-count.js';
 
 test('auto is one worker per available core; a number is kept', () => {
   const noLimit = (): undefined => undefined;
@@ -63,4 +63,35 @@ test('a worker learns how many serve the host from the primary (PORTCULLIS_WORKE
   assert.equal(workersOfThisHost({}), 1);
   assert.equal(workersOfThisHost({ PORTCULLIS_WORKERS: '4' }), 4);
   for (const bad of ['0', '-2', '1.5', 'x', '', '257']) assert.equal(workersOfThisHost({ PORTCULLIS_WORKERS: bad }), 1, bad);
+});
+
+test('the usable CPUs are the affinity held to the container limit, at least one', () => {
+  assert.equal(
+    usableCpus(
+      () => 8,
+      () => undefined,
+    ),
+    8,
+  );
+  assert.equal(
+    usableCpus(
+      () => 8,
+      () => 2,
+    ),
+    2,
+  );
+  assert.equal(
+    usableCpus(
+      () => 1,
+      () => 4,
+    ),
+    1,
+  );
+  assert.equal(
+    usableCpus(
+      () => 0,
+      () => undefined,
+    ),
+    1,
+  );
 });

@@ -126,6 +126,10 @@ export interface GatewayProcessOptions {
   readonly env?: Record<string, string>;
   /** Arguments after `start --config FILE`, such as `--watch-config` or `--workers 2`. */
   readonly args?: readonly string[];
+  /** Node.js flags before the script, such as `--no-single-threaded-gc`. */
+  readonly nodeArgs?: readonly string[];
+  /** The CPUs the process may run on (`taskset -c LIST`, which execs node under the same pid); default all. */
+  readonly cpus?: string;
   /**
    * The log event that says the listeners are open: `gateway.started` (default) or, with
    * `--workers`, `cluster.started` (every worker serving).
@@ -194,7 +198,9 @@ export async function spawnGatewayProcess(
 ): Promise<SpawnedGateway> {
   const env = options.env ?? {};
   if (options.initStore !== false) await initConfiguredTestStore(configFile, env);
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, ...(options.args ?? [])], {
+  const command = [process.execPath, ...(options.nodeArgs ?? []), CLI_PATH, 'start', '--config', configFile, ...(options.args ?? [])];
+  const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
+  const child = spawn(file as string, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
