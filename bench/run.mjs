@@ -668,7 +668,7 @@ async function startGateway(key, kind, ctx, { nodeFlags = [], storeKind = kind }
     key,
     {
       cmd: rt.node,
-      args: [...GATEWAY_NODE_FLAGS, ...nodeFlags, join(rt.dist, 'src/cli/main.js'), 'start', '--config', file],
+      args: [...GATEWAY_NODE_FLAGS, ...(def.nodeFlags ?? []), ...nodeFlags, join(rt.dist, 'src/cli/main.js'), 'start', '--config', file],
       stdoutFile: accessLog,
     },
     { ready: 'probe', timeoutMs: 120_000 },

@@ -15,9 +15,12 @@
  * and per request its context switches, migrations and page faults (`perf stat`, when present).
  *
  *   node bench/workers-rate.mjs [--rate 2000] [--workers 2] [--rounds 3] [--duration 6]
- *                               [--pin-gateways 0,1] [--load-cpus 1] [--out FILE]
+ *                               [--pin-gateways 0,1] [--load-cpus 1] [--runtime system|image]
+ *                               [--also-flags=--no-single-threaded-gc] [--out FILE]
  *   The gateways and the upstream are unpinned unless --pin-gateways is given; the generator is
- *   pinned to --load-cpus (taskset), as in run.mjs.
+ *   pinned to --load-cpus (taskset), as in run.mjs. --runtime image: the gateways on the Docker
+ *   image's Node.js (lib/runtime.mjs). --also-flags: the three targets again, on gateways started
+ *   with these node flags (the primary passes them to its workers).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ import { probe } from './lib/http-client.mjs';
 import { freePort } from './lib/ports.mjs';
 import { createCredentials, resolveDist, writeGatewayConfig } from './lib/portcullis.mjs';
 import { processTree, treeCpuSeconds } from './lib/procstat.mjs';
+import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,6 +44,8 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '6' },
     'pin-gateways': { type: 'string' },
     'load-cpus': { type: 'string', default: '1' },
+    runtime: { type: 'string', default: 'system' },
+    'also-flags': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -70,7 +76,14 @@ const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs
 });
 const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
 
-async function startGateway(name, workers) {
+// The gateways' runtime; credentials are still created with this one (the store file is the same).
+const gatewayRuntime =
+  opt.runtime === 'image'
+    ? prepareRuntime({ root, dist, version: imageNodeMajor(root), into: join(work, 'rt'), log })
+    : { node: process.execPath, dist };
+const nodeVersion = spawnSync(gatewayRuntime.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+
+async function startGateway(name, workers, flags = []) {
   const dir = join(work, name);
   mkdirSync(dir);
   const storeUrl = `sqlite:${join(dir, 'store.db')}`;
@@ -78,7 +91,7 @@ async function startGateway(name, workers) {
   const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
   const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl, workers });
   const accessLog = openSync(join(dir, 'access.log'), 'a');
-  const child = start(process.execPath, [join(dist, 'src/cli/main.js'), 'start', '--config', file], {
+  const child = start(gatewayRuntime.node, [...flags, join(gatewayRuntime.dist, 'src/cli/main.js'), 'start', '--config', file], {
     cpus: opt['pin-gateways'],
     stdout: accessLog,
   });
@@ -89,13 +102,17 @@ async function startGateway(name, workers) {
   return { pid: child.pid, url: `http://127.0.0.1:${ports.listen}/api/items`, token: tokens[0] };
 }
 
-const single = await startGateway('w1', 1);
-const host = await startGateway(`w${WORKERS}`, WORKERS);
-const targets = [
-  { name: `w1 at ${RATE / WORKERS} req/s`, gateway: single, rate: RATE / WORKERS, runs: [] },
-  { name: `w${WORKERS} at ${RATE} req/s`, gateway: host, rate: RATE, runs: [] },
-  { name: `w1 at ${RATE} req/s`, gateway: single, rate: RATE, runs: [] },
-];
+const targets = [];
+for (const flags of opt['also-flags'] === undefined ? [[]] : [[], opt['also-flags'].split(/\s+/).filter(Boolean)]) {
+  const label = flags.length === 0 ? '' : ` ${flags.join(' ')}`;
+  const single = await startGateway(`w1${targets.length}`, 1, flags);
+  const host = await startGateway(`w${WORKERS}-${targets.length}`, WORKERS, flags);
+  targets.push(
+    { name: `w1${label} at ${RATE / WORKERS} req/s`, gateway: single, rate: RATE / WORKERS, runs: [] },
+    { name: `w${WORKERS}${label} at ${RATE} req/s`, gateway: host, rate: RATE, runs: [] },
+    { name: `w1${label} at ${RATE} req/s`, gateway: single, rate: RATE, runs: [] },
+  );
+}
 
 function openLoop(t, seconds) {
   const args = [join(root, 'bench/lib/open-loop.mjs'), '--url', t.gateway.url, '--rate', String(t.rate), '--duration', String(seconds)];
@@ -145,12 +162,13 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
       contextSwitchesPerReq: perReq('context-switches'),
       migrationsPerReq: perReq('cpu-migrations'),
       pageFaultsPerReq: perReq('page-faults'),
-      p99Ms: r.p99Ms ?? null,
+      p99Ms: r.latency_us.p99 / 1000,
+      p999Ms: r.latency_us.p999 / 1000,
       load: loadavg()[0],
     };
     t.runs.push(run);
     log(
-      `round ${round} ${t.name}: ${cpuUsPerReq.toFixed(1)} µs/req, context switches ${run.contextSwitchesPerReq?.toFixed(2) ?? '–'}/req\n`,
+      `round ${round} ${t.name}: ${cpuUsPerReq.toFixed(1)} µs/req, p99 ${run.p99Ms.toFixed(2)} ms, context switches ${run.contextSwitchesPerReq?.toFixed(2) ?? '–'}/req\n`,
     );
   }
 }
@@ -160,23 +178,26 @@ const median = (xs) => {
   return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const fmt = (x, digits) => (x === null ? '–' : x.toFixed(digits));
-// Each round's ratio to the first target's run of the same round (minutes apart at most).
-const base = targets[0];
-console.log('\n| gateway and rate | CPU µs/req median | per round | ÷ w1 at R/N, per round | context switches/req | migrations/req |');
-console.log('| --- | --: | --- | --- | --: | --: |');
-for (const t of targets) {
+// Each round's ratio to the run of the same round (minutes apart at most) of the first target
+// started with the same flags.
+console.log(
+  '\n| gateway and rate | CPU µs/req median | per round | ÷ w1 at R/N, per round | p99 ms median | p99.9 ms median | context switches/req | migrations/req |',
+);
+console.log('| --- | --: | --- | --- | --: | --: | --: | --: |');
+for (const [i, t] of targets.entries()) {
+  const base = targets[i - (i % 3)];
   const cpu = t.runs.map((r) => r.cpuUsPerReq);
   const ratios = t === base ? '' : t.runs.map((r, i) => (r.cpuUsPerReq / base.runs[i].cpuUsPerReq).toFixed(2)).join(', ');
   const cs = median(t.runs.map((r) => r.contextSwitchesPerReq));
   const mig = median(t.runs.map((r) => r.migrationsPerReq));
   console.log(
-    `| ${t.name} | ${fmt(median(cpu), 0)} | ${cpu.map((x) => x.toFixed(0)).join(', ')} | ${ratios} | ${fmt(cs, 2)} | ${fmt(mig, 3)} |`,
+    `| ${t.name} | ${fmt(median(cpu), 0)} | ${cpu.map((x) => x.toFixed(0)).join(', ')} | ${ratios} | ${fmt(median(t.runs.map((r) => r.p99Ms)), 2)} | ${fmt(median(t.runs.map((r) => r.p999Ms)), 2)} | ${fmt(cs, 2)} | ${fmt(mig, 3)} |`,
   );
 }
 const pin = opt['pin-gateways'] ? `gateways and upstream on CPU ${opt['pin-gateways']}` : 'gateways and upstream unpinned';
-console.log(`\n${opt.rounds} rounds × ${DURATION} s, ${pin}, generator on CPU ${opt['load-cpus']}; node ${process.version}`);
+console.log(`\n${opt.rounds} rounds × ${DURATION} s, ${pin}, generator on CPU ${opt['load-cpus']}; gateways on node ${nodeVersion}`);
 if (opt.out) {
-  const report = { date: new Date().toISOString(), node: process.version, rate: RATE, workers: WORKERS, pin: opt['pin-gateways'] ?? null };
+  const report = { date: new Date().toISOString(), node: nodeVersion, rate: RATE, workers: WORKERS, pin: opt['pin-gateways'] ?? null };
   writeFileSync(
     opt.out,
     `${JSON.stringify({ ...report, targets: targets.map(({ name, rate, runs }) => ({ name, rate, runs })) }, null, 1)}\n`,

@@ -238,12 +238,24 @@ export const TARGETS = {
 };
 
 // ---- the same gateway on the image's runtime, and with 2 workers (scenarios 1, 2 and 9)
-/** The Node.js major the Docker image ships, e.g. 26: targets `pc-2-bearer@node26`, `…@w2`, `…@node26-w2`. */
+/**
+ * The Node.js major the Docker image ships, e.g. 26: targets `pc-2-bearer@node26`, `…@w2`, `…@node26-w2`,
+ * and the workers again with V8's GC helper threads kept (`…@w2-gc-threads`, `…@node26-w2-gc-threads`:
+ * `--no-single-threaded-gc`, which the primary passes on; by default workers as many as the CPUs
+ * collect on their main thread, docs/decisions/0025, "GC threads").
+ */
 export const IMAGE_NODE = imageNodeMajor(resolve(dirname(fileURLToPath(import.meta.url)), '../..'));
 const VARIANTS = {
   [`@node${IMAGE_NODE}`]: { runtime: 'image', what: `on Node.js ${IMAGE_NODE} (the image's)` },
   '@w2': { workers: 2, what: 'with 2 workers (node:cluster)' },
   [`@node${IMAGE_NODE}-w2`]: { runtime: 'image', workers: 2, what: `on Node.js ${IMAGE_NODE} with 2 workers` },
+  '@w2-gc-threads': { workers: 2, nodeFlags: ['--no-single-threaded-gc'], what: 'with 2 workers and GC helper threads' },
+  [`@node${IMAGE_NODE}-w2-gc-threads`]: {
+    runtime: 'image',
+    workers: 2,
+    nodeFlags: ['--no-single-threaded-gc'],
+    what: `on Node.js ${IMAGE_NODE} with 2 workers and GC helper threads`,
+  },
 };
 const VARIED = ['pc-1-open', 'pc-2-bearer', 'ol-pc-2-bearer'];
 for (const [suffix, v] of Object.entries(VARIANTS)) {
@@ -254,6 +266,7 @@ for (const [suffix, v] of Object.entries(VARIANTS)) {
     ready: 'probe',
     ...(v.runtime ? { runtime: v.runtime } : {}),
     ...(v.workers ? { workers: v.workers } : {}),
+    ...(v.nodeFlags ? { nodeFlags: v.nodeFlags } : {}),
   };
   for (const name of VARIED) {
     TARGETS[`${name}${suffix}`] = { ...TARGETS[name], description: `${TARGETS[name].description}; ${v.what}`, process: `gw-main${suffix}` };
