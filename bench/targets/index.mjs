@@ -272,6 +272,8 @@ for (const [suffix, v] of Object.entries(VARIANTS)) {
     TARGETS[`${name}${suffix}`] = { ...TARGETS[name], description: `${TARGETS[name].description}; ${v.what}`, process: `gw-main${suffix}` };
   }
 }
+/** The variants of the runtimes scenario: the runtime and the workers, not the node flags. */
+const RUNTIME_VARIANTS = Object.keys(VARIANTS).filter((v) => VARIANTS[v].nodeFlags === undefined);
 for (const [name, t] of Object.entries(TARGETS)) t.name = name;
 
 const BASELINES = ['direct', 'http-proxy', 'undici', 'nginx', 'nginx-map'];
@@ -301,10 +303,12 @@ export const SCENARIOS = {
   // Scenarios 1, 2 and 9 on this machine's Node.js and on the image's, 1 and 2 workers.
   runtimes: [
     'undici',
-    ...['', ...Object.keys(VARIANTS)].flatMap((v) => [`pc-1-open${v}`, `pc-2-bearer${v}`]),
+    ...['', ...RUNTIME_VARIANTS].flatMap((v) => [`pc-1-open${v}`, `pc-2-bearer${v}`]),
     'ol-undici',
-    ...['', ...Object.keys(VARIANTS)].map((v) => `ol-pc-2-bearer${v}`),
+    ...['', ...RUNTIME_VARIANTS].map((v) => `ol-pc-2-bearer${v}`),
   ],
+  // Two workers on the image's Node.js, GC on the main thread (the default) against helper threads.
+  'gc-threads': [`@node${IMAGE_NODE}-w2`, `@node${IMAGE_NODE}-w2-gc-threads`].flatMap((v) => [`pc-2-bearer${v}`, `ol-pc-2-bearer${v}`]),
   // A short check of the gateway against its floor (handy while iterating).
   quick: ['direct', 'undici', 'nginx-map', 'pc-1-open', 'pc-2-bearer'],
 };

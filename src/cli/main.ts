@@ -1,27 +1,16 @@
 #!/usr/bin/env node
 /**
- * The `portcullis` command (docs/cli.md). Exit status: 0 success, 1 runtime failure, 2 invalid
- * configuration or usage.
+ * The `portcullis` command (docs/cli.md).
+ *
+ * `start` on one CPU first restarts in place with its GC on the main thread (v8-tuning.ts). That
+ * is decided here, before the commands are loaded, so that the restart costs one start-up of
+ * Node.js rather than two of the whole command line, and preloads run once more, not the CLI.
  */
-import { registerAuditCommands } from './audit-commands.js';
-import { registerBuiltinCommands } from './builtin-commands.js';
-import { registerCredentialCommands } from './credential-commands.js';
-import { registerKeyCommands } from './key-commands.js';
-import { runCli } from './run.js';
-import { registerStoreCommands } from './store-commands.js';
+import { usableCpus } from '../cluster/workers-count.js';
+import { gcThreadFlags, restartWithNodeFlags } from '../v8-tuning.js';
 
-registerBuiltinCommands();
-registerCredentialCommands();
-registerKeyCommands();
-registerStoreCommands();
-registerAuditCommands();
-
-runCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }).then(
-  (code) => {
-    if (code !== undefined) process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`portcullis: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'start' && !rest.some((arg) => arg === '--help' || arg === '-h')) {
+  restartWithNodeFlags(gcThreadFlags(1, usableCpus()));
+}
+await import('./command-line.js');

@@ -7,8 +7,7 @@ import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import { assertStoreExists } from '../credentials/index.js';
 import { startFromFile, type StartOptions } from '../main.js';
 import { type PrimaryOptions, startPrimary } from './primary.js';
-import { gcThreadFlags, restartWithNodeFlags } from '../v8-tuning.js';
-import { resolveWorkers, usableCpus } from './workers-count.js';
+import { resolveWorkers } from './workers-count.js';
 
 /** True when the host is serving (the process keeps running); false when the file is invalid. */
 export async function startHost(
@@ -17,9 +16,6 @@ export async function startHost(
   workersFlag?: number | 'auto',
   options: Omit<StartOptions, 'preloaded'> & Pick<PrimaryOptions, 'onAddressInUse'> = {},
 ): Promise<boolean> {
-  // Before anything is opened or held: on one CPU this process restarts in place with its GC on
-  // the main thread; with several, the primary gives its workers what they need (primary.ts).
-  restartWithNodeFlags(gcThreadFlags(1, usableCpus()));
   const checked = await checkConfigFileOffThread(file);
   const loaded = compileChecked(checked, file);
   if (!checked.ok || !loaded.ok) {

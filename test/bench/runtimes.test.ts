@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../support/repo.js';
 
 const ROOT = repoRoot();
-type Def = { process: string; gateway?: string; runtime?: string; workers?: number };
+type Def = { process: string; gateway?: string; runtime?: string; workers?: number; nodeFlags?: string[] };
 interface Targets {
   PROCESSES: Record<string, Def>;
   TARGETS: Record<string, Def>;
@@ -46,6 +46,18 @@ test('the runtimes scenario runs scenarios 1, 2 and 9 on both runtimes with 1 an
     assert.equal(process.gateway, 'main', name);
     assert.equal(process.runtime, name.includes(`@node${IMAGE_NODE}`) ? 'image' : undefined, name);
     assert.equal(process.workers, name.endsWith('w2') ? 2 : undefined, name);
+  }
+  // The GC-thread comparison is a scenario of its own: the primary of each `-gc-threads` gateway gets the flag.
+  assert.equal(
+    names.some((name) => name.includes('gc-threads')),
+    false,
+  );
+  const gcThreads = SCENARIOS['gc-threads'] ?? [];
+  assert.equal(gcThreads.filter((name) => name.endsWith('-gc-threads')).length, 2);
+  for (const name of gcThreads) {
+    const process = PROCESSES[(TARGETS[name] as Def).process] as Def;
+    assert.equal(process.workers, 2, name);
+    assert.deepEqual(process.nodeFlags, name.endsWith('-gc-threads') ? ['--no-single-threaded-gc'] : undefined, name);
   }
   const { gatewayConfig } = await importBench<{ gatewayConfig(kind: string, o: object): Record<string, unknown> }>('lib/portcullis.mjs');
   const o = { ports: { listen: 1, metrics: 2, admin: 3 }, upstreamUrl: 'https://127.0.0.1:4', caPath: '/ca', storeUrl: 'sqlite:/x' };

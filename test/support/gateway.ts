@@ -130,6 +130,8 @@ export interface GatewayProcessOptions {
   readonly nodeArgs?: readonly string[];
   /** The CPUs the process may run on (`taskset -c LIST`, which execs node under the same pid); default all. */
   readonly cpus?: string;
+  /** Start it with an IPC channel, as `child_process.fork` and PM2 do. */
+  readonly ipc?: boolean;
   /**
    * The log event that says the listeners are open: `gateway.started` (default) or, with
    * `--workers`, `cluster.started` (every worker serving).
@@ -201,7 +203,7 @@ export async function spawnGatewayProcess(
   const command = [process.execPath, ...(options.nodeArgs ?? []), CLI_PATH, 'start', '--config', configFile, ...(options.args ?? [])];
   const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   const child = spawn(file as string, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
   let out = '';
