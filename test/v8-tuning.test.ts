@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
-import { gcThreadFlags, restartRefusal, tuneV8ForRequests } from '../src/v8-tuning.js';
+import { gcThreadFlags, tuneV8ForRequests } from '../src/v8-tuning.js';
 
 const tuning = fileURLToPath(new URL('../src/v8-tuning.js', import.meta.url));
 
@@ -72,21 +72,9 @@ test("an operator's choice of GC threads is kept, in any spelling V8 reads", () 
     '--v8-pool-size=2',
     '--v8_pool_size=0',
   ]) {
-    assert.deepEqual(gcThreadFlags(1, 1, [chosen]), [], chosen);
+    assert.deepEqual(gcThreadFlags(1, 1, [chosen], undefined), [], chosen);
   }
-});
-
-test('a process restarts in place only where nothing is lost and a failure cannot abort it', () => {
-  const may = { nodeMajor: 26, platform: 'linux', hasIpcChannel: false, execArgv: [] } as const;
-  assert.equal(restartRefusal(may), undefined);
-  assert.equal(restartRefusal({ ...may, nodeMajor: 28 }), undefined);
-  assert.equal(restartRefusal({ ...may, execArgv: ['--max-semi-space-size=16', '--single-threaded-gc-x'] }), undefined);
-  // Node.js 22.15–25 abort on a failed execve; 20 has none.
-  assert.match(restartRefusal({ ...may, nodeMajor: 24 }) ?? '', /26/);
-  assert.match(restartRefusal({ ...may, nodeMajor: 20 }) ?? '', /26/);
-  assert.match(restartRefusal({ ...may, platform: 'win32' }) ?? '', /Windows/);
-  assert.match(restartRefusal({ ...may, hasIpcChannel: true }) ?? '', /IPC/);
-  for (const envFile of ['--env-file=.env', '--env-file', '--env-file-if-exists=.env']) {
-    assert.match(restartRefusal({ ...may, execArgv: [envFile] }) ?? '', /env-file/, envFile);
-  }
+  // Node takes --v8-pool-size from NODE_OPTIONS too (the GC flags it refuses there).
+  assert.deepEqual(gcThreadFlags(1, 1, [], '--max-old-space-size=512 --v8-pool-size=4'), []);
+  assert.deepEqual(gcThreadFlags(1, 1, [], '--max-old-space-size=512'), ['--single-threaded-gc']);
 });

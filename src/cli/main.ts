@@ -7,10 +7,15 @@
  * Node.js rather than two of the whole command line, and preloads run once more, not the CLI.
  */
 import { usableCpus } from '../cluster/workers-count.js';
-import { gcThreadFlags, restartWithNodeFlags } from '../v8-tuning.js';
+import { restartWithNodeFlags } from '../restart-in-place.js';
+import { gcThreadFlags } from '../v8-tuning.js';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'start' && !rest.some((arg) => arg === '--help' || arg === '-h')) {
   restartWithNodeFlags(gcThreadFlags(1, usableCpus()));
 }
-await import('./command-line.js');
+// Not awaited: a bin entry with top-level await cannot be require()d (ERR_REQUIRE_ASYNC_MODULE).
+import('./command-line.js').catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -2,7 +2,8 @@
  * GC threads (docs/production.md, "CPUs and garbage collection"), on real `portcullis start`
  * processes held to CPUs with `taskset`: a gateway alone on one CPU restarts itself in place with
  * `--single-threaded-gc` on Node.js 26 and later and serves; an operator's own choice of the flag
- * is kept; a gateway started with an IPC channel or `--env-file` does not restart; with a CPU to
+ * is kept; a gateway started with an IPC channel or `--env-file` does not restart, and what a
+ * preload sets is not passed on in its environment; with a CPU to
  * spare nothing is added; workers as many as the CPUs get the flag from the primary, and not when
  * the operator said no. What the tests read is what an operator's `ps` shows: the command line in
  * /proc.
@@ -108,6 +109,21 @@ test('started with --env-file, the gateway does not restart, so the file stays o
   assert.equal(commandLine(pid).includes(FLAG), false);
   assert.doesNotMatch(readFileSync(`/proc/${pid}/environ`, 'utf8'), /PCL_TEST_ONLY/);
 });
+
+test(
+  'a variable a preload sets stays in the process: the restart passes on the environment it was started with',
+  { skip: skipOne },
+  async (t) => {
+    const gw = await startAndServe(t, { cpus: oneCpu }, (dir) => {
+      const preload = join(dir, 'agent.cjs');
+      writeFileSync(preload, "process.env.PCL_TEST_PRELOADED = 'set-by-a-preload';\n");
+      return { nodeArgs: ['--require', preload] };
+    });
+    const pid = gw.child.pid as number;
+    assert.equal(commandLine(pid).includes(FLAG), restartsInPlace);
+    assert.doesNotMatch(readFileSync(`/proc/${pid}/environ`, 'utf8'), /PCL_TEST_PRELOADED/);
+  },
+);
 
 test('with a CPU to spare, V8 keeps its helper threads', { skip: skipTwo }, async (t) => {
   const gw = await startAndServe(t, { cpus: twoCpus });
