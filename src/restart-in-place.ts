@@ -44,15 +44,26 @@ export function restartRefusal(context: RestartContext): string | undefined {
   return undefined;
 }
 
-/** The environment this process was started with (Linux: /proc/self/environ), before anything in it set variables. */
+/**
+ * The environment in /proc/self/environ's bytes (`NAME=value` entries, each ended by a NUL);
+ * undefined when they are not UTF-8. execve takes strings and writes them as UTF-8, so other
+ * bytes could not be passed on as they came.
+ */
+export function parseEnviron(raw: Buffer): Record<string, string> | undefined {
+  const text = raw.toString('utf8');
+  if (Buffer.byteLength(text) !== raw.length || text.includes('\uFFFD')) return undefined;
+  const environment: Record<string, string> = {};
+  for (const entry of text.split('\0')) {
+    const equals = entry.indexOf('=');
+    if (equals > 0) environment[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return environment;
+}
+
+/** The environment this process was started with (Linux), before anything in it set variables. */
 function startEnvironment(): Record<string, string> | undefined {
   try {
-    const environment: Record<string, string> = {};
-    for (const entry of readFileSync('/proc/self/environ', 'latin1').split('\0')) {
-      const equals = entry.indexOf('=');
-      if (equals > 0) environment[entry.slice(0, equals)] = entry.slice(equals + 1);
-    }
-    return environment;
+    return parseEnviron(readFileSync('/proc/self/environ'));
   } catch {
     return undefined;
   }
@@ -77,7 +88,7 @@ export function restartWithNodeFlags(flags: readonly string[]): void {
     hasIpcChannel: process.channel !== undefined,
     hasInspector: inspector.url() !== undefined,
     mayExec: permission === undefined || permission.has('child'),
-    startEnvironment: process.platform === 'win32' ? undefined : startEnvironment(),
+    startEnvironment: startEnvironment(),
     execArgv: process.execArgv,
   };
   if (restartRefusal(context) !== undefined || context.startEnvironment === undefined) return;

@@ -12,6 +12,7 @@
  * process started with either form of the flag keeps what it was given.
  */
 import { setFlagsFromString } from 'node:v8';
+import { splitNodeOptions } from './node-options.js';
 
 const PRETENURING_FLAG = /^--(no-)?allocation[-_]site[-_]pretenuring$/;
 
@@ -51,6 +52,6 @@ export function gcThreadFlags(
   execArgv: readonly string[] = process.execArgv,
   nodeOptions: string | undefined = process.env['NODE_OPTIONS'],
 ): string[] {
-  if ([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some(choosesGcThreads)) return [];
+  if ([...execArgv, ...splitNodeOptions(nodeOptions)].some(choosesGcThreads)) return [];
   return processes >= cpus ? [SINGLE_THREADED_GC] : [];
 }

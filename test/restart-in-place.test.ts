@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { restartRefusal } from '../src/restart-in-place.js';
+import { parseEnviron, restartRefusal } from '../src/restart-in-place.js';
 
 test('a process restarts in place only where nothing is lost and a failure cannot abort it', () => {
   const may = {
@@ -30,4 +30,12 @@ test('a process restarts in place only where nothing is lost and a failure canno
   for (const envFile of ['--env-file=.env', '--env-file', '--env-file-if-exists=.env']) {
     assert.match(restartRefusal({ ...may, execArgv: [envFile] }) ?? '', /env-file/, envFile);
   }
+});
+
+test('the environment passed on is the one the process was started with, byte for byte, or none', () => {
+  const env = parseEnviron(Buffer.from('PATH=/usr/bin\0GREETING=café ☕\0EMPTY=\0WITH=EQUALS=x\0', 'utf8'));
+  assert.deepEqual(env, { PATH: '/usr/bin', GREETING: 'café ☕', EMPTY: '', WITH: 'EQUALS=x' });
+  // Bytes that are not UTF-8 cannot be handed to execve as they came: no restart.
+  assert.equal(parseEnviron(Buffer.from([0x41, 0x3d, 0xe9, 0x00])), undefined);
+  assert.deepEqual(parseEnviron(Buffer.alloc(0)), {});
 });

@@ -6,6 +6,8 @@
  * the process has the flag on, so the mistake is seen at once instead of being silently overridden.
  */
 
+import { splitNodeOptions } from '../node-options.js';
+
 /** Server options every listener of Portcullis starts with. */
 export const STRICT_PARSER = { insecureHTTPParser: false } as const;
 
@@ -21,19 +23,12 @@ function turnsOn(options: readonly string[]): boolean | undefined {
   return on;
 }
 
-/** NODE_OPTIONS split as Node splits it: on spaces, with double quotes grouping. */
-function splitNodeOptions(text: string): string[] {
-  const out: string[] = [];
-  for (const match of text.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)) out.push(match[1] ?? match[2] ?? '');
-  return out;
-}
-
 /**
  * Where the process turned lenient parsing on (`process.execArgv` or `NODE_OPTIONS`), or
  * undefined. The command line is read after NODE_OPTIONS, so it wins, as in Node.
  */
 export function lenientParserSource(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  const fromEnv = turnsOn(splitNodeOptions(nodeOptions ?? ''));
+  const fromEnv = turnsOn(splitNodeOptions(nodeOptions));
   const fromArgv = turnsOn(execArgv);
   if (fromArgv === true) return 'the node command line';
   if (fromArgv === undefined && fromEnv === true) return 'NODE_OPTIONS';

@@ -117,11 +117,14 @@ test(
     const gw = await startAndServe(t, { cpus: oneCpu }, (dir) => {
       const preload = join(dir, 'agent.cjs');
       writeFileSync(preload, "process.env.PCL_TEST_PRELOADED = 'set-by-a-preload';\n");
-      return { nodeArgs: ['--require', preload] };
+      return { nodeArgs: ['--require', preload], env: { PCL_TEST_UTF8: 'café ☕' } };
     });
     const pid = gw.child.pid as number;
     assert.equal(commandLine(pid).includes(FLAG), restartsInPlace);
-    assert.doesNotMatch(readFileSync(`/proc/${pid}/environ`, 'utf8'), /PCL_TEST_PRELOADED/);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    assert.doesNotMatch(environ, /PCL_TEST_PRELOADED/);
+    // A value beyond ASCII is passed on byte for byte.
+    assert.match(environ, /\0PCL_TEST_UTF8=café ☕\0/);
   },
 );
 
