@@ -76,3 +76,21 @@ test('once: the held arrival is the first; the next has the default action again
   assert.equal(notYet.stdout, 'draining\n');
   assert.equal(notYet.signal, 'SIGTERM');
 });
+
+test('one hold per signal: a second holdSignal returns the first until it ends, so whoever took it, the start releases it', () => {
+  const result = child(`
+    const early = holdSignal('SIGHUP'); // the bin entry
+    process.kill(process.pid, 'SIGHUP');
+    await later(50);
+    const later_ = holdSignal('SIGHUP'); // the start, unaware of the first
+    console.log(early === later_ ? 'same' : 'another');
+    later_.release(() => console.log('reload'));
+    early.drop(); // ended already: no effect, the handler stays
+    process.kill(process.pid, 'SIGHUP');
+    await later(50);
+    console.log(holdSignal('SIGHUP') === early ? 'same' : 'a new one');
+    process.removeAllListeners('SIGHUP');
+  `);
+  assert.equal(result.signal, null);
+  assert.equal(result.stdout, 'same\nreload\nreload\na new one\n');
+});

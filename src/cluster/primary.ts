@@ -14,6 +14,7 @@ import { readForReload, type ReloadRefusal } from '../config/reload-read.js';
 import { watchConfigFiles } from '../config/watch.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
+import { holdSignal } from '../held-signal.js';
 import { buildRouteTable } from '../match/route-table.js';
 import { createLogger } from '../observe/logger.js';
 import { gcThreadFlags } from '../v8-tuning.js';
@@ -340,10 +341,12 @@ export function startPrimary(options: PrimaryOptions): void {
           (problem) => logger.warn({ event: 'config.watch_failed', problem }, 'cannot watch the configuration file; SIGHUP still reloads'),
         )
       : undefined;
-  process.on('SIGHUP', () => {
-    if (!stopping) reloads.request();
-  });
   process.once('SIGTERM', () => void shutdown(0, current.config.limits.shutdownDelayMs));
   process.once('SIGINT', () => void shutdown(0));
   for (const slot of slots) fork(slot);
+  // A SIGHUP held since the start (cli/main.ts, start-host.ts) reloads now: the file may have
+  // changed after it was read.
+  holdSignal('SIGHUP').release(() => {
+    if (!stopping) reloads.request();
+  });
 }

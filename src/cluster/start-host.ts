@@ -5,6 +5,7 @@
 import { compileChecked, type ConfigIssue } from '../config/index.js';
 import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import { assertStoreExists } from '../credentials/index.js';
+import { holdSignal } from '../held-signal.js';
 import { startFromFile, type StartOptions } from '../main.js';
 import { type PrimaryOptions, startPrimary } from './primary.js';
 import { resolveWorkers } from './workers-count.js';
@@ -16,15 +17,26 @@ export async function startHost(
   workersFlag?: number | 'auto',
   options: Omit<StartOptions, 'preloaded'> & Pick<PrimaryOptions, 'onAddressInUse'> = {},
 ): Promise<boolean> {
-  const checked = await checkConfigFileOffThread(file);
-  const loaded = compileChecked(checked, file);
-  if (!checked.ok || !loaded.ok) {
-    invalid(loaded.ok ? [] : loaded.issues);
-    return false;
+  // While the file is read and checked, a SIGHUP must not end the process (its default action);
+  // main.ts or primary.ts release it to the reload once that is in place.
+  const heldReload = holdSignal('SIGHUP');
+  let checked: Awaited<ReturnType<typeof checkConfigFileOffThread>>;
+  let loaded: ReturnType<typeof compileChecked>;
+  try {
+    checked = await checkConfigFileOffThread(file);
+    loaded = compileChecked(checked, file);
+    if (!checked.ok || !loaded.ok) {
+      heldReload.drop();
+      invalid(loaded.ok ? [] : loaded.issues);
+      return false;
+    }
+    // Before any listener or worker: a SQLite store that was never created is refused (throws
+    // CredentialStoreError not_initialised; the start command reports it, exit 1).
+    assertStoreExists(loaded.config.store.url);
+  } catch (error) {
+    heldReload.drop();
+    throw error;
   }
-  // Before any listener or worker: a SQLite store that was never created is refused (throws
-  // CredentialStoreError not_initialised; the start command reports it, exit 1).
-  assertStoreExists(loaded.config.store.url);
   const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
   if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
   startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true, onAddressInUse: options.onAddressInUse });

@@ -225,3 +225,47 @@ test('a SIGTERM sent the moment the gateway says it started drains it: exit 0, n
     assert.equal(gw.events('gateway.draining').length, 1);
   }
 });
+
+/**
+ * A preload that, when the process starts its first worker thread (the start's check of the
+ * file, config/load-off-thread.ts), says so on stderr and then holds the main thread for 400 ms:
+ * a SIGHUP sent on that line lands while the file is being checked, before the listeners open.
+ */
+const SLOW_CHECK_PRELOAD = `data:text/javascript,${encodeURIComponent(`
+  let first = true;
+  process.on('worker', () => {
+    if (!first) return;
+    first = false;
+    process.stderr.write('pcl-test: checking the configuration\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+  });
+`)}`;
+
+for (const workers of [1, 2]) {
+  test(`a SIGHUP sent while the file is checked at start reloads the gateway once it serves (workers: ${workers})`, async (t) => {
+    const configFile = await configRoutingA(t);
+    const gw = await spawnGatewayProcess(t, configFile, {
+      nodeArgs: ['--import', SLOW_CHECK_PRELOAD],
+      args: workers === 1 ? [] : ['--workers', String(workers)],
+    });
+    let sent = false;
+    gw.child.stderr?.on('data', (chunk: Buffer) => {
+      if (!sent && chunk.toString().includes('pcl-test: checking the configuration')) {
+        sent = true;
+        gw.child.kill('SIGHUP');
+      }
+    });
+    const ended = gw.exited.then((code) => `exited (${code ?? gw.child.signalCode})`);
+    const reloaded = eventually(() => gw.events('config.reloaded').length === 1, 20_000, 'the reload').then(() => 'reloaded');
+    // Before the hold reached back to the bin entry (cli/main.ts), this signal ended the process.
+    assert.equal(await Promise.race([ended, reloaded]), 'reloaded');
+    assert.ok(sent, 'the signal was sent during the check');
+    const started = gw.events(workers === 1 ? 'gateway.started' : 'cluster.started');
+    assert.equal(started.length, 1);
+    const lines = gw.lines();
+    const index = (event: string): number => lines.findIndex((line) => line.event === event);
+    assert.ok(index('config.reloaded') > index(workers === 1 ? 'gateway.started' : 'cluster.started'), 'the reload came after the start');
+    const port = (started[0]?.proxy as { port: number }).port;
+    assert.equal((await send(`http://127.0.0.1:${port}`, { path: '/a/1' })).status, 200);
+  });
+}
