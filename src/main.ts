@@ -52,20 +52,21 @@ export async function startFromFile(
   invalid: (issues: readonly ConfigIssue[]) => void,
   options: StartOptions = {},
 ): Promise<StartedProcess | undefined> {
-  assertStrictParser();
-  tuneV8ForRequests();
   // Before anything can announce the process: a SIGHUP sent once the listeners are open must
-  // reload it, never end it (SIGHUP's default action).
+  // reload it, never end it (SIGHUP's default action). The same hold as the bin entry's, when
+  // it took one (held-signal.ts).
   const heldReload = holdSignal('SIGHUP');
   let loaded: ConfigResult;
   let logger: Logger;
   let services: ServiceBundle;
   let gateway: RunningGateway;
   try {
+    assertStrictParser();
+    tuneV8ForRequests();
     loaded = options.preloaded ?? (await loadConfigFileOffThread(file));
     if (!loaded.ok) {
-      heldReload.drop();
       invalid(loaded.issues);
+      heldReload.drop();
       return undefined;
     }
     logger = createLogger(loaded.config.log.level, { bufferBytes: loaded.config.log.bufferBytes });

@@ -50,6 +50,12 @@ interface Slot {
   /** 1…N: the `worker` field of log lines, kept across restarts. */
   readonly index: number;
   worker: Worker | undefined;
+  /**
+   * The worker was sent its configuration (`start`). A reload goes only to these: one sent
+   * before `start` would find nothing to reload and never answer, and a worker that has not had
+   * its `start` yet gets the configuration in force then, the new one included.
+   */
+  startSent: boolean;
   started: boolean;
   /** The last metrics collected from this worker, kept in the totals when it exits. */
   last: MetricSnapshot | undefined;
@@ -77,6 +83,7 @@ export function startPrimary(options: PrimaryOptions): void {
   const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({
     index: i + 1,
     worker: undefined,
+    startSent: false,
     started: false,
     last: undefined,
     problem: undefined,
@@ -130,6 +137,7 @@ export function startPrimary(options: PrimaryOptions): void {
     switch (message.pcl) {
       case 'hello':
         send(worker, { pcl: 'start', checked: current.checked, file });
+        slot.startSent = true;
         return;
       case 'started':
         slot.started = true;
@@ -147,6 +155,11 @@ export function startPrimary(options: PrimaryOptions): void {
             },
             `portcullis is serving with ${workers} workers`,
           );
+          // From now on a SIGHUP reloads; one held since the start (cli/main.ts, start-host.ts)
+          // reloads now, as the file may have changed after it was read.
+          holdSignal('SIGHUP').release(() => {
+            if (!stopping) reloads.request();
+          });
         }
         return;
       case 'failed':
@@ -193,6 +206,7 @@ export function startPrimary(options: PrimaryOptions): void {
     slot.restart = undefined;
     const worker = cluster.fork({ PORTCULLIS_WORKER: String(slot.index), [WORKERS_ENV]: String(workers) });
     slot.worker = worker;
+    slot.startSent = false;
     slot.started = false;
     worker.on('message', (message: unknown) => onMessage(slot, worker, message));
     worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
@@ -240,7 +254,7 @@ export function startPrimary(options: PrimaryOptions): void {
   };
 
   const broadcastReload = (checked: ValidChecked): Promise<number> => {
-    const targets = slots.filter((s) => s.worker?.isConnected());
+    const targets = slots.filter((s) => s.startSent && s.worker?.isConnected());
     return new Promise((resolve) => {
       const waiting = new Set(targets);
       const finish = (): void => {
@@ -344,9 +358,4 @@ export function startPrimary(options: PrimaryOptions): void {
   process.once('SIGTERM', () => void shutdown(0, current.config.limits.shutdownDelayMs));
   process.once('SIGINT', () => void shutdown(0));
   for (const slot of slots) fork(slot);
-  // A SIGHUP held since the start (cli/main.ts, start-host.ts) reloads now: the file may have
-  // changed after it was read.
-  holdSignal('SIGHUP').release(() => {
-    if (!stopping) reloads.request();
-  });
 }

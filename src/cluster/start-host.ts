@@ -18,27 +18,27 @@ export async function startHost(
   options: Omit<StartOptions, 'preloaded'> & Pick<PrimaryOptions, 'onAddressInUse'> = {},
 ): Promise<boolean> {
   // While the file is read and checked, a SIGHUP must not end the process (its default action);
-  // main.ts or primary.ts release it to the reload once that is in place.
+  // main.ts, or primary.ts once every worker serves, release it to the reload.
   const heldReload = holdSignal('SIGHUP');
-  let checked: Awaited<ReturnType<typeof checkConfigFileOffThread>>;
-  let loaded: ReturnType<typeof compileChecked>;
   try {
-    checked = await checkConfigFileOffThread(file);
-    loaded = compileChecked(checked, file);
+    const checked = await checkConfigFileOffThread(file);
+    const loaded = compileChecked(checked, file);
     if (!checked.ok || !loaded.ok) {
-      heldReload.drop();
+      // The problems first: until they are printed, a SIGHUP must not end the process instead.
       invalid(loaded.ok ? [] : loaded.issues);
+      heldReload.drop();
       return false;
     }
     // Before any listener or worker: a SQLite store that was never created is refused (throws
     // CredentialStoreError not_initialised; the start command reports it, exit 1).
     assertStoreExists(loaded.config.store.url);
+    const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
+    if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
+    startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true, onAddressInUse: options.onAddressInUse });
+    return true;
   } catch (error) {
+    // Whatever failed, the process must not go on ignoring SIGHUP (a no-op once released).
     heldReload.drop();
     throw error;
   }
-  const workers = resolveWorkers(workersFlag ?? loaded.config.workers);
-  if (workers === 1) return (await startFromFile(file, invalid, { ...options, preloaded: loaded })) !== undefined;
-  startPrimary({ file, checked, config: loaded.config, workers, watch: options.watch === true, onAddressInUse: options.onAddressInUse });
-  return true;
 }

@@ -31,7 +31,13 @@ test('accounts, OAuth clients and routes through the page', { timeout: 120_000 }
   assert.equal((await store.accounts.get('alpha'))?.scope, 'read-write');
   await page.getByLabel('New scope for alpha').selectOption('read-only');
   await page.getByRole('button', { name: 'Set scope of account alpha' }).click();
-  await page.getByRole('row', { name: /alpha.*Read only/ }).waitFor();
+  // The Scope cell, not the row: the row's name holds the select's new value before the server answered.
+  await page
+    .getByRole('row', { name: /alpha/ })
+    .locator('td')
+    .nth(1)
+    .filter({ hasText: /^\s*Read only\s*$/ })
+    .waitFor();
   assert.equal((await store.accounts.get('alpha'))?.scope, 'read-only');
   await page.getByRole('button', { name: 'Disable account alpha' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Disable account' }).click();

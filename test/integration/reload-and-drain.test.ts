@@ -4,9 +4,10 @@
  * serving); SIGTERM lets in-flight requests finish, then exits 0; readiness follows the store.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type TestContext, test } from 'node:test';
 import { sharedCerts } from '../support/certs.js';
 import { send } from '../support/client.js';
@@ -257,9 +258,11 @@ for (const workers of [1, 2]) {
     });
     const ended = gw.exited.then((code) => `exited (${code ?? gw.child.signalCode})`);
     const reloaded = eventually(() => gw.events('config.reloaded').length === 1, 20_000, 'the reload').then(() => 'reloaded');
-    // Before the hold reached back to the bin entry (cli/main.ts), this signal ended the process.
+    // Before the hold covered the check (start-host.ts), this signal ended the process.
     assert.equal(await Promise.race([ended, reloaded]), 'reloaded');
     assert.ok(sent, 'the signal was sent during the check');
+    // With workers: applied by every worker, not logged before they had a configuration.
+    assert.equal(gw.events('config.reloaded')[0]?.workers, workers === 1 ? undefined : workers);
     const started = gw.events(workers === 1 ? 'gateway.started' : 'cluster.started');
     assert.equal(started.length, 1);
     const lines = gw.lines();
@@ -269,3 +272,36 @@ for (const workers of [1, 2]) {
     assert.equal((await send(`http://127.0.0.1:${port}`, { path: '/a/1' })).status, 200);
   });
 }
+
+test('a SIGHUP sent while the commands load, before the file is read, reloads the gateway once it serves', async (t) => {
+  const configFile = await configRoutingA(t);
+  const dir = dirname(configFile);
+  // A module loader hook that holds the load of cli/command-line.js for 400 ms and says so: the
+  // bin entry (cli/main.ts) has run, nothing of the start has. Loader hooks run on a thread of
+  // their own, so the marker is a file.
+  const marker = join(dir, 'loading-commands');
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(
+    hooks,
+    `import { writeFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  if (url.endsWith('/cli/command-line.js')) {
+    writeFileSync(${JSON.stringify(marker)}, '');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+  return next(url, context);
+}
+`,
+  );
+  const preload = join(dir, 'register-hooks.mjs');
+  writeFileSync(preload, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const gw = await spawnGatewayProcess(t, configFile, { nodeArgs: ['--import', pathToFileURL(preload).href] });
+  await eventually(() => existsSync(marker), 20_000, 'the commands to begin loading');
+  gw.child.kill('SIGHUP');
+  const ended = gw.exited.then((code) => `exited (${code ?? gw.child.signalCode})`);
+  const reloaded = eventually(() => gw.events('config.reloaded').length === 1, 20_000, 'the reload').then(() => 'reloaded');
+  // Without the bin entry's hold this signal ended the process.
+  assert.equal(await Promise.race([ended, reloaded]), 'reloaded');
+  const port = (gw.events('gateway.started')[0]?.proxy as { port: number }).port;
+  assert.equal((await send(`http://127.0.0.1:${port}`, { path: '/a/1' })).status, 200);
+});

@@ -102,5 +102,10 @@ export async function signInPage(page: Page, c: { readonly adminUrl: string }, c
 
 /** Waits until the current page has rendered its data (or the message saying why not). */
 export async function pageReady(page: Page): Promise<void> {
-  await page.locator('#page[aria-busy="false"]').waitFor();
+  // The page for the current address: after a click on a link the previous page is still shown,
+  // and ready, until the hashchange event replaces it.
+  await page.waitForFunction(() => {
+    const current = document.getElementById('page');
+    return current?.getAttribute('aria-busy') === 'false' && current.dataset.hash === location.hash;
+  });
 }

@@ -178,7 +178,9 @@ async function showPage(): Promise<void> {
   clear(main);
   renderChrome();
   const name = pageFromHash();
-  const page = h('div', { id: 'page', 'aria-busy': 'true' });
+  // data-hash: which navigation this page answers, so that a test (or a script) that follows a
+  // link waits for its page, not the one still shown until the hashchange event arrives.
+  const page = h('div', { id: 'page', 'aria-busy': 'true', 'data-hash': location.hash });
   main.append(page);
   document.title = `${PAGES[name].title} · Portcullis console`;
   page.append(h('h1', { id: 'page-title' }, PAGES[name].title));
