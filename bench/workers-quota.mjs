@@ -4,16 +4,22 @@
  * machine too small to give it one. Every gateway process serving requests gets the same slice
  * of a CPU — a cgroup `cpu` quota of --share CPU each — so a worker competes with no other
  * worker for it, as on a host with a core per worker; the primary, the upstream and wrk run
- * outside any quota, on what the machine has left. One process in one slice against N workers
- * in N slices, both under wrk (scenario 2's load: Bearer, cache hit), interleaved round by round.
+ * outside any quota, on what the machine has left. Three targets under wrk (scenario 2's load:
+ * Bearer, cache hit), one wrk of --connections per serving process, in turn, in a different order
+ * each round:
  *
- * Each process is saturated on its slice (the cgroup's throttled periods say so), so if workers
- * add no work per request, N workers serve N times the req/s at the same CPU per request. The
- * machine's idle share is printed: if it reaches zero, the machine and not the quota was the limit,
- * and the run says nothing.
+ *   w1                  one process in one slice
+ *   wN                  N workers in N slices
+ *   N × w1 side by side N single-process gateways, a slice each, loaded at once: the control,
+ *                       the same traffic and busy processes as wN without node:cluster
+ *
+ * Each process is saturated on its slice (the cgroup's throttled periods say so). If workers add
+ * no work per request, wN costs what the control costs per request. The machine's idle share is
+ * printed: if it reaches zero, the machine and not the quota was the limit, and the run says
+ * nothing.
  *
  *   node bench/workers-quota.mjs [--share 0.4] [--workers 2] [--rounds 5] [--duration 6]
- *                                [--connections 50] [--runtime system|image]
+ *                                [--connections 25] [--runtime system|image]
  *                                [--flags=--single-threaded-gc] [--out FILE]
  *   Needs root and the `cpu` controller (cgroup v1 at /sys/fs/cgroup/cpu, or v2 with `cpu` in
  *   /sys/fs/cgroup/cgroup.subtree_control). --flags: node flags of both gateways (the primary
@@ -41,7 +47,7 @@ const { values: opt } = parseArgs({
     workers: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '6' },
-    connections: { type: 'string', default: '50' },
+    connections: { type: 'string', default: '25' },
     runtime: { type: 'string', default: 'system' },
     flags: { type: 'string', default: '--single-threaded-gc' },
     out: { type: 'string' },
@@ -72,23 +78,27 @@ function cpuHierarchy() {
     ? readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8')
     : '';
   if (controllers.split(/\s+/).includes('cpu')) {
-    return { base: '/sys/fs/cgroup', limit: (dir) => writeFileSync(join(dir, 'cpu.max'), `${Math.round(SHARE * PERIOD_US)} ${PERIOD_US}`) };
+    return {
+      base: '/sys/fs/cgroup',
+      // v2: a group's children get the controller only when the group hands it down.
+      prepare: (dir) => writeFileSync(join(dir, 'cgroup.subtree_control'), '+cpu'),
+      limit: (dir) => writeFileSync(join(dir, 'cpu.max'), `${Math.round(SHARE * PERIOD_US)} ${PERIOD_US}`),
+    };
   }
   throw new Error('no cgroup cpu controller to write a quota to (needs root and cgroup v1 cpu, or v2 with cpu enabled)');
 }
 
 const hierarchy = cpuHierarchy();
 const groupRoot = join(hierarchy.base, `portcullis-bench-${process.pid}`);
-mkdirSync(groupRoot);
 const groups = [];
 
 /** A cgroup of its own for `pid` (every thread of it), limited to SHARE of a CPU. */
 function confine(name, pid) {
   const dir = join(groupRoot, name);
   mkdirSync(dir);
+  groups.push(dir);
   hierarchy.limit(dir);
   writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-  groups.push(dir);
   return dir;
 }
 
@@ -107,21 +117,45 @@ function throttling(dir) {
 
 const work = mkdtempSync(join(tmpdir(), 'portcullis-workers-quota-'));
 const children = [];
+/** Every process still in one of our cgroups (the workers are not our children). */
+function confinedPids() {
+  return groups.flatMap((dir) => {
+    try {
+      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
 function cleanUp() {
   for (const child of children) child.kill('SIGKILL');
-  // A cgroup can be removed once its processes are gone; SIGKILL'd children go within moments.
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (const pid of confinedPids()) {
     try {
-      for (const dir of [...groups, groupRoot]) if (existsSync(dir)) rmdirSync(dir);
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  // A cgroup can be removed once its processes are gone; SIGKILL'd processes go within moments.
+  let left = [];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    left = [...groups, groupRoot].filter((dir) => existsSync(dir));
+    try {
+      for (const dir of left) rmdirSync(dir);
+      left = [];
       break;
     } catch {
       spawnSync('sleep', ['0.1']);
     }
   }
+  if (left.length > 0) process.stderr.write(`could not remove ${left.join(', ')}: remove it by hand (rmdir) once empty\n`);
   spawnSync('rm', ['-rf', work]);
 }
 process.on('exit', cleanUp);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
+// After the exit hook: a failure from here on still removes the groups.
+mkdirSync(groupRoot);
+hierarchy.prepare?.(groupRoot);
 
 const start = (cmd, args, { env = {}, stdout = 'pipe' } = {}) =>
   startChild(children, cmd, args, { env: { NODE_ENV: 'production', ...env }, stdout });
@@ -160,7 +194,8 @@ async function startGateway(name, workers) {
   const child = start(gatewayRuntime.node, [...flags, join(gatewayRuntime.dist, 'src/cli/main.js'), 'start', '--config', file], {
     stdout: 'ignore',
   });
-  for (let n = 0; n < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
+  for (let n = 0; (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
+    if (n === 600) throw new Error(`${name}: not ready within 60 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
   // The processes that serve: the single process itself, or each worker (not the primary).
@@ -175,13 +210,19 @@ const host = await startGateway(`w${WORKERS}`, WORKERS);
 const neighbours = [];
 for (let i = 1; i <= WORKERS; i++) neighbours.push(await startGateway(`alone${i}`, 1));
 const connections = Number(opt.connections);
-// Each target: the gateways loaded at once, and the wrk connections each gets.
+// Each target: one wrk per serving process, each with the same connections, run at once. Two
+// wrk against the host of workers, as against the two gateways side by side: node:cluster hands
+// the connections to the workers in turn, so each gets its share.
 const targets = [
   { name: `w1, one slice of ${SHARE} CPU`, load: [{ gateway: single, connections }], runs: [] },
-  { name: `w${WORKERS}, ${WORKERS} slices of ${SHARE} CPU`, load: [{ gateway: host, connections }], runs: [] },
+  {
+    name: `w${WORKERS}, ${WORKERS} slices of ${SHARE} CPU`,
+    load: Array.from({ length: WORKERS }, () => ({ gateway: host, connections })),
+    runs: [],
+  },
   {
     name: `${WORKERS} × w1 side by side, a slice each`,
-    load: neighbours.map((gateway) => ({ gateway, connections: Math.round(connections / WORKERS) })),
+    load: neighbours.map((gateway) => ({ gateway, connections })),
     runs: [],
   },
 ];
@@ -217,13 +258,15 @@ const sumThrottling = (slices) =>
     .reduce((a, b) => ({ periods: a.periods + b.periods, throttled: a.throttled + b.throttled }), { periods: 0, throttled: 0 });
 const idleJiffies = (snap) => Object.values(snap).reduce((a, c) => a + c.idle, 0);
 const totalJiffies = (snap) => Object.values(snap).reduce((a, c) => a + c.total, 0);
-const gatewaysOf = (t) => t.load.map((one) => one.gateway);
+const gatewaysOf = (t) => [...new Set(t.load.map((one) => one.gateway))];
 const treeCpu = (t) => gatewaysOf(t).reduce((a, g) => a + treeCpuSeconds(g.pid), 0);
 const slicesOf = (t) => gatewaysOf(t).flatMap((g) => g.slices);
 
 for (const t of targets) await loadAll(t, 2); // warm-up: JIT, upstream connections
 for (let round = 1; round <= Number(opt.rounds); round++) {
-  for (const t of targets) {
+  // A different order each round: none always runs first, after the same one, or last.
+  const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]);
+  for (const t of order) {
     const cpu0 = treeCpu(t);
     const primary0 = t === targets[1] ? cpuTicks(host.pid) : 0;
     const up0 = cpuTicks(upstream.pid);
@@ -283,7 +326,7 @@ console.log(
   `\nCPU per request, medians of the per-round ratios: w${WORKERS} ÷ w1 alone ${summary.workersOverAlone.toFixed(2)}×, w${WORKERS} ÷ ${WORKERS} × w1 side by side ${summary.workersOverSideBySide.toFixed(2)}×, side by side ÷ alone ${summary.sideBySideOverAlone.toFixed(2)}×; req/s w${WORKERS} ÷ w1 ${summary.workersReqPerSecOverAlone.toFixed(2)}×.`,
 );
 console.log(
-  `${opt.rounds} rounds × ${DURATION} s, wrk -t1 -c${connections} per target (split between side-by-side gateways), unpinned; gateways on node ${nodeVersion} ${flags.join(' ')}; the primary, the upstream and wrk outside any quota.`,
+  `${opt.rounds} rounds × ${DURATION} s, in turn (a different order each round), one wrk -t1 -c${connections} per serving process, unpinned; gateways on node ${nodeVersion} ${flags.join(' ')}; the primary, the upstream and wrk outside any quota.`,
 );
 if (opt.out) {
   const report = { date: new Date().toISOString(), node: nodeVersion, flags, share: SHARE, workers: WORKERS, connections };
