@@ -237,7 +237,8 @@ function wrk(name, { gateway, connections: c }, seconds) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   return new Promise((resolveRun, reject) => {
-    child.on('exit', () => {
+    // 'close', not 'exit': the output may still be arriving when the process has exited.
+    child.on('close', () => {
       const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       if (!Number.isFinite(requests) || requests === 0 || /Non-2xx|Socket errors/.test(out))
         reject(new Error(`wrk against ${name}: ${out}`));
