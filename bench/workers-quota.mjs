@@ -20,12 +20,13 @@
  *
  *   node bench/workers-quota.mjs [--share 0.4] [--workers 2] [--rounds 5] [--duration 6]
  *                                [--connections 25] [--runtime system|image]
- *                                [--flags=--single-threaded-gc] [--out FILE]
+ *                                [--flags=--single-threaded-gc] [--kind main|nolog] [--out FILE]
  *   Needs root and the `cpu` controller (cgroup v1 at /sys/fs/cgroup/cpu, or v2 with `cpu` in
  *   /sys/fs/cgroup/cgroup.subtree_control). --flags: node flags of both gateways (the primary
  *   passes them to its workers); the same for both, since a process on a slice of one CPU
  *   collects garbage on its main thread (docs/decisions/0025, "GC threads") and the single
- *   process, started on the whole machine, would not choose it by itself.
+ *   process, started on the whole machine, would not choose it by itself. --kind: the gateways'
+ *   configuration (lib/portcullis.mjs; `nolog`: the access log off).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -35,9 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
 import { readyPort, startChild } from './lib/children.mjs';
-import { probe } from './lib/http-client.mjs';
-import { freePort } from './lib/ports.mjs';
-import { createCredentials, resolveDist, writeGatewayConfig } from './lib/portcullis.mjs';
+import { resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 import { cpuSnapshot, cpuTicks, CLK_TCK, reapedChildrenCpuSeconds, treeCpuSeconds } from './lib/procstat.mjs';
 import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
@@ -50,6 +49,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '25' },
     runtime: { type: 'string', default: 'system' },
     flags: { type: 'string', default: '--single-threaded-gc' },
+    kind: { type: 'string', default: 'main' },
     out: { type: 'string' },
   },
 });
@@ -185,24 +185,23 @@ function childrenOf(pid) {
 }
 
 async function startGateway(name, workers) {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  const storeUrl = `sqlite:${join(dir, 'store.db')}`;
-  const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
-  const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
-  const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl, workers });
-  const child = start(gatewayRuntime.node, [...flags, join(gatewayRuntime.dist, 'src/cli/main.js'), 'start', '--config', file], {
+  const gateway = await startBenchGateway(start, {
+    dir: join(work, name),
+    dist,
+    runtime: gatewayRuntime,
+    kind: opt.kind,
+    workers,
+    upstreamUrl,
+    caPath: certs.caCert,
+    flags,
     stdout: 'ignore',
   });
-  for (let n = 0; (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
-    if (n === 600) throw new Error(`${name}: not ready within 60 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { child } = gateway;
   // The processes that serve: the single process itself, or each worker (not the primary).
   const serving = workers === 1 ? [child.pid] : childrenOf(child.pid);
   if (serving.length !== workers) throw new Error(`${name}: ${serving.length} serving processes, expected ${workers}`);
   const slices = serving.map((pid, i) => confine(`${name}-${i + 1}`, pid));
-  return { pid: child.pid, slices, url: `http://127.0.0.1:${ports.listen}/api/items`, token: tokens[0] };
+  return { ...gateway, slices };
 }
 
 const single = await startGateway('w1', 1);
@@ -330,7 +329,7 @@ console.log(
   `${opt.rounds} rounds × ${DURATION} s, in turn (a different order each round), one wrk -t1 -c${connections} per serving process, unpinned; gateways on node ${nodeVersion} ${flags.join(' ')}; the primary, the upstream and wrk outside any quota.`,
 );
 if (opt.out) {
-  const report = { date: new Date().toISOString(), node: nodeVersion, flags, share: SHARE, workers: WORKERS, connections };
+  const report = { date: new Date().toISOString(), node: nodeVersion, flags, kind: opt.kind, share: SHARE, workers: WORKERS, connections };
   writeFileSync(
     opt.out,
     `${JSON.stringify({ ...report, ...summary, targets: targets.map(({ name, runs }) => ({ name, runs })) }, null, 1)}\n`,

@@ -30,9 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCerts } from './lib/certs.mjs';
 import { pinned, readyPort, startChild } from './lib/children.mjs';
-import { probe } from './lib/http-client.mjs';
-import { freePort } from './lib/ports.mjs';
-import { createCredentials, resolveDist, writeGatewayConfig } from './lib/portcullis.mjs';
+import { resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 import { processTree, treeCpuSeconds } from './lib/procstat.mjs';
 import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
@@ -85,21 +83,22 @@ const nodeVersion = spawnSync(gatewayRuntime.node, ['--version'], { encoding: 'u
 
 async function startGateway(name, workers, flags = []) {
   const dir = join(work, name);
-  mkdirSync(dir);
-  const storeUrl = `sqlite:${join(dir, 'store.db')}`;
-  const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
-  const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
-  const file = writeGatewayConfig(dir, 'main', { ports, upstreamUrl, caPath: certs.caCert, storeUrl, workers });
-  const accessLog = openSync(join(dir, 'access.log'), 'a');
-  const child = start(gatewayRuntime.node, [...flags, join(gatewayRuntime.dist, 'src/cli/main.js'), 'start', '--config', file], {
-    cpus: opt['pin-gateways'],
-    stdout: accessLog,
-  });
-  closeSync(accessLog);
-  for (let n = 0; n < 600 && (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
-    await new Promise((r) => setTimeout(r, 100));
+  const accessLog = openSync(join(work, `${name}-access.log`), 'a');
+  try {
+    return await startBenchGateway(start, {
+      dir,
+      dist,
+      runtime: gatewayRuntime,
+      workers,
+      upstreamUrl,
+      caPath: certs.caCert,
+      flags,
+      cpus: opt['pin-gateways'],
+      stdout: accessLog,
+    });
+  } finally {
+    closeSync(accessLog);
   }
-  return { pid: child.pid, url: `http://127.0.0.1:${ports.listen}/api/items`, token: tokens[0] };
 }
 
 const targets = [];

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { request } from './http-client.mjs';
+import { probe, request } from './http-client.mjs';
+import { freePort } from './ports.mjs';
 
 /**
  * Where the compiled gateway is. `snapshot`: compile the working tree into a temp dir, so that
@@ -126,6 +127,31 @@ export function writeGatewayConfig(dir, kind, o) {
   const file = join(dir, `portcullis-${kind}.yaml`);
   writeFileSync(file, `# written by bench/run.mjs (JSON is YAML)\n${JSON.stringify(gatewayConfig(kind, o), null, 1)}\n`);
   return file;
+}
+
+/**
+ * A gateway of its own for a bench script that compares processes (workers-rate.mjs,
+ * workers-quota.mjs): in `dir`, a SQLite store with one token, a configuration of `kind` on free
+ * ports routing /api to `upstreamUrl`, started with `start(node, args, { cpus, stdout })` (the
+ * script's own child starter) on `runtime` ({ node, dist }) with node `flags`. Resolves once
+ * /readyz answers 200; throws after 60 s.
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess, pid: number, url: string, token: string }>}
+ */
+export async function startBenchGateway(
+  start,
+  { dir, dist, runtime, kind = 'main', workers, upstreamUrl, caPath, flags = [], cpus, stdout },
+) {
+  mkdirSync(dir);
+  const storeUrl = `sqlite:${join(dir, 'store.db')}`;
+  const { tokens } = await createCredentials(dist, storeUrl, { tokens: 1 });
+  const ports = { listen: await freePort(), metrics: await freePort(), admin: await freePort() };
+  const file = writeGatewayConfig(dir, kind, { ports, upstreamUrl, caPath, storeUrl, workers });
+  const child = start(runtime.node, [...flags, join(runtime.dist, 'src/cli/main.js'), 'start', '--config', file], { cpus, stdout });
+  for (let n = 0; (await probe(`http://127.0.0.1:${ports.metrics}/readyz`)).status !== 200; n++) {
+    if (n === 600) throw new Error(`the gateway in ${dir} was not ready within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, pid: child.pid, url: `http://127.0.0.1:${ports.listen}/api/items`, token: tokens[0] };
 }
 
 /**
