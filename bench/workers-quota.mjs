@@ -34,11 +34,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCerts } from './lib/certs.mjs';
-import { readyPort, startChild } from './lib/children.mjs';
-import { resolveDist, startBenchGateway } from './lib/portcullis.mjs';
+import { startChild } from './lib/children.mjs';
+import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 import { cpuSnapshot, cpuTicks, CLK_TCK, reapedChildrenCpuSeconds, treeCpuSeconds } from './lib/procstat.mjs';
-import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -160,18 +158,13 @@ hierarchy.prepare?.(groupRoot);
 const start = (cmd, args, { env = {}, stdout = 'pipe' } = {}) =>
   startChild(children, cmd, args, { env: { NODE_ENV: 'production', ...env }, stdout });
 
-mkdirSync(join(work, 'certs'));
-const certs = createCerts({ dir: join(work, 'certs') });
-const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], {
-  env: { BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
+const { certs, upstream, upstreamUrl, gatewayRuntime, nodeVersion } = await prepareBenchHost(start, {
+  root,
+  dist,
+  work,
+  runtime: opt.runtime,
+  log,
 });
-const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
-
-const gatewayRuntime =
-  opt.runtime === 'image'
-    ? prepareRuntime({ root, dist, version: imageNodeMajor(root), into: join(work, 'rt'), log })
-    : { node: process.execPath, dist };
-const nodeVersion = spawnSync(gatewayRuntime.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const flags = opt.flags.split(/\s+/).filter(Boolean);
 
 /** The direct children of pid (a primary's workers). */

@@ -23,16 +23,14 @@
  *   with these node flags (the primary passes them to its workers).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCerts } from './lib/certs.mjs';
-import { pinned, readyPort, startChild } from './lib/children.mjs';
-import { resolveDist, startBenchGateway } from './lib/portcullis.mjs';
+import { pinned, startChild } from './lib/children.mjs';
+import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 import { processTree, treeCpuSeconds } from './lib/procstat.mjs';
-import { imageNodeMajor, prepareRuntime } from './lib/runtime.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -66,20 +64,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 const start = (cmd, args, { cpus, env = {}, stdout = 'pipe' } = {}) =>
   startChild(children, cmd, args, { cpus, env: { NODE_ENV: 'production', ...env }, stdout });
 
-mkdirSync(join(work, 'certs'));
-const certs = createCerts({ dir: join(work, 'certs') });
-const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], {
+const { certs, upstreamUrl, gatewayRuntime, nodeVersion } = await prepareBenchHost(start, {
+  root,
+  dist,
+  work,
+  runtime: opt.runtime,
   cpus: opt['pin-gateways'],
-  env: { BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
+  log,
 });
-const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
-
-// The gateways' runtime; credentials are still created with this one (the store file is the same).
-const gatewayRuntime =
-  opt.runtime === 'image'
-    ? prepareRuntime({ root, dist, version: imageNodeMajor(root), into: join(work, 'rt'), log })
-    : { node: process.execPath, dist };
-const nodeVersion = spawnSync(gatewayRuntime.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
 async function startGateway(name, workers, flags = []) {
   const dir = join(work, name);

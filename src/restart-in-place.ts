@@ -82,18 +82,20 @@ export function restartWithNodeFlags(flags: readonly string[]): void {
   const execve = (process as { execve?: Execve }).execve;
   if (execve === undefined) return;
   const permission = (process as { permission?: Permission }).permission;
-  const context: RestartContext = {
+  const environment = startEnvironment();
+  const refusal = restartRefusal({
     nodeMajor: Number(process.versions.node.split('.')[0]),
     platform: process.platform,
     hasIpcChannel: process.channel !== undefined,
     hasInspector: inspector.url() !== undefined,
     mayExec: permission === undefined || permission.has('child'),
-    startEnvironment: startEnvironment(),
+    startEnvironment: environment,
     execArgv: process.execArgv,
-  };
-  if (restartRefusal(context) !== undefined || context.startEnvironment === undefined) return;
+  });
+  // restartRefusal refuses an unknown environment too; the second test is for the type.
+  if (refusal !== undefined || environment === undefined) return;
   try {
-    execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], context.startEnvironment);
+    execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], environment);
   } catch (error) {
     process.stderr.write(
       `portcullis: could not restart with ${flags.join(' ')} (${error instanceof Error ? error.message : String(error)}); going on without\n`,

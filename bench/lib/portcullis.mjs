@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createCerts } from './certs.mjs';
+import { readyPort } from './children.mjs';
 import { probe, request } from './http-client.mjs';
+import { imageNodeMajor, prepareRuntime } from './runtime.mjs';
 import { freePort } from './ports.mjs';
 
 /**
@@ -127,6 +130,29 @@ export function writeGatewayConfig(dir, kind, o) {
   const file = join(dir, `portcullis-${kind}.yaml`);
   writeFileSync(file, `# written by bench/run.mjs (JSON is YAML)\n${JSON.stringify(gatewayConfig(kind, o), null, 1)}\n`);
   return file;
+}
+
+/**
+ * What a bench script that compares gateway processes (workers-rate.mjs, workers-quota.mjs) runs
+ * them against, in `work`: certificates, the HTTPS upstream (bench/targets/upstream.mjs, started
+ * with the script's `start` on `cpus`), and the gateways' runtime: this Node.js, or with
+ * `runtime: 'image'` the Docker image's (lib/runtime.mjs).
+ */
+export async function prepareBenchHost(start, { root, dist, work, runtime, cpus, log }) {
+  mkdirSync(join(work, 'certs'));
+  const certs = createCerts({ dir: join(work, 'certs') });
+  const upstream = start(process.execPath, [join(root, 'bench/targets/upstream.mjs'), '0'], {
+    cpus,
+    env: { BENCH_CERT: certs.cert, BENCH_KEY: certs.key },
+  });
+  const upstreamUrl = `https://127.0.0.1:${await readyPort(upstream)}`;
+  // Credentials are still created with this Node.js: the store file is the same.
+  const gatewayRuntime =
+    runtime === 'image'
+      ? prepareRuntime({ root, dist, version: imageNodeMajor(root), into: join(work, 'rt'), log })
+      : { node: process.execPath, dist };
+  const nodeVersion = spawnSync(gatewayRuntime.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return { certs, upstream, upstreamUrl, gatewayRuntime, nodeVersion };
 }
 
 /**
