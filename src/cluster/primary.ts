@@ -72,7 +72,12 @@ function conflictOf(config: GatewayConfig): string | undefined {
 export function startPrimary(options: PrimaryOptions): void {
   const { file, workers } = options;
   let current = { checked: options.checked, config: options.config };
-  const logger = createLogger(current.config.log.level).child({ role: 'primary', pid: process.pid });
+  // Stdout is shared with the workers: lines are written whole, in atomic writes.
+  const logger = createLogger(current.config.log.level, {
+    bufferBytes: current.config.log.bufferBytes,
+    sharedStdout: true,
+    bindings: { role: 'primary', pid: process.pid },
+  });
   cluster.setupPrimary({
     exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)),
     args: [],
@@ -339,7 +344,7 @@ export function startPrimary(options: PrimaryOptions): void {
       );
     }
     logger.info({ event: 'gateway.stopped' }, 'portcullis stopped');
-    logger.flush();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(exitCode);
   };
 

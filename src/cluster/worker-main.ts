@@ -6,12 +6,10 @@
  * whole process group must not kill the workers behind the primary's back.
  */
 import cluster from 'node:cluster';
-import { pino } from 'pino';
 import { compileChecked } from '../config/index.js';
 import type { GatewayConfig } from '../config/types.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { addressInUse } from '../listen/address-in-use.js';
-import { createLineBatcher } from '../observe/line-batcher.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetricsHandler } from '../observe/metrics-handler.js';
 import { createServices, type ServiceBundle } from '../services.js';
@@ -20,11 +18,6 @@ import { registryOf } from './host-metrics.js';
 import { isMessage, type MetricSnapshot, type ToPrimary, type ToWorker, type ValidChecked } from './messages.js';
 import { createIpcQuestions } from './ipc-questions.js';
 
-/**
- * Lines are handed to stdout (shared by every worker) in writes of at most PIPE_BUF bytes: a pipe
- * write up to 4 KiB is atomic, so lines of different workers do not interleave.
- */
-const PIPE_BUF = 4096;
 /** How long a host-wide question (metrics, readiness) waits for the primary. */
 const HOST_ANSWER_TIMEOUT_MS = 5_000;
 
@@ -56,10 +49,14 @@ function compile(checked: ValidChecked, file: string): GatewayConfig {
 async function start(checked: ValidChecked, file: string): Promise<void> {
   tuneV8ForRequests();
   const config = compile(checked, file);
-  const destination =
-    config.log.level === 'silent' ? undefined : createLineBatcher(pino.destination({ dest: 1, sync: true }), { maxWriteBytes: PIPE_BUF });
-  // `worker` (1…N, kept across restarts) and `pid` on every line, access lines included.
-  const logger = createLogger(config.log.level, destination ? { destination } : {}).child({ worker: slot, pid: process.pid });
+  // Stdout is shared with the primary and the other workers: lines are written whole (in atomic
+  // writes), and a stalled reader stalls nobody. `worker` (1…N, kept across restarts) and `pid`
+  // on every line, access lines included.
+  const logger = createLogger(config.log.level, {
+    bufferBytes: config.log.bufferBytes,
+    sharedStdout: true,
+    bindings: { worker: slot, pid: process.pid },
+  });
   const services = await createServices(config, logger);
   const hostMetrics = createMetricsHandler(async () => {
     const answer = await metricsQuestions.ask((id) => tell({ pcl: 'ask-host-metrics', id }));
@@ -96,7 +93,8 @@ function stop(): Promise<void> {
       logger.info({ event: 'gateway.draining', inFlight: gateway.inFlight() }, 'draining in-flight requests');
       await gateway.close(config.limits.shutdownGraceMs);
       await services.close();
-      logger.flush();
+      // Waits (a bounded time) for the log reader to take the last lines, as a single process does.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     }
     process.exit(0);
   })();
@@ -112,7 +110,10 @@ function step(work: () => Promise<void> | void): void {
     const problem = error instanceof Error ? error.message : String(error);
     const taken = addressInUse(error);
     tell({ pcl: 'failed', problem, ...(taken === undefined ? {} : { addressInUse: taken }) });
-    (running?.logger ?? createLogger('info')).error({ event: 'worker.failed', worker: slot, problem }, 'the worker cannot serve; exiting');
+    (running?.logger ?? createLogger('info', { sharedStdout: true })).error(
+      { event: 'worker.failed', worker: slot, problem },
+      'the worker cannot serve; exiting',
+    );
     running?.logger.flush();
     process.exit(1);
   });

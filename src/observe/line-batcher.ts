@@ -1,11 +1,11 @@
 /**
  * Gathers access-log lines in memory and hands them to the output stream in batches: one write
- * per ~32 KiB of lines (with workers at most 4 KiB, `maxWriteBytes`), or per `intervalMs` when
- * traffic is low, instead of one per request.
+ * per ~32 KiB of lines, or per `intervalMs` when traffic is low, instead of one per request.
+ * (With workers the sink cuts each batch into atomic writes: shared-stdout-sink.ts.)
  * Other lines (pino's events: start, reload, errors) are written at once, after the queued
  * ones, so the output keeps the order in which lines were produced.
  *
- * The stream underneath (log-sink.ts) never waits for a slow reader: it holds a bounded amount
+ * The stream underneath (log-sink.ts, shared-stdout-sink.ts) never waits for a slow reader: it holds a bounded amount
  * for it and drops (and counts) what does not fit. `flush()` at shutdown waits a bounded time for
  * the reader to take what is pending; the `exit` hook (which also runs after an uncaught
  * exception) writes the last batch without waiting.
@@ -44,12 +44,6 @@ export interface LineBatcher {
 export interface LineBatcherOptions {
   /** Queued characters at which the lines are written at once. */
   readonly maxChars?: number;
-  /**
-   * Largest write in bytes (with workers PIPE_BUF, so that no write to the pipe they share is
-   * split between other writers' writes). The queue is handed over before a line would take it
-   * past this; a line longer than this on its own is written alone.
-   */
-  readonly maxWriteBytes?: number;
   /** Longest a line waits in the queue, in milliseconds. */
   readonly intervalMs?: number;
 }
@@ -68,26 +62,16 @@ function installExitHook(): void {
 
 export function createLineBatcher(stream: LineStream, options: LineBatcherOptions = {}): LineBatcher {
   const maxChars = options.maxChars ?? 32 * 1024;
-  const maxWriteBytes = options.maxWriteBytes;
   const intervalMs = options.intervalMs ?? 1000;
   let queued: string[] = [];
   let queuedChars = 0;
-  /** Counted only under maxWriteBytes: UTF-8 bytes, which a character count does not bound. */
-  let queuedBytes = 0;
 
   const handOver = (): void => {
     if (queued.length === 0) return;
     const chunk = queued.length === 1 ? (queued[0] as string) : queued.join('');
     queued = [];
     queuedChars = 0;
-    queuedBytes = 0;
     stream.write(chunk);
-  };
-  /** Under maxWriteBytes: hands the queue over first if `line` would take it past the bound; returns its size. */
-  const makeRoomFor = (line: string, limit: number): number => {
-    const bytes = Buffer.byteLength(line);
-    if (queuedBytes + bytes > limit) handOver();
-    return bytes;
   };
   const handOverQuietly = (): void => {
     try {
@@ -102,18 +86,11 @@ export function createLineBatcher(stream: LineStream, options: LineBatcherOption
 
   const batcher: LineBatcher = {
     queue(line) {
-      if (maxWriteBytes !== undefined) {
-        queuedBytes += makeRoomFor(line, maxWriteBytes);
-        queued.push(line);
-        if (queuedBytes >= maxWriteBytes) handOver();
-        return;
-      }
       queued.push(line);
       queuedChars += line.length;
       if (queuedChars >= maxChars) handOver();
     },
     write(line) {
-      if (maxWriteBytes !== undefined) makeRoomFor(line, maxWriteBytes);
       queued.push(line);
       handOver();
       return true;

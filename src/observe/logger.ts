@@ -11,7 +11,8 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createLineBatcher } from './line-batcher.js';
-import { createLogSink, type LogSink } from './log-sink.js';
+import { createLogSink, DEFAULT_MAX_PENDING_BYTES, type LogSink } from './log-sink.js';
+import { createSharedStdoutSink } from './shared-stdout-sink.js';
 
 export type { Logger };
 
@@ -20,14 +21,25 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** `log.bufferBytes`: bytes held for a slow reader of stdout before lines are dropped. */
   readonly bufferBytes?: number;
+  /**
+   * Stdout is shared with other processes (the primary and its workers): every write is whole
+   * lines of at most 4 KiB, so no line is cut by another process's (shared-stdout-sink.ts).
+   */
+  readonly sharedStdout?: boolean;
+  /** Fields on every line after `service` (a worker's `worker` and `pid`), the logger's own warnings included. */
+  readonly bindings?: Readonly<Record<string, string | number>>;
 }
 
-/** The stdout sink of each logger that writes to stdout, for the dropped-lines counter. */
-const sinks = new WeakMap<Logger, LogSink>();
+/**
+ * The stdout sink behind each destination stream, for the dropped-lines counter. Keyed by the
+ * stream, which a logger's children share (a worker counts through its `child({ worker })`).
+ */
+const sinks = new WeakMap<object, LogSink>();
 
-/** Log lines this logger dropped because its reader did not keep up (0 for other destinations). */
+/** Log lines this logger (or its parent) dropped because its reader did not keep up (0 for other destinations). */
 export function logLinesDropped(logger: Logger): number {
-  return sinks.get(logger)?.dropped() ?? 0;
+  const stream: unknown = Reflect.get(logger, pino.symbols.streamSym);
+  return typeof stream === 'object' && stream !== null ? (sinks.get(stream)?.dropped() ?? 0) : 0;
 }
 
 /** `level`: `log.level` of the configuration (trace, debug, info, warn, error, fatal, silent). */
@@ -39,21 +51,24 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   // eslint-disable-next-line prefer-const -- declared before the closures that read it, which may run before it is set
   let logger: Logger | undefined;
   if (options.destination === undefined && level !== 'silent') {
-    sink = createLogSink(process.stdout, {
-      ...(options.bufferBytes !== undefined ? { maxPendingBytes: options.bufferBytes } : {}),
-      onRecovered: (dropped) => {
-        logger?.warn(
-          { event: 'log.lines_dropped', dropped },
-          'the log reader fell behind: lines were dropped (portcullis_log_lines_dropped_total)',
-        );
-      },
-    });
+    const onRecovered = (dropped: number): void => {
+      logger?.warn(
+        { event: 'log.lines_dropped', dropped },
+        'the log reader fell behind: lines were dropped (portcullis_log_lines_dropped_total)',
+      );
+    };
+    sink = options.sharedStdout
+      ? createSharedStdoutSink({ maxPendingBytes: options.bufferBytes ?? DEFAULT_MAX_PENDING_BYTES, onRecovered })
+      : createLogSink(process.stdout, {
+          ...(options.bufferBytes !== undefined ? { maxPendingBytes: options.bufferBytes } : {}),
+          onRecovered,
+        });
   }
   const destination = options.destination ?? (sink === undefined ? pino.destination({ dest: 1, sync: true }) : createLineBatcher(sink));
   logger = pino(
     {
       level,
-      base: { service: 'portcullis' },
+      base: { service: 'portcullis', ...options.bindings },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Defence in depth: should a header object ever be logged, credentials are masked.
       redact: {
@@ -76,7 +91,7 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     },
     destination,
   );
-  if (sink !== undefined) sinks.set(logger, sink);
+  if (sink !== undefined) sinks.set(destination, sink);
   return logger;
 }
 

@@ -43,25 +43,6 @@ test('a written line goes out at once, after the lines queued before it', () => 
   assert.deepEqual(stream.chunks.at(-1), 'event 2\n');
 });
 
-test('under maxWriteBytes no write is larger than the bound but a single long line, lines whole and in order', () => {
-  const stream = recordingStream();
-  const batcher = createLineBatcher(stream, { maxWriteBytes: 100, intervalMs: 60_000 });
-  const lines = [
-    `${'a'.repeat(39)}\n`, // 40 bytes
-    `${'é'.repeat(30)}\n`, // 31 characters, 61 bytes: together 71 characters but 101 bytes
-    `${'b'.repeat(59)}\n`,
-    `${'c'.repeat(150)}\n`, // longer than the bound on its own
-    ...Array.from({ length: 5 }, (_, i) => `${String(i).repeat(19)}\n`), // five of 20 bytes: exactly the bound
-    `${'d'.repeat(9)}\n`,
-  ];
-  for (const line of lines) batcher.queue(line);
-  batcher.write('event\n');
-  const sizes = stream.chunks.map((chunk) => Buffer.byteLength(chunk));
-  assert.deepEqual(sizes, [40, 61, 60, 151, 100, 16]);
-  assert.equal(stream.chunks.join(''), `${lines.join('')}event\n`);
-  for (const chunk of stream.chunks) assert.ok(chunk.endsWith('\n'), 'every write ends on a whole line');
-});
-
 test('a quiet period still delivers queued lines within intervalMs', async () => {
   const stream = recordingStream();
   const batcher = createLineBatcher(stream, { maxChars: 1 << 20, intervalMs: 20 });
