@@ -106,7 +106,11 @@ export interface HostMetrics {
   workerRestarted(): void;
 }
 
-export function createHostMetrics(workers: () => number): HostMetrics {
+/**
+ * `workers`: how many serve now; `primaryLinesDropped`: the primary's own dropped log lines,
+ * added to the workers' in `portcullis_log_lines_dropped_total`.
+ */
+export function createHostMetrics(workers: () => number, primaryLinesDropped: () => number = () => 0): HostMetrics {
   const registry = new Registry();
   const registers = [registry];
   const reloads = new Counter({
@@ -137,6 +141,19 @@ export function createHostMetrics(workers: () => number): HostMetrics {
     name: 'portcullis_worker_restarts_total',
     help: 'Workers restarted by the primary after they exited unexpectedly.',
     registers,
+  });
+  let primaryDroppedCounted = 0;
+  new Counter({
+    name: 'portcullis_log_lines_dropped_total',
+    help: 'Log lines (access and event lines) dropped because the reader of stdout did not keep up; see docs/logging.md.',
+    registers,
+    collect() {
+      const total = primaryLinesDropped();
+      if (total > primaryDroppedCounted) {
+        this.inc(total - primaryDroppedCounted);
+        primaryDroppedCounted = total;
+      }
+    },
   });
   for (const result of RELOAD_RESULTS) reloads.labels(result).inc(0);
   lastSuccess.set(Date.now() / 1000);

@@ -16,7 +16,7 @@ import { checkConfigFileOffThread } from '../config/load-off-thread.js';
 import type { GatewayConfig } from '../config/types.js';
 import { holdSignal } from '../held-signal.js';
 import { buildRouteTable } from '../match/route-table.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, logLinesDropped } from '../observe/logger.js';
 import { gcThreadFlags } from '../v8-tuning.js';
 import { createCrashBudget, CRASH_LOOP } from './crash-budget.js';
 import { createHostMetrics } from './host-metrics.js';
@@ -96,7 +96,10 @@ export function startPrimary(options: PrimaryOptions): void {
   }));
   const serving = (): Slot[] => slots.filter((s) => s.started && s.worker?.isConnected());
   const budget = createCrashBudget();
-  const host = createHostMetrics(() => serving().length);
+  const host = createHostMetrics(
+    () => serving().length,
+    () => logLinesDropped(logger),
+  );
   const metricsQuestions = createIpcQuestions<MetricSnapshot>(WORKER_ANSWER_TIMEOUT_MS);
   const readinessQuestions = createIpcQuestions<string | undefined>(WORKER_ANSWER_TIMEOUT_MS);
   let announced = false;

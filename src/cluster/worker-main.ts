@@ -110,7 +110,7 @@ function step(work: () => Promise<void> | void): void {
     const problem = error instanceof Error ? error.message : String(error);
     const taken = addressInUse(error);
     tell({ pcl: 'failed', problem, ...(taken === undefined ? {} : { addressInUse: taken }) });
-    (running?.logger ?? createLogger('info', { sharedStdout: true })).error(
+    (running?.logger ?? createLogger('info', { sharedStdout: true, bindings: { pid: process.pid } })).error(
       { event: 'worker.failed', worker: slot, problem },
       'the worker cannot serve; exiting',
     );

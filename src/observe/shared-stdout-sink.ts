@@ -4,21 +4,33 @@
  * has not taken is held up to a bound, beyond which whole batches are dropped and counted — and
  * adds one: a line is never cut by another process's write.
  *
- * Every write(2) is whole lines of at most PIPE_BUF bytes on stdout's non-blocking pipe, which
- * POSIX makes all or nothing: it either goes in whole or fails with EAGAIN, and is then retried
- * whole. `process.stdout` cannot promise that: while the reader lags it gathers the waiting
- * writes into one writev, which the pipe may take in part, and the next process's write then
- * lands mid-line. A batch is turned into bytes once and cut at its last newline within each
- * PIPE_BUF, so no line is measured on its own (docs/decisions/0016, "The workers' log path").
- * A single line longer than PIPE_BUF is written alone and is the only one that can be cut.
+ * Every write(2) is whole lines of at most PIPE_BUF bytes, made without waiting. On Linux a pipe
+ * takes such a write whole or not at all (EAGAIN; POSIX promises it up to 512 bytes, Linux up to
+ * 4 KiB), and it is then tried again whole. `process.stdout` cannot promise that: while the
+ * reader lags it gathers the waiting writes into one writev, which the pipe may take in part, and
+ * the next process's write then lands mid-line. A batch is turned into bytes once and cut at its
+ * last newline within each PIPE_BUF, so no line is measured on its own (docs/decisions/0016,
+ * "The workers' log path").
  *
- * Files and terminals are written synchronously, as Node writes them.
+ * A line longer than PIPE_BUF could only be written in parts, and another process's line could
+ * land between them, damaging both. It is written shortened instead: its string values cut to
+ * SHORTENED_VALUE characters and `"truncated":true` added (a request's id, status and principal
+ * stay), or, should that not fit either, a `log.line_truncated` line in its place.
+ *
+ * The writes go to a descriptor of the process's own where stdout is a pipe (opened anew through
+ * /proc, non-blocking): the non-blocking flag of the descriptor the host's processes share belongs
+ * to none of them, and Node puts back the flag it found when any of them exits. On a socket
+ * (journald, Node's own child stdio) that is not possible, and fd 1 is used, made non-blocking by
+ * opening `process.stdout`. Files and terminals are written synchronously, as Node writes them.
  */
-import { writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, writeSync } from 'node:fs';
 import type { LogSink } from './log-sink.js';
 
-/** Bytes up to which a pipe write is atomic on Linux (and the least POSIX allows: 512). */
+/** Bytes up to which a pipe write is atomic on Linux. */
 export const PIPE_BUF = 4096;
+
+/** Characters kept of each string value of a line longer than PIPE_BUF. */
+export const SHORTENED_VALUE = 256;
 
 /** How soon a full pipe is tried again. */
 const RETRY_MS = 10;
@@ -28,7 +40,7 @@ export interface SharedStdoutSinkOptions {
   readonly maxPendingBytes: number;
   /** Called once when the reader caught up after lines were dropped, with their count. */
   readonly onRecovered?: (dropped: number) => void;
-  /** The file descriptor written (default 1, stdout). */
+  /** The file descriptor written (default: stdout, reopened when it is a pipe). */
   readonly fd?: number;
   /** Largest write (default PIPE_BUF). */
   readonly pieceBytes?: number;
@@ -60,17 +72,60 @@ export function piecesOfWholeLines(bytes: Buffer, limit: number): Buffer[] {
   return pieces;
 }
 
-const isFullPipe = (error: unknown): boolean =>
-  error instanceof Error && ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EWOULDBLOCK');
+/**
+ * A JSON line longer than `limit` bytes, made to fit: every string value (at any depth) cut to
+ * SHORTENED_VALUE characters and `"truncated":true` added; failing that, a `log.line_truncated`
+ * line with the fields that identify it.
+ */
+export function shortenedLine(line: Buffer, limit: number): Buffer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const record = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  const cut = JSON.stringify({ ...record, truncated: true }, (_key, value: unknown) =>
+    typeof value === 'string' && value.length > SHORTENED_VALUE ? `${value.slice(0, SHORTENED_VALUE)}…` : value,
+  );
+  const shortened = Buffer.from(`${cut}\n`);
+  if (shortened.length <= limit) return shortened;
+  const kept = Object.fromEntries(
+    ['level', 'time', 'service', 'worker', 'pid', 'role', 'event', 'requestId'].flatMap((key) =>
+      typeof record[key] === 'string' || typeof record[key] === 'number' ? [[key, record[key]]] : [],
+    ),
+  );
+  const marker = { ...kept, lineEvent: kept.event, event: 'log.line_truncated', bytes: line.length - 1 };
+  return Buffer.from(
+    `${JSON.stringify(marker, (_key, value: unknown) => (typeof value === 'string' ? value.slice(0, SHORTENED_VALUE) : value))}\n`,
+  );
+}
+
+const codeOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+
+/** The reader can take nothing more, ever: every later line is dropped. */
+const isGone = (error: unknown): boolean => codeOf(error) === 'EPIPE' || codeOf(error) === 'EBADF';
+
+/**
+ * A descriptor of this process's own on stdout's pipe, non-blocking; else fd 1 (a socket, a file,
+ * a terminal), after opening `process.stdout`, which makes a socket non-blocking.
+ */
+function openStdout(): number {
+  try {
+    if (fstatSync(1).isFIFO()) {
+      // Left open to the end: the last batch is written from the 'exit' event.
+      return openSync('/proc/self/fd/1', constants.O_WRONLY | constants.O_NONBLOCK);
+    }
+  } catch {
+    // No /proc, or no reader left on the pipe (ENXIO): fd 1 as it is.
+  }
+  Reflect.get(process, 'stdout');
+  return 1;
+}
 
 export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSink {
-  const fd = options.fd ?? 1;
+  const fd = options.fd ?? openStdout();
   const pieceBytes = options.pieceBytes ?? PIPE_BUF;
-  if (fd === 1) {
-    // Node opens stdout on first use, and opening a pipe makes it non-blocking (libuv), for every
-    // process that shares it. Without that a full pipe would block writeSync below.
-    Reflect.get(process, 'stdout');
-  }
   const pending: Buffer[] = [];
   let pendingBytes = 0;
   let broken = false;
@@ -79,6 +134,7 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
   let droppedInEpisode = 0;
   let retry: NodeJS.Timeout | undefined;
   let settled: (() => void)[] = [];
+  let failureTold = false;
 
   const releaseSettled = (): void => {
     if (settled.length === 0) return;
@@ -87,13 +143,30 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
     for (const callback of waiting) callback();
   };
 
-  /** The reader is gone (EPIPE, or the descriptor failed): everything now and later is dropped. */
+  /** The reader is gone (EPIPE): everything now and later is dropped. */
   const giveUp = (): void => {
     broken = true;
     for (const piece of pending) droppedTotal += countLines(piece);
     pending.length = 0;
     pendingBytes = 0;
     releaseSettled();
+  };
+
+  /**
+   * A write failed otherwise (a full disk, an I/O error): that piece is lost and counted, the rest
+   * goes on. Told once on stderr, not by a warning line, which would fail the same way.
+   */
+  const dropFailed = (piece: Buffer, error: unknown): void => {
+    pending.shift();
+    pendingBytes -= piece.length;
+    droppedTotal += countLines(piece);
+    if (failureTold) return;
+    failureTold = true;
+    try {
+      writeSync(2, `portcullis: writing the log failed (${codeOf(error) ?? 'error'}); lines are dropped and counted\n`);
+    } catch {
+      // Nobody to tell.
+    }
   };
 
   const drain = (): void => {
@@ -104,10 +177,17 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
       try {
         written = writeSync(fd, piece);
       } catch (error) {
-        if (!isFullPipe(error)) {
+        if (isGone(error)) {
           giveUp();
           return;
         }
+        if (codeOf(error) !== 'EAGAIN') {
+          dropFailed(piece, error);
+          continue;
+        }
+        written = 0;
+      }
+      if (written === 0) {
         retry = setTimeout(drain, RETRY_MS);
         retry.unref();
         return;
@@ -125,33 +205,45 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
     releaseSettled();
   };
 
+  const piecesOf = (chunk: string): Buffer[] =>
+    piecesOfWholeLines(Buffer.from(chunk, 'utf8'), pieceBytes).map((piece) =>
+      piece.length > pieceBytes ? shortenedLine(piece, pieceBytes) : piece,
+    );
+
   return {
     write(chunk) {
-      const bytes = Buffer.from(chunk, 'utf8');
+      const pieces = piecesOf(chunk);
+      const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
       // Something is pending whenever a batch is dropped, so the catching up reports it.
-      if (broken || (pendingBytes > 0 && pendingBytes + bytes.length > options.maxPendingBytes)) {
-        const lines = countLines(bytes);
+      if (broken || (pendingBytes > 0 && pendingBytes + bytes > options.maxPendingBytes)) {
+        const lines = pieces.reduce((sum, piece) => sum + countLines(piece), 0);
         droppedTotal += lines;
         if (!broken) droppedInEpisode += lines;
         return;
       }
-      for (const piece of piecesOfWholeLines(bytes, pieceBytes)) pending.push(piece);
-      pendingBytes += bytes.length;
+      for (const piece of pieces) pending.push(piece);
+      pendingBytes += bytes;
       if (retry === undefined) drain();
     },
     writeAtExit(chunk) {
-      const bytes = Buffer.from(chunk, 'utf8');
+      const pieces = piecesOf(chunk);
       if (broken || pending.length > 0) {
-        droppedTotal += countLines(bytes);
+        for (const piece of pieces) droppedTotal += countLines(piece);
         return;
       }
-      const pieces = piecesOfWholeLines(bytes, pieceBytes);
       for (let i = 0; i < pieces.length; i++) {
+        const piece = pieces[i] as Buffer;
+        let written: number;
         try {
           // Once, without waiting: a full pipe answers EAGAIN at once.
-          writeSync(fd, pieces[i] as Buffer);
+          written = writeSync(fd, piece);
         } catch {
-          for (const rest of pieces.slice(i)) droppedTotal += countLines(rest);
+          written = 0;
+        }
+        if (written < piece.length) {
+          // The rest of this piece (its last line at least) and every later one are lost.
+          droppedTotal += countLines(piece.subarray(written));
+          for (const rest of pieces.slice(i + 1)) droppedTotal += countLines(rest);
           return;
         }
       }

@@ -97,8 +97,32 @@ test('docs/metrics.md lists exactly the metrics only a host with workers has, wi
         'portcullis_config_reloads_total',
         'portcullis_config_last_reload_success_timestamp_seconds',
         'portcullis_config_last_reload_successful',
+        // Every process has it; the primary adds its own dropped lines to the workers'.
+        'portcullis_log_lines_dropped_total',
       ].includes(m.name),
   );
   assert.deepEqual(documented.sort(), own.map((m) => `${m.name} ${String(m.type)}`).sort());
   assert.ok(rows.length > documented.length);
+});
+
+test("the primary's own dropped log lines are added to the workers' in portcullis_log_lines_dropped_total", async () => {
+  const workerSnapshot = async (dropped: number): Promise<MetricSnapshot> => {
+    const registry = new Registry();
+    new Counter({ name: 'portcullis_log_lines_dropped_total', help: 'd', registers: [registry] }).inc(dropped);
+    return registry.getMetricsAsJSON();
+  };
+  let primaryDropped = 0;
+  const host = createHostMetrics(
+    () => 2,
+    () => primaryDropped,
+  );
+  assert.match(
+    await render(await host.merge([await workerSnapshot(3), await workerSnapshot(4)])),
+    /^portcullis_log_lines_dropped_total 7$/m,
+  );
+  primaryDropped = 5;
+  assert.match(
+    await render(await host.merge([await workerSnapshot(3), await workerSnapshot(4)])),
+    /^portcullis_log_lines_dropped_total 12$/m,
+  );
 });
