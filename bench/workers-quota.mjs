@@ -194,7 +194,7 @@ async function startGateway(name, workers) {
   const serving = workers === 1 ? [child.pid] : childrenOf(child.pid);
   if (serving.length !== workers) throw new Error(`${name}: ${serving.length} serving processes, expected ${workers}`);
   const slices = serving.map((pid, i) => confine(`${name}-${i + 1}`, pid));
-  return { ...gateway, slices };
+  return { ...gateway, serving, slices };
 }
 
 const single = await startGateway('w1', 1);
@@ -245,6 +245,22 @@ async function loadAll(t, seconds) {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/**
+ * Established client connections held by each serving process of the target, counted with ss:
+ * whether node:cluster gave each worker its share of wrk's connections (each wrk holds
+ * --connections), or one worker most of them.
+ */
+function connectionsPerProcess(t) {
+  const ports = gatewaysOf(t).map((g) => new URL(g.url).port);
+  const filter = ports.map((port) => `sport = :${port}`).join(' or ');
+  const out = spawnSync('ss', ['-tnpH', 'state', 'established', `( ${filter} )`], { encoding: 'utf8' }).stdout ?? '';
+  const byPid = new Map();
+  for (const match of out.matchAll(/pid=(\d+)/g)) byPid.set(Number(match[1]), (byPid.get(Number(match[1])) ?? 0) + 1);
+  return gatewaysOf(t)
+    .flatMap((g) => g.serving)
+    .map((pid) => byPid.get(pid) ?? 0);
+}
+
 const sumThrottling = (slices) =>
   slices
     .map(throttling)
@@ -266,7 +282,10 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
     const wrk0 = reapedChildrenCpuSeconds();
     const thr0 = sumThrottling(slicesOf(t));
     const snap0 = cpuSnapshot();
-    const requests = await loadAll(t, DURATION);
+    const loading = loadAll(t, DURATION);
+    await new Promise((resolveWait) => setTimeout(resolveWait, (DURATION * 1000) / 2));
+    const held = connectionsPerProcess(t);
+    const requests = await loading;
     const snap1 = cpuSnapshot();
     const thr1 = sumThrottling(slicesOf(t));
     const run = {
@@ -279,11 +298,12 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
       wrkPctOfCpu: (100 * (reapedChildrenCpuSeconds() - wrk0)) / DURATION,
       upstreamPctOfCpu: (100 * (cpuTicks(upstream.pid) - up0)) / CLK_TCK / DURATION,
       machineIdlePct: (100 * (idleJiffies(snap1) - idleJiffies(snap0))) / Math.max(1, totalJiffies(snap1) - totalJiffies(snap0)),
+      connectionsPerProcess: held,
     };
     t.runs.push(run);
     const primary = run.primaryUsPerReq === null ? '' : ` (the primary ${run.primaryUsPerReq.toFixed(1)})`;
     log(
-      `round ${round} ${t.name}: ${run.reqPerSec.toFixed(0)} req/s, ${run.cpuUsPerReq.toFixed(1)} µs/req${primary}, throttled ${run.throttledPct.toFixed(0)} % of periods, wrk ${run.wrkPctOfCpu.toFixed(0)} %, upstream ${run.upstreamPctOfCpu.toFixed(0)} %, machine idle ${run.machineIdlePct.toFixed(0)} %\n`,
+      `round ${round} ${t.name}: ${run.reqPerSec.toFixed(0)} req/s, ${run.cpuUsPerReq.toFixed(1)} µs/req${primary}, throttled ${run.throttledPct.toFixed(0)} % of periods, wrk ${run.wrkPctOfCpu.toFixed(0)} %, upstream ${run.upstreamPctOfCpu.toFixed(0)} %, machine idle ${run.machineIdlePct.toFixed(0)} %, connections per process ${held.join('/')}\n`,
     );
   }
 }
@@ -322,7 +342,15 @@ console.log(
   `${opt.rounds} rounds × ${DURATION} s, in turn (a different order each round), one wrk -t1 -c${connections} per serving process, unpinned; gateways on node ${nodeVersion} ${flags.join(' ')}; the primary, the upstream and wrk outside any quota.`,
 );
 if (opt.out) {
-  const report = { date: new Date().toISOString(), node: nodeVersion, flags, kind: opt.kind, share: SHARE, workers: WORKERS, connections };
+  const report = {
+    date: new Date().toISOString(),
+    node: nodeVersion,
+    flags,
+    kind: opt.kind,
+    share: SHARE,
+    workers: WORKERS,
+    connections,
+  };
   writeFileSync(
     opt.out,
     `${JSON.stringify({ ...report, ...summary, targets: targets.map(({ name, runs }) => ({ name, runs })) }, null, 1)}\n`,

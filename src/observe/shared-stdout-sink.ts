@@ -77,6 +77,14 @@ export function piecesOfWholeLines(bytes: Buffer, limit: number): Buffer[] {
  * SHORTENED_VALUE characters and `"truncated":true` added; failing that, a `log.line_truncated`
  * line with the fields that identify it.
  */
+/** `text` cut to SHORTENED_VALUE characters and marked, never between the two halves of a surrogate pair. */
+function cutValue(text: string): string {
+  if (text.length <= SHORTENED_VALUE) return text;
+  const last = text.charCodeAt(SHORTENED_VALUE - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? SHORTENED_VALUE - 1 : SHORTENED_VALUE;
+  return `${text.slice(0, end)}…`;
+}
+
 export function shortenedLine(line: Buffer, limit: number): Buffer {
   let parsed: unknown;
   try {
@@ -86,7 +94,7 @@ export function shortenedLine(line: Buffer, limit: number): Buffer {
   }
   const record = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
   const cut = JSON.stringify({ ...record, truncated: true }, (_key, value: unknown) =>
-    typeof value === 'string' && value.length > SHORTENED_VALUE ? `${value.slice(0, SHORTENED_VALUE)}…` : value,
+    typeof value === 'string' ? cutValue(value) : value,
   );
   const shortened = Buffer.from(`${cut}\n`);
   if (shortened.length <= limit) return shortened;
@@ -96,9 +104,11 @@ export function shortenedLine(line: Buffer, limit: number): Buffer {
     ),
   );
   const marker = { ...kept, lineEvent: kept.event, event: 'log.line_truncated', bytes: line.length - 1 };
-  return Buffer.from(
-    `${JSON.stringify(marker, (_key, value: unknown) => (typeof value === 'string' ? value.slice(0, SHORTENED_VALUE) : value))}\n`,
+  const markerLine = Buffer.from(
+    `${JSON.stringify(marker, (_key, value: unknown) => (typeof value === 'string' ? cutValue(value) : value))}\n`,
   );
+  if (markerLine.length <= limit) return markerLine;
+  return Buffer.from(`${JSON.stringify({ event: 'log.line_truncated', bytes: line.length - 1 })}\n`);
 }
 
 const codeOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
@@ -111,13 +121,24 @@ const isGone = (error: unknown): boolean => codeOf(error) === 'EPIPE' || codeOf(
  * a terminal), after opening `process.stdout`, which makes a socket non-blocking.
  */
 function openStdout(): number {
+  let isPipe = false;
   try {
-    if (fstatSync(1).isFIFO()) {
-      // Left open to the end: the last batch is written from the 'exit' event.
-      return openSync('/proc/self/fd/1', constants.O_WRONLY | constants.O_NONBLOCK);
+    isPipe = fstatSync(1).isFIFO();
+    // Left open to the end: the last batch is written from the 'exit' event.
+    if (isPipe) return openSync('/proc/self/fd/1', constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    // No /proc (ENOENT), a pipe another user owns after a privilege drop (EACCES), no reader
+    // left (ENXIO): fd 1 as it is, as on a socket. Said once, since it weakens the promise.
+    if (isPipe) {
+      try {
+        writeSync(
+          2,
+          `portcullis: stdout is a pipe, but it could not be opened anew (${codeOf(error) ?? 'error'}); a stalled log reader may hold this process for a moment after a worker starts (docs/logging.md)\n`,
+        );
+      } catch {
+        // Nobody to tell.
+      }
     }
-  } catch {
-    // No /proc, or no reader left on the pipe (ENXIO): fd 1 as it is.
   }
   Reflect.get(process, 'stdout');
   return 1;
@@ -200,9 +221,10 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
     if (droppedInEpisode > 0) {
       const lost = droppedInEpisode;
       droppedInEpisode = 0;
+      // The warning this writes may find the pipe full again: then the retry releases the waiters.
       options.onRecovered?.(lost);
     }
-    releaseSettled();
+    if (pending.length === 0) releaseSettled();
   };
 
   const piecesOf = (chunk: string): Buffer[] =>

@@ -75,6 +75,78 @@ test('a line longer than the bound is shortened to fit, still one JSON object, o
   });
 });
 
+test('a shortened value never ends between the halves of a surrogate pair', () => {
+  const line = { event: 'http.access', requestId: 'r-2', path: `/${'😀'.repeat(3000)}`, query: `é${'😀'.repeat(3000)}` };
+  const shortened = shortenedLine(Buffer.from(`${JSON.stringify(line)}\n`), 4096);
+  assert.ok(shortened.length <= 4096);
+  assert.ok(!/\\ud[89ab]/i.test(shortened.toString()), 'no lone surrogate written as an escape');
+  const parsed = JSON.parse(shortened.toString()) as { path: string; query: string };
+  for (const value of [parsed.path, parsed.query]) {
+    assert.ok(value.endsWith('…'));
+    assert.equal(Buffer.from(value).toString(), value, 'valid Unicode: survives a round trip through UTF-8');
+    assert.ok(value.length <= SHORTENED_VALUE + 1);
+  }
+});
+
+test('the marker stands in within the bound whatever the identifying fields hold', () => {
+  const line = Object.fromEntries([
+    ...['level', 'time', 'service', 'worker', 'pid', 'role', 'event', 'requestId'].map((key): [string, string] => [
+      key,
+      '\u0001'.repeat(300),
+    ]),
+    ...Array.from({ length: 40 }, (_, i): [string, string] => [`q${i}`, 'v'.repeat(300)]),
+  ]);
+  const marker = shortenedLine(Buffer.from(`${JSON.stringify(line)}\n`), 4096);
+  assert.ok(marker.length <= 4096, `${marker.length} bytes`);
+  assert.equal((JSON.parse(marker.toString()) as { event: string }).event, 'log.line_truncated');
+});
+
+/** Runs `body` in a child with a sink in `sink`; resolves to its stdout and stderr. */
+async function inChild(body: string, stdout: 'pipe' | 'closed' = 'pipe'): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createSharedStdoutSink } from ${JSON.stringify(SINK_URL)};\nimport { openSync } from 'node:fs';\n${body}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  if (stdout === 'closed') child.stdout.destroy();
+  else child.stdout.on('data', (data: Buffer) => (out += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (err += data.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  return { stdout: out, stderr: err };
+}
+
+test('a write that fails otherwise (a full disk) drops and counts that batch, says so once on stderr, and the next is tried', async () => {
+  const { stderr } = await inChild(`
+    const sink = createSharedStdoutSink({ fd: openSync('/dev/full', 'w'), maxPendingBytes: 1 << 20 });
+    sink.write('one\\ntwo\\nthree\\n');
+    sink.write('four\\nfive\\n');
+    sink.writeAtExit('six\\n');
+    process.stderr.write('dropped ' + sink.dropped() + '\\n');
+  `);
+  assert.match(stderr, /^dropped 6$/m);
+  assert.equal(stderr.match(/writing the log failed \(ENOSPC\)/g)?.length, 1, stderr);
+});
+
+test('a reader that closed its end (EPIPE): every line from then on is dropped and counted, nothing waits', async () => {
+  const { stderr } = await inChild(
+    `
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the parent closes its end meanwhile
+    const sink = createSharedStdoutSink({ maxPendingBytes: 1 << 20 });
+    for (let i = 0; i < 10; i++) sink.write('line ' + i + '\\n' + 'line ' + i + 'b\\n');
+    sink.writeAtExit('last\\n');
+    sink.settle(30_000, () => process.stderr.write('dropped ' + sink.dropped() + '\\n'));
+  `,
+    'closed',
+  );
+  assert.match(stderr, /^dropped 21$/m);
+});
+
 /**
  * One writer: creates its sink and, when the host leaves, waits until it has (Node then puts
  * back the blocking flag the host found on the shared stdout); then writes 200 batches of forty ~300-byte lines
