@@ -18,12 +18,12 @@
  *   kernel.perf_event_paranoid ≤ 1).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startChild } from './lib/children.mjs';
+import { childrenOf, startChild } from './lib/children.mjs';
 import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 
 const { values: opt } = parseArgs({
@@ -60,13 +60,6 @@ const start = (cmd, args, { env = {}, stdout = 'pipe', cpus } = {}) =>
   startChild(children, cmd, args, { env: { NODE_ENV: 'production', ...env }, stdout, cpus });
 
 const { certs, upstreamUrl, gatewayRuntime, nodeVersion } = await prepareBenchHost(start, { root, dist, work, runtime: opt.runtime, log });
-
-/** The direct children of pid (a primary's workers). */
-function childrenOf(pid) {
-  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-  );
-}
 
 /** wrk against `gateway` for `seconds`; resolves to the requests it completed. */
 function wrk(gateway, seconds) {

@@ -29,12 +29,12 @@
  *   configuration (lib/portcullis.mjs; `nolog`: the access log off).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startChild } from './lib/children.mjs';
+import { childrenOf, startChild } from './lib/children.mjs';
 import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
 import { cpuSnapshot, cpuTicks, CLK_TCK, reapedChildrenCpuSeconds, treeCpuSeconds } from './lib/procstat.mjs';
 
@@ -166,16 +166,6 @@ const { certs, upstream, upstreamUrl, gatewayRuntime, nodeVersion } = await prep
   log,
 });
 const flags = opt.flags.split(/\s+/).filter(Boolean);
-
-/** The direct children of pid (a primary's workers). */
-function childrenOf(pid) {
-  const kids = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-    if (text) kids.push(...text.split(/\s+/).map(Number));
-  }
-  return kids;
-}
 
 async function startGateway(name, workers) {
   const gateway = await startBenchGateway(start, {

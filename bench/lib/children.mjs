@@ -2,6 +2,7 @@
 // every one killed by the script's own exit hook, and the "ready <port>" line that the upstream and
 // the forwarders print awaited with a bound.
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Whether `taskset` exists here; without it every child runs unpinned. */
 export const HAS_TASKSET = !spawnSync('taskset', ['--version']).error;
@@ -33,4 +34,11 @@ export function readyPort(child, timeoutMs = 30_000) {
       }
     });
   });
+}
+
+/** The direct children of pid (a primary's workers), from every thread's /proc children list. */
+export function childrenOf(pid) {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 }

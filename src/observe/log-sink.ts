@@ -45,6 +45,23 @@ export interface LogSinkOptions {
 /** Bytes held for a slow reader: ~14 000 access lines, a few seconds of a stall at full load. */
 export const DEFAULT_MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
+/**
+ * `callback` once, when the returned function is called or after `timeoutMs`, whichever comes
+ * first. `holdProcess`: the timer keeps the process alive meanwhile.
+ */
+export function callOnceWithin(timeoutMs: number, callback: () => void, holdProcess: boolean): () => void {
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    callback();
+  };
+  const timer = setTimeout(finish, timeoutMs);
+  if (!holdProcess) timer.unref();
+  return finish;
+}
+
 function countLines(chunk: string): number {
   let lines = 0;
   for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) lines++;
@@ -134,16 +151,8 @@ export function createLogSink(stream: SinkStream, options: LogSinkOptions = {}):
         callback();
         return;
       }
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        callback();
-      };
-      const timer = setTimeout(finish, timeoutMs);
-      timer.unref();
-      settled.push(finish);
+      // Not held: a pending libuv write keeps the process alive by itself.
+      settled.push(callOnceWithin(timeoutMs, callback, false));
     },
     dropped: () => droppedTotal,
   };

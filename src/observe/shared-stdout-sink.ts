@@ -24,7 +24,7 @@
  * opening `process.stdout`. Files and terminals are written synchronously, as Node writes them.
  */
 import { constants, fstatSync, openSync, writeSync } from 'node:fs';
-import type { LogSink } from './log-sink.js';
+import { callOnceWithin, type LogSink } from './log-sink.js';
 
 /** Bytes up to which a pipe write is atomic on Linux. */
 export const PIPE_BUF = 4096;
@@ -275,16 +275,8 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
         callback();
         return;
       }
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        callback();
-      };
-      // Held (not unref'd): at shutdown this wait is what keeps the retries going.
-      const timer = setTimeout(finish, timeoutMs);
-      settled.push(finish);
+      // Held: at shutdown this wait is what keeps the retries going.
+      settled.push(callOnceWithin(timeoutMs, callback, true));
     },
     dropped: () => droppedTotal,
   };
