@@ -49,7 +49,7 @@ const log = (line) => process.stderr.write(line);
 const { dist } = resolveDist({ root, dist: 'dist', snapshot: false, log });
 const work = mkdtempSync(join(tmpdir(), 'portcullis-workers-profile-'));
 const children = [];
-const servingPids = [];
+const servingPids = []; // every gateway process started with --perf-basic-prof
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   for (const pid of servingPids) rmSync(`/tmp/perf-${pid}.map`, { force: true }); // --perf-basic-prof's symbol maps
@@ -95,7 +95,7 @@ for (const t of targets) {
     stdout: 'ignore',
   });
   t.pids = t.workers === 1 ? [t.gateway.pid] : childrenOf(t.gateway.pid);
-  servingPids.push(...t.pids);
+  servingPids.push(t.gateway.pid, ...t.pids); // the primary writes a map too
   await Promise.all(t.pids.map(() => wrk(t.gateway, 3))); // warm-up: JIT, upstream connections
 }
 
