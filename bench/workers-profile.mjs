@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { childrenOf, startChild } from './lib/children.mjs';
-import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
+import { prepareBenchHost, resolveDist, startBenchGateway, wrkRequests } from './lib/portcullis.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -61,22 +61,6 @@ const start = (cmd, args, { env = {}, stdout = 'pipe', cpus } = {}) =>
 
 const { certs, upstreamUrl, gatewayRuntime, nodeVersion } = await prepareBenchHost(start, { root, dist, work, runtime: opt.runtime, log });
 
-/** wrk against `gateway` for `seconds`; resolves to the requests it completed. */
-function wrk(gateway, seconds) {
-  const args = ['-t1', '-c25', `-d${seconds}s`, '-H', `Authorization: Bearer ${gateway.token}`, gateway.url];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolveRun, reject) =>
-    child.on('close', () => {
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-      if (!Number.isFinite(requests) || requests === 0 || /Non-2xx|Socket errors/.test(out)) reject(new Error(`wrk: ${out}`));
-      else resolveRun(requests);
-    }),
-  );
-}
-
 const targets = [
   { name: 'w1', workers: 1, samples: new Map(), total: 0, requests: 0 },
   { name: 'w2', workers: 2, samples: new Map(), total: 0, requests: 0 },
@@ -96,7 +80,7 @@ for (const t of targets) {
   });
   t.pids = t.workers === 1 ? [t.gateway.pid] : childrenOf(t.gateway.pid);
   servingPids.push(t.gateway.pid, ...t.pids); // the primary writes a map too
-  await Promise.all(t.pids.map(() => wrk(t.gateway, 3))); // warm-up: JIT, upstream connections
+  await Promise.all(t.pids.map(() => wrkRequests(t.gateway, { seconds: 3 }))); // warm-up: JIT, upstream connections
 }
 
 /** Samples by symbol of a perf.data file: `kind symbol` → count. */
@@ -132,7 +116,7 @@ for (let round = 1; round <= Number(opt.rounds); round++) {
         stdio: 'ignore',
       },
     );
-    const counts = await Promise.all(t.pids.map(() => wrk(t.gateway, DURATION)));
+    const counts = await Promise.all(t.pids.map(() => wrkRequests(t.gateway, { seconds: DURATION })));
     await new Promise((resolveExit) => perf.once('close', resolveExit));
     const requests = (counts.reduce((a, b) => a + b, 0) * (DURATION - 1)) / DURATION;
     t.requests += requests;

@@ -28,14 +28,14 @@
  *   process, started on the whole machine, would not choose it by itself. --kind: the gateways'
  *   configuration (lib/portcullis.mjs; `nolog`: the access log off).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { childrenOf, startChild } from './lib/children.mjs';
-import { prepareBenchHost, resolveDist, startBenchGateway } from './lib/portcullis.mjs';
+import { prepareBenchHost, resolveDist, startBenchGateway, wrkRequests } from './lib/portcullis.mjs';
 import { cpuSnapshot, cpuTicks, CLK_TCK, reapedChildrenCpuSeconds, treeCpuSeconds } from './lib/procstat.mjs';
 
 const { values: opt } = parseArgs({
@@ -211,27 +211,11 @@ const targets = [
 
 // ------------------------------------------------------------ load
 
-/** wrk against one gateway for `seconds`; resolves to the requests it completed. */
-function wrk(name, { gateway, connections: c }, seconds) {
-  const args = ['-t1', `-c${c}`, `-d${seconds}s`, '--timeout', '5s', '-H', `Authorization: Bearer ${gateway.token}`, gateway.url];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return new Promise((resolveRun, reject) => {
-    // 'close', not 'exit': the output may still be arriving when the process has exited.
-    child.on('close', () => {
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-      if (!Number.isFinite(requests) || requests === 0 || /Non-2xx|Socket errors/.test(out))
-        reject(new Error(`wrk against ${name}: ${out}`));
-      else resolveRun(requests);
-    });
-  });
-}
-
 /** Every gateway of the target loaded at once; resolves to the requests of all of them. */
 async function loadAll(t, seconds) {
-  const counts = await Promise.all(t.load.map((one) => wrk(t.name, one, seconds)));
+  const counts = await Promise.all(
+    t.load.map(({ gateway, connections: c }) => wrkRequests(gateway, { seconds, connections: c, label: t.name })),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 

@@ -3,7 +3,7 @@
 // store (through the store API, not the CLI: 100,000 tokens take seconds, not hours), fetch an
 // access token from the token endpoint, and read the gateway's memory after a forced GC (through
 // the inspector protocol).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, symlinkSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +178,28 @@ export async function startBenchGateway(
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, pid: child.pid, url: `http://127.0.0.1:${ports.listen}/api/items`, token: tokens[0] };
+}
+
+/**
+ * wrk against a bench gateway (its `url`, with its Bearer `token`) for `seconds` with
+ * `connections`, one thread; resolves to the requests it completed, and fails on any non-2xx
+ * answer or socket error, naming `label`.
+ */
+export function wrkRequests(gateway, { seconds, connections = 25, label = gateway.url }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-H', `Authorization: Bearer ${gateway.token}`, gateway.url];
+  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((resolveRun, reject) => {
+    // 'close', not 'exit': the output may still be arriving when the process has exited.
+    child.on('close', () => {
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      if (!Number.isFinite(requests) || requests === 0 || /Non-2xx|Socket errors/.test(out))
+        reject(new Error(`wrk against ${label}: ${out}`));
+      else resolveRun(requests);
+    });
+  });
 }
 
 /**

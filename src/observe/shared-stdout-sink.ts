@@ -72,11 +72,6 @@ export function piecesOfWholeLines(bytes: Buffer, limit: number): Buffer[] {
   return pieces;
 }
 
-/**
- * A JSON line longer than `limit` bytes, made to fit: every string value (at any depth) cut to
- * SHORTENED_VALUE characters and `"truncated":true` added; failing that, a `log.line_truncated`
- * line with the fields that identify it.
- */
 /** `text` cut to SHORTENED_VALUE characters and marked, never between the two halves of a surrogate pair. */
 function cutValue(text: string): string {
   if (text.length <= SHORTENED_VALUE) return text;
@@ -85,6 +80,11 @@ function cutValue(text: string): string {
   return `${text.slice(0, end)}…`;
 }
 
+/**
+ * A JSON line longer than `limit` bytes, made to fit: every string value (at any depth) cut to
+ * SHORTENED_VALUE characters and `"truncated":true` added; failing that, a `log.line_truncated`
+ * line with the fields that identify it.
+ */
 export function shortenedLine(line: Buffer, limit: number): Buffer {
   let parsed: unknown;
   try {
@@ -234,13 +234,18 @@ export function createSharedStdoutSink(options: SharedStdoutSinkOptions): LogSin
 
   return {
     write(chunk) {
+      // The reader is gone: counted without being cut or shortened first.
+      if (broken) {
+        droppedTotal += countLines(Buffer.from(chunk, 'utf8'));
+        return;
+      }
       const pieces = piecesOf(chunk);
       const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0);
       // Something is pending whenever a batch is dropped, so the catching up reports it.
-      if (broken || (pendingBytes > 0 && pendingBytes + bytes > options.maxPendingBytes)) {
+      if (pendingBytes > 0 && pendingBytes + bytes > options.maxPendingBytes) {
         const lines = pieces.reduce((sum, piece) => sum + countLines(piece), 0);
         droppedTotal += lines;
-        if (!broken) droppedInEpisode += lines;
+        droppedInEpisode += lines;
         return;
       }
       for (const piece of pieces) pending.push(piece);

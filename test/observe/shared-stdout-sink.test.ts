@@ -101,7 +101,10 @@ test('the marker stands in within the bound whatever the identifying fields hold
   assert.equal((JSON.parse(marker.toString()) as { event: string }).event, 'log.line_truncated');
 });
 
-/** Runs `body` in a child with a sink in `sink`; resolves to its stdout and stderr. */
+/**
+ * Runs `body` (an ES module that has `createSharedStdoutSink` and `openSync` imported) in a child;
+ * `closed`: the reading end of its stdout closed at once. Resolves to its stdout and stderr.
+ */
 async function inChild(body: string, stdout: 'pipe' | 'closed' = 'pipe'): Promise<{ stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
